@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import {
+  START,
+  WrongExpectedRevisionError,
+  IdempotencyKeyReusedError,
+  type Actor,
+  type DomainEvent,
+  type EventStore,
+  type GlobalPosition,
+  type NewEvent,
+  type RecordedEvent,
+  type StreamWrite,
+} from '../eventstore/eventStore';
+import { DomainError, type Decider } from '../domain/shared/decider';
+
+/** Who, when and why: everything a command's events record besides their data. */
+export interface CommandContext {
+  readonly actor: Actor;
+  /** The request's clock reading, ISO-8601. */
+  readonly now: string;
+  readonly correlationId: string;
+  readonly reason?: string;
+  readonly idempotencyKey?: string;
+}
+
+export interface StreamSpec<State, Event extends DomainEvent> {
+  readonly streamId: string;
+  readonly decider: Pick<Decider<never, State, Event>, 'initialState' | 'evolve'>;
+}
+
+/** A loaded stream: its folded state, and whether it exists. */
+export interface Loaded<State> {
+  readonly state: State;
+  readonly revision: number | null;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnySpecs = Record<string, StreamSpec<any, any>>;
+type StateOf<S> = S extends StreamSpec<infer State, DomainEvent> ? State : never;
+type EventOf<S> = S extends StreamSpec<unknown, infer Event> ? Event : never;
+export type LoadedStreams<S extends AnySpecs> = { readonly [K in keyof S]: Loaded<StateOf<S[K]>> };
+export type DecidedEvents<S extends AnySpecs> = { readonly [K in keyof S]?: readonly EventOf<S[K]>[] };
+
+export interface CommandDefinition<S extends AnySpecs> {
+  /** The command's name, recorded in each event's metadata (`ChangeUserStatus`). */
+  readonly name: string;
+  readonly streams: S;
+  /** Pure: from the loaded states to the events for each stream. Throws DomainError to refuse. */
+  readonly decide: (loaded: LoadedStreams<S>) => DecidedEvents<S>;
+}
+
+export interface CommandOutcome {
+  readonly events: readonly RecordedEvent[];
+  /** Position of the last event written; queries can wait for projections to reach it. */
+  readonly position: GlobalPosition;
+  /** True when an earlier call with the same idempotency key had done the work. */
+  readonly duplicate: boolean;
+}
+
+export interface PipelineOptions {
+  /** Attempts when another writer changed a stream between load and append. */
+  readonly maxAttempts?: number;
+  readonly newEventId?: () => string;
+}
+
+/**
+ * Load every stream the command touches, fold each with its decider, decide, and append all the
+ * events atomically with each stream's expected revision. A conflict reloads and decides again, a
+ * bounded number of times, then is reported as CONCURRENCY_CONFLICT.
+ */
+export class CommandPipeline {
+  private readonly maxAttempts: number;
+  private readonly newEventId: () => string;
+
+  constructor(
+    private readonly store: EventStore,
+    options: PipelineOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.newEventId = options.newEventId ?? randomUUID;
+  }
+
+  async execute<S extends AnySpecs>(context: CommandContext, command: CommandDefinition<S>): Promise<CommandOutcome> {
+    const commandId = this.newEventId();
+    for (let attempt = 1; ; attempt++) {
+      if (context.idempotencyKey) {
+        const earlier = await this.store.readIdempotencyKey(context.idempotencyKey);
+        if (earlier) return { events: earlier, position: earlier.at(-1)?.position ?? START, duplicate: true };
+      }
+      const keys = Object.keys(command.streams) as (keyof S & string)[];
+      const loaded = {} as Record<keyof S, Loaded<unknown>>;
+      await Promise.all(
+        keys.map(async (key) => {
+          const spec = command.streams[key]!;
+          const { events, currentRevision } = await this.store.readStream(spec.streamId);
+          loaded[key] = {
+            state: events.reduce((state, event) => spec.decider.evolve(state, event), spec.decider.initialState()),
+            revision: currentRevision,
+          };
+        }),
+      );
+      const decided = command.decide(loaded as LoadedStreams<S>);
+      const writes: StreamWrite[] = keys
+        .filter((key) => (decided[key]?.length ?? 0) > 0)
+        .map((key) => ({
+          streamId: command.streams[key]!.streamId,
+          expectedRevision: loaded[key].revision ?? 'no_stream',
+          events: decided[key]!.map((event) => this.envelope(event, context, command.name, commandId)),
+        }));
+      if (writes.length === 0) return { events: [], position: START, duplicate: false };
+      try {
+        const result = await this.store.appendToStreams(writes, { idempotencyKey: context.idempotencyKey });
+        return { events: result.events, position: result.lastPosition, duplicate: result.duplicate };
+      } catch (error) {
+        if (error instanceof IdempotencyKeyReusedError) {
+          throw new DomainError('IDEMPOTENCY_KEY_REUSED', error.message, { idempotencyKey: error.idempotencyKey });
+        }
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        if (attempt >= this.maxAttempts) {
+          throw new DomainError(
+            'CONCURRENCY_CONFLICT',
+            `Others kept changing the same records while this ${command.name} ran (${attempt} attempts). Try again.`,
+            { streamId: error.streamId },
+          );
+        }
+      }
+    }
+  }
+
+  private envelope(event: DomainEvent, context: CommandContext, commandName: string, commandId: string): NewEvent {
+    return {
+      id: this.newEventId(),
+      type: event.type,
+      schemaVersion: 1,
+      data: event.data,
+      metadata: {
+        occurredAt: context.now,
+        actor: context.actor,
+        ...(context.reason !== undefined ? { reason: context.reason } : {}),
+        correlationId: context.correlationId,
+        causationId: commandId,
+        command: commandName,
+      },
+    };
+  }
+}

@@ -1,0 +1,46 @@
+import { Pool, types, type PoolConfig } from 'pg';
+import type { SqlDatabase, SqlExecutor, SqlResult } from './sqlDatabase';
+
+// Keep timestamps as text (as PGlite is set up to): the domain speaks ISO-8601 strings.
+const TIMESTAMP_OIDS = new Set([1114, 1184]);
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    TIMESTAMP_OIDS.has(oid) ? (value: string) => value : types.getTypeParser(oid, format as 'text')) as typeof types.getTypeParser,
+};
+
+export const openPostgres = (connectionString: string, options: Omit<PoolConfig, 'connectionString'> = {}): SqlDatabase => {
+  const pool = new Pool({ connectionString, max: 20, types: typeParsers, ...options });
+  // A dropped idle connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  const run = async <Row>(
+    executor: { query: Pool['query'] },
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<SqlResult<Row>> => {
+    const result = await executor.query(sql, params as unknown[] | undefined);
+    return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+  };
+  return {
+    kind: 'postgres',
+    query: (sql, params) => run(pool, sql, params),
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const tx: SqlExecutor = { query: (sql, params) => run(client, sql, params) };
+        const result = await work(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    close: () => pool.end(),
+  };
+};

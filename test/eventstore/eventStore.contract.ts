@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import {
+  START,
+  WrongExpectedRevisionError,
+  appendToStream,
+  comparePositions,
+  formatPosition,
+  readAllForward,
+  type EventStore,
+  type NewEvent,
+  type RecordedEvent,
+} from '../../src/eventstore/eventStore';
+
+export interface ContractOptions {
+  /** Whether the adapter supports atomic appends to several streams at once. */
+  readonly multiStream?: boolean;
+  /** Concurrent writers in the catch-up test (the issue asks for 20). */
+  readonly writers?: number;
+}
+
+export const newEvent = (type = 'ThingHappened', data: object = { n: 1 }, reason?: string): NewEvent => ({
+  id: randomUUID(),
+  type,
+  schemaVersion: 1,
+  data,
+  metadata: {
+    occurredAt: '2026-11-23T10:00:00.000Z',
+    actor: { id: 'alice', role: 'admin' },
+    ...(reason ? { reason } : {}),
+    correlationId: randomUUID(),
+    causationId: randomUUID(),
+    command: 'DoThing',
+  },
+});
+
+const stream = (prefix = 'contract') => `${prefix}-${randomUUID()}`;
+
+const readEverything = async (store: EventStore): Promise<RecordedEvent[]> => {
+  const all: RecordedEvent[] = [];
+  for await (const event of readAllForward(store, { batchSize: 50 })) all.push(event);
+  return all;
+};
+
+/**
+ * The event-store contract: run unchanged against every adapter. Stream names are random, so the
+ * suite can share a server with other data; global-log checks only look at their own streams.
+ */
+export const eventStoreContract = (
+  name: string,
+  open: () => Promise<{ store: EventStore; close: () => Promise<void> }>,
+  options: ContractOptions = {},
+): void => {
+  describe(`event store contract: ${name}`, () => {
+    let store: EventStore;
+    let close: () => Promise<void>;
+    beforeAll(async () => {
+      ({ store, close } = await open());
+    });
+    afterAll(async () => {
+      await close();
+    });
+
+    test('appends to a new stream and reads back every field, revisions from 0', async () => {
+      const id = stream();
+      const events = [newEvent('A', { a: 1 }, 'because'), newEvent('B', { b: [1, 2] })];
+      const result = await appendToStream(store, id, 'no_stream', events);
+      expect(result.duplicate).toBe(false);
+      expect(result.streamRevisions).toEqual({ [id]: 1 });
+      const read = await store.readStream(id);
+      expect(read.currentRevision).toBe(1);
+      expect(read.events.map((e) => [e.id, e.type, e.revision, e.schemaVersion, e.data, e.metadata])).toEqual(
+        events.map((e, i) => [e.id, e.type, i, 1, e.data, e.metadata]),
+      );
+      expect(read.events.map((e) => formatPosition(e.position))).toEqual(result.events.map((e) => formatPosition(e.position)));
+      expect(comparePositions(read.events[0]!.position, read.events[1]!.position)).toBe(-1);
+    });
+
+    test('a stream that does not exist reads as empty with no revision', async () => {
+      expect(await store.readStream(stream())).toEqual({ events: [], currentRevision: null });
+    });
+
+    test('reads a stream from a revision, with a maximum count', async () => {
+      const id = stream();
+      await appendToStream(store, id, 'no_stream', [newEvent(), newEvent(), newEvent(), newEvent()]);
+      const read = await store.readStream(id, { fromRevision: 1, maxCount: 2 });
+      expect(read.events.map((e) => e.revision)).toEqual([1, 2]);
+      expect(read.currentRevision).toBe(3);
+    });
+
+    test('expected revision: no_stream on an existing stream is refused and writes nothing', async () => {
+      const id = stream();
+      await appendToStream(store, id, 'no_stream', [newEvent()]);
+      const error = await appendToStream(store, id, 'no_stream', [newEvent()]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+      expect(error).toMatchObject({ code: 'CONCURRENCY_CONFLICT', streamId: id, expected: 'no_stream', actual: 0 });
+      expect((await store.readStream(id)).events).toHaveLength(1);
+    });
+
+    test('expected revision: exact revision appends; a stale one is refused and writes nothing', async () => {
+      const id = stream();
+      await appendToStream(store, id, 'no_stream', [newEvent()]);
+      await appendToStream(store, id, 0, [newEvent(), newEvent()]);
+      const error = await appendToStream(store, id, 0, [newEvent()]).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'CONCURRENCY_CONFLICT', expected: 0, actual: 2 });
+      const missing = await appendToStream(store, stream(), 3, [newEvent()]).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ code: 'CONCURRENCY_CONFLICT', expected: 3, actual: null });
+      expect((await store.readStream(id)).events.map((e) => e.revision)).toEqual([0, 1, 2]);
+    });
+
+    test('expected revision: any appends to new and existing streams', async () => {
+      const id = stream();
+      await appendToStream(store, id, 'any', [newEvent()]);
+      const result = await appendToStream(store, id, 'any', [newEvent(), newEvent()]);
+      expect(result.streamRevisions[id]).toBe(2);
+      expect((await store.readStream(id)).events.map((e) => e.revision)).toEqual([0, 1, 2]);
+    });
+
+    test('concurrent conflicting appends to one stream: exactly one wins per revision, no gap, no duplicate', async () => {
+      const id = stream();
+      await appendToStream(store, id, 'no_stream', [newEvent()]);
+      const rounds = 10;
+      const contenders = 8;
+      for (let revision = 0; revision < rounds; revision++) {
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: contenders }, (_, i) => appendToStream(store, id, revision, [newEvent('Race', { revision, i })])),
+        );
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        for (const o of outcomes) {
+          if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(WrongExpectedRevisionError);
+        }
+      }
+      const read = await store.readStream(id);
+      expect(read.events.map((e) => e.revision)).toEqual(Array.from({ length: rounds + 1 }, (_, i) => i));
+      expect(new Set(read.events.map((e) => e.id)).size).toBe(rounds + 1);
+    });
+
+    test('concurrent creations of one stream: exactly one wins', async () => {
+      const id = stream();
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => appendToStream(store, id, 'no_stream', [newEvent('Created', { i })])),
+      );
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      expect((await store.readStream(id)).events).toHaveLength(1);
+    });
+
+    test('idempotent retry: the same key appends nothing new and returns the first result', async () => {
+      const id = stream();
+      const key = `key-${randomUUID()}`;
+      const first = await appendToStream(store, id, 'no_stream', [newEvent('Once', { v: 1 })], { idempotencyKey: key });
+      const retry = await appendToStream(store, id, 'no_stream', [newEvent('Once', { v: 1 })], { idempotencyKey: key });
+      expect(first.duplicate).toBe(false);
+      expect(retry.duplicate).toBe(true);
+      expect(retry.events.map((e) => [e.id, e.revision, formatPosition(e.position)])).toEqual(
+        first.events.map((e) => [e.id, e.revision, formatPosition(e.position)]),
+      );
+      expect((await store.readStream(id)).events).toHaveLength(1);
+      expect((await store.readIdempotencyKey(key))?.map((e) => e.id)).toEqual(first.events.map((e) => e.id));
+      expect(await store.readIdempotencyKey(`unused-${randomUUID()}`)).toBeNull();
+    });
+
+    test('idempotent retry under concurrency: one append, every caller gets the same events', async () => {
+      const id = stream();
+      const key = `key-${randomUUID()}`;
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 6 }, () => appendToStream(store, id, 'any', [newEvent('Once')], { idempotencyKey: key })),
+      );
+      const fulfilled = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      expect(fulfilled).toHaveLength(6);
+      expect(fulfilled.filter((r) => !r.duplicate)).toHaveLength(1);
+      expect(new Set(fulfilled.map((r) => r.events[0]!.id)).size).toBe(1);
+      expect((await store.readStream(id)).events).toHaveLength(1);
+    });
+
+    if (options.multiStream !== false) {
+      test('multi-stream append is atomic: one stale expectation writes nothing anywhere', async () => {
+        const a = stream();
+        const b = stream();
+        await appendToStream(store, b, 'no_stream', [newEvent()]);
+        const error = await store
+          .appendToStreams([
+            { streamId: a, expectedRevision: 'no_stream', events: [newEvent()] },
+            { streamId: b, expectedRevision: 'no_stream', events: [newEvent()] },
+          ])
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'CONCURRENCY_CONFLICT', streamId: b });
+        expect((await store.readStream(a)).currentRevision).toBeNull();
+        const ok = await store.appendToStreams([
+          { streamId: a, expectedRevision: 'no_stream', events: [newEvent()] },
+          { streamId: b, expectedRevision: 0, events: [newEvent(), newEvent()] },
+        ]);
+        expect(ok.streamRevisions).toEqual({ [a]: 0, [b]: 2 });
+      });
+    }
+
+    test('reads the global log forward from a position in batches, in append order', async () => {
+      const ids = [stream('log'), stream('log'), stream('log')];
+      const before = await store.readHead();
+      for (const id of ids) await appendToStream(store, id, 'no_stream', [newEvent(), newEvent()]);
+      const head = await store.readHead();
+      expect(comparePositions(head, before)).toBe(1);
+      const mine: RecordedEvent[] = [];
+      let after = before;
+      for (;;) {
+        const batch = await store.readAll({ after, maxCount: 2 });
+        if (batch.length === 0) break;
+        expect(batch.length).toBeLessThanOrEqual(2);
+        mine.push(...batch.filter((e) => ids.includes(e.streamId)));
+        after = batch.at(-1)!.position;
+      }
+      expect(mine.map((e) => `${e.streamId}/${e.revision}`)).toEqual(ids.flatMap((id) => [`${id}/0`, `${id}/1`]));
+      expect(await store.readAll({ after: head, maxCount: 10 })).toEqual([]);
+    });
+
+    test(`${options.writers ?? 20} concurrent writers on many streams: a concurrent catch-up reader sees every event exactly once`, async () => {
+      const writers = options.writers ?? 20;
+      const perWriter = 25;
+      const prefix = `catchup${randomUUID().slice(0, 8)}`;
+      const start = await store.readHead();
+      const seen: RecordedEvent[] = [];
+      let writing = true;
+      const reader = (async () => {
+        let after = start;
+        for (;;) {
+          const stillWriting = writing;
+          const batch = await store.readAll({ after, maxCount: 37 });
+          for (const event of batch) {
+            expect(comparePositions(event.position, after)).toBe(1);
+            if (event.streamId.startsWith(prefix)) seen.push(event);
+          }
+          if (batch.length > 0) after = batch.at(-1)!.position;
+          else if (!stillWriting) return;
+          else await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      })();
+      const written: string[] = [];
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let i = 0; i < perWriter; i++) {
+            const id = `${prefix}-${w}-${i % 5}`;
+            const result = await appendToStream(store, id, 'any', [newEvent('Tick', { w, i })]);
+            written.push(result.events[0]!.id);
+          }
+        }),
+      );
+      writing = false;
+      await reader;
+      expect(seen).toHaveLength(writers * perWriter);
+      expect(new Set(seen.map((e) => e.id))).toEqual(new Set(written));
+      const everything = (await readEverything(store)).filter((e) => e.streamId.startsWith(prefix));
+      expect(seen.map((e) => e.id)).toEqual(everything.map((e) => e.id));
+    });
+
+    test('readAll from START begins at the first event', async () => {
+      const first = await store.readAll({ after: START, maxCount: 1 });
+      expect(first).toHaveLength(1);
+    });
+  });
+};

@@ -1,0 +1,52 @@
+import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
+import { announcePostgresSkip, openTestPglite, openTestPostgres, postgresUrl } from '../support/databases';
+import { eventStoreContract, newEvent } from './eventStore.contract';
+
+eventStoreContract('embedded (PGlite, in memory)', async () => {
+  const { db, close } = await openTestPglite();
+  return { store: await SqlEventStore.create(db), close };
+});
+
+const url = postgresUrl();
+if (url) {
+  eventStoreContract('PostgreSQL', async () => {
+    const { db, close } = await openTestPostgres(url);
+    return { store: await SqlEventStore.create(db), close };
+  });
+} else {
+  announcePostgresSkip('event store contract');
+}
+
+// The case that makes position-only readers skip events: a transaction takes its sequence value,
+// another commits after it, and the first commits last. Needs two connections, so PostgreSQL only.
+if (url) {
+  test('PostgreSQL: a reader never skips an event whose transaction commits late', async () => {
+    const { db, close } = await openTestPostgres(url);
+    try {
+      const store = await SqlEventStore.create(db);
+      const start = await store.readHead();
+      const slow = newEvent('Slow');
+      const fast = newEvent('Fast');
+      let releaseSlow!: () => void;
+      const slowHeld = new Promise<void>((resolve) => (releaseSlow = resolve));
+      let slowAppended!: () => void;
+      const slowInside = new Promise<void>((resolve) => (slowAppended = resolve));
+      const slowTransaction = db.transaction(async (tx) => {
+        await tx.query(`SELECT * FROM es_append($1::jsonb, NULL)`, [
+          JSON.stringify([{ streamId: 'late-1', expected: 'no_stream', events: [slow] }]),
+        ]);
+        slowAppended();
+        await slowHeld;
+      });
+      await slowInside;
+      await store.appendToStreams([{ streamId: 'late-2', expectedRevision: 'no_stream', events: [fast] }]);
+      // Fast is committed, but Slow (earlier transaction) is still open: the reader must wait for it.
+      expect(await store.readAll({ after: start })).toEqual([]);
+      releaseSlow();
+      await slowTransaction;
+      expect((await store.readAll({ after: start })).map((e) => e.type)).toEqual(['Slow', 'Fast']);
+    } finally {
+      await close();
+    }
+  });
+}

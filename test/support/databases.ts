@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { openPglite } from '../../src/sql/pglite';
+import { openPostgres } from '../../src/sql/postgres';
+import type { SqlDatabase } from '../../src/sql/sqlDatabase';
+
+export interface TestDatabase {
+  readonly db: SqlDatabase;
+  readonly close: () => Promise<void>;
+}
+
+export const postgresUrl = (): string | undefined => process.env.DATABASE_URL || undefined;
+
+/**
+ * A PostgreSQL database of its own for one test file: a fresh schema on DATABASE_URL, dropped at
+ * the end, so test files running in parallel never see each other's rows.
+ */
+export const openTestPostgres = async (url: string, options: { max?: number } = {}): Promise<TestDatabase> => {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = openPostgres(url, { max: 1 });
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const db = openPostgres(url, { max: options.max ?? 20, options: `-c search_path=${schema}` });
+  return {
+    db,
+    close: async () => {
+      await db.close();
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.close();
+    },
+  };
+};
+
+export const openTestPglite = async (): Promise<TestDatabase> => {
+  const db = await openPglite();
+  return { db, close: () => db.close() };
+};
+
+/** The two SQL back ends; PostgreSQL only when DATABASE_URL is set (a loud skip otherwise). */
+export const sqlBackends = (): { name: string; open: () => Promise<TestDatabase> }[] => {
+  const url = postgresUrl();
+  const backends = [{ name: 'embedded (PGlite)', open: openTestPglite }];
+  if (url) backends.push({ name: 'PostgreSQL', open: () => openTestPostgres(url) });
+  return backends;
+};
+
+/** Call at the top of a test file that has a PostgreSQL part: says loudly when it is skipped. */
+export const announcePostgresSkip = (suite: string): void => {
+  if (!postgresUrl()) {
+    console.warn(`\n*** ${suite}: PostgreSQL part SKIPPED because DATABASE_URL is unset. ***\n`);
+    test.skip(`${suite} on PostgreSQL (skipped: DATABASE_URL is unset)`, () => undefined);
+  }
+};

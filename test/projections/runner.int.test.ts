@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
+import { appendToStream } from '../../src/eventstore/eventStore';
+import { ProjectionRunner } from '../../src/projections/runner';
+import { announcePostgresSkip, openTestPostgres, postgresUrl, sqlBackends } from '../support/databases';
+import { newEvent } from '../eventstore/eventStore.contract';
+import { countingProjection, readCounts } from './countingProjection';
+
+const tick = (n: number) => newEvent('Tick', { n });
+
+describe.each(sqlBackends())('projection runner on $name', ({ open }) => {
+  test('applies every event once, skips types it does not handle, and a rebuild gives the same state', async () => {
+    const { db, close } = await open();
+    try {
+      const store = await SqlEventStore.create(db);
+      for (let i = 0; i < 30; i++) await appendToStream(store, `s-${i % 4}`, 'any', [tick(i), newEvent('Other')]);
+      const runner = await ProjectionRunner.create(store, db, [countingProjection()], { batchSize: 7 });
+      await runner.catchUp();
+      const first = await readCounts(db);
+      expect(first).toEqual([
+        { stream_id: 's-0', events: 8, total: String([0, 4, 8, 12, 16, 20, 24, 28].reduce((a, b) => a + b)) },
+        { stream_id: 's-1', events: 8, total: String([1, 5, 9, 13, 17, 21, 25, 29].reduce((a, b) => a + b)) },
+        { stream_id: 's-2', events: 7, total: String([2, 6, 10, 14, 18, 22, 26].reduce((a, b) => a + b)) },
+        { stream_id: 's-3', events: 7, total: String([3, 7, 11, 15, 19, 23, 27].reduce((a, b) => a + b)) },
+      ]);
+      await runner.catchUp();
+      expect(await readCounts(db)).toEqual(first);
+      await runner.rebuild('stream_counts');
+      expect(await readCounts(db)).toEqual(first);
+    } finally {
+      await close();
+    }
+  });
+
+  test('a batch that fails midway leaves nothing behind; the restarted runner ends as a rebuild does', async () => {
+    const { db, close } = await open();
+    try {
+      const store = await SqlEventStore.create(db);
+      for (let i = 0; i < 40; i++) await appendToStream(store, `s-${i % 3}`, 'any', [tick(i)]);
+      const crashing = await ProjectionRunner.create(store, db, [countingProjection({ failOn: (n) => n === 25 })], { batchSize: 10 });
+      await expect(crashing.catchUp()).rejects.toThrow('injected failure at event 25');
+      const partial = await readCounts(db);
+      expect(partial.reduce((sum, row) => sum + row.events, 0)).toBe(20);
+      const restarted = await ProjectionRunner.create(store, db, [countingProjection()], { batchSize: 10 });
+      await restarted.catchUp();
+      const resumed = await readCounts(db);
+      await restarted.rebuild('stream_counts');
+      expect(await readCounts(db)).toEqual(resumed);
+      expect(resumed.reduce((sum, row) => sum + row.events, 0)).toBe(40);
+    } finally {
+      await close();
+    }
+  });
+
+  test('waitFor resolves once the background runner has processed a just-written position', async () => {
+    const { db, close } = await open();
+    try {
+      const store = await SqlEventStore.create(db);
+      const runner = await ProjectionRunner.create(store, db, [countingProjection()], { idleMs: 10_000 });
+      runner.start();
+      const result = await appendToStream(store, `s-${randomUUID()}`, 'no_stream', [tick(5)]);
+      expect(await runner.waitFor(result.lastPosition, 10_000)).toBe(true);
+      expect(await readCounts(db)).toEqual([{ stream_id: result.events[0]!.streamId, events: 1, total: '5' }]);
+      await runner.stop();
+    } finally {
+      await close();
+    }
+  });
+});
+
+const url = postgresUrl();
+if (url) {
+  test('PostgreSQL: two runners on one database with concurrent writers apply each event exactly once', async () => {
+    const { db, close } = await openTestPostgres(url);
+    try {
+      const store = await SqlEventStore.create(db);
+      const a = await ProjectionRunner.create(store, db, [countingProjection()], { batchSize: 5, idleMs: 5 });
+      const b = await ProjectionRunner.create(store, db, [countingProjection()], { batchSize: 5, idleMs: 5 });
+      a.start();
+      b.start();
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          for (let i = 0; i < 25; i++) await appendToStream(store, `w-${w}`, 'any', [tick(1)]);
+        }),
+      );
+      const head = await store.readHead();
+      expect(await a.waitFor(head, 20_000)).toBe(true);
+      await Promise.all([a.stop(), b.stop()]);
+      const counts = await readCounts(db);
+      expect(counts).toEqual(Array.from({ length: 8 }, (_, w) => ({ stream_id: `w-${w}`, events: 25, total: '25' })));
+    } finally {
+      await close();
+    }
+  });
+} else {
+  announcePostgresSkip('projection runner');
+}

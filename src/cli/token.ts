@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import { DEVELOPMENT_TOKEN_SECRET, TOKEN_ROLES, isTokenRole, mintToken, parseDuration } from '../graphql/auth';
+
+const USAGE = `Usage: node dist/src/cli/token.js --role <role> --subject <actor-id> [--user-id <id>] [--name <name>] [--expires <duration>]
+
+Prints a bearer token for the GraphQL API (send it as "Authorization: Bearer <token>").
+
+  --role       one of ${TOKEN_ROLES.join(', ')}
+  --subject    the actor id recorded in events (e.g. a login name)
+  --user-id    the domain user a mentor, mentee or manager token belongs to
+  --name       a display name
+  --expires    lifetime: seconds or 30m, 12h, 7d, 2w (default 12h)
+
+The token is signed with AUTH_TOKEN_SECRET, or with the public development secret when it is unset
+(fine for a local server, refused by a production one).`;
+
+export interface TokenCliIo {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+  readonly now?: () => Date;
+}
+
+/** Returns the exit code: 0 printed a token, 2 bad arguments. */
+export const runTokenCli = async (
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: TokenCliIo,
+): Promise<number> => {
+  const usageError = (problem: string): number => {
+    io.err(`${problem}\n\n${USAGE}`);
+    return 2;
+  };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        role: { type: 'string' },
+        subject: { type: 'string' },
+        'user-id': { type: 'string' },
+        name: { type: 'string' },
+        expires: { type: 'string', default: '12h' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const role = values.role;
+  const subject = values.subject;
+  const expires = values.expires as string;
+  if (typeof role !== 'string') return usageError('Missing --role.');
+  if (!isTokenRole(role)) return usageError(`--role must be one of ${TOKEN_ROLES.join(', ')}; got "${role}".`);
+  if (typeof subject !== 'string' || subject.trim() === '') return usageError('Missing --subject.');
+  if (parseDuration(expires) === null) return usageError(`--expires must be seconds or a duration such as 30m, 12h, 7d; got "${expires}".`);
+
+  const configured = env.AUTH_TOKEN_SECRET;
+  if (!configured) io.err('AUTH_TOKEN_SECRET is not set: signing with the development secret (local use only).');
+  try {
+    const token = await mintToken({
+      secret: configured || DEVELOPMENT_TOKEN_SECRET,
+      subject,
+      role,
+      expiresIn: expires,
+      ...(typeof values['user-id'] === 'string' ? { userId: values['user-id'] } : {}),
+      ...(typeof values.name === 'string' ? { name: values.name } : {}),
+      ...(io.now ? { now: io.now() } : {}),
+    });
+    io.out(token);
+    return 0;
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error));
+  }
+};
+
+if (require.main === module) {
+  void runTokenCli(process.argv.slice(2), process.env, {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,214 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { DomainError } from '../domain/shared/decider';
+import { ROLES, type Actor, type Role } from '../eventstore/eventStore';
+
+/**
+ * Bearer tokens are standard JWTs signed with HS256 (HMAC-SHA256) and a shared secret.
+ *
+ * They are made and checked with `node:crypto` rather than `jose`: jose 6 ships only as an ES
+ * module, which this CommonJS build loads on Node 20 but Jest on Node 20 cannot. The format is
+ * plain RFC 7519, so any JWT library (jose included) reads and writes the same tokens. Only HS256
+ * is accepted, whatever the token's header says, which closes the `alg: none` and key-confusion
+ * holes of libraries that trust the header.
+ */
+
+/**
+ * The secret a local setup signs tokens with when none is configured.
+ * FOR LOCAL DEVELOPMENT AND TESTS ONLY: it is public (it is in the source). The configuration
+ * refuses to start a server with NODE_ENV=production unless AUTH_TOKEN_SECRET is set.
+ */
+export const DEVELOPMENT_TOKEN_SECRET = 'local-development-only-token-secret-not-for-production';
+
+/** Written to and required in every token, so tokens of another service sharing a secret do not pass. */
+export const TOKEN_ISSUER = 'mentoring-lifecycle';
+
+/** HMAC-SHA256 keys shorter than its output are guessable offline from a single token. */
+const MIN_SECRET_BYTES = 32;
+const MAX_TOKEN_LENGTH = 8192;
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+/** A person's role. `system` is reserved for automatic moves and never appears in a token. */
+export type TokenRole = Exclude<Role, 'system'>;
+export const TOKEN_ROLES: readonly TokenRole[] = ROLES.filter((role): role is TokenRole => role !== 'system');
+
+/** Who a verified token says the caller is. */
+export interface AuthenticatedActor extends Actor {
+  readonly role: TokenRole;
+  readonly name?: string;
+  /** The domain user a mentor, mentee or manager token belongs to. */
+  readonly userId?: string;
+}
+
+export interface MintTokenOptions {
+  readonly secret: string;
+  /** The actor id (`sub`), recorded in event metadata. */
+  readonly subject: string;
+  readonly role: TokenRole;
+  readonly userId?: string;
+  readonly name?: string;
+  /** Seconds, or a duration such as `30m`, `12h`, `7d`. */
+  readonly expiresIn: number | string;
+  /** Issue time (default: now); the token expires `expiresIn` after it. */
+  readonly now?: Date;
+}
+
+export interface VerifyTokenOptions {
+  /** The clock reading to check `exp` and `nbf` against (default: now). */
+  readonly now?: Date;
+}
+
+interface TokenClaims {
+  readonly iss: string;
+  readonly sub: string;
+  readonly role: TokenRole;
+  readonly name?: string;
+  readonly userId?: string;
+  readonly iat: number;
+  readonly exp: number;
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** `90` or `'90'` (seconds), `'30m'`, `'12h'`, `'7d'`, `'2w'` → seconds; `null` when unreadable or not positive. */
+export const parseDuration = (value: number | string): number | null => {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : null;
+  const match = /^(\d{1,9})\s*([smhdw]?)$/.exec(value.trim());
+  if (!match) return null;
+  const seconds = Number(match[1]) * DURATION_UNITS[match[2] || 's']!;
+  return seconds > 0 ? seconds : null;
+};
+
+export const isTokenRole = (value: unknown): value is TokenRole =>
+  typeof value === 'string' && (TOKEN_ROLES as readonly string[]).includes(value);
+
+const secretKey = (secret: string): Buffer => {
+  const key = Buffer.from(secret, 'utf8');
+  if (key.length < MIN_SECRET_BYTES) {
+    throw new Error(`The token secret must be at least ${MIN_SECRET_BYTES} bytes long; the configured one has ${key.length}.`);
+  }
+  return key;
+};
+
+const encodeSegment = (value: object): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
+const sign = (key: Buffer, signingInput: string): Buffer => createHmac('sha256', key).update(signingInput).digest();
+
+export const mintToken = async (options: MintTokenOptions): Promise<string> => {
+  const key = secretKey(options.secret);
+  if (!isTokenRole(options.role)) {
+    throw new Error(`Tokens can carry one of the roles ${TOKEN_ROLES.join(', ')}; "${String(options.role)}" is not one of them.`);
+  }
+  if (options.subject.trim() === '') throw new Error('A token needs a non-empty subject (the actor id).');
+  const lifetime = parseDuration(options.expiresIn);
+  if (lifetime === null) {
+    throw new Error(`"${options.expiresIn}" is not a token lifetime; use seconds or a duration such as 30m, 12h, 7d.`);
+  }
+  const issuedAt = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const claims: TokenClaims = {
+    iss: TOKEN_ISSUER,
+    sub: options.subject,
+    role: options.role,
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(options.userId !== undefined ? { userId: options.userId } : {}),
+    iat: issuedAt,
+    exp: issuedAt + lifetime,
+  };
+  const signingInput = `${encodeSegment({ alg: 'HS256', typ: 'JWT' })}.${encodeSegment(claims)}`;
+  return `${signingInput}.${sign(key, signingInput).toString('base64url')}`;
+};
+
+const unauthenticated = (reason: string): DomainError =>
+  new DomainError('UNAUTHENTICATED', `The bearer token was refused: ${reason}`);
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+const decodeJsonSegment = (segment: string, what: string): Record<string, unknown> => {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    throw unauthenticated(`its ${what} is not base64url-encoded JSON. Mint a new token.`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw unauthenticated(`its ${what} is not a JSON object. Mint a new token.`);
+  }
+  return value as Record<string, unknown>;
+};
+
+const optionalString = (claims: Record<string, unknown>, name: string): string | undefined => {
+  const value = claims[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw unauthenticated(`its "${name}" claim is not a non-empty string.`);
+  return value;
+};
+
+/** Checks signature, issuer, expiry and claims; throws a `DomainError` with code UNAUTHENTICATED. */
+export const verifyToken = async (
+  secret: string,
+  token: string,
+  options: VerifyTokenOptions = {},
+): Promise<AuthenticatedActor> => {
+  const key = secretKey(secret);
+  if (token.length > MAX_TOKEN_LENGTH) throw unauthenticated(`it is longer than ${MAX_TOKEN_LENGTH} characters.`);
+  const segments = token.split('.');
+  if (segments.length !== 3 || !segments.every((segment) => BASE64URL.test(segment))) {
+    throw unauthenticated('it is not a JWT (three base64url parts separated by dots). Mint one with `npm run token`.');
+  }
+  const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
+
+  const header = decodeJsonSegment(headerSegment, 'header');
+  if (header.alg !== 'HS256') {
+    throw unauthenticated(`it is signed with ${JSON.stringify(header.alg ?? null)}; only HS256 tokens issued by this server are accepted.`);
+  }
+  if (header.crit !== undefined) throw unauthenticated('it has critical header extensions this server does not understand.');
+
+  const expected = sign(key, `${headerSegment}.${payloadSegment}`);
+  const given = Buffer.from(signatureSegment, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw unauthenticated('its signature does not match. It was not issued by this server, or was signed with another secret.');
+  }
+
+  const claims = decodeJsonSegment(payloadSegment, 'payload');
+  const nowSeconds = (options.now ?? new Date()).getTime() / 1000;
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) {
+    throw unauthenticated('it has no expiry ("exp" claim); tokens must expire. Mint a new one.');
+  }
+  if (nowSeconds > claims.exp + CLOCK_TOLERANCE_SECONDS) {
+    throw unauthenticated(`it expired at ${new Date(claims.exp * 1000).toISOString()}. Mint a new one.`);
+  }
+  if (typeof claims.nbf === 'number' && nowSeconds < claims.nbf - CLOCK_TOLERANCE_SECONDS) {
+    throw unauthenticated(`it is not valid before ${new Date(claims.nbf * 1000).toISOString()}.`);
+  }
+  if (claims.iss !== TOKEN_ISSUER) {
+    throw unauthenticated(`it was issued by ${JSON.stringify(claims.iss ?? null)}, not by ${TOKEN_ISSUER}.`);
+  }
+  if (typeof claims.sub !== 'string' || claims.sub.trim() === '') {
+    throw unauthenticated('it names no actor ("sub" claim).');
+  }
+  if (claims.role === 'system') {
+    throw unauthenticated('it claims the role system, which is reserved for automatic moves.');
+  }
+  if (!isTokenRole(claims.role)) {
+    throw unauthenticated(`its role ${JSON.stringify(claims.role ?? null)} is not one of ${TOKEN_ROLES.join(', ')}.`);
+  }
+  const name = optionalString(claims, 'name');
+  const userId = optionalString(claims, 'userId');
+  return {
+    id: claims.sub,
+    role: claims.role,
+    ...(name !== undefined ? { name } : {}),
+    ...(userId !== undefined ? { userId } : {}),
+  };
+};
+
+/**
+ * The token in an `Authorization: Bearer <token>` header; `null` when the header is absent.
+ * A header that is present but not a bearer credential is refused rather than ignored, so a
+ * client that meant to authenticate is not silently treated as anonymous.
+ */
+export const bearerToken = (authorization: string | undefined): string | null => {
+  if (authorization === undefined || authorization.trim() === '') return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization.trim());
+  if (!match) throw unauthenticated('the Authorization header must read "Bearer <token>".');
+  return match[1]!;
+};

@@ -1,0 +1,352 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import type { GraphQLSchema } from 'graphql';
+import { anonymousAccessPlugin, type AnonymousAccessOptions } from '../graphql/authorization';
+import type { ContextFactory, GraphQLContext } from '../graphql/context';
+import { createErrorReporting, internalErrorMessage } from '../graphql/errors';
+import type { HealthReport } from '../graphql/health.type';
+import { queryLimitsPlugin, type QueryLimits } from '../graphql/queryLimits';
+import type { Logger } from '../log';
+import { EXPLORER_CONTENT_SECURITY_POLICY, explorerPageAsset, loadExplorerAssets, type ExplorerAsset } from './explorer';
+
+export const GRAPHQL_PATH = '/graphql';
+/** GraphQL requests are small; anything larger is a mistake or an attack. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export type ShutdownHook = () => Promise<void> | void;
+
+export interface HttpServerOptions<Services> {
+  readonly schema: GraphQLSchema;
+  readonly contextFactory: ContextFactory<Services>;
+  /** 0 picks a free port (tests); read the chosen one from the result. */
+  readonly port: number;
+  /** Interface to listen on (default: all). */
+  readonly host?: string;
+  readonly logger: Logger;
+  /** Serve the offline GraphiQL explorer at `/` (default: no). */
+  readonly explorer?: boolean;
+  /** Run in order after the server has drained (stop projections, close the event store, …). */
+  readonly onShutdown?: ShutdownHook | readonly ShutdownHook[];
+  /** Backs `GET /health` for load balancers (default: always ok). */
+  readonly health?: () => Promise<HealthReport>;
+  readonly limits?: QueryLimits;
+  /** Largest accepted request body (default 1 MiB); larger ones get 413. */
+  readonly maxBodyBytes?: number;
+  /** Whether authenticated callers may introspect the schema (default: yes, it is the API's documentation). */
+  readonly introspection?: boolean;
+  readonly anonymousAccess?: AnonymousAccessOptions;
+  /** How long `stop()` waits for in-flight requests before cutting connections (default 10 s). */
+  readonly stopGracePeriodMs?: number;
+  readonly newId?: () => string;
+}
+
+export interface RunningHttpServer {
+  readonly url: string;
+  readonly port: number;
+  readonly httpServer: Server;
+  /**
+   * Stops accepting connections, lets in-flight requests finish (up to the grace period), then
+   * runs the shutdown hooks in order. Safe to call more than once. Rejects with an AggregateError
+   * if hooks failed (after running all of them).
+   */
+  stop(): Promise<void>;
+}
+
+interface RequestRecord {
+  operationName?: string | null;
+  actorId?: string | null;
+  correlationId?: string;
+}
+
+class PayloadTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`The request body is larger than ${limit} bytes.`);
+  }
+}
+
+const readBody = (request: IncomingMessage, limit: number): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new PayloadTooLargeError(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        request.off('data', onData);
+        request.resume();
+        reject(new PayloadTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.once('error', reject);
+  });
+
+const isJson = (contentType: string | undefined): boolean =>
+  contentType !== undefined && /^application\/([\w.+-]+\+)?json\b/i.test(contentType.trim());
+
+const sendJson = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  response.end(text);
+};
+
+const graphqlError = (message: string, code: string, extra: Record<string, unknown> = {}) => ({
+  errors: [{ message, extensions: { code, ...extra } }],
+});
+
+/** Pino's methods, in the shape Apollo's logger expects. */
+const apolloLogger = (logger: Logger) => ({
+  debug: (message: unknown) => logger.debug(String(message)),
+  info: (message: unknown) => logger.info(String(message)),
+  warn: (message: unknown) => logger.warn(String(message)),
+  error: (message: unknown) => logger.error(String(message)),
+});
+
+const hooksOf = (onShutdown: HttpServerOptions<unknown>['onShutdown']): readonly ShutdownHook[] =>
+  onShutdown === undefined ? [] : typeof onShutdown === 'function' ? [onShutdown] : onShutdown;
+
+/**
+ * The HTTP front door: `/graphql` (POST and GET, through Apollo), `/health` (plain JSON for load
+ * balancers) and, when enabled, the offline explorer at `/`. A plain `node:http` server, so the
+ * routes, body limit and logs are ours and nothing loads from the internet.
+ */
+export const startHttpServer = async <Services>(options: HttpServerOptions<Services>): Promise<RunningHttpServer> => {
+  const { logger } = options;
+  const newId = options.newId ?? randomUUID;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const explorerAssets: ReadonlyMap<string, ExplorerAsset> = options.explorer ? loadExplorerAssets() : new Map();
+  const explorerHtml = options.explorer ? explorerPageAsset(GRAPHQL_PATH) : null;
+  // Keyed by request id: Apollo hands plugins a shallow copy of the context, not the object we made.
+  const records = new Map<string, RequestRecord>();
+  let draining = false;
+
+  const httpServer = createServer((request, response) => {
+    void handle(request, response);
+  });
+
+  const errorReporting = createErrorReporting({ logger });
+  const requestRecordPlugin: ApolloServerPlugin<GraphQLContext<Services>> = {
+    async requestDidStart({ contextValue }) {
+      return {
+        async didResolveOperation({ operationName }) {
+          const record = records.get(contextValue.requestId);
+          if (record) record.operationName = operationName;
+        },
+      };
+    },
+  };
+
+  const apollo = new ApolloServer<GraphQLContext<Services>>({
+    schema: options.schema,
+    logger: apolloLogger(logger.child({ component: 'apollo' })),
+    formatError: errorReporting.formatError,
+    includeStacktraceInErrorResponses: false,
+    introspection: options.introspection ?? true,
+    // Without a token nobody may learn field names, not even from "Did you mean …?" hints.
+    hideSchemaDetailsFromClientErrors: true,
+    allowBatchedHttpRequests: false,
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.stopGracePeriodMs ?? 10_000 }),
+      // Apollo's landing page loads its code from a CDN; the explorer at `/` replaces it.
+      ApolloServerPluginLandingPageDisabled(),
+      errorReporting.plugin,
+      anonymousAccessPlugin(options.anonymousAccess),
+      queryLimitsPlugin(options.limits),
+      requestRecordPlugin,
+    ],
+  });
+
+  const handleGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL, requestId: string, record: RequestRecord) => {
+    const method = (request.method ?? 'GET').toUpperCase();
+    if (method !== 'GET' && method !== 'POST') {
+      sendJson(response, 405, graphqlError('Send GraphQL requests with POST (or GET for queries).', 'BAD_REQUEST'), { allow: 'GET, POST' });
+      return;
+    }
+    let body: unknown;
+    if (method === 'POST') {
+      let text: string;
+      try {
+        text = await readBody(request, maxBodyBytes);
+      } catch (error) {
+        if (error instanceof PayloadTooLargeError) {
+          sendJson(response, 413, graphqlError(`${error.message} Send a smaller request.`, 'PAYLOAD_TOO_LARGE', { maxBytes: error.limit }), {
+            connection: 'close',
+          });
+          return;
+        }
+        throw error;
+      }
+      if (isJson(request.headers['content-type'])) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          sendJson(response, 400, graphqlError('The request body is not valid JSON.', 'BAD_REQUEST'));
+          return;
+        }
+      } else {
+        body = text;
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers, search: url.search, body };
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest,
+      context: async () => {
+        const context = await options.contextFactory({ headers: request.headers, requestId });
+        record.actorId = context.actor?.id ?? null;
+        record.correlationId = context.correlationId;
+        response.setHeader('x-correlation-id', context.correlationId);
+        return context;
+      },
+    });
+    for (const [key, value] of result.headers) response.setHeader(key, value);
+    response.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      response.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) response.write(chunk);
+    response.end();
+  };
+
+  const handleHealth = async (response: ServerResponse) => {
+    if (draining) {
+      sendJson(response, 503, { status: 'stopping' });
+      return;
+    }
+    if (!options.health) {
+      sendJson(response, 200, { status: 'ok' });
+      return;
+    }
+    try {
+      const report = await options.health();
+      sendJson(response, report.status === 'ok' ? 200 : 503, report);
+    } catch (error) {
+      logger.error({ err: error }, 'Health check failed');
+      sendJson(response, 503, { status: 'unavailable' });
+    }
+  };
+
+  const sendExplorerFile = (request: IncomingMessage, response: ServerResponse, file: ExplorerAsset, cacheControl: string) => {
+    const headers = { 'content-type': file.contentType, 'x-content-type-options': 'nosniff', 'cache-control': cacheControl, etag: file.etag };
+    if (request.headers['if-none-match'] === file.etag) {
+      response.writeHead(304, headers);
+      response.end();
+      return;
+    }
+    response.writeHead(200, { ...headers, 'content-length': file.body.length });
+    response.end(request.method === 'HEAD' ? undefined : file.body);
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint();
+    const requestId = newId();
+    const record: RequestRecord = {};
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const method = request.method ?? 'GET';
+    response.setHeader('x-request-id', requestId);
+    records.set(requestId, record);
+    response.once('close', () => records.delete(requestId));
+    response.once('finish', () => {
+      const quiet = url.pathname === '/health' || url.pathname.startsWith('/explorer/');
+      logger[quiet ? 'debug' : 'info'](
+        {
+          method,
+          path: url.pathname,
+          status: response.statusCode,
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          requestId,
+          ...(record.correlationId !== undefined ? { correlationId: record.correlationId } : {}),
+          ...(record.operationName !== undefined ? { operationName: record.operationName } : {}),
+          ...(record.actorId !== undefined ? { actorId: record.actorId } : {}),
+        },
+        'request',
+      );
+    });
+    try {
+      const readOnly = method === 'GET' || method === 'HEAD';
+      if (url.pathname === GRAPHQL_PATH) {
+        await handleGraphQL(request, response, url, requestId, record);
+      } else if (url.pathname === '/health' && readOnly) {
+        await handleHealth(response);
+      } else if (url.pathname === '/' && readOnly && explorerHtml) {
+        response.setHeader('content-security-policy', EXPLORER_CONTENT_SECURITY_POLICY);
+        response.setHeader('referrer-policy', 'no-referrer');
+        sendExplorerFile(request, response, explorerHtml, 'no-cache');
+      } else if (url.pathname.startsWith('/explorer/') && readOnly && explorerAssets.has(url.pathname.slice('/explorer/'.length))) {
+        sendExplorerFile(request, response, explorerAssets.get(url.pathname.slice('/explorer/'.length))!, 'public, max-age=3600');
+      } else {
+        sendJson(response, 404, { error: `Nothing at ${method} ${url.pathname}. GraphQL is served at ${GRAPHQL_PATH}.` });
+      }
+    } catch (error) {
+      logger.error({ err: error, requestId, method, path: url.pathname }, 'Unexpected error while serving an HTTP request');
+      if (!response.headersSent) {
+        sendJson(response, 500, graphqlError(internalErrorMessage(requestId), 'INTERNAL_SERVER_ERROR', { requestId }));
+      } else {
+        response.destroy();
+      }
+    }
+  };
+
+  await apollo.start();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(options.port, options.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await apollo.stop();
+    throw error;
+  }
+  const address = httpServer.address() as AddressInfo;
+  const shownHost =
+    options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${shownHost}:${address.port}`;
+  logger.info({ url, port: address.port, graphql: `${url}${GRAPHQL_PATH}`, explorer: Boolean(options.explorer) }, 'HTTP server started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      const began = Date.now();
+      draining = true;
+      logger.info('HTTP server stopping: no new connections, waiting for in-flight requests');
+      // Apollo's drain plugin closes the listener and waits for in-flight requests before Apollo stops.
+      await apollo.stop();
+      const failures: unknown[] = [];
+      for (const hook of hooksOf(options.onShutdown)) {
+        try {
+          await hook();
+        } catch (error) {
+          logger.error({ err: error }, 'A shutdown hook failed');
+          failures.push(error);
+        }
+      }
+      logger.info({ durationMs: Date.now() - began }, 'HTTP server stopped');
+      if (failures.length > 0) throw new AggregateError(failures, `${failures.length} shutdown hook(s) failed; see the log.`);
+    })());
+
+  return { url, port: address.port, httpServer, stop };
+};

@@ -1,0 +1,46 @@
+import { DEVELOPMENT_TOKEN_SECRET, verifyToken } from '../../src/graphql/auth';
+import { runTokenCli } from '../../src/cli/token';
+
+const run = async (argv: string[], env: Record<string, string> = {}) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runTokenCli(argv, env, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+};
+
+describe('token CLI', () => {
+  it('prints a token signed with AUTH_TOKEN_SECRET', async () => {
+    const secret = 's'.repeat(40);
+    const { code, out, err } = await run(['--role', 'mentor', '--subject', 'bob', '--user-id', 'user-7', '--expires', '2h'], { AUTH_TOKEN_SECRET: secret });
+    expect(code).toBe(0);
+    expect(err).toBe('');
+    await expect(verifyToken(secret, out)).resolves.toEqual({ id: 'bob', role: 'mentor', userId: 'user-7' });
+  });
+
+  it('falls back to the development secret, and says so on stderr', async () => {
+    const { code, out, err } = await run(['--role', 'admin', '--subject', 'alice']);
+    expect(code).toBe(0);
+    expect(err).toContain('development secret');
+    await expect(verifyToken(DEVELOPMENT_TOKEN_SECRET, out)).resolves.toEqual({ id: 'alice', role: 'admin' });
+  });
+
+  it.each([
+    [[], 'Missing --role.'],
+    [['--role', 'admin'], 'Missing --subject.'],
+    [['--role', 'system', '--subject', 'x'], '--role must be one of admin, coordinator, mentor, mentee, manager, auditor, analyst; got "system".'],
+    [['--role', 'admin', '--subject', 'x', '--expires', 'soon'], '--expires must be seconds or a duration'],
+    [['--role', 'admin', '--subject', 'x', '--colour', 'red'], "Unknown option '--colour'"],
+  ])('exits 2 with usage on bad arguments %p', async (argv, problem) => {
+    const { code, out, err } = await run(argv);
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toContain(problem);
+    expect(err).toContain('Usage: node dist/src/cli/token.js --role <role> --subject <actor-id>');
+  });
+
+  it('prints usage on --help', async () => {
+    const { code, out } = await run(['--help']);
+    expect(code).toBe(0);
+    expect(out).toContain('Usage:');
+  });
+});

@@ -1,0 +1,46 @@
+import type { MatchEvent } from './match/match';
+import type { ProgramEvent } from './program/program';
+import type { UserEvent } from './user/user';
+
+export * from './streams';
+export * from './program/program';
+export * from './user/userStatus';
+export * from './user/matchStatus';
+export * from './user/userId';
+export * from './user/user';
+export * from './user/access';
+export * from './match/match';
+
+/** Every event of the participant lifecycle: what projections switch on. */
+export type LifecycleEvent = ProgramEvent | UserEvent | MatchEvent;
+export type LifecycleEventType = LifecycleEvent['type'];
+
+export const LIFECYCLE_EVENT_TYPES = [
+  'ProgramCreated',
+  'ProgramSettingsChanged',
+  'MatchingTurnedOn',
+  'MatchingTurnedOff',
+  'ClosureReasonAdded',
+  'PartnerSiteAdded',
+  'MentorSiteListAdded',
+  'UserRegistered',
+  'PersonaCreated',
+  'ApplicationCompleted',
+  'UserStatusChanged',
+  'UserStatusChangeReverted',
+  'PersonaMatchStatusChanged',
+  'PersonaInactivated',
+  'PersonaAssignedToSite',
+  'MatchCreated',
+  'MatchActivated',
+  'MatchClosed',
+  'MatchReopened',
+] as const satisfies readonly LifecycleEventType[];
+
+// Fails to compile when an event type is added to the unions but not to the list above.
+type Missing = Exclude<LifecycleEventType, (typeof LIFECYCLE_EVENT_TYPES)[number]>;
+const _allListed: [Missing] extends [never] ? true : Missing = true;
+void _allListed;
+
+export const isLifecycleEvent = (event: { readonly type: string }): event is LifecycleEvent =>
+  (LIFECYCLE_EVENT_TYPES as readonly string[]).includes(event.type);

@@ -1,0 +1,259 @@
+import { CommandPipeline, type CommandContext, type CommandDefinition } from '../commands/pipeline';
+import {
+  START,
+  WrongExpectedRevisionError,
+  type EventStore,
+  type RecordedEvent,
+  type StreamWrite,
+} from '../eventstore/eventStore';
+import { DomainError } from './shared/decider';
+import {
+  decideCloseMatch,
+  decideMatchPersonas,
+  decideRegisterUser,
+  decideReopenMatch,
+  matchDecider,
+  matchParticipants,
+  matchStream,
+  programDecider,
+  programStream,
+  userDecider,
+  userIdForEmail,
+  userIdOfPersona,
+  userStream,
+  type CloseMatch,
+  type MatchPersonas,
+  type ProgramCommand,
+  type RegisterUser,
+  type ReopenMatch,
+  type UserCommand,
+} from './index';
+
+/**
+ * The lifecycle through the real command pipeline: how each decision is wired into a
+ * CommandDefinition, and that uniqueness by e-mail holds when two registrations interleave.
+ * The store is a minimal in-memory one with the port's atomic expected-revision check (the SQL
+ * adapters' own guarantee is the contract suite's business); PGlite needs
+ * --experimental-vm-modules under jest, which a plain `npx jest src/domain` does not pass.
+ */
+class InMemoryEventStore implements EventStore {
+  readonly name = 'in memory';
+  private readonly log: RecordedEvent[] = [];
+  /** Appends refused for a stale expected revision. */
+  conflicts = 0;
+
+  async readStream(streamId: string) {
+    await Promise.resolve(); // lets concurrent commands interleave between load and append
+    const events = this.log.filter((event) => event.streamId === streamId);
+    return { events, currentRevision: events.length > 0 ? events.length - 1 : null };
+  }
+
+  async appendToStreams(writes: readonly StreamWrite[]) {
+    for (const write of writes) {
+      const current = this.log.filter((event) => event.streamId === write.streamId).length - 1;
+      const actual = current < 0 ? null : current;
+      const expected = write.expectedRevision === 'no_stream' ? null : write.expectedRevision;
+      if (write.expectedRevision !== 'any' && expected !== actual) {
+        this.conflicts += 1;
+        throw new WrongExpectedRevisionError(write.streamId, write.expectedRevision, actual);
+      }
+    }
+    const events: RecordedEvent[] = [];
+    const streamRevisions: Record<string, number> = {};
+    for (const write of writes) {
+      for (const event of write.events) {
+        const revision = this.log.filter((recorded) => recorded.streamId === write.streamId).length;
+        const recorded = { ...event, streamId: write.streamId, revision, position: { major: 1n, minor: BigInt(this.log.length + 1) } };
+        this.log.push(recorded);
+        events.push(recorded);
+        streamRevisions[write.streamId] = revision;
+      }
+    }
+    return { events, streamRevisions, lastPosition: events.at(-1)?.position ?? START, duplicate: false };
+  }
+
+  async readAll() {
+    return [...this.log];
+  }
+  async readIdempotencyKey() {
+    return null;
+  }
+  async readHead() {
+    return this.log.at(-1)?.position ?? START;
+  }
+  async close() {}
+}
+
+let store: InMemoryEventStore;
+let pipeline: CommandPipeline;
+const admin: CommandContext = { actor: { id: 'admin-1', role: 'admin' }, now: '2025-09-01T12:00:00.000Z', correlationId: 'corr-1' };
+
+const onProgram = (command: ProgramCommand) =>
+  ({
+    name: command.type,
+    streams: { program: { streamId: programStream(command.data.programId), decider: programDecider } },
+    decide: (loaded) => ({ program: programDecider.decide(command, loaded.program.state) }),
+  }) satisfies CommandDefinition<{ program: { streamId: string; decider: typeof programDecider } }>;
+
+const register = (command: RegisterUser) => {
+  const streams = {
+    user: { streamId: userStream(userIdForEmail(command.data.email)), decider: userDecider },
+    program: { streamId: programStream(command.data.programId), decider: programDecider },
+  };
+  const definition: CommandDefinition<typeof streams> = {
+    name: 'RegisterUser',
+    streams,
+    decide: (loaded) => decideRegisterUser(command, { user: loaded.user.state, program: loaded.program.state }),
+  };
+  return definition;
+};
+
+const onUser = (command: UserCommand) => {
+  const streams = { user: { streamId: userStream(command.data.userId), decider: userDecider } };
+  const definition: CommandDefinition<typeof streams> = {
+    name: command.type,
+    streams,
+    decide: (loaded) => ({ user: userDecider.decide(command, loaded.user.state) }),
+  };
+  return definition;
+};
+
+const match = (command: MatchPersonas) => {
+  const streams = {
+    match: { streamId: matchStream(command.data.matchId), decider: matchDecider },
+    program: { streamId: programStream(command.data.programId), decider: programDecider },
+    mentor: { streamId: userStream(userIdOfPersona(command.data.mentorPersonaId)!), decider: userDecider },
+    mentee: { streamId: userStream(userIdOfPersona(command.data.menteePersonaId)!), decider: userDecider },
+  };
+  const definition: CommandDefinition<typeof streams> = {
+    name: 'MatchPersonas',
+    streams,
+    decide: (loaded) =>
+      decideMatchPersonas(command, {
+        match: loaded.match.state,
+        program: loaded.program.state,
+        mentor: loaded.mentor.state,
+        mentee: loaded.mentee.state,
+      }),
+  };
+  return definition;
+};
+
+/** Close and reopen name only the match: read it first to learn which streams to load. */
+const participantsOf = async (matchId: string) => {
+  const { events } = await store.readStream(matchStream(matchId));
+  return matchParticipants(
+    events.reduce((state, event) => matchDecider.evolve(state, event as never), matchDecider.initialState()),
+    matchId,
+  );
+};
+
+const close = async (command: CloseMatch) => {
+  const { programId, mentorUserId, menteeUserId } = await participantsOf(command.data.matchId);
+  const streams = {
+    match: { streamId: matchStream(command.data.matchId), decider: matchDecider },
+    program: { streamId: programStream(programId), decider: programDecider },
+    mentor: { streamId: userStream(mentorUserId), decider: userDecider },
+    mentee: { streamId: userStream(menteeUserId), decider: userDecider },
+  };
+  const definition: CommandDefinition<typeof streams> = {
+    name: 'CloseMatch',
+    streams,
+    decide: (loaded) =>
+      decideCloseMatch(command, {
+        match: loaded.match.state,
+        program: loaded.program.state,
+        mentor: loaded.mentor.state,
+        mentee: loaded.mentee.state,
+      }),
+  };
+  return definition;
+};
+
+const reopen = async (command: ReopenMatch) => {
+  const { mentorUserId, menteeUserId } = await participantsOf(command.data.matchId);
+  const streams = {
+    match: { streamId: matchStream(command.data.matchId), decider: matchDecider },
+    mentor: { streamId: userStream(mentorUserId), decider: userDecider },
+    mentee: { streamId: userStream(menteeUserId), decider: userDecider },
+  };
+  const definition: CommandDefinition<typeof streams> = {
+    name: 'ReopenMatch',
+    streams,
+    decide: (loaded) => decideReopenMatch(command, { match: loaded.match.state, mentor: loaded.mentor.state, mentee: loaded.mentee.state }),
+  };
+  return definition;
+};
+
+const types = async (streamId: string) => (await store.readStream(streamId)).events.map((event) => event.type);
+
+beforeAll(async () => {
+  store = new InMemoryEventStore();
+  pipeline = new CommandPipeline(store);
+  await pipeline.execute(
+    admin,
+    onProgram({ type: 'CreateProgram', data: { programId: 'p1', name: 'Brooklyn 2025', timeZone: 'America/New_York', settings: { matchingEnabled: true } } }),
+  );
+});
+
+const registration = (email: string, role: 'MENTOR' | 'MENTEE'): RegisterUser => ({
+  type: 'RegisterUser',
+  data: { email, name: email.split('@')[0]!, programId: 'p1', role },
+});
+
+it('registers one user when the same address is registered twice at once, in different cases', async () => {
+  const outcomes = await Promise.allSettled([
+    pipeline.execute(admin, register(registration('Race@Example.org', 'MENTOR'))),
+    pipeline.execute(admin, register(registration('race@EXAMPLE.org ', 'MENTOR'))),
+  ]);
+  expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+  // Both decided on an empty stream; the store's no_stream check stopped the second append, whose
+  // retry then saw the user and refused.
+  expect(store.conflicts).toBe(1);
+  const refused = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+  expect(refused.reason).toBeInstanceOf(DomainError);
+  expect((refused.reason as DomainError).code).toBe('ALREADY_EXISTS');
+  expect(await types(userStream(userIdForEmail('race@example.org')))).toEqual(['UserRegistered', 'PersonaCreated']);
+});
+
+it('runs a participant from application to a closed, then reopened, match', async () => {
+  const mentorId = userIdForEmail('mentor@example.org');
+  const menteeId = userIdForEmail('mentee@example.org');
+  for (const [email, role] of [['mentor@example.org', 'MENTOR'], ['mentee@example.org', 'MENTEE']] as const) {
+    await pipeline.execute(admin, register(registration(email, role)));
+  }
+  for (const userId of [mentorId, menteeId]) {
+    await pipeline.execute({ ...admin, actor: { id: userId, role: 'mentee' } }, onUser({ type: 'CompleteApplication', data: { userId, changeId: `${userId}-c1` } }));
+    await pipeline.execute({ ...admin, reason: 'Screening passed' }, onUser({ type: 'ChangeUserStatus', data: { userId, changeId: `${userId}-c2`, to: 'A' } }));
+  }
+  await pipeline.execute(admin, match({ type: 'MatchPersonas', data: { matchId: 'm1', programId: 'p1', mentorPersonaId: `${mentorId}:p1`, menteePersonaId: `${menteeId}:p1` } }));
+  await pipeline.execute(
+    { ...admin, reason: 'Mentor moved' },
+    await close({ type: 'CloseMatch', data: { matchId: 'm1', closureReason: 'mentor withdrew', mentorRematchIntent: 'YES', menteeRematchIntent: 'NO' } }),
+  );
+  expect(await types(matchStream('m1'))).toEqual(['MatchCreated', 'MatchActivated', 'MatchClosed']);
+  expect(await types(userStream(mentorId))).toEqual([
+    'UserRegistered',
+    'PersonaCreated',
+    'ApplicationCompleted',
+    'UserStatusChanged',
+    'UserStatusChanged',
+    'PersonaMatchStatusChanged',
+    'PersonaMatchStatusChanged',
+    'PersonaMatchStatusChanged',
+    'PersonaCreated',
+  ]);
+
+  const reopened = await pipeline.execute(admin, await reopen({ type: 'ReopenMatch', data: { matchId: 'm1' } }));
+  expect(reopened.events.map((event) => `${event.streamId.slice(0, 5)} ${event.type}`)).toEqual([
+    'match MatchReopened',
+    'user- PersonaMatchStatusChanged',
+    'user- PersonaInactivated',
+    'user- PersonaMatchStatusChanged',
+  ]);
+  expect(reopened.events[0]!.metadata).toMatchObject({ command: 'ReopenMatch', actor: { id: 'admin-1' } });
+
+  await expect(pipeline.execute(admin, onUser({ type: 'RevertUserStatusChange', data: { userId: mentorId, changeId: 'r1', revertedChangeId: `${mentorId}-c1` } }))).rejects.toMatchObject({
+    code: 'REVERT_AMBIGUOUS',
+  });
+});

@@ -1,0 +1,349 @@
+import type { DomainEvent } from '../../eventstore/eventStore';
+import { DomainError, assertNever, type Decider } from '../shared/decider';
+import { requirePositiveInteger, requireText } from '../shared/validation';
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+export type MatchingProcess = 'ADMIN_LED' | 'USER_LED_WITH_APPROVAL' | 'USER_LED';
+export const MATCHING_PROCESSES: readonly MatchingProcess[] = ['ADMIN_LED', 'USER_LED_WITH_APPROVAL', 'USER_LED'];
+export type ApprovingParty = 'MENTEE' | 'MENTOR' | 'ADMIN';
+export const APPROVING_PARTIES: readonly ApprovingParty[] = ['MENTEE', 'MENTOR', 'ADMIN'];
+
+export interface MatchingCriterion {
+  readonly criterion: string;
+  readonly weight: number;
+}
+
+export interface ProgramSettings {
+  /** Off until the program is ready to match ("Turn on Matching"); no match goes live while off. */
+  readonly matchingEnabled: boolean;
+  readonly matchingProcess: MatchingProcess;
+  /** Who must approve a match request before it goes live. */
+  readonly requiredApprovals: readonly ApprovingParty[];
+  readonly matchDurationMonths: number;
+  /** Business days, counted in the program's time zone. */
+  readonly requestExpiryBusinessDays: number;
+  readonly managerValidationRequired: boolean;
+  /** Auto-matching criteria and their weights. */
+  readonly matchingCriteria: readonly MatchingCriterion[];
+}
+
+export const DEFAULT_PROGRAM_SETTINGS: ProgramSettings = {
+  matchingEnabled: false,
+  matchingProcess: 'ADMIN_LED',
+  requiredApprovals: [],
+  matchDurationMonths: 6,
+  requestExpiryBusinessDays: 3,
+  managerValidationRequired: false,
+  matchingCriteria: [],
+};
+
+/** Every program starts with these; it can add its own (AddClosureReason), never remove one. */
+export const DEFAULT_CLOSURE_REASONS: readonly string[] = [
+  'Program year ended',
+  'Mentor withdrew',
+  'Mentee withdrew',
+  'Scheduling conflict',
+  'Poor match fit',
+  'Other',
+];
+
+/** A partner site (e.g. a school) or a mentor site list, referred to by its id. */
+export interface Site {
+  readonly id: string;
+  readonly name: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands, events, state
+
+export type CreateProgram = {
+  readonly type: 'CreateProgram';
+  readonly data: {
+    readonly programId: string;
+    readonly name: string;
+    /** IANA name, e.g. "America/New_York"; stored in its canonical spelling. */
+    readonly timeZone: string;
+    /** Missing fields take DEFAULT_PROGRAM_SETTINGS. */
+    readonly settings?: Partial<ProgramSettings>;
+    readonly partnerSites?: readonly Site[];
+    readonly mentorSiteLists?: readonly Site[];
+    /** Reasons added to DEFAULT_CLOSURE_REASONS. */
+    readonly extraClosureReasons?: readonly string[];
+  };
+};
+export type ChangeProgramSettings = {
+  readonly type: 'ChangeProgramSettings';
+  readonly data: {
+    readonly programId: string;
+    /** Matching on/off has its own commands (TurnMatchingOn/Off). */
+    readonly settings: Partial<Omit<ProgramSettings, 'matchingEnabled'>>;
+  };
+};
+export type TurnMatchingOn = { readonly type: 'TurnMatchingOn'; readonly data: { readonly programId: string } };
+export type TurnMatchingOff = { readonly type: 'TurnMatchingOff'; readonly data: { readonly programId: string } };
+export type AddClosureReason = {
+  readonly type: 'AddClosureReason';
+  readonly data: { readonly programId: string; readonly closureReason: string };
+};
+export type AddPartnerSite = {
+  readonly type: 'AddPartnerSite';
+  readonly data: { readonly programId: string; readonly partnerSite: Site };
+};
+export type AddMentorSiteList = {
+  readonly type: 'AddMentorSiteList';
+  readonly data: { readonly programId: string; readonly mentorSiteList: Site };
+};
+
+export type ProgramCommand =
+  | CreateProgram
+  | ChangeProgramSettings
+  | TurnMatchingOn
+  | TurnMatchingOff
+  | AddClosureReason
+  | AddPartnerSite
+  | AddMentorSiteList;
+
+export type ProgramCreated = DomainEvent<
+  'ProgramCreated',
+  {
+    readonly programId: string;
+    readonly name: string;
+    readonly timeZone: string;
+    readonly settings: ProgramSettings;
+    readonly partnerSites: readonly Site[];
+    readonly mentorSiteLists: readonly Site[];
+    /** The full list: defaults, then the program's own. */
+    readonly closureReasons: readonly string[];
+  }
+>;
+export type ProgramSettingsChanged = DomainEvent<
+  'ProgramSettingsChanged',
+  { readonly programId: string; readonly from: ProgramSettings; readonly to: ProgramSettings }
+>;
+export type MatchingTurnedOn = DomainEvent<'MatchingTurnedOn', { readonly programId: string }>;
+export type MatchingTurnedOff = DomainEvent<'MatchingTurnedOff', { readonly programId: string }>;
+export type ClosureReasonAdded = DomainEvent<'ClosureReasonAdded', { readonly programId: string; readonly closureReason: string }>;
+export type PartnerSiteAdded = DomainEvent<'PartnerSiteAdded', { readonly programId: string; readonly partnerSite: Site }>;
+export type MentorSiteListAdded = DomainEvent<
+  'MentorSiteListAdded',
+  { readonly programId: string; readonly mentorSiteList: Site }
+>;
+
+export type ProgramEvent =
+  | ProgramCreated
+  | ProgramSettingsChanged
+  | MatchingTurnedOn
+  | MatchingTurnedOff
+  | ClosureReasonAdded
+  | PartnerSiteAdded
+  | MentorSiteListAdded;
+
+export interface Program {
+  readonly status: 'CREATED';
+  readonly programId: string;
+  readonly name: string;
+  readonly timeZone: string;
+  readonly settings: ProgramSettings;
+  readonly partnerSites: readonly Site[];
+  readonly mentorSiteLists: readonly Site[];
+  readonly closureReasons: readonly string[];
+}
+export type ProgramState = { readonly status: 'NOT_CREATED' } | Program;
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+/** The canonical IANA spelling ("europe/paris" → "Europe/Paris"), or null when Intl does not know it. */
+export const canonicalTimeZone = (timeZone: string): string | null => {
+  const trimmed = timeZone.trim();
+  // Intl in newer runtimes also accepts offsets such as "+01:00"; a program needs a named zone
+  // so that its business days follow daylight-saving changes.
+  if (trimmed === '' || /^[+-]/.test(trimmed)) return null;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: trimmed }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+};
+
+const sameText = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/** The program's own spelling of a closure reason (compared case-insensitively), or null. */
+export const findClosureReason = (program: Program, closureReason: string): string | null =>
+  program.closureReasons.find((reason) => sameText(reason, closureReason)) ?? null;
+
+export const requireProgram = (state: ProgramState, programId: string): Program => {
+  if (state.status === 'NOT_CREATED') {
+    throw new DomainError('NOT_FOUND', `Program ${programId} does not exist.`, { programId });
+  }
+  return state;
+};
+
+const validateSettings = (settings: ProgramSettings): ProgramSettings => {
+  if (!MATCHING_PROCESSES.includes(settings.matchingProcess)) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      `Matching process must be one of ${MATCHING_PROCESSES.join(', ')} (got ${settings.matchingProcess}).`,
+      { field: 'matchingProcess' },
+    );
+  }
+  const approvals = settings.requiredApprovals;
+  if (approvals.some((party) => !APPROVING_PARTIES.includes(party)) || new Set(approvals).size !== approvals.length) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      `Required approvals must be distinct values among ${APPROVING_PARTIES.join(', ')} (got ${approvals.join(', ')}).`,
+      { field: 'requiredApprovals' },
+    );
+  }
+  if (settings.matchingProcess === 'USER_LED_WITH_APPROVAL' && approvals.length === 0) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      'A user-led matching process with approval needs at least one approving party (mentee, mentor or admin).',
+      { field: 'requiredApprovals' },
+    );
+  }
+  requirePositiveInteger('Match duration (months)', settings.matchDurationMonths);
+  requirePositiveInteger('Request expiry (business days)', settings.requestExpiryBusinessDays);
+  const criteria = settings.matchingCriteria.map((c) => ({ criterion: requireText('Matching criterion', c.criterion), weight: c.weight }));
+  for (const { criterion, weight } of criteria) {
+    if (!Number.isFinite(weight) || weight < 0) {
+      throw new DomainError('VALIDATION_FAILED', `Weight of matching criterion "${criterion}" must be 0 or more (got ${weight}).`, {
+        field: 'matchingCriteria',
+      });
+    }
+  }
+  if (new Set(criteria.map((c) => c.criterion.toLowerCase())).size !== criteria.length) {
+    throw new DomainError('VALIDATION_FAILED', 'Each matching criterion may appear only once.', { field: 'matchingCriteria' });
+  }
+  return { ...settings, requiredApprovals: [...approvals], matchingCriteria: criteria };
+};
+
+const validateSites = (kind: string, sites: readonly Site[]): Site[] => {
+  const cleaned = sites.map((site) => ({ id: requireText(`${kind} id`, site.id), name: requireText(`${kind} name`, site.name) }));
+  cleaned.forEach((site, index) => {
+    const earlier = cleaned.slice(0, index).find((other) => other.id === site.id || sameText(other.name, site.name));
+    if (earlier) {
+      throw new DomainError('VALIDATION_FAILED', `${kind} "${site.name}" (${site.id}) is listed twice.`, { id: site.id });
+    }
+  });
+  return cleaned;
+};
+
+const addSite = (kind: string, existing: readonly Site[], site: Site): Site => {
+  const [added] = validateSites(kind, [site]);
+  const clash = existing.find((other) => other.id === added!.id || sameText(other.name, added!.name));
+  if (clash) {
+    throw new DomainError('ALREADY_EXISTS', `${kind} "${clash.name}" (${clash.id}) already exists in this program.`, {
+      id: clash.id,
+    });
+  }
+  return added!;
+};
+
+const sameSettings = (a: ProgramSettings, b: ProgramSettings) => JSON.stringify(a) === JSON.stringify(b);
+
+const decide = (command: ProgramCommand, state: ProgramState): ProgramEvent[] => {
+  const { programId } = command.data;
+  if (command.type === 'CreateProgram') {
+    if (state.status === 'CREATED') {
+      throw new DomainError('ALREADY_EXISTS', `Program ${programId} already exists ("${state.name}").`, { programId });
+    }
+    const { data } = command;
+    const timeZone = canonicalTimeZone(data.timeZone);
+    if (timeZone === null) {
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        `"${data.timeZone}" is not an IANA time zone; use a name such as "America/New_York" or "Europe/Paris".`,
+        { field: 'timeZone' },
+      );
+    }
+    const extra = (data.extraClosureReasons ?? []).map((reason) => requireText('Closure reason', reason));
+    const closureReasons = [...DEFAULT_CLOSURE_REASONS];
+    for (const reason of extra) if (!closureReasons.some((known) => sameText(known, reason))) closureReasons.push(reason);
+    return [
+      {
+        type: 'ProgramCreated',
+        data: {
+          programId: requireText('Program id', programId),
+          name: requireText('Program name', data.name),
+          timeZone,
+          settings: validateSettings({ ...DEFAULT_PROGRAM_SETTINGS, ...data.settings }),
+          partnerSites: validateSites('Partner site', data.partnerSites ?? []),
+          mentorSiteLists: validateSites('Mentor site list', data.mentorSiteLists ?? []),
+          closureReasons,
+        },
+      },
+    ];
+  }
+
+  const program = requireProgram(state, programId);
+  switch (command.type) {
+    case 'ChangeProgramSettings': {
+      const to = validateSettings({ ...program.settings, ...command.data.settings, matchingEnabled: program.settings.matchingEnabled });
+      // Saving unchanged settings is not a fact worth recording.
+      return sameSettings(program.settings, to) ? [] : [{ type: 'ProgramSettingsChanged', data: { programId, from: program.settings, to } }];
+    }
+    case 'TurnMatchingOn':
+      if (program.settings.matchingEnabled) {
+        throw new DomainError('ILLEGAL_TRANSITION', `Matching is already on in program "${program.name}".`, { programId });
+      }
+      return [{ type: 'MatchingTurnedOn', data: { programId } }];
+    case 'TurnMatchingOff':
+      if (!program.settings.matchingEnabled) {
+        throw new DomainError('ILLEGAL_TRANSITION', `Matching is already off in program "${program.name}".`, { programId });
+      }
+      return [{ type: 'MatchingTurnedOff', data: { programId } }];
+    case 'AddClosureReason': {
+      const closureReason = requireText('Closure reason', command.data.closureReason);
+      const known = findClosureReason(program, closureReason);
+      if (known !== null) {
+        throw new DomainError('ALREADY_EXISTS', `Closure reason "${known}" is already in program "${program.name}".`, {
+          closureReason: known,
+        });
+      }
+      return [{ type: 'ClosureReasonAdded', data: { programId, closureReason } }];
+    }
+    case 'AddPartnerSite':
+      return [
+        { type: 'PartnerSiteAdded', data: { programId, partnerSite: addSite('Partner site', program.partnerSites, command.data.partnerSite) } },
+      ];
+    case 'AddMentorSiteList':
+      return [
+        {
+          type: 'MentorSiteListAdded',
+          data: { programId, mentorSiteList: addSite('Mentor site list', program.mentorSiteLists, command.data.mentorSiteList) },
+        },
+      ];
+    default:
+      return assertNever(command);
+  }
+};
+
+const evolve = (state: ProgramState, event: ProgramEvent): ProgramState => {
+  if (event.type === 'ProgramCreated') return { status: 'CREATED', ...event.data };
+  if (state.status === 'NOT_CREATED') return state;
+  switch (event.type) {
+    case 'ProgramSettingsChanged':
+      return { ...state, settings: event.data.to };
+    case 'MatchingTurnedOn':
+      return { ...state, settings: { ...state.settings, matchingEnabled: true } };
+    case 'MatchingTurnedOff':
+      return { ...state, settings: { ...state.settings, matchingEnabled: false } };
+    case 'ClosureReasonAdded':
+      return { ...state, closureReasons: [...state.closureReasons, event.data.closureReason] };
+    case 'PartnerSiteAdded':
+      return { ...state, partnerSites: [...state.partnerSites, event.data.partnerSite] };
+    case 'MentorSiteListAdded':
+      return { ...state, mentorSiteLists: [...state.mentorSiteLists, event.data.mentorSiteList] };
+    default:
+      return state;
+  }
+};
+
+export const programDecider: Decider<ProgramCommand, ProgramState, ProgramEvent> = {
+  initialState: () => ({ status: 'NOT_CREATED' }),
+  evolve,
+  decide,
+};

@@ -1,0 +1,191 @@
+import { DeciderSpecification } from '../shared/deciderSpecification';
+import { fold } from '../shared/decider';
+import { programCreated } from '../shared/testEvents';
+import {
+  DEFAULT_CLOSURE_REASONS,
+  DEFAULT_PROGRAM_SETTINGS,
+  canonicalTimeZone,
+  findClosureReason,
+  programDecider,
+  type Program,
+  type ProgramCommand,
+  type ProgramSettings,
+} from './program';
+
+const given = DeciderSpecification.for(programDecider);
+const P = 'prog-2025';
+const create = (data: Partial<Extract<ProgramCommand, { type: 'CreateProgram' }>['data']> = {}): ProgramCommand => ({
+  type: 'CreateProgram',
+  data: { programId: P, name: 'Brooklyn 2025', timeZone: 'America/New_York', ...data },
+});
+
+describe('CreateProgram', () => {
+  it('creates a program with default settings and closure reasons', () =>
+    given([]).when(create()).then([
+      {
+        type: 'ProgramCreated',
+        data: {
+          programId: P,
+          name: 'Brooklyn 2025',
+          timeZone: 'America/New_York',
+          settings: DEFAULT_PROGRAM_SETTINGS,
+          partnerSites: [],
+          mentorSiteLists: [],
+          closureReasons: ['Program year ended', 'Mentor withdrew', 'Mentee withdrew', 'Scheduling conflict', 'Poor match fit', 'Other'],
+        },
+      },
+    ]));
+
+  it('takes settings, sites and extra closure reasons, and spells the time zone canonically', () =>
+    given([])
+      .when(
+        create({
+          timeZone: 'europe/paris',
+          settings: { matchingEnabled: true, matchingProcess: 'USER_LED_WITH_APPROVAL', requiredApprovals: ['MENTOR', 'ADMIN'], matchingCriteria: [{ criterion: 'Industry', weight: 2 }] },
+          partnerSites: [{ id: 'site-1', name: ' PS 321 ' }],
+          mentorSiteLists: [{ id: 'list-1', name: 'Acme mentors' }],
+          extraClosureReasons: ['Moved away', 'other'],
+        }),
+      )
+      .then([
+        {
+          type: 'ProgramCreated',
+          data: {
+            programId: P,
+            name: 'Brooklyn 2025',
+            timeZone: 'Europe/Paris',
+            settings: {
+              ...DEFAULT_PROGRAM_SETTINGS,
+              matchingEnabled: true,
+              matchingProcess: 'USER_LED_WITH_APPROVAL',
+              requiredApprovals: ['MENTOR', 'ADMIN'],
+              matchingCriteria: [{ criterion: 'Industry', weight: 2 }],
+            },
+            partnerSites: [{ id: 'site-1', name: 'PS 321' }],
+            mentorSiteLists: [{ id: 'list-1', name: 'Acme mentors' }],
+            closureReasons: [...DEFAULT_CLOSURE_REASONS, 'Moved away'],
+          },
+        },
+      ]));
+
+  it('refuses a program id already used', () => given([programCreated()]).when(create()).thenThrows('ALREADY_EXISTS', P));
+  it.each(['Mars/Olympus_Mons', '+01:00', 'GMT+1', ''])('refuses the time zone "%s"', (timeZone) =>
+    given([]).when(create({ timeZone })).thenThrows('VALIDATION_FAILED', 'is not an IANA time zone'));
+  it('refuses an empty name', () => given([]).when(create({ name: ' ' })).thenThrows('VALIDATION_FAILED', 'Program name'));
+  it('refuses an unknown matching process', () =>
+    given([]).when(create({ settings: { matchingProcess: 'RANDOM' as ProgramSettings['matchingProcess'] } })).thenThrows('VALIDATION_FAILED', 'Matching process'));
+  it('refuses approval without an approving party', () =>
+    given([]).when(create({ settings: { matchingProcess: 'USER_LED_WITH_APPROVAL' } })).thenThrows('VALIDATION_FAILED', 'at least one approving party'));
+  it('refuses the same approving party twice', () =>
+    given([]).when(create({ settings: { requiredApprovals: ['ADMIN', 'ADMIN'] } })).thenThrows('VALIDATION_FAILED', 'distinct'));
+  it.each([0, -1, 1.5])('refuses a match duration of %s months', (matchDurationMonths) =>
+    given([]).when(create({ settings: { matchDurationMonths } })).thenThrows('VALIDATION_FAILED', 'Match duration'));
+  it('refuses a request expiry of 0 days', () =>
+    given([]).when(create({ settings: { requestExpiryBusinessDays: 0 } })).thenThrows('VALIDATION_FAILED', 'Request expiry'));
+  it('refuses a negative criterion weight', () =>
+    given([]).when(create({ settings: { matchingCriteria: [{ criterion: 'Industry', weight: -1 }] } })).thenThrows('VALIDATION_FAILED', 'Industry'));
+  it('refuses a criterion listed twice', () =>
+    given([])
+      .when(create({ settings: { matchingCriteria: [{ criterion: 'Industry', weight: 1 }, { criterion: 'industry', weight: 2 }] } }))
+      .thenThrows('VALIDATION_FAILED', 'only once'));
+  it('refuses a partner site listed twice', () =>
+    given([]).when(create({ partnerSites: [{ id: 's1', name: 'A' }, { id: 's2', name: 'a' }] })).thenThrows('VALIDATION_FAILED', 'listed twice'));
+});
+
+describe('commands on a program that does not exist', () => {
+  it.each<ProgramCommand>([
+    { type: 'TurnMatchingOn', data: { programId: P } },
+    { type: 'TurnMatchingOff', data: { programId: P } },
+    { type: 'ChangeProgramSettings', data: { programId: P, settings: {} } },
+    { type: 'AddClosureReason', data: { programId: P, closureReason: 'Moved away' } },
+    { type: 'AddPartnerSite', data: { programId: P, partnerSite: { id: 's', name: 'S' } } },
+    { type: 'AddMentorSiteList', data: { programId: P, mentorSiteList: { id: 'l', name: 'L' } } },
+  ])('$type is refused with NOT_FOUND', (command) => given([]).when(command).thenThrows('NOT_FOUND', P));
+});
+
+describe('matching on and off', () => {
+  const off = [programCreated({ settings: DEFAULT_PROGRAM_SETTINGS })];
+  it('turns matching on', () => given(off).when({ type: 'TurnMatchingOn', data: { programId: P } }).then([{ type: 'MatchingTurnedOn', data: { programId: P } }]));
+  it('turns matching off', () => given([programCreated()]).when({ type: 'TurnMatchingOff', data: { programId: P } }).then([{ type: 'MatchingTurnedOff', data: { programId: P } }]));
+  it('refuses turning on twice', () => given([programCreated()]).when({ type: 'TurnMatchingOn', data: { programId: P } }).thenThrows('ILLEGAL_TRANSITION', 'already on'));
+  it('refuses turning off twice', () => given(off).when({ type: 'TurnMatchingOff', data: { programId: P } }).thenThrows('ILLEGAL_TRANSITION', 'already off'));
+  it('folds the switch', () => {
+    const state = fold(programDecider, [...off, { type: 'MatchingTurnedOn', data: { programId: P } }]) as Program;
+    expect(state.settings.matchingEnabled).toBe(true);
+  });
+});
+
+describe('ChangeProgramSettings', () => {
+  it('records the settings before and after', () =>
+    given([programCreated()])
+      .when({ type: 'ChangeProgramSettings', data: { programId: P, settings: { matchDurationMonths: 9 } } })
+      .then([
+        {
+          type: 'ProgramSettingsChanged',
+          data: {
+            programId: P,
+            from: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true },
+            to: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true, matchDurationMonths: 9 },
+          },
+        },
+      ]));
+  it('cannot switch matching (that has its own commands)', () =>
+    given([programCreated()])
+      .when({ type: 'ChangeProgramSettings', data: { programId: P, settings: { matchingEnabled: false } as never } })
+      .then([]));
+  it('records nothing when nothing changes', () =>
+    given([programCreated()]).when({ type: 'ChangeProgramSettings', data: { programId: P, settings: { matchDurationMonths: 6 } } }).then([]));
+  it('validates the result', () =>
+    given([programCreated()])
+      .when({ type: 'ChangeProgramSettings', data: { programId: P, settings: { requestExpiryBusinessDays: -3 } } })
+      .thenThrows('VALIDATION_FAILED', 'Request expiry'));
+});
+
+describe('closure reasons and sites', () => {
+  it('adds a closure reason', () =>
+    given([programCreated()])
+      .when({ type: 'AddClosureReason', data: { programId: P, closureReason: ' Moved away ' } })
+      .then([{ type: 'ClosureReasonAdded', data: { programId: P, closureReason: 'Moved away' } }]));
+  it('refuses a closure reason already there, whatever its case', () =>
+    given([programCreated()]).when({ type: 'AddClosureReason', data: { programId: P, closureReason: 'poor MATCH fit' } }).thenThrows('ALREADY_EXISTS', '"Poor match fit"'));
+  it('refuses an empty closure reason', () =>
+    given([programCreated()]).when({ type: 'AddClosureReason', data: { programId: P, closureReason: '' } }).thenThrows('VALIDATION_FAILED'));
+  it('finds closure reasons case-insensitively, in the program spelling', () => {
+    const state = fold(programDecider, [programCreated(), { type: 'ClosureReasonAdded', data: { programId: P, closureReason: 'Moved away' } }]) as Program;
+    expect(findClosureReason(state, 'moved AWAY')).toBe('Moved away');
+    expect(findClosureReason(state, 'Bored')).toBeNull();
+  });
+
+  it('adds a partner site', () =>
+    given([programCreated()])
+      .when({ type: 'AddPartnerSite', data: { programId: P, partnerSite: { id: 'site-2', name: 'PS 29' } } })
+      .then([{ type: 'PartnerSiteAdded', data: { programId: P, partnerSite: { id: 'site-2', name: 'PS 29' } } }]));
+  it('refuses a partner site id already used', () =>
+    given([programCreated()]).when({ type: 'AddPartnerSite', data: { programId: P, partnerSite: { id: 'site-1', name: 'Other' } } }).thenThrows('ALREADY_EXISTS', 'site-1'));
+  it('refuses a partner site name already used', () =>
+    given([programCreated()]).when({ type: 'AddPartnerSite', data: { programId: P, partnerSite: { id: 'site-9', name: 'ps 321' } } }).thenThrows('ALREADY_EXISTS', 'PS 321'));
+  it('adds a mentor site list', () =>
+    given([programCreated()])
+      .when({ type: 'AddMentorSiteList', data: { programId: P, mentorSiteList: { id: 'list-2', name: 'Globex mentors' } } })
+      .then([{ type: 'MentorSiteListAdded', data: { programId: P, mentorSiteList: { id: 'list-2', name: 'Globex mentors' } } }]));
+  it('refuses a mentor site list already there', () =>
+    given([programCreated()]).when({ type: 'AddMentorSiteList', data: { programId: P, mentorSiteList: { id: 'list-1', name: 'X' } } }).thenThrows('ALREADY_EXISTS', 'list-1'));
+  it('folds sites and reasons', () => {
+    const state = fold(programDecider, [
+      programCreated(),
+      { type: 'PartnerSiteAdded', data: { programId: P, partnerSite: { id: 'site-2', name: 'PS 29' } } },
+      { type: 'MentorSiteListAdded', data: { programId: P, mentorSiteList: { id: 'list-2', name: 'Globex' } } },
+    ]) as Program;
+    expect(state.partnerSites.map((s) => s.id)).toEqual(['site-1', 'site-2']);
+    expect(state.mentorSiteLists.map((s) => s.id)).toEqual(['list-1', 'list-2']);
+  });
+});
+
+describe('canonicalTimeZone', () => {
+  it.each([
+    ['America/New_York', 'America/New_York'],
+    ['  asia/tokyo ', 'Asia/Tokyo'],
+    ['UTC', 'UTC'],
+  ])('%s → %s', (input, expected) => expect(canonicalTimeZone(input)).toBe(expected));
+  it('returns null for an unknown zone', () => expect(canonicalTimeZone('Atlantis/Capital')).toBeNull());
+});

@@ -1,0 +1,764 @@
+import type { DomainEvent } from '../../eventstore/eventStore';
+import { DomainError, assertNever, type Decider } from '../shared/decider';
+import { requireEmail, requireText } from '../shared/validation';
+import { requireProgram, type ProgramState } from '../program/program';
+import { describeMovesFrom, findMove, movesFrom, PARTICIPANT_ROLES, type MatchStatus, type MatchStatusMoveVia, type ParticipantRole } from './matchStatus';
+import { describeUserStatus, isUserStatus, type UserStatus } from './userStatus';
+import { normalizeEmail, personaIdFor, userIdForEmail } from './userId';
+
+// ---------------------------------------------------------------------------------------------
+// Facts that several events share
+
+export interface Manager {
+  readonly name: string;
+  readonly email: string;
+}
+
+export type PersonaStatus = 'ACTIVE' | 'INACTIVE';
+
+/** Asked of each participant when a match closes. */
+export type RematchIntent = 'YES' | 'MAYBE' | 'NO';
+export const REMATCH_INTENTS: readonly RematchIntent[] = ['YES', 'MAYBE', 'NO'];
+
+/** Why a persona exists. */
+export type PersonaOrigin =
+  | { readonly kind: 'REGISTRATION' }
+  /** The participant answered yes or maybe to "another match?" when their match closed. */
+  | { readonly kind: 'REMATCH_REQUESTED'; readonly matchId: string; readonly rematchIntent: 'YES' | 'MAYBE' }
+  /** "Make RS": an admin brought back a participant who had said no. */
+  | { readonly kind: 'MADE_RESCREENING' };
+
+/** What moved a persona's match status. */
+export type MatchStatusCause =
+  /** The user became Active (by a status change or a revert, named by `changeId`): N/A → RTBM. */
+  | { readonly kind: 'USER_ACTIVATED'; readonly changeId: string }
+  /** The activation `revertedChangeId` was reverted by `changeId`: RTBM → N/A, undoing its automatic move. */
+  | { readonly kind: 'ACTIVATION_REVERTED'; readonly changeId: string; readonly revertedChangeId: string }
+  | { readonly kind: 'MATCH_ACTIVATED'; readonly matchId: string }
+  | {
+      readonly kind: 'MATCH_CLOSED';
+      readonly matchId: string;
+      readonly closureReason: string;
+      readonly rematchIntent: RematchIntent;
+    }
+  | { readonly kind: 'MATCH_REOPENED'; readonly matchId: string }
+  /** Make RTBM, Make Not Matching, back to Rescreening. */
+  | { readonly kind: 'ADMIN' };
+
+export type InactivationCause =
+  | { readonly kind: 'CREATED_IN_ERROR' }
+  /** The match the user was in reopened, so the rematch persona created at its closure is moot. */
+  | { readonly kind: 'SUPERSEDED_BY_REOPENED_MATCH'; readonly matchId: string };
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+export type UserRegistered = DomainEvent<
+  'UserRegistered',
+  {
+    readonly userId: string;
+    /** As typed (trimmed). */
+    readonly email: string;
+    /** Trimmed, lower-cased: what uniqueness and the user id are based on. */
+    readonly normalizedEmail: string;
+    readonly name: string;
+    readonly programId: string;
+    readonly role: ParticipantRole;
+    readonly company: string | null;
+    readonly manager: Manager | null;
+    /** Always AI: every user starts with an incomplete application. */
+    readonly userStatus: UserStatus;
+  }
+>;
+export type PersonaCreated = DomainEvent<
+  'PersonaCreated',
+  {
+    readonly userId: string;
+    readonly personaId: string;
+    readonly programId: string;
+    readonly role: ParticipantRole;
+    readonly matchStatus: MatchStatus;
+    readonly origin: PersonaOrigin;
+  }
+>;
+export type ApplicationCompleted = DomainEvent<'ApplicationCompleted', { readonly userId: string }>;
+export type UserStatusChanged = DomainEvent<
+  'UserStatusChanged',
+  {
+    readonly userId: string;
+    /** Names this change, so that it can be reverted. */
+    readonly changeId: string;
+    readonly from: UserStatus;
+    readonly to: UserStatus;
+    /** True when the system made the change (AI → SI on a completed application). */
+    readonly automatic: boolean;
+    readonly trigger: 'MANUAL' | 'APPLICATION_COMPLETED';
+  }
+>;
+export type UserStatusChangeReverted = DomainEvent<
+  'UserStatusChangeReverted',
+  {
+    readonly userId: string;
+    /** Names this revert, so that it can be reverted in turn. */
+    readonly changeId: string;
+    /** The change (a UserStatusChanged or an earlier revert) this one undoes. */
+    readonly revertedChangeId: string;
+    readonly from: UserStatus;
+    readonly to: UserStatus;
+  }
+>;
+export type PersonaMatchStatusChanged = DomainEvent<
+  'PersonaMatchStatusChanged',
+  {
+    readonly userId: string;
+    readonly personaId: string;
+    readonly from: MatchStatus;
+    readonly to: MatchStatus;
+    /** The match the move is about (matched, closed, reopened); null otherwise. */
+    readonly matchId: string | null;
+    readonly cause: MatchStatusCause;
+  }
+>;
+export type PersonaInactivated = DomainEvent<
+  'PersonaInactivated',
+  {
+    readonly userId: string;
+    readonly personaId: string;
+    readonly matchStatus: MatchStatus;
+    readonly matchId: string | null;
+    /** True when the persona was MATCHED: its mentor and mentee can no longer communicate. */
+    readonly communicationCut: boolean;
+    readonly cause: InactivationCause;
+  }
+>;
+export type PersonaAssignedToSite = DomainEvent<
+  'PersonaAssignedToSite',
+  {
+    readonly userId: string;
+    readonly personaId: string;
+    readonly programId: string;
+    readonly partnerSiteId: string;
+    readonly mentorSiteListId: string | null;
+    readonly previousPartnerSiteId: string | null;
+    readonly previousMentorSiteListId: string | null;
+  }
+>;
+
+export type UserEvent =
+  | UserRegistered
+  | PersonaCreated
+  | ApplicationCompleted
+  | UserStatusChanged
+  | UserStatusChangeReverted
+  | PersonaMatchStatusChanged
+  | PersonaInactivated
+  | PersonaAssignedToSite;
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+export interface Persona {
+  readonly personaId: string;
+  /** n in `${userId}:p${n}`. */
+  readonly number: number;
+  readonly programId: string;
+  readonly role: ParticipantRole;
+  readonly personaStatus: PersonaStatus;
+  readonly matchStatus: MatchStatus;
+  /** The one match this persona was ever in; set when it is matched and never cleared. */
+  readonly matchId: string | null;
+  readonly partnerSiteId: string | null;
+  readonly mentorSiteListId: string | null;
+  readonly origin: PersonaOrigin;
+  readonly lastMatchStatusCause: MatchStatusCause | null;
+}
+
+/** One entry of the user's status history: a change or a revert. */
+export interface StatusChangeRecord {
+  readonly changeId: string;
+  readonly from: UserStatus;
+  readonly to: UserStatus;
+  /** The change this record reverts, when it is a revert. */
+  readonly reverts: string | null;
+  /** The revert that undid this record, if any. */
+  readonly revertedBy: string | null;
+}
+
+export interface User {
+  readonly status: 'REGISTERED';
+  readonly userId: string;
+  readonly email: string;
+  readonly normalizedEmail: string;
+  readonly name: string;
+  readonly programId: string;
+  readonly role: ParticipantRole;
+  readonly company: string | null;
+  readonly manager: Manager | null;
+  readonly userStatus: UserStatus;
+  readonly applicationCompleted: boolean;
+  /** Oldest first. */
+  readonly statusChanges: readonly StatusChangeRecord[];
+  /** In creation order. */
+  readonly personas: readonly Persona[];
+}
+
+export type UserState = { readonly status: 'NOT_REGISTERED' } | User;
+
+// ---------------------------------------------------------------------------------------------
+// Commands on the user stream alone
+
+export type CompleteApplication = {
+  readonly type: 'CompleteApplication';
+  readonly data: { readonly userId: string; /** Id for the automatic AI → SI change. */ readonly changeId: string };
+};
+export type ChangeUserStatus = {
+  readonly type: 'ChangeUserStatus';
+  readonly data: { readonly userId: string; readonly changeId: string; readonly to: UserStatus };
+};
+export type RevertUserStatusChange = {
+  readonly type: 'RevertUserStatusChange';
+  readonly data: {
+    readonly userId: string;
+    /** Id for this revert. */
+    readonly changeId: string;
+    readonly revertedChangeId: string;
+  };
+};
+/** The manual match-status moves: Make RTBM (RS → RTBM), Make Not Matching (RS → NM), NM → RS. */
+export type ChangePersonaMatchStatus = {
+  readonly type: 'ChangePersonaMatchStatus';
+  readonly data: { readonly userId: string; readonly personaId: string; readonly to: MatchStatus };
+};
+/** "Make [user] RS": a new RESCREENING persona for a participant whose matches are all closed. */
+export type MakeUserRescreening = { readonly type: 'MakeUserRescreening'; readonly data: { readonly userId: string } };
+export type InactivatePersona = {
+  readonly type: 'InactivatePersona';
+  readonly data: {
+    readonly userId: string;
+    readonly personaId: string;
+    /** Must be true to inactivate a MATCHED persona, whose pair can then no longer communicate. */
+    readonly confirmCutCommunication?: boolean;
+  };
+};
+
+export type UserCommand =
+  | CompleteApplication
+  | ChangeUserStatus
+  | RevertUserStatusChange
+  | ChangePersonaMatchStatus
+  | MakeUserRescreening
+  | InactivatePersona;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared with the cross-aggregate decisions
+
+export const requireUser = (state: UserState, userId: string): User => {
+  if (state.status === 'NOT_REGISTERED') throw new DomainError('NOT_FOUND', `User ${userId} does not exist.`, { userId });
+  return state;
+};
+
+export const findPersona = (user: User, personaId: string): Persona | null =>
+  user.personas.find((persona) => persona.personaId === personaId) ?? null;
+
+export const requirePersona = (user: User, personaId: string): Persona => {
+  const persona = findPersona(user, personaId);
+  if (!persona) {
+    throw new DomainError('NOT_FOUND', `User ${user.name} (${user.userId}) has no persona ${personaId}.`, {
+      userId: user.userId,
+      personaId,
+    });
+  }
+  return persona;
+};
+
+export const requireActivePersona = (user: User, persona: Persona, doing: string): void => {
+  if (persona.personaStatus === 'INACTIVE') {
+    throw new DomainError(
+      'RULE_VIOLATED',
+      `Persona ${persona.personaId} of ${user.name} is inactive (created in error), so it cannot ${doing}.`,
+      { userId: user.userId, personaId: persona.personaId },
+    );
+  }
+};
+
+export const requireActiveUser = (user: User, doing: string): void => {
+  if (user.userStatus !== 'A') {
+    throw new DomainError(
+      'RULE_VIOLATED',
+      `${user.name} (${user.userId}) is ${describeUserStatus(user.userStatus)}; only Active (A) users can ${doing}. ` +
+        'Change the user status to A first.',
+      { userId: user.userId, userStatus: user.userStatus },
+    );
+  }
+};
+
+/**
+ * The event for one move of the match-status table, or ILLEGAL_TRANSITION naming the moves that are
+ * allowed from the persona's current status.
+ */
+export const moveMatchStatus = (
+  user: User,
+  persona: Persona,
+  to: MatchStatus,
+  /** How the caller makes the move; null when it has no way to make it (then it is refused). */
+  via: MatchStatusMoveVia | null,
+  cause: MatchStatusCause,
+  matchId: string | null = null,
+): PersonaMatchStatusChanged => {
+  const from = persona.matchStatus;
+  if (via === null || !findMove(from, to, persona.role, via)) {
+    const sameTarget = movesFrom(from, persona.role).find((move) => move.to === to);
+    const onlyOnce =
+      via === 'MATCH' && persona.matchId !== null
+        ? ` A persona is matched only once (this one was in match ${persona.matchId}); a new match needs a new persona.`
+        : '';
+    const message = sameTarget
+      ? `Persona ${persona.personaId} is ${from}; it moves to ${to} only ${sameTarget.how}.${onlyOnce}`
+      : `Persona ${persona.personaId} is ${from}; ${describeMovesFrom(from, persona.role)}.${onlyOnce}`;
+    throw new DomainError('ILLEGAL_TRANSITION', message, {
+      userId: user.userId,
+      personaId: persona.personaId,
+      from,
+      to,
+      allowed: movesFrom(from, persona.role).map((move) => move.to),
+    });
+  }
+  return { type: 'PersonaMatchStatusChanged', data: { userId: user.userId, personaId: persona.personaId, from, to, matchId, cause } };
+};
+
+export const nextPersonaId = (user: User): string => personaIdFor(user.userId, user.personas.length + 1);
+
+export const personaCreated = (
+  user: User,
+  template: Pick<Persona, 'programId' | 'role'>,
+  matchStatus: MatchStatus,
+  origin: PersonaOrigin,
+): PersonaCreated => ({
+  type: 'PersonaCreated',
+  data: { userId: user.userId, personaId: nextPersonaId(user), programId: template.programId, role: template.role, matchStatus, origin },
+});
+
+const activePersonas = (user: User) => user.personas.filter((persona) => persona.personaStatus === 'ACTIVE');
+
+const requireUnusedChangeId = (user: User, changeId: string): string => {
+  const id = requireText('Change id', changeId);
+  if (user.statusChanges.some((change) => change.changeId === id)) {
+    throw new DomainError('ALREADY_EXISTS', `Status change ${id} already exists for ${user.name}; use a new change id.`, {
+      userId: user.userId,
+      changeId: id,
+    });
+  }
+  return id;
+};
+
+/** Becoming Active makes every active never-matched (N/A) persona ready to be matched. */
+const activationMoves = (user: User, changeId: string): PersonaMatchStatusChanged[] =>
+  activePersonas(user)
+    .filter((persona) => persona.matchStatus === 'N/A')
+    .map((persona) => moveMatchStatus(user, persona, 'RTBM', 'USER_ACTIVATED', { kind: 'USER_ACTIVATED', changeId }));
+
+/**
+ * Reverting an activation also undoes its automatic N/A → RTBM moves, for personas still RTBM;
+ * a persona matched since keeps its match (the table has no way back from MATCHED).
+ */
+const undoActivationMoves = (user: User, revertedChangeId: string, changeId: string): PersonaMatchStatusChanged[] =>
+  user.personas
+    .filter(
+      (persona) =>
+        persona.matchStatus === 'RTBM' &&
+        persona.lastMatchStatusCause?.kind === 'USER_ACTIVATED' &&
+        persona.lastMatchStatusCause.changeId === revertedChangeId,
+    )
+    .map((persona) => ({
+      type: 'PersonaMatchStatusChanged',
+      data: {
+        userId: user.userId,
+        personaId: persona.personaId,
+        from: 'RTBM',
+        to: 'N/A',
+        matchId: null,
+        cause: { kind: 'ACTIVATION_REVERTED', changeId, revertedChangeId },
+      },
+    }));
+
+const describeChange = (change: StatusChangeRecord) =>
+  `${change.reverts ? 'revert' : 'change'} ${change.changeId} (${change.from} → ${change.to})`;
+
+// ---------------------------------------------------------------------------------------------
+// Decisions on the user stream alone
+
+const changeUserStatus = (user: User, command: ChangeUserStatus): UserEvent[] => {
+  const changeId = requireUnusedChangeId(user, command.data.changeId);
+  const { to } = command.data;
+  if (!isUserStatus(to)) {
+    throw new DomainError('VALIDATION_FAILED', `"${to}" is not a user status; use one of A, AI, SI, IW, IR, ID.`, { field: 'to' });
+  }
+  if (to === user.userStatus) {
+    throw new DomainError('ILLEGAL_TRANSITION', `${user.name} is already ${describeUserStatus(to)}.`, {
+      userId: user.userId,
+      from: user.userStatus,
+      to,
+    });
+  }
+  return [
+    {
+      type: 'UserStatusChanged',
+      data: { userId: user.userId, changeId, from: user.userStatus, to, automatic: false, trigger: 'MANUAL' },
+    },
+    ...(to === 'A' ? activationMoves(user, changeId) : []),
+  ];
+};
+
+const revertUserStatusChange = (user: User, command: RevertUserStatusChange): UserEvent[] => {
+  const changeId = requireUnusedChangeId(user, command.data.changeId);
+  const { revertedChangeId } = command.data;
+  const target = user.statusChanges.find((change) => change.changeId === revertedChangeId);
+  if (!target) {
+    throw new DomainError('NOT_FOUND', `${user.name} has no status change ${revertedChangeId}.`, {
+      userId: user.userId,
+      changeId: revertedChangeId,
+    });
+  }
+  if (target.revertedBy !== null) {
+    const revert = user.statusChanges.find((change) => change.changeId === target.revertedBy)!;
+    const hint =
+      revert.revertedBy !== null
+        ? ` That revert was itself reverted by ${revert.revertedBy}; to undo the status again, revert ${revert.revertedBy}.`
+        : ` To restore ${target.to}, revert ${revert.changeId} instead.`;
+    throw new DomainError('RULE_VIOLATED', `Status ${describeChange(target)} was already reverted by ${revert.changeId}.${hint}`, {
+      userId: user.userId,
+      changeId: target.changeId,
+      revertedBy: revert.changeId,
+    });
+  }
+  const later = user.statusChanges.slice(user.statusChanges.indexOf(target) + 1);
+  if (later.length > 0) {
+    const latest = later.at(-1)!;
+    throw new DomainError(
+      'REVERT_AMBIGUOUS',
+      `Cannot revert ${describeChange(target)} of ${user.name}: the status has moved on since, by ${later.map(describeChange).join(', ')}. ` +
+        `Only the latest status change can be reverted: revert ${latest.changeId} first, or change the status directly.`,
+      { userId: user.userId, changeId: target.changeId, laterChangeIds: later.map((change) => change.changeId) },
+    );
+  }
+  const to = target.from;
+  return [
+    { type: 'UserStatusChangeReverted', data: { userId: user.userId, changeId, revertedChangeId, from: user.userStatus, to } },
+    ...undoActivationMoves(user, revertedChangeId, changeId),
+    ...(to === 'A' ? activationMoves(user, changeId) : []),
+  ];
+};
+
+const completeApplication = (user: User, command: CompleteApplication): UserEvent[] => {
+  const changeId = requireUnusedChangeId(user, command.data.changeId);
+  if (user.userStatus !== 'AI') {
+    throw new DomainError(
+      'ILLEGAL_TRANSITION',
+      `${user.name} is ${describeUserStatus(user.userStatus)}; only a user whose application is incomplete (AI) can complete it.`,
+      { userId: user.userId, userStatus: user.userStatus },
+    );
+  }
+  return [
+    { type: 'ApplicationCompleted', data: { userId: user.userId } },
+    {
+      type: 'UserStatusChanged',
+      data: { userId: user.userId, changeId, from: 'AI', to: 'SI', automatic: true, trigger: 'APPLICATION_COMPLETED' },
+    },
+  ];
+};
+
+const MANUAL_MOVES: Partial<Record<MatchStatus, MatchStatusMoveVia>> = {
+  RTBM: 'MAKE_RTBM',
+  NOT_MATCHING: 'MAKE_NOT_MATCHING',
+  RESCREENING: 'MAKE_RESCREENING',
+};
+
+const changePersonaMatchStatus = (user: User, command: ChangePersonaMatchStatus): UserEvent[] => {
+  const persona = requirePersona(user, command.data.personaId);
+  requireActivePersona(user, persona, 'change match status');
+  const { to } = command.data;
+  // Moves into MATCHED or CLOSED belong to match commands, and N/A → RTBM to activation; the
+  // table check below refuses them here with a message naming the right way.
+  const via = MANUAL_MOVES[to] ?? null;
+  const event = moveMatchStatus(user, persona, to, via, { kind: 'ADMIN' });
+  if (to === 'RTBM') requireActiveUser(user, 'be made ready to be matched (RTBM)');
+  return [event];
+};
+
+/** Match statuses that make a new rescreening persona pointless or confusing. */
+const BLOCKS_MAKE_RESCREENING: Readonly<Partial<Record<MatchStatus, string>>> = {
+  'N/A': 'it becomes RTBM when the user is Active, no new persona is needed',
+  RTBM: 'it is already waiting to be matched',
+  MATCHED: 'the user is in a match; close it first (answering yes or maybe creates the rescreening persona)',
+  RESCREENING: 'the user is already being rescreened',
+  NOT_MATCHING: 'move that persona back to RESCREENING instead of creating a new one',
+};
+
+const makeUserRescreening = (user: User): UserEvent[] => {
+  const active = activePersonas(user);
+  for (const persona of active) {
+    const why = BLOCKS_MAKE_RESCREENING[persona.matchStatus];
+    if (why !== undefined) {
+      throw new DomainError(
+        'RULE_VIOLATED',
+        `${user.name} already has persona ${persona.personaId} in ${persona.matchStatus}: ${why}.`,
+        { userId: user.userId, personaId: persona.personaId, matchStatus: persona.matchStatus },
+      );
+    }
+  }
+  // Only CLOSED personas remain: the new one continues the most recent of them.
+  const template = active.at(-1) ?? user;
+  return [personaCreated(user, template, 'RESCREENING', { kind: 'MADE_RESCREENING' })];
+};
+
+const inactivatePersona = (user: User, command: InactivatePersona): UserEvent[] => {
+  const persona = requirePersona(user, command.data.personaId);
+  if (persona.personaStatus === 'INACTIVE') {
+    throw new DomainError('ILLEGAL_TRANSITION', `Persona ${persona.personaId} of ${user.name} is already inactive.`, {
+      userId: user.userId,
+      personaId: persona.personaId,
+    });
+  }
+  if (activePersonas(user).length === 1) {
+    throw new DomainError(
+      'RULE_VIOLATED',
+      `Persona ${persona.personaId} is the last active persona of ${user.name}. To take the user out of the program, ` +
+        'change the user status instead (IW, IR or ID).',
+      { userId: user.userId, personaId: persona.personaId },
+    );
+  }
+  const matched = persona.matchStatus === 'MATCHED';
+  if (matched && command.data.confirmCutCommunication !== true) {
+    throw new DomainError(
+      'CONFIRMATION_REQUIRED',
+      `Persona ${persona.personaId} of ${user.name} is MATCHED (match ${persona.matchId}): inactivating it stops the mentor ` +
+        'and mentee from communicating. Confirm with confirmCutCommunication: true to go ahead.',
+      { userId: user.userId, personaId: persona.personaId, matchId: persona.matchId },
+    );
+  }
+  return [
+    {
+      type: 'PersonaInactivated',
+      data: {
+        userId: user.userId,
+        personaId: persona.personaId,
+        matchStatus: persona.matchStatus,
+        matchId: persona.matchId,
+        communicationCut: matched,
+        cause: { kind: 'CREATED_IN_ERROR' },
+      },
+    },
+  ];
+};
+
+const decide = (command: UserCommand, state: UserState): UserEvent[] => {
+  const user = requireUser(state, command.data.userId);
+  switch (command.type) {
+    case 'CompleteApplication':
+      return completeApplication(user, command);
+    case 'ChangeUserStatus':
+      return changeUserStatus(user, command);
+    case 'RevertUserStatusChange':
+      return revertUserStatusChange(user, command);
+    case 'ChangePersonaMatchStatus':
+      return changePersonaMatchStatus(user, command);
+    case 'MakeUserRescreening':
+      return makeUserRescreening(user);
+    case 'InactivatePersona':
+      return inactivatePersona(user, command);
+    default:
+      return assertNever(command);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Evolve
+
+const updatePersona = (user: User, personaId: string, update: (persona: Persona) => Persona): User => ({
+  ...user,
+  personas: user.personas.map((persona) => (persona.personaId === personaId ? update(persona) : persona)),
+});
+
+const evolve = (state: UserState, event: UserEvent): UserState => {
+  if (event.type === 'UserRegistered') {
+    return { status: 'REGISTERED', ...event.data, applicationCompleted: false, statusChanges: [], personas: [] };
+  }
+  if (state.status === 'NOT_REGISTERED') return state;
+  switch (event.type) {
+    case 'PersonaCreated': {
+      const { userId: _userId, ...data } = event.data;
+      const persona: Persona = {
+        ...data,
+        number: state.personas.length + 1,
+        personaStatus: 'ACTIVE',
+        matchId: null,
+        partnerSiteId: null,
+        mentorSiteListId: null,
+        lastMatchStatusCause: null,
+      };
+      return { ...state, personas: [...state.personas, persona] };
+    }
+    case 'ApplicationCompleted':
+      return { ...state, applicationCompleted: true };
+    case 'UserStatusChanged': {
+      const { changeId, from, to } = event.data;
+      return { ...state, userStatus: to, statusChanges: [...state.statusChanges, { changeId, from, to, reverts: null, revertedBy: null }] };
+    }
+    case 'UserStatusChangeReverted': {
+      const { changeId, revertedChangeId, from, to } = event.data;
+      return {
+        ...state,
+        userStatus: to,
+        statusChanges: [
+          ...state.statusChanges.map((change) => (change.changeId === revertedChangeId ? { ...change, revertedBy: changeId } : change)),
+          { changeId, from, to, reverts: revertedChangeId, revertedBy: null },
+        ],
+      };
+    }
+    case 'PersonaMatchStatusChanged': {
+      const { to, cause } = event.data;
+      return updatePersona(state, event.data.personaId, (persona) => ({
+        ...persona,
+        matchStatus: to,
+        matchId: cause.kind === 'MATCH_ACTIVATED' ? cause.matchId : persona.matchId,
+        lastMatchStatusCause: cause,
+      }));
+    }
+    case 'PersonaInactivated':
+      return updatePersona(state, event.data.personaId, (persona) => ({ ...persona, personaStatus: 'INACTIVE' }));
+    case 'PersonaAssignedToSite': {
+      const { partnerSiteId, mentorSiteListId } = event.data;
+      return updatePersona(state, event.data.personaId, (persona) => ({ ...persona, partnerSiteId, mentorSiteListId }));
+    }
+    default:
+      return state;
+  }
+};
+
+export const userDecider: Decider<UserCommand, UserState, UserEvent> = {
+  initialState: () => ({ status: 'NOT_REGISTERED' }),
+  evolve,
+  decide,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Decisions that also read the program stream (nothing is written to it)
+
+export type RegisterUser = {
+  readonly type: 'RegisterUser';
+  readonly data: {
+    readonly email: string;
+    readonly name: string;
+    readonly programId: string;
+    readonly role: ParticipantRole;
+    readonly company?: string | null;
+    readonly manager?: Manager | null;
+  };
+};
+
+/**
+ * Streams: `user` = userStream(userIdForEmail(email)), `program` = programStream(programId).
+ * The user stream does not exist yet, so the pipeline appends with `no_stream`: of two concurrent
+ * registrations of one address exactly one succeeds; the other retries and is refused here.
+ */
+export const decideRegisterUser = (
+  command: RegisterUser,
+  states: { readonly user: UserState; readonly program: ProgramState },
+): { readonly user: readonly UserEvent[] } => {
+  const email = requireEmail('E-mail', command.data.email);
+  const userId = userIdForEmail(email);
+  if (states.user.status === 'REGISTERED') {
+    throw new DomainError('ALREADY_EXISTS', `A user with e-mail ${states.user.email} already exists (${states.user.name}).`, {
+      userId,
+      email: states.user.email,
+    });
+  }
+  const program = requireProgram(states.program, command.data.programId);
+  if (!PARTICIPANT_ROLES.includes(command.data.role)) {
+    throw new DomainError('VALIDATION_FAILED', `Role must be MENTOR or MENTEE (got ${command.data.role}).`, { field: 'role' });
+  }
+  const manager = command.data.manager
+    ? { name: requireText('Manager name', command.data.manager.name), email: requireEmail('Manager e-mail', command.data.manager.email) }
+    : null;
+  const company = command.data.company?.trim() || null;
+  const registered: UserRegistered = {
+    type: 'UserRegistered',
+    data: {
+      userId,
+      email,
+      normalizedEmail: normalizeEmail(email),
+      name: requireText('Name', command.data.name),
+      programId: program.programId,
+      role: command.data.role,
+      company,
+      manager,
+      userStatus: 'AI',
+    },
+  };
+  const user = evolve(userDecider.initialState(), registered) as User;
+  return { user: [registered, personaCreated(user, user, 'N/A', { kind: 'REGISTRATION' })] };
+};
+
+export type AssignPersonaToSite = {
+  readonly type: 'AssignPersonaToSite';
+  readonly data: {
+    readonly userId: string;
+    readonly personaId: string;
+    /** The persona's program, whose stream holds the sites. */
+    readonly programId: string;
+    readonly partnerSiteId: string;
+    readonly mentorSiteListId: string | null;
+  };
+};
+
+/** Streams: `user` = userStream(userId), `program` = programStream(programId). */
+export const decideAssignPersonaToSite = (
+  command: AssignPersonaToSite,
+  states: { readonly user: UserState; readonly program: ProgramState },
+): { readonly user: readonly UserEvent[] } => {
+  const { userId, personaId, programId, partnerSiteId, mentorSiteListId } = command.data;
+  const user = requireUser(states.user, userId);
+  const persona = requirePersona(user, personaId);
+  requireActivePersona(user, persona, 'be assigned to a site');
+  const program = requireProgram(states.program, programId);
+  if (persona.programId !== program.programId) {
+    throw new DomainError(
+      'RULE_VIOLATED',
+      `Persona ${personaId} belongs to program ${persona.programId}, not ${program.programId}; assign it to a site of its own program.`,
+      { personaId, programId: persona.programId },
+    );
+  }
+  if (!program.partnerSites.some((site) => site.id === partnerSiteId)) {
+    throw new DomainError(
+      'NOT_FOUND',
+      `Program "${program.name}" has no partner site ${partnerSiteId}; its partner sites are: ` +
+        `${program.partnerSites.map((site) => `${site.name} (${site.id})`).join(', ') || 'none yet'}.`,
+      { partnerSiteId },
+    );
+  }
+  if (mentorSiteListId !== null && !program.mentorSiteLists.some((list) => list.id === mentorSiteListId)) {
+    throw new DomainError(
+      'NOT_FOUND',
+      `Program "${program.name}" has no mentor site list ${mentorSiteListId}; its mentor site lists are: ` +
+        `${program.mentorSiteLists.map((list) => `${list.name} (${list.id})`).join(', ') || 'none yet'}.`,
+      { mentorSiteListId },
+    );
+  }
+  if (persona.partnerSiteId === partnerSiteId && persona.mentorSiteListId === mentorSiteListId) return { user: [] };
+  return {
+    user: [
+      {
+        type: 'PersonaAssignedToSite',
+        data: {
+          userId,
+          personaId,
+          programId,
+          partnerSiteId,
+          mentorSiteListId,
+          previousPartnerSiteId: persona.partnerSiteId,
+          previousMentorSiteListId: persona.mentorSiteListId,
+        },
+      },
+    ],
+  };
+};

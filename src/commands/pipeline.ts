@@ -36,8 +36,10 @@ export interface Loaded<State> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnySpecs = Record<string, StreamSpec<any, any>>;
-type StateOf<S> = S extends StreamSpec<infer State, DomainEvent> ? State : never;
-type EventOf<S> = S extends StreamSpec<unknown, infer Event> ? Event : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type StateOf<S> = S extends StreamSpec<infer State, any> ? State : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type EventOf<S> = S extends StreamSpec<any, infer Event> ? Event : never;
 export type LoadedStreams<S extends AnySpecs> = { readonly [K in keyof S]: Loaded<StateOf<S[K]>> };
 export type DecidedEvents<S extends AnySpecs> = { readonly [K in keyof S]?: readonly EventOf<S[K]>[] };
 
@@ -61,6 +63,8 @@ export interface PipelineOptions {
   /** Attempts when another writer changed a stream between load and append. */
   readonly maxAttempts?: number;
   readonly newEventId?: () => string;
+  /** Called after every successful append (the composition root wakes the projection runner). */
+  readonly onAppended?: (outcome: CommandOutcome) => void;
 }
 
 /**
@@ -71,6 +75,7 @@ export interface PipelineOptions {
 export class CommandPipeline {
   private readonly maxAttempts: number;
   private readonly newEventId: () => string;
+  private readonly onAppended: (outcome: CommandOutcome) => void;
 
   constructor(
     private readonly store: EventStore,
@@ -78,6 +83,7 @@ export class CommandPipeline {
   ) {
     this.maxAttempts = options.maxAttempts ?? 5;
     this.newEventId = options.newEventId ?? randomUUID;
+    this.onAppended = options.onAppended ?? (() => undefined);
   }
 
   async execute<S extends AnySpecs>(context: CommandContext, command: CommandDefinition<S>): Promise<CommandOutcome> {
@@ -110,8 +116,13 @@ export class CommandPipeline {
       if (writes.length === 0) return { events: [], position: START, duplicate: false };
       try {
         const result = await this.store.appendToStreams(writes, { idempotencyKey: context.idempotencyKey });
-        return { events: result.events, position: result.lastPosition, duplicate: result.duplicate };
+        const outcome = { events: result.events, position: result.lastPosition, duplicate: result.duplicate };
+        this.onAppended(outcome);
+        return outcome;
       } catch (error) {
+        if (isMultiStreamUnsupported(error)) {
+          throw new DomainError('RULE_VIOLATED', (error as Error).message);
+        }
         if (error instanceof IdempotencyKeyReusedError) {
           throw new DomainError('IDEMPOTENCY_KEY_REUSED', error.message, { idempotencyKey: error.idempotencyKey });
         }
@@ -144,3 +155,6 @@ export class CommandPipeline {
     };
   }
 }
+
+const isMultiStreamUnsupported = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'MULTI_STREAM_APPEND_UNSUPPORTED';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { CommandContext } from '../commands/pipeline';
 import { DomainError } from '../domain/shared/decider';
+import { parsePosition, type GlobalPosition } from '../eventstore/eventStore';
 import type { Logger } from '../log';
 import { bearerToken, verifyToken, type AuthenticatedActor } from './auth';
 import { clientError, internalError } from './errors';
@@ -23,6 +24,11 @@ export interface GraphQLContext<Services = unknown> {
   /** A logger whose lines carry the request id, correlation id and actor. */
   readonly logger: Logger;
   readonly services: Services;
+  /**
+   * From the `X-Consistent-With` header: a global position (from a mutation payload) the read
+   * models must have reached before a query reads them, so a client sees its own writes.
+   */
+  readonly consistentWith: GlobalPosition | null;
 }
 
 /** Only what the context factory reads from an HTTP request. */
@@ -104,7 +110,15 @@ export const createContextFactory = <Services>(options: ContextFactoryOptions<Se
       options.logger.error({ err: error, requestId }, 'Could not authenticate the request');
       throw internalError(requestId);
     }
+    const consistentWithHeader = singleHeader(request.headers['x-consistent-with'])?.trim();
+    const consistentWith = consistentWithHeader ? parsePosition(consistentWithHeader) : null;
+    if (consistentWithHeader && !consistentWith) {
+      throw clientError('VALIDATION_FAILED', 'X-Consistent-With must be a position as mutation payloads return it, like "1234.56".', {
+        status: 400,
+      });
+    }
     return {
+      consistentWith,
       actor,
       ...(actor?.userId !== undefined ? { userId: actor.userId } : {}),
       now: options.clock,

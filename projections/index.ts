@@ -1,0 +1,15 @@
+import type { Projection } from '../src/projections/projection';
+import { matchesProjection } from './matches.projection';
+import { programsProjection } from './programs.projection';
+import { userHistoryProjection } from './userHistory.projection';
+import { usersProjection } from './users.projection';
+
+export { matchesProjection } from './matches.projection';
+export { programsProjection } from './programs.projection';
+export { userHistoryProjection } from './userHistory.projection';
+export { usersProjection } from './users.projection';
+export { historyEntriesOf, type HistoryEntry } from './historyEntries';
+export { SqlLifecycleReadModel } from './lifecycleQueries';
+
+/** The read models `SqlLifecycleReadModel` queries; give them all to one `ProjectionRunner`. */
+export const lifecycleProjections: readonly Projection[] = [programsProjection, usersProjection, matchesProjection, userHistoryProjection];

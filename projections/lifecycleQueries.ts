@@ -1,0 +1,365 @@
+import type { MatchStatus, ParticipantRole, PersonaStatus, ProgramSettings, RematchIntent, Site, UserStatus } from '../src/domain';
+import { DomainError } from '../src/domain/shared/decider';
+import type {
+  HistoryEntryView,
+  HistoryField,
+  LifecycleReadModel,
+  MatchView,
+  MatchViewStatus,
+  Page,
+  PageRequest,
+  PersonaView,
+  ProgramView,
+  UserFilter,
+  UserView,
+} from '../src/readmodels/lifecycle';
+import type { SqlExecutor } from '../src/sql/sqlDatabase';
+import { isoTimestamp } from './shared';
+
+// ---------------------------------------------------------------------------------------------
+// Cursors: base64url of a JSON array whose first element names the list, so a cursor of one
+// list handed to another is refused instead of silently paging from the wrong place.
+
+type CursorKind = 'users' | 'history';
+
+const encodeCursor = (kind: CursorKind, values: readonly string[]): string =>
+  Buffer.from(JSON.stringify([kind, ...values]), 'utf8').toString('base64url');
+
+const decodeCursor = (kind: CursorKind, cursor: string, isValid: (values: readonly string[]) => boolean): string[] => {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    decoded = null;
+  }
+  const values = Array.isArray(decoded) && decoded.every((value): value is string => typeof value === 'string') ? decoded : [];
+  if (values[0] !== kind || !isValid(values.slice(1))) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      `"${cursor}" is not a cursor of this ${kind} list; pass the cursor of an edge from a previous page of the same list, or leave "after" out to start at the beginning.`,
+      { field: 'after' },
+    );
+  }
+  return values.slice(1);
+};
+
+const USERS_CURSOR = (values: readonly string[]) => values.length === 2;
+const HISTORY_CURSOR = (values: readonly string[]) => values.length === 2 && values.every((value) => /^\d{1,20}$/.test(value));
+
+const requireFirst = (first: number): number => {
+  if (!Number.isInteger(first) || first < 0) {
+    throw new DomainError('VALIDATION_FAILED', `"first" must be a whole number of 0 or more (got ${first}).`, { field: 'first' });
+  }
+  return first;
+};
+
+/** Turns `first + 1` fetched rows into a page: the extra row only says there is a next page. */
+const toPage = <Row, T>(
+  rows: readonly Row[],
+  first: number,
+  after: string | undefined,
+  totalCount: number,
+  toNode: (row: Row) => T,
+  toCursor: (row: Row) => string,
+): Page<T> => ({
+  edges: rows.slice(0, first).map((row) => ({ node: toNode(row), cursor: toCursor(row) })),
+  hasNextPage: rows.length > first,
+  hasPreviousPage: after !== undefined,
+  totalCount,
+});
+
+/** ILIKE pattern for a substring, with the pattern characters typed by the person taken literally. */
+const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+
+// ---------------------------------------------------------------------------------------------
+// Rows as the queries below select them
+
+interface ProgramRow {
+  program_id: string;
+  name: string;
+  time_zone: string;
+  settings: ProgramSettings;
+  partner_sites: Site[];
+  mentor_site_lists: Site[];
+  closure_reasons: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+interface UserRow {
+  user_id: string;
+  email: string;
+  name: string;
+  program_id: string;
+  role: string;
+  company: string | null;
+  manager_name: string | null;
+  manager_email: string | null;
+  user_status: string;
+  application_completed: boolean;
+  registered_at: string;
+  updated_at: string;
+}
+
+interface PersonaRow {
+  persona_id: string;
+  user_id: string;
+  number: number;
+  program_id: string;
+  role: string;
+  persona_status: string;
+  match_status: string;
+  match_id: string | null;
+  partner_site_id: string | null;
+  mentor_site_list_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface MatchRow {
+  match_id: string;
+  program_id: string;
+  mentor_user_id: string;
+  mentor_persona_id: string;
+  mentee_user_id: string;
+  mentee_persona_id: string;
+  status: string;
+  closure_reason: string | null;
+  mentor_rematch_intent: string | null;
+  mentee_rematch_intent: string | null;
+  created_at: string;
+  closed_at: string | null;
+  updated_at: string;
+}
+
+interface HistoryRow {
+  event_id: string;
+  user_id: string;
+  position_major: string;
+  position_minor: string;
+  event_type: string;
+  occurred_at: string;
+  field: string;
+  persona_id: string | null;
+  match_id: string | null;
+  change_id: string | null;
+  from_value: string | null;
+  to_value: string | null;
+  summary: string;
+  actor_id: string;
+  actor_role: string;
+  reason: string | null;
+  command: string | null;
+  correlation_id: string;
+  reverted_by_change_id: string | null;
+  reverted_at: string | null;
+}
+
+const PROGRAM_COLUMNS = `program_id, name, time_zone, settings, partner_sites, mentor_site_lists, closure_reasons,
+  ${isoTimestamp('created_at')} AS created_at, ${isoTimestamp('updated_at')} AS updated_at`;
+
+const USER_COLUMNS = `u.user_id, u.email, u.name, u.program_id, u.role, u.company, u.manager_name, u.manager_email, u.user_status,
+  u.application_completed, ${isoTimestamp('u.registered_at')} AS registered_at, ${isoTimestamp('u.updated_at')} AS updated_at`;
+
+const PERSONA_COLUMNS = `persona_id, user_id, number, program_id, role, persona_status, match_status, match_id, partner_site_id,
+  mentor_site_list_id, ${isoTimestamp('created_at')} AS created_at, ${isoTimestamp('updated_at')} AS updated_at`;
+
+const MATCH_COLUMNS = `match_id, program_id, mentor_user_id, mentor_persona_id, mentee_user_id, mentee_persona_id, status,
+  closure_reason, mentor_rematch_intent, mentee_rematch_intent, ${isoTimestamp('created_at')} AS created_at,
+  ${isoTimestamp('closed_at')} AS closed_at, ${isoTimestamp('updated_at')} AS updated_at`;
+
+const HISTORY_COLUMNS = `event_id, user_id, position_major::text AS position_major, position_minor::text AS position_minor,
+  event_type, ${isoTimestamp('occurred_at')} AS occurred_at, field, persona_id, match_id, change_id, from_value, to_value,
+  summary, actor_id, actor_role, reason, command, correlation_id, reverted_by_change_id,
+  ${isoTimestamp('reverted_at')} AS reverted_at`;
+
+const toProgram = (row: ProgramRow): ProgramView => ({
+  programId: row.program_id,
+  name: row.name,
+  timeZone: row.time_zone,
+  settings: row.settings,
+  partnerSites: row.partner_sites,
+  mentorSiteLists: row.mentor_site_lists,
+  closureReasons: row.closure_reasons,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const toUser = (row: UserRow): UserView => ({
+  userId: row.user_id,
+  email: row.email,
+  name: row.name,
+  programId: row.program_id,
+  role: row.role as ParticipantRole,
+  company: row.company,
+  managerName: row.manager_name,
+  managerEmail: row.manager_email,
+  userStatus: row.user_status as UserStatus,
+  applicationCompleted: row.application_completed,
+  registeredAt: row.registered_at,
+  updatedAt: row.updated_at,
+});
+
+const toPersona = (row: PersonaRow): PersonaView => ({
+  personaId: row.persona_id,
+  userId: row.user_id,
+  number: row.number,
+  programId: row.program_id,
+  role: row.role as ParticipantRole,
+  personaStatus: row.persona_status as PersonaStatus,
+  matchStatus: row.match_status as MatchStatus,
+  matchId: row.match_id,
+  partnerSiteId: row.partner_site_id,
+  mentorSiteListId: row.mentor_site_list_id,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const toMatch = (row: MatchRow): MatchView => ({
+  matchId: row.match_id,
+  programId: row.program_id,
+  mentorUserId: row.mentor_user_id,
+  mentorPersonaId: row.mentor_persona_id,
+  menteeUserId: row.mentee_user_id,
+  menteePersonaId: row.mentee_persona_id,
+  status: row.status as MatchViewStatus,
+  closureReason: row.closure_reason,
+  mentorRematchIntent: row.mentor_rematch_intent as RematchIntent | null,
+  menteeRematchIntent: row.mentee_rematch_intent as RematchIntent | null,
+  createdAt: row.created_at,
+  closedAt: row.closed_at,
+  updatedAt: row.updated_at,
+});
+
+const toHistoryEntry = (row: HistoryRow): HistoryEntryView => ({
+  eventId: row.event_id,
+  userId: row.user_id,
+  position: { major: BigInt(row.position_major), minor: BigInt(row.position_minor) },
+  eventType: row.event_type,
+  occurredAt: row.occurred_at,
+  field: row.field as HistoryField,
+  personaId: row.persona_id,
+  matchId: row.match_id,
+  changeId: row.change_id,
+  from: row.from_value,
+  to: row.to_value,
+  summary: row.summary,
+  actorId: row.actor_id,
+  actorRole: row.actor_role,
+  reason: row.reason,
+  command: row.command,
+  correlationId: row.correlation_id,
+  revertedByChangeId: row.reverted_by_change_id,
+  revertedAt: row.reverted_at,
+});
+
+// ---------------------------------------------------------------------------------------------
+
+/** `UserFilter` as SQL conditions on `rm_users u`, numbering parameters from `params.length + 1`. */
+const userConditions = (filter: UserFilter, params: unknown[]): string[] => {
+  const add = (value: unknown) => `$${params.push(value)}`;
+  const conditions: string[] = [];
+  // An empty list is a filter that nothing passes (a caller allowed to see no one sees no one).
+  if (filter.statuses !== undefined) conditions.push(`u.user_status = ANY(${add([...filter.statuses])}::text[])`);
+  if (filter.userIds !== undefined) conditions.push(`u.user_id = ANY(${add([...filter.userIds])}::text[])`);
+  if (filter.role !== undefined) conditions.push(`u.role = ${add(filter.role)}`);
+  if (filter.programId !== undefined) conditions.push(`u.program_id = ${add(filter.programId)}`);
+  if (filter.partnerSiteId !== undefined) {
+    conditions.push(`EXISTS (SELECT 1 FROM rm_personas p WHERE p.user_id = u.user_id AND p.partner_site_id = ${add(filter.partnerSiteId)})`);
+  }
+  const search = filter.search?.trim();
+  if (search) {
+    const pattern = add(containsPattern(search));
+    conditions.push(`(u.name ILIKE ${pattern} ESCAPE '\\' OR u.email ILIKE ${pattern} ESCAPE '\\')`);
+  }
+  return conditions;
+};
+
+const whereClause = (conditions: readonly string[]) => (conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '');
+
+/**
+ * The lifecycle read model over the `rm_` tables the projections in this folder keep. Reads only:
+ * it never writes, and it sees whatever the runner has applied so far.
+ */
+export class SqlLifecycleReadModel implements LifecycleReadModel {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async program(programId: string): Promise<ProgramView | null> {
+    const { rows } = await this.db.query<ProgramRow>(`SELECT ${PROGRAM_COLUMNS} FROM rm_programs WHERE program_id = $1`, [programId]);
+    return rows[0] ? toProgram(rows[0]) : null;
+  }
+
+  async programs(): Promise<readonly ProgramView[]> {
+    const { rows } = await this.db.query<ProgramRow>(`SELECT ${PROGRAM_COLUMNS} FROM rm_programs ORDER BY name, program_id`);
+    return rows.map(toProgram);
+  }
+
+  async users(filter: UserFilter, page: PageRequest): Promise<Page<UserView>> {
+    const first = requireFirst(page.first);
+    const countParams: unknown[] = [];
+    const countWhere = whereClause(userConditions(filter, countParams));
+    const params: unknown[] = [];
+    const conditions = userConditions(filter, params);
+    if (page.after !== undefined) {
+      const [name, userId] = decodeCursor('users', page.after, USERS_CURSOR);
+      conditions.push(`(u.name, u.user_id) > ($${params.push(name)}::text, $${params.push(userId)}::text)`);
+    }
+    const [count, { rows }] = await Promise.all([
+      this.db.query<{ total: number }>(`SELECT count(*)::integer AS total FROM rm_users u ${countWhere}`, countParams),
+      this.db.query<UserRow>(
+        `SELECT ${USER_COLUMNS} FROM rm_users u ${whereClause(conditions)} ORDER BY u.name, u.user_id LIMIT $${params.push(first + 1)}`,
+        params,
+      ),
+    ]);
+    return toPage(rows, first, page.after, count.rows[0]!.total, toUser, (row) => encodeCursor('users', [row.name, row.user_id]));
+  }
+
+  async usersByIds(userIds: readonly string[]): Promise<readonly UserView[]> {
+    if (userIds.length === 0) return [];
+    const { rows } = await this.db.query<UserRow>(
+      `SELECT ${USER_COLUMNS} FROM rm_users u WHERE u.user_id = ANY($1::text[]) ORDER BY u.user_id`,
+      [[...userIds]],
+    );
+    return rows.map(toUser);
+  }
+
+  async personasOfUsers(userIds: readonly string[]): Promise<readonly PersonaView[]> {
+    if (userIds.length === 0) return [];
+    const { rows } = await this.db.query<PersonaRow>(
+      `SELECT ${PERSONA_COLUMNS} FROM rm_personas WHERE user_id = ANY($1::text[]) ORDER BY user_id, number`,
+      [[...userIds]],
+    );
+    return rows.map(toPersona);
+  }
+
+  async matchesByIds(matchIds: readonly string[]): Promise<readonly MatchView[]> {
+    if (matchIds.length === 0) return [];
+    const { rows } = await this.db.query<MatchRow>(
+      `SELECT ${MATCH_COLUMNS} FROM rm_matches WHERE match_id = ANY($1::text[]) ORDER BY match_id`,
+      [[...matchIds]],
+    );
+    return rows.map(toMatch);
+  }
+
+  async history(userId: string, page: PageRequest): Promise<Page<HistoryEntryView>> {
+    const first = requireFirst(page.first);
+    const params: unknown[] = [userId];
+    const conditions = ['user_id = $1'];
+    if (page.after !== undefined) {
+      const [major, minor] = decodeCursor('history', page.after, HISTORY_CURSOR);
+      conditions.push(`(position_major, position_minor) < ($${params.push(major)}::numeric, $${params.push(minor)}::numeric)`);
+    }
+    const [count, { rows }] = await Promise.all([
+      this.db.query<{ total: number }>(`SELECT count(*)::integer AS total FROM rm_user_history WHERE user_id = $1`, [userId]),
+      this.db.query<HistoryRow>(
+        // Qualified: the bare names would sort by the ::text aliases of HISTORY_COLUMNS ("10" < "9").
+        `SELECT ${HISTORY_COLUMNS} FROM rm_user_history ${whereClause(conditions)}
+          ORDER BY rm_user_history.position_major DESC, rm_user_history.position_minor DESC LIMIT $${params.push(first + 1)}`,
+        params,
+      ),
+    ]);
+    return toPage(rows, first, page.after, count.rows[0]!.total, toHistoryEntry, (row) =>
+      encodeCursor('history', [row.position_major, row.position_minor]),
+    );
+  }
+}

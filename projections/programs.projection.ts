@@ -1,0 +1,93 @@
+import { assertNever } from '../src/domain/shared/decider';
+import type { ProgramEvent } from '../src/domain';
+import { projection } from '../src/projections/projection';
+import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from './shared';
+
+/** One row per program: its settings, sites and closure reasons as the program stream left them. */
+export const PROGRAMS_SCHEMA = /* sql */ `
+CREATE TABLE IF NOT EXISTS rm_programs (
+  program_id text PRIMARY KEY,
+  name text NOT NULL,
+  time_zone text NOT NULL,
+  settings jsonb NOT NULL,
+  partner_sites jsonb NOT NULL,
+  mentor_site_lists jsonb NOT NULL,
+  closure_reasons jsonb NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,${LAST_POSITION_COLUMNS}
+);
+CREATE INDEX IF NOT EXISTS rm_programs_by_name ON rm_programs (name, program_id);
+`;
+
+const PROGRAM_EVENT_TYPES = [
+  'ProgramCreated',
+  'ProgramSettingsChanged',
+  'MatchingTurnedOn',
+  'MatchingTurnedOff',
+  'ClosureReasonAdded',
+  'PartnerSiteAdded',
+  'MentorSiteListAdded',
+] as const satisfies readonly ProgramEvent['type'][];
+
+/** `$1` program id, `$2` occurredAt, `$3`/`$4` position; `set` may use `$5`. */
+const UPDATE = (set: string) => /* sql */ `
+  UPDATE rm_programs
+     SET ${set}, updated_at = $2::timestamptz, last_position_major = $3::numeric, last_position_minor = $4::numeric
+   WHERE program_id = $1 AND ${notYetApplied('rm_programs', 3, 4)}`;
+
+export const programsProjection = projection<ProgramEvent>({
+  name: 'programs',
+  handles: PROGRAM_EVENT_TYPES,
+  schema: PROGRAMS_SCHEMA,
+  tables: ['rm_programs'],
+  apply: async (tx, recorded) => {
+    const event = asDomainEvent(recorded);
+    const at = recorded.metadata.occurredAt;
+    const [major, minor] = positionParams(recorded);
+    const update = (set: string, ...extra: unknown[]) => tx.query(UPDATE(set), [event.data.programId, at, major, minor, ...extra]);
+    switch (event.type) {
+      case 'ProgramCreated': {
+        const { programId, name, timeZone, settings, partnerSites, mentorSiteLists, closureReasons } = event.data;
+        await tx.query(
+          `INSERT INTO rm_programs (program_id, name, time_zone, settings, partner_sites, mentor_site_lists, closure_reasons,
+                                    created_at, updated_at, last_position_major, last_position_minor)
+           VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8::timestamptz, $8::timestamptz, $9::numeric, $10::numeric)
+           ON CONFLICT (program_id) DO NOTHING`,
+          [
+            programId,
+            name,
+            timeZone,
+            jsonParam(settings),
+            jsonParam(partnerSites),
+            jsonParam(mentorSiteLists),
+            jsonParam(closureReasons),
+            at,
+            major,
+            minor,
+          ],
+        );
+        return;
+      }
+      case 'ProgramSettingsChanged':
+        await update('settings = $5::jsonb', jsonParam(event.data.to));
+        return;
+      case 'MatchingTurnedOn':
+        await update(`settings = jsonb_set(settings, '{matchingEnabled}', 'true'::jsonb)`);
+        return;
+      case 'MatchingTurnedOff':
+        await update(`settings = jsonb_set(settings, '{matchingEnabled}', 'false'::jsonb)`);
+        return;
+      case 'ClosureReasonAdded':
+        await update('closure_reasons = closure_reasons || jsonb_build_array($5::text)', event.data.closureReason);
+        return;
+      case 'PartnerSiteAdded':
+        await update('partner_sites = partner_sites || jsonb_build_array($5::jsonb)', jsonParam(event.data.partnerSite));
+        return;
+      case 'MentorSiteListAdded':
+        await update('mentor_site_lists = mentor_site_lists || jsonb_build_array($5::jsonb)', jsonParam(event.data.mentorSiteList));
+        return;
+      default:
+        assertNever(event);
+    }
+  },
+});

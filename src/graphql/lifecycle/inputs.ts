@@ -1,0 +1,300 @@
+import { ArrayMaxSize, ArrayMinSize, IsEmail, IsIn, IsInt, IsOptional, Length, Max, Min, ValidateNested } from 'class-validator';
+import { Field, ID, InputType, Int } from 'type-graphql';
+import type { ApprovingParty, MatchingProcess, MatchStatus, ParticipantRole, RematchIntent, UserStatus } from '../../domain';
+import {
+  APPROVING_PARTY_ENUM,
+  MATCHING_PROCESS_ENUM,
+  MATCH_STATUS_ENUM,
+  REMATCH_INTENT_ENUM,
+  ROLE_ENUM,
+  USER_STATUS_ENUM,
+} from './enums';
+
+/** What every command input may carry besides its own fields. */
+@InputType('CommandInput', { description: 'Fields every command input has.' })
+export abstract class CommandInput {
+  @Field(() => String, { nullable: true, description: 'Why: recorded with the events and shown in the history.' })
+  @IsOptional()
+  @Length(1, 1000)
+  reason?: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'A key of your choosing: a retry with the same key changes nothing and returns the first result.',
+  })
+  @IsOptional()
+  @Length(8, 200)
+  idempotencyKey?: string;
+}
+
+@InputType('SiteInput')
+export class SiteInput {
+  @Field(() => ID)
+  @Length(1, 100)
+  id!: string;
+
+  @Field()
+  @Length(1, 200)
+  name!: string;
+}
+
+@InputType('ProgramSettingsInput', { description: 'Omitted fields take the defaults (matching off, admin-led, 6 months, 3 business days).' })
+export class ProgramSettingsInput {
+  @Field(() => MATCHING_PROCESS_ENUM, { nullable: true })
+  @IsOptional()
+  matchingProcess?: MatchingProcess;
+
+  @Field(() => [APPROVING_PARTY_ENUM], { nullable: true })
+  @IsOptional()
+  requiredApprovals?: ApprovingParty[];
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  matchDurationMonths?: number;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  requestExpiryBusinessDays?: number;
+
+  @Field({ nullable: true })
+  @IsOptional()
+  managerValidationRequired?: boolean;
+}
+
+@InputType('CreateProgramInput')
+export class CreateProgramInput extends CommandInput {
+  @Field()
+  @Length(1, 200)
+  name!: string;
+
+  @Field({ description: 'IANA time zone, e.g. America/New_York.' })
+  @Length(1, 100)
+  timeZone!: string;
+
+  @Field(() => ProgramSettingsInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  settings?: ProgramSettingsInput;
+
+  @Field(() => [SiteInput], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  partnerSites?: SiteInput[];
+
+  @Field(() => [SiteInput], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  mentorSiteLists?: SiteInput[];
+
+  @Field(() => [String], { nullable: true, description: 'Closure reasons beyond the defaults.' })
+  @IsOptional()
+  @ArrayMaxSize(100)
+  @Length(1, 200, { each: true })
+  extraClosureReasons?: string[];
+}
+
+@InputType('ProgramInput', { description: 'Names a program.' })
+export class ProgramInput extends CommandInput {
+  @Field(() => ID)
+  @Length(1, 100)
+  programId!: string;
+}
+
+@InputType('AddClosureReasonInput')
+export class AddClosureReasonInput extends ProgramInput {
+  @Field()
+  @Length(1, 200)
+  closureReason!: string;
+}
+
+@InputType('AddSiteInput')
+export class AddSiteInput extends ProgramInput {
+  @Field(() => SiteInput)
+  @ValidateNested()
+  site!: SiteInput;
+}
+
+@InputType('ManagerInput')
+export class ManagerInput {
+  @Field()
+  @Length(1, 200)
+  name!: string;
+
+  @Field()
+  @IsEmail({}, { message: 'manager e-mail must be an e-mail address' })
+  email!: string;
+}
+
+@InputType('RegisterUserInput')
+export class RegisterUserInput extends CommandInput {
+  @Field({ description: 'Unique across the whole system, compared case-insensitively.' })
+  @IsEmail({}, { message: 'email must be an e-mail address' })
+  @Length(3, 320)
+  email!: string;
+
+  @Field()
+  @Length(1, 200)
+  name!: string;
+
+  @Field(() => ID)
+  @Length(1, 100)
+  programId!: string;
+
+  @Field(() => ROLE_ENUM)
+  role!: ParticipantRole;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 200)
+  company?: string;
+
+  @Field(() => ManagerInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  manager?: ManagerInput;
+}
+
+@InputType('UserInput', { description: 'Names a user.' })
+export class UserInput extends CommandInput {
+  @Field(() => ID)
+  @Length(1, 100)
+  userId!: string;
+}
+
+@InputType('ChangeUserStatusInput')
+export class ChangeUserStatusInput extends UserInput {
+  @Field(() => USER_STATUS_ENUM)
+  status!: UserStatus;
+}
+
+@InputType('UserStatusChangeInput', { description: 'One user\'s change within a bulk change.' })
+export class UserStatusChangeInput {
+  @Field(() => ID)
+  @Length(1, 100)
+  userId!: string;
+
+  @Field(() => USER_STATUS_ENUM)
+  status!: UserStatus;
+}
+
+@InputType('ChangeUserStatusesInput')
+export class ChangeUserStatusesInput extends CommandInput {
+  @Field(() => [UserStatusChangeInput], { description: 'Up to 500 users; each change is its own event.' })
+  @ArrayMinSize(1)
+  @ArrayMaxSize(500)
+  @ValidateNested({ each: true })
+  changes!: UserStatusChangeInput[];
+}
+
+@InputType('RevertUserStatusChangeInput')
+export class RevertUserStatusChangeInput extends UserInput {
+  @Field(() => ID, { description: 'The changeId of the status change (or revert) to undo, from the user\'s history.' })
+  @Length(1, 100)
+  changeId!: string;
+}
+
+@InputType('PersonaInput', { description: 'Names a persona.' })
+export class PersonaInput extends CommandInput {
+  @Field(() => ID)
+  @Length(1, 200)
+  personaId!: string;
+}
+
+@InputType('ChangePersonaMatchStatusInput', {
+  description: 'The manual moves: RESCREENING → RTBM ("Make RTBM"); mentees only: RESCREENING → NOT_MATCHING and back.',
+})
+export class ChangePersonaMatchStatusInput extends PersonaInput {
+  @Field(() => MATCH_STATUS_ENUM)
+  @IsIn(['RTBM', 'NOT_MATCHING', 'RESCREENING'], {
+    message: 'matchStatus can be set to RTBM, NOT_MATCHING or RESCREENING here; matching and closing have their own mutations',
+  })
+  matchStatus!: MatchStatus;
+}
+
+@InputType('InactivatePersonaInput')
+export class InactivatePersonaInput extends PersonaInput {
+  @Field({
+    defaultValue: false,
+    description: 'Must be true to inactivate a MATCHED persona: its mentor and mentee can then no longer communicate.',
+  })
+  confirmCutCommunication!: boolean;
+}
+
+@InputType('AssignPersonaToSiteInput')
+export class AssignPersonaToSiteInput extends PersonaInput {
+  @Field(() => ID)
+  @Length(1, 100)
+  partnerSiteId!: string;
+
+  @Field(() => ID, { nullable: true })
+  @IsOptional()
+  @Length(1, 100)
+  mentorSiteListId?: string;
+}
+
+@InputType('MatchPersonasInput', { description: 'Match a mentor\'s and a mentee\'s RTBM personas now (admin-led "match now").' })
+export class MatchPersonasInput extends CommandInput {
+  @Field(() => ID)
+  @Length(1, 100)
+  programId!: string;
+
+  @Field(() => ID)
+  @Length(1, 200)
+  mentorPersonaId!: string;
+
+  @Field(() => ID)
+  @Length(1, 200)
+  menteePersonaId!: string;
+}
+
+@InputType('MatchInput', { description: 'Names a match.' })
+export class MatchInput extends CommandInput {
+  @Field(() => ID)
+  @Length(1, 100)
+  matchId!: string;
+}
+
+@InputType('CloseMatchInput')
+export class CloseMatchInput extends MatchInput {
+  @Field({ description: 'One of the program\'s closure reasons.' })
+  @Length(1, 200)
+  closureReason!: string;
+
+  @Field(() => REMATCH_INTENT_ENUM, { description: 'Does the mentor want another match? YES or MAYBE creates a Rescreening persona.' })
+  mentorRematchIntent!: RematchIntent;
+
+  @Field(() => REMATCH_INTENT_ENUM, { description: 'Does the mentee want another match? YES or MAYBE creates a Rescreening persona.' })
+  menteeRematchIntent!: RematchIntent;
+}
+
+@InputType('UserFilterInput')
+export class UserFilterInput {
+  @Field(() => [USER_STATUS_ENUM], { nullable: true })
+  @IsOptional()
+  statuses?: UserStatus[];
+
+  @Field(() => ROLE_ENUM, { nullable: true })
+  @IsOptional()
+  role?: ParticipantRole;
+
+  @Field(() => ID, { nullable: true })
+  @IsOptional()
+  programId?: string;
+
+  @Field(() => ID, { nullable: true, description: 'Users with a persona at this partner site.' })
+  @IsOptional()
+  partnerSiteId?: string;
+
+  @Field(() => String, { nullable: true, description: 'Part of the name or e-mail, any case.' })
+  @IsOptional()
+  @Length(1, 200)
+  search?: string;
+}

@@ -1,0 +1,87 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { ProgramCommand } from '../../domain';
+import { attempt } from '../errors';
+import { AddClosureReasonInput, AddSiteInput, CreateProgramInput, ProgramInput } from './inputs';
+import { ProgramPayload, refused, succeeded } from './payloads';
+import { ProgramType } from './program.type';
+import type { Context } from './services';
+import { commandContextFor, consistentRead } from './support';
+
+@Resolver(() => ProgramType)
+export class ProgramResolver {
+  @Authorized()
+  @Query(() => ProgramType, { nullable: true, description: 'One program.' })
+  async program(@Arg('id', () => ID) id: string, @Ctx() context: Context) {
+    await consistentRead(context);
+    return context.services.readModel.program(id);
+  }
+
+  @Authorized()
+  @Query(() => [ProgramType], { description: 'Every program, by name.' })
+  async programs(@Ctx() context: Context) {
+    await consistentRead(context);
+    return context.services.readModel.programs();
+  }
+
+  @Authorized('admin')
+  @Mutation(() => ProgramPayload, { description: 'Create a program. Matching starts off; turn it on when the program is ready.' })
+  async createProgram(@Arg('input') input: CreateProgramInput, @Ctx() context: Context): Promise<ProgramPayload> {
+    const { reason: _reason, idempotencyKey: _key, settings, ...data } = input;
+    const result = await attempt(() =>
+      context.services.commands.createProgram(commandContextFor(context, input), {
+        ...data,
+        ...(settings ? { settings: { ...settings } } : {}),
+      }),
+    );
+    return result.ok
+      ? succeeded(new ProgramPayload(), result.value.outcome, { programId: result.value.programId })
+      : refused(new ProgramPayload(), result.errors, { programId: null });
+  }
+
+  @Authorized('admin')
+  @Mutation(() => ProgramPayload, { description: 'Turn matching on: matches can go live.' })
+  turnMatchingOn(@Arg('input') input: ProgramInput, @Ctx() context: Context) {
+    return onProgram(context, input, { type: 'TurnMatchingOn', data: { programId: input.programId } });
+  }
+
+  @Authorized('admin')
+  @Mutation(() => ProgramPayload, { description: 'Turn matching off (pause): no match goes live until it is turned on again.' })
+  turnMatchingOff(@Arg('input') input: ProgramInput, @Ctx() context: Context) {
+    return onProgram(context, input, { type: 'TurnMatchingOff', data: { programId: input.programId } });
+  }
+
+  @Authorized('admin')
+  @Mutation(() => ProgramPayload, { description: 'Add a closure reason to the program\'s list.' })
+  addClosureReason(@Arg('input') input: AddClosureReasonInput, @Ctx() context: Context) {
+    return onProgram(context, input, { type: 'AddClosureReason', data: { programId: input.programId, closureReason: input.closureReason } });
+  }
+
+  @Authorized('admin')
+  @Mutation(() => ProgramPayload, { description: 'Add a partner site (e.g. a school).' })
+  addPartnerSite(@Arg('input') input: AddSiteInput, @Ctx() context: Context) {
+    return onProgram(context, input, { type: 'AddPartnerSite', data: { programId: input.programId, partnerSite: { ...input.site } } });
+  }
+
+  @Authorized('admin')
+  @Mutation(() => ProgramPayload, { description: 'Add a mentor site list.' })
+  addMentorSiteList(@Arg('input') input: AddSiteInput, @Ctx() context: Context) {
+    return onProgram(context, input, { type: 'AddMentorSiteList', data: { programId: input.programId, mentorSiteList: { ...input.site } } });
+  }
+}
+
+const onProgram = async (context: Context, input: ProgramInput, command: ProgramCommand): Promise<ProgramPayload> => {
+  const result = await attempt(() => context.services.commands.onProgram(commandContextFor(context, input), command));
+  return result.ok
+    ? succeeded(new ProgramPayload(), result.value, { programId: command.data.programId })
+    : refused(new ProgramPayload(), result.errors, { programId: null });
+};
+
+@Resolver(() => ProgramPayload)
+export class ProgramPayloadResolver {
+  @FieldResolver(() => ProgramType, { nullable: true, description: 'The program after the command (null when refused).' })
+  async program(@Root() payload: ProgramPayload, @Ctx() context: Context) {
+    if (!payload.programId) return null;
+    await consistentRead(context, payload.position);
+    return context.services.readModel.program(payload.programId);
+  }
+}

@@ -1,0 +1,43 @@
+import type { LifecycleCommands } from '../../application/lifecycleCommands';
+import type { GlobalPosition } from '../../eventstore/eventStore';
+import type { UserState } from '../../domain';
+import type { LifecycleReadModel } from '../../readmodels/lifecycle';
+import { DomainError } from '../../domain/shared/decider';
+import type { HealthServices } from '../health.type';
+import { requireActor, type GraphQLContext } from '../context';
+import type { TokenRole } from '../auth';
+
+/** What the lifecycle resolvers need from the application (built in the composition root). */
+export interface LifecycleServices extends HealthServices {
+  readonly commands: LifecycleCommands;
+  readonly readModel: LifecycleReadModel;
+  /** Resolves once the read models include `position` (read-your-writes); false on timeout. */
+  waitForProjections(position: GlobalPosition): Promise<boolean>;
+  /** The user's state folded from their events up to `at` (inclusive). */
+  userAsOf(userId: string, at: Date): Promise<UserState>;
+}
+
+export type Context = GraphQLContext<LifecycleServices>;
+
+/** Roles that read every participant's profile and history. */
+export const READ_EVERYONE: TokenRole[] = ['admin', 'auditor', 'analyst'];
+/** Roles that read only their own profile and history (their token names their user id). */
+const READ_SELF: readonly TokenRole[] = ['mentor', 'mentee'];
+
+/** The users the caller may read: `all`, or just their own. */
+export const readableUsers = (context: Context): 'all' | readonly string[] => {
+  const actor = requireActor(context);
+  if ((READ_EVERYONE as readonly string[]).includes(actor.role)) return 'all';
+  if ((READ_SELF as readonly string[]).includes(actor.role)) return actor.userId ? [actor.userId] : [];
+  throw new DomainError(
+    'FORBIDDEN',
+    `Participants' profiles are read by admins, auditors and analysts, and by mentors and mentees for themselves; your token has role ${actor.role}.`,
+  );
+};
+
+export const assertCanReadUser = (context: Context, userId: string): void => {
+  const readable = readableUsers(context);
+  if (readable !== 'all' && !readable.includes(userId)) {
+    throw new DomainError('FORBIDDEN', 'Mentors and mentees can read only their own profile and history.', { userId });
+  }
+};

@@ -1,0 +1,16 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { authChecker } from './authorization';
+import { HealthResolver } from './health.resolver';
+import { lifecycleResolvers } from './lifecycle';
+
+/** The whole API. `schema.graphql` at the top level is this, printed (`npm run schema`). */
+export const buildApiSchema = (): Promise<GraphQLSchema> =>
+  buildSchema({
+    resolvers: [HealthResolver, ...lifecycleResolvers],
+    authChecker,
+    validate: { forbidUnknownValues: false },
+  });
+
+export const printApiSchema = (schema: GraphQLSchema): string =>
+  `# Emitted from the code by \`npm run schema\`; do not edit. A test fails when it drifts.\n\n${printSchema(lexicographicSortSchema(schema))}\n`;

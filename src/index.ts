@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './log';
+
+/** Starts the server: configuration from the environment, then the composition root. */
+const main = async () => {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel as 'info' });
+  const app = await createApp(config, { logger });
+  const http = await app.start();
+  logger.info(
+    {
+      url: http.url,
+      eventStore: app.store.name,
+      readModels: app.db.kind === 'embedded' ? `embedded (PGlite) in ${config.dataDir}` : 'PostgreSQL',
+      developmentTokenSecret: config.usingDevelopmentSecret,
+    },
+    `GraphQL at ${http.url}graphql, explorer at ${http.url}`,
+  );
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'Stopping: finishing requests in flight and the projection batch in hand');
+    app.stop().then(
+      () => {
+        logger.info('Stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'Stopped with errors');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+};
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Could not start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+import { createApp, type App } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { mintToken, type TokenRole } from '../../src/graphql/auth';
+import type { RunningHttpServer } from '../../src/http/server';
+import { createLogger } from '../../src/log';
+import type { TestDatabase } from './databases';
+
+export interface GraphQLResponse<Data = Record<string, any>> {
+  readonly status: number;
+  readonly data?: Data;
+  readonly errors?: { message: string; extensions?: { code?: string } & Record<string, unknown> }[];
+}
+
+/** The composed server on a random port, with a clock the test moves. */
+export interface TestApp {
+  readonly app: App;
+  readonly http: RunningHttpServer;
+  readonly clock: { now: Date; advance(ms: number): Date; set(iso: string): Date };
+  token(role: TokenRole, subject: string, userId?: string): Promise<string>;
+  /** POSTs one GraphQL operation the way a frontend would. */
+  gql<Data = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { token?: string; headers?: Record<string, string> },
+  ): Promise<GraphQLResponse<Data>>;
+  close(): Promise<void>;
+}
+
+export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05T09:00:00.000Z'): Promise<TestApp> => {
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+  const clock = {
+    now: new Date(startAt),
+    advance(ms: number) {
+      this.now = new Date(this.now.getTime() + ms);
+      return this.now;
+    },
+    set(iso: string) {
+      this.now = new Date(iso);
+      return this.now;
+    },
+  };
+  const app = await createApp(config, {
+    logger: createLogger({ level: 'silent' }),
+    clock: () => clock.now,
+    db: database.db,
+  });
+  const http = await app.start();
+  const graphqlUrl = new URL('graphql', http.url).toString();
+  return {
+    app,
+    http,
+    clock,
+    token: (role, subject, userId) =>
+      mintToken({ secret: config.tokenSecret, subject, role, expiresIn: '1h', ...(userId ? { userId } : {}) }),
+    async gql(query, variables = {}, options = {}) {
+      const response = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...options.headers,
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as { data?: any; errors?: any[] };
+      return { status: response.status, ...body };
+    },
+    async close() {
+      await app.stop();
+      await database.close();
+    },
+  };
+};

@@ -91,7 +91,9 @@ const userEntry = (event: UserEvent): HistoryEntry => {
         changeId,
         from,
         to,
-        summary: `Status change ${revertedChangeId} reverted by ${changeId}: user status changed back from ${describeUserStatus(from)} to ${describeUserStatus(to)}`,
+        summary:
+          `Status change ${revertedChangeId} reverted by ${changeId}: ` +
+          `user status changed back from ${describeUserStatus(from)} to ${describeUserStatus(to)}`,
       };
     }
     case 'PersonaMatchStatusChanged': {
@@ -126,7 +128,8 @@ const userEntry = (event: UserEvent): HistoryEntry => {
     case 'PersonaAssignedToSite': {
       const { personaId, partnerSiteId, mentorSiteListId, previousPartnerSiteId, previousMentorSiteListId } = event.data;
       const place = (site: string | null, list: string | null) => `partner site ${site ?? 'none'} (mentor site list ${list ?? 'none'})`;
-      const before = previousPartnerSiteId === null && previousMentorSiteListId === null ? '' : `, was ${place(previousPartnerSiteId, previousMentorSiteListId)}`;
+      const hadSite = previousPartnerSiteId !== null || previousMentorSiteListId !== null;
+      const before = hadSite ? `, was ${place(previousPartnerSiteId, previousMentorSiteListId)}` : '';
       return {
         ...base,
         field: 'SITE',

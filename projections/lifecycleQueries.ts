@@ -36,7 +36,8 @@ const decodeCursor = (kind: CursorKind, cursor: string, isValid: (values: readon
   if (values[0] !== kind || !isValid(values.slice(1))) {
     throw new DomainError(
       'VALIDATION_FAILED',
-      `"${cursor}" is not a cursor of this ${kind} list; pass the cursor of an edge from a previous page of the same list, or leave "after" out to start at the beginning.`,
+      `"${cursor}" is not a cursor of this ${kind} list; pass the cursor of an edge from a previous page of the same list, ` +
+        'or leave "after" out to start at the beginning.',
       { field: 'after' },
     );
   }

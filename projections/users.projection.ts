@@ -94,7 +94,21 @@ export const usersProjection = projection<UserEvent>({
                                  user_status, application_completed, registered_at, updated_at, last_position_major, last_position_minor)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, false, $11::timestamptz, $11::timestamptz, $12::numeric, $13::numeric)
            ON CONFLICT (user_id) DO NOTHING`,
-          [userId, email, normalizedEmail, name, programId, role, company, manager?.name ?? null, manager?.email ?? null, userStatus, at, major, minor],
+          [
+            userId,
+            email,
+            normalizedEmail,
+            name,
+            programId,
+            role,
+            company,
+            manager?.name ?? null,
+            manager?.email ?? null,
+            userStatus,
+            at,
+            major,
+            minor,
+          ],
         );
         return;
       }

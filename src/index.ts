@@ -25,7 +25,7 @@ const main = async () => {
       readModels: app.db.kind === 'embedded' ? `embedded (PGlite) in ${config.dataDir}` : 'PostgreSQL',
       developmentTokenSecret: config.usingDevelopmentSecret,
     },
-    `GraphQL at ${http.url}graphql, explorer at ${http.url}`,
+    `GraphQL at ${http.url}/graphql, explorer at ${http.url}/`,
   );
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,0 +1,612 @@
+import { DEFAULT_CLOSURE_REASONS, DEFAULT_PROGRAM_SETTINGS, personaIdFor, userIdForEmail, type ParticipantRole } from '../../src/domain';
+import { readAllForward, type RecordedEvent } from '../../src/eventstore/eventStore';
+import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
+import { ProjectionRunner } from '../../src/projections/runner';
+import type { HistoryEntryView, MatchView, Page, PersonaView, UserFilter, UserView } from '../../src/readmodels/lifecycle';
+import type { SqlDatabase } from '../../src/sql/sqlDatabase';
+import { lifecycleProjections, SqlLifecycleReadModel } from '../../projections';
+import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
+import {
+  ADMIN,
+  COORDINATOR,
+  Scenario,
+  assignPersonaToSite,
+  closeMatch,
+  matchPersonas,
+  onProgram,
+  onUser,
+  registerUser,
+  reopenMatch,
+  self,
+  type Executed,
+  type MatchIds,
+} from './lifecycleScenario';
+
+announcePostgresSkip('lifecycle read model');
+
+const P1 = 'prog-1';
+const P2 = 'prog-2';
+
+interface Person {
+  readonly name: string;
+  readonly email: string;
+  readonly role: ParticipantRole;
+  readonly programId: string;
+}
+
+const PEOPLE = {
+  alice: { name: 'Alice Adams', email: 'alice@example.org', role: 'MENTEE', programId: P1 },
+  bruno: { name: 'Bruno Brown', email: 'bruno@example.org', role: 'MENTOR', programId: P1 },
+  carla: { name: 'Carla Cruz', email: 'carla@example.org', role: 'MENTEE', programId: P1 },
+  dana: { name: 'Dev_Ops Dana', email: 'dana@example.org', role: 'MENTOR', programId: P1 },
+  // Typed with spaces and capitals: the view keeps it as typed (trimmed); search ignores case.
+  maria: { name: 'Maria Mentor', email: ' Maria@Example.org ', role: 'MENTOR', programId: P1 },
+  percy: { name: 'Percy 100% Pike', email: 'percy@example.org', role: 'MENTEE', programId: P1 },
+  // Two users with one name: the user id breaks the tie, also across a page boundary.
+  samOne: { name: 'Sam Same', email: 'sam.one@example.org', role: 'MENTEE', programId: P1 },
+  samTwo: { name: 'Sam Same', email: 'sam.two@example.org', role: 'MENTEE', programId: P1 },
+  theo: { name: 'Theo Mentee', email: 'theo@example.org', role: 'MENTEE', programId: P1 },
+  ulla: { name: 'Ulla Unmatched', email: 'ulla@example.org', role: 'MENTEE', programId: P1 },
+  zed: { name: 'Zed Other', email: 'zed@example.org', role: 'MENTOR', programId: P2 },
+} as const satisfies Record<string, Person>;
+
+type Key = keyof typeof PEOPLE;
+const KEYS = Object.keys(PEOPLE) as Key[];
+const ID = Object.fromEntries(KEYS.map((key) => [key, userIdForEmail(PEOPLE[key].email)])) as Record<Key, string>;
+const MARIA_P1 = personaIdFor(ID.maria, 1);
+const MARIA_P2 = personaIdFor(ID.maria, 2);
+const THEO_P1 = personaIdFor(ID.theo, 1);
+const M1: MatchIds = { matchId: 'm-1', programId: P1, mentorUserId: ID.maria, menteeUserId: ID.theo };
+
+/** Names in the order the read model must list them: name, then user id. */
+const namesInOrder = (keys: readonly Key[]) =>
+  [...keys]
+    .sort((a, b) => (PEOPLE[a].name === PEOPLE[b].name ? (ID[a] < ID[b] ? -1 : 1) : PEOPLE[a].name < PEOPLE[b].name ? -1 : 1))
+    .map((key) => ID[key]);
+
+/** Every row of every lifecycle table, in a stable order, as jsonb: what a rebuild must reproduce. */
+const snapshot = async (db: SqlDatabase): Promise<Record<string, unknown[]>> => {
+  const tables: Record<string, unknown[]> = {};
+  for (const projection of lifecycleProjections) {
+    for (const table of projection.tables) {
+      const { rows } = await db.query<{ row: unknown }>(`SELECT to_jsonb(t) AS row FROM ${table} t ORDER BY to_jsonb(t)::text`);
+      tables[table] = rows.map((row) => row.row);
+    }
+  }
+  return tables;
+};
+
+/** Reads every page with `first` and returns the nodes in order, checking the page flags as it goes. */
+const readAllPages = async <T>(read: (after: string | undefined) => Promise<Page<T>>): Promise<{ nodes: T[]; pages: number }> => {
+  const nodes: T[] = [];
+  let after: string | undefined;
+  let pages = 0;
+  for (;;) {
+    const page = await read(after);
+    pages += 1;
+    expect(page.hasPreviousPage).toBe(after !== undefined);
+    nodes.push(...page.edges.map((edge) => edge.node));
+    if (!page.hasNextPage) return { nodes, pages };
+    expect(page.edges.length).toBeGreaterThan(0);
+    after = page.edges.at(-1)!.cursor;
+    if (pages > 100) throw new Error('pagination does not end');
+  }
+};
+
+describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
+  let database: TestDatabase;
+  let store: SqlEventStore;
+  let runner: ProjectionRunner;
+  let readModel: SqlLifecycleReadModel;
+  const step: Record<string, Executed> = {};
+  let afterClose: { match: readonly MatchView[]; personas: readonly PersonaView[]; theo: readonly UserView[] };
+
+  beforeAll(async () => {
+    database = await open();
+    store = await SqlEventStore.create(database.db);
+    runner = await ProjectionRunner.create(store, database.db, lifecycleProjections, { batchSize: 7 });
+    readModel = new SqlLifecycleReadModel(database.db);
+    const scenario = new Scenario(store);
+
+    step.createProgram = await scenario.run(
+      ADMIN,
+      onProgram({
+        type: 'CreateProgram',
+        data: {
+          programId: P1,
+          name: 'Brooklyn 2025',
+          timeZone: 'america/new_york',
+          partnerSites: [
+            { id: 'site-1', name: 'PS 321' },
+            { id: 'site-2', name: 'PS 58' },
+          ],
+          mentorSiteLists: [{ id: 'list-1', name: 'Acme mentors' }],
+          extraClosureReasons: ['Relocated'],
+        },
+      }),
+      'New program year',
+    );
+    await scenario.run(ADMIN, onProgram({ type: 'ChangeProgramSettings', data: { programId: P1, settings: { matchDurationMonths: 9, requestExpiryBusinessDays: 5 } } }));
+    await scenario.run(ADMIN, onProgram({ type: 'TurnMatchingOn', data: { programId: P1 } }));
+    await scenario.run(ADMIN, onProgram({ type: 'AddClosureReason', data: { programId: P1, closureReason: 'Mentee graduated' } }));
+    await scenario.run(ADMIN, onProgram({ type: 'AddPartnerSite', data: { programId: P1, partnerSite: { id: 'site-3', name: 'PS 29' } } }));
+    step.lastProgramChange = await scenario.run(
+      ADMIN,
+      onProgram({ type: 'AddMentorSiteList', data: { programId: P1, mentorSiteList: { id: 'list-2', name: 'Globex mentors' } } }),
+    );
+    step.createProgram2 = await scenario.run(ADMIN, onProgram({ type: 'CreateProgram', data: { programId: P2, name: 'Alpha Pilot', timeZone: 'Europe/Paris' } }));
+    await scenario.run(ADMIN, onProgram({ type: 'TurnMatchingOn', data: { programId: P2 } }));
+    await scenario.run(ADMIN, onProgram({ type: 'TurnMatchingOff', data: { programId: P2 } }), 'Pilot paused');
+
+    for (const key of KEYS) {
+      const person = PEOPLE[key];
+      step[`register ${key}`] = await scenario.run(
+        self(ID[key], person.role),
+        registerUser({
+          ...person,
+          ...(key === 'maria' ? { company: ' Acme ', manager: { name: 'Mia Manager', email: 'mia@acme.example' } } : {}),
+        }),
+      );
+    }
+    for (const key of ['maria', 'theo', 'ulla', 'alice'] as const) {
+      step[`complete ${key}`] = await scenario.run(
+        self(ID[key], PEOPLE[key].role),
+        onUser({ type: 'CompleteApplication', data: { userId: ID[key], changeId: `c-${key}-app` } }),
+      );
+    }
+    for (const key of ['maria', 'theo', 'ulla'] as const) {
+      step[`activate ${key}`] = await scenario.run(
+        COORDINATOR,
+        onUser({ type: 'ChangeUserStatus', data: { userId: ID[key], changeId: `c-${key}-a`, to: 'A' } }),
+        'Screening passed',
+      );
+    }
+    step['assign maria'] = await scenario.run(
+      COORDINATOR,
+      assignPersonaToSite({ userId: ID.maria, personaId: MARIA_P1, programId: P1, partnerSiteId: 'site-1', mentorSiteListId: 'list-1' }),
+    );
+    step['assign theo'] = await scenario.run(
+      COORDINATOR,
+      assignPersonaToSite({ userId: ID.theo, personaId: THEO_P1, programId: P1, partnerSiteId: 'site-1', mentorSiteListId: null }),
+    );
+    step['assign alice'] = await scenario.run(
+      COORDINATOR,
+      assignPersonaToSite({ userId: ID.alice, personaId: personaIdFor(ID.alice, 1), programId: P1, partnerSiteId: 'site-2', mentorSiteListId: null }),
+    );
+    step.match = await scenario.run(ADMIN, matchPersonas(M1), 'Both love robotics');
+    step.close = await scenario.run(
+      ADMIN,
+      // The program's own spelling is what gets recorded.
+      closeMatch(M1, { closureReason: 'program year ended', mentorRematchIntent: 'YES', menteeRematchIntent: 'NO' }),
+      'End of the school year',
+    );
+    step['revert theo'] = await scenario.run(
+      ADMIN,
+      onUser({ type: 'RevertUserStatusChange', data: { userId: ID.theo, changeId: 'r-theo-1', revertedChangeId: 'c-theo-a' } }),
+      'Activated by mistake',
+    );
+    step['revert theo revert'] = await scenario.run(
+      ADMIN,
+      onUser({ type: 'RevertUserStatusChange', data: { userId: ID.theo, changeId: 'r-theo-2', revertedChangeId: 'r-theo-1' } }),
+      'Screening had passed after all',
+    );
+    step['revert ulla'] = await scenario.run(
+      ADMIN,
+      onUser({ type: 'RevertUserStatusChange', data: { userId: ID.ulla, changeId: 'r-ulla-1', revertedChangeId: 'c-ulla-a' } }),
+    );
+    step['revert ulla revert'] = await scenario.run(
+      ADMIN,
+      onUser({ type: 'RevertUserStatusChange', data: { userId: ID.ulla, changeId: 'r-ulla-2', revertedChangeId: 'r-ulla-1' } }),
+    );
+
+    await runner.catchUp();
+    afterClose = {
+      match: await readModel.matchesByIds(['m-1']),
+      personas: await readModel.personasOfUsers([ID.maria, ID.theo]),
+      theo: await readModel.usersByIds([ID.theo]),
+    };
+
+    step.reopen = await scenario.run(ADMIN, reopenMatch(M1), 'Closed by mistake');
+    await runner.catchUp();
+  }, 180_000);
+
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  test('programs: settings, sites and closure reasons as the program stream left them', async () => {
+    expect(await readModel.program(P1)).toEqual({
+      programId: P1,
+      name: 'Brooklyn 2025',
+      timeZone: 'America/New_York',
+      settings: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true, matchDurationMonths: 9, requestExpiryBusinessDays: 5 },
+      partnerSites: [
+        { id: 'site-1', name: 'PS 321' },
+        { id: 'site-2', name: 'PS 58' },
+        { id: 'site-3', name: 'PS 29' },
+      ],
+      mentorSiteLists: [
+        { id: 'list-1', name: 'Acme mentors' },
+        { id: 'list-2', name: 'Globex mentors' },
+      ],
+      closureReasons: [...DEFAULT_CLOSURE_REASONS, 'Relocated', 'Mentee graduated'],
+      createdAt: step.createProgram!.now,
+      updatedAt: step.lastProgramChange!.now,
+    });
+    const programs = await readModel.programs();
+    expect(programs.map((program) => [program.name, program.settings.matchingEnabled, program.createdAt])).toEqual([
+      ['Alpha Pilot', false, step.createProgram2!.now],
+      ['Brooklyn 2025', true, step.createProgram!.now],
+    ]);
+    expect(await readModel.program('no-such-program')).toBeNull();
+  });
+
+  test('users: profile as registered, status after changes and reverts', async () => {
+    const users = await readModel.usersByIds([ID.theo, ID.maria, ID.bruno, ID.alice, 'no-such-user']);
+    const byId = new Map(users.map((user) => [user.userId, user]));
+    expect(users).toHaveLength(4);
+    expect(byId.get(ID.maria)).toEqual({
+      userId: ID.maria,
+      email: 'Maria@Example.org',
+      name: 'Maria Mentor',
+      programId: P1,
+      role: 'MENTOR',
+      company: 'Acme',
+      managerName: 'Mia Manager',
+      managerEmail: 'mia@acme.example',
+      userStatus: 'A',
+      applicationCompleted: true,
+      registeredAt: step['register maria']!.now,
+      updatedAt: step['activate maria']!.now,
+    });
+    // Activated, reverted to SI, and the revert reverted: Active again, as of the last revert.
+    expect(afterClose.theo[0]).toMatchObject({ userStatus: 'A', updatedAt: step['revert theo revert']!.now });
+    expect(byId.get(ID.theo)).toMatchObject({ userStatus: 'A', applicationCompleted: true, company: null, managerName: null, managerEmail: null });
+    expect(byId.get(ID.alice)).toMatchObject({ userStatus: 'SI', applicationCompleted: true, updatedAt: step['complete alice']!.now });
+    expect(byId.get(ID.bruno)).toMatchObject({ userStatus: 'AI', applicationCompleted: false, updatedAt: step['register bruno']!.now });
+    expect((await readModel.usersByIds([ID.ulla]))[0]).toMatchObject({ userStatus: 'A', updatedAt: step['revert ulla revert']!.now });
+    expect(await readModel.usersByIds([])).toEqual([]);
+  });
+
+  test('personas: match status and match, site, and the rematch persona inactivated when the match reopened', async () => {
+    const persona = (personaId: string, userId: string, number: number) => ({ personaId, userId, number, programId: P1 });
+    expect(afterClose.personas).toEqual(
+      [
+        {
+          ...persona(MARIA_P1, ID.maria, 1),
+          role: 'MENTOR',
+          personaStatus: 'ACTIVE',
+          matchStatus: 'CLOSED',
+          matchId: 'm-1',
+          partnerSiteId: 'site-1',
+          mentorSiteListId: 'list-1',
+          createdAt: step['register maria']!.now,
+          updatedAt: step.close!.now,
+        },
+        {
+          ...persona(MARIA_P2, ID.maria, 2),
+          role: 'MENTOR',
+          personaStatus: 'ACTIVE',
+          matchStatus: 'RESCREENING',
+          matchId: null,
+          partnerSiteId: null,
+          mentorSiteListId: null,
+          createdAt: step.close!.now,
+          updatedAt: step.close!.now,
+        },
+        {
+          ...persona(THEO_P1, ID.theo, 1),
+          role: 'MENTEE',
+          personaStatus: 'ACTIVE',
+          matchStatus: 'CLOSED',
+          matchId: 'm-1',
+          partnerSiteId: 'site-1',
+          mentorSiteListId: null,
+          createdAt: step['register theo']!.now,
+          updatedAt: step.close!.now,
+        },
+      ].sort((a, b) => (a.userId === b.userId ? a.number - b.number : a.userId < b.userId ? -1 : 1)),
+    );
+
+    const personas = await readModel.personasOfUsers([ID.theo, ID.maria]);
+    const byId = new Map(personas.map((p) => [p.personaId, p]));
+    expect(personas).toHaveLength(3);
+    expect(byId.get(MARIA_P1)).toMatchObject({ personaStatus: 'ACTIVE', matchStatus: 'MATCHED', matchId: 'm-1', updatedAt: step.reopen!.now });
+    expect(byId.get(MARIA_P2)).toMatchObject({ personaStatus: 'INACTIVE', matchStatus: 'RESCREENING', matchId: null, updatedAt: step.reopen!.now });
+    expect(byId.get(THEO_P1)).toMatchObject({ personaStatus: 'ACTIVE', matchStatus: 'MATCHED', matchId: 'm-1', updatedAt: step.reopen!.now });
+    // Maria's personas in number order.
+    expect(personas.filter((p) => p.userId === ID.maria).map((p) => p.number)).toEqual([1, 2]);
+
+    const [ulla] = await readModel.personasOfUsers([ID.ulla]);
+    expect(ulla).toMatchObject({ matchStatus: 'RTBM', matchId: null, updatedAt: step['revert ulla revert']!.now });
+    const [alice] = await readModel.personasOfUsers([ID.alice]);
+    expect(alice).toMatchObject({ matchStatus: 'N/A', partnerSiteId: 'site-2', mentorSiteListId: null, updatedAt: step['assign alice']!.now });
+  });
+
+  test('the match: ACTIVE when made, CLOSED with reason, intents and time, ACTIVE again with the closure cleared', async () => {
+    const pair = {
+      matchId: 'm-1',
+      programId: P1,
+      mentorUserId: ID.maria,
+      mentorPersonaId: MARIA_P1,
+      menteeUserId: ID.theo,
+      menteePersonaId: THEO_P1,
+      createdAt: step.match!.now,
+    };
+    expect(afterClose.match).toEqual([
+      {
+        ...pair,
+        status: 'CLOSED',
+        closureReason: 'Program year ended',
+        mentorRematchIntent: 'YES',
+        menteeRematchIntent: 'NO',
+        closedAt: step.close!.now,
+        updatedAt: step.close!.now,
+      },
+    ]);
+    expect(await readModel.matchesByIds(['m-1', 'no-such-match'])).toEqual([
+      {
+        ...pair,
+        status: 'ACTIVE',
+        closureReason: null,
+        mentorRematchIntent: null,
+        menteeRematchIntent: null,
+        closedAt: null,
+        updatedAt: step.reopen!.now,
+      },
+    ]);
+    expect(await readModel.matchesByIds([])).toEqual([]);
+  });
+
+  test("a user's history: every event of their stream and of their match, newest first, told for an auditor", async () => {
+    const page = await readModel.history(ID.theo, { first: 100 });
+    expect(page.totalCount).toBe(16);
+    expect(page.hasNextPage).toBe(false);
+    expect(page.hasPreviousPage).toBe(false);
+    const entries = page.edges.map((edge) => edge.node);
+    const rows = entries.map((e) => [e.eventType, e.field, e.from, e.to, e.summary]);
+    expect(rows).toEqual(
+      [
+        ['UserRegistered', 'REGISTRATION', null, 'AI', 'Theo Mentee <theo@example.org> registered as a mentee in program prog-1 with status Application Incomplete (AI)'],
+        ['PersonaCreated', 'PERSONA', null, 'N/A', `Persona ${THEO_P1} created as a mentee persona with match status N/A at registration`],
+        ['ApplicationCompleted', 'APPLICATION', 'INCOMPLETE', 'COMPLETED', 'Application completed'],
+        ['UserStatusChanged', 'USER_STATUS', 'AI', 'SI', 'Application completed; moved to SI automatically by the system'],
+        ['UserStatusChanged', 'USER_STATUS', 'SI', 'A', 'User status changed from Screening Incomplete (SI) to Active (A)'],
+        [
+          'PersonaMatchStatusChanged',
+          'MATCH_STATUS',
+          'N/A',
+          'RTBM',
+          `Persona ${THEO_P1} match status changed from N/A to RTBM automatically, because the user became Active (A) by c-theo-a`,
+        ],
+        ['PersonaAssignedToSite', 'SITE', null, 'site-1', `Persona ${THEO_P1} assigned to partner site site-1 (mentor site list none)`],
+        ['MatchCreated', 'MATCH', null, null, `Match m-1 created: mentor persona ${MARIA_P1} with mentee persona ${THEO_P1}`],
+        ['MatchActivated', 'MATCH', null, 'ACTIVE', 'Match m-1 went live; the mentor and mentee can now communicate'],
+        ['PersonaMatchStatusChanged', 'MATCH_STATUS', 'RTBM', 'MATCHED', `Persona ${THEO_P1} match status changed from RTBM to MATCHED when match m-1 went live`],
+        ['MatchClosed', 'MATCH', 'ACTIVE', 'CLOSED', 'Match m-1 closed: Program year ended; mentee wants another match: NO'],
+        [
+          'PersonaMatchStatusChanged',
+          'MATCH_STATUS',
+          'MATCHED',
+          'CLOSED',
+          `Persona ${THEO_P1} match status changed from MATCHED to CLOSED when match m-1 closed (Program year ended; wants another match: NO)`,
+        ],
+        [
+          'UserStatusChangeReverted',
+          'USER_STATUS',
+          'A',
+          'SI',
+          'Status change c-theo-a reverted by r-theo-1: user status changed back from Active (A) to Screening Incomplete (SI)',
+        ],
+        [
+          'UserStatusChangeReverted',
+          'USER_STATUS',
+          'SI',
+          'A',
+          'Status change r-theo-1 reverted by r-theo-2: user status changed back from Screening Incomplete (SI) to Active (A)',
+        ],
+        ['MatchReopened', 'MATCH', 'CLOSED', 'ACTIVE', 'Match m-1 reopened'],
+        ['PersonaMatchStatusChanged', 'MATCH_STATUS', 'CLOSED', 'MATCHED', `Persona ${THEO_P1} match status changed from CLOSED to MATCHED when match m-1 was reopened`],
+      ].reverse(),
+    );
+
+    // Newest first by global position, each entry at the position its event was stored at.
+    const recorded = new Map<string, RecordedEvent>();
+    for (const executed of Object.values(step)) for (const event of executed.outcome.events) recorded.set(event.id, event);
+    for (const [index, entry] of entries.entries()) {
+      expect(entry.userId).toBe(ID.theo);
+      expect(entry.position).toEqual(recorded.get(entry.eventId)!.position);
+      if (index > 0) {
+        const newer = entries[index - 1]!.position;
+        expect(newer.major > entry.position.major || (newer.major === entry.position.major && newer.minor > entry.position.minor)).toBe(true);
+      }
+    }
+
+    // Who, when, why and by which command.
+    const activation = entries.find((e) => e.changeId === 'c-theo-a')!;
+    expect(activation).toMatchObject({
+      occurredAt: step['activate theo']!.now,
+      actorId: COORDINATOR.id,
+      actorRole: 'coordinator',
+      reason: 'Screening passed',
+      command: 'ChangeUserStatus',
+      correlationId: step['activate theo']!.correlationId,
+      personaId: null,
+      matchId: null,
+    });
+    const automatic = entries.find((e) => e.changeId === 'c-theo-app')!;
+    expect(automatic).toMatchObject({ actorId: ID.theo, actorRole: 'mentee', reason: null, command: 'CompleteApplication' });
+    const closed = entries.find((e) => e.eventType === 'MatchClosed')!;
+    expect(closed).toMatchObject({
+      personaId: THEO_P1,
+      matchId: 'm-1',
+      actorId: ADMIN.id,
+      actorRole: 'admin',
+      reason: 'End of the school year',
+      command: 'CloseMatch',
+      occurredAt: step.close!.now,
+      correlationId: step.close!.correlationId,
+    });
+
+    // The same match event on the mentor's history, told from the mentor's side.
+    const maria = (await readModel.history(ID.maria, { first: 100 })).edges.map((edge) => edge.node);
+    const mariaClosed = maria.find((e) => e.eventType === 'MatchClosed')!;
+    expect(mariaClosed.eventId).toBe(closed.eventId);
+    expect(mariaClosed).toMatchObject({ personaId: MARIA_P1, summary: 'Match m-1 closed: Program year ended; mentor wants another match: YES' });
+    expect(maria.filter((e) => e.personaId === MARIA_P2).map((e) => [e.eventType, e.field, e.from, e.to, e.matchId, e.summary])).toEqual([
+      [
+        'PersonaInactivated',
+        'PERSONA_STATUS',
+        'ACTIVE',
+        'INACTIVE',
+        'm-1',
+        `Persona ${MARIA_P2} inactivated because match m-1 was reopened, so the rematch it waited for is no longer needed`,
+      ],
+      [
+        'PersonaCreated',
+        'PERSONA',
+        null,
+        'RESCREENING',
+        'm-1',
+        `Persona ${MARIA_P2} created as a mentor persona with match status RESCREENING because the mentor answered YES to another match when match m-1 closed`,
+      ],
+    ]);
+    expect(maria.find((e) => e.eventType === 'PersonaAssignedToSite')!.summary).toBe(
+      `Persona ${MARIA_P1} assigned to partner site site-1 (mentor site list list-1)`,
+    );
+    // Users in no match and programs have no match or program rows in their history.
+    const alice = (await readModel.history(ID.alice, { first: 100 })).edges.map((edge) => edge.node.eventType);
+    expect(alice).toEqual(['PersonaAssignedToSite', 'UserStatusChanged', 'ApplicationCompleted', 'PersonaCreated', 'UserRegistered']);
+    expect(await readModel.history('no-such-user', { first: 10 })).toEqual({ edges: [], hasNextPage: false, hasPreviousPage: false, totalCount: 0 });
+  });
+
+  test('reverts: the reverted entry names its revert, and a revert that was reverted is marked too', async () => {
+    const theo = (await readModel.history(ID.theo, { first: 100 })).edges.map((edge) => edge.node);
+    const marks = (entries: readonly HistoryEntryView[]) =>
+      entries.filter((e) => e.field === 'USER_STATUS').map((e) => [e.changeId, e.from, e.to, e.revertedByChangeId, e.revertedAt]);
+    expect(marks(theo)).toEqual([
+      ['r-theo-2', 'SI', 'A', null, null],
+      ['r-theo-1', 'A', 'SI', 'r-theo-2', step['revert theo revert']!.now],
+      ['c-theo-a', 'SI', 'A', 'r-theo-1', step['revert theo']!.now],
+      ['c-theo-app', 'AI', 'SI', null, null],
+    ]);
+    // Ulla was RTBM from her activation: its revert took that back, and reverting the revert made her RTBM again.
+    const ulla = (await readModel.history(ID.ulla, { first: 100 })).edges.map((edge) => edge.node);
+    expect(marks(ulla)).toEqual([
+      ['r-ulla-2', 'SI', 'A', null, null],
+      ['r-ulla-1', 'A', 'SI', 'r-ulla-2', step['revert ulla revert']!.now],
+      ['c-ulla-a', 'SI', 'A', 'r-ulla-1', step['revert ulla']!.now],
+      ['c-ulla-app', 'AI', 'SI', null, null],
+    ]);
+    expect(ulla.filter((e) => e.field === 'MATCH_STATUS').map((e) => [e.from, e.to, e.summary])).toEqual([
+      ['N/A', 'RTBM', `Persona ${personaIdFor(ID.ulla, 1)} match status changed from N/A to RTBM automatically, because the user became Active (A) by r-ulla-2`],
+      ['RTBM', 'N/A', `Persona ${personaIdFor(ID.ulla, 1)} match status changed from RTBM to N/A automatically, because r-ulla-1 reverted the activation c-ulla-a`],
+      ['N/A', 'RTBM', `Persona ${personaIdFor(ID.ulla, 1)} match status changed from N/A to RTBM automatically, because the user became Active (A) by c-ulla-a`],
+    ]);
+  });
+
+  test('history pages: any page size walks the whole timeline once, newest first', async () => {
+    const all = (await readModel.history(ID.theo, { first: 100 })).edges.map((edge) => edge.node.eventId);
+    for (const first of [1, 3, 5, 16]) {
+      const { nodes, pages } = await readAllPages((after) => readModel.history(ID.theo, { first, ...(after ? { after } : {}) }));
+      expect(nodes.map((node) => node.eventId)).toEqual(all);
+      expect(pages).toBe(Math.max(1, Math.ceil(16 / first)));
+    }
+    const firstPage = await readModel.history(ID.theo, { first: 5 });
+    const secondPage = await readModel.history(ID.theo, { first: 5, after: firstPage.edges.at(-1)!.cursor });
+    expect(secondPage).toMatchObject({ hasNextPage: true, hasPreviousPage: true, totalCount: 16 });
+    expect(secondPage.edges.map((edge) => edge.node.eventId)).toEqual(all.slice(5, 10));
+    expect(await readModel.history(ID.theo, { first: 0 })).toEqual({ edges: [], hasNextPage: true, hasPreviousPage: false, totalCount: 16 });
+  });
+
+  test('user pages: ordered by name then id, no duplicates or gaps across pages, whatever the page size', async () => {
+    const inProgram = namesInOrder(KEYS.filter((key) => PEOPLE[key].programId === P1));
+    const everyone = namesInOrder(KEYS);
+    for (const first of [1, 3, 4, 7, 11]) {
+      const all = await readAllPages((after) => readModel.users({}, { first, ...(after ? { after } : {}) }));
+      expect(all.nodes.map((user) => user.userId)).toEqual(everyone);
+      expect(all.pages).toBe(Math.ceil(11 / first));
+      const program = await readAllPages((after) => readModel.users({ programId: P1 }, { first, ...(after ? { after } : {}) }));
+      expect(program.nodes.map((user) => user.userId)).toEqual(inProgram);
+    }
+    const page = await readModel.users({ programId: P1 }, { first: 4 });
+    expect(page.totalCount).toBe(10);
+    expect(page.hasNextPage).toBe(true);
+    expect(page.hasPreviousPage).toBe(false);
+    const last = await readModel.users({ programId: P1 }, { first: 4, after: (await readModel.users({ programId: P1 }, { first: 8 })).edges.at(-1)!.cursor });
+    expect(last).toMatchObject({ hasNextPage: false, hasPreviousPage: true, totalCount: 10 });
+    expect(last.edges.map((edge) => edge.node.userId)).toEqual(inProgram.slice(8));
+  });
+
+  test('filters and search', async () => {
+    const ids = async (filter: UserFilter) => {
+      const page = await readModel.users(filter, { first: 100 });
+      expect(page.totalCount).toBe(page.edges.length);
+      return page.edges.map((edge) => edge.node.userId);
+    };
+    expect(await ids({ programId: P1, statuses: ['A'] })).toEqual(namesInOrder(['maria', 'theo', 'ulla']));
+    expect(await ids({ statuses: ['SI', 'A'], role: 'MENTEE' })).toEqual(namesInOrder(['alice', 'theo', 'ulla']));
+    expect(await ids({ statuses: [] })).toEqual([]);
+    expect(await ids({ role: 'MENTOR' })).toEqual(namesInOrder(['bruno', 'dana', 'maria', 'zed']));
+    expect(await ids({ role: 'MENTOR', programId: P2 })).toEqual([ID.zed]);
+    expect(await ids({ partnerSiteId: 'site-1' })).toEqual(namesInOrder(['maria', 'theo']));
+    expect(await ids({ partnerSiteId: 'site-2', role: 'MENTEE' })).toEqual([ID.alice]);
+    expect(await ids({ partnerSiteId: 'site-3' })).toEqual([]);
+    expect(await ids({ search: 'MENTOR' })).toEqual([ID.maria]);
+    expect(await ids({ search: 'maria@EXAMPLE' })).toEqual([ID.maria]);
+    expect(await ids({ search: 'example.org' })).toEqual(namesInOrder(KEYS));
+    expect(await ids({ search: '   ' })).toEqual(namesInOrder(KEYS));
+    // LIKE's wildcards, typed by a person, are plain characters.
+    expect(await ids({ search: '_' })).toEqual([ID.dana]);
+    expect(await ids({ search: '%' })).toEqual([ID.percy]);
+    expect(await ids({ search: 'sam same' })).toEqual(namesInOrder(['samOne', 'samTwo']));
+    expect(await ids({ userIds: [ID.theo, ID.zed], programId: P1 })).toEqual([ID.theo]);
+    expect(await ids({ userIds: [] })).toEqual([]);
+    expect(await ids({ programId: P1, role: 'MENTEE', statuses: ['A', 'AI'], search: 'e', partnerSiteId: 'site-1' })).toEqual([ID.theo]);
+
+    // A filtered list pages like the whole one.
+    const filtered = await readAllPages((after) => readModel.users({ role: 'MENTEE', statuses: ['AI'] }, { first: 2, ...(after ? { after } : {}) }));
+    expect(filtered.nodes.map((user) => user.userId)).toEqual(namesInOrder(['carla', 'percy', 'samOne', 'samTwo']));
+  });
+
+  test('a cursor that is not one of the list is refused with a message, not misread', async () => {
+    const usersCursor = (await readModel.users({}, { first: 1 })).edges[0]!.cursor;
+    const historyCursor = (await readModel.history(ID.theo, { first: 1 })).edges[0]!.cursor;
+    await expect(readModel.history(ID.theo, { first: 1, after: usersCursor })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(readModel.users({}, { first: 1, after: historyCursor })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(readModel.users({}, { first: 1, after: 'not a cursor' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringContaining('is not a cursor of this users list'),
+    });
+    const forged = Buffer.from(JSON.stringify(['history', '1; DROP TABLE rm_users', '0'])).toString('base64url');
+    await expect(readModel.history(ID.theo, { first: 1, after: forged })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(readModel.users({}, { first: -1 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  test('replay: every event applied again (in order, then newest first) and a rebuild of each projection give the same rows', async () => {
+    const before = await snapshot(database.db);
+    const events: RecordedEvent[] = [];
+    for await (const event of readAllForward(store)) events.push(event);
+    const userEvents = events.filter((event) => event.streamId.startsWith('user-')).length;
+    const matchEvents = events.filter((event) => event.streamId.startsWith('match-')).length;
+    expect(before.rm_user_history).toHaveLength(userEvents + 2 * matchEvents);
+    expect(before.rm_users).toHaveLength(11);
+    expect(before.rm_personas).toHaveLength(12);
+    expect(before.rm_programs).toHaveLength(2);
+    expect(before.rm_matches).toHaveLength(1);
+
+    for (const order of [events, [...events].reverse()]) {
+      await database.db.transaction(async (tx) => {
+        for (const projection of lifecycleProjections) {
+          for (const event of order) if ((projection.handles as readonly string[]).includes(event.type)) await projection.apply(tx, event);
+        }
+      });
+      expect(await snapshot(database.db)).toEqual(before);
+    }
+
+    for (const projection of lifecycleProjections) {
+      await runner.rebuild(projection.name);
+      expect(await snapshot(database.db)).toEqual(before);
+    }
+  });
+});

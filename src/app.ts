@@ -81,7 +81,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     commands: new LifecycleCommands(pipeline, store, randomUUID),
     readModel,
     waitForProjections: (position: GlobalPosition) => runner.waitFor(position, dependencies.consistencyTimeoutMs ?? 5000),
-    userAsOf: async (userId: string, at: Date): Promise<UserState> => {
+    userAsOf: async (userId: string, at: Date): Promise<{ state: UserState; eventCount: number }> => {
       const { events } = await store.readStream(userStream(userId));
       const until = at.getTime();
       let state = userDecider.initialState();
@@ -91,7 +91,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         state = userDecider.evolve(state, event as Parameters<typeof userDecider.evolve>[1]);
         eventCount += 1;
       }
-      return Object.assign(state, { eventCount });
+      return { state, eventCount };
     },
     health,
   };

@@ -13,8 +13,8 @@ export interface LifecycleServices extends HealthServices {
   readonly readModel: LifecycleReadModel;
   /** Resolves once the read models include `position` (read-your-writes); false on timeout. */
   waitForProjections(position: GlobalPosition): Promise<boolean>;
-  /** The user's state folded from their events up to `at` (inclusive). */
-  userAsOf(userId: string, at: Date): Promise<UserState>;
+  /** The user's state folded from their events up to `at` (inclusive), and how many events that was. */
+  userAsOf(userId: string, at: Date): Promise<{ readonly state: UserState; readonly eventCount: number }>;
 }
 
 export type Context = GraphQLContext<LifecycleServices>;

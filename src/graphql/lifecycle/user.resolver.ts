@@ -100,7 +100,7 @@ export class UserResolver {
   async userAsOf(@Arg('userId', () => ID) userId: string, @Arg('at', () => Date) at: Date, @Ctx() context: Context): Promise<UserSnapshotType> {
     assertCanReadUser(context, userId);
     if (Number.isNaN(at.getTime())) throw new DomainError('VALIDATION_FAILED', '`at` must be an ISO-8601 date-time.', { field: 'at' });
-    const state = await context.services.userAsOf(userId, at);
+    const { state, eventCount } = await context.services.userAsOf(userId, at);
     const snapshot = new UserSnapshotType();
     if (state.status === 'NOT_REGISTERED') {
       return Object.assign(snapshot, {
@@ -126,7 +126,7 @@ export class UserResolver {
       applicationCompleted: state.applicationCompleted,
       access: { logIn: canLogIn(state), seeCurriculum: canSeeCurriculum(state) },
       personas: state.personas.map((persona) => Object.assign(new PersonaSnapshotType(), persona)),
-      eventCount: (state as { eventCount?: number }).eventCount ?? 0,
+      eventCount,
     });
   }
 

@@ -50,13 +50,11 @@ export class UserType implements Omit<UserView, 'managerName' | 'managerEmail'> 
   updatedAt!: string;
 }
 
-@ObjectType('Persona', { description: 'One participation of a user in one program, in one role. Matched at most once.' })
-export class PersonaType implements PersonaView {
+/** A persona's own facts; `Persona` adds its user, times and (through its resolver) its relations. */
+@ObjectType('PersonaSnapshot', { description: 'A persona as it stood at a past moment.' })
+export class PersonaSnapshotType {
   @Field(() => ID, { name: 'id' })
   personaId!: string;
-
-  @Field(() => ID)
-  userId!: string;
 
   @Field(() => Int, { description: '1 for the persona every user starts with, then 2, 3, ... for rematches.' })
   number!: number;
@@ -81,6 +79,12 @@ export class PersonaType implements PersonaView {
 
   @Field(() => ID, { nullable: true })
   mentorSiteListId!: string | null;
+}
+
+@ObjectType('Persona', { description: 'One participation of a user in one program, in one role. Matched at most once.' })
+export class PersonaType extends PersonaSnapshotType implements PersonaView {
+  @Field(() => ID)
+  userId!: string;
 
   @Field({ description: 'ISO-8601.' })
   createdAt!: string;
@@ -152,36 +156,6 @@ export class AccessType {
 
   @Field()
   seeCurriculum!: boolean;
-}
-
-@ObjectType('PersonaSnapshot', { description: 'A persona as it stood at a past moment.' })
-export class PersonaSnapshotType {
-  @Field(() => ID, { name: 'id' })
-  personaId!: string;
-
-  @Field(() => Int)
-  number!: number;
-
-  @Field(() => ID)
-  programId!: string;
-
-  @Field(() => ROLE_ENUM)
-  role!: ParticipantRole;
-
-  @Field(() => PERSONA_STATUS_ENUM)
-  personaStatus!: PersonaStatus;
-
-  @Field(() => MATCH_STATUS_ENUM)
-  matchStatus!: MatchStatus;
-
-  @Field(() => ID, { nullable: true })
-  matchId!: string | null;
-
-  @Field(() => ID, { nullable: true })
-  partnerSiteId!: string | null;
-
-  @Field(() => ID, { nullable: true })
-  mentorSiteListId!: string | null;
 }
 
 @ObjectType('UserSnapshot', { description: 'A user as they stood at a past moment, folded from their events.' })

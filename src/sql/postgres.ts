@@ -1,5 +1,5 @@
 import { Pool, types, type PoolConfig } from 'pg';
-import type { SqlDatabase, SqlExecutor, SqlResult } from './sqlDatabase';
+import type { QueryOptions, SqlDatabase, SqlExecutor, SqlResult } from './sqlDatabase';
 
 // Keep timestamps as text (as PGlite is set up to): the domain speaks ISO-8601 strings.
 const TIMESTAMP_OIDS = new Set([1114, 1184]);
@@ -16,18 +16,20 @@ export const openPostgres = (connectionString: string, options: Omit<PoolConfig,
     executor: { query: Pool['query'] },
     sql: string,
     params?: readonly unknown[],
+    options?: QueryOptions,
   ): Promise<SqlResult<Row>> => {
-    const result = await executor.query(sql, params as unknown[] | undefined);
+    const values = params as unknown[] | undefined;
+    const result = await (options?.name ? executor.query({ name: options.name, text: sql, values }) : executor.query(sql, values));
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   };
   return {
     kind: 'postgres',
-    query: (sql, params) => run(pool, sql, params),
+    query: (sql, params, options) => run(pool, sql, params, options),
     async transaction(work) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const tx: SqlExecutor = { query: (sql, params) => run(client, sql, params) };
+        const tx: SqlExecutor = { query: (sql, params, options) => run(client, sql, params, options) };
         const result = await work(tx);
         await client.query('COMMIT');
         return result;

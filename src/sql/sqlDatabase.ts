@@ -7,8 +7,17 @@ export interface SqlResult<Row> {
   readonly rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Prepare the statement under this name, once per connection, and reuse the plan (PostgreSQL;
+   * the embedded store ignores it). Only for hot statements; version the name when the SQL or the
+   * result type of what it calls changes, or PostgreSQL refuses the cached plan.
+   */
+  readonly name?: string;
+}
+
 export interface SqlExecutor {
-  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<SqlResult<Row>>;
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<Row>>;
 }
 
 export interface SqlDatabase extends SqlExecutor {

@@ -249,14 +249,25 @@ export class SqlEventStore implements EventStore {
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     const from = options.fromRevision ?? 0;
     const limit = options.maxCount ?? 2_147_483_647;
-    const [events, head] = await Promise.all([
-      this.db.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM es_events e WHERE e.stream_id = $1 AND e.revision >= $2 ORDER BY e.revision LIMIT $3`,
-        [streamId, from, limit],
-      ),
-      this.db.query<{ revision: number }>(`SELECT revision FROM es_streams WHERE stream_id = $1`, [streamId]),
-    ]);
-    return { events: events.rows.map(toRecorded), currentRevision: head.rows[0]?.revision ?? null };
+    // One statement, so one snapshot: the revision and the events always agree. (Two queries could
+    // see the events before a concurrent append commits and the revision after it, and a command
+    // would then decide on stale state yet pass the expected-revision check.)
+    const result = await this.db.query<EventRow & { current_revision: number }>(
+      `SELECT s.revision AS current_revision, ${EVENT_COLUMNS}
+         FROM es_streams s
+         LEFT JOIN LATERAL (
+           SELECT * FROM es_events x WHERE x.stream_id = s.stream_id AND x.revision >= $2 ORDER BY x.revision LIMIT $3
+         ) e ON true
+        WHERE s.stream_id = $1
+        ORDER BY e.revision`,
+      [streamId, from, limit],
+    );
+    const first = result.rows[0];
+    if (!first) return { events: [], currentRevision: null };
+    return {
+      events: first.event_id === null ? [] : result.rows.map(toRecorded),
+      currentRevision: first.current_revision,
+    };
   }
 
   async appendToStreams(writes: readonly StreamWrite[], options: AppendOptions = {}): Promise<AppendResult> {

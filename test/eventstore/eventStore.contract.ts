@@ -134,6 +134,26 @@ export const eventStoreContract = (
       expect(new Set(read.events.map((e) => e.id)).size).toBe(rounds + 1);
     });
 
+    test('a stream read under concurrent appends: its revision always matches the events it returns', async () => {
+      const id = stream();
+      let writing = true;
+      const writer = (async () => {
+        for (let i = 0; i < 60; i++) await appendToStream(store, id, 'any', [newEvent('Tick', { i })]);
+        writing = false;
+      })();
+      const readers = Array.from({ length: 4 }, async () => {
+        let reads = 0;
+        while (writing || reads === 0) {
+          const read = await store.readStream(id);
+          expect(read.currentRevision).toBe(read.events.at(-1)?.revision ?? null);
+          reads += 1;
+        }
+        return reads;
+      });
+      await writer;
+      expect((await Promise.all(readers)).every((reads) => reads > 0)).toBe(true);
+    });
+
     test('concurrent creations of one stream: exactly one wins', async () => {
       const id = stream();
       const outcomes = await Promise.allSettled(

@@ -1,120 +1,33 @@
 import { CommandPipeline, type CommandDefinition, type CommandOutcome, type StreamSpec } from '../../src/commands/pipeline';
-import {
-  decideAssignPersonaToSite,
-  decideCloseMatch,
-  decideMatchPersonas,
-  decideRegisterUser,
-  decideReopenMatch,
-  matchDecider,
-  matchStream,
-  personaIdFor,
-  programDecider,
-  programStream,
-  userDecider,
-  userIdForEmail,
-  userStream,
-  type AssignPersonaToSite,
-  type CloseMatch,
-  type MatchDecision,
-  type MatchEvent,
-  type MatchState,
-  type ParticipantRole,
-  type ProgramCommand,
-  type ProgramEvent,
-  type ProgramState,
-  type RegisterUser,
-  type UserCommand,
-  type UserEvent,
-  type UserState,
-} from '../../src/domain';
+import * as define from '../../src/application/lifecycleDefinitions';
+import { personaIdFor, type CloseMatch, type ParticipantRole } from '../../src/domain';
 import type { Actor, EventStore } from '../../src/eventstore/eventStore';
 
 /**
- * Drives the real deciders through the real pipeline, as the API will, so the projections are fed
- * exactly the events production writes. Clock and correlation ids are deterministic so the test can
- * name them.
+ * Drives the real deciders through the real pipeline with the same command definitions the API
+ * uses, so the projections are fed exactly the events production writes. Clock and correlation ids
+ * are deterministic so the test can name them.
  */
 
-type ProgramStreams = { program: StreamSpec<ProgramState, ProgramEvent> };
-type UserStreams = { user: StreamSpec<UserState, UserEvent> };
-type UserAndProgramStreams = UserStreams & ProgramStreams;
-type MatchStreams = {
-  match: StreamSpec<MatchState, MatchEvent>;
-  program: StreamSpec<ProgramState, ProgramEvent>;
-  mentor: StreamSpec<UserState, UserEvent>;
-  mentee: StreamSpec<UserState, UserEvent>;
-};
+export const onProgram = define.programCommand;
+export const onUser = define.userCommand;
+export const registerUser = define.registerUser;
+export const assignPersonaToSite = define.assignPersonaToSite;
+export type MatchIds = define.MatchStreamIds;
 
-const programSpec = (programId: string) => ({ streamId: programStream(programId), decider: programDecider });
-const userSpec = (userId: string) => ({ streamId: userStream(userId), decider: userDecider });
+/** Matches the first persona of each user. */
+export const matchPersonas = (ids: MatchIds) =>
+  define.matchPersonas({
+    matchId: ids.matchId,
+    programId: ids.programId,
+    mentorPersonaId: personaIdFor(ids.mentorUserId, 1),
+    menteePersonaId: personaIdFor(ids.menteeUserId, 1),
+  });
 
-export const onProgram = (command: ProgramCommand): CommandDefinition<ProgramStreams> => ({
-  name: command.type,
-  streams: { program: programSpec(command.data.programId) },
-  decide: ({ program }) => ({ program: programDecider.decide(command, program.state) }),
-});
+export const closeMatch = (ids: MatchIds, data: Omit<CloseMatch['data'], 'matchId'>) =>
+  define.closeMatch(ids, { ...data, matchId: ids.matchId });
 
-export const onUser = (command: UserCommand): CommandDefinition<UserStreams> => ({
-  name: command.type,
-  streams: { user: userSpec(command.data.userId) },
-  decide: ({ user }) => ({ user: userDecider.decide(command, user.state) }),
-});
-
-export const registerUser = (data: RegisterUser['data']): CommandDefinition<UserAndProgramStreams> => ({
-  name: 'RegisterUser',
-  streams: { user: userSpec(userIdForEmail(data.email)), program: programSpec(data.programId) },
-  decide: ({ user, program }) => decideRegisterUser({ type: 'RegisterUser', data }, { user: user.state, program: program.state }),
-});
-
-export const assignPersonaToSite = (data: AssignPersonaToSite['data']): CommandDefinition<UserAndProgramStreams> => ({
-  name: 'AssignPersonaToSite',
-  streams: { user: userSpec(data.userId), program: programSpec(data.programId) },
-  decide: ({ user, program }) => decideAssignPersonaToSite({ type: 'AssignPersonaToSite', data }, { user: user.state, program: program.state }),
-});
-
-export interface MatchIds {
-  readonly matchId: string;
-  readonly programId: string;
-  readonly mentorUserId: string;
-  readonly menteeUserId: string;
-}
-
-const onMatch = (
-  name: string,
-  ids: MatchIds,
-  decide: (states: { match: MatchState; program: ProgramState; mentor: UserState; mentee: UserState }) => MatchDecision,
-): CommandDefinition<MatchStreams> => ({
-  name,
-  streams: {
-    match: { streamId: matchStream(ids.matchId), decider: matchDecider },
-    program: programSpec(ids.programId),
-    mentor: userSpec(ids.mentorUserId),
-    mentee: userSpec(ids.menteeUserId),
-  },
-  decide: ({ match, program, mentor, mentee }) => decide({ match: match.state, program: program.state, mentor: mentor.state, mentee: mentee.state }),
-});
-
-export const matchPersonas = (ids: MatchIds): CommandDefinition<MatchStreams> =>
-  onMatch('MatchPersonas', ids, (states) =>
-    decideMatchPersonas(
-      {
-        type: 'MatchPersonas',
-        data: {
-          matchId: ids.matchId,
-          programId: ids.programId,
-          mentorPersonaId: personaIdFor(ids.mentorUserId, 1),
-          menteePersonaId: personaIdFor(ids.menteeUserId, 1),
-        },
-      },
-      states,
-    ),
-  );
-
-export const closeMatch = (ids: MatchIds, data: Omit<CloseMatch['data'], 'matchId'>): CommandDefinition<MatchStreams> =>
-  onMatch('CloseMatch', ids, (states) => decideCloseMatch({ type: 'CloseMatch', data: { ...data, matchId: ids.matchId } }, states));
-
-export const reopenMatch = (ids: MatchIds): CommandDefinition<MatchStreams> =>
-  onMatch('ReopenMatch', ids, (states) => decideReopenMatch({ type: 'ReopenMatch', data: { matchId: ids.matchId } }, states));
+export const reopenMatch = define.reopenMatch;
 
 // ---------------------------------------------------------------------------------------------
 

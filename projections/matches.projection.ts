@@ -1,5 +1,5 @@
 import { assertNever } from '../src/domain/shared/decider';
-import type { MatchEvent } from '../src/domain';
+import { MATCH_EVENT_TYPES, type MatchEvent } from '../src/domain';
 import { projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
 
@@ -24,7 +24,6 @@ CREATE INDEX IF NOT EXISTS rm_matches_by_mentor ON rm_matches (mentor_user_id);
 CREATE INDEX IF NOT EXISTS rm_matches_by_mentee ON rm_matches (mentee_user_id);
 `;
 
-const MATCH_EVENT_TYPES = ['MatchCreated', 'MatchActivated', 'MatchClosed', 'MatchReopened'] as const satisfies readonly MatchEvent['type'][];
 
 /** `$1` match id, `$2` occurredAt, `$3`/`$4` position; `set` may use `$5` on. */
 const UPDATE = (set: string) => /* sql */ `

@@ -1,5 +1,5 @@
 import { assertNever } from '../src/domain/shared/decider';
-import type { ProgramEvent } from '../src/domain';
+import { PROGRAM_EVENT_TYPES, type ProgramEvent } from '../src/domain';
 import { projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from './shared';
 
@@ -19,15 +19,6 @@ CREATE TABLE IF NOT EXISTS rm_programs (
 CREATE INDEX IF NOT EXISTS rm_programs_by_name ON rm_programs (name, program_id);
 `;
 
-const PROGRAM_EVENT_TYPES = [
-  'ProgramCreated',
-  'ProgramSettingsChanged',
-  'MatchingTurnedOn',
-  'MatchingTurnedOff',
-  'ClosureReasonAdded',
-  'PartnerSiteAdded',
-  'MentorSiteListAdded',
-] as const satisfies readonly ProgramEvent['type'][];
 
 /** `$1` program id, `$2` occurredAt, `$3`/`$4` position; `set` may use `$5`. */
 const UPDATE = (set: string) => /* sql */ `

@@ -1,4 +1,4 @@
-import type { MatchEvent, UserEvent } from '../src/domain';
+import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
 import { projection } from '../src/projections/projection';
 import { historyEntriesOf } from './historyEntries';
 import { asDomainEvent, positionParams } from './shared';
@@ -39,20 +39,8 @@ CREATE INDEX IF NOT EXISTS rm_user_history_by_change ON rm_user_history (user_id
 
 type HistoryEvent = UserEvent | MatchEvent;
 
-const HISTORY_EVENT_TYPES = [
-  'UserRegistered',
-  'PersonaCreated',
-  'ApplicationCompleted',
-  'UserStatusChanged',
-  'UserStatusChangeReverted',
-  'PersonaMatchStatusChanged',
-  'PersonaInactivated',
-  'PersonaAssignedToSite',
-  'MatchCreated',
-  'MatchActivated',
-  'MatchClosed',
-  'MatchReopened',
-] as const satisfies readonly HistoryEvent['type'][];
+// Every event of a user's stream, and match events (they touch both participants' personas).
+const HISTORY_EVENT_TYPES = [...USER_EVENT_TYPES, ...MATCH_EVENT_TYPES] as const satisfies readonly HistoryEvent['type'][];
 
 export const userHistoryProjection = projection<HistoryEvent>({
   name: 'user_history',

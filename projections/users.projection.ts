@@ -1,5 +1,5 @@
 import { assertNever } from '../src/domain/shared/decider';
-import type { UserEvent } from '../src/domain';
+import { USER_EVENT_TYPES, type UserEvent } from '../src/domain';
 import { projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
 
@@ -44,16 +44,6 @@ CREATE TABLE IF NOT EXISTS rm_personas (
 CREATE INDEX IF NOT EXISTS rm_personas_by_partner_site ON rm_personas (partner_site_id, user_id);
 `;
 
-const USER_EVENT_TYPES = [
-  'UserRegistered',
-  'PersonaCreated',
-  'ApplicationCompleted',
-  'UserStatusChanged',
-  'UserStatusChangeReverted',
-  'PersonaMatchStatusChanged',
-  'PersonaInactivated',
-  'PersonaAssignedToSite',
-] as const satisfies readonly UserEvent['type'][];
 
 /** n in `${userId}:p${n}`; persona ids carry their number, so nothing has to be counted. */
 export const personaNumber = (personaId: string): number => {

@@ -15,7 +15,8 @@ export * from './match/match';
 export type LifecycleEvent = ProgramEvent | UserEvent | MatchEvent;
 export type LifecycleEventType = LifecycleEvent['type'];
 
-export const LIFECYCLE_EVENT_TYPES = [
+/** Every event type of each aggregate; projections name what they handle from these. */
+export const PROGRAM_EVENT_TYPES = [
   'ProgramCreated',
   'ProgramSettingsChanged',
   'MatchingTurnedOn',
@@ -23,6 +24,9 @@ export const LIFECYCLE_EVENT_TYPES = [
   'ClosureReasonAdded',
   'PartnerSiteAdded',
   'MentorSiteListAdded',
+] as const satisfies readonly ProgramEvent['type'][];
+
+export const USER_EVENT_TYPES = [
   'UserRegistered',
   'PersonaCreated',
   'ApplicationCompleted',
@@ -31,11 +35,11 @@ export const LIFECYCLE_EVENT_TYPES = [
   'PersonaMatchStatusChanged',
   'PersonaInactivated',
   'PersonaAssignedToSite',
-  'MatchCreated',
-  'MatchActivated',
-  'MatchClosed',
-  'MatchReopened',
-] as const satisfies readonly LifecycleEventType[];
+] as const satisfies readonly UserEvent['type'][];
+
+export const MATCH_EVENT_TYPES = ['MatchCreated', 'MatchActivated', 'MatchClosed', 'MatchReopened'] as const satisfies readonly MatchEvent['type'][];
+
+export const LIFECYCLE_EVENT_TYPES = [...PROGRAM_EVENT_TYPES, ...USER_EVENT_TYPES, ...MATCH_EVENT_TYPES] as const;
 
 // Fails to compile when an event type is added to the unions but not to the list above.
 type Missing = Exclude<LifecycleEventType, (typeof LIFECYCLE_EVENT_TYPES)[number]>;

@@ -104,9 +104,6 @@ export class PersonaPayloadResolver {
   async persona(@Root() payload: PersonaPayload, @Ctx() context: Context) {
     if (!payload.personaId || payload.errors.length > 0) return null;
     await consistentRead(context, payload.position);
-    const userId = userIdOfPersona(payload.personaId);
-    if (!userId) return null;
-    const persona = (await context.services.readModel.personasOfUsers([userId])).find((p) => p.personaId === payload.personaId);
-    return persona ? Object.assign(new PersonaType(), persona) : null;
+    return findPersona(context, payload.personaId);
   }
 }

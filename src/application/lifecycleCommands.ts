@@ -1,4 +1,22 @@
-import { matchDecider, matchParticipants, matchStream, userDecider, userIdForEmail, userStream, type AssignPersonaToSite, type CloseMatch, type ProgramCommand, type RegisterUser, type UserCommand } from '../domain';
+import {
+  matchDecider,
+  matchParticipants,
+  matchStream,
+  userDecider,
+  userIdForEmail,
+  userStream,
+  type AssignPersonaToSite,
+  type CloseMatch,
+  type DiscardStagedMatch,
+  type MatchState,
+  type ProgramCommand,
+  type RegisterUser,
+  type RequestMatch,
+  type RespondToMatchRequest,
+  type SetMentorCapacity,
+  type UserCommand,
+  type WithdrawMatchRequest,
+} from '../domain';
 import { DomainError, fold } from '../domain/shared/decider';
 import type { EventStore } from '../eventstore/eventStore';
 import type { CommandContext, CommandOutcome, CommandPipeline } from '../commands/pipeline';
@@ -69,10 +87,47 @@ export class LifecycleCommands {
     return this.pipeline.execute(context, define.assignPersonaToSite({ ...data, userId, programId: persona.programId }));
   }
 
-  async matchPersonas(context: CommandContext, data: { programId: string; mentorPersonaId: string; menteePersonaId: string }) {
+  /** An admin's match, live at once or staged (`stage`), or auto-matching's (`source: AUTO`). */
+  async matchPersonas(
+    context: CommandContext,
+    data: { programId: string; mentorPersonaId: string; menteePersonaId: string; stage?: boolean; source?: 'ADMIN' | 'AUTO'; score?: number | null },
+  ) {
     const matchId = this.newId();
-    const outcome = await this.pipeline.execute(context, define.matchPersonas({ ...data, matchId }));
+    const outcome = await this.pipeline.execute(context, define.matchPersonas({ ...data, matchId, now: context.now }));
     return { matchId, outcome };
+  }
+
+  async requestMatch(context: CommandContext, data: Omit<Data<RequestMatch>, 'matchId' | 'now'>) {
+    const matchId = this.newId();
+    const outcome = await this.pipeline.execute(context, define.requestMatch({ ...data, matchId, now: context.now }));
+    return { matchId, outcome };
+  }
+
+  async approveStagedMatch(context: CommandContext, matchId: string) {
+    return this.pipeline.execute(context, define.approveStagedMatch(await this.participantsOf(matchId), { matchId, now: context.now }));
+  }
+
+  discardStagedMatch(context: CommandContext, data: Data<DiscardStagedMatch>) {
+    return this.pipeline.execute(context, define.discardStagedMatch(data));
+  }
+
+  async respondToMatchRequest(context: CommandContext, data: Omit<Data<RespondToMatchRequest>, 'now'>) {
+    return this.pipeline.execute(
+      context,
+      define.respondToMatchRequest(await this.participantsOf(data.matchId), { ...data, now: context.now }),
+    );
+  }
+
+  expireMatchRequest(context: CommandContext, matchId: string) {
+    return this.pipeline.execute(context, define.expireMatchRequest({ matchId, now: context.now }));
+  }
+
+  withdrawMatchRequest(context: CommandContext, data: Data<WithdrawMatchRequest>) {
+    return this.pipeline.execute(context, define.withdrawMatchRequest(data));
+  }
+
+  async completeMatch(context: CommandContext, matchId: string) {
+    return this.pipeline.execute(context, define.completeMatch(await this.participantsOf(matchId), { matchId, now: context.now }));
   }
 
   async closeMatch(context: CommandContext, data: Data<CloseMatch>) {
@@ -83,12 +138,24 @@ export class LifecycleCommands {
     return this.pipeline.execute(context, define.reopenMatch(await this.participantsOf(matchId)));
   }
 
+  inviteMenteeToMatch(context: CommandContext, personaId: string, programId: string) {
+    return this.pipeline.execute(context, define.inviteMenteeToMatch({ userId: define.ownerOf(personaId), personaId, programId }));
+  }
+
+  setMentorCapacity(context: CommandContext, data: Data<SetMentorCapacity>) {
+    return this.pipeline.execute(context, define.setMentorCapacity(data));
+  }
+
+  /** The match as its stream has it now (for the caller to check who may act on it). */
+  async readMatch(matchId: string): Promise<MatchState> {
+    return fold(matchDecider, (await this.store.readStream(matchStream(matchId))).events as never[]);
+  }
+
   private onUser(context: CommandContext, command: UserCommand): Promise<CommandOutcome> {
     return this.pipeline.execute(context, define.userCommand(command));
   }
 
   private async participantsOf(matchId: string): Promise<define.MatchStreamIds> {
-    const match = fold(matchDecider, (await this.store.readStream(matchStream(matchId))).events as never[]);
-    return { matchId, ...matchParticipants(match, matchId) };
+    return { matchId, ...matchParticipants(await this.readMatch(matchId), matchId) };
   }
 }

@@ -1,10 +1,19 @@
 import type { CommandDefinition, StreamSpec } from '../commands/pipeline';
 import {
+  decideApproveStagedMatch,
   decideAssignPersonaToSite,
   decideCloseMatch,
+  decideCompleteMatch,
+  decideDiscardStagedMatch,
+  decideExpireMatchRequest,
+  decideInviteMenteeToMatch,
   decideMatchPersonas,
   decideRegisterUser,
   decideReopenMatch,
+  decideRequestMatch,
+  decideRespondToMatchRequest,
+  decideSetMentorCapacity,
+  decideWithdrawMatchRequest,
   matchDecider,
   matchStream,
   programDecider,
@@ -13,8 +22,17 @@ import {
   userIdForEmail,
   userIdOfPersona,
   userStream,
+  type ApproveStagedMatch,
   type AssignPersonaToSite,
   type CloseMatch,
+  type CompleteMatch,
+  type DiscardStagedMatch,
+  type ExpireMatchRequest,
+  type InviteMenteeToMatch,
+  type RequestMatch,
+  type RespondToMatchRequest,
+  type SetMentorCapacity,
+  type WithdrawMatchRequest,
   type MatchDecision,
   type MatchEvent,
   type MatchPersonas,
@@ -37,6 +55,7 @@ import { DomainError } from '../domain/shared/decider';
 type ProgramStreams = { program: StreamSpec<ProgramState, ProgramEvent> };
 type UserStreams = { user: StreamSpec<UserState, UserEvent> };
 type UserAndProgramStreams = UserStreams & ProgramStreams;
+type MatchOnlyStreams = { match: StreamSpec<MatchState, MatchEvent> };
 type MatchStreams = ProgramStreams & {
   match: StreamSpec<MatchState, MatchEvent>;
   mentor: StreamSpec<UserState, UserEvent>;
@@ -79,10 +98,18 @@ export const assignPersonaToSite = (data: AssignPersonaToSite['data']): CommandD
     decideAssignPersonaToSite({ type: 'AssignPersonaToSite', data }, { user: user.state, program: program.state }),
 });
 
+type MatchStates = { match: MatchState; program: ProgramState; mentor: UserState; mentee: UserState };
+
+/**
+ * A command on one match: reads the match, its program and both users, writes what the decision
+ * returns. `checkProgram`: the decision can make the match live, so the program (matching on) must
+ * not change before the append.
+ */
 const matchCommand = (
   name: string,
   ids: MatchStreamIds,
-  decide: (states: { match: MatchState; program: ProgramState; mentor: UserState; mentee: UserState }) => MatchDecision,
+  decide: (states: MatchStates) => MatchDecision,
+  options: { readonly checkProgram?: boolean } = {},
 ): CommandDefinition<MatchStreams> => {
   if (ids.mentorUserId === ids.menteeUserId) {
     throw new DomainError('RULE_VIOLATED', 'A mentor and a mentee in one match must be two different users.', { ...ids });
@@ -97,27 +124,79 @@ const matchCommand = (
     },
     decide: ({ match, program, mentor, mentee }) =>
       decide({ match: match.state, program: program.state, mentor: mentor.state, mentee: mentee.state }),
+    ...(options.checkProgram ? { checks: ['program' as const] } : {}),
   };
 };
 
-export const matchPersonas = (data: MatchPersonas['data']): CommandDefinition<MatchStreams> =>
-  matchCommand(
-    'MatchPersonas',
-    {
-      matchId: data.matchId,
-      programId: data.programId,
-      mentorUserId: ownerOf(data.mentorPersonaId),
-      menteeUserId: ownerOf(data.menteePersonaId),
-    },
-    (states) => decideMatchPersonas({ type: 'MatchPersonas', data }, states),
-  );
+/** A command on the match stream alone (discard, expire, withdraw: nobody's persona moves). */
+const matchOnlyCommand = (name: string, matchId: string, decide: (match: MatchState) => readonly MatchEvent[]): CommandDefinition<MatchOnlyStreams> => ({
+  name,
+  streams: { match: { streamId: matchStream(matchId), decider: matchDecider } },
+  decide: ({ match }) => ({ match: decide(match.state) }),
+});
 
-/** `ids` from the match's own stream (`matchParticipants`): a match never changes participants. */
+const newMatchIds = (data: { matchId: string; programId: string; mentorPersonaId: string; menteePersonaId: string }): MatchStreamIds => ({
+  matchId: data.matchId,
+  programId: data.programId,
+  mentorUserId: ownerOf(data.mentorPersonaId),
+  menteeUserId: ownerOf(data.menteePersonaId),
+});
+
+/** An admin's (or auto-matching's) match: live at once, or staged (`stage: true`). */
+export const matchPersonas = (data: MatchPersonas['data']): CommandDefinition<MatchStreams> =>
+  matchCommand('MatchPersonas', newMatchIds(data), (states) => decideMatchPersonas({ type: 'MatchPersonas', data }, states), {
+    checkProgram: !data.stage,
+  });
+
+export const requestMatch = (data: RequestMatch['data']): CommandDefinition<MatchStreams> =>
+  matchCommand('RequestMatch', newMatchIds(data), (states) => decideRequestMatch({ type: 'RequestMatch', data }, states), {
+    checkProgram: true,
+  });
+
+/** `ids` from the match's own stream (`matchParticipants`): a match never changes its users or program. */
+export const approveStagedMatch = (ids: MatchStreamIds, data: ApproveStagedMatch['data']): CommandDefinition<MatchStreams> =>
+  matchCommand('ApproveStagedMatch', ids, (states) => decideApproveStagedMatch({ type: 'ApproveStagedMatch', data }, states), {
+    checkProgram: true,
+  });
+
+export const respondToMatchRequest = (ids: MatchStreamIds, data: RespondToMatchRequest['data']): CommandDefinition<MatchStreams> =>
+  matchCommand('RespondToMatchRequest', ids, (states) => decideRespondToMatchRequest({ type: 'RespondToMatchRequest', data }, states), {
+    checkProgram: true,
+  });
+
 export const closeMatch = (ids: MatchStreamIds, data: CloseMatch['data']): CommandDefinition<MatchStreams> =>
   matchCommand('CloseMatch', ids, (states) => decideCloseMatch({ type: 'CloseMatch', data }, states));
 
 export const reopenMatch = (ids: MatchStreamIds): CommandDefinition<MatchStreams> =>
   matchCommand('ReopenMatch', ids, (states) => decideReopenMatch({ type: 'ReopenMatch', data: { matchId: ids.matchId } }, states));
+
+export const completeMatch = (ids: MatchStreamIds, data: CompleteMatch['data']): CommandDefinition<MatchStreams> =>
+  matchCommand('CompleteMatch', ids, (states) => decideCompleteMatch({ type: 'CompleteMatch', data }, states));
+
+export const discardStagedMatch = (data: DiscardStagedMatch['data']): CommandDefinition<MatchOnlyStreams> =>
+  matchOnlyCommand('DiscardStagedMatch', data.matchId, (match) => decideDiscardStagedMatch({ type: 'DiscardStagedMatch', data }, match));
+
+export const expireMatchRequest = (data: ExpireMatchRequest['data']): CommandDefinition<MatchOnlyStreams> =>
+  matchOnlyCommand('ExpireMatchRequest', data.matchId, (match) => decideExpireMatchRequest({ type: 'ExpireMatchRequest', data }, match));
+
+export const withdrawMatchRequest = (data: WithdrawMatchRequest['data']): CommandDefinition<MatchOnlyStreams> =>
+  matchOnlyCommand('WithdrawMatchRequest', data.matchId, (match) =>
+    decideWithdrawMatchRequest({ type: 'WithdrawMatchRequest', data }, match),
+  );
+
+export const inviteMenteeToMatch = (data: InviteMenteeToMatch['data']): CommandDefinition<UserAndProgramStreams> => ({
+  name: 'InviteMenteeToMatch',
+  streams: { user: userSpec(data.userId), program: programSpec(data.programId) },
+  decide: ({ user, program }) => decideInviteMenteeToMatch({ type: 'InviteMenteeToMatch', data }, { user: user.state, program: program.state }),
+  // Turning matching off meanwhile must stop the invitation.
+  checks: ['program'],
+});
+
+export const setMentorCapacity = (data: SetMentorCapacity['data']): CommandDefinition<UserAndProgramStreams> => ({
+  name: 'SetMentorCapacity',
+  streams: { user: userSpec(data.userId), program: programSpec(data.programId) },
+  decide: ({ user, program }) => decideSetMentorCapacity({ type: 'SetMentorCapacity', data }, { user: user.state, program: program.state }),
+});
 
 export const ownerOf = (personaId: string): string => {
   const userId = userIdOfPersona(personaId);

@@ -49,6 +49,12 @@ export interface CommandDefinition<S extends AnySpecs> {
   readonly streams: S;
   /** Pure: from the loaded states to the events for each stream. Throws DomainError to refuse. */
   readonly decide: (loaded: LoadedStreams<S>) => DecidedEvents<S>;
+  /**
+   * Streams the decision read but does not write, which must still be at the revision read when the
+   * events are appended (matching turned off meanwhile must stop a match going live). A change there
+   * is a conflict: the command is decided again on fresh state.
+   */
+  readonly checks?: readonly (keyof S & string)[];
 }
 
 export interface CommandOutcome {
@@ -114,6 +120,13 @@ export class CommandPipeline {
           events: decided[key]!.map((event) => this.envelope(event, context, command.name, commandId)),
         }));
       if (writes.length === 0) return { events: [], position: START, duplicate: false };
+      for (const key of command.checks ?? []) {
+        const streamId = command.streams[key]!.streamId;
+        const revision = loaded[key].revision;
+        if (revision !== null && !writes.some((write) => write.streamId === streamId)) {
+          writes.push({ streamId, expectedRevision: revision, events: [] });
+        }
+      }
       try {
         const result = await this.store.appendToStreams(writes, { idempotencyKey: context.idempotencyKey });
         const outcome = { events: result.events, position: result.lastPosition, duplicate: result.duplicate };

@@ -10,6 +10,9 @@ export * from './user/userId';
 export * from './user/user';
 export * from './user/access';
 export * from './match/match';
+export * from './match/participation';
+export * from './notification/templates';
+export * from './shared/calendar';
 
 /** Every event of the participant lifecycle: what projections switch on. */
 export type LifecycleEvent = ProgramEvent | UserEvent | MatchEvent;
@@ -18,6 +21,7 @@ export type LifecycleEventType = LifecycleEvent['type'];
 /** Every event type of each aggregate; projections name what they handle from these. */
 export const PROGRAM_EVENT_TYPES = [
   'ProgramCreated',
+  'NotificationTemplateSet',
   'ProgramSettingsChanged',
   'MatchingTurnedOn',
   'MatchingTurnedOff',
@@ -35,9 +39,24 @@ export const USER_EVENT_TYPES = [
   'PersonaMatchStatusChanged',
   'PersonaInactivated',
   'PersonaAssignedToSite',
+  'MenteeInvitedToMatch',
+  'MentorCapacitySet',
+  'PersonaMatchCompleted',
 ] as const satisfies readonly UserEvent['type'][];
 
-export const MATCH_EVENT_TYPES = ['MatchCreated', 'MatchActivated', 'MatchClosed', 'MatchReopened'] as const satisfies readonly MatchEvent['type'][];
+export const MATCH_EVENT_TYPES = [
+  'MatchCreated',
+  'MatchRequested',
+  'MatchRequestApproved',
+  'MatchRequestDeclined',
+  'MatchRequestExpired',
+  'MatchRequestWithdrawn',
+  'MatchDiscarded',
+  'MatchActivated',
+  'MatchCompleted',
+  'MatchClosed',
+  'MatchReopened',
+] as const satisfies readonly MatchEvent['type'][];
 
 export const LIFECYCLE_EVENT_TYPES = [...PROGRAM_EVENT_TYPES, ...USER_EVENT_TYPES, ...MATCH_EVENT_TYPES] as const;
 

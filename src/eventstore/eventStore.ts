@@ -78,6 +78,12 @@ export interface RecordedEvent<E extends DomainEvent = DomainEvent> extends NewE
  */
 export type ExpectedRevision = 'any' | 'no_stream' | number;
 
+/**
+ * Events for one stream at the revision the writer read. A write with no events and a numeric
+ * revision is a *check*: the append fails with a conflict unless that stream is still at that
+ * revision when the other writes commit (a decision that read a stream without changing it).
+ * Adapters without atomic multi-stream appends (KurrentDB) cannot check and ignore such writes.
+ */
 export interface StreamWrite {
   readonly streamId: string;
   readonly expectedRevision: ExpectedRevision;

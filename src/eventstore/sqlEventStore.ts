@@ -273,11 +273,14 @@ export class SqlEventStore implements EventStore {
   async appendToStreams(writes: readonly StreamWrite[], options: AppendOptions = {}): Promise<AppendResult> {
     const nonEmpty = writes.filter((write) => write.events.length > 0);
     if (nonEmpty.length === 0) return { events: [], streamRevisions: {}, lastPosition: START, duplicate: false };
-    if (new Set(nonEmpty.map((w) => w.streamId)).size !== nonEmpty.length) {
+    // Checks (no events, a numeric revision) ride along with the writes: es_append locks and compares them.
+    const checks = writes.filter((write) => write.events.length === 0 && typeof write.expectedRevision === 'number');
+    const all = [...nonEmpty, ...checks];
+    if (new Set(all.map((w) => w.streamId)).size !== all.length) {
       throw new Error('appendToStreams: each stream may appear once per append');
     }
-    if (nonEmpty.length === 1 && options.idempotencyKey === undefined) return this.appendToOneStream(nonEmpty[0]!);
-    const payload = nonEmpty.map((write) => ({ streamId: write.streamId, expected: write.expectedRevision, events: write.events }));
+    if (all.length === 1 && options.idempotencyKey === undefined) return this.appendToOneStream(nonEmpty[0]!);
+    const payload = all.map((write) => ({ streamId: write.streamId, expected: write.expectedRevision, events: write.events }));
     let rows: { stream_id: string; revision: number; global_position: string; transaction_id: string; event_id: string; duplicate: boolean }[];
     try {
       rows = (

@@ -50,3 +50,36 @@ if (url) {
     }
   });
 }
+
+// A write with no events is a check: the append fails unless that stream is still at the revision
+// the writer read (the matching commands read the program stream, matching on, without writing it).
+describe.each([
+  { name: 'embedded (PGlite)', open: openTestPglite },
+  ...(url ? [{ name: 'PostgreSQL', open: () => openTestPostgres(url) }] : []),
+])('check-only writes on $name', ({ open }) => {
+  test('an append whose checked stream moved on is refused whole; one whose checked stream stayed appends', async () => {
+    const { db, close } = await open();
+    try {
+      const store = await SqlEventStore.create(db);
+      await store.appendToStreams([{ streamId: 'program-1', expectedRevision: 'no_stream', events: [newEvent('ProgramCreated')] }]);
+      // Someone else changes the program after the writer read it at revision 0.
+      await store.appendToStreams([{ streamId: 'program-1', expectedRevision: 0, events: [newEvent('MatchingTurnedOff')] }]);
+      await expect(
+        store.appendToStreams([
+          { streamId: 'match-1', expectedRevision: 'no_stream', events: [newEvent('MatchActivated')] },
+          { streamId: 'program-1', expectedRevision: 0, events: [] },
+        ]),
+      ).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT', streamId: 'program-1' });
+      expect((await store.readStream('match-1')).currentRevision).toBeNull();
+
+      const result = await store.appendToStreams([
+        { streamId: 'match-1', expectedRevision: 'no_stream', events: [newEvent('MatchActivated')] },
+        { streamId: 'program-1', expectedRevision: 1, events: [] },
+      ]);
+      expect(result.events.map((e) => e.streamId)).toEqual(['match-1']);
+      expect((await store.readStream('program-1')).currentRevision).toBe(1);
+    } finally {
+      await close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import type { DomainEvent } from '../../eventstore/eventStore';
 import { DomainError, assertNever, type Decider } from '../shared/decider';
 import { requirePositiveInteger, requireText } from '../shared/validation';
+import { validateTemplate, type NotificationKind, type NotificationTemplate } from '../notification/templates';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -24,6 +25,8 @@ export interface ProgramSettings {
   readonly matchDurationMonths: number;
   /** Business days, counted in the program's time zone. */
   readonly requestExpiryBusinessDays: number;
+  /** How many live matches a mentor may have at once, unless set for that mentor (SetMentorCapacity). */
+  readonly mentorCapacity: number;
   readonly managerValidationRequired: boolean;
   /** Auto-matching criteria and their weights. */
   readonly matchingCriteria: readonly MatchingCriterion[];
@@ -35,6 +38,7 @@ export const DEFAULT_PROGRAM_SETTINGS: ProgramSettings = {
   requiredApprovals: [],
   matchDurationMonths: 6,
   requestExpiryBusinessDays: 3,
+  mentorCapacity: 1,
   managerValidationRequired: false,
   matchingCriteria: [],
 };
@@ -96,8 +100,15 @@ export type AddMentorSiteList = {
   readonly data: { readonly programId: string; readonly mentorSiteList: Site };
 };
 
+/** Replace the default e-mail of one kind with the program's own (`reset: true` goes back to the default). */
+export type SetNotificationTemplate = {
+  readonly type: 'SetNotificationTemplate';
+  readonly data: { readonly programId: string; readonly kind: NotificationKind; readonly template: NotificationTemplate | null };
+};
+
 export type ProgramCommand =
   | CreateProgram
+  | SetNotificationTemplate
   | ChangeProgramSettings
   | TurnMatchingOn
   | TurnMatchingOff
@@ -131,8 +142,15 @@ export type MentorSiteListAdded = DomainEvent<
   { readonly programId: string; readonly mentorSiteList: Site }
 >;
 
+/** `template: null`: back to the default. */
+export type NotificationTemplateSet = DomainEvent<
+  'NotificationTemplateSet',
+  { readonly programId: string; readonly kind: NotificationKind; readonly template: NotificationTemplate | null }
+>;
+
 export type ProgramEvent =
   | ProgramCreated
+  | NotificationTemplateSet
   | ProgramSettingsChanged
   | MatchingTurnedOn
   | MatchingTurnedOff
@@ -149,6 +167,8 @@ export interface Program {
   readonly partnerSites: readonly Site[];
   readonly mentorSiteLists: readonly Site[];
   readonly closureReasons: readonly string[];
+  /** The program's own e-mails; kinds not listed use DEFAULT_TEMPLATES. */
+  readonly notificationTemplates: Readonly<Partial<Record<NotificationKind, NotificationTemplate>>>;
 }
 export type ProgramState = { readonly status: 'NOT_CREATED' } | Program;
 
@@ -206,6 +226,7 @@ const validateSettings = (settings: ProgramSettings): ProgramSettings => {
   }
   requirePositiveInteger('Match duration (months)', settings.matchDurationMonths);
   requirePositiveInteger('Request expiry (business days)', settings.requestExpiryBusinessDays);
+  requirePositiveInteger('Mentor capacity', settings.mentorCapacity);
   const criteria = settings.matchingCriteria.map((c) => ({ criterion: requireText('Matching criterion', c.criterion), weight: c.weight }));
   for (const { criterion, weight } of criteria) {
     if (!Number.isFinite(weight) || weight < 0) {
@@ -305,6 +326,14 @@ const decide = (command: ProgramCommand, state: ProgramState): ProgramEvent[] =>
       }
       return [{ type: 'ClosureReasonAdded', data: { programId, closureReason } }];
     }
+    case 'SetNotificationTemplate': {
+      const { kind, template } = command.data;
+      if (template === null) {
+        if (!program.notificationTemplates[kind]) return [];
+        return [{ type: 'NotificationTemplateSet', data: { programId, kind, template: null } }];
+      }
+      return [{ type: 'NotificationTemplateSet', data: { programId, kind, template: validateTemplate(kind, template) } }];
+    }
     case 'AddPartnerSite':
       return [
         { type: 'PartnerSiteAdded', data: { programId, partnerSite: addSite('Partner site', program.partnerSites, command.data.partnerSite) } },
@@ -322,11 +351,18 @@ const decide = (command: ProgramCommand, state: ProgramState): ProgramEvent[] =>
 };
 
 const evolve = (state: ProgramState, event: ProgramEvent): ProgramState => {
-  if (event.type === 'ProgramCreated') return { status: 'CREATED', ...event.data };
+  if (event.type === 'ProgramCreated') {
+    // Programs created before a setting existed take its default.
+    return { status: 'CREATED', ...event.data, settings: { ...DEFAULT_PROGRAM_SETTINGS, ...event.data.settings }, notificationTemplates: {} };
+  }
   if (state.status === 'NOT_CREATED') return state;
   switch (event.type) {
     case 'ProgramSettingsChanged':
-      return { ...state, settings: event.data.to };
+      return { ...state, settings: { ...DEFAULT_PROGRAM_SETTINGS, ...event.data.to } };
+    case 'NotificationTemplateSet': {
+      const { [event.data.kind]: _previous, ...others } = state.notificationTemplates;
+      return { ...state, notificationTemplates: event.data.template ? { ...others, [event.data.kind]: event.data.template } : others };
+    }
     case 'MatchingTurnedOn':
       return { ...state, settings: { ...state.settings, matchingEnabled: true } };
     case 'MatchingTurnedOff':

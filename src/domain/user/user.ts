@@ -26,7 +26,12 @@ export type PersonaOrigin =
   /** The participant answered yes or maybe to "another match?" when their match closed. */
   | { readonly kind: 'REMATCH_REQUESTED'; readonly matchId: string; readonly rematchIntent: 'YES' | 'MAYBE' }
   /** "Make RS": an admin brought back a participant who had said no. */
-  | { readonly kind: 'MADE_RESCREENING' };
+  | { readonly kind: 'MADE_RESCREENING' }
+  /**
+   * A mentor with capacity for several mentees at once: each live match has its own persona, so a
+   * second concurrent match creates one (RTBM, then MATCHED in the same step).
+   */
+  | { readonly kind: 'ADDITIONAL_MATCH'; readonly matchId: string; readonly alongsidePersonaId: string };
 
 /** What moved a persona's match status. */
 export type MatchStatusCause =
@@ -144,8 +149,27 @@ export type PersonaAssignedToSite = DomainEvent<
   }
 >;
 
+/** "Submit Your Mentor Preferences": the mentee was invited to request a mentor (user-led matching). */
+export type MenteeInvitedToMatch = DomainEvent<
+  'MenteeInvitedToMatch',
+  { readonly userId: string; readonly personaId: string; readonly programId: string }
+>;
+/** How many live matches this mentor may have at once in the program (overrides the program's default). */
+export type MentorCapacitySet = DomainEvent<
+  'MentorCapacitySet',
+  { readonly userId: string; readonly programId: string; readonly capacity: number; readonly previous: number | null }
+>;
+/** The match's duration ran out: the persona stays MATCHED, and no longer takes a mentor's capacity. */
+export type PersonaMatchCompleted = DomainEvent<
+  'PersonaMatchCompleted',
+  { readonly userId: string; readonly personaId: string; readonly matchId: string }
+>;
+
 export type UserEvent =
   | UserRegistered
+  | MenteeInvitedToMatch
+  | MentorCapacitySet
+  | PersonaMatchCompleted
   | PersonaCreated
   | ApplicationCompleted
   | UserStatusChanged
@@ -171,6 +195,10 @@ export interface Persona {
   readonly mentorSiteListId: string | null;
   readonly origin: PersonaOrigin;
   readonly lastMatchStatusCause: MatchStatusCause | null;
+  /** Invited to submit mentor preferences (mentees in user-led programs). */
+  readonly invited: boolean;
+  /** Its match ran its full duration (the persona stays MATCHED). */
+  readonly matchCompleted: boolean;
 }
 
 /** One entry of the user's status history: a change or a revert. */
@@ -200,6 +228,8 @@ export interface User {
   readonly statusChanges: readonly StatusChangeRecord[];
   /** In creation order. */
   readonly personas: readonly Persona[];
+  /** Per program id, where set for this mentor; otherwise the program's default applies. */
+  readonly mentorCapacities: Readonly<Record<string, number>>;
 }
 
 export type UserState = { readonly status: 'NOT_REGISTERED' } | User;
@@ -581,7 +611,7 @@ const updatePersona = (user: User, personaId: string, update: (persona: Persona)
 
 const evolve = (state: UserState, event: UserEvent): UserState => {
   if (event.type === 'UserRegistered') {
-    return { status: 'REGISTERED', ...event.data, applicationCompleted: false, statusChanges: [], personas: [] };
+    return { status: 'REGISTERED', ...event.data, applicationCompleted: false, statusChanges: [], personas: [], mentorCapacities: {} };
   }
   if (state.status === 'NOT_REGISTERED') return state;
   switch (event.type) {
@@ -595,6 +625,8 @@ const evolve = (state: UserState, event: UserEvent): UserState => {
         partnerSiteId: null,
         mentorSiteListId: null,
         lastMatchStatusCause: null,
+        invited: false,
+        matchCompleted: false,
       };
       return { ...state, personas: [...state.personas, persona] };
     }
@@ -621,6 +653,7 @@ const evolve = (state: UserState, event: UserEvent): UserState => {
         ...persona,
         matchStatus: to,
         matchId: cause.kind === 'MATCH_ACTIVATED' ? cause.matchId : persona.matchId,
+        matchCompleted: cause.kind === 'MATCH_REOPENED' ? false : persona.matchCompleted,
         lastMatchStatusCause: cause,
       }));
     }
@@ -630,6 +663,12 @@ const evolve = (state: UserState, event: UserEvent): UserState => {
       const { partnerSiteId, mentorSiteListId } = event.data;
       return updatePersona(state, event.data.personaId, (persona) => ({ ...persona, partnerSiteId, mentorSiteListId }));
     }
+    case 'MenteeInvitedToMatch':
+      return updatePersona(state, event.data.personaId, (persona) => ({ ...persona, invited: true }));
+    case 'MentorCapacitySet':
+      return { ...state, mentorCapacities: { ...state.mentorCapacities, [event.data.programId]: event.data.capacity } };
+    case 'PersonaMatchCompleted':
+      return updatePersona(state, event.data.personaId, (persona) => ({ ...persona, matchCompleted: true }));
     default:
       return state;
   }

@@ -1,0 +1,113 @@
+import { DomainError } from '../shared/decider';
+
+/**
+ * The e-mails the matching workflow sends (seed 002), and the placeholders each may use. Programs
+ * can replace a default with their own (`SetNotificationTemplate`); an unknown placeholder is refused
+ * when the template is saved, not discovered when an e-mail goes out.
+ */
+
+export type NotificationKind =
+  /** "Submit Your Mentor Preferences": a mentee is invited to request a mentor. */
+  | 'PREFERENCES_INVITATION'
+  /** A participant is asked to approve or decline a match request. */
+  | 'MATCH_REQUEST'
+  /** The requester learns that the request was declined, with the decliner's message. */
+  | 'REQUEST_DECLINED'
+  /** The requester learns that nobody answered in time and is asked to request someone else. */
+  | 'REQUEST_EXPIRED'
+  /** "Mentorship Assignment": the match is live; sent to the mentor and to the mentee. */
+  | 'MATCH_ACTIVATED';
+
+export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
+  'PREFERENCES_INVITATION',
+  'MATCH_REQUEST',
+  'REQUEST_DECLINED',
+  'REQUEST_EXPIRED',
+  'MATCH_ACTIVATED',
+];
+
+export interface NotificationTemplate {
+  readonly subject: string;
+  readonly body: string;
+}
+
+const COMMON = ['programName', 'recipientName'] as const;
+
+/** Placeholders (`{{name}}`) each kind may use. */
+export const TEMPLATE_PLACEHOLDERS: Readonly<Record<NotificationKind, readonly string[]>> = {
+  PREFERENCES_INVITATION: [...COMMON],
+  MATCH_REQUEST: [...COMMON, 'requesterName', 'mentorName', 'menteeName', 'message', 'expiresAt'],
+  REQUEST_DECLINED: [...COMMON, 'declinerName', 'mentorName', 'menteeName', 'message'],
+  REQUEST_EXPIRED: [...COMMON, 'mentorName', 'menteeName'],
+  MATCH_ACTIVATED: [...COMMON, 'mentorName', 'menteeName', 'mentorEmail', 'menteeEmail', 'endsAt'],
+};
+
+export const DEFAULT_TEMPLATES: Readonly<Record<NotificationKind, NotificationTemplate>> = {
+  PREFERENCES_INVITATION: {
+    subject: 'Submit Your Mentor Preferences for {{programName}}',
+    body:
+      'Hello {{recipientName}},\n\nMatching has started in {{programName}}. Sign in, look through the mentors ' +
+      'and request the one you would like to work with.\n',
+  },
+  MATCH_REQUEST: {
+    subject: '{{requesterName}} would like to be matched with you in {{programName}}',
+    body:
+      'Hello {{recipientName}},\n\n{{requesterName}} has asked to be matched with you in {{programName}} ' +
+      '(mentor: {{mentorName}}, mentee: {{menteeName}}).\n\nTheir message: {{message}}\n\n' +
+      'Please approve or decline the request by {{expiresAt}}.\n',
+  },
+  REQUEST_DECLINED: {
+    subject: 'Your match request in {{programName}} was declined',
+    body:
+      'Hello {{recipientName}},\n\n{{declinerName}} declined your match request in {{programName}}.\n\n' +
+      'Their message: {{message}}\n\nYou can request another match.\n',
+  },
+  REQUEST_EXPIRED: {
+    subject: 'Your match request in {{programName}} expired',
+    body:
+      'Hello {{recipientName}},\n\nYour request to be matched (mentor: {{mentorName}}, mentee: {{menteeName}}) ' +
+      'received no answer in time and has expired. Please request someone else.\n',
+  },
+  MATCH_ACTIVATED: {
+    subject: 'Mentorship Assignment: {{programName}}',
+    body:
+      'Hello {{recipientName}},\n\nYou have been matched in {{programName}}.\n\nMentor: {{mentorName}} <{{mentorEmail}}>\n' +
+      'Mentee: {{menteeName}} <{{menteeEmail}}>\n\nThe match runs until {{endsAt}}.\n',
+  },
+};
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+
+export const placeholdersIn = (text: string): string[] => [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+
+/** Throws VALIDATION_FAILED naming the unknown placeholders and the allowed ones. */
+export const validateTemplate = (kind: NotificationKind, template: NotificationTemplate): NotificationTemplate => {
+  if (!NOTIFICATION_KINDS.includes(kind)) {
+    throw new DomainError('VALIDATION_FAILED', `Notification kind must be one of ${NOTIFICATION_KINDS.join(', ')} (got ${kind}).`, {
+      field: 'kind',
+    });
+  }
+  const subject = template.subject.trim();
+  const body = template.body;
+  if (subject === '' || body.trim() === '') {
+    throw new DomainError('VALIDATION_FAILED', 'A notification template needs a subject and a body.', { field: subject === '' ? 'subject' : 'body' });
+  }
+  if (/[\r\n]/.test(subject)) {
+    throw new DomainError('VALIDATION_FAILED', 'A notification subject must be one line.', { field: 'subject' });
+  }
+  const allowed = TEMPLATE_PLACEHOLDERS[kind];
+  const unknown = [...new Set([...placeholdersIn(subject), ...placeholdersIn(body)])].filter((name) => !allowed.includes(name));
+  if (unknown.length > 0) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      `Unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `{{${n}}}`).join(', ')} in the ${kind} template; ` +
+        `it may use ${allowed.map((n) => `{{${n}}}`).join(', ')}.`,
+      { field: 'template', unknown },
+    );
+  }
+  return { subject, body };
+};
+
+/** Fills `{{name}}` from `values`; a placeholder without a value becomes an empty string. */
+export const renderTemplate = (text: string, values: Readonly<Record<string, string>>): string =>
+  text.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '');

@@ -135,7 +135,7 @@ export class LifecycleCommands {
   }
 
   async reopenMatch(context: CommandContext, matchId: string) {
-    return this.pipeline.execute(context, define.reopenMatch(await this.participantsOf(matchId)));
+    return this.pipeline.execute(context, define.reopenMatch(await this.participantsOf(matchId), { matchId, now: context.now }));
   }
 
   inviteMenteeToMatch(context: CommandContext, personaId: string, programId: string) {

@@ -29,6 +29,7 @@ import {
   type DiscardStagedMatch,
   type ExpireMatchRequest,
   type InviteMenteeToMatch,
+  type ReopenMatch,
   type RequestMatch,
   type RespondToMatchRequest,
   type SetMentorCapacity,
@@ -167,8 +168,8 @@ export const respondToMatchRequest = (ids: MatchStreamIds, data: RespondToMatchR
 export const closeMatch = (ids: MatchStreamIds, data: CloseMatch['data']): CommandDefinition<MatchStreams> =>
   matchCommand('CloseMatch', ids, (states) => decideCloseMatch({ type: 'CloseMatch', data }, states));
 
-export const reopenMatch = (ids: MatchStreamIds): CommandDefinition<MatchStreams> =>
-  matchCommand('ReopenMatch', ids, (states) => decideReopenMatch({ type: 'ReopenMatch', data: { matchId: ids.matchId } }, states));
+export const reopenMatch = (ids: MatchStreamIds, data: ReopenMatch['data']): CommandDefinition<MatchStreams> =>
+  matchCommand('ReopenMatch', ids, (states) => decideReopenMatch({ type: 'ReopenMatch', data }, states));
 
 export const completeMatch = (ids: MatchStreamIds, data: CompleteMatch['data']): CommandDefinition<MatchStreams> =>
   matchCommand('CompleteMatch', ids, (states) => decideCompleteMatch({ type: 'CompleteMatch', data }, states));

@@ -12,6 +12,8 @@ import {
   decideMatchPersonas,
   decideRegisterUser,
   decideReopenMatch,
+  decideRequestMatch,
+  decideRespondToMatchRequest,
   matchDecider,
   matchParticipants,
   matchStream,
@@ -22,10 +24,14 @@ import {
   userIdOfPersona,
   userStream,
   type CloseMatch,
+  type MatchDecision,
   type MatchPersonas,
+  type MatchStreams,
   type ProgramCommand,
   type RegisterUser,
   type ReopenMatch,
+  type RequestMatch,
+  type RespondToMatchRequest,
   type UserCommand,
 } from './index';
 
@@ -170,17 +176,48 @@ const close = async (command: CloseMatch) => {
   return definition;
 };
 
+/** Reopening reads the program too: the mentor's capacity may default to the program's. */
 const reopen = async (command: ReopenMatch) => {
-  const { mentorUserId, menteeUserId } = await participantsOf(command.data.matchId);
+  const { programId, mentorUserId, menteeUserId } = await participantsOf(command.data.matchId);
   const streams = {
     match: { streamId: matchStream(command.data.matchId), decider: matchDecider },
+    program: { streamId: programStream(programId), decider: programDecider },
     mentor: { streamId: userStream(mentorUserId), decider: userDecider },
     mentee: { streamId: userStream(menteeUserId), decider: userDecider },
   };
   const definition: CommandDefinition<typeof streams> = {
     name: 'ReopenMatch',
     streams,
-    decide: (loaded) => decideReopenMatch(command, { match: loaded.match.state, mentor: loaded.mentor.state, mentee: loaded.mentee.state }),
+    decide: (loaded) =>
+      decideReopenMatch(command, {
+        match: loaded.match.state,
+        program: loaded.program.state,
+        mentor: loaded.mentor.state,
+        mentee: loaded.mentee.state,
+      }),
+  };
+  return definition;
+};
+
+/** A command on an existing match that may make it live: it reads (and checks) the program. */
+const onMatch = async <C extends RequestMatch | RespondToMatchRequest>(
+  command: C,
+  decide: (command: C, states: MatchStreams) => MatchDecision,
+  ids?: { programId: string; mentorUserId: string; menteeUserId: string },
+) => {
+  const { programId, mentorUserId, menteeUserId } = ids ?? (await participantsOf(command.data.matchId));
+  const streams = {
+    match: { streamId: matchStream(command.data.matchId), decider: matchDecider },
+    program: { streamId: programStream(programId), decider: programDecider },
+    mentor: { streamId: userStream(mentorUserId), decider: userDecider },
+    mentee: { streamId: userStream(menteeUserId), decider: userDecider },
+  };
+  const definition: CommandDefinition<typeof streams> = {
+    name: command.type,
+    streams,
+    decide: (loaded) =>
+      decide(command, { match: loaded.match.state, program: loaded.program.state, mentor: loaded.mentor.state, mentee: loaded.mentee.state }),
+    checks: ['program'],
   };
   return definition;
 };
@@ -196,10 +233,19 @@ beforeAll(async () => {
   );
 });
 
-const registration = (email: string, role: 'MENTOR' | 'MENTEE'): RegisterUser => ({
+const registration = (email: string, role: 'MENTOR' | 'MENTEE', programId = 'p1'): RegisterUser => ({
   type: 'RegisterUser',
-  data: { email, name: email.split('@')[0]!, programId: 'p1', role },
+  data: { email, name: email.split('@')[0]!, programId, role },
 });
+
+/** Registered, application completed and made Active: RTBM in the program. */
+const activeParticipant = async (email: string, role: 'MENTOR' | 'MENTEE', programId: string) => {
+  const userId = userIdForEmail(email);
+  await pipeline.execute(admin, register(registration(email, role, programId)));
+  await pipeline.execute(admin, onUser({ type: 'CompleteApplication', data: { userId, changeId: `${userId}-c1` } }));
+  await pipeline.execute(admin, onUser({ type: 'ChangeUserStatus', data: { userId, changeId: `${userId}-c2`, to: 'A' } }));
+  return userId;
+};
 
 it('registers one user when the same address is registered twice at once, in different cases', async () => {
   const outcomes = await Promise.allSettled([
@@ -226,7 +272,7 @@ it('runs a participant from application to a closed, then reopened, match', asyn
     await pipeline.execute({ ...admin, actor: { id: userId, role: 'mentee' } }, onUser({ type: 'CompleteApplication', data: { userId, changeId: `${userId}-c1` } }));
     await pipeline.execute({ ...admin, reason: 'Screening passed' }, onUser({ type: 'ChangeUserStatus', data: { userId, changeId: `${userId}-c2`, to: 'A' } }));
   }
-  await pipeline.execute(admin, match({ type: 'MatchPersonas', data: { matchId: 'm1', programId: 'p1', mentorPersonaId: `${mentorId}:p1`, menteePersonaId: `${menteeId}:p1` } }));
+  await pipeline.execute(admin, match({ type: 'MatchPersonas', data: { matchId: 'm1', programId: 'p1', mentorPersonaId: `${mentorId}:p1`, menteePersonaId: `${menteeId}:p1`, now: admin.now } }));
   await pipeline.execute(
     { ...admin, reason: 'Mentor moved' },
     await close({ type: 'CloseMatch', data: { matchId: 'm1', closureReason: 'mentor withdrew', mentorRematchIntent: 'YES', menteeRematchIntent: 'NO' } }),
@@ -244,7 +290,7 @@ it('runs a participant from application to a closed, then reopened, match', asyn
     'PersonaCreated',
   ]);
 
-  const reopened = await pipeline.execute(admin, await reopen({ type: 'ReopenMatch', data: { matchId: 'm1' } }));
+  const reopened = await pipeline.execute(admin, await reopen({ type: 'ReopenMatch', data: { matchId: 'm1', now: '2026-01-05T09:00:00.000Z' } }));
   expect(reopened.events.map((event) => `${event.streamId.slice(0, 5)} ${event.type}`)).toEqual([
     'match MatchReopened',
     'user- PersonaMatchStatusChanged',
@@ -256,4 +302,48 @@ it('runs a participant from application to a closed, then reopened, match', asyn
   await expect(pipeline.execute(admin, onUser({ type: 'RevertUserStatusChange', data: { userId: mentorId, changeId: 'r1', revertedChangeId: `${mentorId}-c1` } }))).rejects.toMatchObject({
     code: 'REVERT_AMBIGUOUS',
   });
+});
+
+it('makes a requested match live on the last approval, writing the match and both users in one append', async () => {
+  await pipeline.execute(
+    admin,
+    onProgram({
+      type: 'CreateProgram',
+      data: {
+        programId: 'p2',
+        name: 'Queens 2025',
+        timeZone: 'America/New_York',
+        settings: { matchingEnabled: true, matchingProcess: 'USER_LED_WITH_APPROVAL', requiredApprovals: ['MENTOR', 'ADMIN'] },
+      },
+    }),
+  );
+  const mentorId = await activeParticipant('mentor2@example.org', 'MENTOR', 'p2');
+  const menteeId = await activeParticipant('mentee2@example.org', 'MENTEE', 'p2');
+  const ids = { programId: 'p2', mentorUserId: mentorId, menteeUserId: menteeId };
+  const requestedAt = '2025-09-04T14:00:00.000Z'; // a Thursday, 10:00 in New York
+  const asked = await pipeline.execute(
+    { ...admin, actor: { id: menteeId, role: 'mentee' }, now: requestedAt },
+    await onMatch(
+      { type: 'RequestMatch', data: { matchId: 'm2', programId: 'p2', mentorPersonaId: `${mentorId}:p1`, menteePersonaId: `${menteeId}:p1`, requestedBy: 'MENTEE', now: requestedAt } },
+      decideRequestMatch,
+      ids,
+    ),
+  );
+  expect(asked.events.map((event) => event.type)).toEqual(['MatchRequested']);
+  expect(asked.events[0]!.data).toMatchObject({ pendingApprovals: ['MENTOR', 'ADMIN'], expiresAt: '2025-09-09T14:00:00.000Z' });
+
+  const answer = (party: 'MENTOR' | 'ADMIN') =>
+    onMatch({ type: 'RespondToMatchRequest', data: { matchId: 'm2', party, decision: 'APPROVE', now: '2025-09-05T14:00:00.000Z' } }, decideRespondToMatchRequest);
+  expect((await pipeline.execute(admin, await answer('MENTOR'))).events.map((event) => event.type)).toEqual(['MatchRequestApproved']);
+  await expect(pipeline.execute(admin, await answer('MENTOR'))).rejects.toMatchObject({ code: 'RULE_VIOLATED', message: expect.stringContaining('has already approved') });
+
+  const live = await pipeline.execute(admin, await answer('ADMIN'));
+  expect(live.events.map((event) => `${event.streamId.slice(0, 5)} ${event.type}`)).toEqual([
+    'match MatchRequestApproved',
+    'match MatchActivated',
+    'user- PersonaMatchStatusChanged',
+    'user- PersonaMatchStatusChanged',
+  ]);
+  expect(live.events[1]!.data).toMatchObject({ endsAt: '2026-03-05T15:00:00.000Z' });
+  expect(await types(matchStream('m2'))).toEqual(['MatchRequested', 'MatchRequestApproved', 'MatchRequestApproved', 'MatchActivated']);
 });

@@ -154,6 +154,7 @@ export type WithdrawalReason =
   /** A participant can no longer be matched (status, persona or capacity changed). */
   | 'PARTICIPANT_UNAVAILABLE'
   | 'WITHDRAWN_BY_REQUESTER';
+export const WITHDRAWAL_REASONS: readonly WithdrawalReason[] = ['MENTEE_MATCHED', 'PARTICIPANT_UNAVAILABLE', 'WITHDRAWN_BY_REQUESTER'];
 export type MatchRequestWithdrawn = DomainEvent<
   'MatchRequestWithdrawn',
   PairIds & { readonly requestedBy: RequestingParty; readonly reason: WithdrawalReason; readonly otherMatchId: string | null }
@@ -272,7 +273,7 @@ export type CloseMatch = {
   };
 };
 /** "Open Match": a closed match goes live again. */
-export type ReopenMatch = { readonly type: 'ReopenMatch'; readonly data: { readonly matchId: string } };
+export type ReopenMatch = { readonly type: 'ReopenMatch'; readonly data: { readonly matchId: string; readonly now: string } };
 
 // ---------------------------------------------------------------------------------------------
 // The match stream alone
@@ -527,7 +528,8 @@ const requireMenteeReady = (user: User, persona: Persona): void => {
 
 /**
  * How the mentor takes one more live match: through the named persona when it is RTBM, or, for a
- * mentor with capacity left whose persona is already in a live match, through a new persona.
+ * mentor with capacity left whose persona is already MATCHED (a live match, or one that ran its
+ * duration), through a new persona.
  */
 type MentorSlot = { readonly persona: Persona; readonly additional: boolean };
 
@@ -544,7 +546,8 @@ const mentorSlot = (user: User, personaId: string, program: Program, doing: stri
     );
   }
   if (persona.matchStatus === 'RTBM' && persona.matchId === null) return { persona, additional: false };
-  if (live.some((p) => p.personaId === persona.personaId)) return { persona, additional: true };
+  // Already in a match (live, or run its duration but not yet closed): the next match gets a persona of its own.
+  if (persona.matchStatus === 'MATCHED') return { persona, additional: true };
   requireMenteeReady(user, persona); // same wording: the persona cannot be matched from where it is
   return { persona, additional: false };
 };
@@ -756,6 +759,11 @@ export const decideExpireMatchRequest = (command: ExpireMatchRequest, state: Mat
 export const decideWithdrawMatchRequest = (command: WithdrawMatchRequest, state: MatchState): MatchEvent[] => {
   const match = requireMatch(state, command.data.matchId);
   requireMatchStatus(match, ['REQUESTED'], 'withdrawn');
+  if (!WITHDRAWAL_REASONS.includes(command.data.reason)) {
+    throw new DomainError('VALIDATION_FAILED', `A withdrawal reason is one of ${WITHDRAWAL_REASONS.join(', ')} (got ${command.data.reason}).`, {
+      field: 'reason',
+    });
+  }
   return [
     {
       type: 'MatchRequestWithdrawn',
@@ -846,6 +854,13 @@ export const decideCloseMatch = (command: CloseMatch, states: MatchStreams): Mat
 export const decideReopenMatch = (command: ReopenMatch, states: MatchStreams): MatchDecision => {
   const match = requireMatch(states.match, command.data.matchId);
   requireMatchStatus(match, ['CLOSED'], 'reopened');
+  if (match.endsAt !== null && hasPassed(match.endsAt, command.data.now)) {
+    throw new DomainError(
+      'RULE_VIOLATED',
+      `Match ${match.matchId} ran until ${match.endsAt}; a match whose duration is over cannot be reopened. Create a new match instead.`,
+      { matchId: match.matchId, endsAt: match.endsAt },
+    );
+  }
   const program = requireProgram(states.program, match.programId);
   const mentorUser = loadedUser(states.mentor, match.mentor);
   const live = liveMentorPersonas(mentorUser, program.programId).length;

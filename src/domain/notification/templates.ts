@@ -110,4 +110,5 @@ export const validateTemplate = (kind: NotificationKind, template: NotificationT
 
 /** Fills `{{name}}` from `values`; a placeholder without a value becomes an empty string. */
 export const renderTemplate = (text: string, values: Readonly<Record<string, string>>): string =>
-  text.replace(PLACEHOLDER, (_, name: string) => values[name] ?? '');
+  // Own properties only: `{{constructor}}` must not render Object's prototype.
+  text.replace(PLACEHOLDER, (_, name: string) => (Object.hasOwn(values, name) ? values[name] : undefined) ?? '');

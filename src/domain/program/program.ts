@@ -100,7 +100,7 @@ export type AddMentorSiteList = {
   readonly data: { readonly programId: string; readonly mentorSiteList: Site };
 };
 
-/** Replace the default e-mail of one kind with the program's own (`reset: true` goes back to the default). */
+/** Replace the default e-mail of one kind with the program's own (`template: null` goes back to the default). */
 export type SetNotificationTemplate = {
   readonly type: 'SetNotificationTemplate';
   readonly data: { readonly programId: string; readonly kind: NotificationKind; readonly template: NotificationTemplate | null };

@@ -1,6 +1,7 @@
 import { DeciderSpecification } from '../shared/deciderSpecification';
 import { fold } from '../shared/decider';
 import { programCreated } from '../shared/testEvents';
+import { DEFAULT_TEMPLATES, type NotificationKind, type NotificationTemplate } from '../notification/templates';
 import {
   DEFAULT_CLOSURE_REASONS,
   DEFAULT_PROGRAM_SETTINGS,
@@ -100,6 +101,7 @@ describe('commands on a program that does not exist', () => {
     { type: 'AddClosureReason', data: { programId: P, closureReason: 'Moved away' } },
     { type: 'AddPartnerSite', data: { programId: P, partnerSite: { id: 's', name: 'S' } } },
     { type: 'AddMentorSiteList', data: { programId: P, mentorSiteList: { id: 'l', name: 'L' } } },
+    { type: 'SetNotificationTemplate', data: { programId: P, kind: 'MATCH_REQUEST', template: null } },
   ])('$type is refused with NOT_FOUND', (command) => given([]).when(command).thenThrows('NOT_FOUND', P));
 });
 
@@ -178,6 +180,79 @@ describe('closure reasons and sites', () => {
     ]) as Program;
     expect(state.partnerSites.map((s) => s.id)).toEqual(['site-1', 'site-2']);
     expect(state.mentorSiteLists.map((s) => s.id)).toEqual(['list-1', 'list-2']);
+  });
+});
+
+describe('SetNotificationTemplate', () => {
+  const setTemplate = (kind: NotificationKind, template: NotificationTemplate | null): ProgramCommand => ({
+    type: 'SetNotificationTemplate',
+    data: { programId: P, kind, template },
+  });
+  const declined: NotificationTemplate = {
+    subject: 'About your request in {{programName}}',
+    body: 'Hello {{recipientName}},\n\n{{declinerName}} cannot take you on: {{message}}\n',
+  };
+  const set = (kind: NotificationKind, template: NotificationTemplate | null) =>
+    ({ type: 'NotificationTemplateSet', data: { programId: P, kind, template } }) as const;
+
+  it('replaces a default with the program’s own, trimming the subject', () =>
+    given([programCreated()])
+      .when(setTemplate('REQUEST_DECLINED', { ...declined, subject: `  ${declined.subject} ` }))
+      .then([set('REQUEST_DECLINED', declined)]));
+  it('replaces the program’s own template again', () =>
+    given([programCreated(), set('REQUEST_DECLINED', declined)])
+      .when(setTemplate('REQUEST_DECLINED', DEFAULT_TEMPLATES.REQUEST_DECLINED))
+      .then([set('REQUEST_DECLINED', DEFAULT_TEMPLATES.REQUEST_DECLINED)]));
+  it('resets to the default with null', () =>
+    given([programCreated(), set('REQUEST_DECLINED', declined)]).when(setTemplate('REQUEST_DECLINED', null)).then([set('REQUEST_DECLINED', null)]));
+  it('records nothing when resetting a kind that already uses the default', () =>
+    given([programCreated(), set('REQUEST_DECLINED', declined)]).when(setTemplate('MATCH_REQUEST', null)).then([]));
+  it('refuses an unknown placeholder, naming the allowed ones', () =>
+    given([programCreated()])
+      .when(setTemplate('MATCH_ACTIVATED', { subject: 'Matched!', body: 'Call {{mentorPhone}}.' }))
+      .thenThrows(
+        'VALIDATION_FAILED',
+        'Unknown placeholder {{mentorPhone}} in the MATCH_ACTIVATED template; it may use {{programName}}, {{recipientName}}, {{mentorName}}, {{menteeName}}, {{mentorEmail}}, {{menteeEmail}}, {{endsAt}}.',
+      ));
+  it('refuses a placeholder of another kind (the decliner is only known to REQUEST_DECLINED)', () =>
+    given([programCreated()])
+      .when(setTemplate('MATCH_REQUEST', { subject: 'Request', body: '{{declinerName}}' }))
+      .thenThrows('VALIDATION_FAILED', 'Unknown placeholder {{declinerName}} in the MATCH_REQUEST template'));
+  it('refuses a subject of more than one line', () =>
+    given([programCreated()])
+      .when(setTemplate('REQUEST_DECLINED', { ...declined, subject: 'Declined\nSee below' }))
+      .thenThrows('VALIDATION_FAILED', 'A notification subject must be one line.'));
+  it('refuses an empty body', () =>
+    given([programCreated()]).when(setTemplate('REQUEST_DECLINED', { ...declined, body: '   ' })).thenThrows('VALIDATION_FAILED', 'needs a subject and a body'));
+  it('folds templates per kind: set, then reset', () => {
+    const withOwn = fold(programDecider, [programCreated(), set('REQUEST_DECLINED', declined), set('REQUEST_EXPIRED', DEFAULT_TEMPLATES.REQUEST_EXPIRED)]) as Program;
+    expect(withOwn.notificationTemplates).toEqual({ REQUEST_DECLINED: declined, REQUEST_EXPIRED: DEFAULT_TEMPLATES.REQUEST_EXPIRED });
+    const reset = fold(programDecider, [programCreated(), set('REQUEST_DECLINED', declined), set('REQUEST_EXPIRED', declined), set('REQUEST_DECLINED', null)]) as Program;
+    expect(reset.notificationTemplates).toEqual({ REQUEST_EXPIRED: declined });
+  });
+  it('a new program uses every default', () => expect((fold(programDecider, [programCreated()]) as Program).notificationTemplates).toEqual({}));
+});
+
+describe('matching settings', () => {
+  it('a new program lets each mentor take one match at a time, for 6 months, with 3 business days to answer', () =>
+    expect(DEFAULT_PROGRAM_SETTINGS).toMatchObject({ mentorCapacity: 1, matchDurationMonths: 6, requestExpiryBusinessDays: 3 }));
+  it('changes the default mentor capacity', () =>
+    given([programCreated()])
+      .when({ type: 'ChangeProgramSettings', data: { programId: P, settings: { mentorCapacity: 3 } } })
+      .then([
+        {
+          type: 'ProgramSettingsChanged',
+          data: { programId: P, from: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true }, to: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true, mentorCapacity: 3 } },
+        },
+      ]));
+  it.each([0, 2.5])('refuses a mentor capacity of %s', (mentorCapacity) =>
+    given([programCreated()])
+      .when({ type: 'ChangeProgramSettings', data: { programId: P, settings: { mentorCapacity } } })
+      .thenThrows('VALIDATION_FAILED', 'Mentor capacity'));
+  it('reads a program created before mentor capacity existed with the default', () => {
+    const { mentorCapacity: _dropped, ...older } = { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true };
+    const state = fold(programDecider, [programCreated({ settings: older as ProgramSettings })]) as Program;
+    expect(state.settings.mentorCapacity).toBe(1);
   });
 });
 

@@ -1,4 +1,5 @@
-import type { ProgramCreated } from '../program/program';
+import type { MatchEvent, MatchSource, RequestingParty } from '../match/match';
+import type { ApprovingParty, ProgramCreated, ProgramSettings } from '../program/program';
 import { DEFAULT_CLOSURE_REASONS, DEFAULT_PROGRAM_SETTINGS } from '../program/program';
 import type { MatchStatus, ParticipantRole } from '../user/matchStatus';
 import type { MatchStatusCause, PersonaOrigin, UserEvent } from '../user/user';
@@ -28,6 +29,17 @@ export const programCreated = (overrides: Partial<ProgramCreated['data']> = {}):
     ...overrides,
   },
 });
+
+/** The settings `programCreated` uses (matching on), with `overrides`. */
+export const programSettings = (overrides: Partial<ProgramSettings> = {}): ProgramSettings => ({
+  ...DEFAULT_PROGRAM_SETTINGS,
+  matchingEnabled: true,
+  ...overrides,
+});
+
+/** The test program with these settings (matching on unless they say otherwise). */
+export const programWith = (overrides: Partial<ProgramSettings>, data: Partial<ProgramCreated['data']> = {}): ProgramCreated =>
+  programCreated({ ...data, settings: programSettings(overrides) });
 
 export const userRegistered = (userId: string, role: ParticipantRole, programId = PROGRAM_ID): UserEvent => ({
   type: 'UserRegistered',
@@ -109,3 +121,86 @@ export const personaIn = (userId: string, n: number, role: ParticipantRole, stat
       return [rescreening, matchStatusChanged(userId, n, 'RESCREENING', 'NOT_MATCHING', { kind: 'ADMIN' })];
   }
 };
+
+// ---------------------------------------------------------------------------------------------
+// Matching
+
+export const mentorCapacitySet = (userId: string, capacity: number, previous: number | null = null, programId = PROGRAM_ID): UserEvent => ({
+  type: 'MentorCapacitySet',
+  data: { userId, programId, capacity, previous },
+});
+
+export const menteeInvited = (userId: string, n: number, programId = PROGRAM_ID): UserEvent => ({
+  type: 'MenteeInvitedToMatch',
+  data: { userId, personaId: persona(userId, n), programId },
+});
+
+export const personaMatchCompleted = (userId: string, n: number, matchId: string): UserEvent => ({
+  type: 'PersonaMatchCompleted',
+  data: { userId, personaId: persona(userId, n), matchId },
+});
+
+/** A mentor persona and a mentee persona in one match: the ids most match events carry. */
+export interface MatchPair {
+  readonly matchId: string;
+  readonly programId: string;
+  readonly mentorUserId: string;
+  readonly mentorPersonaId: string;
+  readonly menteeUserId: string;
+  readonly menteePersonaId: string;
+}
+
+export const matchPair = (
+  matchId: string,
+  { mentor = MENTOR_ID, mentorPersona = 1, mentee = MENTEE_ID, menteePersona = 1, programId = PROGRAM_ID } = {},
+): MatchPair => ({
+  matchId,
+  programId,
+  mentorUserId: mentor,
+  mentorPersonaId: persona(mentor, mentorPersona),
+  menteeUserId: mentee,
+  menteePersonaId: persona(mentee, menteePersona),
+});
+
+/** The persona ids alone, as activation, completion, closure and reopening carry them. */
+export const personaIdsOf = ({ matchId, programId, mentorPersonaId, menteePersonaId }: MatchPair) => ({
+  matchId,
+  programId,
+  mentorPersonaId,
+  menteePersonaId,
+});
+
+export const matchCreated = (pair: MatchPair, source: MatchSource = 'ADMIN', score: number | null = null): MatchEvent => ({
+  type: 'MatchCreated',
+  data: { ...pair, source, score },
+});
+
+/** `mentorPersonaId`: the persona that went MATCHED, when it is not the pair's (a mentor's additional match). */
+export const matchActivated = (pair: MatchPair, endsAt: string | null, mentorPersonaId = pair.mentorPersonaId): MatchEvent => ({
+  type: 'MatchActivated',
+  data: { ...personaIdsOf(pair), mentorPersonaId, endsAt },
+});
+
+export const matchRequested = (
+  pair: MatchPair,
+  request: {
+    readonly requestedBy: RequestingParty;
+    readonly requiredApprovals: readonly ApprovingParty[];
+    readonly pendingApprovals: readonly ApprovingParty[];
+    readonly expiresAt: string;
+    readonly message?: string | null;
+  },
+): MatchEvent => ({
+  type: 'MatchRequested',
+  data: { ...pair, ...request, message: request.message ?? null },
+});
+
+export const requestApproved = (pair: MatchPair, party: ApprovingParty, pendingApprovals: readonly ApprovingParty[]): MatchEvent => ({
+  type: 'MatchRequestApproved',
+  data: { matchId: pair.matchId, programId: pair.programId, party, pendingApprovals },
+});
+
+export const matchCompleted = (pair: MatchPair, endsAt: string): MatchEvent => ({
+  type: 'MatchCompleted',
+  data: { ...personaIdsOf(pair), endsAt },
+});

@@ -1,11 +1,26 @@
 import { assertNever } from '../src/domain/shared/decider';
-import { describeUserStatus, userIdOfPersona, type LifecycleEvent, type MatchEvent, type MatchStatusCause, type UserEvent } from '../src/domain';
+import {
+  describeUserStatus,
+  userIdOfPersona,
+  type ApprovingParty,
+  type LifecycleEvent,
+  type MatchClosed,
+  type MatchDiscarded,
+  type MatchEvent,
+  type MatchRequestApproved,
+  type MatchStatusCause,
+  type UserEvent,
+} from '../src/domain';
 import type { HistoryField } from '../src/readmodels/lifecycle';
 
 /**
  * What one event says in a user's history timeline: pure, so the sentences can be read and tested
  * without a database. A user-stream event makes one entry for its user; a match-stream event one
  * for the mentor and one for the mentee, each told from that participant's side.
+ *
+ * A few match events do not name what their entries need (`MatchRequestApproved` and
+ * `MatchDiscarded` name no persona; `MatchClosed` does not say whether the match had completed):
+ * the projection passes that in as a `MatchContext`, read from the match's earlier entries.
  */
 export interface HistoryEntry {
   readonly userId: string;
@@ -19,7 +34,21 @@ export interface HistoryEntry {
   readonly summary: string;
 }
 
+/** What the match's earlier entries say, for the match events that do not say it themselves. */
+export interface MatchContext {
+  /** The mentor's and the mentee's user and persona, as the match was created or requested. */
+  readonly participants: readonly { readonly userId: string; readonly personaId: string }[];
+  /** The lifecycle status the match's latest entry left it in (null if none said). */
+  readonly status: string | null;
+}
+
+/** The match events whose entries need a `MatchContext`. */
+export const needsMatchContext = (event: LifecycleEvent): event is MatchRequestApproved | MatchDiscarded | MatchClosed =>
+  event.type === 'MatchRequestApproved' || event.type === 'MatchDiscarded' || event.type === 'MatchClosed';
+
 const roleName = (role: 'MENTOR' | 'MENTEE') => role.toLowerCase();
+const partyName = (party: ApprovingParty) => `the ${party.toLowerCase()}`;
+const partiesName = (parties: readonly ApprovingParty[]) => parties.map(partyName).join(' and ');
 
 const causeClause = (cause: MatchStatusCause): string => {
   switch (cause.kind) {
@@ -57,17 +86,25 @@ const userEntry = (event: UserEvent): HistoryEntry => {
     }
     case 'PersonaCreated': {
       const { personaId, role, matchStatus, origin } = event.data;
-      const why =
-        origin.kind === 'REGISTRATION'
-          ? 'at registration'
-          : origin.kind === 'REMATCH_REQUESTED'
-            ? `because the ${roleName(role)} answered ${origin.rematchIntent} to another match when match ${origin.matchId} closed`
-            : 'because the user was made Rescreening (RS)';
+      const why = ((): string => {
+        switch (origin.kind) {
+          case 'REGISTRATION':
+            return 'at registration';
+          case 'REMATCH_REQUESTED':
+            return `because the ${roleName(role)} answered ${origin.rematchIntent} to another match when match ${origin.matchId} closed`;
+          case 'MADE_RESCREENING':
+            return 'because the user was made Rescreening (RS)';
+          case 'ADDITIONAL_MATCH':
+            return `for match ${origin.matchId}, an additional match of the mentor alongside persona ${origin.alongsidePersonaId}`;
+          default:
+            return assertNever(origin);
+        }
+      })();
       return {
         ...base,
         field: 'PERSONA',
         personaId,
-        matchId: origin.kind === 'REMATCH_REQUESTED' ? origin.matchId : null,
+        matchId: origin.kind === 'REMATCH_REQUESTED' || origin.kind === 'ADDITIONAL_MATCH' ? origin.matchId : null,
         from: null,
         to: matchStatus,
         summary: `Persona ${personaId} created as a ${roleName(role)} persona with match status ${matchStatus} ${why}`,
@@ -139,40 +176,149 @@ const userEntry = (event: UserEvent): HistoryEntry => {
         summary: `Persona ${personaId} assigned to ${place(partnerSiteId, mentorSiteListId)}${before}`,
       };
     }
+    case 'MenteeInvitedToMatch': {
+      const { personaId, programId } = event.data;
+      return {
+        ...base,
+        field: 'INVITATION',
+        personaId,
+        from: null,
+        to: 'INVITED',
+        summary: `Persona ${personaId} invited to submit mentor preferences in program ${programId}`,
+      };
+    }
+    case 'MentorCapacitySet': {
+      const { programId, capacity, previous } = event.data;
+      return {
+        ...base,
+        field: 'MENTOR_CAPACITY',
+        from: previous === null ? null : String(previous),
+        to: String(capacity),
+        summary:
+          `Mentor capacity in program ${programId} set to ${capacity} live match${capacity === 1 ? '' : 'es'} at once ` +
+          `(was ${previous === null ? "the program's default" : previous})`,
+      };
+    }
+    case 'PersonaMatchCompleted': {
+      const { personaId, matchId } = event.data;
+      return {
+        ...base,
+        field: 'MATCH_COMPLETION',
+        personaId,
+        matchId,
+        from: null,
+        to: 'COMPLETED',
+        summary: `Persona ${personaId}: match ${matchId} ran its full duration and is completed; the persona stays MATCHED`,
+      };
+    }
     default:
       return assertNever(event);
   }
 };
 
-const SIDES = ['mentor', 'mentee'] as const;
+type Participant = { readonly userId: string; readonly personaId: string };
 
-const matchEntries = (event: MatchEvent): HistoryEntry[] => {
+/** Who the event's entries go to, mentor first: from the event where it names them, else from the context. */
+const participantsOf = (event: MatchEvent, context: MatchContext | undefined): readonly Participant[] => {
+  if (!('mentorPersonaId' in event.data)) return context?.participants ?? [];
   const { matchId, mentorPersonaId, menteePersonaId } = event.data;
-  const personaOf = { mentor: mentorPersonaId, mentee: menteePersonaId };
-  const userOf = (side: 'mentor' | 'mentee'): string => {
-    if (event.type === 'MatchCreated') return side === 'mentor' ? event.data.mentorUserId : event.data.menteeUserId;
-    // Only MatchCreated names the users; the others name personas, whose ids carry their user's.
-    const userId = userIdOfPersona(personaOf[side]);
-    if (userId === null) throw new Error(`Match ${matchId}: ${side} persona id "${personaOf[side]}" is not a persona id.`);
-    return userId;
+  const named = 'mentorUserId' in event.data ? event.data : null;
+  // Only creations and requests name the users; the other events name personas, whose ids carry their user's.
+  const participant = (personaId: string, userId: string | undefined): Participant => {
+    const owner = userId ?? userIdOfPersona(personaId);
+    if (owner === null) throw new Error(`Match ${matchId}: persona id "${personaId}" is not a persona id.`);
+    return { userId: owner, personaId };
   };
-  return SIDES.map((side) => {
-    const base = { userId: userOf(side), field: 'MATCH' as const, personaId: personaOf[side], matchId, changeId: null };
+  return [participant(mentorPersonaId, named?.mentorUserId), participant(menteePersonaId, named?.menteeUserId)];
+};
+
+const WITHDRAWAL_WHY = {
+  MENTEE_MATCHED: (other: string | null) => `because the mentee was matched in ${other ? `match ${other}` : 'another match'}`,
+  PARTICIPANT_UNAVAILABLE: () => 'because a participant can no longer be matched',
+  WITHDRAWN_BY_REQUESTER: () => 'by the requester',
+  BY_ADMIN: () => 'by an admin',
+} as const;
+
+const matchEntries = (event: MatchEvent, context: MatchContext | undefined): HistoryEntry[] => {
+  const { matchId } = event.data;
+  const entry = (participant: Participant, index: number): HistoryEntry => {
+    // Only meaningful for events that name their personas (participantsOf lists the mentor first).
+    const side = index === 0 ? 'mentor' : 'mentee';
+    const base = { userId: participant.userId, field: 'MATCH' as const, personaId: participant.personaId, matchId, changeId: null };
     switch (event.type) {
-      case 'MatchCreated':
+      case 'MatchCreated': {
+        const { mentorPersonaId, menteePersonaId, source, score } = event.data;
+        const how = source === 'AUTO' ? ' by auto-matching' : '';
+        const scored = score !== undefined && score !== null ? ` (score ${score})` : '';
         return {
           ...base,
           from: null,
           to: null,
-          summary: `Match ${matchId} created: mentor persona ${mentorPersonaId} with mentee persona ${menteePersonaId}`,
+          summary: `Match ${matchId} created${how}${scored}: mentor persona ${mentorPersonaId} with mentee persona ${menteePersonaId}`,
+        };
+      }
+      case 'MatchRequested': {
+        const { mentorPersonaId, menteePersonaId, requestedBy, pendingApprovals, expiresAt, message } = event.data;
+        const waiting =
+          pendingApprovals.length === 0 ? 'no approval needed' : `waiting for approval by ${partiesName(pendingApprovals)} until ${expiresAt}`;
+        return {
+          ...base,
+          from: null,
+          to: 'REQUESTED',
+          summary:
+            `Match ${matchId} requested by the ${roleName(requestedBy)}${message ? ' with a message' : ''}: ` +
+            `mentor persona ${mentorPersonaId} with mentee persona ${menteePersonaId}; ${waiting}`,
+        };
+      }
+      case 'MatchRequestApproved': {
+        const { party, pendingApprovals } = event.data;
+        const rest = pendingApprovals.length === 0 ? 'every required approval is in' : `still waiting for ${partiesName(pendingApprovals)}`;
+        return { ...base, from: 'REQUESTED', to: 'REQUESTED', summary: `Match request ${matchId} approved by ${partyName(party)}; ${rest}` };
+      }
+      case 'MatchRequestDeclined': {
+        const { party, message } = event.data;
+        return {
+          ...base,
+          from: 'REQUESTED',
+          to: 'DECLINED',
+          summary: `Match request ${matchId} declined by ${partyName(party)}${message ? `, with the message "${message}"` : ''}`,
+        };
+      }
+      case 'MatchRequestExpired':
+        return {
+          ...base,
+          from: 'REQUESTED',
+          to: 'EXPIRED',
+          summary: `Match request ${matchId} expired: not every required approval came in by ${event.data.expiresAt}`,
+        };
+      case 'MatchRequestWithdrawn':
+        return {
+          ...base,
+          from: 'REQUESTED',
+          to: 'WITHDRAWN',
+          summary: `Match request ${matchId} withdrawn ${WITHDRAWAL_WHY[event.data.reason](event.data.otherMatchId)}`,
+        };
+      case 'MatchDiscarded':
+        return {
+          ...base,
+          from: 'STAGED',
+          to: 'DISCARDED',
+          summary: `Staged match ${matchId} discarded ${WITHDRAWAL_WHY[event.data.reason](event.data.otherMatchId)}`,
         };
       case 'MatchActivated':
         return { ...base, from: null, to: 'ACTIVE', summary: `Match ${matchId} went live; the mentor and mentee can now communicate` };
+      case 'MatchCompleted':
+        return {
+          ...base,
+          from: 'ACTIVE',
+          to: 'COMPLETED',
+          summary: `Match ${matchId} completed: it ran its full duration (until ${event.data.endsAt})`,
+        };
       case 'MatchClosed': {
         const intent = side === 'mentor' ? event.data.mentorRematchIntent : event.data.menteeRematchIntent;
         return {
           ...base,
-          from: 'ACTIVE',
+          from: context?.status === 'COMPLETED' ? 'COMPLETED' : 'ACTIVE',
           to: 'CLOSED',
           summary: `Match ${matchId} closed: ${event.data.closureReason}; ${side} wants another match: ${intent}`,
         };
@@ -182,17 +328,29 @@ const matchEntries = (event: MatchEvent): HistoryEntry[] => {
       default:
         return assertNever(event);
     }
-  });
+  };
+  return participantsOf(event, context).map(entry);
 };
 
-/** The entries one lifecycle event adds to users' histories (none for program events). */
-export const historyEntriesOf = (event: LifecycleEvent): HistoryEntry[] => {
+/**
+ * The entries one lifecycle event adds to users' histories (none for program events). Without the
+ * context it needs (`needsMatchContext`), an approval or discard adds none and a closure says it
+ * closed from ACTIVE.
+ */
+export const historyEntriesOf = (event: LifecycleEvent, context?: MatchContext): HistoryEntry[] => {
   switch (event.type) {
     case 'MatchCreated':
+    case 'MatchRequested':
+    case 'MatchRequestApproved':
+    case 'MatchRequestDeclined':
+    case 'MatchRequestExpired':
+    case 'MatchRequestWithdrawn':
+    case 'MatchDiscarded':
     case 'MatchActivated':
+    case 'MatchCompleted':
     case 'MatchClosed':
     case 'MatchReopened':
-      return matchEntries(event);
+      return matchEntries(event, context);
     case 'UserRegistered':
     case 'PersonaCreated':
     case 'ApplicationCompleted':
@@ -201,6 +359,9 @@ export const historyEntriesOf = (event: LifecycleEvent): HistoryEntry[] => {
     case 'PersonaMatchStatusChanged':
     case 'PersonaInactivated':
     case 'PersonaAssignedToSite':
+    case 'MenteeInvitedToMatch':
+    case 'MentorCapacitySet':
+    case 'PersonaMatchCompleted':
       return [userEntry(event)];
     default:
       return [];

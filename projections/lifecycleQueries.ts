@@ -1,9 +1,25 @@
-import type { MatchStatus, ParticipantRole, PersonaStatus, ProgramSettings, RematchIntent, Site, UserStatus } from '../src/domain';
+import {
+  DEFAULT_PROGRAM_SETTINGS,
+  type ApprovingParty,
+  type MatchSource,
+  type MatchStatus,
+  type NotificationKind,
+  type NotificationTemplate,
+  type ParticipantRole,
+  type PersonaOrigin,
+  type PersonaStatus,
+  type ProgramSettings,
+  type RematchIntent,
+  type RequestingParty,
+  type Site,
+  type UserStatus,
+} from '../src/domain';
 import { DomainError } from '../src/domain/shared/decider';
 import type {
   HistoryEntryView,
   HistoryField,
   LifecycleReadModel,
+  MatchEndReason,
   MatchView,
   MatchViewStatus,
   Page,
@@ -20,12 +36,12 @@ import { isoTimestamp } from './shared';
 // Cursors: base64url of a JSON array whose first element names the list, so a cursor of one
 // list handed to another is refused instead of silently paging from the wrong place.
 
-type CursorKind = 'users' | 'history';
+export type CursorKind = 'users' | 'history' | 'mentees' | 'mentors' | 'matches' | 'export';
 
-const encodeCursor = (kind: CursorKind, values: readonly string[]): string =>
+export const encodeCursor = (kind: CursorKind, values: readonly string[]): string =>
   Buffer.from(JSON.stringify([kind, ...values]), 'utf8').toString('base64url');
 
-const decodeCursor = (kind: CursorKind, cursor: string, isValid: (values: readonly string[]) => boolean): string[] => {
+export const decodeCursor = (kind: CursorKind, cursor: string, isValid: (values: readonly string[]) => boolean): string[] => {
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -47,7 +63,7 @@ const decodeCursor = (kind: CursorKind, cursor: string, isValid: (values: readon
 const USERS_CURSOR = (values: readonly string[]) => values.length === 2;
 const HISTORY_CURSOR = (values: readonly string[]) => values.length === 2 && values.every((value) => /^\d{1,20}$/.test(value));
 
-const requireFirst = (first: number): number => {
+export const requireFirst = (first: number): number => {
   if (!Number.isInteger(first) || first < 0) {
     throw new DomainError('VALIDATION_FAILED', `"first" must be a whole number of 0 or more (got ${first}).`, { field: 'first' });
   }
@@ -55,7 +71,7 @@ const requireFirst = (first: number): number => {
 };
 
 /** Turns `first + 1` fetched rows into a page: the extra row only says there is a next page. */
-const toPage = <Row, T>(
+export const toPage = <Row, T>(
   rows: readonly Row[],
   first: number,
   after: string | undefined,
@@ -70,7 +86,7 @@ const toPage = <Row, T>(
 });
 
 /** ILIKE pattern for a substring, with the pattern characters typed by the person taken literally. */
-const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+export const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
 
 // ---------------------------------------------------------------------------------------------
 // Rows as the queries below select them
@@ -79,10 +95,12 @@ interface ProgramRow {
   program_id: string;
   name: string;
   time_zone: string;
-  settings: ProgramSettings;
+  /** Rows projected before a setting existed lack it. */
+  settings: Partial<ProgramSettings>;
   partner_sites: Site[];
   mentor_site_lists: Site[];
   closure_reasons: string[];
+  notification_templates: Partial<Record<NotificationKind, NotificationTemplate>>;
   created_at: string;
   updated_at: string;
 }
@@ -113,11 +131,14 @@ interface PersonaRow {
   match_id: string | null;
   partner_site_id: string | null;
   mentor_site_list_id: string | null;
+  origin_kind: string | null;
+  invited_at: string | null;
+  match_completed: boolean;
   created_at: string;
   updated_at: string;
 }
 
-interface MatchRow {
+export interface MatchRow {
   match_id: string;
   program_id: string;
   mentor_user_id: string;
@@ -125,11 +146,26 @@ interface MatchRow {
   mentee_user_id: string;
   mentee_persona_id: string;
   status: string;
+  source: string;
+  score: number | null;
+  requested_by: string | null;
+  required_approvals: ApprovingParty[] | null;
+  pending_approvals: ApprovingParty[] | null;
+  request_message: string | null;
+  expires_at: string | null;
+  declined_by: string | null;
+  decline_message: string | null;
+  end_reason: string | null;
+  other_match_id: string | null;
   closure_reason: string | null;
   mentor_rematch_intent: string | null;
   mentee_rematch_intent: string | null;
   created_at: string;
+  activated_at: string | null;
+  ends_at: string | null;
+  completed_at: string | null;
   closed_at: string | null;
+  ended_at: string | null;
   updated_at: string;
 }
 
@@ -156,18 +192,24 @@ interface HistoryRow {
   reverted_at: string | null;
 }
 
-const PROGRAM_COLUMNS = `program_id, name, time_zone, settings, partner_sites, mentor_site_lists, closure_reasons,
+const PROGRAM_COLUMNS = `program_id, name, time_zone, settings, partner_sites, mentor_site_lists, closure_reasons, notification_templates,
   ${isoTimestamp('created_at')} AS created_at, ${isoTimestamp('updated_at')} AS updated_at`;
 
 const USER_COLUMNS = `u.user_id, u.email, u.name, u.program_id, u.role, u.company, u.manager_name, u.manager_email, u.user_status,
   u.application_completed, ${isoTimestamp('u.registered_at')} AS registered_at, ${isoTimestamp('u.updated_at')} AS updated_at`;
 
 const PERSONA_COLUMNS = `persona_id, user_id, number, program_id, role, persona_status, match_status, match_id, partner_site_id,
-  mentor_site_list_id, ${isoTimestamp('created_at')} AS created_at, ${isoTimestamp('updated_at')} AS updated_at`;
+  mentor_site_list_id, origin_kind, ${isoTimestamp('invited_at')} AS invited_at, match_completed,
+  ${isoTimestamp('created_at')} AS created_at, ${isoTimestamp('updated_at')} AS updated_at`;
 
-const MATCH_COLUMNS = `match_id, program_id, mentor_user_id, mentor_persona_id, mentee_user_id, mentee_persona_id, status,
-  closure_reason, mentor_rematch_intent, mentee_rematch_intent, ${isoTimestamp('created_at')} AS created_at,
-  ${isoTimestamp('closed_at')} AS closed_at, ${isoTimestamp('updated_at')} AS updated_at`;
+/** The columns of `MatchRow`, from `rm_matches` under the alias `m`. */
+export const MATCH_COLUMNS = `m.match_id, m.program_id, m.mentor_user_id, m.mentor_persona_id, m.mentee_user_id, m.mentee_persona_id,
+  m.status, m.source, m.score, m.requested_by, m.required_approvals, m.pending_approvals, m.request_message,
+  ${isoTimestamp('m.expires_at')} AS expires_at, m.declined_by, m.decline_message, m.end_reason, m.other_match_id,
+  m.closure_reason, m.mentor_rematch_intent, m.mentee_rematch_intent, ${isoTimestamp('m.created_at')} AS created_at,
+  ${isoTimestamp('m.activated_at')} AS activated_at, ${isoTimestamp('m.ends_at')} AS ends_at,
+  ${isoTimestamp('m.completed_at')} AS completed_at, ${isoTimestamp('m.closed_at')} AS closed_at,
+  ${isoTimestamp('m.ended_at')} AS ended_at, ${isoTimestamp('m.updated_at')} AS updated_at`;
 
 const HISTORY_COLUMNS = `event_id, user_id, position_major::text AS position_major, position_minor::text AS position_minor,
   event_type, ${isoTimestamp('occurred_at')} AS occurred_at, field, persona_id, match_id, change_id, from_value, to_value,
@@ -178,10 +220,12 @@ const toProgram = (row: ProgramRow): ProgramView => ({
   programId: row.program_id,
   name: row.name,
   timeZone: row.time_zone,
-  settings: row.settings,
+  // Rows projected before a setting existed read as its default, as the decider folds them.
+  settings: { ...DEFAULT_PROGRAM_SETTINGS, ...row.settings },
   partnerSites: row.partner_sites,
   mentorSiteLists: row.mentor_site_lists,
   closureReasons: row.closure_reasons,
+  notificationTemplates: row.notification_templates,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
@@ -212,11 +256,14 @@ const toPersona = (row: PersonaRow): PersonaView => ({
   matchId: row.match_id,
   partnerSiteId: row.partner_site_id,
   mentorSiteListId: row.mentor_site_list_id,
+  originKind: row.origin_kind as PersonaOrigin['kind'] | null,
+  invitedAt: row.invited_at,
+  matchCompleted: row.match_completed,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
 
-const toMatch = (row: MatchRow): MatchView => ({
+export const toMatch = (row: MatchRow): MatchView => ({
   matchId: row.match_id,
   programId: row.program_id,
   mentorUserId: row.mentor_user_id,
@@ -224,11 +271,27 @@ const toMatch = (row: MatchRow): MatchView => ({
   menteeUserId: row.mentee_user_id,
   menteePersonaId: row.mentee_persona_id,
   status: row.status as MatchViewStatus,
+  source: row.source as MatchSource,
+  // double precision arrives as a number from both drivers; Number() also takes numeric text.
+  score: row.score === null ? null : Number(row.score),
+  requestedBy: row.requested_by as RequestingParty | null,
+  requiredApprovals: row.required_approvals,
+  pendingApprovals: row.pending_approvals,
+  requestMessage: row.request_message,
+  expiresAt: row.expires_at,
+  declinedBy: row.declined_by as ApprovingParty | null,
+  declineMessage: row.decline_message,
+  endReason: row.end_reason as MatchEndReason | null,
+  otherMatchId: row.other_match_id,
   closureReason: row.closure_reason,
   mentorRematchIntent: row.mentor_rematch_intent as RematchIntent | null,
   menteeRematchIntent: row.mentee_rematch_intent as RematchIntent | null,
   createdAt: row.created_at,
+  activatedAt: row.activated_at,
+  endsAt: row.ends_at,
+  completedAt: row.completed_at,
   closedAt: row.closed_at,
+  endedAt: row.ended_at,
   updatedAt: row.updated_at,
 });
 
@@ -276,7 +339,7 @@ const userConditions = (filter: UserFilter, params: unknown[]): string[] => {
   return conditions;
 };
 
-const whereClause = (conditions: readonly string[]) => (conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '');
+export const whereClause = (conditions: readonly string[]) => (conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '');
 
 /**
  * The lifecycle read model over the `rm_` tables the projections in this folder keep. Reads only:
@@ -336,7 +399,7 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
   async matchesByIds(matchIds: readonly string[]): Promise<readonly MatchView[]> {
     if (matchIds.length === 0) return [];
     const { rows } = await this.db.query<MatchRow>(
-      `SELECT ${MATCH_COLUMNS} FROM rm_matches WHERE match_id = ANY($1::text[]) ORDER BY match_id`,
+      `SELECT ${MATCH_COLUMNS} FROM rm_matches m WHERE m.match_id = ANY($1::text[]) ORDER BY m.match_id`,
       [[...matchIds]],
     );
     return rows.map(toMatch);

@@ -1,9 +1,13 @@
 import { assertNever } from '../src/domain/shared/decider';
-import { PROGRAM_EVENT_TYPES, type ProgramEvent } from '../src/domain';
+import { DEFAULT_PROGRAM_SETTINGS, PROGRAM_EVENT_TYPES, type ProgramEvent, type ProgramSettings } from '../src/domain';
 import { projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from './shared';
 
-/** One row per program: its settings, sites and closure reasons as the program stream left them. */
+/**
+ * One row per program: its settings, sites, closure reasons and notification templates as the
+ * program stream left them. Settings are stored complete: a setting the event predates (events
+ * written before it existed) is stored at its default, as the decider folds it.
+ */
 export const PROGRAMS_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS rm_programs (
   program_id text PRIMARY KEY,
@@ -17,7 +21,11 @@ CREATE TABLE IF NOT EXISTS rm_programs (
   updated_at timestamptz NOT NULL,${LAST_POSITION_COLUMNS}
 );
 CREATE INDEX IF NOT EXISTS rm_programs_by_name ON rm_programs (name, program_id);
+ALTER TABLE rm_programs ADD COLUMN IF NOT EXISTS notification_templates jsonb NOT NULL DEFAULT '{}'::jsonb;
 `;
+
+/** Settings as the decider folds them: defaults under what the event recorded. */
+export const completeSettings = (settings: Partial<ProgramSettings>): ProgramSettings => ({ ...DEFAULT_PROGRAM_SETTINGS, ...settings });
 
 
 /** `$1` program id, `$2` occurredAt, `$3`/`$4` position; `set` may use `$5`. */
@@ -48,7 +56,7 @@ export const programsProjection = projection<ProgramEvent>({
             programId,
             name,
             timeZone,
-            jsonParam(settings),
+            jsonParam(completeSettings(settings)),
             jsonParam(partnerSites),
             jsonParam(mentorSiteLists),
             jsonParam(closureReasons),
@@ -60,8 +68,14 @@ export const programsProjection = projection<ProgramEvent>({
         return;
       }
       case 'ProgramSettingsChanged':
-        await update('settings = $5::jsonb', jsonParam(event.data.to));
+        await update('settings = $5::jsonb', jsonParam(completeSettings(event.data.to)));
         return;
+      case 'NotificationTemplateSet': {
+        const { kind, template } = event.data;
+        if (template === null) await update('notification_templates = notification_templates - $5::text', kind);
+        else await update('notification_templates = notification_templates || jsonb_build_object($5::text, $6::jsonb)', kind, jsonParam(template));
+        return;
+      }
       case 'MatchingTurnedOn':
         await update(`settings = jsonb_set(settings, '{matchingEnabled}', 'true'::jsonb)`);
         return;

@@ -1,6 +1,7 @@
 import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
 import { projection } from '../src/projections/projection';
-import { historyEntriesOf } from './historyEntries';
+import { historyEntriesOf, needsMatchContext, type MatchContext } from './historyEntries';
+import type { SqlExecutor } from '../src/sql/sqlDatabase';
 import { asDomainEvent, positionParams } from './shared';
 
 /**
@@ -35,9 +36,33 @@ CREATE TABLE IF NOT EXISTS rm_user_history (
 );
 CREATE INDEX IF NOT EXISTS rm_user_history_newest_first ON rm_user_history (user_id, position_major DESC, position_minor DESC);
 CREATE INDEX IF NOT EXISTS rm_user_history_by_change ON rm_user_history (user_id, change_id) WHERE change_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS rm_user_history_by_match ON rm_user_history (match_id, position_major, position_minor) WHERE match_id IS NOT NULL;
 `;
 
 type HistoryEvent = UserEvent | MatchEvent;
+
+/**
+ * The match's entries before this event (by position, so a replay reads what the first pass read):
+ * who its participants are (from its creation or request) and the status its latest entry left.
+ */
+const matchContext = async (tx: SqlExecutor, matchId: string, major: string, minor: string): Promise<MatchContext> => {
+  const before = `match_id = $1 AND field = 'MATCH' AND (position_major, position_minor) < ($2::numeric, $3::numeric)`;
+  // One after the other: a transaction is one connection.
+  const participants = await tx.query<{ user_id: string; persona_id: string }>(
+    `SELECT user_id, persona_id FROM rm_user_history
+      WHERE ${before} AND event_type IN ('MatchCreated', 'MatchRequested') ORDER BY user_id`,
+    [matchId, major, minor],
+  );
+  const status = await tx.query<{ to_value: string }>(
+    `SELECT to_value FROM rm_user_history WHERE ${before} AND to_value IS NOT NULL
+      ORDER BY position_major DESC, position_minor DESC LIMIT 1`,
+    [matchId, major, minor],
+  );
+  return {
+    participants: participants.rows.map((row) => ({ userId: row.user_id, personaId: row.persona_id })),
+    status: status.rows[0]?.to_value ?? null,
+  };
+};
 
 // Every event of a user's stream, and match events (they touch both participants' personas).
 const HISTORY_EVENT_TYPES = [...USER_EVENT_TYPES, ...MATCH_EVENT_TYPES] as const satisfies readonly HistoryEvent['type'][];
@@ -51,7 +76,8 @@ export const userHistoryProjection = projection<HistoryEvent>({
     const event = asDomainEvent(recorded);
     const { occurredAt, actor, reason, command, correlationId } = recorded.metadata;
     const [major, minor] = positionParams(recorded);
-    for (const entry of historyEntriesOf(event)) {
+    const context = needsMatchContext(event) ? await matchContext(tx, event.data.matchId, major, minor) : undefined;
+    for (const entry of historyEntriesOf(event, context)) {
       await tx.query(
         `INSERT INTO rm_user_history (event_id, user_id, position_major, position_minor, event_type, occurred_at, field, persona_id,
                                       match_id, change_id, from_value, to_value, summary, actor_id, actor_role, reason, command,

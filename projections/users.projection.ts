@@ -5,7 +5,10 @@ import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } f
 
 /**
  * rm_users: one row per user with the status every change and revert left. rm_personas: one row
- * per persona with its status, match status, match and site. Both come from the user stream only.
+ * per persona with its status, match status, match, site, why it was created, whether its mentee
+ * was invited to submit preferences and whether its match ran its duration. rm_mentor_capacities:
+ * the capacity set for a mentor in a program (the program's default applies where there is no
+ * row). All come from the user stream only.
  */
 export const USERS_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS rm_users (
@@ -42,6 +45,20 @@ CREATE TABLE IF NOT EXISTS rm_personas (
   UNIQUE (user_id, number)
 );
 CREATE INDEX IF NOT EXISTS rm_personas_by_partner_site ON rm_personas (partner_site_id, user_id);
+-- Added with the matching workflows; null/false on rows projected before (a rebuild fills origin_kind).
+ALTER TABLE rm_personas
+  ADD COLUMN IF NOT EXISTS origin_kind text,
+  ADD COLUMN IF NOT EXISTS invited_at timestamptz,
+  ADD COLUMN IF NOT EXISTS match_completed boolean NOT NULL DEFAULT false;
+CREATE INDEX IF NOT EXISTS rm_personas_by_program_role ON rm_personas (program_id, role, match_status);
+
+CREATE TABLE IF NOT EXISTS rm_mentor_capacities (
+  user_id text NOT NULL,
+  program_id text NOT NULL,
+  capacity integer NOT NULL,
+  updated_at timestamptz NOT NULL,${LAST_POSITION_COLUMNS},
+  PRIMARY KEY (user_id, program_id)
+);
 `;
 
 
@@ -68,7 +85,7 @@ export const usersProjection = projection<UserEvent>({
   name: 'users',
   handles: USER_EVENT_TYPES,
   schema: USERS_SCHEMA,
-  tables: ['rm_users', 'rm_personas'],
+  tables: ['rm_users', 'rm_personas', 'rm_mentor_capacities'],
   apply: async (tx, recorded) => {
     const event = asDomainEvent(recorded);
     const at = recorded.metadata.occurredAt;
@@ -103,13 +120,14 @@ export const usersProjection = projection<UserEvent>({
         return;
       }
       case 'PersonaCreated': {
-        const { userId, personaId, programId, role, matchStatus } = event.data;
+        const { userId, personaId, programId, role, matchStatus, origin } = event.data;
         await tx.query(
           `INSERT INTO rm_personas (persona_id, user_id, number, program_id, role, persona_status, match_status, match_id,
-                                    partner_site_id, mentor_site_list_id, created_at, updated_at, last_position_major, last_position_minor)
-           VALUES ($1, $2, $3, $4, $5, 'ACTIVE', $6, NULL, NULL, NULL, $7::timestamptz, $7::timestamptz, $8::numeric, $9::numeric)
+                                    partner_site_id, mentor_site_list_id, origin_kind, created_at, updated_at,
+                                    last_position_major, last_position_minor)
+           VALUES ($1, $2, $3, $4, $5, 'ACTIVE', $6, NULL, NULL, NULL, $7, $8::timestamptz, $8::timestamptz, $9::numeric, $10::numeric)
            ON CONFLICT (persona_id) DO NOTHING`,
-          [personaId, userId, personaNumber(personaId), programId, role, matchStatus, at, major, minor],
+          [personaId, userId, personaNumber(personaId), programId, role, matchStatus, origin.kind, at, major, minor],
         );
         return;
       }
@@ -124,7 +142,14 @@ export const usersProjection = projection<UserEvent>({
         const { personaId, to, cause } = event.data;
         // As the decider folds it: a persona's match is set when it is matched and never cleared.
         const matchedIn = cause.kind === 'MATCH_ACTIVATED' ? cause.matchId : null;
-        await updatePersona(personaId, 'match_status = $5, match_id = COALESCE($6::text, match_id)', to, matchedIn);
+        // A reopened match is live again, whether or not it had run its duration before it closed.
+        await updatePersona(
+          personaId,
+          'match_status = $5, match_id = COALESCE($6::text, match_id), match_completed = match_completed AND NOT $7::boolean',
+          to,
+          matchedIn,
+          cause.kind === 'MATCH_REOPENED',
+        );
         return;
       }
       case 'PersonaInactivated':
@@ -133,6 +158,25 @@ export const usersProjection = projection<UserEvent>({
       case 'PersonaAssignedToSite': {
         const { personaId, partnerSiteId, mentorSiteListId } = event.data;
         await updatePersona(personaId, 'partner_site_id = $5, mentor_site_list_id = $6', partnerSiteId, mentorSiteListId);
+        return;
+      }
+      case 'MenteeInvitedToMatch':
+        await updatePersona(event.data.personaId, 'invited_at = COALESCE(invited_at, $2::timestamptz)');
+        return;
+      case 'PersonaMatchCompleted':
+        await updatePersona(event.data.personaId, 'match_completed = true');
+        return;
+      case 'MentorCapacitySet': {
+        const { userId, programId, capacity } = event.data;
+        await tx.query(
+          `INSERT INTO rm_mentor_capacities AS c (user_id, program_id, capacity, updated_at, last_position_major, last_position_minor)
+           VALUES ($1, $2, $3, $4::timestamptz, $5::numeric, $6::numeric)
+           ON CONFLICT (user_id, program_id) DO UPDATE
+             SET capacity = EXCLUDED.capacity, updated_at = EXCLUDED.updated_at,
+                 last_position_major = EXCLUDED.last_position_major, last_position_minor = EXCLUDED.last_position_minor
+           WHERE ${notYetApplied('c', 5, 6)}`,
+          [userId, programId, capacity, at, major, minor],
+        );
         return;
       }
       default:

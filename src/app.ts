@@ -3,6 +3,11 @@ import { mkdirSync } from 'node:fs';
 import type { GraphQLSchema } from 'graphql';
 import { lifecycleProjections } from '../projections';
 import { SqlLifecycleReadModel } from '../projections/lifecycleQueries';
+import { SqlMatchingReadModel } from '../projections/matchingQueries';
+import { createNotificationWorker, listOutbox, notificationsProjection, type NotificationWorker } from './notifications';
+import { MatchingScheduler } from './scheduler/matchingScheduler';
+import { matchesExportRoute } from './http/routes';
+import { verifyToken } from './graphql/auth';
 import { LifecycleCommands } from './application/lifecycleCommands';
 import { CommandPipeline } from './commands/pipeline';
 import type { Config } from './config';
@@ -38,6 +43,11 @@ export interface App {
   readonly runner: ProjectionRunner;
   readonly services: LifecycleServices;
   readonly schema: GraphQLSchema;
+  /**
+   * The background jobs: the notification worker and the matching scheduler. `start()` runs them
+   * when the configuration says so (BACKGROUND_JOBS); tests drive them by hand.
+   */
+  readonly jobs: { readonly notifications: NotificationWorker; readonly scheduler: MatchingScheduler };
   /** Starts the projection runner and the HTTP server. */
   start(): Promise<RunningHttpServer>;
   /** Stops taking requests, finishes those in flight and the projection batch in hand, closes stores. */
@@ -58,11 +68,30 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const store: EventStore = config.eventStoreConnectionString
     ? await KurrentEventStore.connect(config.eventStoreConnectionString)
     : await SqlEventStore.create(db);
-  const runner = await ProjectionRunner.create(store, db, lifecycleProjections, {
+  const runner = await ProjectionRunner.create(store, db, [...lifecycleProjections, notificationsProjection], {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
-  const pipeline = new CommandPipeline(store, { onAppended: () => runner.notify() });
+  // After the runner: the outbox table comes from the notifications projection's schema.
+  const notifications = createNotificationWorker({
+    db,
+    smtpUrl: config.smtpUrl,
+    mailboxFile: config.mailboxFile,
+    from: config.mailFrom,
+    clock,
+    logger,
+    worker: { pollMs: config.notificationPollMs, maxAgeMs: config.notificationMaxAgeHours * 3_600_000 },
+  });
+  let scheduler: MatchingScheduler | null = null;
+  const pipeline = new CommandPipeline(store, {
+    onAppended: (outcome) => {
+      runner.notify();
+      // A match went live: the mentee's other requests and staged matches are withdrawn soon after.
+      if (outcome.events.some((event) => event.type === 'MatchActivated')) scheduler?.sweepSoon();
+    },
+  });
   const readModel = new SqlLifecycleReadModel(db);
+  const matching = new SqlMatchingReadModel(db);
+  const waitForProjections = (position: GlobalPosition) => runner.waitFor(position, dependencies.consistencyTimeoutMs ?? 5000);
 
   const health = async (): Promise<HealthReport> => {
     const [head, statuses] = await Promise.all([store.readHead(), runner.status()]);
@@ -80,7 +109,10 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const services: LifecycleServices = {
     commands: new LifecycleCommands(pipeline, store, randomUUID),
     readModel,
-    waitForProjections: (position: GlobalPosition) => runner.waitFor(position, dependencies.consistencyTimeoutMs ?? 5000),
+    matching,
+    outbox: (filter) => listOutbox(db, filter),
+    waitForProjections,
+    catchUpProjections: async () => waitForProjections(await store.readHead()),
     userAsOf: async (userId: string, at: Date): Promise<{ state: UserState; eventCount: number }> => {
       const { events } = await store.readStream(userStream(userId));
       const until = at.getTime();
@@ -96,6 +128,18 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     health,
   };
 
+  scheduler = new MatchingScheduler({
+    commands: services.commands,
+    queries: matching,
+    clock,
+    logger,
+    intervalMs: config.schedulerIntervalMs,
+    catchUp: async () => {
+      await runner.waitFor(await store.readHead(), dependencies.consistencyTimeoutMs ?? 5000);
+    },
+  });
+  const jobs = { notifications, scheduler };
+
   const schema = await buildApiSchema();
   let http: RunningHttpServer | null = null;
 
@@ -106,8 +150,13 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     runner,
     services,
     schema,
+    jobs,
     async start() {
       runner.start();
+      if (config.backgroundJobs) {
+        notifications.start();
+        scheduler?.start();
+      }
       http = await startHttpServer({
         schema,
         contextFactory: createContextFactory({ secret: config.tokenSecret, clock, services, logger }),
@@ -117,13 +166,28 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         explorer: true,
         health,
         limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost },
-        onShutdown: [() => runner.stop()],
+        routes: [
+          matchesExportRoute({
+            readModel: matching,
+            authenticate: async (request) => {
+              const header = request.headers.authorization;
+              if (!header?.startsWith('Bearer ')) return null;
+              try {
+                const actor = await verifyToken(config.tokenSecret, header.slice('Bearer '.length), { now: clock() });
+                return { role: actor.role };
+              } catch {
+                return null;
+              }
+            },
+          }),
+        ],
+        onShutdown: [() => jobs.scheduler.stop(), () => notifications.close(), () => runner.stop()],
       });
       return http;
     },
     async stop() {
       if (http) await http.stop();
-      else await runner.stop();
+      else await Promise.all([jobs.scheduler.stop(), notifications.close(), runner.stop()]);
       await store.close();
       // An injected database belongs to whoever injected it.
       if (!dependencies.db) await db.close();

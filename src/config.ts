@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { DEVELOPMENT_TOKEN_SECRET } from './graphql/auth';
 
 /**
@@ -17,6 +18,23 @@ export interface Config {
   readonly logLevel: string;
   readonly maxQueryDepth: number;
   readonly maxQueryCost: number;
+  /** SMTP server for the notification e-mails (smtp://user:pass@host:587); unset: written to `mailboxFile`. */
+  readonly smtpUrl?: string;
+  /** The From of every notification e-mail. */
+  readonly mailFrom: string;
+  /** Where e-mails go when no SMTP server is configured (mbox format). */
+  readonly mailboxFile: string;
+  /** How often the notification worker looks for e-mails to send (it is also woken by new ones). */
+  readonly notificationPollMs: number;
+  /**
+   * E-mails for events older than this are not sent (marked FAILED with the reason): the first start
+   * on an existing log must not mail its whole history.
+   */
+  readonly notificationMaxAgeHours: number;
+  /** How often the matching scheduler expires requests and completes matches. */
+  readonly schedulerIntervalMs: number;
+  /** Whether this instance runs the notification worker and the scheduler (run them on at least one). */
+  readonly backgroundJobs: boolean;
 }
 
 
@@ -32,6 +50,22 @@ const integer = (env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${raw}".`);
   }
   return value;
+};
+
+const smtpUrl = (raw: string | undefined): string | undefined => {
+  if (!raw) return undefined;
+  if (!/^smtps?:\/\/[^/]+/.test(raw)) {
+    throw new ConfigError(`SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465; got "${raw.replace(/:[^:@/]*@/, ':***@')}".`);
+  }
+  return raw;
+};
+
+const flag = (env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false; got "${raw}".`);
 };
 
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
@@ -57,5 +91,12 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     logLevel: env.LOG_LEVEL || 'info',
     maxQueryDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
     maxQueryCost: integer(env, 'MAX_QUERY_COST', 5000, 10, 10_000_000),
+    smtpUrl: smtpUrl(env.SMTP_URL),
+    mailFrom: env.MAIL_FROM || 'Mentoring Programs <no-reply@mentoring.localhost>',
+    mailboxFile: env.MAILBOX_FILE || join(env.DATA_DIR || './data', 'mailbox.mbox'),
+    notificationPollMs: integer(env, 'NOTIFICATION_POLL_MS', 5000, 50, 3_600_000),
+    notificationMaxAgeHours: integer(env, 'NOTIFICATION_MAX_AGE_HOURS', 168, 1, 87_600),
+    schedulerIntervalMs: integer(env, 'SCHEDULER_INTERVAL_MS', 30_000, 100, 86_400_000),
+    backgroundJobs: flag(env, 'BACKGROUND_JOBS', true),
   };
 };

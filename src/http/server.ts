@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { HttpRoute } from './routes';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from '@apollo/server';
@@ -42,6 +43,8 @@ export interface HttpServerOptions<Services> {
   /** How long `stop()` waits for in-flight requests before cutting connections (default 10 s). */
   readonly stopGracePeriodMs?: number;
   readonly newId?: () => string;
+  /** Plain HTTP endpoints beside GraphQL (file downloads such as the CSV exports). */
+  readonly routes?: readonly HttpRoute[];
 }
 
 export interface RunningHttpServer {
@@ -258,6 +261,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     response.end(request.method === 'HEAD' ? undefined : file.body);
   };
 
+  const routes = options.routes ?? [];
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
     const requestId = newId();
@@ -287,6 +291,9 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
       const readOnly = method === 'GET' || method === 'HEAD';
       if (url.pathname === GRAPHQL_PATH) {
         await handleGraphQL(request, response, url, requestId, record);
+      } else if (routes.some((route) => route.path === url.pathname && (route.method === method || (route.method === 'GET' && method === 'HEAD')))) {
+        const route = routes.find((candidate) => candidate.path === url.pathname)!;
+        await route.handle(request, response, url);
       } else if (url.pathname === '/health' && readOnly) {
         await handleHealth(response);
       } else if (url.pathname === '/' && readOnly && explorerHtml) {

@@ -1,5 +1,20 @@
 import type { GlobalPosition } from '../eventstore/eventStore';
-import type { MatchStatus, ParticipantRole, PersonaStatus, ProgramSettings, RematchIntent, Site, UserStatus } from '../domain';
+import type {
+  ApprovingParty,
+  MatchLifecycleStatus,
+  MatchSource,
+  MatchStatus,
+  NotificationKind,
+  NotificationTemplate,
+  ParticipantRole,
+  PersonaOrigin,
+  PersonaStatus,
+  ProgramSettings,
+  RematchIntent,
+  RequestingParty,
+  Site,
+  UserStatus,
+} from '../domain';
 
 /** Read-side rows of the participant lifecycle, as the projections in `projections/` keep them. */
 
@@ -11,6 +26,8 @@ export interface ProgramView {
   readonly partnerSites: readonly Site[];
   readonly mentorSiteLists: readonly Site[];
   readonly closureReasons: readonly string[];
+  /** The program's own e-mails; kinds not listed use the defaults. */
+  readonly notificationTemplates: Readonly<Partial<Record<NotificationKind, NotificationTemplate>>>;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -42,11 +59,20 @@ export interface PersonaView {
   readonly matchId: string | null;
   readonly partnerSiteId: string | null;
   readonly mentorSiteListId: string | null;
+  /** Why the persona was created; null for personas recorded before the read model kept it (until a rebuild). */
+  readonly originKind: PersonaOrigin['kind'] | null;
+  /** When the mentee was invited to submit mentor preferences; null if never. */
+  readonly invitedAt: string | null;
+  /** Its match ran its full duration (the persona stays MATCHED but no longer takes a mentor's capacity). */
+  readonly matchCompleted: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
 
-export type MatchViewStatus = 'ACTIVE' | 'CLOSED';
+export type MatchViewStatus = MatchLifecycleStatus;
+
+/** Why a request was withdrawn or a staged match discarded. */
+export type MatchEndReason = 'BY_ADMIN' | 'MENTEE_MATCHED' | 'PARTICIPANT_UNAVAILABLE' | 'WITHDRAWN_BY_REQUESTER';
 
 export interface MatchView {
   readonly matchId: string;
@@ -56,24 +82,54 @@ export interface MatchView {
   readonly menteeUserId: string;
   readonly menteePersonaId: string;
   readonly status: MatchViewStatus;
+  /** ADMIN or AUTO for a staged or direct match, REQUEST for a participant's request. */
+  readonly source: MatchSource;
+  /** Auto-matching's score for the pair. */
+  readonly score: number | null;
+  /** Requests only (null otherwise): who asked, which approvals the program required, which are still missing. */
+  readonly requestedBy: RequestingParty | null;
+  readonly requiredApprovals: readonly ApprovingParty[] | null;
+  readonly pendingApprovals: readonly ApprovingParty[] | null;
+  readonly requestMessage: string | null;
+  readonly expiresAt: string | null;
+  /** DECLINED: who declined, and the message sent back to the requester. */
+  readonly declinedBy: ApprovingParty | null;
+  readonly declineMessage: string | null;
+  /** WITHDRAWN or DISCARDED: why, and the match the mentee went into instead (MENTEE_MATCHED). */
+  readonly endReason: MatchEndReason | null;
+  readonly otherMatchId: string | null;
   readonly closureReason: string | null;
   readonly mentorRematchIntent: RematchIntent | null;
   readonly menteeRematchIntent: RematchIntent | null;
   readonly createdAt: string;
+  /** When it went live (null for matches recorded before this was kept, until a rebuild). */
+  readonly activatedAt: string | null;
+  /** When its duration runs out (set when it goes live). */
+  readonly endsAt: string | null;
+  readonly completedAt: string | null;
   readonly closedAt: string | null;
+  /** When a request or staged match ended without going live (DISCARDED, DECLINED, EXPIRED, WITHDRAWN). */
+  readonly endedAt: string | null;
   readonly updatedAt: string;
 }
 
 /** What an entry of the history timeline is about. */
-export type HistoryField =
-  | 'REGISTRATION'
-  | 'APPLICATION'
-  | 'USER_STATUS'
-  | 'PERSONA'
-  | 'MATCH_STATUS'
-  | 'PERSONA_STATUS'
-  | 'SITE'
-  | 'MATCH';
+export const HISTORY_FIELDS = [
+  'REGISTRATION',
+  'APPLICATION',
+  'USER_STATUS',
+  'PERSONA',
+  'MATCH_STATUS',
+  'PERSONA_STATUS',
+  'SITE',
+  'MATCH',
+  /** Invited to submit mentor preferences. */
+  'INVITATION',
+  'MENTOR_CAPACITY',
+  /** A persona's match ran its full duration. */
+  'MATCH_COMPLETION',
+] as const;
+export type HistoryField = (typeof HISTORY_FIELDS)[number];
 
 export interface HistoryEntryView {
   readonly eventId: string;

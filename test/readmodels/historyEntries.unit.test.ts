@@ -97,4 +97,78 @@ describe('history entries', () => {
       [MENTEE_ID, persona(MENTEE_ID, 1), 'Match m-1 reopened'],
     ]);
   });
+
+  const M1 = { matchId: 'm-1', programId: 'prog-2025' };
+  const pair = { ...M1, mentorPersonaId: persona(MENTOR_ID, 1), menteePersonaId: persona(MENTEE_ID, 1) };
+  const both = { ...pair, mentorUserId: MENTOR_ID, menteeUserId: MENTEE_ID, requestedBy: 'MENTOR' as const };
+
+  test('events that name no persona go to the participants the context names, and to nobody without it', () => {
+    const discarded = { type: 'MatchDiscarded' as const, data: { ...M1, reason: 'PARTICIPANT_UNAVAILABLE' as const, otherMatchId: null } };
+    expect(historyEntriesOf(discarded)).toEqual([]);
+    const participants = [
+      { userId: MENTOR_ID, personaId: persona(MENTOR_ID, 1) },
+      { userId: MENTEE_ID, personaId: persona(MENTEE_ID, 1) },
+    ];
+    expect(historyEntriesOf(discarded, { participants, status: 'STAGED' }).map((entry) => [entry.userId, entry.from, entry.to, entry.summary])).toEqual([
+      [MENTOR_ID, 'STAGED', 'DISCARDED', 'Staged match m-1 discarded because a participant can no longer be matched'],
+      [MENTEE_ID, 'STAGED', 'DISCARDED', 'Staged match m-1 discarded because a participant can no longer be matched'],
+    ]);
+  });
+
+  test('a closure says it closed from ACTIVE unless the context says the match had completed', () => {
+    const closed = {
+      type: 'MatchClosed' as const,
+      data: { ...pair, closureReason: 'Other', mentorRematchIntent: 'MAYBE' as const, menteeRematchIntent: 'NO' as const },
+    };
+    expect(historyEntriesOf(closed).map((entry) => entry.from)).toEqual(['ACTIVE', 'ACTIVE']);
+    expect(historyEntriesOf(closed, { participants: [], status: 'COMPLETED' }).map((entry) => [entry.from, entry.summary])).toEqual([
+      ['COMPLETED', 'Match m-1 closed: Other; mentor wants another match: MAYBE'],
+      ['COMPLETED', 'Match m-1 closed: Other; mentee wants another match: NO'],
+    ]);
+  });
+
+  test('requests: asked by the mentor with nobody else to approve, withdrawn by the requester, declined without a message', () => {
+    expect(
+      historyEntriesOf({
+        type: 'MatchRequested',
+        data: { ...both, requiredApprovals: ['MENTOR'], pendingApprovals: [], expiresAt: '2025-01-09T15:00:00.000Z', message: null },
+      })[0]!.summary,
+    ).toBe(`Match m-1 requested by the mentor: mentor persona ${persona(MENTOR_ID, 1)} with mentee persona ${persona(MENTEE_ID, 1)}; no approval needed`);
+    expect(
+      historyEntriesOf({ type: 'MatchRequestWithdrawn', data: { ...both, reason: 'WITHDRAWN_BY_REQUESTER', otherMatchId: null } })[1]!.summary,
+    ).toBe('Match request m-1 withdrawn by the requester');
+    expect(historyEntriesOf({ type: 'MatchRequestDeclined', data: { ...both, party: 'ADMIN', message: null } })[0]).toMatchObject({
+      from: 'REQUESTED',
+      to: 'DECLINED',
+      summary: 'Match request m-1 declined by the admin',
+    });
+  });
+
+  test('user events of matching: a capacity changed from an earlier one, and a persona of an additional match', () => {
+    expect(historyEntriesOf({ type: 'MentorCapacitySet', data: { userId: MENTOR_ID, programId: 'prog-2025', capacity: 1, previous: 3 } })).toEqual([
+      {
+        userId: MENTOR_ID,
+        field: 'MENTOR_CAPACITY',
+        personaId: null,
+        matchId: null,
+        changeId: null,
+        from: '3',
+        to: '1',
+        summary: 'Mentor capacity in program prog-2025 set to 1 live match at once (was 3)',
+      },
+    ]);
+    expect(
+      historyEntriesOf({
+        type: 'PersonaCreated',
+        data: {
+          userId: MENTOR_ID,
+          personaId: persona(MENTOR_ID, 2),
+          programId: 'prog-2025',
+          role: 'MENTOR',
+          matchStatus: 'RTBM',
+          origin: { kind: 'ADDITIONAL_MATCH', matchId: 'm-2', alongsidePersonaId: persona(MENTOR_ID, 1) },
+        },
+      })[0],
+    ).toMatchObject({ field: 'PERSONA', matchId: 'm-2', to: 'RTBM' });
+  });
 });

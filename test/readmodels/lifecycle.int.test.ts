@@ -230,6 +230,7 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
         { id: 'list-2', name: 'Globex mentors' },
       ],
       closureReasons: [...DEFAULT_CLOSURE_REASONS, 'Relocated', 'Mentee graduated'],
+      notificationTemplates: {},
       createdAt: step.createProgram!.now,
       updatedAt: step.lastProgramChange!.now,
     });
@@ -269,7 +270,15 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
   });
 
   test('personas: match status and match, site, and the rematch persona inactivated when the match reopened', async () => {
-    const persona = (personaId: string, userId: string, number: number) => ({ personaId, userId, number, programId: P1 });
+    const persona = (personaId: string, userId: string, number: number) => ({
+      personaId,
+      userId,
+      number,
+      programId: P1,
+      originKind: number === 1 ? 'REGISTRATION' : 'REMATCH_REQUESTED',
+      invitedAt: null,
+      matchCompleted: false,
+    });
     expect(afterClose.personas).toEqual(
       [
         {
@@ -331,7 +340,23 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
       mentorPersonaId: MARIA_P1,
       menteeUserId: ID.theo,
       menteePersonaId: THEO_P1,
+      source: 'ADMIN',
+      score: null,
+      requestedBy: null,
+      requiredApprovals: null,
+      pendingApprovals: null,
+      requestMessage: null,
+      expiresAt: null,
+      declinedBy: null,
+      declineMessage: null,
+      endReason: null,
+      otherMatchId: null,
       createdAt: step.match!.now,
+      activatedAt: step.match!.now,
+      // Nine months (the program's duration) later, same wall-clock time in New York, on summer time by then.
+      endsAt: '2025-10-06T08:30:00.000Z',
+      completedAt: null,
+      endedAt: null,
     };
     expect(afterClose.match).toEqual([
       {

@@ -15,19 +15,25 @@ export const registerUser = define.registerUser;
 export const assignPersonaToSite = define.assignPersonaToSite;
 export type MatchIds = define.MatchStreamIds;
 
-/** Matches the first persona of each user. */
-export const matchPersonas = (ids: MatchIds) =>
-  define.matchPersonas({
-    matchId: ids.matchId,
-    programId: ids.programId,
-    mentorPersonaId: personaIdFor(ids.mentorUserId, 1),
-    menteePersonaId: personaIdFor(ids.menteeUserId, 1),
-  });
+/** Matches the first persona of each user, live at once, at the scenario's clock reading. */
+export const matchPersonas =
+  (ids: MatchIds) =>
+  (now: string) =>
+    define.matchPersonas({
+      matchId: ids.matchId,
+      programId: ids.programId,
+      mentorPersonaId: personaIdFor(ids.mentorUserId, 1),
+      menteePersonaId: personaIdFor(ids.menteeUserId, 1),
+      now,
+    });
 
 export const closeMatch = (ids: MatchIds, data: Omit<CloseMatch['data'], 'matchId'>) =>
   define.closeMatch(ids, { ...data, matchId: ids.matchId });
 
-export const reopenMatch = define.reopenMatch;
+export const reopenMatch =
+  (ids: MatchIds) =>
+  (now: string) =>
+    define.reopenMatch(ids, { matchId: ids.matchId, now });
 
 // ---------------------------------------------------------------------------------------------
 
@@ -52,10 +58,16 @@ export class Scenario {
     this.pipeline = new CommandPipeline(store);
   }
 
+  /** `command` may be a function of the clock reading, for commands that carry it (`now`). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async run<S extends Record<string, StreamSpec<any, any>>>(actor: Actor, command: CommandDefinition<S>, reason?: string): Promise<Executed> {
+  async run<S extends Record<string, StreamSpec<any, any>>>(
+    actor: Actor,
+    commandOrAt: CommandDefinition<S> | ((now: string) => CommandDefinition<S>),
+    reason?: string,
+  ): Promise<Executed> {
     const n = this.clock++;
     const now = minute(n);
+    const command = typeof commandOrAt === 'function' ? commandOrAt(now) : commandOrAt;
     const correlationId = `corr-${n}`;
     const outcome = await this.pipeline.execute({ actor, now, correlationId, ...(reason !== undefined ? { reason } : {}) }, command);
     if (outcome.events.length === 0) throw new Error(`${command.name} wrote nothing; the scenario expects every step to record a fact.`);

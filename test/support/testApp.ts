@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { mintToken, type TokenRole } from '../../src/graphql/auth';
@@ -26,8 +29,24 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05T09:00:00.000Z'): Promise<TestApp> => {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+export interface TestAppOptions {
+  /** Where the notification worker sends e-mail (a test SMTP server); unset: a mailbox file in a temporary directory. */
+  readonly smtpUrl?: string;
+}
+
+/**
+ * The background jobs (notification worker, matching scheduler) do not run on their own here: tests
+ * drive them with `app.jobs.notifications.runOnce()` and `app.jobs.scheduler.tick()`.
+ */
+export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05T09:00:00.000Z', options: TestAppOptions = {}): Promise<TestApp> => {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    BACKGROUND_JOBS: 'false',
+    MAILBOX_FILE: join(mkdtempSync(join(tmpdir(), 'mailbox-')), 'mailbox.mbox'),
+    ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
+  });
   const clock = {
     now: new Date(startAt),
     advance(ms: number) {
@@ -51,7 +70,7 @@ export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05
     http,
     clock,
     token: (role, subject, userId) =>
-      mintToken({ secret: config.tokenSecret, subject, role, expiresIn: '1h', ...(userId ? { userId } : {}) }),
+      mintToken({ secret: config.tokenSecret, subject, role, expiresIn: '3650d', ...(userId ? { userId } : {}) }),
     async gql(query, variables = {}, options = {}) {
       const response = await fetch(graphqlUrl, {
         method: 'POST',

@@ -1,6 +1,7 @@
 import { registerEnumType } from 'type-graphql';
 import {
   APPROVING_PARTIES,
+  MATCH_LIFECYCLE_STATUSES,
   MATCHING_PROCESSES,
   PARTICIPANT_ROLES,
   REMATCH_INTENTS,
@@ -22,7 +23,7 @@ export const PERSONA_STATUS_ENUM = asEnum(['ACTIVE', 'INACTIVE'] as const);
 export const LOG_IN_ENUM = asEnum(['YES', 'APPLICATION_ONLY', 'NO'] as const);
 export const MATCHING_PROCESS_ENUM = asEnum(MATCHING_PROCESSES);
 export const APPROVING_PARTY_ENUM = asEnum(APPROVING_PARTIES);
-export const MATCH_STATE_ENUM = asEnum(['ACTIVE', 'CLOSED'] as const);
+export const MATCH_STATE_ENUM = asEnum(MATCH_LIFECYCLE_STATUSES);
 export const HISTORY_FIELD_ENUM = asEnum([
   'REGISTRATION',
   'APPLICATION',
@@ -32,6 +33,9 @@ export const HISTORY_FIELD_ENUM = asEnum([
   'PERSONA_STATUS',
   'SITE',
   'MATCH',
+  'INVITATION',
+  'MENTOR_CAPACITY',
+  'MATCH_COMPLETION',
 ] as const);
 
 registerEnumType(USER_STATUS_ENUM, {
@@ -72,5 +76,19 @@ registerEnumType(LOG_IN_ENUM, {
 });
 registerEnumType(MATCHING_PROCESS_ENUM, { name: 'MatchingProcess', description: 'Who drives matching in a program.' });
 registerEnumType(APPROVING_PARTY_ENUM, { name: 'ApprovingParty', description: 'A party whose approval a match request needs.' });
-registerEnumType(MATCH_STATE_ENUM, { name: 'MatchState', description: 'Whether a match is live or closed.' });
+registerEnumType(MATCH_STATE_ENUM, {
+  name: 'MatchState',
+  description: 'Where a match stands.',
+  valuesConfig: {
+    REQUESTED: { description: 'Asked for by a participant; waiting for the approvals the program requires.' },
+    STAGED: { description: 'Made by an admin or auto-matching, not live; nobody has been notified. Approve or discard it.' },
+    ACTIVE: { description: 'Live: both participants were notified.' },
+    COMPLETED: { description: 'The program\'s match duration ran out.' },
+    CLOSED: { description: 'Ended early, with a reason and each side\'s rematch intent.' },
+    DISCARDED: { description: 'A staged match thrown away.' },
+    DECLINED: { description: 'A request declined, with the decliner\'s message.' },
+    EXPIRED: { description: 'A request nobody answered within the program\'s expiry.' },
+    WITHDRAWN: { description: 'A request withdrawn, e.g. because the mentee was matched through another one.' },
+  },
+});
 registerEnumType(HISTORY_FIELD_ENUM, { name: 'HistoryField', description: 'What a history entry is about.' });

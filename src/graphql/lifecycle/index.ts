@@ -2,6 +2,8 @@ import { MatchPayloadResolver, MatchResolver } from './match.resolver';
 import { PersonaPayloadResolver, PersonaResolver } from './persona.resolver';
 import { ProgramPayloadResolver, ProgramResolver } from './program.resolver';
 import { UserPayloadResolver, UserResolver } from './user.resolver';
+import { MatchingResolver } from '../matching/matching.resolver';
+import { MatchingQueriesResolver, ProgramTemplatesResolver } from '../matching/matchingQueries.resolver';
 
 export const lifecycleResolvers = [
   ProgramResolver,
@@ -12,6 +14,9 @@ export const lifecycleResolvers = [
   PersonaPayloadResolver,
   MatchResolver,
   MatchPayloadResolver,
+  MatchingResolver,
+  MatchingQueriesResolver,
+  ProgramTemplatesResolver,
 ] as const;
 
 export type { LifecycleServices } from './services';

@@ -1,4 +1,4 @@
-import { ArrayMaxSize, ArrayMinSize, IsEmail, IsIn, IsInt, IsOptional, Length, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsEmail, IsIn, IsInt, IsOptional, Length, Max, Min, ValidateNested } from 'class-validator';
 import { Field, ID, InputType, Int } from 'type-graphql';
 import type { ApprovingParty, MatchingProcess, MatchStatus, ParticipantRole, RematchIntent, UserStatus } from '../../domain';
 import {
@@ -61,6 +61,13 @@ export class ProgramSettingsInput {
   @Min(1)
   @Max(60)
   requestExpiryBusinessDays?: number;
+
+  @Field(() => Int, { nullable: true, description: 'Live matches a mentor may have at once, unless set for that mentor (default 1).' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  mentorCapacity?: number;
 
   @Field({ nullable: true })
   @IsOptional()
@@ -240,19 +247,28 @@ export class AssignPersonaToSiteInput extends PersonaInput {
   mentorSiteListId?: string;
 }
 
-@InputType('MatchPersonasInput', { description: 'Match a mentor\'s and a mentee\'s RTBM personas now (admin-led "match now").' })
+@InputType('MatchPersonasInput', {
+  description: 'Match a mentee with a mentor (admin-led): live at once ("Assign to Active Matches") or staged ("Assign to Staged Matches").',
+})
 export class MatchPersonasInput extends CommandInput {
   @Field(() => ID)
   @Length(1, 100)
   programId!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The mentor\'s persona in the program (RTBM, or in a live match when the mentor has capacity left).' })
   @Length(1, 200)
   mentorPersonaId!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The mentee\'s RTBM persona in the program.' })
   @Length(1, 200)
   menteePersonaId!: string;
+
+  @Field({
+    defaultValue: false,
+    description: 'True: staged, not live, nobody notified (allowed while matching is off); approve it later. False: live now, both notified.',
+  })
+  @IsBoolean()
+  stage!: boolean;
 }
 
 @InputType('MatchInput', { description: 'Names a match.' })

@@ -43,7 +43,8 @@ export class MatchResolver {
   @Authorized('admin')
   @Mutation(() => MatchPayload, {
     description:
-      'Match a mentor\'s and a mentee\'s RTBM personas now: the match goes live. Both users must be Active and matching on in the program.',
+      'Match a mentee with a mentor: live at once (both notified; needs matching on) or staged with stage: true (nobody notified; ' +
+      'approve it with approveStagedMatches). Both users must be Active, the mentee RTBM and the mentor within capacity.',
   })
   async matchPersonas(@Arg('input') input: MatchPersonasInput, @Ctx() context: Context): Promise<MatchPayload> {
     const result = await attempt(() =>
@@ -51,6 +52,7 @@ export class MatchResolver {
         programId: input.programId,
         mentorPersonaId: input.mentorPersonaId,
         menteePersonaId: input.menteePersonaId,
+        stage: input.stage,
       }),
     );
     return result.ok

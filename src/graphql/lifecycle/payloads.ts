@@ -58,6 +58,7 @@ export class PersonaPayload extends CommandPayload {
 
 @ObjectType('MatchPayload', { implements: CommandPayload })
 export class MatchPayload extends CommandPayload {
+  @Field(() => ID, { nullable: true, description: 'The match the command was about (null when a new match was refused).' })
   matchId!: string | null;
 }
 

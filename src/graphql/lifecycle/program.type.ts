@@ -37,6 +37,9 @@ export class ProgramSettingsType {
   @Field(() => Int, { description: 'Business days, in the program\'s time zone, before an unanswered request expires (default 3).' })
   requestExpiryBusinessDays!: number;
 
+  @Field(() => Int, { description: 'Live matches a mentor may have at once, unless set for that mentor (default 1).' })
+  mentorCapacity!: number;
+
   @Field({ description: 'Whether volunteer registrations need their manager\'s validation.' })
   managerValidationRequired!: boolean;
 

@@ -2,6 +2,8 @@ import type { LifecycleCommands } from '../../application/lifecycleCommands';
 import type { GlobalPosition } from '../../eventstore/eventStore';
 import type { UserState } from '../../domain';
 import type { LifecycleReadModel } from '../../readmodels/lifecycle';
+import type { MatchingReadModel } from '../../readmodels/matching';
+import type { OutboxEntry, OutboxFilter } from '../../notifications';
 import { DomainError } from '../../domain/shared/decider';
 import type { HealthServices } from '../health.type';
 import { requireActor, type GraphQLContext } from '../context';
@@ -11,6 +13,11 @@ import type { TokenRole } from '../auth';
 export interface LifecycleServices extends HealthServices {
   readonly commands: LifecycleCommands;
   readonly readModel: LifecycleReadModel;
+  readonly matching: MatchingReadModel;
+  /** The notification outbox, newest first. */
+  outbox(filter: OutboxFilter): Promise<readonly OutboxEntry[]>;
+  /** Resolves once the read models include everything appended so far; false on timeout. */
+  catchUpProjections(): Promise<boolean>;
   /** Resolves once the read models include `position` (read-your-writes); false on timeout. */
   waitForProjections(position: GlobalPosition): Promise<boolean>;
   /** The user's state folded from their events up to `at` (inclusive), and how many events that was. */

@@ -1,8 +1,9 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { LogInAccess, MatchStatus, ParticipantRole, PersonaStatus, UserStatus } from '../../domain';
-import type { MatchViewStatus, PersonaView, UserView } from '../../readmodels/lifecycle';
-import { LOG_IN_ENUM, MATCH_STATE_ENUM, MATCH_STATUS_ENUM, PERSONA_STATUS_ENUM, REMATCH_INTENT_ENUM, ROLE_ENUM, USER_STATUS_ENUM } from './enums';
-import type { RematchIntent } from '../../domain';
+import type { MatchEndReason, MatchViewStatus, PersonaView, UserView } from '../../readmodels/lifecycle';
+import { APPROVING_PARTY_ENUM, LOG_IN_ENUM, MATCH_STATE_ENUM, MATCH_STATUS_ENUM, PERSONA_STATUS_ENUM, REMATCH_INTENT_ENUM, ROLE_ENUM, USER_STATUS_ENUM } from './enums';
+import type { ApprovingParty, MatchSource, RematchIntent, RequestingParty } from '../../domain';
+import { MATCH_SOURCE_ENUM, REQUESTING_PARTY_ENUM, REQUEST_WAITING_ENUM } from '../matching/matching.enums';
 import { PageInfoType } from './history.type';
 
 @ObjectType('Manager', { description: 'A participant\'s manager (used by manager reports).' })
@@ -86,6 +87,18 @@ export class PersonaType extends PersonaSnapshotType implements PersonaView {
   @Field(() => ID)
   userId!: string;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'Why the persona exists: REGISTRATION, REMATCH_REQUESTED, MADE_RESCREENING or ADDITIONAL_MATCH (a mentor\'s extra concurrent match).',
+  })
+  originKind!: PersonaView['originKind'];
+
+  @Field(() => String, { nullable: true, description: 'When the mentee was invited to submit mentor preferences (ISO-8601); null if never.' })
+  invitedAt!: string | null;
+
+  @Field({ description: 'Its match ran its full duration (the persona stays MATCHED).' })
+  matchCompleted!: boolean;
+
   @Field({ description: 'ISO-8601.' })
   createdAt!: string;
 
@@ -109,6 +122,52 @@ export class MatchType {
   @Field(() => MATCH_STATE_ENUM)
   status!: MatchViewStatus;
 
+  @Field(() => MATCH_SOURCE_ENUM, { description: 'How the match was made: by an admin, by auto-matching, or from a participant\'s request.' })
+  source!: MatchSource;
+
+  @Field(() => Float, { nullable: true, description: 'Auto-matching\'s score for the pair.' })
+  score!: number | null;
+
+  @Field(() => REQUESTING_PARTY_ENUM, { nullable: true, description: 'Requests: who asked.' })
+  requestedBy!: RequestingParty | null;
+
+  @Field(() => [APPROVING_PARTY_ENUM], { nullable: true, description: 'Requests: the approvals the program required when it was made.' })
+  requiredApprovals!: ApprovingParty[] | null;
+
+  @Field(() => [APPROVING_PARTY_ENUM], { nullable: true, description: 'Requests: the approvals still missing.' })
+  pendingApprovals!: ApprovingParty[] | null;
+
+  @Field(() => REQUEST_WAITING_ENUM, {
+    nullable: true,
+    description: 'An open request\'s seed-004 category (Match Request-Waiting Mentee / Mentor / 2 / Admin Approval); null otherwise.',
+  })
+  requestWaitingFor(): keyof typeof REQUEST_WAITING_ENUM | null {
+    if (this.status !== 'REQUESTED' || !this.pendingApprovals || this.pendingApprovals.length === 0) return null;
+    if (this.pendingApprovals.length > 1) return 'WAITING_2_APPROVALS';
+    return `WAITING_${this.pendingApprovals[0]!}_APPROVAL` as keyof typeof REQUEST_WAITING_ENUM;
+  }
+
+  @Field(() => String, { nullable: true, description: 'Requests: the requester\'s message.' })
+  requestMessage!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Requests: when it expires unanswered (ISO-8601).' })
+  expiresAt!: string | null;
+
+  @Field(() => APPROVING_PARTY_ENUM, { nullable: true, description: 'Declined requests: who declined.' })
+  declinedBy!: ApprovingParty | null;
+
+  @Field(() => String, { nullable: true, description: 'Declined requests: the message sent back to the requester.' })
+  declineMessage!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Withdrawn requests and discarded staged matches: why (BY_ADMIN, MENTEE_MATCHED, PARTICIPANT_UNAVAILABLE, WITHDRAWN_BY_REQUESTER).',
+  })
+  endReason!: MatchEndReason | null;
+
+  @Field(() => ID, { nullable: true, description: 'With MENTEE_MATCHED: the match the mentee went into instead.' })
+  otherMatchId!: string | null;
+
   @Field(() => String, { nullable: true })
   closureReason!: string | null;
 
@@ -121,8 +180,20 @@ export class MatchType {
   @Field({ description: 'ISO-8601.' })
   createdAt!: string;
 
+  @Field(() => String, { nullable: true, description: 'When it went live (ISO-8601).' })
+  activatedAt!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'When its duration runs out (ISO-8601); set when it goes live.' })
+  endsAt!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'ISO-8601.' })
+  completedAt!: string | null;
+
   @Field(() => String, { nullable: true, description: 'ISO-8601.' })
   closedAt!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'When a request or staged match ended without going live (ISO-8601).' })
+  endedAt!: string | null;
 
   @Field({ description: 'ISO-8601.' })
   updatedAt!: string;

@@ -1,0 +1,146 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MATCH_LIFECYCLE_STATUSES, type MatchLifecycleStatus } from '../domain';
+import { localDate, writeMatchesCsv } from '../export/matchesCsv';
+import type { MatchExportRow, MatchingReadModel } from '../readmodels/matching';
+
+/** A plain HTTP endpoint beside GraphQL: the server calls `handle` for a request with this method and path. */
+export interface HttpRoute {
+  readonly method: 'GET' | 'POST';
+  /** The exact path, without the query string. */
+  readonly path: string;
+  /** `url` is the request's URL, parsed (query parameters in `url.searchParams`). */
+  handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void>;
+}
+
+/** The caller as the route needs to know them; `authenticate` returns null for a request without credentials. */
+export interface RouteCaller {
+  readonly role: string;
+}
+
+/**
+ * Refusals with the same stable codes as the GraphQL API, and a sentence a person can act on.
+ * `authenticate` may throw an error with `code: 'UNAUTHENTICATED'` (a bad token): it is answered 401.
+ */
+type RouteErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'VALIDATION_FAILED' | 'NOT_FOUND' | 'INTERNAL';
+
+const STATUS_OF: Readonly<Record<RouteErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  VALIDATION_FAILED: 400,
+  NOT_FOUND: 404,
+  INTERNAL: 500,
+};
+
+const sendError = (response: ServerResponse, code: RouteErrorCode, message: string, extra: Record<string, unknown> = {}): void => {
+  const body = JSON.stringify({ error: { code, message, ...extra } });
+  response.writeHead(STATUS_OF[code], {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...(code === 'UNAUTHENTICATED' ? { 'www-authenticate': 'Bearer' } : {}),
+  });
+  response.end(body);
+};
+
+const isUnauthenticated = (error: unknown): error is Error =>
+  error instanceof Error && (error as Error & { code?: unknown }).code === 'UNAUTHENTICATED';
+
+// ---------------------------------------------------------------------------------------------
+// GET /exports/matches.csv
+
+export const MATCHES_EXPORT_PATH = '/exports/matches.csv';
+/** Who may export: the program's staff and the read-only roles. */
+export const MATCHES_EXPORT_ROLES: readonly string[] = ['admin', 'auditor', 'analyst'];
+export const DEFAULT_EXPORT_STATUSES: readonly MatchLifecycleStatus[] = ['ACTIVE', 'STAGED'];
+
+export interface MatchesExportRouteOptions {
+  readonly readModel: Pick<MatchingReadModel, 'programSummary' | 'matchesForExport'>;
+  readonly authenticate: (request: IncomingMessage) => Promise<RouteCaller | null> | RouteCaller | null;
+  /** Dates the file name (default: the system clock). */
+  readonly clock?: () => Date;
+  /** Told of failures answered 500 or cut mid-file (default: none). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A file-name-safe rendering of an id typed by someone else. */
+const fileNamePart = (text: string): string => text.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100);
+
+/** `status=ACTIVE&status=STAGED` (or `status=ACTIVE,STAGED`); the defaults when there is none. */
+const requestedStatuses = (url: URL): { statuses: MatchLifecycleStatus[] } | { unknown: string[] } => {
+  const given = url.searchParams
+    .getAll('status')
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim().toUpperCase())
+    .filter((value) => value !== '');
+  if (given.length === 0) return { statuses: [...DEFAULT_EXPORT_STATUSES] };
+  const unknown = given.filter((value) => !MATCH_LIFECYCLE_STATUSES.includes(value as MatchLifecycleStatus));
+  if (unknown.length > 0) return { unknown };
+  return { statuses: [...new Set(given as MatchLifecycleStatus[])] };
+};
+
+/** `first` followed by the rest of `iterator`. */
+async function* resumed<T>(first: IteratorResult<T>, iterator: AsyncIterator<T>): AsyncGenerator<T> {
+  for (let next = first; !next.done; next = await iterator.next()) yield next.value;
+}
+
+/**
+ * `GET /exports/matches.csv?programId=...&status=ACTIVE&status=STAGED`: the program's matches in
+ * those statuses (default ACTIVE and STAGED) as a CSV download. The first rows are read before the
+ * response starts, so a failing database is still answered with a JSON 500 rather than a cut file.
+ */
+export const matchesExportRoute = (options: MatchesExportRouteOptions): HttpRoute => ({
+  method: 'GET',
+  path: MATCHES_EXPORT_PATH,
+  handle: async (request, response, url) => {
+    const clock = options.clock ?? (() => new Date());
+    try {
+      let caller: RouteCaller | null;
+      try {
+        caller = await options.authenticate(request);
+      } catch (error) {
+        if (isUnauthenticated(error)) return sendError(response, 'UNAUTHENTICATED', `The request could not be authenticated: ${error.message}`);
+        throw error;
+      }
+      if (caller === null) {
+        return sendError(response, 'UNAUTHENTICATED', 'Exporting matches needs a bearer token: send "Authorization: Bearer <token>".');
+      }
+      if (!MATCHES_EXPORT_ROLES.includes(caller.role)) {
+        return sendError(response, 'FORBIDDEN', `The ${caller.role} role cannot export matches; ${MATCHES_EXPORT_ROLES.join(', ')} can.`);
+      }
+      const programId = url.searchParams.get('programId')?.trim() ?? '';
+      if (programId === '') {
+        return sendError(response, 'VALIDATION_FAILED', 'Say which program to export: add ?programId=<the program id> to the address.', {
+          field: 'programId',
+        });
+      }
+      const wanted = requestedStatuses(url);
+      if ('unknown' in wanted) {
+        return sendError(
+          response,
+          'VALIDATION_FAILED',
+          `${wanted.unknown.join(', ')} ${wanted.unknown.length === 1 ? 'is not a match status' : 'are not match statuses'}; ` +
+            `use status=${MATCH_LIFECYCLE_STATUSES.join(', ')} (default: ${DEFAULT_EXPORT_STATUSES.join(' and ')}).`,
+          { field: 'status' },
+        );
+      }
+      const program = await options.readModel.programSummary(programId);
+      if (program === null) return sendError(response, 'NOT_FOUND', `There is no program ${programId}.`, { field: 'programId' });
+
+      const iterator = options.readModel.matchesForExport(programId, wanted.statuses)[Symbol.asyncIterator]();
+      const first: IteratorResult<MatchExportRow> = await iterator.next();
+      const date = localDate(clock().toISOString(), program.timeZone);
+      response.writeHead(200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="matches-${fileNamePart(programId)}-${date}.csv"`,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      });
+      await writeMatchesCsv(resumed(first, iterator), response);
+    } catch (error) {
+      options.onError?.(error);
+      // Once the file has started, the only honest signal left is a cut connection.
+      if (response.headersSent) response.destroy(error instanceof Error ? error : undefined);
+      else sendError(response, 'INTERNAL', 'The export failed on the server; try again, and tell the administrators if it keeps failing.');
+    }
+  },
+});

@@ -16,6 +16,7 @@ import {
 } from '../src/domain';
 import { DomainError } from '../src/domain/shared/decider';
 import type {
+  HistoryOptions,
   HistoryEntryView,
   HistoryField,
   LifecycleReadModel,
@@ -345,6 +346,12 @@ export const whereClause = (conditions: readonly string[]) => (conditions.length
  * The lifecycle read model over the `rm_` tables the projections in this folder keep. Reads only:
  * it never writes, and it sees whatever the runner has applied so far.
  */
+/**
+ * Staff-only entries: a staged match (and its discarding) is the admins' draft, not live, and nobody
+ * has been notified; a participant reading their own history sees a match from when it went live.
+ */
+const STAFF_ONLY_HISTORY_EVENTS = ['MatchCreated', 'MatchDiscarded'];
+
 export class SqlLifecycleReadModel implements LifecycleReadModel {
   constructor(private readonly db: SqlExecutor) {}
 
@@ -405,16 +412,18 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
     return rows.map(toMatch);
   }
 
-  async history(userId: string, page: PageRequest): Promise<Page<HistoryEntryView>> {
+  async history(userId: string, page: PageRequest, options: HistoryOptions = {}): Promise<Page<HistoryEntryView>> {
     const first = requireFirst(page.first);
     const params: unknown[] = [userId];
-    const conditions = ['user_id = $1'];
+    const hidden = options.participantView ? ` AND event_type <> ALL ($2::text[])` : '';
+    if (options.participantView) params.push(STAFF_ONLY_HISTORY_EVENTS);
+    const conditions = [`user_id = $1${hidden}`];
     if (page.after !== undefined) {
       const [major, minor] = decodeCursor('history', page.after, HISTORY_CURSOR);
       conditions.push(`(position_major, position_minor) < ($${params.push(major)}::numeric, $${params.push(minor)}::numeric)`);
     }
     const [count, { rows }] = await Promise.all([
-      this.db.query<{ total: number }>(`SELECT count(*)::integer AS total FROM rm_user_history WHERE user_id = $1`, [userId]),
+      this.db.query<{ total: number }>(`SELECT count(*)::integer AS total FROM rm_user_history WHERE user_id = $1${hidden}`, params.slice(0, options.participantView ? 2 : 1)),
       this.db.query<HistoryRow>(
         // Qualified: the bare names would sort by the ::text aliases of HISTORY_COLUMNS ("10" < "9").
         `SELECT ${HISTORY_COLUMNS} FROM rm_user_history ${whereClause(conditions)}

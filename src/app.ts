@@ -169,6 +169,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         routes: [
           matchesExportRoute({
             readModel: matching,
+            clock,
             authenticate: async (request) => {
               const header = request.headers.authorization;
               if (!header?.startsWith('Bearer ')) return null;

@@ -182,6 +182,11 @@ export interface PageRequest {
   readonly after?: string;
 }
 
+export interface HistoryOptions {
+  /** A mentor's or mentee's own view: without the staff-only entries (staged and discarded matches). */
+  readonly participantView?: boolean;
+}
+
 export interface LifecycleReadModel {
   program(programId: string): Promise<ProgramView | null>;
   programs(): Promise<readonly ProgramView[]>;
@@ -192,5 +197,5 @@ export interface LifecycleReadModel {
   personasOfUsers(userIds: readonly string[]): Promise<readonly PersonaView[]>;
   matchesByIds(matchIds: readonly string[]): Promise<readonly MatchView[]>;
   /** Newest first; the cursor is opaque. */
-  history(userId: string, page: PageRequest): Promise<Page<HistoryEntryView>>;
+  history(userId: string, page: PageRequest, options?: HistoryOptions): Promise<Page<HistoryEntryView>>;
 }

@@ -192,6 +192,15 @@ describe.each(sqlBackends())('matching workflows over GraphQL on $name', ({ open
     expect(discarded).toMatchObject({ errors: [], succeeded: 1 });
     expect(await match(staged.id)).toMatchObject({ status: 'DISCARDED', mentor: { matchStatus: 'RTBM' }, mentee: { matchStatus: 'RTBM' } });
     expect(await deliver(before)).toEqual([]);
+    // The admins' draft stays theirs: the mentee's own history does not show it, the admin's view does.
+    const historyQuery = `query ($userId: ID!) { userHistory(userId: $userId, first: 50) { totalCount edges { node { eventType } } } }`;
+    const asAdmin = (await query(historyQuery, { userId: mentee.userId })).userHistory;
+    const asMentee = (await query(historyQuery, { userId: mentee.userId }, mentee.token)).userHistory;
+    const types = (page: any) => page.edges.map((edge: any) => edge.node.eventType);
+    expect(types(asAdmin)).toEqual(expect.arrayContaining(['MatchCreated', 'MatchDiscarded']));
+    expect(types(asMentee)).not.toEqual(expect.arrayContaining(['MatchCreated']));
+    expect(types(asMentee)).not.toEqual(expect.arrayContaining(['MatchDiscarded']));
+    expect(asMentee.totalCount).toBe(asAdmin.totalCount - 2);
   });
 
   test('turning matching off blocks activation (direct and approval) but keeps staging; capacity is respected', async () => {

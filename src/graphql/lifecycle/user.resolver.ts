@@ -82,7 +82,9 @@ export class UserResolver {
 
   @Authorized()
   @Query(() => HistoryConnectionType, {
-    description: 'Every event that touched the user or any of their personas, newest first (User History / show all personas).',
+    description:
+      'Every event that touched the user or any of their personas, newest first (User History / show all personas). ' +
+      'Mentors and mentees reading their own do not see staged (not yet live) matches.',
   })
   async userHistory(
     @Arg('userId', () => ID) userId: string,
@@ -92,7 +94,11 @@ export class UserResolver {
   ) {
     assertCanReadUser(context, userId);
     await consistentRead(context);
-    return connection(await context.services.readModel.history(userId, { first: pageSize(first), ...(after ? { after } : {}) }), asHistoryEntry);
+    const participantView = readableUsers(context) !== 'all';
+    return connection(
+      await context.services.readModel.history(userId, { first: pageSize(first), ...(after ? { after } : {}) }, { participantView }),
+      asHistoryEntry,
+    );
   }
 
   @Authorized()

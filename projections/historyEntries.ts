@@ -9,6 +9,7 @@ import {
   type MatchEvent,
   type MatchRequestApproved,
   type MatchStatusCause,
+  type ProfileAttributesSet,
   type UserEvent,
 } from '../src/domain';
 import type { HistoryField } from '../src/readmodels/lifecycle';
@@ -71,7 +72,7 @@ const causeClause = (cause: MatchStatusCause): string => {
 
 const matchIdOfCause = (cause: MatchStatusCause): string | null => ('matchId' in cause ? cause.matchId : null);
 
-const userEntry = (event: UserEvent): HistoryEntry => {
+const userEntry = (event: Exclude<UserEvent, ProfileAttributesSet>): HistoryEntry => {
   const base = { userId: event.data.userId, personaId: null, matchId: null, changeId: null };
   switch (event.type) {
     case 'UserRegistered': {

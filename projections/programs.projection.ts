@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS rm_programs (
 );
 CREATE INDEX IF NOT EXISTS rm_programs_by_name ON rm_programs (name, program_id);
 ALTER TABLE rm_programs ADD COLUMN IF NOT EXISTS notification_templates jsonb NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE rm_programs ADD COLUMN IF NOT EXISTS auto_matching jsonb NOT NULL DEFAULT '{"version":0,"criteria":[],"objective":"MAX_SCORE"}'::jsonb;
+ALTER TABLE rm_programs ADD COLUMN IF NOT EXISTS banned_pairs jsonb NOT NULL DEFAULT '[]'::jsonb;
+ALTER TABLE rm_programs ADD COLUMN IF NOT EXISTS last_auto_matching_run jsonb;
 `;
 
 /** Settings as the decider folds them: defaults under what the event recorded. */
@@ -76,6 +79,31 @@ export const programsProjection = projection<ProgramEvent>({
         else await update('notification_templates = notification_templates || jsonb_build_object($5::text, $6::jsonb)', kind, jsonParam(template));
         return;
       }
+      case 'MatchingCriteriaSet': {
+        const { version, criteria, objective } = event.data;
+        await update('auto_matching = $5::jsonb', jsonParam({ version, criteria, objective }));
+        return;
+      }
+      case 'PairBanned':
+        await update(
+          'banned_pairs = banned_pairs || jsonb_build_array(jsonb_build_object($5::text, $6::text, $7::text, $8::text))',
+          'mentorUserId',
+          event.data.mentorUserId,
+          'menteeUserId',
+          event.data.menteeUserId,
+        );
+        return;
+      case 'PairBanLifted':
+        await update(
+          `banned_pairs = COALESCE((SELECT jsonb_agg(p) FROM jsonb_array_elements(banned_pairs) p
+                                     WHERE NOT (p ->> 'mentorUserId' = $5::text AND p ->> 'menteeUserId' = $6::text)), '[]'::jsonb)`,
+          event.data.mentorUserId,
+          event.data.menteeUserId,
+        );
+        return;
+      case 'AutoMatchingRan':
+        await update('last_auto_matching_run = $5::jsonb', jsonParam({ ...event.data, at: recorded.metadata.occurredAt }));
+        return;
       case 'MatchingTurnedOn':
         await update(`settings = jsonb_set(settings, '{matchingEnabled}', 'true'::jsonb)`);
         return;

@@ -1,7 +1,7 @@
 import { assertNever } from '../src/domain/shared/decider';
 import { USER_EVENT_TYPES, type UserEvent } from '../src/domain';
 import { projection } from '../src/projections/projection';
-import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
+import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from './shared';
 
 /**
  * rm_users: one row per user with the status every change and revert left. rm_personas: one row
@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS rm_personas (
 );
 CREATE INDEX IF NOT EXISTS rm_personas_by_partner_site ON rm_personas (partner_site_id, user_id);
 -- Added with the matching workflows; null/false on rows projected before (a rebuild fills origin_kind).
+ALTER TABLE rm_users ADD COLUMN IF NOT EXISTS profile jsonb NOT NULL DEFAULT '{}'::jsonb;
 ALTER TABLE rm_personas
   ADD COLUMN IF NOT EXISTS origin_kind text,
   ADD COLUMN IF NOT EXISTS invited_at timestamptz,
@@ -165,6 +166,9 @@ export const usersProjection = projection<UserEvent>({
         return;
       case 'PersonaMatchCompleted':
         await updatePersona(event.data.personaId, 'match_completed = true');
+        return;
+      case 'ProfileAttributesSet':
+        await updateUser('profile = $5::jsonb', jsonParam(event.data.attributes));
         return;
       case 'MentorCapacitySet': {
         const { userId, programId, capacity } = event.data;

@@ -13,6 +13,8 @@ export * from './match/match';
 export * from './match/participation';
 export * from './notification/templates';
 export * from './shared/calendar';
+export * from './autoMatching/criteria';
+export * from './autoMatching/scoring';
 
 /** Every event of the participant lifecycle: what projections switch on. */
 export type LifecycleEvent = ProgramEvent | UserEvent | MatchEvent;
@@ -22,6 +24,10 @@ export type LifecycleEventType = LifecycleEvent['type'];
 export const PROGRAM_EVENT_TYPES = [
   'ProgramCreated',
   'NotificationTemplateSet',
+  'MatchingCriteriaSet',
+  'PairBanned',
+  'PairBanLifted',
+  'AutoMatchingRan',
   'ProgramSettingsChanged',
   'MatchingTurnedOn',
   'MatchingTurnedOff',
@@ -32,6 +38,7 @@ export const PROGRAM_EVENT_TYPES = [
 
 export const USER_EVENT_TYPES = [
   'UserRegistered',
+  'ProfileAttributesSet',
   'PersonaCreated',
   'ApplicationCompleted',
   'UserStatusChanged',

@@ -20,6 +20,7 @@ import {
   type UserState,
 } from '../user/user';
 import { userIdOfPersona } from '../user/userId';
+import type { ScorePart } from '../autoMatching/scoring';
 
 /**
  * The Match aggregate (stream `match-<matchId>`) and the decisions that span a match, its program
@@ -123,6 +124,10 @@ export type MatchCreated = DomainEvent<
     /** Absent on matches recorded before sources existed: ADMIN. */
     readonly source?: MatchSource;
     readonly score?: number | null;
+    /** Auto-matching: why this pair, criterion by criterion (adds up to `score`), and the run and criteria version. */
+    readonly explanation?: readonly ScorePart[];
+    readonly runId?: string;
+    readonly criteriaVersion?: number;
   }
 >;
 /** A participant asked for this match; it waits for `pendingApprovals` (none: activated in the same append). */
@@ -225,6 +230,9 @@ export type MatchPersonas = {
     readonly stage?: boolean;
     readonly source?: Exclude<MatchSource, 'REQUEST'>;
     readonly score?: number | null;
+    readonly explanation?: readonly ScorePart[];
+    readonly runId?: string;
+    readonly criteriaVersion?: number;
     readonly now: string;
   };
 };
@@ -620,7 +628,17 @@ export const decideMatchPersonas = (command: MatchPersonas, states: MatchStreams
   if (data.score !== undefined && data.score !== null && !Number.isFinite(data.score)) {
     throw new DomainError('VALIDATION_FAILED', `A match score must be a number (got ${data.score}).`, { field: 'score' });
   }
-  const createdEvent: MatchCreated = { type: 'MatchCreated', data: { ...pair, source, score: data.score ?? null } };
+  const createdEvent: MatchCreated = {
+    type: 'MatchCreated',
+    data: {
+      ...pair,
+      source,
+      score: data.score ?? null,
+      ...(data.explanation ? { explanation: data.explanation } : {}),
+      ...(data.runId ? { runId: data.runId } : {}),
+      ...(data.criteriaVersion !== undefined ? { criteriaVersion: data.criteriaVersion } : {}),
+    },
+  };
   if (data.stage) {
     requireReady(states, pair, program, 'be matched');
     return { match: [createdEvent] };

@@ -2,6 +2,14 @@ import type { DomainEvent } from '../../eventstore/eventStore';
 import { DomainError, assertNever, type Decider } from '../shared/decider';
 import { requirePositiveInteger, requireText } from '../shared/validation';
 import { validateTemplate, type NotificationKind, type NotificationTemplate } from '../notification/templates';
+import {
+  DEFAULT_AUTO_MATCHING,
+  requireObjective,
+  validateCriteria,
+  type AutoMatchingConfiguration,
+  type MatchingCriterionDefinition,
+  type Objective,
+} from '../autoMatching/criteria';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -106,8 +114,29 @@ export type SetNotificationTemplate = {
   readonly data: { readonly programId: string; readonly kind: NotificationKind; readonly template: NotificationTemplate | null };
 };
 
+/** Auto-matching's criteria and objective; each change is a new version. */
+export type SetMatchingCriteria = {
+  readonly type: 'SetMatchingCriteria';
+  readonly data: { readonly programId: string; readonly criteria: readonly MatchingCriterionDefinition[]; readonly objective: Objective };
+};
+/** Never pair these two (by user id), whatever their scores. */
+export type BanPair = {
+  readonly type: 'BanPair';
+  readonly data: { readonly programId: string; readonly mentorUserId: string; readonly menteeUserId: string };
+};
+export type LiftPairBan = {
+  readonly type: 'LiftPairBan';
+  readonly data: { readonly programId: string; readonly mentorUserId: string; readonly menteeUserId: string };
+};
+/** Records an auto-matching run (the application solved it and staged its pairs). */
+export type RecordAutoMatchingRun = { readonly type: 'RecordAutoMatchingRun'; readonly data: AutoMatchingRan['data'] };
+
 export type ProgramCommand =
   | CreateProgram
+  | SetMatchingCriteria
+  | BanPair
+  | LiftPairBan
+  | RecordAutoMatchingRun
   | SetNotificationTemplate
   | ChangeProgramSettings
   | TurnMatchingOn
@@ -148,8 +177,39 @@ export type NotificationTemplateSet = DomainEvent<
   { readonly programId: string; readonly kind: NotificationKind; readonly template: NotificationTemplate | null }
 >;
 
+export type MatchingCriteriaSet = DomainEvent<
+  'MatchingCriteriaSet',
+  { readonly programId: string; readonly version: number; readonly criteria: readonly MatchingCriterionDefinition[]; readonly objective: Objective }
+>;
+export type PairBanned = DomainEvent<'PairBanned', { readonly programId: string; readonly mentorUserId: string; readonly menteeUserId: string }>;
+export type PairBanLifted = DomainEvent<'PairBanLifted', { readonly programId: string; readonly mentorUserId: string; readonly menteeUserId: string }>;
+/** One "Run Auto-Matching": what it considered, what it staged, and how close to optimal it is proven to be. */
+export type AutoMatchingRan = DomainEvent<
+  'AutoMatchingRan',
+  {
+    readonly programId: string;
+    readonly runId: string;
+    readonly criteriaVersion: number;
+    readonly objective: Objective;
+    readonly menteesConsidered: number;
+    readonly mentorsConsidered: number;
+    readonly stagedMatchIds: readonly string[];
+    /** Pairs the solver chose that could not be staged (a participant changed meanwhile). */
+    readonly refusedPairs: number;
+    readonly totalScore: number;
+    /** The dual bound: no assignment can score more. */
+    readonly upperBound: number;
+    readonly gap: number;
+    readonly method: string;
+  }
+>;
+
 export type ProgramEvent =
   | ProgramCreated
+  | MatchingCriteriaSet
+  | PairBanned
+  | PairBanLifted
+  | AutoMatchingRan
   | NotificationTemplateSet
   | ProgramSettingsChanged
   | MatchingTurnedOn
@@ -169,6 +229,9 @@ export interface Program {
   readonly closureReasons: readonly string[];
   /** The program's own e-mails; kinds not listed use DEFAULT_TEMPLATES. */
   readonly notificationTemplates: Readonly<Partial<Record<NotificationKind, NotificationTemplate>>>;
+  readonly autoMatching: AutoMatchingConfiguration;
+  /** Pairs (mentor user, mentee user) an admin has banned. */
+  readonly bannedPairs: readonly { readonly mentorUserId: string; readonly menteeUserId: string }[];
 }
 export type ProgramState = { readonly status: 'NOT_CREATED' } | Program;
 
@@ -334,6 +397,27 @@ const decide = (command: ProgramCommand, state: ProgramState): ProgramEvent[] =>
       }
       return [{ type: 'NotificationTemplateSet', data: { programId, kind, template: validateTemplate(kind, template) } }];
     }
+    case 'SetMatchingCriteria': {
+      const criteria = validateCriteria(command.data.criteria);
+      const objective = requireObjective(command.data.objective);
+      const current = program.autoMatching;
+      if (JSON.stringify(current.criteria) === JSON.stringify(criteria) && current.objective === objective) return [];
+      return [{ type: 'MatchingCriteriaSet', data: { programId, version: current.version + 1, criteria, objective } }];
+    }
+    case 'BanPair':
+    case 'LiftPairBan': {
+      const mentorUserId = requireText('Mentor user id', command.data.mentorUserId);
+      const menteeUserId = requireText('Mentee user id', command.data.menteeUserId);
+      const banned = program.bannedPairs.some((pair) => pair.mentorUserId === mentorUserId && pair.menteeUserId === menteeUserId);
+      if (command.type === 'BanPair') {
+        if (banned) throw new DomainError('ALREADY_EXISTS', 'This pair is already banned in the program.', { mentorUserId, menteeUserId });
+        return [{ type: 'PairBanned', data: { programId, mentorUserId, menteeUserId } }];
+      }
+      if (!banned) throw new DomainError('NOT_FOUND', 'This pair is not banned in the program.', { mentorUserId, menteeUserId });
+      return [{ type: 'PairBanLifted', data: { programId, mentorUserId, menteeUserId } }];
+    }
+    case 'RecordAutoMatchingRun':
+      return [{ type: 'AutoMatchingRan', data: { ...command.data, programId } }];
     case 'AddPartnerSite':
       return [
         { type: 'PartnerSiteAdded', data: { programId, partnerSite: addSite('Partner site', program.partnerSites, command.data.partnerSite) } },
@@ -353,12 +437,32 @@ const decide = (command: ProgramCommand, state: ProgramState): ProgramEvent[] =>
 const evolve = (state: ProgramState, event: ProgramEvent): ProgramState => {
   if (event.type === 'ProgramCreated') {
     // Programs created before a setting existed take its default.
-    return { status: 'CREATED', ...event.data, settings: { ...DEFAULT_PROGRAM_SETTINGS, ...event.data.settings }, notificationTemplates: {} };
+    return {
+      status: 'CREATED',
+      ...event.data,
+      settings: { ...DEFAULT_PROGRAM_SETTINGS, ...event.data.settings },
+      notificationTemplates: {},
+      autoMatching: DEFAULT_AUTO_MATCHING,
+      bannedPairs: [],
+    };
   }
   if (state.status === 'NOT_CREATED') return state;
   switch (event.type) {
     case 'ProgramSettingsChanged':
       return { ...state, settings: { ...DEFAULT_PROGRAM_SETTINGS, ...event.data.to } };
+    case 'MatchingCriteriaSet': {
+      const { version, criteria, objective } = event.data;
+      return { ...state, autoMatching: { version, criteria, objective } };
+    }
+    case 'PairBanned':
+      return { ...state, bannedPairs: [...state.bannedPairs, { mentorUserId: event.data.mentorUserId, menteeUserId: event.data.menteeUserId }] };
+    case 'PairBanLifted':
+      return {
+        ...state,
+        bannedPairs: state.bannedPairs.filter((p) => !(p.mentorUserId === event.data.mentorUserId && p.menteeUserId === event.data.menteeUserId)),
+      };
+    case 'AutoMatchingRan':
+      return state;
     case 'NotificationTemplateSet': {
       const { [event.data.kind]: _previous, ...others } = state.notificationTemplates;
       return { ...state, notificationTemplates: event.data.template ? { ...others, [event.data.kind]: event.data.template } : others };

@@ -5,6 +5,33 @@ import { requireProgram, type ProgramState } from '../program/program';
 import { describeMovesFrom, findMove, movesFrom, PARTICIPANT_ROLES, type MatchStatus, type MatchStatusMoveVia, type ParticipantRole } from './matchStatus';
 import { describeUserStatus, isUserStatus, type UserStatus } from './userStatus';
 import { normalizeEmail, personaIdFor, userIdForEmail } from './userId';
+import type { AttributeValue } from '../autoMatching/scoring';
+
+const PROFILE_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/** Up to 50 attributes: text, number, yes/no, or a list of up to 100 short texts. */
+const validateProfile = (attributes: Readonly<Record<string, unknown>>): Record<string, AttributeValue> => {
+  const entries = Object.entries(attributes);
+  if (entries.length > 50) throw new DomainError('VALIDATION_FAILED', `A profile has at most 50 attributes (got ${entries.length}).`, { field: 'attributes' });
+  const clean: Record<string, AttributeValue> = {};
+  for (const [key, value] of entries.sort(([a], [b]) => a.localeCompare(b))) {
+    const field = `attributes.${key}`;
+    if (!PROFILE_KEY.test(key)) throw new DomainError('VALIDATION_FAILED', `"${key}" is not an attribute name (letters, digits and _).`, { field });
+    if (typeof value === 'number' && Number.isFinite(value)) clean[key] = value;
+    else if (typeof value === 'boolean') clean[key] = value;
+    else if (typeof value === 'string' && value.length <= 200) clean[key] = value.trim();
+    else if (Array.isArray(value) && value.length <= 100 && value.every((item) => typeof item === 'string' && item.length <= 200)) {
+      clean[key] = [...new Set(value.map((item: string) => item.trim()).filter((item) => item !== ''))];
+    } else {
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        `Attribute "${key}" must be a text (up to 200 characters), a number, true/false, or a list of up to 100 texts.`,
+        { field },
+      );
+    }
+  }
+  return clean;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Facts that several events share
@@ -165,8 +192,15 @@ export type PersonaMatchCompleted = DomainEvent<
   { readonly userId: string; readonly personaId: string; readonly matchId: string }
 >;
 
+/** The profile attributes auto-matching compares (interests, languages, time zone, ...), replaced whole. */
+export type ProfileAttributesSet = DomainEvent<
+  'ProfileAttributesSet',
+  { readonly userId: string; readonly attributes: Readonly<Record<string, AttributeValue>> }
+>;
+
 export type UserEvent =
   | UserRegistered
+  | ProfileAttributesSet
   | MenteeInvitedToMatch
   | MentorCapacitySet
   | PersonaMatchCompleted
@@ -230,6 +264,7 @@ export interface User {
   readonly personas: readonly Persona[];
   /** Per program id, where set for this mentor; otherwise the program's default applies. */
   readonly mentorCapacities: Readonly<Record<string, number>>;
+  readonly profile: Readonly<Record<string, AttributeValue>>;
 }
 
 export type UserState = { readonly status: 'NOT_REGISTERED' } | User;
@@ -271,7 +306,13 @@ export type InactivatePersona = {
   };
 };
 
+export type SetProfileAttributes = {
+  readonly type: 'SetProfileAttributes';
+  readonly data: { readonly userId: string; readonly attributes: Readonly<Record<string, AttributeValue>> };
+};
+
 export type UserCommand =
+  | SetProfileAttributes
   | CompleteApplication
   | ChangeUserStatus
   | RevertUserStatusChange
@@ -596,6 +637,11 @@ const decide = (command: UserCommand, state: UserState): UserEvent[] => {
       return makeUserRescreening(user);
     case 'InactivatePersona':
       return inactivatePersona(user, command);
+    case 'SetProfileAttributes': {
+      const attributes = validateProfile(command.data.attributes);
+      if (JSON.stringify(attributes) === JSON.stringify(user.profile)) return [];
+      return [{ type: 'ProfileAttributesSet', data: { userId: user.userId, attributes } }];
+    }
     default:
       return assertNever(command);
   }
@@ -611,7 +657,7 @@ const updatePersona = (user: User, personaId: string, update: (persona: Persona)
 
 const evolve = (state: UserState, event: UserEvent): UserState => {
   if (event.type === 'UserRegistered') {
-    return { status: 'REGISTERED', ...event.data, applicationCompleted: false, statusChanges: [], personas: [], mentorCapacities: {} };
+    return { status: 'REGISTERED', ...event.data, applicationCompleted: false, statusChanges: [], personas: [], mentorCapacities: {}, profile: {} };
   }
   if (state.status === 'NOT_REGISTERED') return state;
   switch (event.type) {
@@ -665,6 +711,8 @@ const evolve = (state: UserState, event: UserEvent): UserState => {
     }
     case 'MenteeInvitedToMatch':
       return updatePersona(state, event.data.personaId, (persona) => ({ ...persona, invited: true }));
+    case 'ProfileAttributesSet':
+      return { ...state, profile: event.data.attributes };
     case 'MentorCapacitySet':
       return { ...state, mentorCapacities: { ...state.mentorCapacities, [event.data.programId]: event.data.capacity } };
     case 'PersonaMatchCompleted':

@@ -15,6 +15,7 @@ import {
   type UserStatus,
 } from '../src/domain';
 import { DomainError } from '../src/domain/shared/decider';
+import type { AttributeValue, AutoMatchingConfiguration, ScorePart } from '../src/domain';
 import type {
   HistoryOptions,
   HistoryEntryView,
@@ -102,6 +103,8 @@ interface ProgramRow {
   mentor_site_lists: Site[];
   closure_reasons: string[];
   notification_templates: Partial<Record<NotificationKind, NotificationTemplate>>;
+  auto_matching: AutoMatchingConfiguration;
+  banned_pairs: { mentorUserId: string; menteeUserId: string }[];
   created_at: string;
   updated_at: string;
 }
@@ -115,6 +118,7 @@ interface UserRow {
   company: string | null;
   manager_name: string | null;
   manager_email: string | null;
+  profile: Record<string, AttributeValue>;
   user_status: string;
   application_completed: boolean;
   registered_at: string;
@@ -149,6 +153,8 @@ export interface MatchRow {
   status: string;
   source: string;
   score: number | null;
+  explanation: ScorePart[] | null;
+  run_id: string | null;
   requested_by: string | null;
   required_approvals: ApprovingParty[] | null;
   pending_approvals: ApprovingParty[] | null;
@@ -194,9 +200,10 @@ interface HistoryRow {
 }
 
 const PROGRAM_COLUMNS = `program_id, name, time_zone, settings, partner_sites, mentor_site_lists, closure_reasons, notification_templates,
+  auto_matching, banned_pairs,
   ${isoTimestamp('created_at')} AS created_at, ${isoTimestamp('updated_at')} AS updated_at`;
 
-const USER_COLUMNS = `u.user_id, u.email, u.name, u.program_id, u.role, u.company, u.manager_name, u.manager_email, u.user_status,
+const USER_COLUMNS = `u.user_id, u.email, u.name, u.program_id, u.role, u.company, u.manager_name, u.manager_email, u.profile, u.user_status,
   u.application_completed, ${isoTimestamp('u.registered_at')} AS registered_at, ${isoTimestamp('u.updated_at')} AS updated_at`;
 
 const PERSONA_COLUMNS = `persona_id, user_id, number, program_id, role, persona_status, match_status, match_id, partner_site_id,
@@ -205,7 +212,7 @@ const PERSONA_COLUMNS = `persona_id, user_id, number, program_id, role, persona_
 
 /** The columns of `MatchRow`, from `rm_matches` under the alias `m`. */
 export const MATCH_COLUMNS = `m.match_id, m.program_id, m.mentor_user_id, m.mentor_persona_id, m.mentee_user_id, m.mentee_persona_id,
-  m.status, m.source, m.score, m.requested_by, m.required_approvals, m.pending_approvals, m.request_message,
+  m.status, m.source, m.score, m.explanation, m.run_id, m.requested_by, m.required_approvals, m.pending_approvals, m.request_message,
   ${isoTimestamp('m.expires_at')} AS expires_at, m.declined_by, m.decline_message, m.end_reason, m.other_match_id,
   m.closure_reason, m.mentor_rematch_intent, m.mentee_rematch_intent, ${isoTimestamp('m.created_at')} AS created_at,
   ${isoTimestamp('m.activated_at')} AS activated_at, ${isoTimestamp('m.ends_at')} AS ends_at,
@@ -227,6 +234,8 @@ const toProgram = (row: ProgramRow): ProgramView => ({
   mentorSiteLists: row.mentor_site_lists,
   closureReasons: row.closure_reasons,
   notificationTemplates: row.notification_templates,
+  autoMatching: row.auto_matching,
+  bannedPairs: row.banned_pairs,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
@@ -240,6 +249,7 @@ const toUser = (row: UserRow): UserView => ({
   company: row.company,
   managerName: row.manager_name,
   managerEmail: row.manager_email,
+  profile: row.profile ?? {},
   userStatus: row.user_status as UserStatus,
   applicationCompleted: row.application_completed,
   registeredAt: row.registered_at,
@@ -275,6 +285,8 @@ export const toMatch = (row: MatchRow): MatchView => ({
   source: row.source as MatchSource,
   // double precision arrives as a number from both drivers; Number() also takes numeric text.
   score: row.score === null ? null : Number(row.score),
+  explanation: row.explanation,
+  runId: row.run_id,
   requestedBy: row.requested_by as RequestingParty | null,
   requiredApprovals: row.required_approvals,
   pendingApprovals: row.pending_approvals,

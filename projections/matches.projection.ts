@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS rm_matches (
   updated_at timestamptz NOT NULL,${LAST_POSITION_COLUMNS}
 );
 ALTER TABLE rm_matches
+  ADD COLUMN IF NOT EXISTS explanation jsonb,
+  ADD COLUMN IF NOT EXISTS run_id text,
+  ADD COLUMN IF NOT EXISTS criteria_version integer,
   ADD COLUMN IF NOT EXISTS source text NOT NULL DEFAULT 'ADMIN',
   ADD COLUMN IF NOT EXISTS score double precision,
   ADD COLUMN IF NOT EXISTS requested_by text,
@@ -91,7 +94,7 @@ export const matchesProjection = projection<MatchEvent>({
       case 'MatchCreated': {
         // STAGED until MatchActivated, which a direct match appends together with this event.
         const { matchId, programId, mentorUserId, mentorPersonaId, menteeUserId, menteePersonaId } = event.data;
-        await tx.query(INSERT('STAGED', 'source, score', '$10, $11::double precision'), [
+        await tx.query(INSERT('STAGED', 'source, score, explanation, run_id, criteria_version', '$10, $11::double precision, $12::jsonb, $13, $14::integer'), [
           matchId,
           programId,
           mentorUserId,
@@ -103,6 +106,9 @@ export const matchesProjection = projection<MatchEvent>({
           minor,
           event.data.source ?? 'ADMIN',
           event.data.score ?? null,
+          event.data.explanation ? jsonParam(event.data.explanation) : null,
+          event.data.runId ?? null,
+          event.data.criteriaVersion ?? null,
         ]);
         return;
       }

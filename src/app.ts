@@ -4,6 +4,8 @@ import type { GraphQLSchema } from 'graphql';
 import { lifecycleProjections } from '../projections';
 import { SqlLifecycleReadModel } from '../projections/lifecycleQueries';
 import { SqlMatchingReadModel } from '../projections/matchingQueries';
+import { SqlAutoMatchingQueries } from '../projections/autoMatchingQueries';
+import { AutoMatchingService } from './application/autoMatching';
 import { createNotificationWorker, listOutbox, notificationsProjection, type NotificationWorker } from './notifications';
 import { MatchingScheduler } from './scheduler/matchingScheduler';
 import { matchesExportRoute } from './http/routes';
@@ -106,10 +108,12 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     };
   };
 
+  const commands = new LifecycleCommands(pipeline, store, randomUUID);
   const services: LifecycleServices = {
-    commands: new LifecycleCommands(pipeline, store, randomUUID),
+    commands,
     readModel,
     matching,
+    autoMatching: new AutoMatchingService(commands, store, matching, new SqlAutoMatchingQueries(db), randomUUID),
     outbox: (filter) => listOutbox(db, filter),
     waitForProjections,
     catchUpProjections: async () => waitForProjections(await store.readHead()),

@@ -6,8 +6,10 @@ import {
   userIdForEmail,
   userStream,
   type AssignPersonaToSite,
+  type AttributeValue,
   type CloseMatch,
   type DiscardStagedMatch,
+  type MatchPersonas,
   type MatchState,
   type ProgramCommand,
   type RegisterUser,
@@ -68,6 +70,10 @@ export class LifecycleCommands {
     return this.onUser(context, { type: 'ChangePersonaMatchStatus', data: { userId: define.ownerOf(personaId), personaId, to } });
   }
 
+  setProfileAttributes(context: CommandContext, userId: string, attributes: Readonly<Record<string, AttributeValue>>) {
+    return this.onUser(context, { type: 'SetProfileAttributes', data: { userId, attributes } });
+  }
+
   makeUserRescreening(context: CommandContext, userId: string) {
     return this.onUser(context, { type: 'MakeUserRescreening', data: { userId } });
   }
@@ -90,7 +96,7 @@ export class LifecycleCommands {
   /** An admin's match, live at once or staged (`stage`), or auto-matching's (`source: AUTO`). */
   async matchPersonas(
     context: CommandContext,
-    data: { programId: string; mentorPersonaId: string; menteePersonaId: string; stage?: boolean; source?: 'ADMIN' | 'AUTO'; score?: number | null },
+    data: Omit<Data<MatchPersonas>, 'matchId' | 'now'>,
   ) {
     const matchId = this.newId();
     const outcome = await this.pipeline.execute(context, define.matchPersonas({ ...data, matchId, now: context.now }));

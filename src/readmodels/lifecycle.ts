@@ -1,6 +1,8 @@
 import type { GlobalPosition } from '../eventstore/eventStore';
 import type {
   ApprovingParty,
+  AttributeValue,
+  AutoMatchingConfiguration,
   MatchLifecycleStatus,
   MatchSource,
   MatchStatus,
@@ -12,6 +14,7 @@ import type {
   ProgramSettings,
   RematchIntent,
   RequestingParty,
+  ScorePart,
   Site,
   UserStatus,
 } from '../domain';
@@ -28,6 +31,8 @@ export interface ProgramView {
   readonly closureReasons: readonly string[];
   /** The program's own e-mails; kinds not listed use the defaults. */
   readonly notificationTemplates: Readonly<Partial<Record<NotificationKind, NotificationTemplate>>>;
+  readonly autoMatching: AutoMatchingConfiguration;
+  readonly bannedPairs: readonly { readonly mentorUserId: string; readonly menteeUserId: string }[];
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -41,6 +46,8 @@ export interface UserView {
   readonly company: string | null;
   readonly managerName: string | null;
   readonly managerEmail: string | null;
+  /** The profile attributes auto-matching compares. */
+  readonly profile: Readonly<Record<string, AttributeValue>>;
   readonly userStatus: UserStatus;
   readonly applicationCompleted: boolean;
   readonly registeredAt: string;
@@ -86,6 +93,10 @@ export interface MatchView {
   readonly source: MatchSource;
   /** Auto-matching's score for the pair. */
   readonly score: number | null;
+  /** Auto-matching: the score criterion by criterion (adds up to `score`). */
+  readonly explanation: readonly ScorePart[] | null;
+  /** The auto-matching run that staged it. */
+  readonly runId: string | null;
   /** Requests only (null otherwise): who asked, which approvals the program required, which are still missing. */
   readonly requestedBy: RequestingParty | null;
   readonly requiredApprovals: readonly ApprovingParty[] | null;

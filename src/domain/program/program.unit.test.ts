@@ -264,3 +264,38 @@ describe('canonicalTimeZone', () => {
   ])('%s → %s', (input, expected) => expect(canonicalTimeZone(input)).toBe(expected));
   it('returns null for an unknown zone', () => expect(canonicalTimeZone('Atlantis/Capital')).toBeNull());
 });
+
+describe('auto-matching criteria and banned pairs', () => {
+  const created = programCreated({ programId: P });
+  const criteria = [{ attribute: 'languages', kind: 'SET_SIMILARITY' as const, weight: 5, required: true }];
+  const setCriteria = (objective: 'MAX_SCORE' | 'MAX_MATCHED_THEN_SCORE' = 'MAX_SCORE'): ProgramCommand => ({
+    type: 'SetMatchingCriteria',
+    data: { programId: P, criteria, objective },
+  });
+  const normalised = [{ ...criteria[0]!, preferenceAttribute: null, maxDistance: null, label: null }];
+
+  it('each change of criteria is a new version', () =>
+    given([created]).when(setCriteria()).then([{ type: 'MatchingCriteriaSet', data: { programId: P, version: 1, criteria: normalised, objective: 'MAX_SCORE' } }]));
+
+  it('saving the same criteria again records nothing; changing the objective is a new version', () => {
+    const first = { type: 'MatchingCriteriaSet' as const, data: { programId: P, version: 1, criteria: normalised, objective: 'MAX_SCORE' as const } };
+    given([created, first]).when(setCriteria()).then([]);
+    given([created, first])
+      .when(setCriteria('MAX_MATCHED_THEN_SCORE'))
+      .then([{ type: 'MatchingCriteriaSet', data: { programId: P, version: 2, criteria: normalised, objective: 'MAX_MATCHED_THEN_SCORE' } }]);
+  });
+
+  it('refuses an unknown objective', () =>
+    given([created])
+      .when({ type: 'SetMatchingCriteria', data: { programId: P, criteria, objective: 'FASTEST' as never } })
+      .thenThrows('VALIDATION_FAILED', 'Objective must be one of'));
+
+  it('bans a pair once, and lifts only a ban that exists', () => {
+    const ban: ProgramCommand = { type: 'BanPair', data: { programId: P, mentorUserId: 'u-mentor', menteeUserId: 'u-mentee' } };
+    const banned = { type: 'PairBanned' as const, data: { programId: P, mentorUserId: 'u-mentor', menteeUserId: 'u-mentee' } };
+    given([created]).when(ban).then([banned]);
+    given([created, banned]).when(ban).thenThrows('ALREADY_EXISTS', 'already banned');
+    given([created]).when({ ...ban, type: 'LiftPairBan' }).thenThrows('NOT_FOUND', 'not banned');
+    given([created, banned]).when({ ...ban, type: 'LiftPairBan' }).then([{ ...banned, type: 'PairBanLifted' }]);
+  });
+});

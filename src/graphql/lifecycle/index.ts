@@ -3,6 +3,12 @@ import { PersonaPayloadResolver, PersonaResolver } from './persona.resolver';
 import { ProgramPayloadResolver, ProgramResolver } from './program.resolver';
 import { UserPayloadResolver, UserResolver } from './user.resolver';
 import { MatchingResolver } from '../matching/matching.resolver';
+import {
+  AutoMatchingResolver,
+  MatchExplanationResolver,
+  ProgramAutoMatchingResolver,
+  UserProfileResolver,
+} from '../autoMatching/autoMatching.resolver';
 import { MatchingQueriesResolver, ProgramTemplatesResolver } from '../matching/matchingQueries.resolver';
 
 export const lifecycleResolvers = [
@@ -17,6 +23,10 @@ export const lifecycleResolvers = [
   MatchingResolver,
   MatchingQueriesResolver,
   ProgramTemplatesResolver,
+  AutoMatchingResolver,
+  ProgramAutoMatchingResolver,
+  MatchExplanationResolver,
+  UserProfileResolver,
 ] as const;
 
 export type { LifecycleServices } from './services';

@@ -3,6 +3,7 @@ import type { GlobalPosition } from '../../eventstore/eventStore';
 import type { UserState } from '../../domain';
 import type { LifecycleReadModel } from '../../readmodels/lifecycle';
 import type { MatchingReadModel } from '../../readmodels/matching';
+import type { AutoMatchingService } from '../../application/autoMatching';
 import type { OutboxEntry, OutboxFilter } from '../../notifications';
 import { DomainError } from '../../domain/shared/decider';
 import type { HealthServices } from '../health.type';
@@ -14,6 +15,7 @@ export interface LifecycleServices extends HealthServices {
   readonly commands: LifecycleCommands;
   readonly readModel: LifecycleReadModel;
   readonly matching: MatchingReadModel;
+  readonly autoMatching: AutoMatchingService;
   /** The notification outbox, newest first. */
   outbox(filter: OutboxFilter): Promise<readonly OutboxEntry[]>;
   /** Resolves once the read models include everything appended so far; false on timeout. */

@@ -16,7 +16,7 @@ export class ManagerType {
 }
 
 @ObjectType('User', { description: 'One person, unique by e-mail. The user status applies to all of their personas.' })
-export class UserType implements Omit<UserView, 'managerName' | 'managerEmail'> {
+export class UserType implements Omit<UserView, 'managerName' | 'managerEmail' | 'profile'> {
   @Field(() => ID, { name: 'id' })
   userId!: string;
 

@@ -28,9 +28,9 @@ registerEnumType(OBJECTIVE_ENUM, {
   },
 });
 
-@ObjectType('MatchingCriterion', { description: 'One auto-matching criterion of a program.' })
-@InputType('MatchingCriterionInput')
-export class MatchingCriterionType {
+@ObjectType('AutoMatchingCriterion', { description: 'One auto-matching criterion of a program.' })
+@InputType('AutoMatchingCriterionInput')
+export class AutoMatchingCriterionType {
   @Field({ description: 'The profile attribute compared (for PREFERENCE, the mentor\'s).' })
   @Length(1, 64)
   attribute!: string;
@@ -71,10 +71,10 @@ export class SetMatchingCriteriaInput extends CommandInput {
   @Length(1, 100)
   programId!: string;
 
-  @Field(() => [MatchingCriterionType])
+  @Field(() => [AutoMatchingCriterionType])
   @ArrayMaxSize(MAX_CRITERIA)
   @ValidateNested({ each: true })
-  criteria!: MatchingCriterionType[];
+  criteria!: AutoMatchingCriterionType[];
 
   @Field(() => OBJECTIVE_ENUM, { defaultValue: 'MAX_SCORE' })
   @IsIn(OBJECTIVES as Objective[])
@@ -108,8 +108,8 @@ export class AutoMatchingConfigurationType {
   @Field(() => Int, { description: '0 before any criteria were set; each change adds one.' })
   version!: number;
 
-  @Field(() => [MatchingCriterionType])
-  criteria!: MatchingCriterionType[];
+  @Field(() => [AutoMatchingCriterionType])
+  criteria!: AutoMatchingCriterionType[];
 
   @Field(() => OBJECTIVE_ENUM)
   objective!: Objective;

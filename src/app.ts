@@ -5,6 +5,9 @@ import { lifecycleProjections } from '../projections';
 import { SqlLifecycleReadModel } from '../projections/lifecycleQueries';
 import { SqlMatchingReadModel } from '../projections/matchingQueries';
 import { SqlAutoMatchingQueries } from '../projections/autoMatchingQueries';
+import { SqlManagerReportQueries } from '../projections/managerReportQueries';
+import { managerReportRoute } from './http/managerReportRoute';
+import type { IncomingMessage } from 'node:http';
 import { AutoMatchingService } from './application/autoMatching';
 import { createNotificationWorker, listOutbox, notificationsProjection, type NotificationWorker } from './notifications';
 import { MatchingScheduler } from './scheduler/matchingScheduler';
@@ -93,6 +96,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   });
   const readModel = new SqlLifecycleReadModel(db);
   const matching = new SqlMatchingReadModel(db);
+  const managerReports = new SqlManagerReportQueries(db, async () => new Map());
   const waitForProjections = (position: GlobalPosition) => runner.waitFor(position, dependencies.consistencyTimeoutMs ?? 5000);
 
   const health = async (): Promise<HealthReport> => {
@@ -113,6 +117,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     commands,
     readModel,
     matching,
+    managerReports,
     autoMatching: new AutoMatchingService(commands, store, matching, new SqlAutoMatchingQueries(db), randomUUID),
     outbox: (filter) => listOutbox(db, filter),
     waitForProjections,
@@ -144,6 +149,18 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   });
   const jobs = { notifications, scheduler };
 
+  /** Bearer-token check for the plain HTTP routes (the GraphQL context does its own). */
+  const authenticateRoute = async (request: IncomingMessage): Promise<{ id: string; role: string } | null> => {
+    const header = request.headers.authorization;
+    if (!header?.startsWith('Bearer ')) return null;
+    try {
+      const actor = await verifyToken(config.tokenSecret, header.slice('Bearer '.length), { now: clock() });
+      return { id: actor.id, role: actor.role };
+    } catch {
+      return null;
+    }
+  };
+
   const schema = await buildApiSchema();
   let http: RunningHttpServer | null = null;
 
@@ -174,17 +191,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
           matchesExportRoute({
             readModel: matching,
             clock,
-            authenticate: async (request) => {
-              const header = request.headers.authorization;
-              if (!header?.startsWith('Bearer ')) return null;
-              try {
-                const actor = await verifyToken(config.tokenSecret, header.slice('Bearer '.length), { now: clock() });
-                return { role: actor.role };
-              } catch {
-                return null;
-              }
-            },
+            authenticate: async (request) => (await authenticateRoute(request)) ?? null,
           }),
+          managerReportRoute({ reports: managerReports, authenticate: authenticateRoute, clock }),
         ],
         onShutdown: [() => jobs.scheduler.stop(), () => notifications.close(), () => runner.stop()],
       });

@@ -3,6 +3,7 @@ import { PersonaPayloadResolver, PersonaResolver } from './persona.resolver';
 import { ProgramPayloadResolver, ProgramResolver } from './program.resolver';
 import { UserPayloadResolver, UserResolver } from './user.resolver';
 import { MatchingResolver } from '../matching/matching.resolver';
+import { ManagerReportResolver } from '../reports/managerReport.resolver';
 import {
   AutoMatchingResolver,
   MatchExplanationResolver,
@@ -27,6 +28,7 @@ export const lifecycleResolvers = [
   ProgramAutoMatchingResolver,
   MatchExplanationResolver,
   UserProfileResolver,
+  ManagerReportResolver,
 ] as const;
 
 export type { LifecycleServices } from './services';

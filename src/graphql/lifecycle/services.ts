@@ -4,6 +4,7 @@ import type { UserState } from '../../domain';
 import type { LifecycleReadModel } from '../../readmodels/lifecycle';
 import type { MatchingReadModel } from '../../readmodels/matching';
 import type { AutoMatchingService } from '../../application/autoMatching';
+import type { SqlManagerReportQueries } from '../../../projections/managerReportQueries';
 import type { OutboxEntry, OutboxFilter } from '../../notifications';
 import { DomainError } from '../../domain/shared/decider';
 import type { HealthServices } from '../health.type';
@@ -16,6 +17,7 @@ export interface LifecycleServices extends HealthServices {
   readonly readModel: LifecycleReadModel;
   readonly matching: MatchingReadModel;
   readonly autoMatching: AutoMatchingService;
+  readonly managerReports: Pick<SqlManagerReportQueries, 'report' | 'managers'>;
   /** The notification outbox, newest first. */
   outbox(filter: OutboxFilter): Promise<readonly OutboxEntry[]>;
   /** Resolves once the read models include everything appended so far; false on timeout. */

@@ -1,0 +1,79 @@
+import { Arg, Authorized, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
+import { DomainError } from '../../domain/shared/decider';
+import { MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow, type ManagerReportStatus } from '../../../projections/managerReportQueries';
+import { requireActor } from '../context';
+import type { Context } from '../lifecycle/services';
+import { consistentRead } from '../lifecycle/support';
+
+@ObjectType('ManagerReportRow', { description: 'One employee taking part as a mentor (seed 004). The mentee\'s name is never shown.' })
+export class ManagerReportRowType {
+  @Field({ description: 'Matching status, as the report words it (Matched-Active, Unmatched, ...).' })
+  matchingStatus!: string;
+
+  @Field({ description: 'The same as a stable code (MATCHED_ACTIVE, MATCH_REQUEST_WAITING_2_APPROVALS, NOT_REGISTERED, ...).' })
+  statusCode!: ManagerReportStatus;
+
+  @Field(() => Int)
+  upcomingMeetings!: number;
+
+  @Field(() => Int)
+  completedMeetings!: number;
+
+  @Field()
+  program!: string;
+
+  @Field({ description: 'Current Company/Organization.' })
+  company!: string;
+
+  @Field()
+  mentorName!: string;
+
+  @Field()
+  mentorEmail!: string;
+
+  @Field({ description: 'Registered (MM-DD-YYYY).' })
+  registered!: string;
+
+  @Field({ description: 'Always the placeholder "Mentee": hidden for security and privacy.' })
+  menteeName!: string;
+
+  @Field({ description: 'MM-DD-YYYY; blank for unmatched or concluded connections.' })
+  matchDate!: string;
+}
+
+export const asReportRow = (row: ManagerReportRow): ManagerReportRowType =>
+  Object.assign(new ManagerReportRowType(), {
+    ...row,
+    statusCode: row.status,
+    matchingStatus: MANAGER_REPORT_STATUS_LABELS[row.status],
+  });
+
+/** Whose report the caller may read: a manager only their own (their token's subject is their e-mail). */
+export const reportManagerFor = (context: Context, managerEmail: string | undefined | null): string => {
+  const actor = requireActor(context);
+  if (actor.role === 'manager') {
+    if (managerEmail && managerEmail.trim().toLowerCase() !== actor.id.trim().toLowerCase()) {
+      throw new DomainError('FORBIDDEN', 'A manager can read only the report about their own employees.', {});
+    }
+    return actor.id;
+  }
+  if (!managerEmail) {
+    throw new DomainError('VALIDATION_FAILED', 'Name the manager (managerEmail) whose report you want.', { field: 'managerEmail' });
+  }
+  return managerEmail;
+};
+
+@Resolver()
+export class ManagerReportResolver {
+  @Authorized('manager', 'admin', 'auditor', 'analyst')
+  @Query(() => [ManagerReportRowType], {
+    description:
+      'The manager report (seed 004): a manager\'s employees taking part as mentors. Managers get their own (managerEmail optional); ' +
+      'admins, auditors and analysts name the manager. Also as CSV at GET /exports/manager-report.csv.',
+  })
+  async managerReport(@Ctx() context: Context, @Arg('managerEmail', () => String, { nullable: true }) managerEmail?: string) {
+    const manager = reportManagerFor(context, managerEmail);
+    await consistentRead(context);
+    return (await context.services.managerReports.report(manager, context.now().toISOString())).map(asReportRow);
+  }
+}

@@ -1,0 +1,39 @@
+import { stringify } from 'csv-stringify/sync';
+import { neutralizeFormula } from '../export/matchesCsv';
+import { MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow } from '../../projections/managerReportQueries';
+
+/** The seed-004 columns, in its order. */
+export const MANAGER_REPORT_HEADER = [
+  'Matching Status',
+  'Upcoming Meetings',
+  'Completed Meetings',
+  'Program',
+  'Current Company/Organization',
+  'Mentor Name',
+  'Mentor Email',
+  'Registered (MM-DD-YYYY)',
+  'Mentee Name',
+  'Match Date',
+] as const;
+
+export const managerReportCsv = (rows: readonly ManagerReportRow[]): string =>
+  stringify(
+    [
+      [...MANAGER_REPORT_HEADER],
+      ...rows.map((row) =>
+        [
+          MANAGER_REPORT_STATUS_LABELS[row.status],
+          String(row.upcomingMeetings),
+          String(row.completedMeetings),
+          row.program,
+          row.company,
+          row.mentorName,
+          row.mentorEmail,
+          row.registered,
+          row.menteeName,
+          row.matchDate,
+        ].map(neutralizeFormula),
+      ),
+    ],
+    { record_delimiter: '\r\n' },
+  );

@@ -5,6 +5,8 @@ import { userHistoryProjection } from './userHistory.projection';
 import { usersProjection } from './users.projection';
 
 export { matchesProjection } from './matches.projection';
+export { meetingsProjection } from './meetings.projection';
+export { SqlMeetingReadModel } from './meetingQueries';
 export { programsProjection } from './programs.projection';
 export { userHistoryProjection } from './userHistory.projection';
 export { usersProjection } from './users.projection';

@@ -6,6 +6,10 @@ import { SqlLifecycleReadModel } from '../projections/lifecycleQueries';
 import { SqlMatchingReadModel } from '../projections/matchingQueries';
 import { SqlAutoMatchingQueries } from '../projections/autoMatchingQueries';
 import { SqlManagerReportQueries } from '../projections/managerReportQueries';
+import { meetingsProjection } from '../projections/meetings.projection';
+import { SqlMeetingReadModel } from '../projections/meetingQueries';
+import { MeetingCommands } from './application/meetingCommands';
+import type { MeetingServices } from './graphql/meetings';
 import { managerReportRoute } from './http/managerReportRoute';
 import type { IncomingMessage } from 'node:http';
 import { AutoMatchingService } from './application/autoMatching';
@@ -46,7 +50,7 @@ export interface App {
   readonly db: SqlDatabase;
   readonly store: EventStore;
   readonly runner: ProjectionRunner;
-  readonly services: LifecycleServices;
+  readonly services: LifecycleServices & MeetingServices;
   readonly schema: GraphQLSchema;
   /**
    * The background jobs: the notification worker and the matching scheduler. `start()` runs them
@@ -73,7 +77,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const store: EventStore = config.eventStoreConnectionString
     ? await KurrentEventStore.connect(config.eventStoreConnectionString)
     : await SqlEventStore.create(db);
-  const runner = await ProjectionRunner.create(store, db, [...lifecycleProjections, notificationsProjection], {
+  const runner = await ProjectionRunner.create(store, db, [...lifecycleProjections, meetingsProjection, notificationsProjection], {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
   // After the runner: the outbox table comes from the notifications projection's schema.
@@ -96,7 +100,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   });
   const readModel = new SqlLifecycleReadModel(db);
   const matching = new SqlMatchingReadModel(db);
-  const managerReports = new SqlManagerReportQueries(db, async () => new Map());
+  const meetingReadModel = new SqlMeetingReadModel(db);
+  const managerReports = new SqlManagerReportQueries(db, (userIds, now) => meetingReadModel.meetingCountsForMentors(userIds, now));
   const waitForProjections = (position: GlobalPosition) => runner.waitFor(position, dependencies.consistencyTimeoutMs ?? 5000);
 
   const health = async (): Promise<HealthReport> => {
@@ -113,8 +118,10 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   };
 
   const commands = new LifecycleCommands(pipeline, store, randomUUID);
-  const services: LifecycleServices = {
+  const services: LifecycleServices & MeetingServices = {
     commands,
+    meetings: new MeetingCommands(pipeline, store, randomUUID),
+    meetingReadModel,
     readModel,
     matching,
     managerReports,

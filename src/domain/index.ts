@@ -11,6 +11,7 @@ export * from './user/user';
 export * from './user/access';
 export * from './match/match';
 export * from './match/participation';
+export * from './meeting/meeting';
 export * from './notification/templates';
 export * from './shared/calendar';
 export * from './autoMatching/criteria';

@@ -5,3 +5,4 @@
 export const userStream = (userId: string): string => `user-${userId}`;
 export const programStream = (programId: string): string => `program-${programId}`;
 export const matchStream = (matchId: string): string => `match-${matchId}`;
+export const meetingStream = (meetingId: string): string => `meeting-${meetingId}`;

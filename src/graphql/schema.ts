@@ -1,3 +1,4 @@
+import { meetingResolvers } from './meetings';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { authChecker } from './authorization';
@@ -7,7 +8,7 @@ import { lifecycleResolvers } from './lifecycle';
 /** The whole API. `schema.graphql` at the top level is this, printed (`npm run schema`). */
 export const buildApiSchema = (): Promise<GraphQLSchema> =>
   buildSchema({
-    resolvers: [HealthResolver, ...lifecycleResolvers],
+    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers],
     authChecker,
     validate: { forbidUnknownValues: false },
   });

@@ -1,0 +1,12 @@
+import type { MeetingCommands } from '../../application/meetingCommands';
+import type { SqlMeetingReadModel } from '../../../projections/meetingQueries';
+import type { GraphQLContext } from '../context';
+import type { LifecycleServices } from '../lifecycle/services';
+
+/** What the meeting resolvers need besides the lifecycle services (built in the composition root). */
+export interface MeetingServices {
+  readonly meetings: MeetingCommands;
+  readonly meetingReadModel: SqlMeetingReadModel;
+}
+
+export type MeetingContext = GraphQLContext<LifecycleServices & MeetingServices>;

@@ -1,3 +1,5 @@
+import type { ManagerReportIssued } from '../src/domain/report/managerReport';
+import { managerReportCsvOf } from '../src/reports/managerReportCsv';
 import { assertNever } from '../src/domain/shared/decider';
 import type {
   MatchActivated,
@@ -10,9 +12,10 @@ import type {
   ProgramCreated,
   UserRegistered,
 } from '../src/domain';
+import type { InitiativeCreated, RegistrationReminderSent } from '../src/domain/initiative';
 import { userIdOfPersona } from '../src/domain/user/userId';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
-import { humanDateTime, renderNotification, type ProgramTemplates } from '../src/notifications/rendering';
+import { engagementDatesSummary, humanDateTime, renderNotification, type ProgramTemplates } from '../src/notifications/rendering';
 import { projection } from '../src/projections/projection';
 import type { SqlExecutor } from '../src/sql/sqlDatabase';
 import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from './shared';
@@ -66,6 +69,10 @@ CREATE TABLE IF NOT EXISTS notification_outbox (
   message_id text,
   smtp_response text
 );
+-- Added with the manager report: managers receive e-mail (with the report attached) but are not users.
+ALTER TABLE notification_outbox ADD COLUMN IF NOT EXISTS attachments jsonb;
+ALTER TABLE notification_outbox DROP CONSTRAINT IF EXISTS notification_outbox_recipient_role_check;
+ALTER TABLE notification_outbox ADD CONSTRAINT notification_outbox_recipient_role_check CHECK (recipient_role IN ('MENTOR', 'MENTEE', 'MANAGER'));
 CREATE INDEX IF NOT EXISTS notification_outbox_pending ON notification_outbox (next_attempt_at) WHERE state = 'PENDING';
 CREATE INDEX IF NOT EXISTS notification_outbox_sending ON notification_outbox (claimed_until) WHERE state = 'SENDING';
 CREATE INDEX IF NOT EXISTS notification_outbox_newest ON notification_outbox (created_at DESC, event_position_major DESC, event_position_minor DESC);
@@ -81,7 +88,10 @@ export type NotificationSourceEvent =
   | MatchRequested
   | MatchRequestDeclined
   | MatchRequestExpired
-  | MatchActivated;
+  | MatchActivated
+  | InitiativeCreated
+  | RegistrationReminderSent
+  | ManagerReportIssued;
 
 type Side = 'MENTOR' | 'MENTEE';
 
@@ -173,6 +183,7 @@ const sideName = (side: Side, mentor: Contact, mentee: Contact): string => (side
 export const notificationsProjection = projection<NotificationSourceEvent>({
   name: 'notifications',
   handles: [
+    'ManagerReportIssued',
     'UserRegistered',
     'ProgramCreated',
     'NotificationTemplateSet',
@@ -181,6 +192,8 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
     'MatchRequestDeclined',
     'MatchRequestExpired',
     'MatchActivated',
+    'InitiativeCreated',
+    'RegistrationReminderSent',
   ],
   schema: NOTIFICATIONS_SCHEMA,
   // Never the outbox: a rebuild replays the whole log, and an emptied outbox would send every
@@ -291,6 +304,63 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
           { kind: 'MATCH_ACTIVATED', side: 'MENTOR', recipient: mentor!, values },
           { kind: 'MATCH_ACTIVATED', side: 'MENTEE', recipient: mentee!, values },
         ]);
+        return;
+      }
+      case 'InitiativeCreated': {
+        // Initiatives (seed 003) have no templates of their own: each is kept as a pseudo program,
+        // keyed by the initiative id, whose e-mails always use the defaults (programName is the
+        // initiative's name). Initiative and program ids are both random UUIDs, so they never clash.
+        const [major, minor] = positionParams(recorded);
+        await tx.query(
+          `INSERT INTO notification_programs (program_id, name, time_zone, last_position_major, last_position_minor)
+           VALUES ($1, $2, $3, $4::numeric, $5::numeric) ON CONFLICT (program_id) DO NOTHING`,
+          [event.data.initiativeId, event.data.name, event.data.timeZone, major, minor],
+        );
+        return;
+      }
+      case 'RegistrationReminderSent': {
+        const { initiativeId, userId, kind, period, engagementPeriods } = event.data;
+        const [volunteer] = await loadContacts(tx, userId);
+        const notice: Notice =
+          kind === 'MONTHLY_SEARCH'
+            ? { kind: 'REGISTRATION_SEARCH_REMINDER', side: 'MENTOR', recipient: volunteer!, values: { period } }
+            : {
+                kind: 'REGISTRATION_PROGRESS_REMINDER',
+                side: 'MENTOR',
+                recipient: volunteer!,
+                values: { period, engagementDates: engagementDatesSummary(engagementPeriods) },
+              };
+        // A volunteer is the mentor side of the outbox: the recipient roles are MENTOR and MENTEE.
+        await enqueue(tx, recorded, initiativeId, await loadProgram(tx, initiativeId), [notice]);
+        return;
+      }
+      case 'ManagerReportIssued': {
+        // Not a program's e-mail: the default template, the CSV attached. The recipient is the manager's address.
+        const { managerEmail, period, lines } = event.data;
+        const { subject, body } = renderNotification('MANAGER_REPORT', {}, {
+          programName: 'your mentoring programs',
+          recipientName: managerEmail,
+          period,
+          mentorCount: String(lines.length),
+        });
+        const csv = `\uFEFF${managerReportCsvOf(lines)}`;
+        await tx.query(
+          `INSERT INTO notification_outbox (id, event_id, event_type, event_position_major, event_position_minor, kind, program_id,
+                                            recipient_role, recipient_user_id, to_address, to_name, subject, body, attachments, created_at, state)
+           VALUES ($1, $2, $3, $4::numeric, $5::numeric, 'MANAGER_REPORT', '', 'MANAGER', $6, $6, $6, $7, $8, $9::jsonb, $10::timestamptz, 'PENDING')
+           ON CONFLICT (id) DO NOTHING`,
+          [
+            `${recorded.id}:MANAGER`,
+            recorded.id,
+            recorded.type,
+            ...positionParams(recorded),
+            managerEmail,
+            subject,
+            body,
+            JSON.stringify([{ filename: `manager-report-${period.slice(0, 10)}.csv`, contentType: 'text/csv; charset=utf-8', content: csv }]),
+            recorded.metadata.occurredAt,
+          ],
+        );
         return;
       }
       default:

@@ -10,6 +10,12 @@ import { meetingsProjection } from '../projections/meetings.projection';
 import { SqlMeetingReadModel } from '../projections/meetingQueries';
 import { MeetingCommands } from './application/meetingCommands';
 import type { MeetingServices } from './graphql/meetings';
+import { registrationsProjection } from '../projections/registrations.projection';
+import { SqlInitiativeReadModel } from '../projections/registrationQueries';
+import { InitiativeCommands } from './application/initiativeCommands';
+import { RegistrationReminderScheduler } from './scheduler/registrationReminders';
+import { ManagerReportScheduler } from './scheduler/managerReports';
+import { participationDatesExportRoute, registrationsExportRoute } from './http/registrationRoutes';
 import { managerReportRoute } from './http/managerReportRoute';
 import type { IncomingMessage } from 'node:http';
 import { AutoMatchingService } from './application/autoMatching';
@@ -56,7 +62,12 @@ export interface App {
    * The background jobs: the notification worker and the matching scheduler. `start()` runs them
    * when the configuration says so (BACKGROUND_JOBS); tests drive them by hand.
    */
-  readonly jobs: { readonly notifications: NotificationWorker; readonly scheduler: MatchingScheduler };
+  readonly jobs: {
+    readonly notifications: NotificationWorker;
+    readonly scheduler: MatchingScheduler;
+    readonly registrationReminders: RegistrationReminderScheduler;
+    readonly managerReports: ManagerReportScheduler;
+  };
   /** Starts the projection runner and the HTTP server. */
   start(): Promise<RunningHttpServer>;
   /** Stops taking requests, finishes those in flight and the projection batch in hand, closes stores. */
@@ -77,7 +88,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const store: EventStore = config.eventStoreConnectionString
     ? await KurrentEventStore.connect(config.eventStoreConnectionString)
     : await SqlEventStore.create(db);
-  const runner = await ProjectionRunner.create(store, db, [...lifecycleProjections, meetingsProjection, notificationsProjection], {
+  const runner = await ProjectionRunner.create(store, db, [...lifecycleProjections, meetingsProjection, registrationsProjection, notificationsProjection], {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
   // After the runner: the outbox table comes from the notifications projection's schema.
@@ -121,6 +132,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const services: LifecycleServices & MeetingServices = {
     commands,
     meetings: new MeetingCommands(pipeline, store, randomUUID),
+    initiatives: new InitiativeCommands(pipeline, store, randomUUID),
+    initiativeReadModel: new SqlInitiativeReadModel(db),
     meetingReadModel,
     readModel,
     matching,
@@ -154,7 +167,16 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       await runner.waitFor(await store.readHead(), dependencies.consistencyTimeoutMs ?? 5000);
     },
   });
-  const jobs = { notifications, scheduler };
+  const registrationReminders = new RegistrationReminderScheduler({
+    commands: services.initiatives,
+    queries: services.initiativeReadModel,
+    clock,
+    logger,
+  });
+  const managerReportScheduler = new ManagerReportScheduler({ pipeline, reports: managerReports, clock, logger });
+  const jobs = { notifications, scheduler, registrationReminders, managerReports: managerReportScheduler };
+  // The manager reports go out every two weeks; looking once an hour is plenty (each period once).
+  let managerReportTimer: NodeJS.Timeout | null = null;
 
   /** Bearer-token check for the plain HTTP routes (the GraphQL context does its own). */
   const authenticateRoute = async (request: IncomingMessage): Promise<{ id: string; role: string } | null> => {
@@ -184,6 +206,11 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       if (config.backgroundJobs) {
         notifications.start();
         scheduler?.start();
+        registrationReminders.start();
+        managerReportTimer = setInterval(() => {
+          void managerReportScheduler.tick().catch((error: unknown) => logger.error({ err: error }, 'Manager report run failed; it will run again'));
+        }, 3_600_000);
+        managerReportTimer.unref();
       }
       http = await startHttpServer({
         schema,
@@ -201,14 +228,28 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
             authenticate: async (request) => (await authenticateRoute(request)) ?? null,
           }),
           managerReportRoute({ reports: managerReports, authenticate: authenticateRoute, clock }),
+          registrationsExportRoute({ readModel: services.initiativeReadModel, clock, authenticate: async (request) => (await authenticateRoute(request)) ?? null }),
+          participationDatesExportRoute({
+            readModel: services.initiativeReadModel,
+            clock,
+            authenticate: async (request) => (await authenticateRoute(request)) ?? null,
+          }),
         ],
-        onShutdown: [() => jobs.scheduler.stop(), () => notifications.close(), () => runner.stop()],
+        onShutdown: [
+          () => {
+            if (managerReportTimer) clearInterval(managerReportTimer);
+          },
+          () => jobs.scheduler.stop(),
+          () => registrationReminders.stop(),
+          () => notifications.close(),
+          () => runner.stop(),
+        ],
       });
       return http;
     },
     async stop() {
       if (http) await http.stop();
-      else await Promise.all([jobs.scheduler.stop(), notifications.close(), runner.stop()]);
+      else await Promise.all([jobs.scheduler.stop(), registrationReminders.stop(), notifications.close(), runner.stop()]);
       await store.close();
       // An injected database belongs to whoever injected it.
       if (!dependencies.db) await db.close();

@@ -1,4 +1,5 @@
 import { meetingResolvers } from './meetings';
+import { initiativeResolvers } from './initiatives/initiatives.resolver';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { authChecker } from './authorization';
@@ -8,7 +9,7 @@ import { lifecycleResolvers } from './lifecycle';
 /** The whole API. `schema.graphql` at the top level is this, printed (`npm run schema`). */
 export const buildApiSchema = (): Promise<GraphQLSchema> =>
   buildSchema({
-    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers],
+    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers],
     authChecker,
     validate: { forbidUnknownValues: false },
   });

@@ -44,3 +44,16 @@ export const humanDateTime = (instant: string, timeZone: string): string => {
   const local = utc.setZone(timeZone);
   return (local.isValid ? local : utc).setLocale('en-US').toFormat("cccc, LLLL d, yyyy 'at' h:mm a ZZZZ");
 };
+
+/**
+ * A volunteer's engagement periods as the quarterly reminder lists them, one a line:
+ * "- November 2, 2026 to December 18, 2026" or "- from January 4, 2027 (ongoing)".
+ */
+export const engagementDatesSummary = (periods: readonly { readonly start: string; readonly end: string | null }[]): string => {
+  const day = (date: string) => {
+    const parsed = DateTime.fromISO(date, { zone: 'utc' });
+    return parsed.isValid ? parsed.setLocale('en-US').toFormat('LLLL d, yyyy') : date;
+  };
+  if (periods.length === 0) return '- (none entered)';
+  return periods.map((p) => (p.end === null ? `- from ${day(p.start)} (ongoing)` : `- ${day(p.start)} to ${day(p.end)}`)).join('\n');
+};

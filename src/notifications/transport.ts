@@ -7,6 +7,12 @@ import { createTransport, type SendMailOptions } from 'nodemailer';
  * mailbox file a newcomer can open in any mail reader (or `less`).
  */
 
+export interface MailAttachment {
+  readonly filename: string;
+  readonly contentType: string;
+  readonly content: string;
+}
+
 export interface OutgoingMail {
   /** The outbox row: also names the message (`X-Notification-Id`, and the Message-ID below). */
   readonly notificationId: string;
@@ -17,6 +23,8 @@ export interface OutgoingMail {
   readonly to: { readonly name: string; readonly address: string };
   readonly subject: string;
   readonly text: string;
+  /** Files sent with the message (the manager report's CSV). */
+  readonly attachments?: readonly MailAttachment[];
   /** `<local@domain>`, the same on every attempt: a receiving system can drop a duplicate by it. */
   readonly messageId: string;
   readonly date: Date;
@@ -72,6 +80,9 @@ const mailOptions = (mail: OutgoingMail): SendMailOptions => ({
   to: { name: mail.to.name, address: mail.to.address },
   subject: mail.subject,
   text: mail.text,
+  ...(mail.attachments && mail.attachments.length > 0
+    ? { attachments: mail.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })) }
+    : {}),
   messageId: mail.messageId,
   date: mail.date,
   headers: {

@@ -1,3 +1,4 @@
+import type { MailAttachment } from './transport';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
 import type { SqlDatabase } from '../sql/sqlDatabase';
@@ -72,6 +73,7 @@ export interface NotificationRound {
 type Outcome = 'sent' | 'retrying' | 'failed' | 'lost';
 
 interface ClaimedRow {
+  attachments: MailAttachment[] | null;
   readonly id: string;
   readonly event_id: string;
   readonly kind: string;
@@ -236,7 +238,7 @@ export class NotificationWorker {
             SET state = 'SENDING', claimed_until = $3::timestamptz, claimed_by = $4, attempts = o.attempts + 1
            FROM due
           WHERE o.id = due.id
-         RETURNING o.id, o.event_id, o.kind, o.to_address, o.to_name, o.subject, o.body, o.attempts`,
+         RETURNING o.id, o.event_id, o.kind, o.to_address, o.to_name, o.subject, o.body, o.attachments, o.attempts`,
         [now, this.batchSize, this.at(this.leaseMs), token],
       );
       return rows.map((row) => ({ ...row, attempts: Number(row.attempts) }));
@@ -264,6 +266,7 @@ export class NotificationWorker {
       to: { name: row.to_name, address: row.to_address },
       subject: row.subject,
       text: row.body,
+      ...(row.attachments ? { attachments: row.attachments } : {}),
       messageId: messageIdFor(row.id, this.messageIdDomain),
       date: this.dependencies.clock(),
     };

@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { neutralizeFormula } from '../export/matchesCsv';
 import { MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow } from '../../projections/managerReportQueries';
+import type { ManagerReportLine } from '../domain/report/managerReport';
 
 /** The seed-004 columns, in its order. */
 export const MANAGER_REPORT_HEADER = [
@@ -15,6 +16,29 @@ export const MANAGER_REPORT_HEADER = [
   'Mentee Name',
   'Match Date',
 ] as const;
+
+/** The CSV of a report as it was issued (the lines recorded in `ManagerReportIssued`). */
+export const managerReportCsvOf = (lines: readonly ManagerReportLine[]): string =>
+  stringify(
+    [
+      [...MANAGER_REPORT_HEADER],
+      ...lines.map((line) =>
+        [
+          line.matchingStatus,
+          String(line.upcomingMeetings),
+          String(line.completedMeetings),
+          line.program,
+          line.company,
+          line.mentorName,
+          line.mentorEmail,
+          line.registered,
+          line.menteeName,
+          line.matchDate,
+        ].map(neutralizeFormula),
+      ),
+    ],
+    { record_delimiter: '\r\n' },
+  );
 
 export const managerReportCsv = (rows: readonly ManagerReportRow[]): string =>
   stringify(

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
 
@@ -157,6 +158,29 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
     expect((await fetch(url)).status).toBe(401);
   });
 
+  test('every two weeks each manager is e-mailed their report with the CSV attached, once per period', async () => {
+    await t.app.runner.catchUp();
+    const first = await t.app.jobs.managerReports.tick();
+    expect(first).toEqual({ sent: 2, skipped: 0 }); // Morgan and Olive
+    expect(await t.app.jobs.managerReports.tick()).toEqual({ sent: 0, skipped: 2 });
+    await t.app.runner.catchUp();
+    await t.app.jobs.notifications.runOnce();
+    const outbox = await t.gql(`{ notifications(first: 100) { kind toAddress state subject } }`, {}, { token: admin });
+    const reports = outbox.data!.notifications.filter((n: any) => n.kind === 'MANAGER_REPORT');
+    expect(reports.map((n: any) => [n.toAddress, n.state]).sort()).toEqual([[MANAGER, 'SENT'], [OTHER_MANAGER, 'SENT']]);
+    const mailbox = readFileSync(t.app.config.mailboxFile, 'utf8');
+    const message = mailbox.split(/^From /m).find((m) => m.includes('X-Notification-Kind: MANAGER_REPORT') && m.includes(`<${MANAGER}>`))!;
+    expect(message).toContain('Content-Type: text/csv');
+    const attachment = /filename="?manager-report-[^\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([A-Za-z0-9+/=\r\n]+)/.exec(message)?.[1] ?? '';
+    const csv = Buffer.from(attachment.replace(/\s+/g, ''), 'base64').toString('utf8');
+    expect(csv).toContain('Matching Status,Upcoming Meetings');
+    expect(csv).toContain('Ava Active');
+    expect(csv).not.toContain(SECRET_MENTEE);
+    // Two weeks later: a new period, a new report each.
+    t.clock.set(new Date(t.clock.now.getTime() + 14 * 86_400_000).toISOString());
+    expect(await t.app.jobs.managerReports.tick()).toEqual({ sent: 2, skipped: 0 });
+  });
+
   test('no query lets a manager read a mentee\'s name', async () => {
     const manager = await t.token('manager', MANAGER);
     const schema = await t.gql(`{ __schema { queryType { fields { name args { name type { kind name ofType { kind name ofType { kind name } } } } } } } }`, {}, { token: manager });
@@ -186,6 +210,10 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
       managerReport: '{ managerReport { menteeName mentorName } }',
       meetings: `{ meetings(matchId: "${matchIds.at(-1)}") { id } }`,
       matchHealth: `{ matchHealth(programId: "${programId}") { activeMatches } }`,
+      initiatives: '{ initiatives { name } }',
+      initiative: '{ initiative(id: "none") { name } }',
+      registrations: '{ registrations { volunteerName } }',
+      registration: '{ registration(id: "none") { volunteerName } }',
     };
     const extra: string[] = [];
     const uncovered = fields.map((f) => f.name).filter((name) => !(name in calls) && !extra.includes(name));

@@ -7,6 +7,8 @@ import { DomainError } from '../shared/decider';
  */
 
 export type NotificationKind =
+  /** The bi-weekly manager report (seed 004), with the CSV attached; to a manager. */
+  | 'MANAGER_REPORT'
   /** "Submit Your Mentor Preferences": a mentee is invited to request a mentor. */
   | 'PREFERENCES_INVITATION'
   /** A participant is asked to approve or decline a match request. */
@@ -16,7 +18,11 @@ export type NotificationKind =
   /** The requester learns that nobody answered in time and is asked to request someone else. */
   | 'REQUEST_EXPIRED'
   /** "Mentorship Assignment": the match is live; sent to the mentor and to the mentee. */
-  | 'MATCH_ACTIVATED';
+  | 'MATCH_ACTIVATED'
+  /** Seed 003, monthly: a volunteer still searching for a mentee is asked whether they found one. */
+  | 'REGISTRATION_SEARCH_REMINDER'
+  /** Seed 003, quarterly: a volunteer in progress reflects on the engagement, with a summary of its dates. */
+  | 'REGISTRATION_PROGRESS_REMINDER';
 
 export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   'PREFERENCES_INVITATION',
@@ -24,6 +30,9 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   'REQUEST_DECLINED',
   'REQUEST_EXPIRED',
   'MATCH_ACTIVATED',
+  'REGISTRATION_SEARCH_REMINDER',
+  'REGISTRATION_PROGRESS_REMINDER',
+  'MANAGER_REPORT',
 ];
 
 export interface NotificationTemplate {
@@ -35,14 +44,24 @@ const COMMON = ['programName', 'recipientName'] as const;
 
 /** Placeholders (`{{name}}`) each kind may use. */
 export const TEMPLATE_PLACEHOLDERS: Readonly<Record<NotificationKind, readonly string[]>> = {
+  MANAGER_REPORT: [...COMMON, 'period', 'mentorCount'],
   PREFERENCES_INVITATION: [...COMMON],
   MATCH_REQUEST: [...COMMON, 'requesterName', 'mentorName', 'menteeName', 'message', 'expiresAt'],
   REQUEST_DECLINED: [...COMMON, 'declinerName', 'mentorName', 'menteeName', 'message'],
   REQUEST_EXPIRED: [...COMMON, 'mentorName', 'menteeName'],
   MATCH_ACTIVATED: [...COMMON, 'mentorName', 'menteeName', 'mentorEmail', 'menteeEmail', 'endsAt'],
+  // For an initiative's e-mails, programName is the initiative's name.
+  REGISTRATION_SEARCH_REMINDER: [...COMMON, 'period'],
+  REGISTRATION_PROGRESS_REMINDER: [...COMMON, 'period', 'engagementDates'],
 };
 
 export const DEFAULT_TEMPLATES: Readonly<Record<NotificationKind, NotificationTemplate>> = {
+  MANAGER_REPORT: {
+    subject: 'Your team in mentoring programs: report for {{period}}',
+    body:
+      'Hello,\n\nAttached is the bi-weekly report on the {{mentorCount}} people you manage who take part in mentoring programs as ' +
+      'mentors: their matching status, meetings, program and match date. Mentees\' names are not shown.\n',
+  },
   PREFERENCES_INVITATION: {
     subject: 'Submit Your Mentor Preferences for {{programName}}',
     body:
@@ -73,6 +92,18 @@ export const DEFAULT_TEMPLATES: Readonly<Record<NotificationKind, NotificationTe
     body:
       'Hello {{recipientName}},\n\nYou have been matched in {{programName}}.\n\nMentor: {{mentorName}} <{{mentorEmail}}>\n' +
       'Mentee: {{menteeName}} <{{menteeEmail}}>\n\nThe match runs until {{endsAt}}.\n',
+  },
+  REGISTRATION_SEARCH_REMINDER: {
+    subject: 'Have you found a mentee for {{programName}}?',
+    body:
+      'Hello {{recipientName}},\n\nYou are looking for a mentee in {{programName}}. Once you have found one, sign in and enter ' +
+      'your engagement dates on your dashboard.\n',
+  },
+  REGISTRATION_PROGRESS_REMINDER: {
+    subject: 'How is your mentoring in {{programName}} going?',
+    body:
+      'Hello {{recipientName}},\n\nTake a moment to reflect on your engagement in {{programName}}. Your engagement dates:\n\n' +
+      '{{engagementDates}}\n\nYou can add new dates, or tell us the mission has ended, from your dashboard.\n',
   },
 };
 

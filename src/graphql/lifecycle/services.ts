@@ -8,11 +8,12 @@ import type { SqlManagerReportQueries } from '../../../projections/managerReport
 import type { OutboxEntry, OutboxFilter } from '../../notifications';
 import { DomainError } from '../../domain/shared/decider';
 import type { HealthServices } from '../health.type';
+import type { InitiativeServices } from '../initiatives/services';
 import { requireActor, type GraphQLContext } from '../context';
 import type { TokenRole } from '../auth';
 
 /** What the lifecycle resolvers need from the application (built in the composition root). */
-export interface LifecycleServices extends HealthServices {
+export interface LifecycleServices extends HealthServices, InitiativeServices {
   readonly commands: LifecycleCommands;
   readonly readModel: LifecycleReadModel;
   readonly matching: MatchingReadModel;

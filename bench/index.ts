@@ -2,13 +2,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem, type as osType } from 'node:os';
 import { dirname, join } from 'node:path';
 import { appendThroughput } from './appendThroughput';
+import { autoMatching } from './autoMatching';
 import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
 
 /**
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching];
 
 const HEADER = `# Benchmarks
 

@@ -10,6 +10,10 @@ import { meetingsProjection } from '../projections/meetings.projection';
 import { SqlMeetingReadModel } from '../projections/meetingQueries';
 import { MeetingCommands } from './application/meetingCommands';
 import type { MeetingServices } from './graphql/meetings';
+import { LiveEventHub } from './live/liveEvents';
+import type { AuditServices } from './graphql/audit';
+import { SqlEventLog, ensureIndexes as ensureEventLogIndexes } from './audit/eventLog';
+import type { LiveServices } from './graphql/live/live.resolver';
 import { registrationsProjection } from '../projections/registrations.projection';
 import { SqlInitiativeReadModel } from '../projections/registrationQueries';
 import { InitiativeCommands } from './application/initiativeCommands';
@@ -56,7 +60,7 @@ export interface App {
   readonly db: SqlDatabase;
   readonly store: EventStore;
   readonly runner: ProjectionRunner;
-  readonly services: LifecycleServices & MeetingServices;
+  readonly services: LifecycleServices & MeetingServices & LiveServices & AuditServices;
   readonly schema: GraphQLSchema;
   /**
    * The background jobs: the notification worker and the matching scheduler. `start()` runs them
@@ -88,6 +92,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const store: EventStore = config.eventStoreConnectionString
     ? await KurrentEventStore.connect(config.eventStoreConnectionString)
     : await SqlEventStore.create(db);
+  // The auditors' view of the log reads the SQL tables; with KurrentDB it is not available.
+  const eventLog = config.eventStoreConnectionString ? null : new SqlEventLog(db);
+  if (eventLog) await ensureEventLogIndexes(db);
   const runner = await ProjectionRunner.create(store, db, [...lifecycleProjections, meetingsProjection, registrationsProjection, notificationsProjection], {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
@@ -102,9 +109,11 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     worker: { pollMs: config.notificationPollMs, maxAgeMs: config.notificationMaxAgeHours * 3_600_000 },
   });
   let scheduler: MatchingScheduler | null = null;
+  const liveEvents = new LiveEventHub({ store, logger });
   const pipeline = new CommandPipeline(store, {
     onAppended: (outcome) => {
       runner.notify();
+      liveEvents.notify();
       // A match went live: the mentee's other requests and staged matches are withdrawn soon after.
       if (outcome.events.some((event) => event.type === 'MatchActivated')) scheduler?.sweepSoon();
     },
@@ -129,8 +138,10 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   };
 
   const commands = new LifecycleCommands(pipeline, store, randomUUID);
-  const services: LifecycleServices & MeetingServices = {
+  const services: LifecycleServices & MeetingServices & LiveServices & AuditServices = {
+    eventLog,
     commands,
+    liveEvents,
     meetings: new MeetingCommands(pipeline, store, randomUUID),
     initiatives: new InitiativeCommands(pipeline, store, randomUUID),
     initiativeReadModel: new SqlInitiativeReadModel(db),
@@ -203,6 +214,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     jobs,
     async start() {
       runner.start();
+      await liveEvents.start();
       if (config.backgroundJobs) {
         notifications.start();
         scheduler?.start();
@@ -221,6 +233,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         explorer: true,
         health,
         limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost },
+        subscriptions: true,
         routes: [
           matchesExportRoute({
             readModel: matching,
@@ -239,6 +252,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
           () => {
             if (managerReportTimer) clearInterval(managerReportTimer);
           },
+          () => liveEvents.stop(),
           () => jobs.scheduler.stop(),
           () => registrationReminders.stop(),
           () => notifications.close(),

@@ -1,4 +1,6 @@
 import { meetingResolvers } from './meetings';
+import { auditResolvers } from './audit';
+import { LiveEventsResolver } from './live/live.resolver';
 import { initiativeResolvers } from './initiatives/initiatives.resolver';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
@@ -9,9 +11,18 @@ import { lifecycleResolvers } from './lifecycle';
 /** The whole API. `schema.graphql` at the top level is this, printed (`npm run schema`). */
 export const buildApiSchema = (): Promise<GraphQLSchema> =>
   buildSchema({
-    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers],
+    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers, ...auditResolvers, LiveEventsResolver],
     authChecker,
     validate: { forbidUnknownValues: false },
+    // The one subscription (`events`) brings its own source (the live event hub); no topics are published.
+    pubSub: {
+      publish: () => {
+        throw new Error('This API publishes no subscription topics; subscriptions read the event log.');
+      },
+      subscribe: () => {
+        throw new Error('This API has no subscription topics; subscriptions read the event log.');
+      },
+    },
   });
 
 export const printApiSchema = (schema: GraphQLSchema): string =>

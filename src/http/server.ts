@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRoute } from './routes';
+import { WebSocketServer } from 'ws';
+import type { ServerOptions } from 'graphql-ws';
+
+// graphql-ws's `use/ws` is a subpath export, which TypeScript's node10 resolution cannot see; its
+// shape is stated here (graphql-ws 6).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { useServer } = require('graphql-ws/use/ws') as {
+  useServer: (options: ServerOptions, ws: WebSocketServer) => { dispose(): Promise<void> | void };
+};
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from '@apollo/server';
@@ -45,6 +54,12 @@ export interface HttpServerOptions<Services> {
   readonly newId?: () => string;
   /** Plain HTTP endpoints beside GraphQL (file downloads such as the CSV exports). */
   readonly routes?: readonly HttpRoute[];
+  /**
+   * Serve GraphQL subscriptions over WebSocket (graphql-ws) at the GraphQL path. The client sends its
+   * token as `connectionParams.authorization` ("Bearer <token>"); a connection without a valid one
+   * is refused.
+   */
+  readonly subscriptions?: boolean;
 }
 
 export interface RunningHttpServer {
@@ -315,6 +330,39 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     }
   };
 
+  let closeSubscriptions: (() => Promise<void>) | null = null;
+  if (options.subscriptions) {
+    const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+    const contextOf = (params: Readonly<Record<string, unknown>> | undefined) => {
+      const authorization = typeof params?.authorization === 'string' ? params.authorization : undefined;
+      return options.contextFactory({ headers: authorization ? { authorization } : {}, requestId: newId() });
+    };
+    const server = useServer(
+      {
+        schema: options.schema,
+        context: (ctx) => contextOf(ctx.connectionParams),
+        // The same stable error codes as over HTTP.
+        onNext: (_ctx, _id, _payload, _args, result) =>
+          'errors' in result && result.errors
+            ? { ...result, errors: result.errors.map((error) => errorReporting.formatError(error.toJSON(), error)) }
+            : result,
+        // Only authenticated connections: the subscriptions are for auditors and analysts.
+        onConnect: async (ctx) => {
+          try {
+            return (await contextOf(ctx.connectionParams)).actor !== null;
+          } catch {
+            return false;
+          }
+        },
+      },
+      wsServer,
+    );
+    closeSubscriptions = async () => {
+      await server.dispose();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    };
+  }
+
   await apollo.start();
   try {
     await new Promise<void>((resolve, reject) => {
@@ -340,6 +388,8 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
       const began = Date.now();
       draining = true;
       logger.info('HTTP server stopping: no new connections, waiting for in-flight requests');
+      // Open WebSocket connections would keep the listener from closing: end them first.
+      await closeSubscriptions?.();
       // Apollo's drain plugin closes the listener and waits for in-flight requests before Apollo stops.
       await apollo.stop();
       const failures: unknown[] = [];

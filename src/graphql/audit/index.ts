@@ -1,0 +1,5 @@
+import { AuditResolver } from './audit.resolver';
+
+export const auditResolvers = [AuditResolver] as const;
+
+export type { AuditServices } from './services';

@@ -15,3 +15,10 @@ export { SqlLifecycleReadModel } from './lifecycleQueries';
 
 /** The read models `SqlLifecycleReadModel` queries; give them all to one `ProjectionRunner`. */
 export const lifecycleProjections: readonly Projection[] = [programsProjection, usersProjection, matchesProjection, userHistoryProjection];
+
+import { meetingsProjection as meetings } from './meetings.projection';
+import { registrationsProjection } from './registrations.projection';
+import { notificationsProjection } from './notifications.projection';
+
+/** Every read model the server runs (the notification outbox last: it only reads events). */
+export const serverProjections: readonly Projection[] = [...lifecycleProjections, meetings, registrationsProjection, notificationsProjection];

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { GraphQLSchema } from 'graphql';
-import { lifecycleProjections } from '../projections';
+import { serverProjections } from '../projections';
 import { SqlLifecycleReadModel } from '../projections/lifecycleQueries';
 import { SqlMatchingReadModel } from '../projections/matchingQueries';
 import { SqlAutoMatchingQueries } from '../projections/autoMatchingQueries';
 import { SqlManagerReportQueries } from '../projections/managerReportQueries';
-import { meetingsProjection } from '../projections/meetings.projection';
 import { SqlMeetingReadModel } from '../projections/meetingQueries';
 import { MeetingCommands } from './application/meetingCommands';
 import type { MeetingServices } from './graphql/meetings';
@@ -14,7 +13,6 @@ import { LiveEventHub } from './live/liveEvents';
 import type { AuditServices } from './graphql/audit';
 import { SqlEventLog, ensureIndexes as ensureEventLogIndexes } from './audit/eventLog';
 import type { LiveServices } from './graphql/live/live.resolver';
-import { registrationsProjection } from '../projections/registrations.projection';
 import { SqlInitiativeReadModel } from '../projections/registrationQueries';
 import { InitiativeCommands } from './application/initiativeCommands';
 import { RegistrationReminderScheduler } from './scheduler/registrationReminders';
@@ -23,7 +21,7 @@ import { participationDatesExportRoute, registrationsExportRoute } from './http/
 import { managerReportRoute } from './http/managerReportRoute';
 import type { IncomingMessage } from 'node:http';
 import { AutoMatchingService } from './application/autoMatching';
-import { createNotificationWorker, listOutbox, notificationsProjection, type NotificationWorker } from './notifications';
+import { createNotificationWorker, listOutbox, type NotificationWorker } from './notifications';
 import { MatchingScheduler } from './scheduler/matchingScheduler';
 import { matchesExportRoute } from './http/routes';
 import { verifyToken } from './graphql/auth';
@@ -95,7 +93,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   // The auditors' view of the log reads the SQL tables; with KurrentDB it is not available.
   const eventLog = config.eventStoreConnectionString ? null : new SqlEventLog(db);
   if (eventLog) await ensureEventLogIndexes(db);
-  const runner = await ProjectionRunner.create(store, db, [...lifecycleProjections, meetingsProjection, registrationsProjection, notificationsProjection], {
+  const runner = await ProjectionRunner.create(store, db, serverProjections, {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
   // After the runner: the outbox table comes from the notifications projection's schema.

@@ -10,6 +10,9 @@ import { DomainError } from '../domain/shared/decider';
 import { openPglite } from '../sql/pglite';
 import { openPostgres } from '../sql/postgres';
 import type { SqlDatabase } from '../sql/sqlDatabase';
+import { SqlEventStore } from '../eventstore/sqlEventStore';
+import { ProjectionRunner } from '../projections/runner';
+import { serverProjections } from '../../projections';
 
 const USAGE = `Usage: npm run events -- <command> [options]
 
@@ -54,10 +57,50 @@ interface Subcommand {
 
 /**
  * The subcommands. Each returns its exit code: 0 done, 1 failed, 2 bad arguments.
- * >>> `verify` and `replay` are to be added to this table. <<<
  */
 const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   export: { summary: 'export [options]   the log, or a filtered slice, as NDJSON (--help for the options)', run: (argv, io) => runExport(argv, io) },
+  replay: {
+    summary: 'replay <name>|--all   rebuild read models beside the live ones and swap them in (the server keeps running)',
+    run: (argv, io) => runReplay(argv, io),
+  },
+};
+
+const duration = (seconds: number | null): string =>
+  seconds === null ? '?' : seconds < 90 ? `${Math.round(seconds)} s` : `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+
+/**
+ * `replay <name> | --all`: each projection is rebuilt from the start of the log into a schema of its
+ * own and swapped in when complete; a server running on the same PostgreSQL keeps answering from the
+ * old tables meanwhile and carries on from the swap. Progress, events/s and an ETA go to stderr.
+ */
+const runReplay = async (argv: readonly string[], io: EventsCliIo): Promise<number> => {
+  const db = await io.database();
+  const store = await SqlEventStore.create(db);
+  const projections = serverProjections;
+  const all = argv.includes('--all');
+  const names = all ? projections.map((p) => p.name) : argv.filter((a) => !a.startsWith('-'));
+  const unknown = names.filter((name) => !projections.some((p) => p.name === name));
+  if (names.length === 0 || unknown.length > 0) {
+    line(io.stderr, `${unknown.length > 0 ? `Unknown read model: ${unknown.join(', ')}. ` : ''}Name one or more of: ${projections.map((p) => p.name).join(', ')}, or --all.`);
+    return 2;
+  }
+  const runner = await ProjectionRunner.create(store, db, projections);
+  for (const name of names) {
+    let lastShown = 0;
+    const { applied } = await runner.replay(name, (p) => {
+      const now = Date.now();
+      if (now - lastShown < 250 && p.applied < p.total) return;
+      lastShown = now;
+      const percent = p.total > 0 ? Math.min(100, Math.floor((100 * p.applied) / p.total)) : 100;
+      const text = `${name}: ${p.applied}/${p.total} events (${percent} %), ${Math.round(p.eventsPerSecond)} events/s, ETA ${duration(p.etaSeconds)}`;
+      if (io.stderr.isTTY) io.stderr.write(`\r${text.padEnd(100)}`);
+      else line(io.stderr, text);
+    });
+    if (io.stderr.isTTY) io.stderr.write('\n');
+    line(io.stderr, `${name}: replayed ${applied} events and swapped in.`);
+  }
+  return 0;
 };
 
 const usage = (): string =>

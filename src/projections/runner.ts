@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { START, comparePositions, type EventStore, type GlobalPosition } from '../eventstore/eventStore';
 import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
 import type { Projection } from './projection';
+import { replayProjection, type ReplayProgress } from './replay';
 
 const CHECKPOINT_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS projection_checkpoints (
@@ -91,10 +92,13 @@ export class ProjectionRunner {
     this.wake?.();
   }
 
-  /** Processes everything visible now, for every projection (tests, CLI). */
+  /**
+   * Processes everything visible now, for every projection (tests, CLI). Runs until a batch finds
+   * nothing new: a batch another runner (or this runner's own loop) took over does not end it early.
+   */
   async catchUp(): Promise<void> {
     for (const projection of this.projections) {
-      while ((await this.processBatch(projection)) === this.batchSize);
+      while ((await this.processBatch(projection)) > 0);
     }
   }
 
@@ -138,6 +142,26 @@ export class ProjectionRunner {
       ]);
     });
     this.positions.set(projection.name, START);
+  }
+
+  /**
+   * Rebuilds one projection beside the one in service and swaps it in (see `replayProjection`): reads
+   * keep being answered from the old tables until the new ones are complete.
+   */
+  async replay(name: string, onProgress?: (progress: ReplayProgress) => void): Promise<{ readonly applied: number }> {
+    const projection = this.projections.find((p) => p.name === name);
+    if (!projection) throw new Error(`No projection named "${name}". Known: ${this.projections.map((p) => p.name).join(', ')}`);
+    return replayProjection({
+      db: this.db,
+      store: this.store,
+      projection,
+      ...(onProgress ? { onProgress } : {}),
+      // Waiting readers must not count events the new tables do not have yet.
+      onSwapped: (position) => {
+        this.positions.set(name, position);
+        this.notify();
+      },
+    });
   }
 
   /** Rebuilds one projection from zero, now. */

@@ -3,13 +3,14 @@ import { availableParallelism, cpus, release, totalmem, type as osType } from 'n
 import { dirname, join } from 'node:path';
 import { appendThroughput } from './appendThroughput';
 import { autoMatching } from './autoMatching';
+import { eventLogScale } from './eventLogScale';
 import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
 
 /**
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale];
 
 const HEADER = `# Benchmarks
 

@@ -31,6 +31,9 @@ import type { SqlDatabase } from '../sql/sqlDatabase';
  * text value; everything else calls the general `es_append`. Both check and fail alike; the lean
  * one is much cheaper for PostgreSQL to parse, plan and run (see BENCHMARKS.md, append-throughput).
  */
+/** The previous hash of a stream's first event: 32 zero bytes, as a bytea literal. */
+const GENESIS = `'\\x${'00'.repeat(32)}'::bytea`;
+
 export const EVENT_STORE_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS es_streams (
   stream_id text PRIMARY KEY,
@@ -74,15 +77,18 @@ ALTER TABLE es_events ADD COLUMN IF NOT EXISTS previous_hash bytea, ADD COLUMN I
 -- two free-form strings are preceded by their length in characters and the JSON texts (jsonb's own
 -- rendering) never contain a raw newline, so no two different events share a canonical text.
 -- tamperEvidence.ts rebuilds it independently, in TypeScript: change both or neither. Explicit casts
--- and one concat_ws, because integer || text looks up the output function on every call, which
--- showed in the append benchmark. STABLE and plain SQL so that PostgreSQL inlines it.
+-- to text and text || text only (textcat): integer || text (anytextcat) and concat_ws ("any"
+-- arguments) look up output functions on every call, which showed in the append benchmark. No
+-- argument is ever NULL except p_previous (a stream awaiting its backfill), which makes the hash NULL
+-- either way. STABLE and plain SQL so that PostgreSQL inlines it.
 CREATE OR REPLACE FUNCTION es_event_hash(p_previous bytea, p_stream_id text, p_revision integer, p_event_id uuid,
                                          p_event_type text, p_schema_version integer, p_data jsonb, p_metadata jsonb)
 RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT sha256(p_previous || convert_to(concat_ws(E'\\n',
-    length(p_stream_id)::text, p_stream_id, p_revision::text, p_event_id::text,
-    length(p_event_type)::text, p_event_type, p_schema_version::text, p_data::text, p_metadata::text), 'UTF8'))
+  SELECT sha256(p_previous || convert_to(
+    length(p_stream_id)::text || E'\\n' || p_stream_id || E'\\n' || p_revision::text || E'\\n' || p_event_id::text || E'\\n' ||
+    length(p_event_type)::text || E'\\n' || p_event_type || E'\\n' || p_schema_version::text || E'\\n' ||
+    p_data::text || E'\\n' || p_metadata::text, 'UTF8'))
 $$;
 
 -- es_append gained a hash column in its result; CREATE OR REPLACE cannot change a result type.
@@ -116,7 +122,7 @@ DECLARE
   stored_streams text[];
   requested_streams text[];
   first_key_use boolean := true;
-  genesis constant bytea := decode(repeat('00', 32), 'hex');
+  genesis constant bytea := ${GENESIS};
 BEGIN
   IF p_idempotency_key IS NOT NULL THEN
     SELECT array_agg(x ->> 'streamId' ORDER BY x ->> 'streamId') INTO requested_streams
@@ -212,11 +218,26 @@ DECLARE
   previous bytea;
   next_hash bytea;
   chain bytea[];
-  genesis constant bytea := decode(repeat('00', 32), 'hex');
+  genesis constant bytea := ${GENESIS};
 BEGIN
-  IF p_expected = 'no_stream' THEN
+  IF p_expected = 'no_stream' AND n = 1 THEN
+    -- The hot path, one event to a new stream: its hash is computed within the stream row's INSERT
+    -- (head hash included, so es_streams is written once), and then the event is written with it.
+    -- As few plpgsql statements as possible: each costs its expression setup on every call.
+    INSERT INTO es_streams AS s (stream_id, revision, last_hash)
+      VALUES (p_stream_id, 0, es_event_hash(${GENESIS}, p_stream_id, 0, p_ids[1], p_types[1], p_schema_versions[1],
+                                            p_data -> 0, p_metadata -> 0))
+      ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING
+      RETURNING s.last_hash INTO next_hash;
+    IF next_hash IS NOT NULL THEN
+      INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
+        VALUES (p_stream_id, 0, p_ids[1], p_types[1], p_schema_versions[1], p_data -> 0, p_metadata -> 0, ${GENESIS}, next_hash)
+        RETURNING ev.global_position INTO pos;
+      RETURN '0 ' || pg_current_xact_id()::text || ' ' || pos::text || ' ' || encode(next_hash, 'hex');
+    END IF;
+  ELSIF p_expected = 'no_stream' THEN
     -- A new stream's chain is known before the stream row is written, so the row is written once,
-    -- head hash included (the hot path: no second write of es_streams).
+    -- head hash included (no second write of es_streams).
     next_hash := genesis;
     FOR i IN 1 .. n LOOP
       next_hash := es_event_hash(next_hash, p_stream_id, i - 1, p_ids[i], p_types[i], p_schema_versions[i],
@@ -281,7 +302,7 @@ DECLARE
   previous bytea;
   next_hash bytea;
   last_seen text;
-  genesis constant bytea := decode(repeat('00', 32), 'hex');
+  genesis constant bytea := ${GENESIS};
 BEGIN
   FOR s IN SELECT st.stream_id FROM es_streams st
             WHERE st.last_hash IS NULL AND st.stream_id > p_after

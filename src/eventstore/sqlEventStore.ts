@@ -213,17 +213,17 @@ DECLARE
   last_revision integer;
   actual integer;
   pos bigint;
-  positions text := '';
-  hashes text := '';
+  positions text;
+  hashes text;
   previous bytea;
   next_hash bytea;
   chain bytea[];
-  genesis constant bytea := ${GENESIS};
 BEGIN
   IF p_expected = 'no_stream' AND n = 1 THEN
     -- The hot path, one event to a new stream: its hash is computed within the stream row's INSERT
     -- (head hash included, so es_streams is written once), and then the event is written with it.
-    -- As few plpgsql statements as possible: each costs its expression setup on every call.
+    -- As few plpgsql statements as possible (variable defaults included): each costs its expression
+    -- setup on every call.
     INSERT INTO es_streams AS s (stream_id, revision, last_hash)
       VALUES (p_stream_id, 0, es_event_hash(${GENESIS}, p_stream_id, 0, p_ids[1], p_types[1], p_schema_versions[1],
                                             p_data -> 0, p_metadata -> 0))
@@ -238,7 +238,7 @@ BEGIN
   ELSIF p_expected = 'no_stream' THEN
     -- A new stream's chain is known before the stream row is written, so the row is written once,
     -- head hash included (no second write of es_streams).
-    next_hash := genesis;
+    next_hash := ${GENESIS};
     FOR i IN 1 .. n LOOP
       next_hash := es_event_hash(next_hash, p_stream_id, i - 1, p_ids[i], p_types[i], p_schema_versions[i],
                                  p_data -> (i - 1), p_metadata -> (i - 1));
@@ -247,9 +247,9 @@ BEGIN
     INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (p_stream_id, n - 1, next_hash)
       ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING
       RETURNING s.revision INTO last_revision;
-    previous := genesis;
+    previous := ${GENESIS};
   ELSIF p_expected = 'any' THEN
-    INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (p_stream_id, n - 1, genesis)
+    INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (p_stream_id, n - 1, ${GENESIS})
       ON CONFLICT ON CONSTRAINT es_streams_pkey DO UPDATE SET revision = s.revision + n
       RETURNING s.revision, s.last_hash INTO last_revision, previous;
   ELSE
@@ -264,6 +264,8 @@ BEGIN
                                 CASE WHEN p_expected = 'no_stream' THEN to_json(p_expected) ELSE to_json(p_expected::integer) END,
                                 actual)::text;
   END IF;
+  positions := '';
+  hashes := '';
   FOR i IN 1 .. n LOOP
     IF chain IS NULL THEN
       next_hash := es_event_hash(previous, p_stream_id, last_revision - n + i, p_ids[i], p_types[i], p_schema_versions[i],

@@ -70,6 +70,13 @@ export interface RecordedEvent<E extends DomainEvent = DomainEvent> extends NewE
   /** 0-based revision of the event within its stream. */
   readonly revision: number;
   readonly position: GlobalPosition;
+  /**
+   * SQL stores (PostgreSQL, PGlite): the event's link in its stream's hash chain, SHA-256 as 64 hex
+   * digits, which `verifyChains` (tamperEvidence.ts) recomputes. Undefined on KurrentDB, which keeps
+   * no such chain (its log is append-only by construction), and on an SQL event whose stream still
+   * awaits the hash backfill.
+   */
+  readonly hash?: string;
 }
 
 /**

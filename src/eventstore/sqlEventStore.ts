@@ -31,6 +31,9 @@ import type { SqlDatabase } from '../sql/sqlDatabase';
  * text value; everything else calls the general `es_append`. Both check and fail alike; the lean
  * one is much cheaper for PostgreSQL to parse, plan and run (see BENCHMARKS.md, append-throughput).
  */
+/** The previous hash of a stream's first event: 32 zero bytes, as a bytea literal. */
+const GENESIS = `'\\x${'00'.repeat(32)}'::bytea`;
+
 export const EVENT_STORE_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS es_streams (
   stream_id text PRIMARY KEY,
@@ -60,23 +63,66 @@ CREATE TABLE IF NOT EXISTS es_idempotency (
   recorded_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Tamper evidence (src/eventstore/tamperEvidence.ts verifies). Each event's hash chains it to the
+-- previous event of its stream; previous_hash is stored too, so that an edited row (hash no longer
+-- matches its content) can be told from a broken link (a row before it was edited and re-hashed).
+-- The stream's head hash lives in es_streams, so appending reads no event. Nullable because databases
+-- that predate the columns get them backfilled by es_backfill_hashes after this script.
+ALTER TABLE es_streams ADD COLUMN IF NOT EXISTS last_hash bytea;
+ALTER TABLE es_events ADD COLUMN IF NOT EXISTS previous_hash bytea, ADD COLUMN IF NOT EXISTS hash bytea;
+
+-- sha256(previous hash || UTF-8 of the canonical text). The previous hash is 32 bytes (32 zero bytes
+-- before revision 0), so where it ends is fixed. The text is one line per field: stream id length,
+-- stream id, revision, event id, event type length, event type, schema version, data, metadata. The
+-- two free-form strings are preceded by their length in characters and the JSON texts (jsonb's own
+-- rendering) never contain a raw newline, so no two different events share a canonical text.
+-- tamperEvidence.ts rebuilds it independently, in TypeScript: change both or neither. Explicit casts
+-- to text and text || text only (textcat): integer || text (anytextcat) and concat_ws ("any"
+-- arguments) look up output functions on every call, which showed in the append benchmark. No
+-- argument is ever NULL except p_previous (a stream awaiting its backfill), which makes the hash NULL
+-- either way. STABLE and plain SQL so that PostgreSQL inlines it.
+CREATE OR REPLACE FUNCTION es_event_hash(p_previous bytea, p_stream_id text, p_revision integer, p_event_id uuid,
+                                         p_event_type text, p_schema_version integer, p_data jsonb, p_metadata jsonb)
+RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT sha256(p_previous || convert_to(
+    length(p_stream_id)::text || E'\\n' || p_stream_id || E'\\n' || p_revision::text || E'\\n' || p_event_id::text || E'\\n' ||
+    length(p_event_type)::text || E'\\n' || p_event_type || E'\\n' || p_schema_version::text || E'\\n' ||
+    p_data::text || E'\\n' || p_metadata::text, 'UTF8'))
+$$;
+
+-- es_append gained a hash column in its result; CREATE OR REPLACE cannot change a result type.
+DO $$
+BEGIN
+  IF to_regprocedure('es_append(jsonb, text)') IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM pg_proc p WHERE p.oid = to_regprocedure('es_append(jsonb, text)') AND 'hash' = ANY (p.proargnames)
+  ) THEN
+    DROP FUNCTION es_append(jsonb, text);
+  END IF;
+END;
+$$;
+
 -- p_writes: [{ "streamId", "expected": "any" | "no_stream" | <int>, "events": [{ "id", "type",
 -- "schemaVersion", "data", "metadata" }] }]. Returns the stored rows; "duplicate" is true when the
 -- idempotency key had been used (nothing is written then). A broken expectation raises SQLSTATE
 -- ES409 with the stream, expected and actual revisions in DETAIL.
 CREATE OR REPLACE FUNCTION es_append(p_writes jsonb, p_idempotency_key text)
 RETURNS TABLE (stream_id text, revision integer, global_position bigint, transaction_id xid8,
-               event_id uuid, duplicate boolean)
+               event_id uuid, duplicate boolean, hash bytea)
 LANGUAGE plpgsql AS $$
 DECLARE
   w jsonb;
+  item record;
   n integer;
   expected jsonb;
   last_revision integer;
   actual integer;
+  previous bytea;
+  next_hash bytea;
   stored_streams text[];
   requested_streams text[];
   first_key_use boolean := true;
+  genesis constant bytea := ${GENESIS};
 BEGIN
   IF p_idempotency_key IS NOT NULL THEN
     SELECT array_agg(x ->> 'streamId' ORDER BY x ->> 'streamId') INTO requested_streams
@@ -94,20 +140,21 @@ BEGIN
         RAISE EXCEPTION 'idempotency key reused' USING ERRCODE = 'ES422', DETAIL = p_idempotency_key;
       END IF;
       RETURN QUERY
-        SELECT e.stream_id, e.revision, e.global_position, e.transaction_id, e.event_id, true
-          FROM es_events e JOIN es_idempotency i ON e.event_id = ANY (i.event_ids)
+        SELECT ev.stream_id, ev.revision, ev.global_position, ev.transaction_id, ev.event_id, true, ev.hash
+          FROM es_events ev JOIN es_idempotency i ON ev.event_id = ANY (i.event_ids)
          WHERE i.idempotency_key = p_idempotency_key
-         ORDER BY e.transaction_id, e.global_position;
+         ORDER BY ev.transaction_id, ev.global_position;
       RETURN;
     END IF;
   END IF;
 
-  -- Lock streams in one order so two multi-stream appends cannot deadlock.
+  -- Lock streams in one order so two multi-stream appends cannot deadlock. Each lock also reads the
+  -- stream's head hash (a new stream's row starts at the genesis value and is set after its events).
   FOR w IN SELECT x FROM jsonb_array_elements(p_writes) x ORDER BY x ->> 'streamId' LOOP
     n := jsonb_array_length(w -> 'events');
     expected := w -> 'expected';
     IF expected = '"no_stream"' THEN
-      INSERT INTO es_streams AS s (stream_id, revision) VALUES (w ->> 'streamId', n - 1)
+      INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (w ->> 'streamId', n - 1, genesis)
         ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING;
       GET DIAGNOSTICS actual = ROW_COUNT;
       IF actual = 0 THEN
@@ -116,14 +163,15 @@ BEGIN
           DETAIL = json_build_array(w ->> 'streamId', 'no_stream', actual)::text;
       END IF;
       last_revision := n - 1;
+      previous := genesis;
     ELSIF expected = '"any"' THEN
-      INSERT INTO es_streams AS s (stream_id, revision) VALUES (w ->> 'streamId', n - 1)
+      INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (w ->> 'streamId', n - 1, genesis)
         ON CONFLICT ON CONSTRAINT es_streams_pkey DO UPDATE SET revision = s.revision + n
-        RETURNING s.revision INTO last_revision;
+        RETURNING s.revision, s.last_hash INTO last_revision, previous;
     ELSE
       UPDATE es_streams s SET revision = s.revision + n
        WHERE s.stream_id = w ->> 'streamId' AND s.revision = (expected #>> '{}')::integer
-       RETURNING s.revision INTO last_revision;
+       RETURNING s.revision, s.last_hash INTO last_revision, previous;
       IF last_revision IS NULL THEN
         SELECT s.revision INTO actual FROM es_streams s WHERE s.stream_id = w ->> 'streamId';
         RAISE EXCEPTION 'wrong expected revision' USING ERRCODE = 'ES409',
@@ -131,21 +179,31 @@ BEGIN
       END IF;
     END IF;
 
-    RETURN QUERY
-      INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata)
-      SELECT w ->> 'streamId', last_revision - n + e.ordinality::integer, (e.value ->> 'id')::uuid,
-             e.value ->> 'type', (e.value ->> 'schemaVersion')::integer, e.value -> 'data', e.value -> 'metadata'
-        FROM jsonb_array_elements(w -> 'events') WITH ORDINALITY e
-      RETURNING ev.stream_id, ev.revision, ev.global_position, ev.transaction_id, ev.event_id, false;
+    -- A stream not yet backfilled has no head hash (NULL): its new events get none either, and
+    -- es_backfill_hashes chains them with the rest.
+    FOR item IN SELECT x.value, x.ordinality::integer AS i FROM jsonb_array_elements(w -> 'events') WITH ORDINALITY x LOOP
+      next_hash := es_event_hash(previous, w ->> 'streamId', last_revision - n + item.i, (item.value ->> 'id')::uuid,
+                                 item.value ->> 'type', (item.value ->> 'schemaVersion')::integer, item.value -> 'data', item.value -> 'metadata');
+      RETURN QUERY
+        INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
+        VALUES (w ->> 'streamId', last_revision - n + item.i, (item.value ->> 'id')::uuid, item.value ->> 'type',
+                (item.value ->> 'schemaVersion')::integer, item.value -> 'data', item.value -> 'metadata', previous, next_hash)
+        RETURNING ev.stream_id, ev.revision, ev.global_position, ev.transaction_id, ev.event_id, false, ev.hash;
+      previous := next_hash;
+    END LOOP;
+    IF n > 0 THEN
+      UPDATE es_streams s SET last_hash = previous WHERE s.stream_id = w ->> 'streamId';
+    END IF;
   END LOOP;
 END;
 $$;
 
--- The common append, one stream and no idempotency key, with es_append's checks and errors. Plain
--- typed parameters instead of a jsonb envelope, and a plain (not set-returning) result, which cost
--- far less to parse, plan and run per call. p_expected: 'any', 'no_stream' or the revision as text;
--- p_data and p_metadata: jsonb arrays with one element per event. Returns '<last revision>
--- <transaction id> <global position of each event, in order, space-separated>'.
+-- The common append, one stream and no idempotency key, with es_append's checks, errors and hashes.
+-- Plain typed parameters instead of a jsonb envelope, and a plain (not set-returning) result, which
+-- cost far less to parse, plan and run per call. p_expected: 'any', 'no_stream' or the revision as
+-- text; p_data and p_metadata: jsonb arrays with one element per event. Returns '<last revision>
+-- <transaction id> <global position of each event, in order> <hash of each event, hex, in order>',
+-- space-separated (a hash is '-' when the stream awaits its backfill).
 CREATE OR REPLACE FUNCTION es_append_stream(p_stream_id text, p_expected text, p_ids uuid[], p_types text[],
                                             p_schema_versions integer[], p_data jsonb, p_metadata jsonb)
 RETURNS text
@@ -155,20 +213,49 @@ DECLARE
   last_revision integer;
   actual integer;
   pos bigint;
-  positions text := '';
+  positions text;
+  hashes text;
+  previous bytea;
+  next_hash bytea;
+  chain bytea[];
 BEGIN
-  IF p_expected = 'no_stream' THEN
-    INSERT INTO es_streams AS s (stream_id, revision) VALUES (p_stream_id, n - 1)
+  IF p_expected = 'no_stream' AND n = 1 THEN
+    -- The hot path, one event to a new stream: its hash is computed within the stream row's INSERT
+    -- (head hash included, so es_streams is written once), and then the event is written with it.
+    -- As few plpgsql statements as possible (variable defaults included): each costs its expression
+    -- setup on every call.
+    INSERT INTO es_streams AS s (stream_id, revision, last_hash)
+      VALUES (p_stream_id, 0, es_event_hash(${GENESIS}, p_stream_id, 0, p_ids[1], p_types[1], p_schema_versions[1],
+                                            p_data -> 0, p_metadata -> 0))
+      ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING
+      RETURNING s.last_hash INTO next_hash;
+    IF next_hash IS NOT NULL THEN
+      INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
+        VALUES (p_stream_id, 0, p_ids[1], p_types[1], p_schema_versions[1], p_data -> 0, p_metadata -> 0, ${GENESIS}, next_hash)
+        RETURNING ev.global_position INTO pos;
+      RETURN '0 ' || pg_current_xact_id()::text || ' ' || pos::text || ' ' || encode(next_hash, 'hex');
+    END IF;
+  ELSIF p_expected = 'no_stream' THEN
+    -- A new stream's chain is known before the stream row is written, so the row is written once,
+    -- head hash included (no second write of es_streams).
+    next_hash := ${GENESIS};
+    FOR i IN 1 .. n LOOP
+      next_hash := es_event_hash(next_hash, p_stream_id, i - 1, p_ids[i], p_types[i], p_schema_versions[i],
+                                 p_data -> (i - 1), p_metadata -> (i - 1));
+      chain[i] := next_hash;
+    END LOOP;
+    INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (p_stream_id, n - 1, next_hash)
       ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING
       RETURNING s.revision INTO last_revision;
+    previous := ${GENESIS};
   ELSIF p_expected = 'any' THEN
-    INSERT INTO es_streams AS s (stream_id, revision) VALUES (p_stream_id, n - 1)
+    INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (p_stream_id, n - 1, ${GENESIS})
       ON CONFLICT ON CONSTRAINT es_streams_pkey DO UPDATE SET revision = s.revision + n
-      RETURNING s.revision INTO last_revision;
+      RETURNING s.revision, s.last_hash INTO last_revision, previous;
   ELSE
     UPDATE es_streams s SET revision = s.revision + n
      WHERE s.stream_id = p_stream_id AND s.revision = p_expected::integer
-     RETURNING s.revision INTO last_revision;
+     RETURNING s.revision, s.last_hash INTO last_revision, previous;
   END IF;
   IF last_revision IS NULL THEN
     SELECT s.revision INTO actual FROM es_streams s WHERE s.stream_id = p_stream_id;
@@ -177,17 +264,74 @@ BEGIN
                                 CASE WHEN p_expected = 'no_stream' THEN to_json(p_expected) ELSE to_json(p_expected::integer) END,
                                 actual)::text;
   END IF;
+  positions := '';
+  hashes := '';
   FOR i IN 1 .. n LOOP
-    INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata)
+    IF chain IS NULL THEN
+      next_hash := es_event_hash(previous, p_stream_id, last_revision - n + i, p_ids[i], p_types[i], p_schema_versions[i],
+                                 p_data -> (i - 1), p_metadata -> (i - 1));
+    ELSE
+      next_hash := chain[i];
+    END IF;
+    INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
       VALUES (p_stream_id, last_revision - n + i, p_ids[i], p_types[i], p_schema_versions[i],
-              p_data -> (i - 1), p_metadata -> (i - 1))
+              p_data -> (i - 1), p_metadata -> (i - 1), previous, next_hash)
       RETURNING ev.global_position INTO pos;
     positions := positions || ' ' || pos;
+    hashes := hashes || ' ' || coalesce(encode(next_hash, 'hex'), '-');
+    previous := next_hash;
   END LOOP;
-  RETURN last_revision || ' ' || pg_current_xact_id() || positions;
+  IF chain IS NULL AND n > 0 THEN
+    UPDATE es_streams s SET last_hash = previous WHERE s.stream_id = p_stream_id;
+  END IF;
+  RETURN last_revision || ' ' || pg_current_xact_id() || positions || hashes;
+END;
+$$;
+
+-- Backfill for databases whose events predate the hash columns: chains up to p_max_streams streams
+-- that have no head hash, in stream id order after p_after, each from its first event in revision
+-- order, and returns the last stream id looked at (NULL when there are none left). Each stream is
+-- locked (appends to it wait) and chained whole, so a call that is interrupted leaves every stream
+-- either chained or untouched: call again until NULL, in separate transactions, to resume. A stream
+-- any of whose events already has a hash is not a stream that predates the columns but a damaged
+-- one: it is left for the verifier to report, never re-chained (which would hide the damage).
+CREATE OR REPLACE FUNCTION es_backfill_hashes(p_after text, p_max_streams integer)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  s record;
+  e record;
+  previous bytea;
+  next_hash bytea;
+  last_seen text;
+  genesis constant bytea := ${GENESIS};
+BEGIN
+  FOR s IN SELECT st.stream_id FROM es_streams st
+            WHERE st.last_hash IS NULL AND st.stream_id > p_after
+            ORDER BY st.stream_id LIMIT p_max_streams LOOP
+    last_seen := s.stream_id;
+    PERFORM 1 FROM es_streams st WHERE st.stream_id = s.stream_id AND st.last_hash IS NULL FOR UPDATE;
+    CONTINUE WHEN NOT FOUND;
+    CONTINUE WHEN EXISTS (SELECT 1 FROM es_events ev WHERE ev.stream_id = s.stream_id AND ev.hash IS NOT NULL);
+    previous := genesis;
+    FOR e IN SELECT ev.revision, ev.event_id, ev.event_type, ev.schema_version, ev.data, ev.metadata
+               FROM es_events ev WHERE ev.stream_id = s.stream_id ORDER BY ev.revision LOOP
+      next_hash := es_event_hash(previous, s.stream_id, e.revision, e.event_id, e.event_type, e.schema_version, e.data, e.metadata);
+      UPDATE es_events ev SET previous_hash = previous, hash = next_hash
+       WHERE ev.stream_id = s.stream_id AND ev.revision = e.revision;
+      previous := next_hash;
+    END LOOP;
+    IF previous IS DISTINCT FROM genesis THEN
+      UPDATE es_streams st SET last_hash = previous WHERE st.stream_id = s.stream_id;
+    END IF;
+  END LOOP;
+  RETURN last_seen;
 END;
 $$;
 `;
+
+/** Streams chained per backfill transaction (`es_backfill_hashes`). */
+const BACKFILL_STREAMS_PER_CALL = 500;
 
 interface EventRow {
   stream_id: string;
@@ -199,12 +343,14 @@ interface EventRow {
   schema_version: number;
   data: object;
   metadata: RecordedEvent['metadata'];
+  hash: string | null;
 }
 
 // Positions leave as text (xid8 and bigint exceed JS numbers). ORDER BY must name the qualified
 // columns (e.transaction_id), not these text aliases, or 1000 would sort before 999.
 const EVENT_COLUMNS = `e.stream_id, e.revision, e.global_position::text AS global_position,
-  e.transaction_id::text AS transaction_id, e.event_id::text AS event_id, e.event_type, e.schema_version, e.data, e.metadata`;
+  e.transaction_id::text AS transaction_id, e.event_id::text AS event_id, e.event_type, e.schema_version, e.data, e.metadata,
+  encode(e.hash, 'hex') AS hash`;
 const LOG_ORDER = `e.transaction_id, e.global_position`;
 
 const toRecorded = (row: EventRow): RecordedEvent => ({
@@ -216,20 +362,22 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
   streamId: row.stream_id,
   revision: row.revision,
   position: { major: BigInt(row.transaction_id), minor: BigInt(row.global_position) },
+  ...(row.hash === null ? {} : { hash: row.hash }),
 });
 
 // Field by field: in Node 20, `{ ...event, streamId, ... }` (spread, then more properties) takes
 // about 2 µs against 10 ns, which showed in the append benchmark (BENCHMARKS.md).
-const recorded = (event: NewEvent, streamId: string, revision: number, position: GlobalPosition): RecordedEvent => ({
-  id: event.id,
-  type: event.type,
-  schemaVersion: event.schemaVersion,
-  data: event.data,
-  metadata: event.metadata,
-  streamId,
-  revision,
-  position,
-});
+// A hash is missing only while the stream awaits its backfill (see es_backfill_hashes).
+const recorded = (
+  event: NewEvent,
+  streamId: string,
+  revision: number,
+  position: GlobalPosition,
+  hash: string | null,
+): RecordedEvent =>
+  hash === null
+    ? { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position }
+    : { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position, hash };
 
 // Rows below the oldest running transaction are final: no earlier-positioned row can still appear.
 const VISIBLE = `e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
@@ -281,12 +429,20 @@ export class SqlEventStore implements EventStore {
     }
     if (all.length === 1 && options.idempotencyKey === undefined) return this.appendToOneStream(nonEmpty[0]!);
     const payload = all.map((write) => ({ streamId: write.streamId, expected: write.expectedRevision, events: write.events }));
-    let rows: { stream_id: string; revision: number; global_position: string; transaction_id: string; event_id: string; duplicate: boolean }[];
+    let rows: {
+      stream_id: string;
+      revision: number;
+      global_position: string;
+      transaction_id: string;
+      event_id: string;
+      duplicate: boolean;
+      hash: string | null;
+    }[];
     try {
       rows = (
         await this.db.query<(typeof rows)[number]>(
           `SELECT stream_id, revision, global_position::text AS global_position, transaction_id::text AS transaction_id,
-                  event_id::text AS event_id, duplicate FROM es_append($1::jsonb, $2)`,
+                  event_id::text AS event_id, duplicate, encode(hash, 'hex') AS hash FROM es_append($1::jsonb, $2)`,
           [JSON.stringify(payload), options.idempotencyKey ?? null],
         )
       ).rows;
@@ -305,10 +461,13 @@ export class SqlEventStore implements EventStore {
       events = stored.rows.map(toRecorded);
     } else {
       events = rows.map((row) =>
-        recorded(byId.get(row.event_id)!, row.stream_id, row.revision, {
-          major: BigInt(row.transaction_id),
-          minor: BigInt(row.global_position),
-        }),
+        recorded(
+          byId.get(row.event_id)!,
+          row.stream_id,
+          row.revision,
+          { major: BigInt(row.transaction_id), minor: BigInt(row.global_position) },
+          row.hash,
+        ),
       );
     }
     const streamRevisions: Record<string, number> = {};
@@ -335,18 +494,22 @@ export class SqlEventStore implements EventStore {
         ],
         // Prepared once per connection: parsing and planning were a sixth of PostgreSQL's work per
         // append (BENCHMARKS.md). Bump the version when es_append_stream's signature or result changes.
-        { name: 'es_append_stream_v1' },
+        { name: 'es_append_stream_v2' },
       );
       result = rows.rows[0]!.result;
     } catch (error) {
       throw translateAppendError(error, undefined);
     }
-    // '<last revision> <transaction id> <position> <position> ...'
+    // '<last revision> <transaction id> <position> <position> ... <hash> <hash> ...'
     const parts = result.split(' ');
     const lastRevision = Number(parts[0]);
     const major = BigInt(parts[1]!);
-    const first = lastRevision - events.length + 1;
-    const stored = events.map((event, i) => recorded(event, streamId, first + i, { major, minor: BigInt(parts[2 + i]!) }));
+    const n = events.length;
+    const first = lastRevision - n + 1;
+    const stored = events.map((event, i) => {
+      const hash = parts[2 + n + i]!;
+      return recorded(event, streamId, first + i, { major, minor: BigInt(parts[2 + i]!) }, hash === '-' ? null : hash);
+    });
     return { events: stored, streamRevisions: { [streamId]: lastRevision }, lastPosition: stored.at(-1)!.position, duplicate: false };
   }
 
@@ -394,6 +557,24 @@ const migrate = async (db: SqlDatabase): Promise<void> => {
     });
   } else {
     await db.exec(EVENT_STORE_SCHEMA);
+  }
+  await backfillHashes(db);
+};
+
+/**
+ * Chains the events of streams that predate the hash columns, a batch of streams per transaction
+ * (autocommit), so a large log is not one huge transaction and a restart resumes where it stopped.
+ * Safe alongside appends and other processes doing the same (each stream is locked while chained).
+ * On an up-to-date database it is one index scan of es_streams that finds nothing.
+ */
+export const backfillHashes = async (db: SqlDatabase): Promise<void> => {
+  let after: string | null = '';
+  while (after !== null) {
+    const result: { rows: { last: string | null }[] } = await db.query<{ last: string | null }>(
+      `SELECT es_backfill_hashes($1, $2) AS last`,
+      [after, BACKFILL_STREAMS_PER_CALL],
+    );
+    after = result.rows[0]!.last;
   }
 };
 

@@ -1,3 +1,4 @@
+import { verifyChains, type ChainReport, type VerifyChainsOptions } from '../eventstore/tamperEvidence';
 import { DomainError } from '../domain/shared/decider';
 import { ROLES, formatPosition, parsePosition, type Actor, type EventMetadata, type GlobalPosition } from '../eventstore/eventStore';
 import type { SqlDatabase } from '../sql/sqlDatabase';
@@ -266,6 +267,11 @@ export interface ScanOptions {
 
 export class SqlEventLog {
   constructor(private readonly db: SqlDatabase) {}
+
+  /** Recomputes every stream's hash chain (or one stream's) and reports what was altered or removed. */
+  verify(options: VerifyChainsOptions = {}): Promise<ChainReport> {
+    return verifyChains(this.db, options);
+  }
 
   /** One page of the filtered log, in log order. */
   async browse(filter: EventLogFilter, page: EventLogPageRequest = {}): Promise<LogPage> {

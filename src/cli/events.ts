@@ -60,10 +60,42 @@ interface Subcommand {
  */
 const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   export: { summary: 'export [options]   the log, or a filtered slice, as NDJSON (--help for the options)', run: (argv, io) => runExport(argv, io) },
+  verify: {
+    summary: 'verify [--stream <id>]   recompute the hash chains and report any event altered or removed (exit 1 if any)',
+    run: (argv, io) => runVerify(argv, io),
+  },
   replay: {
     summary: 'replay <name>|--all   rebuild read models beside the live ones and swap them in (the server keeps running)',
     run: (argv, io) => runReplay(argv, io),
   },
+};
+
+/** `verify [--stream <id>]`: tamper evidence over the whole log or one stream; exit 1 when something was altered or removed. */
+const runVerify = async (argv: readonly string[], io: EventsCliIo): Promise<number> => {
+  const streamIndex = argv.indexOf('--stream');
+  const streamId = streamIndex >= 0 ? argv[streamIndex + 1] : undefined;
+  if (streamIndex >= 0 && !streamId) {
+    line(io.stderr, 'Usage: npm run events -- verify [--stream <stream id>]');
+    return 2;
+  }
+  const db = await io.database();
+  const report = await new SqlEventLog(db).verify({
+    ...(streamId ? { streamId } : {}),
+    onProgress: (p) => {
+      if (io.stderr.isTTY) io.stderr.write(`\rverified ${p.eventsChecked} events in ${p.streamsChecked} streams, ${p.problemCount} problems`);
+    },
+  });
+  if (io.stderr.isTTY) io.stderr.write('\n');
+  for (const problem of report.problems) {
+    line(io.stdout, JSON.stringify(problem));
+  }
+  line(
+    io.stderr,
+    report.intact
+      ? `Intact: ${report.eventsChecked} events in ${report.streamsChecked} streams, every hash chain verified.`
+      : `NOT intact: ${report.problemCount} problem(s) in ${report.eventsChecked} events of ${report.streamsChecked} streams (listed on stdout, one JSON per line).`,
+  );
+  return report.intact ? 0 : 1;
 };
 
 const duration = (seconds: number | null): string =>

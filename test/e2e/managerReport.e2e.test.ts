@@ -215,6 +215,7 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
       registrations: '{ registrations { volunteerName } }',
       registration: '{ registration(id: "none") { volunteerName } }',
       eventLog: '{ eventLog(first: 100) { edges { node { data } } } }',
+      verifyEventLog: '{ verifyEventLog { intact problems { detail } } }',
       eventChain: '{ eventChain(eventId: "00000000-0000-0000-0000-000000000000") { correlated { data } } }',
       stateAsOf: `{ stateAsOf(streamId: "user-${anyMentee.userId}", at: "2030-01-01T00:00:00.000Z") { state } }`,
       stateDiff: `{ stateDiff(streamId: "user-${anyMentee.userId}", from: "2020-01-01T00:00:00.000Z", to: "2030-01-01T00:00:00.000Z") { changes { after } } }`,

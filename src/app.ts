@@ -184,8 +184,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   });
   const managerReportScheduler = new ManagerReportScheduler({ pipeline, reports: managerReports, clock, logger });
   const jobs = { notifications, scheduler, registrationReminders, managerReports: managerReportScheduler };
-  // The manager reports go out every two weeks; looking once an hour is plenty (each period once).
-  let managerReportTimer: NodeJS.Timeout | null = null;
+
 
   /** Bearer-token check for the plain HTTP routes (the GraphQL context does its own). */
   const authenticateRoute = async (request: IncomingMessage): Promise<{ id: string; role: string } | null> => {
@@ -217,10 +216,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         notifications.start();
         scheduler?.start();
         registrationReminders.start();
-        managerReportTimer = setInterval(() => {
-          void managerReportScheduler.tick().catch((error: unknown) => logger.error({ err: error }, 'Manager report run failed; it will run again'));
-        }, 3_600_000);
-        managerReportTimer.unref();
+        managerReportScheduler.start();
       }
       http = await startHttpServer({
         schema,
@@ -236,20 +232,18 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
           matchesExportRoute({
             readModel: matching,
             clock,
-            authenticate: async (request) => (await authenticateRoute(request)) ?? null,
+            authenticate: authenticateRoute,
           }),
           managerReportRoute({ reports: managerReports, authenticate: authenticateRoute, clock }),
-          registrationsExportRoute({ readModel: services.initiativeReadModel, clock, authenticate: async (request) => (await authenticateRoute(request)) ?? null }),
+          registrationsExportRoute({ readModel: services.initiativeReadModel, clock, authenticate: authenticateRoute }),
           participationDatesExportRoute({
             readModel: services.initiativeReadModel,
             clock,
-            authenticate: async (request) => (await authenticateRoute(request)) ?? null,
+            authenticate: authenticateRoute,
           }),
         ],
         onShutdown: [
-          () => {
-            if (managerReportTimer) clearInterval(managerReportTimer);
-          },
+          () => managerReportScheduler.stop(),
           () => liveEvents.stop(),
           () => jobs.scheduler.stop(),
           () => registrationReminders.stop(),
@@ -261,7 +255,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     },
     async stop() {
       if (http) await http.stop();
-      else await Promise.all([jobs.scheduler.stop(), registrationReminders.stop(), notifications.close(), runner.stop()]);
+      else await Promise.all([jobs.scheduler.stop(), registrationReminders.stop(), managerReportScheduler.stop(), notifications.close(), runner.stop()]);
       await store.close();
       // An injected database belongs to whoever injected it.
       if (!dependencies.db) await db.close();

@@ -1,58 +1,52 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SqlManagerReportQueries } from '../../projections/managerReportQueries';
+import type { IncomingMessage } from 'node:http';
+import type { Writable } from 'node:stream';
+import type { ManagerReportRow, SqlManagerReportQueries } from '../../projections/managerReportQueries';
 import { managerReportCsv } from '../reports/managerReportCsv';
-import type { HttpRoute } from './routes';
+import { csvDownloadRoute, refusal, type HttpRoute, type RouteCaller } from './routes';
 
 export const MANAGER_REPORT_PATH = '/exports/manager-report.csv';
 
 export interface ManagerReportRouteOptions {
   readonly reports: Pick<SqlManagerReportQueries, 'report'>;
   /** The caller (token subject and role), or null without valid credentials. */
-  readonly authenticate: (request: IncomingMessage) => Promise<{ readonly id: string; readonly role: string } | null>;
+  readonly authenticate: (request: IncomingMessage) => Promise<RouteCaller | null>;
   readonly clock: () => Date;
 }
 
-const refuse = (response: ServerResponse, status: number, code: string, message: string) => {
-  const body = JSON.stringify({ error: { code, message } });
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
-  });
-  response.end(body);
+/** The report is small (one manager's team): written whole, with a byte-order mark for spreadsheets. */
+const writeReport = async (rows: AsyncIterable<ManagerReportRow>, output: Writable): Promise<void> => {
+  const all: ManagerReportRow[] = [];
+  for await (const row of rows) all.push(row);
+  output.end(`\uFEFF${managerReportCsv(all)}`);
 };
+
+async function* each<T>(items: Promise<readonly T[]>): AsyncGenerator<T> {
+  yield* await items;
+}
 
 /**
  * GET /exports/manager-report.csv: a manager downloads the report about their own employees; admins,
  * auditors and analysts add `?managerEmail=`.
  */
-export const managerReportRoute = (options: ManagerReportRouteOptions): HttpRoute => ({
-  method: 'GET',
-  path: MANAGER_REPORT_PATH,
-  async handle(request, response, url) {
-    const caller = await options.authenticate(request);
-    if (!caller) return refuse(response, 401, 'UNAUTHENTICATED', 'Sign in first: send "Authorization: Bearer <token>".');
-    const asked = url.searchParams.get('managerEmail')?.trim() || null;
-    let manager: string;
-    if (caller.role === 'manager') {
-      if (asked && asked.toLowerCase() !== caller.id.toLowerCase()) {
-        return refuse(response, 403, 'FORBIDDEN', 'A manager can download only the report about their own employees.');
+export const managerReportRoute = (options: ManagerReportRouteOptions): HttpRoute =>
+  csvDownloadRoute<ManagerReportRow>({
+    path: MANAGER_REPORT_PATH,
+    what: 'the manager report',
+    roles: ['manager', 'admin', 'auditor', 'analyst'],
+    authenticate: options.authenticate,
+    prepare: async (url, caller) => {
+      const asked = url.searchParams.get('managerEmail')?.trim() || null;
+      let manager: string;
+      if (caller.role === 'manager') {
+        if (asked && asked.toLowerCase() !== (caller.id ?? '').toLowerCase()) {
+          return refusal('FORBIDDEN', 'A manager can download only the report about their own employees.');
+        }
+        manager = caller.id ?? '';
+      } else {
+        if (!asked) return refusal('VALIDATION_FAILED', "Add ?managerEmail=<the manager's e-mail> to the address.", { field: 'managerEmail' });
+        manager = asked;
       }
-      manager = caller.id;
-    } else if (['admin', 'auditor', 'analyst'].includes(caller.role)) {
-      if (!asked) return refuse(response, 400, 'VALIDATION_FAILED', 'Add ?managerEmail=<the manager\'s e-mail> to the address.');
-      manager = asked;
-    } else {
-      return refuse(response, 403, 'FORBIDDEN', `The manager report is for managers, admins, auditors and analysts; your token has role ${caller.role}.`);
-    }
-    const rows = await options.reports.report(manager, options.clock().toISOString());
-    const body = `\uFEFF${managerReportCsv(rows)}`;
-    const date = options.clock().toISOString().slice(0, 10);
-    response.writeHead(200, {
-      'content-type': 'text/csv; charset=utf-8',
-      'content-disposition': `attachment; filename="manager-report-${date}.csv"`,
-      'cache-control': 'no-store',
-    });
-    response.end(request.method === 'HEAD' ? undefined : body);
-  },
-});
+      const now = options.clock().toISOString();
+      return { rows: each(options.reports.report(manager, now)), fileName: `manager-report-${now.slice(0, 10)}.csv`, write: writeReport };
+    },
+  });

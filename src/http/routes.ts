@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import { MATCH_LIFECYCLE_STATUSES, type MatchLifecycleStatus } from '../domain';
 import { localDate, writeMatchesCsv } from '../export/matchesCsv';
 import type { MatchExportRow, MatchingReadModel } from '../readmodels/matching';
@@ -15,13 +16,15 @@ export interface HttpRoute {
 /** The caller as the route needs to know them; `authenticate` returns null for a request without credentials. */
 export interface RouteCaller {
   readonly role: string;
+  /** The token's subject (a manager's e-mail, for the manager report). */
+  readonly id?: string;
 }
 
 /**
  * Refusals with the same stable codes as the GraphQL API, and a sentence a person can act on.
  * `authenticate` may throw an error with `code: 'UNAUTHENTICATED'` (a bad token): it is answered 401.
  */
-type RouteErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'VALIDATION_FAILED' | 'NOT_FOUND' | 'INTERNAL';
+export type RouteErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'VALIDATION_FAILED' | 'NOT_FOUND' | 'INTERNAL';
 
 const STATUS_OF: Readonly<Record<RouteErrorCode, number>> = {
   UNAUTHENTICATED: 401,
@@ -63,7 +66,89 @@ export interface MatchesExportRouteOptions {
 }
 
 /** A file-name-safe rendering of an id typed by someone else. */
-const fileNamePart = (text: string): string => text.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100);
+export const fileNamePart = (text: string): string => text.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100);
+
+/** `first` followed by the rest of `iterator`. */
+async function* resumed<T>(first: IteratorResult<T>, iterator: AsyncIterator<T>): AsyncGenerator<T> {
+  for (let next = first; !next.done; next = await iterator.next()) yield next.value;
+}
+
+/** Why a download is refused: answered as JSON with the code's HTTP status. */
+export interface Refusal {
+  readonly refused: RouteErrorCode;
+  readonly message: string;
+  readonly extra?: Record<string, unknown>;
+}
+
+export const refusal = (refused: RouteErrorCode, message: string, extra?: Record<string, unknown>): Refusal => ({
+  refused,
+  message,
+  ...(extra ? { extra } : {}),
+});
+
+/** What a download sends: its rows, the file's name, and how the rows are written. */
+export interface CsvDownload<Row> {
+  readonly rows: AsyncIterable<Row>;
+  readonly fileName: string;
+  readonly write: (rows: AsyncIterable<Row>, output: Writable) => Promise<void>;
+}
+
+export interface CsvDownloadRouteSpec<Row> {
+  readonly path: string;
+  /** What is exported, for messages ("matches"). */
+  readonly what: string;
+  /** Roles that may download it. */
+  readonly roles: readonly string[];
+  readonly authenticate: (request: IncomingMessage) => Promise<RouteCaller | null> | RouteCaller | null;
+  /** From the request to the download, or a refusal (after authentication and the role check). */
+  readonly prepare: (url: URL, caller: RouteCaller) => Promise<CsvDownload<Row> | Refusal>;
+  /** Told of failures answered 500 or cut mid-file (default: none). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * A CSV download behind a bearer token: authentication and roles first, refusals as JSON with the
+ * API's stable codes, and the first rows read before the response starts, so a failing database is
+ * still answered with a JSON 500 rather than a cut file.
+ */
+export const csvDownloadRoute = <Row>(spec: CsvDownloadRouteSpec<Row>): HttpRoute => ({
+  method: 'GET',
+  path: spec.path,
+  handle: async (request, response, url) => {
+    try {
+      let caller: RouteCaller | null;
+      try {
+        caller = await spec.authenticate(request);
+      } catch (error) {
+        if (isUnauthenticated(error)) return sendError(response, 'UNAUTHENTICATED', `The request could not be authenticated: ${error.message}`);
+        throw error;
+      }
+      if (caller === null) {
+        return sendError(response, 'UNAUTHENTICATED', `Exporting ${spec.what} needs a bearer token: send "Authorization: Bearer <token>".`);
+      }
+      if (!spec.roles.includes(caller.role)) {
+        return sendError(response, 'FORBIDDEN', `The ${caller.role} role cannot export ${spec.what}; ${spec.roles.join(', ')} can.`);
+      }
+      const download = await spec.prepare(url, caller);
+      if ('refused' in download) return sendError(response, download.refused, download.message, download.extra);
+      const iterator = download.rows[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      response.writeHead(200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="${download.fileName}"`,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      });
+      await download.write(resumed(first, iterator), response);
+    } catch (error) {
+      spec.onError?.(error);
+      // Once the file has started, the only honest signal left is a cut connection.
+      if (response.headersSent) response.destroy(error instanceof Error ? error : undefined);
+      else sendError(response, 'INTERNAL', `The export failed on the server; try again, and tell the administrators if it keeps failing.`);
+    }
+  },
+});
+
 
 /** `status=ACTIVE&status=STAGED` (or `status=ACTIVE,STAGED`); the defaults when there is none. */
 const requestedStatuses = (url: URL): { statuses: MatchLifecycleStatus[] } | { unknown: string[] } => {
@@ -78,45 +163,27 @@ const requestedStatuses = (url: URL): { statuses: MatchLifecycleStatus[] } | { u
   return { statuses: [...new Set(given as MatchLifecycleStatus[])] };
 };
 
-/** `first` followed by the rest of `iterator`. */
-async function* resumed<T>(first: IteratorResult<T>, iterator: AsyncIterator<T>): AsyncGenerator<T> {
-  for (let next = first; !next.done; next = await iterator.next()) yield next.value;
-}
 
 /**
  * `GET /exports/matches.csv?programId=...&status=ACTIVE&status=STAGED`: the program's matches in
- * those statuses (default ACTIVE and STAGED) as a CSV download. The first rows are read before the
- * response starts, so a failing database is still answered with a JSON 500 rather than a cut file.
+ * those statuses (default ACTIVE and STAGED) as a CSV download.
  */
-export const matchesExportRoute = (options: MatchesExportRouteOptions): HttpRoute => ({
-  method: 'GET',
-  path: MATCHES_EXPORT_PATH,
-  handle: async (request, response, url) => {
-    const clock = options.clock ?? (() => new Date());
-    try {
-      let caller: RouteCaller | null;
-      try {
-        caller = await options.authenticate(request);
-      } catch (error) {
-        if (isUnauthenticated(error)) return sendError(response, 'UNAUTHENTICATED', `The request could not be authenticated: ${error.message}`);
-        throw error;
-      }
-      if (caller === null) {
-        return sendError(response, 'UNAUTHENTICATED', 'Exporting matches needs a bearer token: send "Authorization: Bearer <token>".');
-      }
-      if (!MATCHES_EXPORT_ROLES.includes(caller.role)) {
-        return sendError(response, 'FORBIDDEN', `The ${caller.role} role cannot export matches; ${MATCHES_EXPORT_ROLES.join(', ')} can.`);
-      }
+export const matchesExportRoute = (options: MatchesExportRouteOptions): HttpRoute =>
+  csvDownloadRoute<MatchExportRow>({
+    path: MATCHES_EXPORT_PATH,
+    what: 'matches',
+    roles: MATCHES_EXPORT_ROLES,
+    authenticate: options.authenticate,
+    ...(options.onError ? { onError: options.onError } : {}),
+    prepare: async (url) => {
+      const clock = options.clock ?? (() => new Date());
       const programId = url.searchParams.get('programId')?.trim() ?? '';
       if (programId === '') {
-        return sendError(response, 'VALIDATION_FAILED', 'Say which program to export: add ?programId=<the program id> to the address.', {
-          field: 'programId',
-        });
+        return refusal('VALIDATION_FAILED', 'Say which program to export: add ?programId=<the program id> to the address.', { field: 'programId' });
       }
       const wanted = requestedStatuses(url);
       if ('unknown' in wanted) {
-        return sendError(
-          response,
+        return refusal(
           'VALIDATION_FAILED',
           `${wanted.unknown.join(', ')} ${wanted.unknown.length === 1 ? 'is not a match status' : 'are not match statuses'}; ` +
             `use status=${MATCH_LIFECYCLE_STATUSES.join(', ')} (default: ${DEFAULT_EXPORT_STATUSES.join(' and ')}).`,
@@ -124,23 +191,11 @@ export const matchesExportRoute = (options: MatchesExportRouteOptions): HttpRout
         );
       }
       const program = await options.readModel.programSummary(programId);
-      if (program === null) return sendError(response, 'NOT_FOUND', `There is no program ${programId}.`, { field: 'programId' });
-
-      const iterator = options.readModel.matchesForExport(programId, wanted.statuses)[Symbol.asyncIterator]();
-      const first: IteratorResult<MatchExportRow> = await iterator.next();
-      const date = localDate(clock().toISOString(), program.timeZone);
-      response.writeHead(200, {
-        'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="matches-${fileNamePart(programId)}-${date}.csv"`,
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-      });
-      await writeMatchesCsv(resumed(first, iterator), response);
-    } catch (error) {
-      options.onError?.(error);
-      // Once the file has started, the only honest signal left is a cut connection.
-      if (response.headersSent) response.destroy(error instanceof Error ? error : undefined);
-      else sendError(response, 'INTERNAL', 'The export failed on the server; try again, and tell the administrators if it keeps failing.');
-    }
-  },
-});
+      if (program === null) return refusal('NOT_FOUND', `There is no program ${programId}.`, { field: 'programId' });
+      return {
+        rows: options.readModel.matchesForExport(programId, wanted.statuses),
+        fileName: `matches-${fileNamePart(programId)}-${localDate(clock().toISOString(), program.timeZone)}.csv`,
+        write: writeMatchesCsv,
+      };
+    },
+  });

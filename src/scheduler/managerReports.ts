@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { CommandPipeline } from '../commands/pipeline';
 import { biweeklyPeriod, managerReportDecider, managerReportStream, type ManagerReportLine } from '../domain/report/managerReport';
-import { DomainError } from '../domain/shared/decider';
+import { PeriodicJob, recordOnce, systemMove } from './periodicJob';
 import type { Logger } from '../log';
 import { MANAGER_REPORT_STATUS_LABELS, type SqlManagerReportQueries } from '../../projections/managerReportQueries';
 
@@ -11,22 +10,41 @@ import { MANAGER_REPORT_STATUS_LABELS, type SqlManagerReportQueries } from '../.
  * CSV attached. Once per manager and period, whichever instance gets there first.
  */
 export class ManagerReportScheduler {
+  private readonly job: PeriodicJob<{ sent: number; skipped: number }>;
+
   constructor(
     private readonly options: {
       readonly pipeline: CommandPipeline;
       readonly reports: Pick<SqlManagerReportQueries, 'managers' | 'report'>;
       readonly clock: () => Date;
       readonly logger: Logger;
+      /** Between runs (default an hour; each manager's report is issued once per two-week period). */
+      readonly intervalMs?: number;
     },
-  ) {}
+  ) {
+    this.job = new PeriodicJob('Manager reports', options.intervalMs ?? 3_600_000, () => this.run(), options.logger);
+  }
 
-  async tick(): Promise<{ sent: number; skipped: number }> {
-    const now = this.options.clock().toISOString();
-    const period = biweeklyPeriod(now);
+  start(): void {
+    this.job.start();
+  }
+
+  stop(): Promise<void> {
+    return this.job.stop();
+  }
+
+  /** Issues this period's report to every manager who has not had it yet. */
+  tick(): Promise<{ sent: number; skipped: number }> {
+    return this.job.tick();
+  }
+
+  private async run(): Promise<{ sent: number; skipped: number }> {
+    const now = this.options.clock();
+    const period = biweeklyPeriod(now.toISOString());
     let sent = 0;
     let skipped = 0;
     for (const managerEmail of await this.options.reports.managers()) {
-      const lines: ManagerReportLine[] = (await this.options.reports.report(managerEmail, now)).map((row) => ({
+      const lines: ManagerReportLine[] = (await this.options.reports.report(managerEmail, now.toISOString())).map((row) => ({
         matchingStatus: MANAGER_REPORT_STATUS_LABELS[row.status],
         upcomingMeetings: row.upcomingMeetings,
         completedMeetings: row.completedMeetings,
@@ -38,29 +56,19 @@ export class ManagerReportScheduler {
         menteeName: row.menteeName,
         matchDate: row.matchDate,
       }));
-      try {
-        const outcome = await this.options.pipeline.execute(
-          {
-            actor: { id: 'manager-report-scheduler', role: 'system' },
-            now,
-            correlationId: randomUUID(),
-            reason: `Bi-weekly manager report for ${period}`,
-            idempotencyKey: `manager-report:${managerEmail}:${period}`,
-          },
-          {
-            name: 'IssueManagerReport',
-            streams: { report: { streamId: managerReportStream(managerEmail), decider: managerReportDecider } },
-            decide: ({ report }) => ({
-              report: managerReportDecider.decide({ type: 'IssueManagerReport', data: { managerEmail, period, lines } }, report.state),
-            }),
-          },
-        );
-        if (outcome.duplicate || outcome.events.length === 0) skipped++;
-        else sent++;
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
-        skipped++;
-      }
+      const key = `manager-report:${managerEmail}:${period}`;
+      const context = systemMove('manager-report-scheduler', now, key, `Bi-weekly manager report for ${period}`);
+      const issued = await recordOnce(this.options.logger, key, () =>
+        this.options.pipeline.execute(context, {
+          name: 'IssueManagerReport',
+          streams: { report: { streamId: managerReportStream(managerEmail), decider: managerReportDecider } },
+          decide: ({ report }) => ({
+            report: managerReportDecider.decide({ type: 'IssueManagerReport', data: { managerEmail, period, lines } }, report.state),
+          }),
+        }),
+      );
+      if (issued) sent++;
+      else skipped++;
     }
     if (sent > 0) this.options.logger.info({ sent, period }, 'Manager reports issued');
     return { sent, skipped };

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { LifecycleCommands } from '../application/lifecycleCommands';
 import type { CommandContext, CommandOutcome } from '../commands/pipeline';
-import { DomainError } from '../domain/shared/decider';
+import { PeriodicJob, recordOnce, systemMove } from './periodicJob';
 import type { Logger } from '../log';
 
 /**
@@ -54,47 +53,28 @@ export interface MatchingSchedulerOptions {
   readonly catchUp?: () => Promise<void>;
 }
 
-const SYSTEM_ACTOR = { id: 'matching-scheduler', role: 'system' } as const;
-
 export class MatchingScheduler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<SchedulerReport> | null = null;
+  private readonly job: PeriodicJob<SchedulerReport>;
   private followUp: Promise<void> | null = null;
   private stopped = false;
 
-  constructor(private readonly options: MatchingSchedulerOptions) {}
+  constructor(private readonly options: MatchingSchedulerOptions) {
+    this.job = new PeriodicJob('Matching scheduler', options.intervalMs ?? 30_000, () => this.runTick(), options.logger);
+  }
 
   start(): void {
     this.stopped = false;
-    const interval = this.options.intervalMs ?? 30_000;
-    const loop = () => {
-      this.timer = setTimeout(() => {
-        void this.tick()
-          .catch((error: unknown) => this.options.logger.error({ err: error }, 'Matching scheduler tick failed; it will run again'))
-          .finally(() => {
-            if (!this.stopped) loop();
-          });
-      }, interval);
-      this.timer.unref();
-    };
-    loop();
+    this.job.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await Promise.allSettled([this.running, this.followUp]);
+    await Promise.allSettled([this.job.stop(), this.followUp]);
   }
 
   /** One pass over everything due now. Ticks never overlap within one instance. */
   tick(): Promise<SchedulerReport> {
-    if (!this.running) {
-      this.running = this.runTick().finally(() => {
-        this.running = null;
-      });
-    }
-    return this.running;
+    return this.job.tick();
   }
 
   /**
@@ -168,23 +148,8 @@ export class MatchingScheduler {
   }
 
   /** True when this call recorded the move; false when it was already made or is no longer due. */
-  private async move(key: string, reason: string, run: (context: CommandContext) => Promise<CommandOutcome>): Promise<boolean> {
-    const context: CommandContext = {
-      actor: SYSTEM_ACTOR,
-      now: this.options.clock().toISOString(),
-      correlationId: randomUUID(),
-      reason,
-      idempotencyKey: `scheduler:${key}`,
-    };
-    try {
-      const outcome = await run(context);
-      return !outcome.duplicate && outcome.events.length > 0;
-    } catch (error) {
-      if (error instanceof DomainError) {
-        this.options.logger.debug({ key, code: error.code, message: error.message }, 'Scheduled move not made');
-        return false;
-      }
-      throw error;
-    }
+  private move(key: string, reason: string, run: (context: CommandContext) => Promise<CommandOutcome>): Promise<boolean> {
+    const context = systemMove('matching-scheduler', this.options.clock(), `scheduler:${key}`, reason);
+    return recordOnce(this.options.logger, key, () => run(context));
   }
 }

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { InitiativeCommands } from '../application/initiativeCommands';
-import type { CommandContext } from '../commands/pipeline';
-import { DomainError } from '../domain/shared/decider';
+import { PeriodicJob, recordOnce, systemMove } from './periodicJob';
 import type { ReminderKind } from '../domain/initiative';
 import type { Logger } from '../log';
 
@@ -36,68 +34,36 @@ export interface RegistrationRemindersOptions {
   readonly batchSize?: number;
 }
 
-const SYSTEM_ACTOR = { id: 'registration-reminders', role: 'system' } as const;
-
 export class RegistrationReminderScheduler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<ReminderReport> | null = null;
-  private stopped = false;
+  private readonly job: PeriodicJob<ReminderReport>;
 
-  constructor(private readonly options: RegistrationRemindersOptions) {}
-
-  start(): void {
-    this.stopped = false;
-    const interval = this.options.intervalMs ?? 3_600_000;
-    const loop = () => {
-      this.timer = setTimeout(() => {
-        void this.tick()
-          .catch((error: unknown) => this.options.logger.error({ err: error }, 'Registration reminders tick failed; it will run again'))
-          .finally(() => {
-            if (!this.stopped) loop();
-          });
-      }, interval);
-      this.timer.unref();
-    };
-    loop();
+  constructor(private readonly options: RegistrationRemindersOptions) {
+    this.job = new PeriodicJob('Registration reminders', options.intervalMs ?? 3_600_000, () => this.runTick(), options.logger);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await Promise.allSettled([this.running]);
+  start(): void {
+    this.job.start();
+  }
+
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One pass over the reminders due now. Ticks never overlap within one instance. */
   tick(): Promise<ReminderReport> {
-    if (!this.running) {
-      this.running = this.runTick().finally(() => {
-        this.running = null;
-      });
-    }
-    return this.running;
+    return this.job.tick();
   }
 
   private async runTick(): Promise<ReminderReport> {
     const report = { sent: 0, skipped: 0 };
     const now = this.options.clock().toISOString();
     for (const { registrationId, kind, period } of await this.options.queries.dueReminders(now, this.options.batchSize ?? 100)) {
-      const context: CommandContext = {
-        actor: SYSTEM_ACTOR,
-        now: this.options.clock().toISOString(),
-        correlationId: randomUUID(),
-        reason: kind === 'MONTHLY_SEARCH' ? `Monthly reminder while searching for a mentee (${period}).` : `Quarterly reminder while in progress (${period}).`,
-        idempotencyKey: `reminder:${registrationId}:${kind}:${period}`,
-      };
-      try {
-        const outcome = await this.options.commands.sendReminder(context, registrationId, kind, period);
-        if (!outcome.duplicate && outcome.events.length > 0) report.sent++;
-        else report.skipped++;
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
-        this.options.logger.debug({ registrationId, kind, period, code: error.code, message: error.message }, 'Reminder not sent');
-        report.skipped++;
-      }
+      const key = `reminder:${registrationId}:${kind}:${period}`;
+      const reason =
+        kind === 'MONTHLY_SEARCH' ? `Monthly reminder while searching for a mentee (${period}).` : `Quarterly reminder while in progress (${period}).`;
+      const context = systemMove('registration-reminders', this.options.clock(), key, reason);
+      if (await recordOnce(this.options.logger, key, () => this.options.commands.sendReminder(context, registrationId, kind, period))) report.sent++;
+      else report.skipped++;
     }
     if (report.sent > 0) this.options.logger.info(report, 'Registration reminders sent');
     return report;

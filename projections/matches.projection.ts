@@ -1,7 +1,9 @@
 import { assertNever } from '../src/domain/shared/decider';
 import { MATCH_EVENT_TYPES, MATCH_LIFECYCLE_STATUSES, type MatchEvent } from '../src/domain';
+import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
-import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from './shared';
+import { POSITION_COLUMNS, RowSet, notYetAppliedTo, positionOf, tableSpec, type PositionedRow } from '../src/projections/rows';
+import { LAST_POSITION_COLUMNS, asDomainEvent } from './shared';
 
 const STATUS_CHECK = `CHECK (status IN (${MATCH_LIFECYCLE_STATUSES.map((status) => `'${status}'`).join(', ')}))`;
 
@@ -67,129 +69,205 @@ CREATE INDEX IF NOT EXISTS rm_matches_requests_due ON rm_matches (expires_at) WH
 CREATE INDEX IF NOT EXISTS rm_matches_completions_due ON rm_matches (ends_at) WHERE status = 'ACTIVE';
 `;
 
-/** `$1` match id, `$2` occurredAt, `$3`/`$4` position; `set` may use `$5` on. */
-const UPDATE = (set: string) => /* sql */ `
-  UPDATE rm_matches
-     SET ${set}, updated_at = $2::timestamptz, last_position_major = $3::numeric, last_position_minor = $4::numeric
-   WHERE match_id = $1 AND ${notYetApplied('rm_matches', 3, 4)}`;
+interface MatchRow extends PositionedRow {
+  match_id: string;
+  program_id: string;
+  mentor_user_id: string;
+  mentor_persona_id: string;
+  mentee_user_id: string;
+  mentee_persona_id: string;
+  status: string;
+  closure_reason: string | null;
+  mentor_rematch_intent: string | null;
+  mentee_rematch_intent: string | null;
+  created_at: string;
+  closed_at: string | null;
+  updated_at: string;
+  explanation: unknown;
+  run_id: string | null;
+  criteria_version: number | null;
+  source: string;
+  score: number | null;
+  requested_by: string | null;
+  required_approvals: unknown;
+  pending_approvals: unknown;
+  request_message: string | null;
+  expires_at: string | null;
+  declined_by: string | null;
+  decline_message: string | null;
+  end_reason: string | null;
+  other_match_id: string | null;
+  activated_at: string | null;
+  ends_at: string | null;
+  completed_at: string | null;
+  ended_at: string | null;
+}
 
-/** `$1`..`$6` the pair, `$7` occurredAt, `$8`/`$9` position; `columns`/`values` add the rest from `$10` on. */
-const INSERT = (status: string, columns: string, values: string) => /* sql */ `
-  INSERT INTO rm_matches (match_id, program_id, mentor_user_id, mentor_persona_id, mentee_user_id, mentee_persona_id,
-                          status, created_at, updated_at, last_position_major, last_position_minor, ${columns})
-  VALUES ($1, $2, $3, $4, $5, $6, '${status}', $7::timestamptz, $7::timestamptz, $8::numeric, $9::numeric, ${values})
-  ON CONFLICT (match_id) DO NOTHING`;
+const typed = (type: string, ...names: (keyof MatchRow & string)[]) => names.map((name) => ({ name, type }));
+
+const MATCHES = tableSpec<MatchRow>({
+  table: 'rm_matches',
+  key: ['match_id'],
+  columns: [
+    ...typed('text', 'match_id', 'program_id', 'mentor_user_id', 'mentor_persona_id', 'mentee_user_id', 'mentee_persona_id', 'status'),
+    ...typed('text', 'closure_reason', 'mentor_rematch_intent', 'mentee_rematch_intent', 'run_id', 'source', 'requested_by', 'request_message'),
+    ...typed('text', 'declined_by', 'decline_message', 'end_reason', 'other_match_id'),
+    ...typed('timestamptz', 'created_at', 'closed_at', 'updated_at', 'expires_at', 'activated_at', 'ends_at', 'completed_at', 'ended_at'),
+    ...typed('jsonb', 'explanation', 'required_approvals', 'pending_approvals'),
+    { name: 'criteria_version', type: 'integer' },
+    { name: 'score', type: 'double precision' },
+    ...POSITION_COLUMNS,
+  ],
+});
+
+type Pair = Pick<MatchRow, 'match_id' | 'program_id' | 'mentor_user_id' | 'mentor_persona_id' | 'mentee_user_id' | 'mentee_persona_id'>;
+
+/** A new row: the pair, its status, and nothing of how it went on yet. */
+const newMatch = (pair: Pair, status: string, at: string, recorded: RecordedEvent): MatchRow => ({
+  ...pair,
+  status,
+  closure_reason: null,
+  mentor_rematch_intent: null,
+  mentee_rematch_intent: null,
+  created_at: at,
+  closed_at: null,
+  updated_at: at,
+  explanation: null,
+  run_id: null,
+  criteria_version: null,
+  source: 'ADMIN',
+  score: null,
+  requested_by: null,
+  required_approvals: null,
+  pending_approvals: null,
+  request_message: null,
+  expires_at: null,
+  declined_by: null,
+  decline_message: null,
+  end_reason: null,
+  other_match_id: null,
+  activated_at: null,
+  ends_at: null,
+  completed_at: null,
+  ended_at: null,
+  ...positionOf(recorded),
+});
+
+const evolve = (matches: RowSet<MatchRow>, recorded: RecordedEvent<MatchEvent>): void => {
+  const event = asDomainEvent(recorded);
+  const at = recorded.metadata.occurredAt;
+  const update = (apply: (row: MatchRow) => void) => {
+    const row = matches.get(event.data.matchId);
+    if (!row || !notYetAppliedTo(row, recorded)) return;
+    apply(row);
+    Object.assign(row, positionOf(recorded), { updated_at: at });
+    matches.touch(row.match_id);
+  };
+  switch (event.type) {
+    case 'MatchCreated': {
+      // STAGED until MatchActivated, which a direct match appends together with this event.
+      const { matchId, programId, mentorUserId, mentorPersonaId, menteeUserId, menteePersonaId } = event.data;
+      const pair = { match_id: matchId, program_id: programId, mentor_user_id: mentorUserId, mentor_persona_id: mentorPersonaId, mentee_user_id: menteeUserId, mentee_persona_id: menteePersonaId };
+      matches.insert({
+        ...newMatch(pair, 'STAGED', at, recorded),
+        source: event.data.source ?? 'ADMIN',
+        score: event.data.score ?? null,
+        explanation: event.data.explanation ?? null,
+        run_id: event.data.runId ?? null,
+        criteria_version: event.data.criteriaVersion ?? null,
+      });
+      return;
+    }
+    case 'MatchRequested': {
+      const { matchId, programId, mentorUserId, mentorPersonaId, menteeUserId, menteePersonaId } = event.data;
+      const { requestedBy, requiredApprovals, pendingApprovals, expiresAt, message } = event.data;
+      const pair = { match_id: matchId, program_id: programId, mentor_user_id: mentorUserId, mentor_persona_id: mentorPersonaId, mentee_user_id: menteeUserId, mentee_persona_id: menteePersonaId };
+      matches.insert({
+        ...newMatch(pair, 'REQUESTED', at, recorded),
+        source: 'REQUEST',
+        requested_by: requestedBy,
+        required_approvals: requiredApprovals,
+        pending_approvals: pendingApprovals,
+        expires_at: expiresAt,
+        request_message: message ?? null,
+      });
+      return;
+    }
+    case 'MatchRequestApproved':
+      update((row) => (row.pending_approvals = event.data.pendingApprovals));
+      return;
+    case 'MatchRequestDeclined':
+      update((row) => Object.assign(row, { status: 'DECLINED', declined_by: event.data.party, decline_message: event.data.message ?? null, ended_at: at }));
+      return;
+    case 'MatchRequestExpired':
+      update((row) => Object.assign(row, { status: 'EXPIRED', ended_at: at }));
+      return;
+    case 'MatchRequestWithdrawn':
+    case 'MatchDiscarded':
+      update((row) =>
+        Object.assign(row, {
+          status: event.type === 'MatchDiscarded' ? 'DISCARDED' : 'WITHDRAWN',
+          end_reason: event.data.reason,
+          other_match_id: event.data.otherMatchId ?? null,
+          ended_at: at,
+        }),
+      );
+      return;
+    case 'MatchActivated':
+      // A mentor with capacity for several mentees goes live through a new persona.
+      update((row) =>
+        Object.assign(row, {
+          status: 'ACTIVE',
+          mentor_persona_id: event.data.mentorPersonaId,
+          mentee_persona_id: event.data.menteePersonaId,
+          activated_at: at,
+          ends_at: event.data.endsAt ?? null,
+        }),
+      );
+      return;
+    case 'MatchCompleted':
+      update((row) => Object.assign(row, { status: 'COMPLETED', completed_at: at, ends_at: event.data.endsAt }));
+      return;
+    case 'MatchClosed': {
+      const { closureReason, mentorRematchIntent, menteeRematchIntent } = event.data;
+      update((row) =>
+        Object.assign(row, {
+          status: 'CLOSED',
+          closure_reason: closureReason,
+          mentor_rematch_intent: mentorRematchIntent,
+          mentee_rematch_intent: menteeRematchIntent,
+          closed_at: at,
+        }),
+      );
+      return;
+    }
+    case 'MatchReopened':
+      update((row) =>
+        Object.assign(row, { status: 'ACTIVE', closure_reason: null, mentor_rematch_intent: null, mentee_rematch_intent: null, closed_at: null, completed_at: null }),
+      );
+      return;
+    default:
+      assertNever(event);
+  }
+};
 
 export const matchesProjection = projection<MatchEvent>({
   name: 'matches',
   handles: MATCH_EVENT_TYPES,
   schema: MATCHES_SCHEMA,
   tables: ['rm_matches'],
-  apply: async (tx, recorded) => {
-    const event = asDomainEvent(recorded);
-    const at = recorded.metadata.occurredAt;
-    const [major, minor] = positionParams(recorded);
-    const update = (set: string, ...extra: unknown[]) => tx.query(UPDATE(set), [event.data.matchId, at, major, minor, ...extra]);
-    switch (event.type) {
-      case 'MatchCreated': {
-        // STAGED until MatchActivated, which a direct match appends together with this event.
-        const { matchId, programId, mentorUserId, mentorPersonaId, menteeUserId, menteePersonaId } = event.data;
-        await tx.query(INSERT('STAGED', 'source, score, explanation, run_id, criteria_version', '$10, $11::double precision, $12::jsonb, $13, $14::integer'), [
-          matchId,
-          programId,
-          mentorUserId,
-          mentorPersonaId,
-          menteeUserId,
-          menteePersonaId,
-          at,
-          major,
-          minor,
-          event.data.source ?? 'ADMIN',
-          event.data.score ?? null,
-          event.data.explanation ? jsonParam(event.data.explanation) : null,
-          event.data.runId ?? null,
-          event.data.criteriaVersion ?? null,
-        ]);
-        return;
-      }
-      case 'MatchRequested': {
-        const { matchId, programId, mentorUserId, mentorPersonaId, menteeUserId, menteePersonaId } = event.data;
-        const { requestedBy, requiredApprovals, pendingApprovals, expiresAt, message } = event.data;
-        await tx.query(
-          INSERT(
-            'REQUESTED',
-            'source, requested_by, required_approvals, pending_approvals, expires_at, request_message',
-            `'REQUEST', $10, $11::jsonb, $12::jsonb, $13::timestamptz, $14`,
-          ),
-          [
-            matchId,
-            programId,
-            mentorUserId,
-            mentorPersonaId,
-            menteeUserId,
-            menteePersonaId,
-            at,
-            major,
-            minor,
-            requestedBy,
-            jsonParam(requiredApprovals),
-            jsonParam(pendingApprovals),
-            expiresAt,
-            message,
-          ],
-        );
-        return;
-      }
-      case 'MatchRequestApproved':
-        await update('pending_approvals = $5::jsonb', jsonParam(event.data.pendingApprovals));
-        return;
-      case 'MatchRequestDeclined':
-        await update(
-          `status = 'DECLINED', declined_by = $5, decline_message = $6, ended_at = $2::timestamptz`,
-          event.data.party,
-          event.data.message,
-        );
-        return;
-      case 'MatchRequestExpired':
-        await update(`status = 'EXPIRED', ended_at = $2::timestamptz`);
-        return;
-      case 'MatchRequestWithdrawn':
-        await update(`status = 'WITHDRAWN', end_reason = $5, other_match_id = $6, ended_at = $2::timestamptz`, event.data.reason, event.data.otherMatchId);
-        return;
-      case 'MatchDiscarded':
-        await update(`status = 'DISCARDED', end_reason = $5, other_match_id = $6, ended_at = $2::timestamptz`, event.data.reason, event.data.otherMatchId);
-        return;
-      case 'MatchActivated':
-        // A mentor with capacity for several mentees goes live through a new persona.
-        await update(
-          `status = 'ACTIVE', mentor_persona_id = $5, mentee_persona_id = $6, activated_at = $2::timestamptz, ends_at = $7::timestamptz`,
-          event.data.mentorPersonaId,
-          event.data.menteePersonaId,
-          event.data.endsAt ?? null,
-        );
-        return;
-      case 'MatchCompleted':
-        await update(`status = 'COMPLETED', completed_at = $2::timestamptz, ends_at = $5::timestamptz`, event.data.endsAt);
-        return;
-      case 'MatchClosed': {
-        const { closureReason, mentorRematchIntent, menteeRematchIntent } = event.data;
-        await update(
-          `status = 'CLOSED', closure_reason = $5::text, mentor_rematch_intent = $6::text, mentee_rematch_intent = $7::text,
-           closed_at = $2::timestamptz`,
-          closureReason,
-          mentorRematchIntent,
-          menteeRematchIntent,
-        );
-        return;
-      }
-      case 'MatchReopened':
-        await update(
-          `status = 'ACTIVE', closure_reason = NULL, mentor_rematch_intent = NULL, mentee_rematch_intent = NULL, closed_at = NULL,
-           completed_at = NULL`,
-        );
-        return;
-      default:
-        assertNever(event);
-    }
+  applyBatch: async (tx, events) => {
+    const matches = await RowSet.load(tx, MATCHES, (row) => row.match_id, events.map((event) => [event.data.matchId]));
+    for (const event of events) evolve(matches, event);
+    await matches.flush(tx);
+  },
+  replayApplier: () => {
+    const matches = RowSet.empty(MATCHES, (row) => row.match_id);
+    return {
+      apply: (events) => {
+        for (const event of events) evolve(matches, event);
+        return matches.takeWrites();
+      },
+    };
   },
 });

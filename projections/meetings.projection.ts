@@ -1,6 +1,6 @@
 import { assertNever } from '../src/domain/shared/decider';
 import { MEETING_EVENT_TYPES, MEETING_STATES, type MeetingEvent } from '../src/domain/meeting/meeting';
-import { projection } from '../src/projections/projection';
+import { eventByEvent, projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
 
 /**
@@ -50,7 +50,7 @@ export const meetingsProjection = projection<MeetingEvent>({
   handles: MEETING_EVENT_TYPES,
   schema: MEETINGS_SCHEMA,
   tables: ['rm_meetings'],
-  apply: async (tx, recorded) => {
+  applyBatch: eventByEvent<MeetingEvent>(async (tx, recorded) => {
     const event = asDomainEvent(recorded);
     const at = recorded.metadata.occurredAt;
     const [major, minor] = positionParams(recorded);
@@ -77,5 +77,5 @@ export const meetingsProjection = projection<MeetingEvent>({
       default:
         assertNever(event);
     }
-  },
+  }),
 });

@@ -16,9 +16,22 @@ import type { InitiativeCreated, RegistrationReminderSent } from '../src/domain/
 import { userIdOfPersona } from '../src/domain/user/userId';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { engagementDatesSummary, humanDateTime, renderNotification, type ProgramTemplates } from '../src/notifications/rendering';
+import type { GlobalPosition } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
+import {
+  POSITION_COLUMNS,
+  RowSet,
+  allAfter,
+  copyRows,
+  insertRowsIgnoringExisting,
+  notYetAppliedTo,
+  positionOf,
+  tableSpec,
+  writeAll,
+  type PositionedRow,
+} from '../src/projections/rows';
 import type { SqlExecutor } from '../src/sql/sqlDatabase';
-import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from './shared';
+import { LAST_POSITION_COLUMNS, asDomainEvent, positionParams } from './shared';
 
 /**
  * The notification outbox: one row per e-mail to send, written in the same transaction as the
@@ -78,6 +91,8 @@ CREATE INDEX IF NOT EXISTS notification_outbox_sending ON notification_outbox (c
 CREATE INDEX IF NOT EXISTS notification_outbox_newest ON notification_outbox (created_at DESC, event_position_major DESC, event_position_minor DESC);
 CREATE INDEX IF NOT EXISTS notification_outbox_by_program ON notification_outbox (program_id, created_at DESC);
 CREATE INDEX IF NOT EXISTS notification_outbox_by_recipient ON notification_outbox (recipient_user_id, created_at DESC);
+-- The newest event with e-mails queued: a batch after it cannot conflict, and is written with COPY.
+CREATE INDEX IF NOT EXISTS notification_outbox_by_event_position ON notification_outbox (event_position_major, event_position_minor);
 `;
 
 export type NotificationSourceEvent =
@@ -117,31 +132,111 @@ interface Notice {
 
 const NO_MESSAGE = '(none)';
 
-const loadProgram = async (tx: SqlExecutor, programId: string): Promise<ProgramInfo> => {
-  const { rows } = await tx.query<{ name: string; time_zone: string; templates: ProgramTemplates | string }>(
-    `SELECT name, time_zone, templates FROM notification_programs WHERE program_id = $1`,
-    [programId],
-  );
-  const row = rows[0];
+interface ContactRow {
+  user_id: string;
+  email: string;
+  name: string;
+}
+
+interface ProgramRow extends PositionedRow {
+  program_id: string;
+  name: string;
+  time_zone: string;
+  templates: ProgramTemplates;
+}
+
+interface OutboxRow {
+  id: string;
+  event_id: string;
+  event_type: string;
+  event_position_major: string;
+  event_position_minor: string;
+  kind: string;
+  program_id: string;
+  recipient_role: string;
+  recipient_user_id: string;
+  to_address: string | null;
+  to_name: string;
+  subject: string;
+  body: string;
+  attachments: unknown;
+  created_at: string;
+  state: string;
+  last_error: string | null;
+}
+
+const CONTACTS = tableSpec<ContactRow>({
+  table: 'notification_contacts',
+  key: ['user_id'],
+  columns: [
+    { name: 'user_id', type: 'text' },
+    { name: 'email', type: 'text' },
+    { name: 'name', type: 'text' },
+  ],
+});
+
+const PROGRAMS = tableSpec<ProgramRow>({
+  table: 'notification_programs',
+  key: ['program_id'],
+  columns: [
+    { name: 'program_id', type: 'text' },
+    { name: 'name', type: 'text' },
+    { name: 'time_zone', type: 'text' },
+    { name: 'templates', type: 'jsonb' },
+    ...POSITION_COLUMNS,
+  ],
+});
+
+const text = (...names: (keyof OutboxRow & string)[]) => names.map((name) => ({ name, type: 'text' }));
+const OUTBOX = tableSpec<OutboxRow>({
+  table: NOTIFICATION_OUTBOX_TABLE,
+  key: ['id'],
+  columns: [
+    ...text('id', 'event_id', 'event_type'),
+    { name: 'event_position_major', type: 'numeric' },
+    { name: 'event_position_minor', type: 'numeric' },
+    ...text('kind', 'program_id', 'recipient_role', 'recipient_user_id', 'to_address', 'to_name', 'subject', 'body'),
+    { name: 'attachments', type: 'jsonb' },
+    { name: 'created_at', type: 'timestamptz' },
+    ...text('state', 'last_error'),
+  ],
+});
+
+/** What one batch reads and writes: the contacts and programs it needs, the e-mails it adds (null: none wanted). */
+interface Batch {
+  readonly contacts: RowSet<ContactRow>;
+  readonly programs: RowSet<ProgramRow>;
+  readonly outbox: OutboxRow[] | null;
+}
+
+/** The events that only ever add e-mails. */
+const QUEUES_ONLY = new Set<string>([
+  'MenteeInvitedToMatch',
+  'MatchRequested',
+  'MatchRequestDeclined',
+  'MatchRequestExpired',
+  'MatchActivated',
+  'RegistrationReminderSent',
+  'ManagerReportIssued',
+]);
+
+const programOf = (batch: Batch, programId: string): ProgramInfo => {
+  const row = batch.programs.get(programId);
   // Events of a program always follow its ProgramCreated; this only guards against a damaged log.
   if (!row) return { name: programId, timeZone: 'UTC', templates: {} };
   const templates = typeof row.templates === 'string' ? (JSON.parse(row.templates) as ProgramTemplates) : row.templates;
   return { name: row.name, timeZone: row.time_zone, templates };
 };
 
-const loadContacts = async (tx: SqlExecutor, ...userIds: string[]): Promise<Contact[]> => {
-  const { rows } = await tx.query<{ user_id: string; email: string; name: string }>(
-    `SELECT user_id, email, name FROM notification_contacts WHERE user_id = ANY($1::text[])`,
-    [userIds],
-  );
-  const byId = new Map(rows.map((row) => [row.user_id, row]));
-  return userIds.map((userId) => {
-    const row = byId.get(userId);
+const contactsOf = (batch: Batch, ...userIds: string[]): Contact[] =>
+  userIds.map((userId) => {
+    const row = batch.contacts.get(userId);
     return row ? { userId, email: row.email, name: row.name } : { userId, email: null, name: '(unknown participant)' };
   });
-};
 
-const enqueue = async (tx: SqlExecutor, recorded: RecordedEvent, programId: string, program: ProgramInfo, notices: readonly Notice[]) => {
+const enqueue = (batch: Batch, recorded: RecordedEvent, programId: string, program: ProgramInfo, notices: readonly Notice[]): void => {
+  if (batch.outbox === null) return;
+  const [major, minor] = positionParams(recorded);
   for (const notice of notices) {
     const { subject, body } = renderNotification(notice.kind, program.templates, {
       ...notice.values,
@@ -151,34 +246,219 @@ const enqueue = async (tx: SqlExecutor, recorded: RecordedEvent, programId: stri
     const address = notice.recipient.email;
     // Kept, but never sent: the outbox shows that this e-mail could not go out and why.
     const unsendable = address === null ? `No e-mail address is known for user ${notice.recipient.userId}; nothing was sent.` : null;
-    await tx.query(
-      `INSERT INTO notification_outbox (id, event_id, event_type, event_position_major, event_position_minor, kind, program_id,
-                                        recipient_role, recipient_user_id, to_address, to_name, subject, body, created_at,
-                                        state, last_error)
-       VALUES ($1, $2, $3, $4::numeric, $5::numeric, $6, $7, $8, $9, $10, $11, $12, $13, $14::timestamptz, $15, $16)
-       ON CONFLICT (id) DO NOTHING`,
-      [
-        `${recorded.id}:${notice.side}`,
-        recorded.id,
-        recorded.type,
-        ...positionParams(recorded),
-        notice.kind,
-        programId,
-        notice.side,
-        notice.recipient.userId,
-        address,
-        notice.recipient.name,
-        subject,
-        body,
-        recorded.metadata.occurredAt,
-        unsendable ? 'FAILED' : 'PENDING',
-        unsendable,
-      ],
-    );
+    batch.outbox.push({
+      id: `${recorded.id}:${notice.side}`,
+      event_id: recorded.id,
+      event_type: recorded.type,
+      event_position_major: major,
+      event_position_minor: minor,
+      kind: notice.kind,
+      program_id: programId,
+      recipient_role: notice.side,
+      recipient_user_id: notice.recipient.userId,
+      to_address: address,
+      to_name: notice.recipient.name,
+      subject,
+      body,
+      attachments: null,
+      created_at: recorded.metadata.occurredAt,
+      state: unsendable ? 'FAILED' : 'PENDING',
+      last_error: unsendable,
+    });
   }
 };
 
 const sideName = (side: Side, mentor: Contact, mentee: Contact): string => (side === 'MENTOR' ? mentor.name : mentee.name);
+
+/** The users whose contacts an event needs (or, for a registration, provides). */
+const usersOf = (event: NotificationSourceEvent): string[] => {
+  switch (event.type) {
+    case 'UserRegistered':
+    case 'MenteeInvitedToMatch':
+    case 'RegistrationReminderSent':
+      return [event.data.userId];
+    case 'MatchRequested':
+    case 'MatchRequestDeclined':
+    case 'MatchRequestExpired':
+      return [event.data.mentorUserId, event.data.menteeUserId];
+    case 'MatchActivated':
+      return [event.data.mentorPersonaId, event.data.menteePersonaId].map((personaId) => userIdOfPersona(personaId) ?? personaId);
+    default:
+      return [];
+  }
+};
+
+/** The program (or initiative) whose name, time zone and templates an event needs or changes. */
+const programIdOf = (event: NotificationSourceEvent): string | null => {
+  switch (event.type) {
+    case 'ManagerReportIssued':
+    case 'UserRegistered':
+      return null;
+    case 'InitiativeCreated':
+    case 'RegistrationReminderSent':
+      return event.data.initiativeId;
+    default:
+      return event.data.programId;
+  }
+};
+
+const evolve = (batch: Batch, recorded: RecordedEvent<NotificationSourceEvent>): void => {
+  if (batch.outbox === null && QUEUES_ONLY.has(recorded.type)) return;
+  const event = asDomainEvent(recorded);
+  switch (event.type) {
+    case 'UserRegistered':
+      batch.contacts.insert({ user_id: event.data.userId, email: event.data.email, name: event.data.name });
+      return;
+    case 'ProgramCreated':
+      batch.programs.insert({ program_id: event.data.programId, name: event.data.name, time_zone: event.data.timeZone, templates: {}, ...positionOf(recorded) });
+      return;
+    case 'NotificationTemplateSet': {
+      const { programId, kind, template } = event.data;
+      const row = batch.programs.get(programId);
+      if (!row || !notYetAppliedTo(row, recorded)) return;
+      const templates: Record<string, unknown> = { ...programOf(batch, programId).templates };
+      if (template === null) delete templates[kind];
+      else templates[kind] = template;
+      Object.assign(row, { templates }, positionOf(recorded));
+      batch.programs.touch(programId);
+      return;
+    }
+    case 'MenteeInvitedToMatch': {
+      const { userId, programId } = event.data;
+      const [mentee] = contactsOf(batch, userId);
+      enqueue(batch, recorded, programId, programOf(batch, programId), [{ kind: 'PREFERENCES_INVITATION', side: 'MENTEE', recipient: mentee!, values: {} }]);
+      return;
+    }
+    case 'MatchRequested': {
+      const { programId, mentorUserId, menteeUserId, requestedBy, pendingApprovals, expiresAt, message } = event.data;
+      // The requester's own approval is implied; an ADMIN approval is asked for in the admin UI.
+      const asked = (['MENTOR', 'MENTEE'] as const).filter((side) => pendingApprovals.includes(side));
+      if (asked.length === 0) return;
+      const program = programOf(batch, programId);
+      const [mentor, mentee] = contactsOf(batch, mentorUserId, menteeUserId);
+      const values = {
+        requesterName: sideName(requestedBy, mentor!, mentee!),
+        mentorName: mentor!.name,
+        menteeName: mentee!.name,
+        message: message ?? NO_MESSAGE,
+        expiresAt: humanDateTime(expiresAt, program.timeZone),
+      };
+      enqueue(
+        batch,
+        recorded,
+        programId,
+        program,
+        asked.map((side) => ({ kind: 'MATCH_REQUEST', side, recipient: side === 'MENTOR' ? mentor! : mentee!, values })),
+      );
+      return;
+    }
+    case 'MatchRequestDeclined': {
+      const { programId, mentorUserId, menteeUserId, requestedBy, party, message } = event.data;
+      const [mentor, mentee] = contactsOf(batch, mentorUserId, menteeUserId);
+      const values = {
+        declinerName: party === 'ADMIN' ? 'The program team' : sideName(party, mentor!, mentee!),
+        mentorName: mentor!.name,
+        menteeName: mentee!.name,
+        message: message ?? NO_MESSAGE,
+      };
+      enqueue(batch, recorded, programId, programOf(batch, programId), [
+        { kind: 'REQUEST_DECLINED', side: requestedBy, recipient: requestedBy === 'MENTOR' ? mentor! : mentee!, values },
+      ]);
+      return;
+    }
+    case 'MatchRequestExpired': {
+      const { programId, mentorUserId, menteeUserId, requestedBy } = event.data;
+      const [mentor, mentee] = contactsOf(batch, mentorUserId, menteeUserId);
+      const values = { mentorName: mentor!.name, menteeName: mentee!.name };
+      enqueue(batch, recorded, programId, programOf(batch, programId), [
+        { kind: 'REQUEST_EXPIRED', side: requestedBy, recipient: requestedBy === 'MENTOR' ? mentor! : mentee!, values },
+      ]);
+      return;
+    }
+    case 'MatchActivated': {
+      const { programId, endsAt } = event.data;
+      const program = programOf(batch, programId);
+      const [mentor, mentee] = contactsOf(batch, ...usersOf(event));
+      const values = {
+        mentorName: mentor!.name,
+        menteeName: mentee!.name,
+        mentorEmail: mentor!.email ?? '',
+        menteeEmail: mentee!.email ?? '',
+        endsAt: endsAt ? humanDateTime(endsAt, program.timeZone) : 'further notice',
+      };
+      enqueue(batch, recorded, programId, program, [
+        { kind: 'MATCH_ACTIVATED', side: 'MENTOR', recipient: mentor!, values },
+        { kind: 'MATCH_ACTIVATED', side: 'MENTEE', recipient: mentee!, values },
+      ]);
+      return;
+    }
+    case 'InitiativeCreated':
+      // Initiatives (seed 003) have no templates of their own: each is kept as a pseudo program,
+      // keyed by the initiative id, whose e-mails always use the defaults (programName is the
+      // initiative's name). Initiative and program ids are both random UUIDs, so they never clash.
+      batch.programs.insert({ program_id: event.data.initiativeId, name: event.data.name, time_zone: event.data.timeZone, templates: {}, ...positionOf(recorded) });
+      return;
+    case 'RegistrationReminderSent': {
+      const { initiativeId, userId, kind, period, engagementPeriods } = event.data;
+      const [volunteer] = contactsOf(batch, userId);
+      const notice: Notice =
+        kind === 'MONTHLY_SEARCH'
+          ? { kind: 'REGISTRATION_SEARCH_REMINDER', side: 'MENTOR', recipient: volunteer!, values: { period } }
+          : {
+              kind: 'REGISTRATION_PROGRESS_REMINDER',
+              side: 'MENTOR',
+              recipient: volunteer!,
+              values: { period, engagementDates: engagementDatesSummary(engagementPeriods) },
+            };
+      // A volunteer is the mentor side of the outbox: the recipient roles are MENTOR and MENTEE.
+      enqueue(batch, recorded, initiativeId, programOf(batch, initiativeId), [notice]);
+      return;
+    }
+    case 'ManagerReportIssued': {
+      // Not a program's e-mail: the default template, the CSV attached. The recipient is the manager's address.
+      const { managerEmail, period, lines } = event.data;
+      const { subject, body } = renderNotification('MANAGER_REPORT', {}, {
+        programName: 'your mentoring programs',
+        recipientName: managerEmail,
+        period,
+        mentorCount: String(lines.length),
+      });
+      const csv = `\uFEFF${managerReportCsvOf(lines)}`;
+      const [major, minor] = positionParams(recorded);
+      batch.outbox?.push({
+        id: `${recorded.id}:MANAGER`,
+        event_id: recorded.id,
+        event_type: recorded.type,
+        event_position_major: major,
+        event_position_minor: minor,
+        kind: 'MANAGER_REPORT',
+        program_id: '',
+        recipient_role: 'MANAGER',
+        recipient_user_id: managerEmail,
+        to_address: managerEmail,
+        to_name: managerEmail,
+        subject,
+        body,
+        attachments: [{ filename: `manager-report-${period.slice(0, 10)}.csv`, contentType: 'text/csv; charset=utf-8', content: csv }],
+        created_at: recorded.metadata.occurredAt,
+        state: 'PENDING',
+        last_error: null,
+      });
+      return;
+    }
+    default:
+      assertNever(event);
+  }
+};
+
+/** The position of the newest event the outbox has e-mails of, or null when it is empty. */
+const lastQueued = async (tx: SqlExecutor): Promise<GlobalPosition | null> => {
+  const { rows } = await tx.query<{ major: string; minor: string }>(
+    `SELECT event_position_major::text AS major, event_position_minor::text AS minor FROM notification_outbox
+      ORDER BY event_position_major DESC, event_position_minor DESC LIMIT 1`,
+  );
+  return rows[0] ? { major: BigInt(rows[0].major), minor: BigInt(rows[0].minor) } : null;
+};
 
 export const notificationsProjection = projection<NotificationSourceEvent>({
   name: 'notifications',
@@ -200,171 +480,39 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
   // e-mail of the program's history again. Its rows are keyed by event id, so the replay finds
   // them already there and adds nothing.
   tables: ['notification_contacts', 'notification_programs'],
-  apply: async (tx, recorded) => {
-    const event = asDomainEvent(recorded);
-    switch (event.type) {
-      case 'UserRegistered':
-        await tx.query(
-          `INSERT INTO notification_contacts (user_id, email, name) VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING`,
-          [event.data.userId, event.data.email, event.data.name],
-        );
-        return;
-      case 'ProgramCreated': {
-        const [major, minor] = positionParams(recorded);
-        await tx.query(
-          `INSERT INTO notification_programs (program_id, name, time_zone, last_position_major, last_position_minor)
-           VALUES ($1, $2, $3, $4::numeric, $5::numeric) ON CONFLICT (program_id) DO NOTHING`,
-          [event.data.programId, event.data.name, event.data.timeZone, major, minor],
-        );
-        return;
-      }
-      case 'NotificationTemplateSet': {
-        const [major, minor] = positionParams(recorded);
-        const { programId, kind, template } = event.data;
-        await tx.query(
-          `UPDATE notification_programs
-              SET templates = CASE WHEN $3::jsonb IS NULL THEN templates - $2::text
-                                   ELSE jsonb_set(templates, ARRAY[$2::text], $3::jsonb) END,
-                  last_position_major = $4::numeric, last_position_minor = $5::numeric
-            WHERE program_id = $1 AND ${notYetApplied('notification_programs', 4, 5)}`,
-          [programId, kind, template === null ? null : jsonParam(template), major, minor],
-        );
-        return;
-      }
-      case 'MenteeInvitedToMatch': {
-        const { userId, programId } = event.data;
-        const [mentee] = await loadContacts(tx, userId);
-        await enqueue(tx, recorded, programId, await loadProgram(tx, programId), [
-          { kind: 'PREFERENCES_INVITATION', side: 'MENTEE', recipient: mentee!, values: {} },
-        ]);
-        return;
-      }
-      case 'MatchRequested': {
-        const { programId, mentorUserId, menteeUserId, requestedBy, pendingApprovals, expiresAt, message } = event.data;
-        // The requester's own approval is implied; an ADMIN approval is asked for in the admin UI.
-        const asked = (['MENTOR', 'MENTEE'] as const).filter((side) => pendingApprovals.includes(side));
-        if (asked.length === 0) return;
-        const program = await loadProgram(tx, programId);
-        const [mentor, mentee] = await loadContacts(tx, mentorUserId, menteeUserId);
-        const values = {
-          requesterName: sideName(requestedBy, mentor!, mentee!),
-          mentorName: mentor!.name,
-          menteeName: mentee!.name,
-          message: message ?? NO_MESSAGE,
-          expiresAt: humanDateTime(expiresAt, program.timeZone),
-        };
-        await enqueue(
-          tx,
-          recorded,
-          programId,
-          program,
-          asked.map((side) => ({ kind: 'MATCH_REQUEST', side, recipient: side === 'MENTOR' ? mentor! : mentee!, values })),
-        );
-        return;
-      }
-      case 'MatchRequestDeclined': {
-        const { programId, mentorUserId, menteeUserId, requestedBy, party, message } = event.data;
-        const [mentor, mentee] = await loadContacts(tx, mentorUserId, menteeUserId);
-        const values = {
-          declinerName: party === 'ADMIN' ? 'The program team' : sideName(party, mentor!, mentee!),
-          mentorName: mentor!.name,
-          menteeName: mentee!.name,
-          message: message ?? NO_MESSAGE,
-        };
-        await enqueue(tx, recorded, programId, await loadProgram(tx, programId), [
-          { kind: 'REQUEST_DECLINED', side: requestedBy, recipient: requestedBy === 'MENTOR' ? mentor! : mentee!, values },
-        ]);
-        return;
-      }
-      case 'MatchRequestExpired': {
-        const { programId, mentorUserId, menteeUserId, requestedBy } = event.data;
-        const [mentor, mentee] = await loadContacts(tx, mentorUserId, menteeUserId);
-        const values = { mentorName: mentor!.name, menteeName: mentee!.name };
-        await enqueue(tx, recorded, programId, await loadProgram(tx, programId), [
-          { kind: 'REQUEST_EXPIRED', side: requestedBy, recipient: requestedBy === 'MENTOR' ? mentor! : mentee!, values },
-        ]);
-        return;
-      }
-      case 'MatchActivated': {
-        const { programId, mentorPersonaId, menteePersonaId, endsAt } = event.data;
-        const program = await loadProgram(tx, programId);
-        const [mentor, mentee] = await loadContacts(
-          tx,
-          userIdOfPersona(mentorPersonaId) ?? mentorPersonaId,
-          userIdOfPersona(menteePersonaId) ?? menteePersonaId,
-        );
-        const values = {
-          mentorName: mentor!.name,
-          menteeName: mentee!.name,
-          mentorEmail: mentor!.email ?? '',
-          menteeEmail: mentee!.email ?? '',
-          endsAt: endsAt ? humanDateTime(endsAt, program.timeZone) : 'further notice',
-        };
-        await enqueue(tx, recorded, programId, program, [
-          { kind: 'MATCH_ACTIVATED', side: 'MENTOR', recipient: mentor!, values },
-          { kind: 'MATCH_ACTIVATED', side: 'MENTEE', recipient: mentee!, values },
-        ]);
-        return;
-      }
-      case 'InitiativeCreated': {
-        // Initiatives (seed 003) have no templates of their own: each is kept as a pseudo program,
-        // keyed by the initiative id, whose e-mails always use the defaults (programName is the
-        // initiative's name). Initiative and program ids are both random UUIDs, so they never clash.
-        const [major, minor] = positionParams(recorded);
-        await tx.query(
-          `INSERT INTO notification_programs (program_id, name, time_zone, last_position_major, last_position_minor)
-           VALUES ($1, $2, $3, $4::numeric, $5::numeric) ON CONFLICT (program_id) DO NOTHING`,
-          [event.data.initiativeId, event.data.name, event.data.timeZone, major, minor],
-        );
-        return;
-      }
-      case 'RegistrationReminderSent': {
-        const { initiativeId, userId, kind, period, engagementPeriods } = event.data;
-        const [volunteer] = await loadContacts(tx, userId);
-        const notice: Notice =
-          kind === 'MONTHLY_SEARCH'
-            ? { kind: 'REGISTRATION_SEARCH_REMINDER', side: 'MENTOR', recipient: volunteer!, values: { period } }
-            : {
-                kind: 'REGISTRATION_PROGRESS_REMINDER',
-                side: 'MENTOR',
-                recipient: volunteer!,
-                values: { period, engagementDates: engagementDatesSummary(engagementPeriods) },
-              };
-        // A volunteer is the mentor side of the outbox: the recipient roles are MENTOR and MENTEE.
-        await enqueue(tx, recorded, initiativeId, await loadProgram(tx, initiativeId), [notice]);
-        return;
-      }
-      case 'ManagerReportIssued': {
-        // Not a program's e-mail: the default template, the CSV attached. The recipient is the manager's address.
-        const { managerEmail, period, lines } = event.data;
-        const { subject, body } = renderNotification('MANAGER_REPORT', {}, {
-          programName: 'your mentoring programs',
-          recipientName: managerEmail,
-          period,
-          mentorCount: String(lines.length),
-        });
-        const csv = `\uFEFF${managerReportCsvOf(lines)}`;
-        await tx.query(
-          `INSERT INTO notification_outbox (id, event_id, event_type, event_position_major, event_position_minor, kind, program_id,
-                                            recipient_role, recipient_user_id, to_address, to_name, subject, body, attachments, created_at, state)
-           VALUES ($1, $2, $3, $4::numeric, $5::numeric, 'MANAGER_REPORT', '', 'MANAGER', $6, $6, $6, $7, $8, $9::jsonb, $10::timestamptz, 'PENDING')
-           ON CONFLICT (id) DO NOTHING`,
-          [
-            `${recorded.id}:MANAGER`,
-            recorded.id,
-            recorded.type,
-            ...positionParams(recorded),
-            managerEmail,
-            subject,
-            body,
-            JSON.stringify([{ filename: `manager-report-${period.slice(0, 10)}.csv`, contentType: 'text/csv; charset=utf-8', content: csv }]),
-            recorded.metadata.occurredAt,
-          ],
-        );
-        return;
-      }
-      default:
-        assertNever(event);
-    }
+  readsWhileApplying: ['notification_outbox_by_event_position'],
+  applyBatch: async (tx, events) => {
+    const domain = events.map(asDomainEvent);
+    const batch: Batch = {
+      contacts: await RowSet.load(tx, CONTACTS, (row) => row.user_id, domain.flatMap((event) => usersOf(event).map((userId) => [userId]))),
+      programs: await RowSet.load(
+        tx,
+        PROGRAMS,
+        (row) => row.program_id,
+        domain.flatMap((event) => {
+          const programId = programIdOf(event);
+          return programId === null ? [] : [[programId]];
+        }),
+      ),
+      outbox: [],
+    };
+    for (const event of events) evolve(batch, event);
+    await batch.contacts.flush(tx);
+    await batch.programs.flush(tx);
+    // E-mails of events after the newest one queued cannot be there yet; before it, this is a
+    // rebuild replaying events whose e-mails are queued (or sent) already, and they are kept as they are.
+    if (allAfter(events, await lastQueued(tx))) await copyRows(tx, OUTBOX, batch.outbox!);
+    else await insertRowsIgnoringExisting(tx, OUTBOX, batch.outbox!);
+  },
+  // A replay's outbox is thrown away (the one in service is never replaced), so it renders no e-mail.
+  replayApplier: () => {
+    const contacts = RowSet.empty(CONTACTS, (row) => row.user_id);
+    const programs = RowSet.empty(PROGRAMS, (row) => row.program_id);
+    return {
+      apply: (events) => {
+        for (const event of events) evolve({ contacts, programs, outbox: null }, event);
+        return writeAll(contacts.takeWrites(), programs.takeWrites());
+      },
+    };
   },
 });

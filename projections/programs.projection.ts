@@ -1,6 +1,6 @@
 import { assertNever } from '../src/domain/shared/decider';
 import { DEFAULT_PROGRAM_SETTINGS, PROGRAM_EVENT_TYPES, type ProgramEvent, type ProgramSettings } from '../src/domain';
-import { projection } from '../src/projections/projection';
+import { eventByEvent, projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from './shared';
 
 /**
@@ -42,7 +42,7 @@ export const programsProjection = projection<ProgramEvent>({
   handles: PROGRAM_EVENT_TYPES,
   schema: PROGRAMS_SCHEMA,
   tables: ['rm_programs'],
-  apply: async (tx, recorded) => {
+  applyBatch: eventByEvent<ProgramEvent>(async (tx, recorded) => {
     const event = asDomainEvent(recorded);
     const at = recorded.metadata.occurredAt;
     const [major, minor] = positionParams(recorded);
@@ -122,5 +122,5 @@ export const programsProjection = projection<ProgramEvent>({
       default:
         assertNever(event);
     }
-  },
+  }),
 });

@@ -6,7 +6,7 @@ import {
   type InitiativesEvent,
   type EngagementPeriod,
 } from '../src/domain/initiative';
-import { projection } from '../src/projections/projection';
+import { eventByEvent, projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
 
 /**
@@ -86,7 +86,7 @@ export const registrationsProjection = projection<InitiativesEvent>({
   handles: [...INITIATIVE_EVENT_TYPES, ...REGISTRATION_EVENT_TYPES],
   schema: REGISTRATIONS_SCHEMA,
   tables: ['rm_initiatives', 'rm_registrations', 'rm_engagement_periods', 'rm_registration_tasks', 'rm_registration_reminders'],
-  apply: async (tx, recorded) => {
+  applyBatch: eventByEvent<InitiativesEvent>(async (tx, recorded) => {
     const event = asDomainEvent(recorded);
     const at = recorded.metadata.occurredAt;
     const [major, minor] = positionParams(recorded);
@@ -177,5 +177,5 @@ export const registrationsProjection = projection<InitiativesEvent>({
       default:
         assertNever(event);
     }
-  },
+  }),
 });

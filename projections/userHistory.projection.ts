@@ -1,14 +1,35 @@
 import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
 import { projection } from '../src/projections/projection';
-import { historyEntriesOf, needsMatchContext, type MatchContext } from './historyEntries';
+import type { GlobalPosition, RecordedEvent } from '../src/eventstore/eventStore';
+import {
+  POSITION_COLUMNS,
+  RowSet,
+  allAfter,
+  copyRows,
+  copyWrite,
+  writeAll,
+  type BatchWrite,
+  insertRowsIgnoringExisting,
+  notYetAppliedTo,
+  positionOf,
+  tableSpec,
+  type PositionedRow,
+} from '../src/projections/rows';
+import { historyEntriesOf, needsMatchContext, type HistoryEntry, type MatchContext } from './historyEntries';
 import type { SqlExecutor } from '../src/sql/sqlDatabase';
-import { asDomainEvent, positionParams } from './shared';
+import { LAST_POSITION_COLUMNS, asDomainEvent, positionParams } from './shared';
 
 /**
  * One row per (event, user) for every event that touched the user or one of their personas: the
  * user's own stream, and the match-stream events of every match they are in. Rows are keyed by
- * event id, so a replayed event inserts nothing; a revert marks the entry it undoes by setting
- * (never toggling) its `reverted_by_change_id`.
+ * the event's position (which names the event as well as its id does, and grows in the order rows
+ * are written, so the key's index is appended to rather than written all over), so a replayed
+ * event inserts nothing; a revert marks the entry it undoes by setting (never toggling) its
+ * `reverted_by_change_id`.
+ *
+ * rm_user_history_matches keeps, per match, what the match events that do not say it themselves
+ * need (`MatchContext`): the participants its creation or request named and the status its latest
+ * entry left it in.
  */
 export const USER_HISTORY_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS rm_user_history (
@@ -32,87 +53,229 @@ CREATE TABLE IF NOT EXISTS rm_user_history (
   correlation_id text NOT NULL,
   reverted_by_change_id text,
   reverted_at timestamptz,
-  PRIMARY KEY (event_id, user_id)
+  PRIMARY KEY (position_major, position_minor, user_id)
 );
+DO $$
+BEGIN
+  -- Tables made before were keyed by (event_id, user_id): the same rows, a key written in random order.
+  IF EXISTS (SELECT 1 FROM pg_constraint
+              WHERE conrelid = 'rm_user_history'::regclass AND contype = 'p' AND pg_get_constraintdef(oid) LIKE '%event_id%') THEN
+    ALTER TABLE rm_user_history DROP CONSTRAINT rm_user_history_pkey;
+    ALTER TABLE rm_user_history ADD PRIMARY KEY (position_major, position_minor, user_id);
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS rm_user_history_newest_first ON rm_user_history (user_id, position_major DESC, position_minor DESC);
 CREATE INDEX IF NOT EXISTS rm_user_history_by_change ON rm_user_history (user_id, change_id) WHERE change_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS rm_user_history_by_match ON rm_user_history (match_id, position_major, position_minor) WHERE match_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS rm_user_history_matches (
+  match_id text PRIMARY KEY,
+  participants jsonb NOT NULL,
+  status text,${LAST_POSITION_COLUMNS}
+);
+DO $$
+BEGIN
+  -- Made after the history itself: filled once from the entries already there.
+  IF NOT EXISTS (SELECT 1 FROM rm_user_history_matches) AND EXISTS (SELECT 1 FROM rm_user_history WHERE match_id IS NOT NULL) THEN
+    INSERT INTO rm_user_history_matches (match_id, participants, status, last_position_major, last_position_minor)
+    SELECT m.match_id,
+           COALESCE((SELECT jsonb_agg(jsonb_build_object('userId', h.user_id, 'personaId', h.persona_id) ORDER BY h.user_id)
+                       FROM rm_user_history h
+                      WHERE h.match_id = m.match_id AND h.field = 'MATCH' AND h.event_type IN ('MatchCreated', 'MatchRequested')), '[]'::jsonb),
+           (SELECT h.to_value FROM rm_user_history h
+             WHERE h.match_id = m.match_id AND h.field = 'MATCH' AND h.to_value IS NOT NULL
+             ORDER BY h.position_major DESC, h.position_minor DESC LIMIT 1),
+           m.major, m.minor
+      FROM (SELECT match_id, max(position_major) AS major, max(position_minor) AS minor
+              FROM rm_user_history WHERE match_id IS NOT NULL AND field = 'MATCH' GROUP BY match_id) m;
+  END IF;
+END $$;
 `;
 
 type HistoryEvent = UserEvent | MatchEvent;
 
-/**
- * The match's entries before this event (by position, so a replay reads what the first pass read):
- * who its participants are (from its creation or request) and the status its latest entry left.
- */
-const matchContext = async (tx: SqlExecutor, matchId: string, major: string, minor: string): Promise<MatchContext> => {
-  const before = `match_id = $1 AND field = 'MATCH' AND (position_major, position_minor) < ($2::numeric, $3::numeric)`;
-  // One after the other: a transaction is one connection.
-  const participants = await tx.query<{ user_id: string; persona_id: string }>(
-    `SELECT user_id, persona_id FROM rm_user_history
-      WHERE ${before} AND event_type IN ('MatchCreated', 'MatchRequested') ORDER BY user_id`,
-    [matchId, major, minor],
-  );
-  const status = await tx.query<{ to_value: string }>(
-    `SELECT to_value FROM rm_user_history WHERE ${before} AND to_value IS NOT NULL
-      ORDER BY position_major DESC, position_minor DESC LIMIT 1`,
-    [matchId, major, minor],
-  );
-  return {
-    participants: participants.rows.map((row) => ({ userId: row.user_id, personaId: row.persona_id })),
-    status: status.rows[0]?.to_value ?? null,
-  };
-};
+interface HistoryRow {
+  event_id: string;
+  user_id: string;
+  position_major: string;
+  position_minor: string;
+  event_type: string;
+  occurred_at: string;
+  field: string;
+  persona_id: string | null;
+  match_id: string | null;
+  change_id: string | null;
+  from_value: string | null;
+  to_value: string | null;
+  summary: string;
+  actor_id: string;
+  actor_role: string;
+  reason: string | null;
+  command: string | null;
+  correlation_id: string;
+  reverted_by_change_id: string | null;
+  reverted_at: string | null;
+}
+
+const column = (type: string, ...names: (keyof HistoryRow & string)[]) => names.map((name) => ({ name, type }));
+
+const HISTORY = tableSpec<HistoryRow>({
+  table: 'rm_user_history',
+  key: ['position_major', 'position_minor', 'user_id'],
+  columns: [
+    ...column('text', 'event_id', 'user_id'),
+    ...column('numeric', 'position_major', 'position_minor'),
+    ...column('text', 'event_type'),
+    ...column('timestamptz', 'occurred_at'),
+    ...column('text', 'field', 'persona_id', 'match_id', 'change_id', 'from_value', 'to_value', 'summary', 'actor_id', 'actor_role'),
+    ...column('text', 'reason', 'command', 'correlation_id', 'reverted_by_change_id'),
+    ...column('timestamptz', 'reverted_at'),
+  ],
+});
+
+interface MatchContextRow extends PositionedRow {
+  match_id: string;
+  participants: MatchContext['participants'];
+  status: string | null;
+}
+
+const MATCH_CONTEXTS = tableSpec<MatchContextRow>({
+  table: 'rm_user_history_matches',
+  key: ['match_id'],
+  columns: [{ name: 'match_id', type: 'text' }, { name: 'participants', type: 'jsonb' }, { name: 'status', type: 'text' }, ...POSITION_COLUMNS],
+});
 
 // Every event of a user's stream, and match events (they touch both participants' personas).
 const HISTORY_EVENT_TYPES = [...USER_EVENT_TYPES, ...MATCH_EVENT_TYPES] as const satisfies readonly HistoryEvent['type'][];
+const MATCH_TYPES = new Set<string>(MATCH_EVENT_TYPES);
+const isMatchEvent = (event: HistoryEvent): event is MatchEvent => MATCH_TYPES.has(event.type);
+
+/** The last position written to the history (its key's first columns), or null when it is empty. */
+const lastWritten = async (tx: SqlExecutor): Promise<GlobalPosition | null> => {
+  const { rows } = await tx.query<{ major: string; minor: string }>(
+    `SELECT position_major::text AS major, position_minor::text AS minor FROM rm_user_history
+      ORDER BY position_major DESC, position_minor DESC LIMIT 1`,
+  );
+  return rows[0] ? { major: BigInt(rows[0].major), minor: BigInt(rows[0].minor) } : null;
+};
 
 export const userHistoryProjection = projection<HistoryEvent>({
   name: 'user_history',
   handles: HISTORY_EVENT_TYPES,
   schema: USER_HISTORY_SCHEMA,
-  tables: ['rm_user_history'],
-  apply: async (tx, recorded) => {
+  tables: ['rm_user_history', 'rm_user_history_matches'],
+  // A revert of a change made in an earlier batch finds its entry by change id.
+  readsWhileApplying: ['rm_user_history_by_change'],
+  applyBatch: async (tx, events) => {
+    const contexts = await RowSet.load(
+      tx,
+      MATCH_CONTEXTS,
+      (row) => row.match_id,
+      events.flatMap((event) => (MATCH_TYPES.has(event.type) ? [[(event.data as { matchId: string }).matchId]] : [])),
+    );
+    const { rows, reverts } = entriesOf(contexts, events);
+    // Nothing of this batch can be there yet when the history ends before it (the runner moving on);
+    // otherwise some of it may be (a rebuild replaying what is there), and what is there is left as it is.
+    if (allAfter(events, await lastWritten(tx))) await copyRows(tx, HISTORY, rows);
+    else await insertRowsIgnoringExisting(tx, HISTORY, rows);
+    await writeAll(revertsWrite(reverts), contexts.takeWrites())(tx);
+  },
+  replayApplier: () => {
+    const contexts = RowSet.empty(MATCH_CONTEXTS, (row) => row.match_id);
+    return {
+      apply: (events) => {
+        const { rows, reverts } = entriesOf(contexts, events);
+        return writeAll(copyWrite(HISTORY, rows), revertsWrite(reverts), contexts.takeWrites());
+      },
+    };
+  },
+});
+
+interface Revert {
+  readonly user_id: string;
+  readonly reverted_change_id: string;
+  readonly change_id: string;
+  readonly at: string;
+}
+
+/** The batch's entries, and the reverts of changes whose entries came in earlier batches. */
+const entriesOf = (contexts: RowSet<MatchContextRow>, events: readonly RecordedEvent<HistoryEvent>[]): { rows: HistoryRow[]; reverts: Revert[] } => {
+  const rows: HistoryRow[] = [];
+  const byChange = new Map<string, HistoryRow>();
+  const reverts = new Map<string, Revert>();
+  for (const recorded of events) {
     const event = asDomainEvent(recorded);
     const { occurredAt, actor, reason, command, correlationId } = recorded.metadata;
     const [major, minor] = positionParams(recorded);
-    const context = needsMatchContext(event) ? await matchContext(tx, event.data.matchId, major, minor) : undefined;
-    for (const entry of historyEntriesOf(event, context)) {
-      await tx.query(
-        `INSERT INTO rm_user_history (event_id, user_id, position_major, position_minor, event_type, occurred_at, field, persona_id,
-                                      match_id, change_id, from_value, to_value, summary, actor_id, actor_role, reason, command,
-                                      correlation_id)
-         VALUES ($1, $2, $3::numeric, $4::numeric, $5, $6::timestamptz, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-         ON CONFLICT (event_id, user_id) DO NOTHING`,
-        [
-          recorded.id,
-          entry.userId,
-          major,
-          minor,
-          recorded.type,
-          occurredAt,
-          entry.field,
-          entry.personaId,
-          entry.matchId,
-          entry.changeId,
-          entry.from,
-          entry.to,
-          entry.summary,
-          actor.id,
-          actor.role,
-          reason ?? null,
-          command ?? null,
-          correlationId,
-        ],
-      );
+    const matchRow = isMatchEvent(event) ? contexts.get(event.data.matchId) : undefined;
+    const context = needsMatchContext(event) ? { participants: matchRow?.participants ?? [], status: matchRow?.status ?? null } : undefined;
+    const entries = historyEntriesOf(event, context);
+    for (const entry of entries) {
+      const row: HistoryRow = {
+        event_id: recorded.id,
+        user_id: entry.userId,
+        position_major: major,
+        position_minor: minor,
+        event_type: recorded.type,
+        occurred_at: occurredAt,
+        field: entry.field,
+        persona_id: entry.personaId,
+        match_id: entry.matchId,
+        change_id: entry.changeId,
+        from_value: entry.from,
+        to_value: entry.to,
+        summary: entry.summary,
+        actor_id: actor.id,
+        actor_role: actor.role,
+        reason: reason ?? null,
+        command: command ?? null,
+        correlation_id: correlationId,
+        reverted_by_change_id: null,
+        reverted_at: null,
+      };
+      rows.push(row);
+      if (entry.changeId !== null) byChange.set(`${entry.userId}\u0000${entry.changeId}`, row);
     }
+    if (isMatchEvent(event)) evolveContext(contexts, recorded as RecordedEvent<MatchEvent>, entries);
     if (event.type === 'UserStatusChangeReverted') {
       // The undone entry may itself be a revert: reverts are entries with change ids like any change.
-      await tx.query(
-        `UPDATE rm_user_history SET reverted_by_change_id = $3, reverted_at = $4::timestamptz
-          WHERE user_id = $1 AND change_id = $2`,
-        [event.data.userId, event.data.revertedChangeId, event.data.changeId, occurredAt],
-      );
+      const { userId, revertedChangeId, changeId } = event.data;
+      const key = `${userId}\u0000${revertedChangeId}`;
+      const undone = byChange.get(key);
+      if (undone) Object.assign(undone, { reverted_by_change_id: changeId, reverted_at: occurredAt });
+      else reverts.set(key, { user_id: userId, reverted_change_id: revertedChangeId, change_id: changeId, at: occurredAt });
     }
-  },
-});
+  }
+  return { rows, reverts: [...reverts.values()] };
+};
+
+/** Marks the entries of earlier batches that this batch's reverts undo. */
+const revertsWrite = (reverts: readonly Revert[]): BatchWrite => {
+  if (reverts.length === 0) return async () => undefined;
+  const json = JSON.stringify(reverts);
+  return async (tx) => {
+    await tx.query(
+      `UPDATE rm_user_history h SET reverted_by_change_id = r.change_id, reverted_at = r.at
+         FROM json_to_recordset($1::json) AS r(user_id text, reverted_change_id text, change_id text, at timestamptz)
+        WHERE h.user_id = r.user_id AND h.change_id = r.reverted_change_id`,
+      [json],
+    );
+  };
+};
+
+/** What a match event's entries tell later events of the match: its participants, its latest status. */
+const evolveContext = (contexts: RowSet<MatchContextRow>, recorded: RecordedEvent<MatchEvent>, entries: readonly HistoryEntry[]): void => {
+  const { matchId } = recorded.data;
+  if (!contexts.get(matchId)) contexts.insert({ match_id: matchId, participants: [], status: null, last_position_major: '0', last_position_minor: '0' });
+  const row = contexts.get(matchId)!;
+  if (!notYetAppliedTo(row, recorded)) return;
+  if (recorded.type === 'MatchCreated' || recorded.type === 'MatchRequested') {
+    row.participants = entries
+      .map((entry) => ({ userId: entry.userId, personaId: entry.personaId! }))
+      .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  }
+  const status = entries.findLast((entry) => entry.to !== null)?.to;
+  if (status !== undefined && status !== null) row.status = status;
+  Object.assign(row, positionOf(recorded));
+  contexts.touch(matchId);
+};

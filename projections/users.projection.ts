@@ -1,7 +1,9 @@
 import { assertNever } from '../src/domain/shared/decider';
 import { USER_EVENT_TYPES, type UserEvent } from '../src/domain';
+import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
-import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from './shared';
+import { POSITION_COLUMNS, RowSet, notYetAppliedTo, positionOf, tableSpec, writeAll, type BatchWrite, type PositionedRow } from '../src/projections/rows';
+import { LAST_POSITION_COLUMNS, asDomainEvent } from './shared';
 
 /**
  * rm_users: one row per user with the status every change and revert left. rm_personas: one row
@@ -70,121 +72,248 @@ export const personaNumber = (personaId: string): number => {
   return Number(match[1]);
 };
 
-/** `$1` user id, `$2` occurredAt, `$3`/`$4` position; `set` may use `$5` on. */
-const UPDATE_USER = (set: string) => /* sql */ `
-  UPDATE rm_users
-     SET ${set}, updated_at = $2::timestamptz, last_position_major = $3::numeric, last_position_minor = $4::numeric
-   WHERE user_id = $1 AND ${notYetApplied('rm_users', 3, 4)}`;
+interface UserRow extends PositionedRow {
+  user_id: string;
+  email: string;
+  normalized_email: string;
+  name: string;
+  program_id: string;
+  role: string;
+  company: string | null;
+  manager_name: string | null;
+  manager_email: string | null;
+  user_status: string;
+  application_completed: boolean;
+  registered_at: string;
+  updated_at: string;
+  profile: unknown;
+}
 
-/** `$1` persona id, `$2` occurredAt, `$3`/`$4` position; `set` may use `$5` on. */
-const UPDATE_PERSONA = (set: string) => /* sql */ `
-  UPDATE rm_personas
-     SET ${set}, updated_at = $2::timestamptz, last_position_major = $3::numeric, last_position_minor = $4::numeric
-   WHERE persona_id = $1 AND ${notYetApplied('rm_personas', 3, 4)}`;
+interface PersonaRow extends PositionedRow {
+  persona_id: string;
+  user_id: string;
+  number: number;
+  program_id: string;
+  role: string;
+  persona_status: string;
+  match_status: string;
+  match_id: string | null;
+  partner_site_id: string | null;
+  mentor_site_list_id: string | null;
+  origin_kind: string | null;
+  invited_at: string | null;
+  match_completed: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+interface CapacityRow extends PositionedRow {
+  user_id: string;
+  program_id: string;
+  capacity: number;
+  updated_at: string;
+}
+
+const text = <Row>(...names: (keyof Row & string)[]) => names.map((name) => ({ name, type: 'text' }));
+
+const USERS = tableSpec<UserRow>({
+  table: 'rm_users',
+  key: ['user_id'],
+  columns: [
+    ...text<UserRow>('user_id', 'email', 'normalized_email', 'name', 'program_id', 'role', 'company', 'manager_name', 'manager_email', 'user_status'),
+    { name: 'application_completed', type: 'boolean' },
+    { name: 'registered_at', type: 'timestamptz' },
+    { name: 'updated_at', type: 'timestamptz' },
+    { name: 'profile', type: 'jsonb' },
+    ...POSITION_COLUMNS,
+  ],
+});
+
+const PERSONAS = tableSpec<PersonaRow>({
+  table: 'rm_personas',
+  key: ['persona_id'],
+  columns: [
+    ...text<PersonaRow>('persona_id', 'user_id'),
+    { name: 'number', type: 'integer' },
+    ...text<PersonaRow>('program_id', 'role', 'persona_status', 'match_status', 'match_id', 'partner_site_id', 'mentor_site_list_id', 'origin_kind'),
+    { name: 'invited_at', type: 'timestamptz' },
+    { name: 'match_completed', type: 'boolean' },
+    { name: 'created_at', type: 'timestamptz' },
+    { name: 'updated_at', type: 'timestamptz' },
+    ...POSITION_COLUMNS,
+  ],
+});
+
+const CAPACITIES = tableSpec<CapacityRow>({
+  table: 'rm_mentor_capacities',
+  key: ['user_id', 'program_id'],
+  columns: [...text<CapacityRow>('user_id', 'program_id'), { name: 'capacity', type: 'integer' }, { name: 'updated_at', type: 'timestamptz' }, ...POSITION_COLUMNS],
+});
+
+const capacityKey = (row: { user_id: string; program_id: string }) => `${row.user_id}\u0000${row.program_id}`;
+
+/** Applies one event to the rows it touches; the creation events add a row unless it is there. */
+const evolve = (
+  users: RowSet<UserRow>,
+  personas: RowSet<PersonaRow>,
+  capacities: RowSet<CapacityRow>,
+  recorded: RecordedEvent<UserEvent>,
+): void => {
+  const event = asDomainEvent(recorded);
+  const at = recorded.metadata.occurredAt;
+  const position = positionOf(recorded);
+  // As `UPDATE ... WHERE <not yet applied>`: nothing happens to a missing row or to one that saw the event.
+  const change = <Row extends PositionedRow & { updated_at: string }>(rows: RowSet<Row>, key: string, apply: (row: Row) => void) => {
+    const row = rows.get(key);
+    if (!row || !notYetAppliedTo(row, recorded)) return;
+    apply(row);
+    Object.assign(row, position, { updated_at: at });
+    rows.touch(key);
+  };
+  const changeUser = (apply: (row: UserRow) => void) => change(users, event.data.userId, apply);
+  switch (event.type) {
+    case 'UserRegistered': {
+      const { userId, email, normalizedEmail, name, programId, role, company, manager, userStatus } = event.data;
+      users.insert({
+        user_id: userId,
+        email,
+        normalized_email: normalizedEmail,
+        name,
+        program_id: programId,
+        role,
+        company: company ?? null,
+        manager_name: manager?.name ?? null,
+        manager_email: manager?.email ?? null,
+        user_status: userStatus,
+        application_completed: false,
+        registered_at: at,
+        updated_at: at,
+        profile: {},
+        ...position,
+      });
+      return;
+    }
+    case 'PersonaCreated': {
+      const { userId, personaId, programId, role, matchStatus, origin } = event.data;
+      personas.insert({
+        persona_id: personaId,
+        user_id: userId,
+        number: personaNumber(personaId),
+        program_id: programId,
+        role,
+        persona_status: 'ACTIVE',
+        match_status: matchStatus,
+        match_id: null,
+        partner_site_id: null,
+        mentor_site_list_id: null,
+        origin_kind: origin.kind,
+        invited_at: null,
+        match_completed: false,
+        created_at: at,
+        updated_at: at,
+        ...position,
+      });
+      return;
+    }
+    case 'ApplicationCompleted':
+      changeUser((row) => (row.application_completed = true));
+      return;
+    case 'UserStatusChanged':
+    case 'UserStatusChangeReverted':
+      changeUser((row) => (row.user_status = event.data.to));
+      return;
+    case 'PersonaMatchStatusChanged': {
+      const { personaId, to, cause } = event.data;
+      change(personas, personaId, (row) => {
+        row.match_status = to;
+        // As the decider folds it: a persona's match is set when it is matched and never cleared.
+        if (cause.kind === 'MATCH_ACTIVATED') row.match_id = cause.matchId;
+        // A reopened match is live again, whether or not it had run its duration before it closed.
+        if (cause.kind === 'MATCH_REOPENED') row.match_completed = false;
+      });
+      return;
+    }
+    case 'PersonaInactivated':
+      change(personas, event.data.personaId, (row) => (row.persona_status = 'INACTIVE'));
+      return;
+    case 'PersonaAssignedToSite': {
+      const { personaId, partnerSiteId, mentorSiteListId } = event.data;
+      change(personas, personaId, (row) => {
+        row.partner_site_id = partnerSiteId;
+        row.mentor_site_list_id = mentorSiteListId;
+      });
+      return;
+    }
+    case 'MenteeInvitedToMatch':
+      change(personas, event.data.personaId, (row) => (row.invited_at ??= at));
+      return;
+    case 'PersonaMatchCompleted':
+      change(personas, event.data.personaId, (row) => (row.match_completed = true));
+      return;
+    case 'ProfileAttributesSet':
+      changeUser((row) => (row.profile = event.data.attributes));
+      return;
+    case 'MentorCapacitySet': {
+      const { userId, programId, capacity } = event.data;
+      const key = capacityKey({ user_id: userId, program_id: programId });
+      if (!capacities.get(key)) {
+        capacities.insert({ user_id: userId, program_id: programId, capacity, updated_at: at, ...position });
+        return;
+      }
+      change(capacities, key, (row) => (row.capacity = capacity));
+      return;
+    }
+    default:
+      assertNever(event);
+  }
+};
+
+const personaIdOf = (event: UserEvent): string | null => ('personaId' in event.data ? event.data.personaId : null);
+
+interface UserRows {
+  readonly users: RowSet<UserRow>;
+  readonly personas: RowSet<PersonaRow>;
+  readonly capacities: RowSet<CapacityRow>;
+}
+
+const evolveAll = (rows: UserRows, events: readonly RecordedEvent<UserEvent>[]): BatchWrite => {
+  for (const event of events) evolve(rows.users, rows.personas, rows.capacities, event);
+  return writeAll(rows.users.takeWrites(), rows.personas.takeWrites(), rows.capacities.takeWrites());
+};
 
 export const usersProjection = projection<UserEvent>({
   name: 'users',
   handles: USER_EVENT_TYPES,
   schema: USERS_SCHEMA,
   tables: ['rm_users', 'rm_personas', 'rm_mentor_capacities'],
-  apply: async (tx, recorded) => {
-    const event = asDomainEvent(recorded);
-    const at = recorded.metadata.occurredAt;
-    const [major, minor] = positionParams(recorded);
-    const updateUser = (set: string, ...extra: unknown[]) => tx.query(UPDATE_USER(set), [event.data.userId, at, major, minor, ...extra]);
-    const updatePersona = (personaId: string, set: string, ...extra: unknown[]) =>
-      tx.query(UPDATE_PERSONA(set), [personaId, at, major, minor, ...extra]);
-    switch (event.type) {
-      case 'UserRegistered': {
-        const { userId, email, normalizedEmail, name, programId, role, company, manager, userStatus } = event.data;
-        await tx.query(
-          `INSERT INTO rm_users (user_id, email, normalized_email, name, program_id, role, company, manager_name, manager_email,
-                                 user_status, application_completed, registered_at, updated_at, last_position_major, last_position_minor)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, false, $11::timestamptz, $11::timestamptz, $12::numeric, $13::numeric)
-           ON CONFLICT (user_id) DO NOTHING`,
-          [
-            userId,
-            email,
-            normalizedEmail,
-            name,
-            programId,
-            role,
-            company,
-            manager?.name ?? null,
-            manager?.email ?? null,
-            userStatus,
-            at,
-            major,
-            minor,
-          ],
-        );
-        return;
-      }
-      case 'PersonaCreated': {
-        const { userId, personaId, programId, role, matchStatus, origin } = event.data;
-        await tx.query(
-          `INSERT INTO rm_personas (persona_id, user_id, number, program_id, role, persona_status, match_status, match_id,
-                                    partner_site_id, mentor_site_list_id, origin_kind, created_at, updated_at,
-                                    last_position_major, last_position_minor)
-           VALUES ($1, $2, $3, $4, $5, 'ACTIVE', $6, NULL, NULL, NULL, $7, $8::timestamptz, $8::timestamptz, $9::numeric, $10::numeric)
-           ON CONFLICT (persona_id) DO NOTHING`,
-          [personaId, userId, personaNumber(personaId), programId, role, matchStatus, origin.kind, at, major, minor],
-        );
-        return;
-      }
-      case 'ApplicationCompleted':
-        await updateUser('application_completed = true');
-        return;
-      case 'UserStatusChanged':
-      case 'UserStatusChangeReverted':
-        await updateUser('user_status = $5', event.data.to);
-        return;
-      case 'PersonaMatchStatusChanged': {
-        const { personaId, to, cause } = event.data;
-        // As the decider folds it: a persona's match is set when it is matched and never cleared.
-        const matchedIn = cause.kind === 'MATCH_ACTIVATED' ? cause.matchId : null;
-        // A reopened match is live again, whether or not it had run its duration before it closed.
-        await updatePersona(
-          personaId,
-          'match_status = $5, match_id = COALESCE($6::text, match_id), match_completed = match_completed AND NOT $7::boolean',
-          to,
-          matchedIn,
-          cause.kind === 'MATCH_REOPENED',
-        );
-        return;
-      }
-      case 'PersonaInactivated':
-        await updatePersona(event.data.personaId, `persona_status = 'INACTIVE'`);
-        return;
-      case 'PersonaAssignedToSite': {
-        const { personaId, partnerSiteId, mentorSiteListId } = event.data;
-        await updatePersona(personaId, 'partner_site_id = $5, mentor_site_list_id = $6', partnerSiteId, mentorSiteListId);
-        return;
-      }
-      case 'MenteeInvitedToMatch':
-        await updatePersona(event.data.personaId, 'invited_at = COALESCE(invited_at, $2::timestamptz)');
-        return;
-      case 'PersonaMatchCompleted':
-        await updatePersona(event.data.personaId, 'match_completed = true');
-        return;
-      case 'ProfileAttributesSet':
-        await updateUser('profile = $5::jsonb', jsonParam(event.data.attributes));
-        return;
-      case 'MentorCapacitySet': {
-        const { userId, programId, capacity } = event.data;
-        await tx.query(
-          `INSERT INTO rm_mentor_capacities AS c (user_id, program_id, capacity, updated_at, last_position_major, last_position_minor)
-           VALUES ($1, $2, $3, $4::timestamptz, $5::numeric, $6::numeric)
-           ON CONFLICT (user_id, program_id) DO UPDATE
-             SET capacity = EXCLUDED.capacity, updated_at = EXCLUDED.updated_at,
-                 last_position_major = EXCLUDED.last_position_major, last_position_minor = EXCLUDED.last_position_minor
-           WHERE ${notYetApplied('c', 5, 6)}`,
-          [userId, programId, capacity, at, major, minor],
-        );
-        return;
-      }
-      default:
-        assertNever(event);
-    }
+  applyBatch: async (tx, events) => {
+    const domain = events.map(asDomainEvent);
+    const rows: UserRows = {
+      users: await RowSet.load(tx, USERS, (row) => row.user_id, domain.map((event) => [event.data.userId])),
+      personas: await RowSet.load(
+        tx,
+        PERSONAS,
+        (row) => row.persona_id,
+        domain.flatMap((event) => {
+          const personaId = personaIdOf(event);
+          return personaId === null ? [] : [[personaId]];
+        }),
+      ),
+      capacities: await RowSet.load(
+        tx,
+        CAPACITIES,
+        capacityKey,
+        domain.flatMap((event) => (event.type === 'MentorCapacitySet' ? [[event.data.userId, event.data.programId]] : [])),
+      ),
+    };
+    await evolveAll(rows, events)(tx);
+  },
+  replayApplier: () => {
+    const rows: UserRows = {
+      users: RowSet.empty(USERS, (row) => row.user_id),
+      personas: RowSet.empty(PERSONAS, (row) => row.persona_id),
+      capacities: RowSet.empty(CAPACITIES, capacityKey),
+    };
+    return { apply: (events) => evolveAll(rows, events) };
   },
 });

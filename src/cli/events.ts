@@ -102,8 +102,8 @@ const duration = (seconds: number | null): string =>
   seconds === null ? '?' : seconds < 90 ? `${Math.round(seconds)} s` : `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 
 /**
- * `replay <name> | --all`: each projection is rebuilt from the start of the log into a schema of its
- * own and swapped in when complete; a server running on the same PostgreSQL keeps answering from the
+ * `replay <name>... | --all`: the projections are rebuilt from the start of the log, in one pass, into a
+ * schema of their own and swapped in together when complete; a server running on the same PostgreSQL keeps answering from the
  * old tables meanwhile and carries on from the swap. Progress, events/s and an ETA go to stderr.
  */
 const runReplay = async (argv: readonly string[], io: EventsCliIo): Promise<number> => {
@@ -118,20 +118,20 @@ const runReplay = async (argv: readonly string[], io: EventsCliIo): Promise<numb
     return 2;
   }
   const runner = await ProjectionRunner.create(store, db, projections);
-  for (const name of names) {
-    let lastShown = 0;
-    const { applied } = await runner.replay(name, (p) => {
-      const now = Date.now();
-      if (now - lastShown < 250 && p.applied < p.total) return;
-      lastShown = now;
-      const percent = p.total > 0 ? Math.min(100, Math.floor((100 * p.applied) / p.total)) : 100;
-      const text = `${name}: ${p.applied}/${p.total} events (${percent} %), ${Math.round(p.eventsPerSecond)} events/s, ETA ${duration(p.etaSeconds)}`;
-      if (io.stderr.isTTY) io.stderr.write(`\r${text.padEnd(100)}`);
-      else line(io.stderr, text);
-    });
-    if (io.stderr.isTTY) io.stderr.write('\n');
-    line(io.stderr, `${name}: replayed ${applied} events and swapped in.`);
-  }
+  // One pass over the log for all of them: each event is read once, and every read model is swapped in together.
+  const label = names.join(', ');
+  let lastShown = 0;
+  const { applied } = await runner.replay(names, (p) => {
+    const now = Date.now();
+    if (now - lastShown < 250 && p.applied < p.total) return;
+    lastShown = now;
+    const percent = p.total > 0 ? Math.min(100, Math.floor((100 * p.applied) / p.total)) : 100;
+    const text = `${label}: ${p.applied}/${p.total} events (${percent} %), ${Math.round(p.eventsPerSecond)} events/s, ETA ${duration(p.etaSeconds)}`;
+    if (io.stderr.isTTY) io.stderr.write(`\r${text.padEnd(100)}`);
+    else line(io.stderr, text);
+  });
+  if (io.stderr.isTTY) io.stderr.write('\n');
+  line(io.stderr, `${label}: replayed ${applied} events and swapped in.`);
   return 0;
 };
 

@@ -33,11 +33,10 @@ const main = async (): Promise<number> => {
       process.stderr.write(`Name a projection (${names.join(', ')}) or --all.\n\n${USAGE}\n`);
       return 2;
     }
-    for (const name of chosen) {
-      const started = Date.now();
-      await app.runner.rebuild(name);
-      process.stdout.write(`rebuilt ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    }
+    // One pass over the log for all of them.
+    const started = Date.now();
+    await app.runner.rebuild(...chosen);
+    process.stdout.write(`rebuilt ${chosen.join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     return 0;
   } finally {
     await app.stop();

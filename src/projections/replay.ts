@@ -1,21 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { START, type EventStore, type GlobalPosition } from '../eventstore/eventStore';
-import type { SqlDatabase } from '../sql/sqlDatabase';
+import { START, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
+import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
 import type { Projection } from './projection';
+import { writeAll, type BatchWrite } from './rows';
 
 /**
- * Rebuilds a read model from zero *beside* the one in service, then swaps it in: the server keeps
+ * Rebuilds read models from zero *beside* the ones in service, then swaps them in: the server keeps
  * answering from the old tables while the new ones fill, and never sees a half-built read model.
  *
- * 1. A schema of its own (`replay_<projection>_<random>`) gets the projection's tables (its DDL run
- *    with that schema first on the search path); the log is applied to them from the start, in
- *    batches, each batch in a transaction with `SET LOCAL search_path`.
- * 2. When it has caught up with the log, one transaction locks the projection's checkpoint (the
- *    runner in service waits), drops the old tables, moves the new ones into the live schema and sets
- *    the checkpoint to where the replay stopped. The runner then carries on from there: events
+ * 1. A schema of its own (`replay_<random>`) gets the projections' tables (their DDL run with that
+ *    schema first on the search path). Their secondary indexes are dropped there and built once the
+ *    tables are full (a sort is much cheaper than keeping an index up to date row by row); primary
+ *    keys, unique constraints and the indexes a projection reads while applying
+ *    (`Projection.readsWhileApplying`) stay.
+ * 2. The log is read once, in batches, and each batch is applied to every projection in one
+ *    transaction with `SET LOCAL search_path`. It is a pipeline: while the database writes batch n,
+ *    batch n + 1 is computed (projections with a `replayApplier` keep their rows in memory, so that
+ *    needs no read) and batch n + 2 is read. The transactions commit without waiting for the disk: a
+ *    crash loses nothing but the replay schema.
+ * 3. When it has caught up with the log, one transaction locks the projections' checkpoints (the
+ *    runner in service waits), drops the old tables, moves the new ones into the live schema and
+ *    sets the checkpoints to where the replay stopped. The runner then carries on from there: events
  *    appended during the replay are applied by it, once, to the new tables.
  *
- * Tables the projection does not list in `tables` (the notification outbox) are created in the
+ * Tables a projection does not list in `tables` (the notification outbox) are created in the
  * replay schema and dropped with it: they are never replaced, so a replay sends no e-mail again.
  */
 
@@ -33,10 +41,10 @@ export interface ReplayProgress {
 export interface ReplayOptions {
   readonly db: SqlDatabase;
   readonly store: EventStore;
-  readonly projection: Projection;
+  readonly projections: readonly Projection[];
   readonly batchSize?: number;
   readonly onProgress?: (progress: ReplayProgress) => void;
-  /** Called after the swap with the checkpoint it set (a runner in this process resets its position). */
+  /** Called after the swap with the checkpoint it set (a runner in this process resets its positions). */
   readonly onSwapped?: (position: GlobalPosition) => void;
 }
 
@@ -46,37 +54,93 @@ const quoted = (name: string): string => {
   return `"${name}"`;
 };
 
-export const replayProjection = async (options: ReplayOptions): Promise<{ readonly applied: number; readonly position: GlobalPosition }> => {
-  const { db, store, projection } = options;
-  const batchSize = options.batchSize ?? 2000;
+/**
+ * Drops the secondary indexes of the replay schema that loading does not need, and returns the
+ * definitions of those to build after it (the ones of tables that will be swapped in).
+ */
+const deferIndexes = async (db: SqlDatabase, shadow: string, keep: ReadonlySet<string>, swapped: ReadonlySet<string>): Promise<string[]> => {
+  const { rows } = await db.query<{ name: string; table: string; definition: string }>(
+    `SELECT c.relname AS name, t.relname AS "table", pg_get_indexdef(i.indexrelid) AS definition
+       FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indexrelid
+       JOIN pg_class t ON t.oid = i.indrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND NOT i.indisprimary AND NOT i.indisunique
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+      ORDER BY c.relname`,
+    [shadow],
+  );
+  const deferred = rows.filter((row) => !keep.has(row.name));
+  for (const row of deferred) await db.query(`DROP INDEX ${quoted(shadow)}.${quoted(row.name)}`);
+  return deferred.filter((row) => swapped.has(row.table)).map((row) => row.definition);
+};
+
+const inParallel = async <T>(items: readonly T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> => {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: Math.min(width, queue.length) }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    }),
+  );
+};
+
+export const replayProjections = async (options: ReplayOptions): Promise<{ readonly applied: number; readonly position: GlobalPosition }> => {
+  const { db, store, projections } = options;
+  const batchSize = options.batchSize ?? 5000;
+  const label = projections.map((p) => p.name).join(', ');
   const live = (await db.query<{ schema: string }>(`SELECT current_schema() AS schema`)).rows[0]!.schema;
-  const shadow = `replay_${projection.name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}_${randomBytes(4).toString('hex')}`;
-  const handled = new Set<string>(projection.handles);
+  const shadow = `replay_${randomBytes(6).toString('hex')}`;
+  const handled = projections.map((projection) => new Set<string>(projection.handles));
   const total = Number((await db.query<{ total: string }>(`SELECT count(*)::text AS total FROM es_events`)).rows[0]!.total);
+  const inTransaction = async (work: (tx: SqlExecutor) => Promise<void>, durable: boolean) =>
+    db.transaction(async (tx) => {
+      await tx.query(`SET LOCAL search_path TO ${quoted(shadow)}, ${quoted(live)}`);
+      if (!durable && db.kind === 'postgres') await tx.query(`SET LOCAL synchronous_commit TO off`);
+      await work(tx);
+    });
 
   await db.exec(`CREATE SCHEMA ${quoted(shadow)}`);
   try {
     // One script, one implicit transaction: the SETs are undone with it if the DDL fails.
-    // The replay schema first: the DDL creates there, and the projection writes there; anything it only
-    // reads from elsewhere (another read model) still resolves to the live schema.
+    // The replay schema first: the DDL creates there, and the projections write there; anything one
+    // only reads from elsewhere (another read model) still resolves to the live schema.
     const path = `${quoted(shadow)}, ${quoted(live)}`;
-    await db.exec(`SET search_path TO ${path}; ${projection.schema}; SET search_path TO ${quoted(live)};`);
+    await db.exec(`SET search_path TO ${path}; ${projections.map((p) => p.schema).join('\n')}; SET search_path TO ${quoted(live)};`);
+    const deferred = await deferIndexes(
+      db,
+      shadow,
+      new Set(projections.flatMap((p) => p.readsWhileApplying ?? [])),
+      new Set(projections.flatMap((p) => p.tables)),
+    );
     const started = Date.now();
     let position: GlobalPosition = START;
     let applied = 0;
+    const appliers = projections.map((projection) => projection.replayApplier?.() ?? null);
+    let next: Promise<readonly RecordedEvent[]> = store.readAll({ after: position, maxCount: batchSize });
+    // The batch being written: at most one, while the next one is read and computed.
+    let writing: Promise<void> = Promise.resolve();
     for (;;) {
-      const events = await store.readAll({ after: position, maxCount: batchSize });
+      const events = await next;
       if (events.length === 0) break;
-      await db.transaction(async (tx) => {
-        await tx.query(`SET LOCAL search_path TO ${path}`);
-        for (const event of events) if (handled.has(event.type)) await projection.apply(tx, event);
-      });
       position = events.at(-1)!.position;
+      // Read ahead: the next batch comes over another connection while this one is applied.
+      next = store.readAll({ after: position, maxCount: batchSize });
+      next.catch(() => undefined);
+      const writes: BatchWrite[] = [];
+      for (const [i, projection] of projections.entries()) {
+        const mine = events.filter((event) => handled[i]!.has(event.type));
+        if (mine.length === 0) continue;
+        const applier = appliers[i];
+        writes.push(applier ? applier.apply(mine) : (tx) => projection.applyBatch(tx, mine));
+      }
+      await writing;
+      writing = inTransaction(writeAll(...writes), false);
+      writing.catch(() => undefined);
       applied += events.length;
       const seconds = (Date.now() - started) / 1000;
       const eventsPerSecond = seconds > 0 ? applied / seconds : 0;
       options.onProgress?.({
-        projection: projection.name,
+        projection: label,
         applied,
         position,
         total,
@@ -84,20 +148,25 @@ export const replayProjection = async (options: ReplayOptions): Promise<{ readon
         etaSeconds: eventsPerSecond > 0 ? Math.max(0, (total - applied) / eventsPerSecond) : null,
       });
     }
+    await writing;
+    // Two at a time: the machine's other core builds the next index.
+    await inParallel(deferred, 2, (definition) => db.query(definition));
     await db.transaction(async (tx) => {
+      const names = projections.map((p) => p.name).sort();
       await tx.query(
-        `INSERT INTO ${quoted(live)}.projection_checkpoints (projection, position_major, position_minor) VALUES ($1, 0, 0) ON CONFLICT DO NOTHING`,
-        [projection.name],
+        `INSERT INTO ${quoted(live)}.projection_checkpoints (projection, position_major, position_minor)
+         SELECT unnest($1::text[]), 0, 0 ON CONFLICT DO NOTHING`,
+        [names],
       );
       // The runner in service waits here; when it goes on, it starts after `position`.
-      await tx.query(`SELECT 1 FROM ${quoted(live)}.projection_checkpoints WHERE projection = $1 FOR UPDATE`, [projection.name]);
-      for (const table of projection.tables) {
+      await tx.query(`SELECT 1 FROM ${quoted(live)}.projection_checkpoints WHERE projection = ANY($1::text[]) ORDER BY projection FOR UPDATE`, [names]);
+      for (const table of projections.flatMap((p) => p.tables)) {
         await tx.query(`DROP TABLE IF EXISTS ${quoted(live)}.${quoted(table)} CASCADE`);
         await tx.query(`ALTER TABLE ${quoted(shadow)}.${quoted(table)} SET SCHEMA ${quoted(live)}`);
       }
       await tx.query(
-        `UPDATE ${quoted(live)}.projection_checkpoints SET position_major = $2, position_minor = $3, updated_at = now() WHERE projection = $1`,
-        [projection.name, position.major.toString(), position.minor.toString()],
+        `UPDATE ${quoted(live)}.projection_checkpoints SET position_major = $2, position_minor = $3, updated_at = now() WHERE projection = ANY($1::text[])`,
+        [names, position.major.toString(), position.minor.toString()],
       );
     });
     options.onSwapped?.(position);

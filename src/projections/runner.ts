@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { START, comparePositions, type EventStore, type GlobalPosition } from '../eventstore/eventStore';
 import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
 import type { Projection } from './projection';
-import { replayProjection, type ReplayProgress } from './replay';
+import { replayProjections, type ReplayProgress } from './replay';
 
 const CHECKPOINT_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS projection_checkpoints (
@@ -18,6 +18,17 @@ export interface RunnerOptions {
   readonly idleMs?: number;
   readonly onError?: (error: unknown, projection: string) => void;
 }
+
+/** A projection whose batch failed: rolled back on its own, its checkpoint left where it was. */
+interface Failure {
+  readonly error: unknown;
+  readonly projection: string;
+}
+
+/** Catching up on demand (tests, CLI) stops at the first failure, once the round's other work is committed. */
+const throwFirst = (failures: readonly Failure[]): never => {
+  throw failures[0]!.error;
+};
 
 export interface ProjectionStatus {
   readonly projection: string;
@@ -97,9 +108,7 @@ export class ProjectionRunner {
    * nothing new: a batch another runner (or this runner's own loop) took over does not end it early.
    */
   async catchUp(): Promise<void> {
-    for (const projection of this.projections) {
-      while ((await this.processBatch(projection)) > 0);
-    }
+    while ((await this.processRound(this.projections, throwFirst)) > 0);
   }
 
   /**
@@ -132,10 +141,9 @@ export class ProjectionRunner {
 
   /** Empties a projection's tables and resets its checkpoint; the runner then replays it from zero. */
   async reset(name: string): Promise<void> {
-    const projection = this.projections.find((p) => p.name === name);
-    if (!projection) throw new Error(`No projection named "${name}". Known: ${this.projections.map((p) => p.name).join(', ')}`);
+    const projection = this.named(name);
     await this.db.transaction(async (tx) => {
-      await this.lockCheckpoint(tx, projection.name);
+      await this.lockCheckpoints(tx, [projection.name]);
       for (const table of projection.tables) await tx.query(`DELETE FROM ${table}`);
       await tx.query(`UPDATE projection_checkpoints SET position_major = 0, position_minor = 0, updated_at = now() WHERE projection = $1`, [
         projection.name,
@@ -145,43 +153,50 @@ export class ProjectionRunner {
   }
 
   /**
-   * Rebuilds one projection beside the one in service and swaps it in (see `replayProjection`): reads
-   * keep being answered from the old tables until the new ones are complete.
+   * Rebuilds projections (every one when no names are given) beside the ones in service, in one
+   * pass over the log, and swaps them in (see `replayProjections`): reads keep being answered from
+   * the old tables until the new ones are complete.
    */
-  async replay(name: string, onProgress?: (progress: ReplayProgress) => void): Promise<{ readonly applied: number }> {
-    const projection = this.projections.find((p) => p.name === name);
-    if (!projection) throw new Error(`No projection named "${name}". Known: ${this.projections.map((p) => p.name).join(', ')}`);
-    return replayProjection({
+  async replay(names: readonly string[] = [], onProgress?: (progress: ReplayProgress) => void, batchSize?: number): Promise<{ readonly applied: number }> {
+    const projections = names.length === 0 ? this.projections : names.map((name) => this.named(name));
+    return replayProjections({
       db: this.db,
       store: this.store,
-      projection,
+      projections,
       ...(onProgress ? { onProgress } : {}),
+      ...(batchSize ? { batchSize } : {}),
       // Waiting readers must not count events the new tables do not have yet.
       onSwapped: (position) => {
-        this.positions.set(name, position);
+        for (const projection of projections) this.positions.set(projection.name, position);
         this.notify();
       },
     });
   }
 
-  /** Rebuilds one projection from zero, now. */
-  async rebuild(name: string): Promise<void> {
-    await this.reset(name);
-    const projection = this.projections.find((p) => p.name === name)!;
-    while ((await this.processBatch(projection)) === this.batchSize);
+  /** Rebuilds projections from zero, now, in one pass over the log (every projection when no names are given). */
+  async rebuild(...names: string[]): Promise<void> {
+    const projections = names.length === 0 ? this.projections : names.map((name) => this.named(name));
+    for (const projection of projections) await this.reset(projection.name);
+    while ((await this.processRound(projections, throwFirst)) > 0);
+  }
+
+  private named(name: string): Projection {
+    const projection = this.projections.find((p) => p.name === name);
+    if (!projection) throw new Error(`No projection named "${name}". Known: ${this.projections.map((p) => p.name).join(', ')}`);
+    return projection;
   }
 
   private async runLoop(): Promise<void> {
     while (this.running) {
       let busy = false;
       this.pendingWake = false;
-      for (const projection of this.projections) {
-        if (!this.running) break;
-        try {
-          if ((await this.processBatch(projection)) > 0) busy = true;
-        } catch (error) {
-          this.options.onError?.(error, projection.name);
-        }
+      try {
+        const report = (failures: readonly Failure[]) => {
+          for (const { error, projection } of failures) this.options.onError?.(error, projection);
+        };
+        if ((await this.processRound(this.projections, report)) > 0) busy = true;
+      } catch (error) {
+        this.options.onError?.(error, this.projections.map((p) => p.name).join(', '));
       }
       if (!busy && this.running && !this.pendingWake) {
         await new Promise<void>((resolve) => {
@@ -196,30 +211,76 @@ export class ProjectionRunner {
     }
   }
 
-  /** Applies the next batch of one projection; returns how many events were read. */
-  private async processBatch(projection: Projection): Promise<number> {
-    const from = await this.readCheckpoint(projection.name);
+  /**
+   * One batch for each group of projections that stand at the same checkpoint (normally all of
+   * them: they move together). Returns how many events were read.
+   */
+  private async processRound(projections: readonly Projection[], onFailures: (failures: readonly Failure[]) => void): Promise<number> {
+    const checkpoints = await this.readCheckpoints();
+    const groups = new Map<string, { from: GlobalPosition; members: Projection[] }>();
+    for (const projection of projections) {
+      const from = checkpoints.get(projection.name) ?? START;
+      const key = `${from.major}:${from.minor}`;
+      const group = groups.get(key) ?? { from, members: [] };
+      group.members.push(projection);
+      groups.set(key, group);
+    }
+    let read = 0;
+    for (const { from, members } of groups.values()) {
+      if (!this.running && this.loop !== null) break;
+      const failures: Failure[] = [];
+      read += await this.processBatch(members, from, failures);
+      if (failures.length > 0) onFailures(failures);
+    }
+    return read;
+  }
+
+  /**
+   * Reads the batch after `from` once and applies it to every member in one transaction that moves
+   * their checkpoints, after locking the checkpoint rows and leaving out any member another runner
+   * moved meanwhile. A member whose batch fails is rolled back to its savepoint, reported, and
+   * keeps its checkpoint (it is tried again next round, on its own); the others go on.
+   */
+  private async processBatch(members: readonly Projection[], from: GlobalPosition, failures: Failure[]): Promise<number> {
     const events = await this.store.readAll({ after: from, maxCount: this.batchSize });
     if (events.length === 0) {
-      this.advanced(projection.name, from);
+      for (const projection of members) this.advanced(projection.name, from);
       return 0;
     }
-    const handled = new Set<string>(projection.handles);
     const last = events[events.length - 1]!.position;
-    const applied = await this.db.transaction(async (tx) => {
-      const current = await this.lockCheckpoint(tx, projection.name);
-      // Another runner got here first: leave the batch to it.
-      if (comparePositions(current, from) !== 0) return false;
-      for (const event of events) {
-        if (handled.has(event.type)) await projection.apply(tx, event);
-      }
-      await tx.query(
-        `UPDATE projection_checkpoints SET position_major = $2, position_minor = $3, updated_at = now() WHERE projection = $1`,
-        [projection.name, last.major.toString(), last.minor.toString()],
+    const moved = await this.db.transaction(async (tx) => {
+      const current = await this.lockCheckpoints(
+        tx,
+        members.map((p) => p.name),
       );
-      return true;
+      const done: string[] = [];
+      for (const projection of members) {
+        // Another runner got here first: leave the batch to it.
+        if (comparePositions(current.get(projection.name) ?? START, from) !== 0) continue;
+        const handled = new Set<string>(projection.handles);
+        const mine = events.filter((event) => handled.has(event.type));
+        if (mine.length > 0) {
+          await tx.query(`SAVEPOINT projection`);
+          try {
+            await projection.applyBatch(tx, mine);
+            await tx.query(`RELEASE SAVEPOINT projection`);
+          } catch (error) {
+            await tx.query(`ROLLBACK TO SAVEPOINT projection`);
+            failures.push({ error, projection: projection.name });
+            continue;
+          }
+        }
+        done.push(projection.name);
+      }
+      if (done.length > 0) {
+        await tx.query(
+          `UPDATE projection_checkpoints SET position_major = $2, position_minor = $3, updated_at = now() WHERE projection = ANY($1::text[])`,
+          [done, last.major.toString(), last.minor.toString()],
+        );
+      }
+      return done;
     });
-    if (applied) this.advanced(projection.name, last);
+    for (const name of moved) this.advanced(name, last);
     return events.length;
   }
 
@@ -229,26 +290,26 @@ export class ProjectionRunner {
     this.progress.emit('advanced');
   }
 
-  private async readCheckpoint(name: string): Promise<GlobalPosition> {
-    const result = await this.db.query<{ major: string; minor: string }>(
-      `SELECT position_major::text AS major, position_minor::text AS minor FROM projection_checkpoints WHERE projection = $1`,
-      [name],
+  private async readCheckpoints(): Promise<Map<string, GlobalPosition>> {
+    const result = await this.db.query<{ projection: string; major: string; minor: string }>(
+      `SELECT projection, position_major::text AS major, position_minor::text AS minor FROM projection_checkpoints`,
     );
-    const row = result.rows[0];
-    return row ? { major: BigInt(row.major), minor: BigInt(row.minor) } : START;
+    return new Map(result.rows.map((row) => [row.projection, { major: BigInt(row.major), minor: BigInt(row.minor) }]));
   }
 
-  private async lockCheckpoint(tx: SqlExecutor, name: string): Promise<GlobalPosition> {
+  /** Locks the checkpoint rows (made if missing) in name order, so that two runners never wait on each other in a cycle. */
+  private async lockCheckpoints(tx: SqlExecutor, names: readonly string[]): Promise<Map<string, GlobalPosition>> {
+    const sorted = [...names].sort();
     await tx.query(
-      `INSERT INTO projection_checkpoints (projection, position_major, position_minor) VALUES ($1, 0, 0) ON CONFLICT DO NOTHING`,
-      [name],
+      `INSERT INTO projection_checkpoints (projection, position_major, position_minor) SELECT unnest($1::text[]), 0, 0 ON CONFLICT DO NOTHING`,
+      [sorted],
     );
-    const result = await tx.query<{ major: string; minor: string }>(
-      `SELECT position_major::text AS major, position_minor::text AS minor FROM projection_checkpoints WHERE projection = $1 FOR UPDATE`,
-      [name],
+    const result = await tx.query<{ projection: string; major: string; minor: string }>(
+      `SELECT projection, position_major::text AS major, position_minor::text AS minor FROM projection_checkpoints
+        WHERE projection = ANY($1::text[]) ORDER BY projection FOR UPDATE`,
+      [sorted],
     );
-    const row = result.rows[0]!;
-    return { major: BigInt(row.major), minor: BigInt(row.minor) };
+    return new Map(result.rows.map((row) => [row.projection, { major: BigInt(row.major), minor: BigInt(row.minor) }]));
   }
 
   private async refreshPositions(): Promise<void> {

@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import type { SqlDatabase, SqlExecutor, SqlResult } from './sqlDatabase';
+import { copyStatement, type SqlDatabase, type SqlExecutor, type SqlResult } from './sqlDatabase';
 
 // Same shapes as the pg adapter: timestamps as text, int8 as text (callers parse what they need).
 const parsers = { 1114: (v: string) => v, 1184: (v: string) => v, 20: (v: string) => v };
@@ -19,12 +19,17 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
     const result = await executor.query<Row>(sql, params as unknown[] | undefined);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };
+  // PGlite reads COPY FROM's data from a Blob named /dev/blob.
+  const copy = async (executor: Pick<PGlite, 'query'>, table: string, columns: readonly string[], text: string): Promise<void> => {
+    await executor.query(copyStatement(table, columns, `'/dev/blob'`), [], { blob: new Blob([text]) });
+  };
   return {
     kind: 'embedded',
     query: (sql, params) => run(db, sql, params),
+    copyFrom: (table, columns, text) => copy(db, table, columns, text),
     transaction: (work) =>
       db.transaction(async (tx) => {
-        const executor: SqlExecutor = { query: (sql, params) => run(tx, sql, params) };
+        const executor: SqlExecutor = { query: (sql, params) => run(tx, sql, params), copyFrom: (table, columns, text) => copy(tx, table, columns, text) };
         return work(executor);
       }),
     async exec(sql) {

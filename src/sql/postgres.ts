@@ -1,5 +1,6 @@
-import { Pool, types, type PoolConfig } from 'pg';
-import type { QueryOptions, SqlDatabase, SqlExecutor, SqlResult } from './sqlDatabase';
+import { Pool, types, type PoolClient, type PoolConfig } from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
+import { copyStatement, type QueryOptions, type SqlDatabase, type SqlExecutor, type SqlResult } from './sqlDatabase';
 
 // Keep timestamps as text (as PGlite is set up to): the domain speaks ISO-8601 strings.
 const TIMESTAMP_OIDS = new Set([1114, 1184]);
@@ -22,14 +23,32 @@ export const openPostgres = (connectionString: string, options: Omit<PoolConfig,
     const result = await (options?.name ? executor.query({ name: options.name, text: sql, values }) : executor.query(sql, values));
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   };
+  const copy = (client: PoolClient, table: string, columns: readonly string[], text: string): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const stream = client.query(copyFromStdin(copyStatement(table, columns, 'STDIN')));
+      stream.on('error', reject);
+      stream.on('finish', () => resolve());
+      stream.end(text);
+    });
   return {
     kind: 'postgres',
     query: (sql, params, options) => run(pool, sql, params, options),
+    async copyFrom(table, columns, text) {
+      const client = await pool.connect();
+      try {
+        await copy(client, table, columns, text);
+      } finally {
+        client.release();
+      }
+    },
     async transaction(work) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const tx: SqlExecutor = { query: (sql, params, options) => run(client, sql, params, options) };
+        const tx: SqlExecutor = {
+          query: (sql, params, options) => run(client, sql, params, options),
+          copyFrom: (table, columns, text) => copy(client, table, columns, text),
+        };
         const result = await work(tx);
         await client.query('COMMIT');
         return result;

@@ -18,7 +18,40 @@ export interface QueryOptions {
 
 export interface SqlExecutor {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<Row>>;
+  /**
+   * Bulk-inserts rows with COPY FROM (several times faster than INSERT for thousands of rows: the
+   * server inserts them in multi-row batches). `copyText` is COPY's text format (`copyText` below).
+   * No ON CONFLICT: only for rows that cannot exist yet.
+   */
+  copyFrom(table: string, columns: readonly string[], copyText: string): Promise<void>;
 }
+
+/** One value in COPY's text format: `\N` for null, backslash, tab and line breaks escaped. */
+const copyValue = (value: unknown): string => {
+  if (value === null || value === undefined) return '\\N';
+  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]!) : text;
+};
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIALS = /[\\\t\n\r]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** Rows (values in column order; objects are written as JSON) as COPY text. */
+export const copyText = (rows: readonly (readonly unknown[])[]): string => {
+  let text = '';
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) text += (i === 0 ? '' : '\t') + copyValue(row[i]);
+    text += '\n';
+  }
+  return text;
+};
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+/** `COPY table (columns) FROM <source>`, refusing anything but plain identifiers. */
+export const copyStatement = (table: string, columns: readonly string[], source: string): string => {
+  for (const name of [table, ...columns]) if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
+  return `COPY ${table} (${columns.join(', ')}) FROM ${source}`;
+};
 
 export interface SqlDatabase extends SqlExecutor {
   /** `embedded` (PGlite: one connection, queries run one at a time) or `postgres`. */

@@ -1,4 +1,4 @@
-import { projection } from '../../src/projections/projection';
+import { eventByEvent, projection } from '../../src/projections/projection';
 
 /**
  * A deliberately non-idempotent read model (it increments): any event applied twice or lost
@@ -11,7 +11,7 @@ export const countingProjection = (options: { failOn?: (n: number) => boolean; d
     handles: ['Tick'],
     schema: `CREATE TABLE IF NOT EXISTS stream_counts (stream_id text PRIMARY KEY, events integer NOT NULL, total bigint NOT NULL);`,
     tables: ['stream_counts'],
-    apply: async (tx, event) => {
+    applyBatch: eventByEvent(async (tx, event) => {
       applied += 1;
       if (options.failOn?.(applied)) throw new Error(`injected failure at event ${applied}`);
       if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
@@ -21,7 +21,7 @@ export const countingProjection = (options: { failOn?: (n: number) => boolean; d
          ON CONFLICT (stream_id) DO UPDATE SET events = stream_counts.events + 1, total = stream_counts.total + $2`,
         [event.streamId, n],
       );
-    },
+    }),
   });
 };
 

@@ -9,9 +9,12 @@ const main = async () => {
   const store = await SqlEventStore.create(db);
   let n = 0;
   const slow = countingProjection({ delayMs: 3 });
-  const reporting = { ...slow, apply: async (...args: Parameters<typeof slow.apply>) => {
-    await slow.apply(...args);
-    process.stdout.write(`applied ${++n}\n`);
+  // One event at a time inside the runner's batch transaction, so the parent can kill it mid-batch.
+  const reporting = { ...slow, applyBatch: async (...[tx, events]: Parameters<typeof slow.applyBatch>) => {
+    for (const event of events) {
+      await slow.applyBatch(tx, [event]);
+      process.stdout.write(`applied ${++n}\n`);
+    }
   } };
   const runner = await ProjectionRunner.create(store, db, [reporting], { batchSize: 40 });
   await runner.catchUp();

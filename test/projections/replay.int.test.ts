@@ -42,7 +42,7 @@ describe.each(sqlBackends())('replay beside the live read model on $name', ({ op
         }
       })();
       const progress: ReplayProgress[] = [];
-      const result = await runner.replay('users', (p) => progress.push(p));
+      const result = await runner.replay(['users'], (p) => progress.push(p));
       // A few more after the swap, then stop.
       for (let i = 0; i < 5; i++) await register(written++);
       writing = false;

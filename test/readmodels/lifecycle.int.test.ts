@@ -1,3 +1,4 @@
+import { againInBatches, applyBatches } from '../support/applyBatches';
 import { DEFAULT_CLOSURE_REASONS, DEFAULT_PROGRAM_SETTINGS, personaIdFor, userIdForEmail, type ParticipantRole } from '../../src/domain';
 import { readAllForward, type RecordedEvent } from '../../src/eventstore/eventStore';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
@@ -625,11 +626,9 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
     expect(before.rm_programs).toHaveLength(2);
     expect(before.rm_matches).toHaveLength(1);
 
-    for (const order of [events, [...events].reverse()]) {
+    for (const batches of againInBatches(events)) {
       await database.db.transaction(async (tx) => {
-        for (const projection of lifecycleProjections) {
-          for (const event of order) if ((projection.handles as readonly string[]).includes(event.type)) await projection.apply(tx, event);
-        }
+        for (const projection of lifecycleProjections) await applyBatches(tx, projection, batches);
       });
       expect(await snapshot(database.db)).toEqual(before);
     }

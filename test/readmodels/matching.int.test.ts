@@ -1,3 +1,4 @@
+import { againInBatches, applyBatches } from '../support/applyBatches';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -695,11 +696,9 @@ describe.each(sqlBackends())('matching read model on $name', ({ open }) => {
     expect(before.rm_mentor_capacities).toHaveLength(2);
     const events: RecordedEvent[] = [];
     for await (const event of readAllForward(store)) events.push(event);
-    for (const order of [events, [...events].reverse()]) {
+    for (const batches of againInBatches(events)) {
       await database.db.transaction(async (tx) => {
-        for (const projection of lifecycleProjections) {
-          for (const event of order) if ((projection.handles as readonly string[]).includes(event.type)) await projection.apply(tx, event);
-        }
+        for (const projection of lifecycleProjections) await applyBatches(tx, projection, batches);
       });
       expect(await snapshot(database.db)).toEqual(before);
     }

@@ -1,3 +1,4 @@
+import { againInBatches, applyBatches } from '../support/applyBatches';
 import * as define from '../../src/application/lifecycleDefinitions';
 import * as meetings from '../../src/application/meetingCommands';
 import { CommandPipeline, type CommandDefinition, type StreamSpec } from '../../src/commands/pipeline';
@@ -262,10 +263,8 @@ describe.each(sqlBackends())('meetings read model on $name', ({ open }) => {
     expect(before).toHaveLength(10);
     const events: RecordedEvent[] = [];
     for await (const event of readAllForward(store)) events.push(event);
-    for (const order of [events, [...events].reverse()]) {
-      await database.db.transaction(async (tx) => {
-        for (const event of order) if ((meetingsProjection.handles as readonly string[]).includes(event.type)) await meetingsProjection.apply(tx, event);
-      });
+    for (const batches of againInBatches(events)) {
+      await database.db.transaction(async (tx) => applyBatches(tx, meetingsProjection, batches));
       expect(await snapshot(database.db)).toEqual(before);
     }
     await runner.rebuild(meetingsProjection.name);

@@ -1,8 +1,8 @@
 import { assertNever } from '../src/domain/shared/decider';
-import { MATCH_EVENT_TYPES, MATCH_LIFECYCLE_STATUSES, type MatchEvent } from '../src/domain';
+import { MATCH_EVENT_TYPES, MATCH_LIFECYCLE_STATUSES, type MatchCreated, type MatchEvent, type MatchRequested } from '../src/domain';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
-import { POSITION_COLUMNS, RowSet, notYetAppliedTo, positionOf, tableSpec, type PositionedRow } from '../src/projections/rows';
+import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, type PositionedRow } from '../src/projections/rows';
 import { LAST_POSITION_COLUMNS, asDomainEvent } from './shared';
 
 const STATUS_CHECK = `CHECK (status IN (${MATCH_LIFECYCLE_STATUSES.map((status) => `'${status}'`).join(', ')}))`;
@@ -120,11 +120,14 @@ const MATCHES = tableSpec<MatchRow>({
   ],
 });
 
-type Pair = Pick<MatchRow, 'match_id' | 'program_id' | 'mentor_user_id' | 'mentor_persona_id' | 'mentee_user_id' | 'mentee_persona_id'>;
-
-/** A new row: the pair, its status, and nothing of how it went on yet. */
-const newMatch = (pair: Pair, status: string, at: string, recorded: RecordedEvent): MatchRow => ({
-  ...pair,
+/** A new row: its pair and status, what the creating event says, and nothing of how it went on yet. */
+const newMatch = (data: MatchCreated['data'] | MatchRequested['data'], status: string, at: string, recorded: RecordedEvent): MatchRow => ({
+  match_id: data.matchId,
+  program_id: data.programId,
+  mentor_user_id: data.mentorUserId,
+  mentor_persona_id: data.mentorPersonaId,
+  mentee_user_id: data.menteeUserId,
+  mentee_persona_id: data.menteePersonaId,
   status,
   closure_reason: null,
   mentor_rematch_intent: null,
@@ -150,7 +153,8 @@ const newMatch = (pair: Pair, status: string, at: string, recorded: RecordedEven
   ends_at: null,
   completed_at: null,
   ended_at: null,
-  ...positionOf(recorded),
+  last_position_major: recorded.position.major.toString(),
+  last_position_minor: recorded.position.minor.toString(),
 });
 
 const evolve = (matches: RowSet<MatchRow>, recorded: RecordedEvent<MatchEvent>): void => {
@@ -160,37 +164,32 @@ const evolve = (matches: RowSet<MatchRow>, recorded: RecordedEvent<MatchEvent>):
     const row = matches.get(event.data.matchId);
     if (!row || !notYetAppliedTo(row, recorded)) return;
     apply(row);
-    Object.assign(row, positionOf(recorded), { updated_at: at });
+    markApplied(row, recorded);
+    row.updated_at = at;
     matches.touch(row.match_id);
   };
   switch (event.type) {
     case 'MatchCreated': {
       // STAGED until MatchActivated, which a direct match appends together with this event.
-      const { matchId, programId, mentorUserId, mentorPersonaId, menteeUserId, menteePersonaId } = event.data;
-      const pair = { match_id: matchId, program_id: programId, mentor_user_id: mentorUserId, mentor_persona_id: mentorPersonaId, mentee_user_id: menteeUserId, mentee_persona_id: menteePersonaId };
-      matches.insert({
-        ...newMatch(pair, 'STAGED', at, recorded),
-        source: event.data.source ?? 'ADMIN',
-        score: event.data.score ?? null,
-        explanation: event.data.explanation ?? null,
-        run_id: event.data.runId ?? null,
-        criteria_version: event.data.criteriaVersion ?? null,
-      });
+      const row = newMatch(event.data, 'STAGED', at, recorded);
+      row.source = event.data.source ?? 'ADMIN';
+      row.score = event.data.score ?? null;
+      row.explanation = event.data.explanation ?? null;
+      row.run_id = event.data.runId ?? null;
+      row.criteria_version = event.data.criteriaVersion ?? null;
+      matches.insert(row);
       return;
     }
     case 'MatchRequested': {
-      const { matchId, programId, mentorUserId, mentorPersonaId, menteeUserId, menteePersonaId } = event.data;
       const { requestedBy, requiredApprovals, pendingApprovals, expiresAt, message } = event.data;
-      const pair = { match_id: matchId, program_id: programId, mentor_user_id: mentorUserId, mentor_persona_id: mentorPersonaId, mentee_user_id: menteeUserId, mentee_persona_id: menteePersonaId };
-      matches.insert({
-        ...newMatch(pair, 'REQUESTED', at, recorded),
-        source: 'REQUEST',
-        requested_by: requestedBy,
-        required_approvals: requiredApprovals,
-        pending_approvals: pendingApprovals,
-        expires_at: expiresAt,
-        request_message: message ?? null,
-      });
+      const row = newMatch(event.data, 'REQUESTED', at, recorded);
+      row.source = 'REQUEST';
+      row.requested_by = requestedBy;
+      row.required_approvals = requiredApprovals;
+      row.pending_approvals = pendingApprovals;
+      row.expires_at = expiresAt;
+      row.request_message = message ?? null;
+      matches.insert(row);
       return;
     }
     case 'MatchRequestApproved':

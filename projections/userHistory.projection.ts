@@ -10,8 +10,8 @@ import {
   writeAll,
   type BatchWrite,
   insertRowsIgnoringExisting,
+  markApplied,
   notYetAppliedTo,
-  positionOf,
   tableSpec,
   type PositionedRow,
 } from '../src/projections/rows';
@@ -276,6 +276,6 @@ const evolveContext = (contexts: RowSet<MatchContextRow>, recorded: RecordedEven
   }
   const status = entries.findLast((entry) => entry.to !== null)?.to;
   if (status !== undefined && status !== null) row.status = status;
-  Object.assign(row, positionOf(recorded));
+  markApplied(row, recorded);
   contexts.touch(matchId);
 };

@@ -2,7 +2,7 @@ import { assertNever } from '../src/domain/shared/decider';
 import { USER_EVENT_TYPES, type UserEvent } from '../src/domain';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
-import { POSITION_COLUMNS, RowSet, notYetAppliedTo, positionOf, tableSpec, writeAll, type BatchWrite, type PositionedRow } from '../src/projections/rows';
+import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, writeAll, type BatchWrite, type PositionedRow } from '../src/projections/rows';
 import { LAST_POSITION_COLUMNS, asDomainEvent } from './shared';
 
 /**
@@ -161,13 +161,15 @@ const evolve = (
 ): void => {
   const event = asDomainEvent(recorded);
   const at = recorded.metadata.occurredAt;
-  const position = positionOf(recorded);
+  const major = recorded.position.major.toString();
+  const minor = recorded.position.minor.toString();
   // As `UPDATE ... WHERE <not yet applied>`: nothing happens to a missing row or to one that saw the event.
   const change = <Row extends PositionedRow & { updated_at: string }>(rows: RowSet<Row>, key: string, apply: (row: Row) => void) => {
     const row = rows.get(key);
     if (!row || !notYetAppliedTo(row, recorded)) return;
     apply(row);
-    Object.assign(row, position, { updated_at: at });
+    markApplied(row, recorded);
+    row.updated_at = at;
     rows.touch(key);
   };
   const changeUser = (apply: (row: UserRow) => void) => change(users, event.data.userId, apply);
@@ -189,7 +191,8 @@ const evolve = (
         registered_at: at,
         updated_at: at,
         profile: {},
-        ...position,
+        last_position_major: major,
+        last_position_minor: minor,
       });
       return;
     }
@@ -211,7 +214,8 @@ const evolve = (
         match_completed: false,
         created_at: at,
         updated_at: at,
-        ...position,
+        last_position_major: major,
+        last_position_minor: minor,
       });
       return;
     }
@@ -257,7 +261,7 @@ const evolve = (
       const { userId, programId, capacity } = event.data;
       const key = capacityKey({ user_id: userId, program_id: programId });
       if (!capacities.get(key)) {
-        capacities.insert({ user_id: userId, program_id: programId, capacity, updated_at: at, ...position });
+        capacities.insert({ user_id: userId, program_id: programId, capacity, updated_at: at, last_position_major: major, last_position_minor: minor });
         return;
       }
       change(capacities, key, (row) => (row.capacity = capacity));

@@ -92,10 +92,10 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
   const shadow = `replay_${randomBytes(6).toString('hex')}`;
   const handled = projections.map((projection) => new Set<string>(projection.handles));
   const total = Number((await db.query<{ total: string }>(`SELECT count(*)::text AS total FROM es_events`)).rows[0]!.total);
-  const inTransaction = async (work: (tx: SqlExecutor) => Promise<void>, durable: boolean) =>
+  const settings = [`SET LOCAL search_path TO ${quoted(shadow)}, ${quoted(live)}`, ...(db.kind === 'postgres' ? [`SET LOCAL synchronous_commit TO off`] : [])];
+  const inTransaction = async (work: (tx: SqlExecutor) => Promise<void>) =>
     db.transaction(async (tx) => {
-      await tx.query(`SET LOCAL search_path TO ${quoted(shadow)}, ${quoted(live)}`);
-      if (!durable && db.kind === 'postgres') await tx.query(`SET LOCAL synchronous_commit TO off`);
+      await tx.query(settings.join('; '));
       await work(tx);
     });
 
@@ -134,7 +134,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
         writes.push(applier ? applier.apply(mine) : (tx) => projection.applyBatch(tx, mine));
       }
       await writing;
-      writing = inTransaction(writeAll(...writes), false);
+      writing = inTransaction(writeAll(...writes));
       writing.catch(() => undefined);
       applied += events.length;
       const seconds = (Date.now() - started) / 1000;

@@ -1,5 +1,5 @@
 import type { GlobalPosition, RecordedEvent } from '../eventstore/eventStore';
-import { copyText, type SqlExecutor } from '../sql/sqlDatabase';
+import { copyLine, type SqlExecutor } from '../sql/sqlDatabase';
 
 /**
  * Set-at-a-time writing for projections that apply a batch of events at once: the rows a batch
@@ -39,7 +39,14 @@ const jsonRows = <Row>(rows: readonly Row[]): string => JSON.stringify(rows, (_k
 
 const copyTextOf = <Row>(spec: TableSpec<Row>, rows: readonly Row[]): string => {
   const names = spec.columns.map((c) => c.name);
-  return copyText(rows.map((row) => names.map((name) => row[name])));
+  const lines: string[] = new Array(rows.length);
+  const values: unknown[] = new Array(names.length);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let c = 0; c < names.length; c++) values[c] = row[names[c]!];
+    lines[r] = copyLine(values);
+  }
+  return lines.join('');
 };
 
 /** The COPY of rows that cannot exist yet, encoded now. */
@@ -126,6 +133,12 @@ const compareDecimal = (a: string, b: string): number => (a.length !== b.length 
 export const notYetAppliedTo = (row: PositionedRow, event: RecordedEvent): boolean => {
   const major = compareDecimal(event.position.major.toString(), row.last_position_major);
   return major > 0 || (major === 0 && compareDecimal(event.position.minor.toString(), row.last_position_minor) > 0);
+};
+
+/** Records on the row that it has seen the event. */
+export const markApplied = (row: PositionedRow, event: RecordedEvent): void => {
+  row.last_position_major = event.position.major.toString();
+  row.last_position_minor = event.position.minor.toString();
 };
 
 export const positionOf = (event: RecordedEvent): PositionedRow => ({

@@ -637,5 +637,14 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
       await runner.rebuild(projection.name);
       expect(await snapshot(database.db)).toEqual(before);
     }
+    // All at once, in one pass over the log.
+    await runner.rebuild();
+    expect(await snapshot(database.db)).toEqual(before);
+    // Replayed beside and swapped in, with rows kept in memory across batches: in batches of one
+    // event, of a few (a match's events and a revert's change fall in different batches), and whole.
+    for (const batchSize of [1, 7, 10_000]) {
+      await runner.replay([], undefined, batchSize);
+      expect(await snapshot(database.db)).toEqual(before);
+    }
   });
 });

@@ -353,17 +353,24 @@ const EVENT_COLUMNS = `e.stream_id, e.revision, e.global_position::text AS globa
   encode(e.hash, 'hex') AS hash`;
 const LOG_ORDER = `e.transaction_id, e.global_position`;
 
-const toRecorded = (row: EventRow): RecordedEvent => ({
-  id: row.event_id,
-  type: row.event_type,
-  schemaVersion: row.schema_version,
-  data: row.data,
-  metadata: row.metadata,
-  streamId: row.stream_id,
-  revision: row.revision,
-  position: { major: BigInt(row.transaction_id), minor: BigInt(row.global_position) },
-  ...(row.hash === null ? {} : { hash: row.hash }),
-});
+// Two literals, not a trailing `...(hash ? { hash } : {})`: that spread cost about 2 µs an event, a
+// second or two of every million read (readAll is what projections and rebuilds read with).
+const toRecorded = (row: EventRow): RecordedEvent => {
+  const position = { major: BigInt(row.transaction_id), minor: BigInt(row.global_position) };
+  return row.hash === null
+    ? { id: row.event_id, type: row.event_type, schemaVersion: row.schema_version, data: row.data, metadata: row.metadata, streamId: row.stream_id, revision: row.revision, position }
+    : {
+        id: row.event_id,
+        type: row.event_type,
+        schemaVersion: row.schema_version,
+        data: row.data,
+        metadata: row.metadata,
+        streamId: row.stream_id,
+        revision: row.revision,
+        position,
+        hash: row.hash,
+      };
+};
 
 // Field by field: in Node 20, `{ ...event, streamId, ... }` (spread, then more properties) takes
 // about 2 µs against 10 ns, which showed in the append benchmark (BENCHMARKS.md).

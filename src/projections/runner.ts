@@ -144,7 +144,8 @@ export class ProjectionRunner {
     const projection = this.named(name);
     await this.db.transaction(async (tx) => {
       await this.lockCheckpoints(tx, [projection.name]);
-      for (const table of projection.tables) await tx.query(`DELETE FROM ${table}`);
+      // TRUNCATE, not DELETE: a large read model is emptied at once instead of row by row.
+      for (const table of projection.tables) await tx.query(`TRUNCATE ${table}`);
       await tx.query(`UPDATE projection_checkpoints SET position_major = 0, position_minor = 0, updated_at = now() WHERE projection = $1`, [
         projection.name,
       ]);

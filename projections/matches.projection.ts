@@ -265,8 +265,8 @@ export const matchesProjection = projection<MatchEvent>({
     return {
       apply: (events) => {
         for (const event of events) evolve(matches, event);
-        return matches.takeWrites();
       },
+      takeWrites: () => matches.takeWrites(),
     };
   },
 });

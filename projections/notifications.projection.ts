@@ -511,8 +511,8 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
     return {
       apply: (events) => {
         for (const event of events) evolve({ contacts, programs, outbox: null }, event);
-        return writeAll(contacts.takeWrites(), programs.takeWrites());
       },
+      takeWrites: () => writeAll(contacts.takeWrites(), programs.takeWrites()),
     };
   },
 });

@@ -173,7 +173,7 @@ export const userHistoryProjection = projection<HistoryEvent>({
       (row) => row.match_id,
       events.flatMap((event) => (MATCH_TYPES.has(event.type) ? [[(event.data as { matchId: string }).matchId]] : [])),
     );
-    const { rows, reverts } = entriesOf(contexts, events);
+    const { rows, reverts } = entriesOf(contexts, events, newEntries());
     // Nothing of this batch can be there yet when the history ends before it (the runner moving on);
     // otherwise some of it may be (a rebuild replaying what is there), and what is there is left as it is.
     if (allAfter(events, await lastWritten(tx))) await copyRows(tx, HISTORY, rows);
@@ -182,10 +182,15 @@ export const userHistoryProjection = projection<HistoryEvent>({
   },
   replayApplier: () => {
     const contexts = RowSet.empty(MATCH_CONTEXTS, (row) => row.match_id);
+    let pending = newEntries();
     return {
       apply: (events) => {
-        const { rows, reverts } = entriesOf(contexts, events);
-        return writeAll(copyWrite(HISTORY, rows), revertsWrite(reverts), contexts.takeWrites());
+        entriesOf(contexts, events, pending);
+      },
+      takeWrites: () => {
+        const { rows, reverts } = pending;
+        pending = newEntries();
+        return writeAll(copyWrite(HISTORY, rows), revertsWrite([...reverts.values()]), contexts.takeWrites());
       },
     };
   },
@@ -198,11 +203,22 @@ interface Revert {
   readonly at: string;
 }
 
-/** The batch's entries, and the reverts of changes whose entries came in earlier batches. */
-const entriesOf = (contexts: RowSet<MatchContextRow>, events: readonly RecordedEvent<HistoryEvent>[]): { rows: HistoryRow[]; reverts: Revert[] } => {
-  const rows: HistoryRow[] = [];
-  const byChange = new Map<string, HistoryRow>();
-  const reverts = new Map<string, Revert>();
+/** A batch's entries so far, by change id where they have one, and the reverts of changes from earlier batches. */
+interface Entries {
+  readonly rows: HistoryRow[];
+  readonly byChange: Map<string, HistoryRow>;
+  readonly reverts: Map<string, Revert>;
+}
+
+const newEntries = (): Entries => ({ rows: [], byChange: new Map(), reverts: new Map() });
+
+/** Adds the events' entries to the batch's. */
+const entriesOf = (
+  contexts: RowSet<MatchContextRow>,
+  events: readonly RecordedEvent<HistoryEvent>[],
+  into: Entries,
+): { rows: HistoryRow[]; reverts: Revert[] } => {
+  const { rows, byChange, reverts } = into;
   for (const recorded of events) {
     const event = asDomainEvent(recorded);
     const { occurredAt, actor, reason, command, correlationId } = recorded.metadata;

@@ -280,10 +280,11 @@ interface UserRows {
   readonly capacities: RowSet<CapacityRow>;
 }
 
-const evolveAll = (rows: UserRows, events: readonly RecordedEvent<UserEvent>[]): BatchWrite => {
+const evolveAll = (rows: UserRows, events: readonly RecordedEvent<UserEvent>[]): void => {
   for (const event of events) evolve(rows.users, rows.personas, rows.capacities, event);
-  return writeAll(rows.users.takeWrites(), rows.personas.takeWrites(), rows.capacities.takeWrites());
 };
+
+const writesOf = (rows: UserRows): BatchWrite => writeAll(rows.users.takeWrites(), rows.personas.takeWrites(), rows.capacities.takeWrites());
 
 export const usersProjection = projection<UserEvent>({
   name: 'users',
@@ -310,7 +311,8 @@ export const usersProjection = projection<UserEvent>({
         domain.flatMap((event) => (event.type === 'MentorCapacitySet' ? [[event.data.userId, event.data.programId]] : [])),
       ),
     };
-    await evolveAll(rows, events)(tx);
+    evolveAll(rows, events);
+    await writesOf(rows)(tx);
   },
   replayApplier: () => {
     const rows: UserRows = {
@@ -318,6 +320,6 @@ export const usersProjection = projection<UserEvent>({
       personas: RowSet.empty(PERSONAS, (row) => row.persona_id),
       capacities: RowSet.empty(CAPACITIES, capacityKey),
     };
-    return { apply: (events) => evolveAll(rows, events) };
+    return { apply: (events) => evolveAll(rows, events), takeWrites: () => writesOf(rows) };
   },
 });

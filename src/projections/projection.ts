@@ -29,15 +29,18 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
   /**
    * For a replay, which fills new, empty tables that nothing else writes: a fresh applier per
    * replay, which keeps the rows it makes in memory across batches (so a batch reads nothing back)
-   * and returns each batch's writes, encoded at once; the replay computes the next batch while the
-   * database takes them. Tables the projection does not list in `tables` are thrown away after a
+   * and hands over each batch's writes, encoded at once; the replay computes the next batch while
+   * the database takes them. Tables the projection does not list in `tables` are thrown away after a
    * replay, so an applier need not write them. Without one, a replay calls `applyBatch`.
    */
   readonly replayApplier?: () => ReplayApplier<E>;
 }
 
 export interface ReplayApplier<E extends DomainEvent = DomainEvent> {
-  readonly apply: (events: readonly RecordedEvent<E>[]) => BatchWrite;
+  /** Evolves the rows in memory (a batch may come in several slices, in log order). */
+  readonly apply: (events: readonly RecordedEvent<E>[]) => void;
+  /** The writes of everything applied since the last call, encoded now. */
+  readonly takeWrites: () => BatchWrite;
 }
 
 // Lets a typed projection sit in a list of projections of other event types.

@@ -49,6 +49,8 @@ export interface ReplayOptions {
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+/** Events computed between two turns of the event loop. */
+const COMPUTE_SLICE = 100;
 const quoted = (name: string): string => {
   if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
   return `"${name}"`;
@@ -126,12 +128,26 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       // Read ahead: the next batch comes over another connection while this one is applied.
       next = store.readAll({ after: position, maxCount: batchSize });
       next.catch(() => undefined);
+      // Computing is synchronous: a slice at a time, so that the batch being written (and the one
+      // being read) get their turns on the connections meanwhile.
+      for (let from = 0; from < events.length; from += COMPUTE_SLICE) {
+        const slice = events.slice(from, from + COMPUTE_SLICE);
+        for (const [i, applier] of appliers.entries()) {
+          const mine = applier ? slice.filter((event) => handled[i]!.has(event.type)) : [];
+          if (mine.length > 0) applier!.apply(mine);
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       const writes: BatchWrite[] = [];
       for (const [i, projection] of projections.entries()) {
-        const mine = events.filter((event) => handled[i]!.has(event.type));
-        if (mine.length === 0) continue;
         const applier = appliers[i];
-        writes.push(applier ? applier.apply(mine) : (tx) => projection.applyBatch(tx, mine));
+        if (applier) {
+          writes.push(applier.takeWrites());
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
+        const mine = events.filter((event) => handled[i]!.has(event.type));
+        if (mine.length > 0) writes.push((tx) => projection.applyBatch(tx, mine));
       }
       await writing;
       writing = inTransaction(writeAll(...writes));

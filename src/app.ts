@@ -150,7 +150,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     autoMatching: new AutoMatchingService(commands, store, matching, new SqlAutoMatchingQueries(db), randomUUID),
     outbox: (filter) => listOutbox(db, filter),
     waitForProjections,
-    catchUpProjections: async () => waitForProjections(await store.readHead()),
+    // Everything committed before now, not just what readers can see yet: a transaction still running
+    // elsewhere on the cluster holds the visible head back, and "all" must not miss an event behind it.
+    catchUpProjections: async () => waitForProjections(await store.readCommittedHead()),
     userAsOf: async (userId: string, at: Date): Promise<{ state: UserState; eventCount: number }> => {
       const { events } = await store.readStream(userStream(userId));
       const until = at.getTime();

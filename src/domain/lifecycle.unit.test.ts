@@ -87,6 +87,9 @@ class InMemoryEventStore implements EventStore {
   async readHead() {
     return this.log.at(-1)?.position ?? START;
   }
+  async readCommittedHead() {
+    return this.readHead();
+  }
   async close() {}
 }
 

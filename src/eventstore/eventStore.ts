@@ -146,6 +146,12 @@ export interface EventStore {
   readIdempotencyKey(idempotencyKey: string): Promise<readonly RecordedEvent[] | null>;
   /** The position a reader that has read everything currently visible would be at. */
   readHead(): Promise<GlobalPosition>;
+  /**
+   * The position of the newest committed event, also when readers cannot see it yet because an
+   * older transaction is still running (SQL stores; readers wait for that one and then read it).
+   * "Everything recorded before now", for a command that acts on all of something.
+   */
+  readCommittedHead(): Promise<GlobalPosition>;
   close(): Promise<void>;
 }
 

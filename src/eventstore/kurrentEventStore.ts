@@ -247,6 +247,11 @@ export class KurrentEventStore implements EventStore {
     }
   }
 
+  /** KurrentDB shows readers every committed event at once: the committed head is the head. */
+  readCommittedHead(): Promise<GlobalPosition> {
+    return this.readHead();
+  }
+
   async readHead(): Promise<GlobalPosition> {
     let before: GlobalPosition | null = null;
     for (;;) {

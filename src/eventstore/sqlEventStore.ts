@@ -551,6 +551,15 @@ export class SqlEventStore implements EventStore {
     return row ? { major: BigInt(row.transaction_id), minor: BigInt(row.global_position) } : START;
   }
 
+  async readCommittedHead(): Promise<GlobalPosition> {
+    const result = await this.db.query<{ transaction_id: string; global_position: string }>(
+      `SELECT e.transaction_id::text AS transaction_id, e.global_position::text AS global_position FROM es_events e
+        ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`,
+    );
+    const row = result.rows[0];
+    return row ? { major: BigInt(row.transaction_id), minor: BigInt(row.global_position) } : START;
+  }
+
   /** The database is owned by the composition root, which closes it. */
   async close(): Promise<void> {}
 }

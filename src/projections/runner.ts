@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { START, comparePositions, type EventStore, type GlobalPosition } from '../eventstore/eventStore';
+import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
 import type { Projection } from './projection';
 import { replayProjections, type ReplayProgress } from './replay';
@@ -19,7 +19,7 @@ export interface RunnerOptions {
   readonly onError?: (error: unknown, projection: string) => void;
 }
 
-/** A projection whose batch failed: rolled back on its own, its checkpoint left where it was. */
+/** A projection whose batch failed: rolled back, its checkpoint left where it was. */
 interface Failure {
   readonly error: unknown;
   readonly projection: string;
@@ -214,7 +214,7 @@ export class ProjectionRunner {
 
   /**
    * One batch for each group of projections that stand at the same checkpoint (normally all of
-   * them: they move together). Returns how many events were read.
+   * them: they move together). Returns how many events were applied.
    */
   private async processRound(projections: readonly Projection[], onFailures: (failures: readonly Failure[]) => void): Promise<number> {
     const checkpoints = await this.readCheckpoints();
@@ -239,8 +239,9 @@ export class ProjectionRunner {
   /**
    * Reads the batch after `from` once and applies it to every member in one transaction that moves
    * their checkpoints, after locking the checkpoint rows and leaving out any member another runner
-   * moved meanwhile. A member whose batch fails is rolled back to its savepoint, reported, and
-   * keeps its checkpoint (it is tried again next round, on its own); the others go on.
+   * moved meanwhile. If that fails, each member is tried again in a transaction of its own: the
+   * one whose batch fails is rolled back alone, reported, and keeps its checkpoint (tried again next
+   * round, on its own); the others go on.
    */
   private async processBatch(members: readonly Projection[], from: GlobalPosition, failures: Failure[]): Promise<number> {
     const events = await this.store.readAll({ after: from, maxCount: this.batchSize });
@@ -248,6 +249,29 @@ export class ProjectionRunner {
       for (const projection of members) this.advanced(projection.name, from);
       return 0;
     }
+    try {
+      await this.applyTogether(members, from, events);
+      return events.length;
+    } catch (error) {
+      if (members.length === 1) {
+        failures.push({ error, projection: members[0]!.name });
+        return 0;
+      }
+      let applied = 0;
+      for (const member of members) {
+        try {
+          await this.applyTogether([member], from, events);
+          applied = events.length;
+        } catch (alone) {
+          failures.push({ error: alone, projection: member.name });
+        }
+      }
+      // A batch nobody could apply is no progress: the loop then waits before it tries again.
+      return applied;
+    }
+  }
+
+  private async applyTogether(members: readonly Projection[], from: GlobalPosition, events: readonly RecordedEvent[]): Promise<void> {
     const last = events[events.length - 1]!.position;
     const moved = await this.db.transaction(async (tx) => {
       const current = await this.lockCheckpoints(
@@ -260,17 +284,7 @@ export class ProjectionRunner {
         if (comparePositions(current.get(projection.name) ?? START, from) !== 0) continue;
         const handled = new Set<string>(projection.handles);
         const mine = events.filter((event) => handled.has(event.type));
-        if (mine.length > 0) {
-          await tx.query(`SAVEPOINT projection`);
-          try {
-            await projection.applyBatch(tx, mine);
-            await tx.query(`RELEASE SAVEPOINT projection`);
-          } catch (error) {
-            await tx.query(`ROLLBACK TO SAVEPOINT projection`);
-            failures.push({ error, projection: projection.name });
-            continue;
-          }
-        }
+        if (mine.length > 0) await projection.applyBatch(tx, mine);
         done.push(projection.name);
       }
       if (done.length > 0) {
@@ -282,7 +296,6 @@ export class ProjectionRunner {
       return done;
     });
     for (const name of moved) this.advanced(name, last);
-    return events.length;
   }
 
   private advanced(name: string, position: GlobalPosition): void {

@@ -139,7 +139,7 @@ describe.each(sqlBackends())('volunteer mentoring initiatives over GraphQL on $n
       // Typed here so the file compiles before the composition root exposes the job.
       const jobs = t.app.jobs as unknown as { registrationReminders: RegistrationReminderScheduler };
       const report = await jobs.registrationReminders.tick();
-      lastPosition = formatPosition(await t.app.store.readHead());
+      lastPosition = formatPosition(await t.app.store.readCommittedHead());
       return report;
     };
     const mails = async () => {

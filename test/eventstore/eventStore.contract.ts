@@ -218,6 +218,8 @@ export const eventStoreContract = (
       for (const id of ids) await appendToStream(store, id, 'no_stream', [newEvent(), newEvent()]);
       const head = await store.readHead();
       expect(comparePositions(head, before)).toBe(1);
+      // The committed head is never behind the visible one (they differ only while an older transaction runs).
+      expect(comparePositions(await store.readCommittedHead(), head)).toBeGreaterThanOrEqual(0);
       const mine: RecordedEvent[] = [];
       let after = before;
       for (;;) {

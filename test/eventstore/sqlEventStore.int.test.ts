@@ -39,12 +39,16 @@ if (url) {
         await slowHeld;
       });
       await slowInside;
-      await store.appendToStreams([{ streamId: 'late-2', expectedRevision: 'no_stream', events: [fast] }]);
+      const fastAppend = await store.appendToStreams([{ streamId: 'late-2', expectedRevision: 'no_stream', events: [fast] }]);
       // Fast is committed, but Slow (earlier transaction) is still open: the reader must wait for it.
       expect(await store.readAll({ after: start })).toEqual([]);
+      // The visible head stays where it was; the committed head names Fast (what "everything before now" must wait for).
+      expect(await store.readHead()).toEqual(start);
+      expect(await store.readCommittedHead()).toEqual(fastAppend.lastPosition);
       releaseSlow();
       await slowTransaction;
       expect((await store.readAll({ after: start })).map((e) => e.type)).toEqual(['Slow', 'Fast']);
+      expect(await store.readHead()).toEqual(fastAppend.lastPosition);
     } finally {
       await close();
     }

@@ -52,6 +52,41 @@ describe.each(sqlBackends())('projection runner on $name', ({ open }) => {
     }
   });
 
+  test('one read model that keeps failing holds back neither the others nor their batches, and is reported', async () => {
+    const { db, close } = await open();
+    try {
+      const store = await SqlEventStore.create(db);
+      for (let i = 0; i < 40; i++) await appendToStream(store, `s-${i % 3}`, 'any', [tick(i)]);
+      // Fails on every event from the 15th it sees on: its first batch (10 events) goes in, then none.
+      const broken = { ...countingProjection({ failOn: (n) => n >= 15 }), name: 'broken_counts', schema: '', tables: [] };
+      const errors: string[] = [];
+      const runner = await ProjectionRunner.create(store, db, [countingProjection(), broken], {
+        batchSize: 10,
+        idleMs: 5,
+        onError: (_error, projection) => errors.push(projection),
+      });
+      runner.start();
+      const head = await store.readHead();
+      // The healthy one reaches the head although the broken one shares its batches at first.
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        const status = await runner.status();
+        if (status.find((p) => p.projection === 'stream_counts')!.position.minor === head.minor) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await runner.stop();
+      const status = Object.fromEntries((await runner.status()).map((p) => [p.projection, p.position]));
+      expect(status.stream_counts).toEqual(head);
+      expect(status.broken_counts!.minor < head.minor).toBe(true);
+      expect(errors.length).toBeGreaterThan(0);
+      expect(new Set(errors)).toEqual(new Set(['broken_counts']));
+      // Both count into the same table: 40 from the healthy one, 10 from the broken one's first batch.
+      expect((await readCounts(db)).reduce((sum, row) => sum + row.events, 0)).toBe(50);
+    } finally {
+      await close();
+    }
+  });
+
   test('waitFor resolves once the background runner has processed a just-written position', async () => {
     const { db, close } = await open();
     try {

@@ -94,6 +94,10 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
   const shadow = `replay_${randomBytes(6).toString('hex')}`;
   const handled = projections.map((projection) => new Set<string>(projection.handles));
   const total = Number((await db.query<{ total: string }>(`SELECT count(*)::text AS total FROM es_events`)).rows[0]!.total);
+  // Lets socket I/O (the COPY of the batch being written, the read ahead) progress between slices of
+  // computing. Not on the embedded store: it runs in this thread, answers through promises alone, and
+  // a setImmediate there can wait behind other work on it for as long as that keeps going.
+  const yieldToConnections = db.kind === 'postgres' ? () => new Promise<void>((resolve) => setImmediate(resolve)) : async () => undefined;
   const settings = [`SET LOCAL search_path TO ${quoted(shadow)}, ${quoted(live)}`, ...(db.kind === 'postgres' ? [`SET LOCAL synchronous_commit TO off`] : [])];
   const inTransaction = async (work: (tx: SqlExecutor) => Promise<void>) =>
     db.transaction(async (tx) => {
@@ -122,7 +126,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     // The batch being written: at most one, while the next one is read and computed.
     let writing: Promise<void> = Promise.resolve();
     for (;;) {
-      const events = await next;
+      const events = await next; 
       if (events.length === 0) break;
       position = events.at(-1)!.position;
       // Read ahead: the next batch comes over another connection while this one is applied.
@@ -136,14 +140,14 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
           const mine = applier ? slice.filter((event) => handled[i]!.has(event.type)) : [];
           if (mine.length > 0) applier!.apply(mine);
         }
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await yieldToConnections();
       }
       const writes: BatchWrite[] = [];
       for (const [i, projection] of projections.entries()) {
         const applier = appliers[i];
         if (applier) {
           writes.push(applier.takeWrites());
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await yieldToConnections();
           continue;
         }
         const mine = events.filter((event) => handled[i]!.has(event.type));
@@ -163,6 +167,10 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
         eventsPerSecond,
         etaSeconds: eventsPerSecond > 0 ? Math.max(0, (total - applied) / eventsPerSecond) : null,
       });
+      // A short batch is the end of the log as it was read: swap now. What writers append from here on
+      // the runner in service applies after the swap; waiting for an empty read could wait for ever
+      // while they keep writing.
+      if (events.length < batchSize) break;
     }
     await writing;
     // Two at a time: the machine's other core builds the next index.

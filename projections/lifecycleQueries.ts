@@ -15,7 +15,7 @@ import {
   type UserStatus,
 } from '../src/domain';
 import { DomainError } from '../src/domain/shared/decider';
-import type { AttributeValue, AutoMatchingConfiguration, ScorePart } from '../src/domain';
+import type { AutoMatchingConfiguration } from '../src/domain';
 import type {
   HistoryOptions,
   HistoryEntryView,
@@ -33,6 +33,10 @@ import type {
 } from '../src/readmodels/lifecycle';
 import type { SqlExecutor } from '../src/sql/sqlDatabase';
 import { isoTimestamp } from './shared';
+import type { PositionedRow } from '../src/projections/rows';
+import type { MatchRow as StoredMatchRow } from './matches.projection';
+import type { HistoryRow } from './userHistory.projection';
+import type { PersonaRow as StoredPersonaRow, UserRow as StoredUserRow } from './users.projection';
 
 // ---------------------------------------------------------------------------------------------
 // Cursors: base64url of a JSON array whose first element names the list, so a cursor of one
@@ -109,95 +113,10 @@ interface ProgramRow {
   updated_at: string;
 }
 
-interface UserRow {
-  user_id: string;
-  email: string;
-  name: string;
-  program_id: string;
-  role: string;
-  company: string | null;
-  manager_name: string | null;
-  manager_email: string | null;
-  profile: Record<string, AttributeValue>;
-  user_status: string;
-  application_completed: boolean;
-  registered_at: string;
-  updated_at: string;
-}
-
-interface PersonaRow {
-  persona_id: string;
-  user_id: string;
-  number: number;
-  program_id: string;
-  role: string;
-  persona_status: string;
-  match_status: string;
-  match_id: string | null;
-  partner_site_id: string | null;
-  mentor_site_list_id: string | null;
-  origin_kind: string | null;
-  invited_at: string | null;
-  match_completed: boolean;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface MatchRow {
-  match_id: string;
-  program_id: string;
-  mentor_user_id: string;
-  mentor_persona_id: string;
-  mentee_user_id: string;
-  mentee_persona_id: string;
-  status: string;
-  source: string;
-  score: number | null;
-  explanation: ScorePart[] | null;
-  run_id: string | null;
-  requested_by: string | null;
-  required_approvals: ApprovingParty[] | null;
-  pending_approvals: ApprovingParty[] | null;
-  request_message: string | null;
-  expires_at: string | null;
-  declined_by: string | null;
-  decline_message: string | null;
-  end_reason: string | null;
-  other_match_id: string | null;
-  closure_reason: string | null;
-  mentor_rematch_intent: string | null;
-  mentee_rematch_intent: string | null;
-  created_at: string;
-  activated_at: string | null;
-  ends_at: string | null;
-  completed_at: string | null;
-  closed_at: string | null;
-  ended_at: string | null;
-  updated_at: string;
-}
-
-interface HistoryRow {
-  event_id: string;
-  user_id: string;
-  position_major: string;
-  position_minor: string;
-  event_type: string;
-  occurred_at: string;
-  field: string;
-  persona_id: string | null;
-  match_id: string | null;
-  change_id: string | null;
-  from_value: string | null;
-  to_value: string | null;
-  summary: string;
-  actor_id: string;
-  actor_role: string;
-  reason: string | null;
-  command: string | null;
-  correlation_id: string;
-  reverted_by_change_id: string | null;
-  reverted_at: string | null;
-}
+/** The tables' rows less the projections' bookkeeping columns. */
+type UserRow = Omit<StoredUserRow, 'normalized_email' | keyof PositionedRow>;
+type PersonaRow = Omit<StoredPersonaRow, keyof PositionedRow>;
+export type MatchRow = Omit<StoredMatchRow, 'criteria_version' | keyof PositionedRow>;
 
 const PROGRAM_COLUMNS = `program_id, name, time_zone, settings, partner_sites, mentor_site_lists, closure_reasons, notification_templates,
   auto_matching, banned_pairs,

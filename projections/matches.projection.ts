@@ -1,5 +1,13 @@
 import { assertNever } from '../src/domain/shared/decider';
-import { MATCH_EVENT_TYPES, MATCH_LIFECYCLE_STATUSES, type MatchCreated, type MatchEvent, type MatchRequested } from '../src/domain';
+import {
+  MATCH_EVENT_TYPES,
+  MATCH_LIFECYCLE_STATUSES,
+  type ApprovingParty,
+  type MatchCreated,
+  type MatchEvent,
+  type MatchRequested,
+  type ScorePart,
+} from '../src/domain';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
 import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, type PositionedRow } from '../src/projections/rows';
@@ -69,7 +77,8 @@ CREATE INDEX IF NOT EXISTS rm_matches_requests_due ON rm_matches (expires_at) WH
 CREATE INDEX IF NOT EXISTS rm_matches_completions_due ON rm_matches (ends_at) WHERE status = 'ACTIVE';
 `;
 
-interface MatchRow extends PositionedRow {
+/** A row of rm_matches; the queries read it less its bookkeeping columns. */
+export interface MatchRow extends PositionedRow {
   match_id: string;
   program_id: string;
   mentor_user_id: string;
@@ -83,14 +92,14 @@ interface MatchRow extends PositionedRow {
   created_at: string;
   closed_at: string | null;
   updated_at: string;
-  explanation: unknown;
+  explanation: readonly ScorePart[] | null;
   run_id: string | null;
   criteria_version: number | null;
   source: string;
   score: number | null;
   requested_by: string | null;
-  required_approvals: unknown;
-  pending_approvals: unknown;
+  required_approvals: readonly ApprovingParty[] | null;
+  pending_approvals: readonly ApprovingParty[] | null;
   request_message: string | null;
   expires_at: string | null;
   declined_by: string | null;

@@ -94,7 +94,8 @@ END $$;
 
 type HistoryEvent = UserEvent | MatchEvent;
 
-interface HistoryRow {
+/** A row of rm_user_history (the history queries read the same shape). */
+export interface HistoryRow {
   event_id: string;
   user_id: string;
   position_major: string;

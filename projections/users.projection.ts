@@ -1,5 +1,5 @@
 import { assertNever } from '../src/domain/shared/decider';
-import { USER_EVENT_TYPES, type UserEvent } from '../src/domain';
+import { USER_EVENT_TYPES, type AttributeValue, type UserEvent } from '../src/domain';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
 import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, writeAll, type BatchWrite, type PositionedRow } from '../src/projections/rows';
@@ -72,7 +72,8 @@ export const personaNumber = (personaId: string): number => {
   return Number(match[1]);
 };
 
-interface UserRow extends PositionedRow {
+/** A row of rm_users; the queries read it less its bookkeeping columns. */
+export interface UserRow extends PositionedRow {
   user_id: string;
   email: string;
   normalized_email: string;
@@ -86,10 +87,11 @@ interface UserRow extends PositionedRow {
   application_completed: boolean;
   registered_at: string;
   updated_at: string;
-  profile: unknown;
+  profile: Record<string, AttributeValue>;
 }
 
-interface PersonaRow extends PositionedRow {
+/** A row of rm_personas; the queries read it less its bookkeeping columns. */
+export interface PersonaRow extends PositionedRow {
   persona_id: string;
   user_id: string;
   number: number;

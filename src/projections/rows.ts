@@ -57,10 +57,7 @@ export const copyWrite = <Row>(spec: TableSpec<Row>, rows: readonly Row[]): Batc
 };
 
 /** Writes rows that cannot exist yet with COPY. */
-export const copyRows = async <Row>(tx: SqlExecutor, spec: TableSpec<Row>, rows: readonly Row[]): Promise<void> => {
-  if (rows.length === 0) return;
-  await tx.copyFrom(spec.table, spec.columns.map((c) => c.name), copyTextOf(spec, rows));
-};
+export const copyRows = <Row>(tx: SqlExecutor, spec: TableSpec<Row>, rows: readonly Row[]): Promise<void> => copyWrite(spec, rows)(tx);
 
 /** Inserts rows, leaving alone any whose key is already there. */
 export const insertRowsIgnoringExisting = async <Row>(tx: SqlExecutor, spec: TableSpec<Row>, rows: readonly Row[]): Promise<void> => {
@@ -85,13 +82,8 @@ const upsertJson = async <Row>(tx: SqlExecutor, spec: TableSpec<Row>, json: stri
   );
 };
 
-/** Inserts or replaces rows (every column but the key is overwritten). */
-export const upsertRows = async <Row>(tx: SqlExecutor, spec: TableSpec<Row>, rows: readonly Row[]): Promise<void> => {
-  if (rows.length > 0) await upsertJson(tx, spec, jsonRows(rows));
-};
-
 /** The rows whose keys are given, by their joined key (`keyOf`). Keys are text columns. */
-export const loadRows = async <Row>(
+const loadRows = async <Row>(
   tx: SqlExecutor,
   spec: TableSpec<Row>,
   keys: readonly (readonly string[])[],

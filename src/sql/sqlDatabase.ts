@@ -20,14 +20,14 @@ export interface SqlExecutor {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<Row>>;
   /**
    * Bulk-inserts rows with COPY FROM (several times faster than INSERT for thousands of rows: the
-   * server inserts them in multi-row batches). `copyText` is COPY's text format (lines from `copyLine` below).
+   * server inserts them in multi-row batches). `copyText` is COPY's text format (values from `copyValue` below, tab-separated, a line per row).
    * No ON CONFLICT: only for rows that cannot exist yet.
    */
   copyFrom(table: string, columns: readonly string[], copyText: string): Promise<void>;
 }
 
 /** One value in COPY's text format: `\N` for null, backslash, tab and line breaks escaped. */
-const copyValue = (value: unknown): string => {
+export const copyValue = (value: unknown): string => {
   if (value === null || value === undefined) return '\\N';
   if (typeof value === 'string') return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]!) : value;
   if (typeof value === 'object') return copyValue(JSON.stringify(value));
@@ -36,13 +36,6 @@ const copyValue = (value: unknown): string => {
 const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_SPECIALS = /[\\\t\n\r]/g;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** One row (values in column order; objects are written as JSON) as a line of COPY text. */
-export const copyLine = (values: readonly unknown[]): string => {
-  let line = copyValue(values[0]);
-  for (let i = 1; i < values.length; i++) line += '\t' + copyValue(values[i]);
-  return line + '\n';
-};
 
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;

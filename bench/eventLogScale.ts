@@ -125,6 +125,9 @@ class SeedingStore implements EventStore {
   async readAll(): Promise<readonly RecordedEvent[]> {
     return [];
   }
+  async readAt(): Promise<readonly RecordedEvent[]> {
+    return [];
+  }
   async readIdempotencyKey(): Promise<readonly RecordedEvent[] | null> {
     return null;
   }
@@ -453,6 +456,7 @@ const meteredStore = (store: EventStore, meter: () => Meter): EventStore => ({
   readStream: (streamId, options) => store.readStream(streamId, options),
   appendToStreams: (writes, options) => store.appendToStreams(writes, options),
   readIdempotencyKey: (key) => store.readIdempotencyKey(key),
+  readAt: (positions) => store.readAt(positions),
   readHead: () => store.readHead(),
   readCommittedHead: () => store.readCommittedHead(),
   close: () => store.close(),
@@ -600,6 +604,13 @@ export const eventLogScale: Benchmark = {
           serverProjections.map((p) => `${p.name} ${fmt(computeMs.get(p.name)! / 1000, 1)} + ${fmt(writeMs.get(p.name)! / 1000, 1)} s`).join(', '),
       );
       await checkReadModels(db, seeded);
+      const historySize = (
+        await db.query<{ size: string; bytes: string }>(
+          `SELECT pg_size_pretty(pg_total_relation_size('rm_user_history')) AS size,
+                  (pg_relation_size('rm_user_history') / greatest(count(*), 1))::text AS bytes FROM rm_user_history`,
+        )
+      ).rows[0]!;
+      log(`  rm_user_history after the replay: ${historySize.size} with its indexes, ${historySize.bytes} bytes a row (heap)`);
 
       // (b') The same rebuild in place (`npm run projections -- rebuild --all`): the tables emptied, the
       // log applied to them with applyBatch (rows read back from the tables) in the runner's batches,
@@ -629,7 +640,7 @@ export const eventLogScale: Benchmark = {
       log(`  export: ${fmt(exportRate)} events/s, ${fmt(sink.bytes() / 2 ** 20 / exportSeconds, 1)} MiB/s`);
 
       // (d) The first page of the heavy user's history (from the read model the replay swapped in).
-      const readModel = new SqlLifecycleReadModel(db);
+      const readModel = new SqlLifecycleReadModel(db, store);
       const first = await readModel.history(seeded.heavyUserId, { first: 20 });
       if (first.edges.length !== 20) throw new Error(`history: expected 20 entries, got ${first.edges.length}`);
       for (let i = 0; i < 20; i++) await readModel.history(seeded.heavyUserId, { first: 20 });
@@ -671,7 +682,7 @@ export const eventLogScale: Benchmark = {
           fmt(rebuildSeconds, 1),
           `**${fmt(rebuildRate)}**`,
           `**${fmt(rebuildRatio, 2)}**`,
-          `readAll ${fmt(meter.readAllMs / 1000, 1)} s (overlapping: read ahead); secondary indexes and swap ${fmt(finishSeconds, 1)} s`,
+          `readAll ${fmt(meter.readAllMs / 1000, 1)} s (overlapping: read ahead); secondary indexes and swap ${fmt(finishSeconds, 1)} s; rm_user_history ${historySize.size} (${historySize.bytes} bytes a row)`,
         ],
         [
           `rebuild of all ${serverProjections.length} projections in place (tables emptied, runner batches of ${fmt(batchSize)}, indexes kept)`,
@@ -770,14 +781,21 @@ calls one after another.
 
 **Where the replay's ${fmt(m.rebuildSeconds, 1)} s go** (this run's wrappers; the three overlap, as the replay is a
 pipeline): computing in Node.js ${fmt(m.computeSeconds, 1)} s (the history alone ${fmt(m.historyComputeSeconds, 1)} s: over a million
-entries, each with its sentence, encoded as COPY text), the write transactions ${fmt(m.writeSeconds, 1)} s from first
-statement to last (PostgreSQL ingesting COPY, and waiting for the next statement while the Node.js thread computes),
-reading ${fmt(m.readAllSeconds, 1)} s (ahead of need), secondary indexes and the swap ${fmt(m.finishSeconds, 1)} s at the end. A CPU
-profile of the same replay (\`node --cpu-prof\`, a separate run) showed the Node.js thread busy about two thirds of
-the time — history entries and their sentences, COPY encoding, parsing rows, garbage collection, each a few
-seconds — and \`top\` showed it near 90 % of a core while the two PostgreSQL backends used about 35 % of the
-other: on two cores the Node.js thread is the bottleneck, and the target (half of a plain read, which is itself
-mostly the same thread parsing rows) leaves it about as much time again as parsing takes.
+entries, encoded as COPY text), the write transactions ${fmt(m.writeSeconds, 1)} s from first statement to last (PostgreSQL
+ingesting COPY, and waiting for the next statement while the Node.js thread computes), reading ${fmt(m.readAllSeconds, 1)} s
+(ahead of need), secondary indexes and the swap ${fmt(m.finishSeconds, 1)} s at the end. CPU profiles of the same replay
+(\`node --cpu-prof\`, separate runs) show the one Node.js thread busy through the whole load — parsing rows about
+3 s, history entries about 3 s, COPY encoding about 2 s, garbage collection 2-3 s, the users projection about 1 s —
+and idle only while the indexes are built: on two cores that thread is the bottleneck.
+
+**Why half a plain read is out of reach here** (measured separately on the same seeded log, 2026-12-03): the
+target gives the whole replay about twice the time of a plain read (≈ 6 s for this log), on two cores. A replay
+that computes nothing but reads every event through the same loop (\`replay\` of the programs projection alone)
+already took 5.2 s of that. PostgreSQL alone, loading the 1.13 M history rows from a file with \`psql \\copy\`,
+took 5.7 s in the old shape (each row a copy of its event and its sentence, 385 bytes of COPY text) and 1.9 s in a
+narrow one; the other read models and the deferred indexes need another 2-3 s of it. The two cores would have to
+do about 15 core-seconds of work in 6 s. Reaching the target needs less work per event (above all in the Node.js
+thread), not more overlap.
 
 **What was done** (from 1,933 events/s, 0.007×, when each projection applied event by event in its own pass):
 one pass over the log for all projections; each batch applied at a time (rows read once, changed in memory,
@@ -785,14 +803,17 @@ written with COPY and one upsert per table); the history keyed by position (its 
 over); secondary indexes built after the load; a replay keeps every row it builds in memory (no read-backs) and
 computes batch n + 1 while batch n is written, in slices that let the connection send COPY data meanwhile; readAll
 builds events without an object spread (a pass of the log 189k → 265k events/s); a 128 MiB young generation
-(garbage collection 10.5 → 6.0 s of a 36 s replay). The rebuild in place (${fmt(m.inPlaceSeconds, 1)} s here) reads rows back
-and keeps every index up to date, so it is slower; it is for small read models and for when a replay's memory is
-not there.
+(garbage collection 10.5 → 6.0 s of a 36 s replay); the history keeps only what an entry says changed (user,
+position, event type, field, persona, match, change id, from, to, revert) and reads who, when, why and the sentence
+from the event when a page is shown (history replayed alone 17.3 → 12.7 s; the whole replay about 20.6 → 18-19 s;
+the table about a third of its old size); COPY text encoded by a function generated per table (no generic
+property lookups). The rebuild in place (${fmt(m.inPlaceSeconds, 1)} s here) reads rows back and keeps every index up
+to date, so it is slower; it is for small read models and for when a replay's memory is not there.
 
-**What would close the rest** (not done): build the history rows without their sentences (store what an entry
-needs, compute the sentence when it is read, from the event, which the log has anyway): the largest share of the
-computing and of the bytes written; move the computing to a worker thread, so that reading, computing and
-writing run on both cores.`;
+**What could close more of it** (not done): move computing to a worker thread (the history's or all of it), so
+that parsing, computing and the database use both cores; make the history's entries without the sentence at all
+(it is still built, then dropped, in the projection: a facts-only \`historyEntriesOf\`); positions as \`bigint\`
+instead of \`numeric(20)\` (PostgreSQL loaded the history rows 0.9 s faster so).`;
 
 /** The replayed read models hold what the log says they should: a wrong rebuild is not a fast one. */
 const checkReadModels = async (db: SqlDatabase, seeded: SeedResult, outbox = 0): Promise<void> => {

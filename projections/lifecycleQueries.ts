@@ -1,6 +1,7 @@
 import {
   DEFAULT_PROGRAM_SETTINGS,
   type ApprovingParty,
+  type LifecycleEvent,
   type MatchSource,
   type MatchStatus,
   type NotificationKind,
@@ -32,7 +33,9 @@ import type {
   UserView,
 } from '../src/readmodels/lifecycle';
 import type { SqlExecutor } from '../src/sql/sqlDatabase';
-import { isoTimestamp } from './shared';
+import { formatPosition, type EventStore, type RecordedEvent } from '../src/eventstore/eventStore';
+import { historyEntriesOf } from './historyEntries';
+import { asDomainEvent, isoTimestamp } from './shared';
 import type { PositionedRow } from '../src/projections/rows';
 import type { MatchRow as StoredMatchRow } from './matches.projection';
 import type { HistoryRow } from './userHistory.projection';
@@ -138,9 +141,8 @@ export const MATCH_COLUMNS = `m.match_id, m.program_id, m.mentor_user_id, m.ment
   ${isoTimestamp('m.completed_at')} AS completed_at, ${isoTimestamp('m.closed_at')} AS closed_at,
   ${isoTimestamp('m.ended_at')} AS ended_at, ${isoTimestamp('m.updated_at')} AS updated_at`;
 
-const HISTORY_COLUMNS = `event_id, user_id, position_major::text AS position_major, position_minor::text AS position_minor,
-  event_type, ${isoTimestamp('occurred_at')} AS occurred_at, field, persona_id, match_id, change_id, from_value, to_value,
-  summary, actor_id, actor_role, reason, command, correlation_id, reverted_by_change_id,
+const HISTORY_COLUMNS = `user_id, position_major::text AS position_major, position_minor::text AS position_minor,
+  event_type, field, persona_id, match_id, change_id, from_value, to_value, reverted_by_change_id,
   ${isoTimestamp('reverted_at')} AS reverted_at`;
 
 const toProgram = (row: ProgramRow): ProgramView => ({
@@ -227,27 +229,56 @@ export const toMatch = (row: MatchRow): MatchView => ({
   updatedAt: row.updated_at,
 });
 
-const toHistoryEntry = (row: HistoryRow): HistoryEntryView => ({
-  eventId: row.event_id,
-  userId: row.user_id,
-  position: { major: BigInt(row.position_major), minor: BigInt(row.position_minor) },
-  eventType: row.event_type,
-  occurredAt: row.occurred_at,
-  field: row.field as HistoryField,
-  personaId: row.persona_id,
-  matchId: row.match_id,
-  changeId: row.change_id,
-  from: row.from_value,
-  to: row.to_value,
-  summary: row.summary,
-  actorId: row.actor_id,
-  actorRole: row.actor_role,
-  reason: row.reason,
-  command: row.command,
-  correlationId: row.correlation_id,
-  revertedByChangeId: row.reverted_by_change_id,
-  revertedAt: row.reverted_at,
-});
+/**
+ * An entry as the history shows it: what changed from the row, who, when, why and the sentence from
+ * the event it came of (`historyEntriesOf` again, with the match context the row keeps: the entry's
+ * own participant and the status it changed from).
+ */
+const toHistoryEntry = (row: HistoryRow, recorded: RecordedEvent): HistoryEntryView => {
+  const participants = row.persona_id === null ? [] : [{ userId: row.user_id, personaId: row.persona_id }];
+  const entry = historyEntriesOf(asDomainEvent(recorded as RecordedEvent<LifecycleEvent>), { participants, status: row.from_value }).find(
+    (candidate) => candidate.userId === row.user_id && candidate.field === row.field && candidate.personaId === row.persona_id,
+  );
+  const { occurredAt, actor, reason, command, correlationId } = recorded.metadata;
+  return {
+    eventId: recorded.id,
+    userId: row.user_id,
+    position: recorded.position,
+    eventType: recorded.type,
+    occurredAt,
+    field: row.field as HistoryField,
+    personaId: row.persona_id,
+    matchId: row.match_id,
+    changeId: row.change_id,
+    from: row.from_value,
+    to: row.to_value,
+    // Only a change to how entries are made (a history not rebuilt since) leaves the row without its entry.
+    summary: entry?.summary ?? `${recorded.type} (rebuild the user_history read model to describe it)`,
+    actorId: actor.id,
+    actorRole: actor.role,
+    reason: reason ?? null,
+    command: command ?? null,
+    correlationId,
+    revertedByChangeId: row.reverted_by_change_id,
+    revertedAt: row.reverted_at,
+  };
+};
+
+/** The events the rows came of, in the rows' order; a row whose event the log does not have is an error an auditor must see. */
+const eventsOfRows = async (events: HistoryEvents, userId: string, rows: readonly HistoryRow[]): Promise<RecordedEvent[]> => {
+  const positions = rows.map((row) => ({ major: BigInt(row.position_major), minor: BigInt(row.position_minor) }));
+  const found = new Map((await events.readAt(positions)).map((event) => [formatPosition(event.position), event]));
+  return positions.map((position) => {
+    const event = found.get(formatPosition(position));
+    if (!event) {
+      throw new Error(
+        `The history of user ${userId} has an entry for the event at position ${formatPosition(position)}, which the event log does not have: ` +
+          'an event was removed or the read model belongs to another log. Run `npm run events -- verify` and rebuild the user_history read model.',
+      );
+    }
+    return event;
+  });
+};
 
 // ---------------------------------------------------------------------------------------------
 
@@ -283,8 +314,14 @@ export const whereClause = (conditions: readonly string[]) => (conditions.length
  */
 const STAFF_ONLY_HISTORY_EVENTS = ['MatchCreated', 'MatchDiscarded'];
 
+/** Where the history reads the events its rows came of (the event store). */
+export type HistoryEvents = Pick<EventStore, 'readAt'>;
+
 export class SqlLifecycleReadModel implements LifecycleReadModel {
-  constructor(private readonly db: SqlExecutor) {}
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly events: HistoryEvents,
+  ) {}
 
   async program(programId: string): Promise<ProgramView | null> {
     const { rows } = await this.db.query<ProgramRow>(`SELECT ${PROGRAM_COLUMNS} FROM rm_programs WHERE program_id = $1`, [programId]);
@@ -362,7 +399,9 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
         params,
       ),
     ]);
-    return toPage(rows, first, page.after, count.rows[0]!.total, toHistoryEntry, (row) =>
+    const events = await eventsOfRows(this.events, userId, rows.slice(0, first));
+    const eventOf = new Map(rows.slice(0, first).map((row, i) => [row, events[i]!]));
+    return toPage(rows, first, page.after, count.rows[0]!.total, (row) => toHistoryEntry(row, eventOf.get(row)!), (row) =>
       encodeCursor('history', [row.position_major, row.position_minor]),
     );
   }

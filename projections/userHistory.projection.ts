@@ -33,24 +33,16 @@ import { LAST_POSITION_COLUMNS, asDomainEvent, positionParams } from './shared';
  */
 export const USER_HISTORY_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS rm_user_history (
-  event_id text NOT NULL,
   user_id text NOT NULL,
   position_major numeric(20) NOT NULL,
   position_minor numeric(20) NOT NULL,
   event_type text NOT NULL,
-  occurred_at timestamptz NOT NULL,
   field text NOT NULL,
   persona_id text,
   match_id text,
   change_id text,
   from_value text,
   to_value text,
-  summary text NOT NULL,
-  actor_id text NOT NULL,
-  actor_role text NOT NULL,
-  reason text,
-  command text,
-  correlation_id text NOT NULL,
   reverted_by_change_id text,
   reverted_at timestamptz,
   PRIMARY KEY (position_major, position_minor, user_id)
@@ -64,6 +56,12 @@ BEGIN
     ALTER TABLE rm_user_history ADD PRIMARY KEY (position_major, position_minor, user_id);
   END IF;
 END $$;
+-- Tables made before also kept what the event says (its id, time, actor, reason, command,
+-- correlation) and the sentence made of it: the history reads those from the event now.
+ALTER TABLE rm_user_history
+  DROP COLUMN IF EXISTS event_id, DROP COLUMN IF EXISTS occurred_at, DROP COLUMN IF EXISTS summary,
+  DROP COLUMN IF EXISTS actor_id, DROP COLUMN IF EXISTS actor_role, DROP COLUMN IF EXISTS reason,
+  DROP COLUMN IF EXISTS command, DROP COLUMN IF EXISTS correlation_id;
 CREATE INDEX IF NOT EXISTS rm_user_history_newest_first ON rm_user_history (user_id, position_major DESC, position_minor DESC);
 CREATE INDEX IF NOT EXISTS rm_user_history_by_change ON rm_user_history (user_id, change_id) WHERE change_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS rm_user_history_by_match ON rm_user_history (match_id, position_major, position_minor) WHERE match_id IS NOT NULL;
@@ -94,26 +92,21 @@ END $$;
 
 type HistoryEvent = UserEvent | MatchEvent;
 
-/** A row of rm_user_history (the history queries read the same shape). */
+/**
+ * A row of rm_user_history: which user an event's entry is for and what the entry says changed.
+ * What the event itself says (who, when, why, the sentence) the history reads from the event.
+ */
 export interface HistoryRow {
-  event_id: string;
   user_id: string;
   position_major: string;
   position_minor: string;
   event_type: string;
-  occurred_at: string;
   field: string;
   persona_id: string | null;
   match_id: string | null;
   change_id: string | null;
   from_value: string | null;
   to_value: string | null;
-  summary: string;
-  actor_id: string;
-  actor_role: string;
-  reason: string | null;
-  command: string | null;
-  correlation_id: string;
   reverted_by_change_id: string | null;
   reverted_at: string | null;
 }
@@ -124,12 +117,9 @@ const HISTORY = tableSpec<HistoryRow>({
   table: 'rm_user_history',
   key: ['position_major', 'position_minor', 'user_id'],
   columns: [
-    ...column('text', 'event_id', 'user_id'),
+    ...column('text', 'user_id'),
     ...column('numeric', 'position_major', 'position_minor'),
-    ...column('text', 'event_type'),
-    ...column('timestamptz', 'occurred_at'),
-    ...column('text', 'field', 'persona_id', 'match_id', 'change_id', 'from_value', 'to_value', 'summary', 'actor_id', 'actor_role'),
-    ...column('text', 'reason', 'command', 'correlation_id', 'reverted_by_change_id'),
+    ...column('text', 'event_type', 'field', 'persona_id', 'match_id', 'change_id', 'from_value', 'to_value', 'reverted_by_change_id'),
     ...column('timestamptz', 'reverted_at'),
   ],
 });
@@ -222,31 +212,22 @@ const entriesOf = (
   const { rows, byChange, reverts } = into;
   for (const recorded of events) {
     const event = asDomainEvent(recorded);
-    const { occurredAt, actor, reason, command, correlationId } = recorded.metadata;
     const [major, minor] = positionParams(recorded);
     const matchRow = isMatchEvent(event) ? contexts.get(event.data.matchId) : undefined;
     const context = needsMatchContext(event) ? { participants: matchRow?.participants ?? [], status: matchRow?.status ?? null } : undefined;
     const entries = historyEntriesOf(event, context);
     for (const entry of entries) {
       const row: HistoryRow = {
-        event_id: recorded.id,
         user_id: entry.userId,
         position_major: major,
         position_minor: minor,
         event_type: recorded.type,
-        occurred_at: occurredAt,
         field: entry.field,
         persona_id: entry.personaId,
         match_id: entry.matchId,
         change_id: entry.changeId,
         from_value: entry.from,
         to_value: entry.to,
-        summary: entry.summary,
-        actor_id: actor.id,
-        actor_role: actor.role,
-        reason: reason ?? null,
-        command: command ?? null,
-        correlation_id: correlationId,
         reverted_by_change_id: null,
         reverted_at: null,
       };
@@ -259,8 +240,9 @@ const entriesOf = (
       const { userId, revertedChangeId, changeId } = event.data;
       const key = `${userId}\u0000${revertedChangeId}`;
       const undone = byChange.get(key);
-      if (undone) Object.assign(undone, { reverted_by_change_id: changeId, reverted_at: occurredAt });
-      else reverts.set(key, { user_id: userId, reverted_change_id: revertedChangeId, change_id: changeId, at: occurredAt });
+      const at = recorded.metadata.occurredAt;
+      if (undone) Object.assign(undone, { reverted_by_change_id: changeId, reverted_at: at });
+      else reverts.set(key, { user_id: userId, reverted_change_id: revertedChangeId, change_id: changeId, at });
     }
   }
   return { rows, reverts: [...reverts.values()] };

@@ -116,7 +116,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       if (outcome.events.some((event) => event.type === 'MatchActivated')) scheduler?.sweepSoon();
     },
   });
-  const readModel = new SqlLifecycleReadModel(db);
+  const readModel = new SqlLifecycleReadModel(db, store);
   const matching = new SqlMatchingReadModel(db);
   const meetingReadModel = new SqlMeetingReadModel(db);
   const managerReports = new SqlManagerReportQueries(db, (userIds, now) => meetingReadModel.meetingCountsForMentors(userIds, now));

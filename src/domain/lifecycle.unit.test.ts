@@ -2,7 +2,9 @@ import { CommandPipeline, type CommandContext, type CommandDefinition } from '..
 import {
   START,
   WrongExpectedRevisionError,
+  comparePositions,
   type EventStore,
+  type GlobalPosition,
   type RecordedEvent,
   type StreamWrite,
 } from '../eventstore/eventStore';
@@ -89,6 +91,9 @@ class InMemoryEventStore implements EventStore {
   }
   async readCommittedHead() {
     return this.readHead();
+  }
+  async readAt(positions: readonly GlobalPosition[]) {
+    return positions.flatMap((p) => this.log.filter((e) => comparePositions(e.position, p) === 0));
   }
   async close() {}
 }

@@ -142,6 +142,11 @@ export interface EventStore {
    * exactly once across successive calls that pass the previous batch's last position.
    */
   readAll(options?: ReadAllOptions): Promise<readonly RecordedEvent[]>;
+  /**
+   * The events at these positions, in the order asked for; a position no event is at is left out.
+   * For read models that keep positions and render from the event (a user's history).
+   */
+  readAt(positions: readonly GlobalPosition[]): Promise<readonly RecordedEvent[]>;
   /** The events a first append with this idempotency key stored, or `null` if the key is unused. */
   readIdempotencyKey(idempotencyKey: string): Promise<readonly RecordedEvent[] | null>;
   /** The position a reader that has read everything currently visible would be at. */

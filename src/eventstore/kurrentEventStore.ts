@@ -247,6 +247,20 @@ export class KurrentEventStore implements EventStore {
     }
   }
 
+  async readAt(positions: readonly GlobalPosition[]): Promise<readonly RecordedEvent[]> {
+    // A read of the log from a position (inclusive) starts with the event there, if there is one.
+    const found = await Promise.all(
+      positions.map(async (position) => {
+        for await (const resolved of this.client.readAll({ fromPosition: toReadPosition(position), maxCount: 1, direction: FORWARDS })) {
+          const event = resolved.event;
+          if (event && isDomainEvent(event) && comparePositions(toGlobalPosition(event.position), position) === 0) return fromClientEvent(event);
+        }
+        return null;
+      }),
+    );
+    return found.filter((event): event is RecordedEvent => event !== null);
+  }
+
   /** KurrentDB shows readers every committed event at once: the committed head is the head. */
   readCommittedHead(): Promise<GlobalPosition> {
     return this.readHead();

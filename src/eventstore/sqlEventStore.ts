@@ -542,6 +542,21 @@ export class SqlEventStore implements EventStore {
     return result.rows.map(toRecorded);
   }
 
+  async readAt(positions: readonly GlobalPosition[]): Promise<readonly RecordedEvent[]> {
+    if (positions.length === 0) return [];
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM es_events e
+         JOIN unnest($1::text[], $2::text[]) AS p(major, minor)
+           ON e.transaction_id = p.major::xid8 AND e.global_position = p.minor::bigint`,
+      [positions.map((p) => p.major.toString()), positions.map((p) => p.minor.toString())],
+    );
+    const byPosition = new Map(rows.map((row) => [`${row.transaction_id}/${row.global_position}`, row]));
+    return positions.flatMap((p) => {
+      const row = byPosition.get(`${p.major}/${p.minor}`);
+      return row ? [toRecorded(row)] : [];
+    });
+  }
+
   async readHead(): Promise<GlobalPosition> {
     const result = await this.db.query<{ transaction_id: string; global_position: string }>(
       `SELECT e.transaction_id::text AS transaction_id, e.global_position::text AS global_position FROM es_events e

@@ -233,6 +233,22 @@ export const eventStoreContract = (
       expect(await store.readAll({ after: head, maxCount: 10 })).toEqual([]);
     });
 
+    test('reads the events at given positions, in the order asked for, leaving out positions with no event', async () => {
+      const id = stream('at');
+      await appendToStream(store, id, 'no_stream', [newEvent('First', { n: 1 }), newEvent('Second', { n: 2 }), newEvent('Third', { n: 3 })]);
+      const [first, second, third] = (await store.readStream(id)).events.map((e) => e.position);
+      // Read back at the third, the first, nowhere, the second.
+      const nowhere = { major: third!.major + 1_000_000n, minor: third!.minor + 1_000_000n };
+      const read = await store.readAt([third!, first!, nowhere, second!]);
+      expect(read.map((e) => [e.type, e.data, e.streamId, e.revision])).toEqual([
+        ['Third', { n: 3 }, id, 2],
+        ['First', { n: 1 }, id, 0],
+        ['Second', { n: 2 }, id, 1],
+      ]);
+      expect(read.map((e) => formatPosition(e.position))).toEqual([third!, first!, second!].map(formatPosition));
+      expect(await store.readAt([])).toEqual([]);
+    });
+
     test(`${options.writers ?? 20} concurrent writers on many streams: a concurrent catch-up reader sees every event exactly once`, async () => {
       const writers = options.writers ?? 20;
       const perWriter = 25;

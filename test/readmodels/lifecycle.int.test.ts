@@ -106,7 +106,7 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
     database = await open();
     store = await SqlEventStore.create(database.db);
     runner = await ProjectionRunner.create(store, database.db, lifecycleProjections, { batchSize: 7 });
-    readModel = new SqlLifecycleReadModel(database.db);
+    readModel = new SqlLifecycleReadModel(database.db, store);
     const scenario = new Scenario(store);
 
     step.createProgram = await scenario.run(
@@ -612,6 +612,38 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
     const forged = Buffer.from(JSON.stringify(['history', '1; DROP TABLE rm_users', '0'])).toString('base64url');
     await expect(readModel.history(ID.theo, { first: 1, after: forged })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await expect(readModel.users({}, { first: -1 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  test('a history table of the old shape (each row a copy of its event and the sentence) drops the copies and reads the same from the log', async () => {
+    const shown = await readModel.history(ID.theo, { first: 100 });
+    await database.db.exec(`ALTER TABLE rm_user_history ADD COLUMN event_id text, ADD COLUMN summary text NOT NULL DEFAULT 'copied sentence',
+      ADD COLUMN actor_id text, ADD COLUMN correlation_id text NOT NULL DEFAULT 'copied'`);
+    await ProjectionRunner.create(store, database.db, lifecycleProjections);
+    const { rows } = await database.db.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'rm_user_history'`,
+    );
+    expect(rows.map((row) => row.column_name).filter((name) => ['event_id', 'summary', 'actor_id', 'correlation_id'].includes(name))).toEqual([]);
+    expect(await readModel.history(ID.theo, { first: 100 })).toEqual(shown);
+  });
+
+  test('an entry whose event the log does not have is reported, naming the position and what to run', async () => {
+    const [newest] = (await readModel.history(ID.theo, { first: 1 })).edges;
+    const { major, minor } = newest!.node.position;
+    // A row for a position past the end of the log, as if its event had been deleted.
+    await database.db.query(
+      `INSERT INTO rm_user_history (user_id, position_major, position_minor, event_type, field)
+       VALUES ($1, $2, $3, 'UserStatusChanged', 'USER_STATUS')`,
+      [ID.theo, (major + 1000n).toString(), minor.toString()],
+    );
+    try {
+      await expect(readModel.history(ID.theo, { first: 5 })).rejects.toThrow(
+        `has an entry for the event at position ${major + 1000n}.${minor}, which the event log does not have`,
+      );
+      await expect(readModel.history(ID.theo, { first: 5 })).rejects.toThrow('npm run events -- verify');
+    } finally {
+      await database.db.query(`DELETE FROM rm_user_history WHERE position_major = $1`, [(major + 1000n).toString()]);
+    }
+    expect((await readModel.history(ID.theo, { first: 1 })).edges[0]!.node.eventId).toBe(newest!.node.eventId);
   });
 
   test('replay: every event applied again (in order, then newest first) and a rebuild of each projection give the same rows', async () => {

@@ -154,7 +154,7 @@ describe.each(sqlBackends())('matching read model on $name', ({ open }) => {
     store = await SqlEventStore.create(database.db);
     runner = await ProjectionRunner.create(store, database.db, lifecycleProjections, { batchSize: 13 });
     matching = new SqlMatchingReadModel(database.db);
-    lifecycle = new SqlLifecycleReadModel(database.db);
+    lifecycle = new SqlLifecycleReadModel(database.db, store);
     clock = new Clock(store);
     const run = clock.run.bind(clock);
     const program = (command: Parameters<typeof define.programCommand>[0]) => () => define.programCommand(command);
@@ -754,7 +754,7 @@ describe.each(sqlBackends())('read-model tables made before the matching workflo
       await ProjectionRunner.create(store, database.db, lifecycleProjections);
       await ProjectionRunner.create(store, database.db, lifecycleProjections);
 
-      const lifecycle = new SqlLifecycleReadModel(database.db);
+      const lifecycle = new SqlLifecycleReadModel(database.db, store);
       expect((await lifecycle.matchesByIds(['old-1']))[0]).toMatchObject({ status: 'ACTIVE', source: 'ADMIN', activatedAt: null, endsAt: null });
       expect((await lifecycle.personasOfUsers(['u1']))[0]).toMatchObject({ originKind: null, invitedAt: null, matchCompleted: false });
       expect(await lifecycle.program('prog-old')).toMatchObject({ settings: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true }, notificationTemplates: {} });

@@ -517,6 +517,10 @@ export const eventLogScale: Benchmark = {
         )
       ).rows[0]!;
       const store = await SqlEventStore.create(db);
+      // Before each timed stage: no stage pays for writing out the dirty buffers of the one before (the
+      // seeding's 800 MB, the hint bits the first read of fresh rows sets, the read models just written).
+      let checkpoints = true;
+      const settle = () => db.query('CHECKPOINT').then(() => undefined, () => void (checkpoints = false));
       let seeded: SeedResult;
       if (reuse) {
         log(`event-log-scale: reusing the log seeded earlier in ${redact(url)}; dropping its read models`);
@@ -541,6 +545,7 @@ export const eventLogScale: Benchmark = {
         }
         return rates;
       };
+      await settle();
       const plainBefore = await plainRates();
       for (const [size, r] of plainBefore) log(`  plain read, batches of ${fmt(size)}: ${fmt(r.events / r.seconds)} events/s (${fmt(r.seconds, 1)} s)`);
       const readAllPass = await storeReadAll(store, replayBatch);
@@ -592,6 +597,7 @@ export const eventLogScale: Benchmark = {
       });
       const meter = newMeter();
       const runner = await ProjectionRunner.create(meteredStore(store, () => meter), db, timed, { batchSize });
+      await settle();
       const rebuildStart = performance.now();
       let loadedAt = rebuildStart;
       await runner.replay([], () => (loadedAt = performance.now()), replayBatch);
@@ -616,6 +622,7 @@ export const eventLogScale: Benchmark = {
       // log applied to them with applyBatch (rows read back from the tables) in the runner's batches,
       // their indexes kept up to date as it goes.
       const inPlaceRunner = await ProjectionRunner.create(store, db, serverProjections, { batchSize });
+      await settle();
       const inPlaceStart = performance.now();
       await inPlaceRunner.rebuild();
       const inPlaceSeconds = (performance.now() - inPlaceStart) / 1000;
@@ -623,6 +630,7 @@ export const eventLogScale: Benchmark = {
       // Two "Mentorship Assignment" e-mails for every match that went live (the mentor's and the mentee's).
       await checkReadModels(db, seeded, 2 * (seeded.types.find((t) => t.type === 'MatchActivated')?.count ?? 0));
 
+      await settle();
       const plainAfter = await plainRates();
       const rateOf = (size: number) =>
         (plainBefore.get(size)!.events / plainBefore.get(size)!.seconds + plainAfter.get(size)!.events / plainAfter.get(size)!.seconds) / 2;
@@ -632,6 +640,7 @@ export const eventLogScale: Benchmark = {
       const rebuildRatio = rebuildRate / plainRate;
 
       // (c) Export of the whole log as NDJSON, the way `npm run events -- export` does, into a null writable.
+      await settle();
       const sink = nullWritable();
       const exportStart = performance.now();
       const exported = await exportNdjson(new SqlEventLog(db), {}, sink.out);
@@ -709,6 +718,7 @@ export const eventLogScale: Benchmark = {
         environment: [
           `PostgreSQL ${settings.v} at ${redact(url)} (dropped and created for the run), shared_buffers=${settings.sb}, work_mem=${settings.wm}, synchronous_commit=${settings.sc}`,
           `${fmt(seeded.events)} events${short} in ${fmt(seeded.streams)} streams (${seeded.programs} programs, ${fmt(seeded.users)} users, ${fmt(seeded.matches)} matches), es_events ${size}; ${seeded.seconds === null ? 'seeded by an earlier run (BENCH_REUSE_SEED=1)' : `seeded in ${fmt(seeded.seconds, 1)} s`}`,
+          checkpoints ? 'CHECKPOINT before each timed stage (plain reads, replay, rebuild in place, export)' : 'no CHECKPOINT between stages (not permitted)',
           `Batches: ${fmt(replayBatch)} events for the replay (its default; BENCH_REPLAY_BATCH), ${fmt(batchSize)} for the runner (its default; BENCH_BATCH); export with exportNdjson's default (1,000)`,
         ],
         result:
@@ -792,8 +802,9 @@ and idle only while the indexes are built: on two cores that thread is the bottl
 target gives the whole replay about twice the time of a plain read (≈ 6 s for this log), on two cores. A replay
 that computes nothing but reads every event through the same loop (\`replay\` of the programs projection alone)
 already took 5.2 s of that. PostgreSQL alone, loading the 1.13 M history rows from a file with \`psql \\copy\`,
-took 5.7 s in the old shape (each row a copy of its event and its sentence, 385 bytes of COPY text) and 1.9 s in a
-narrow one; the other read models and the deferred indexes need another 2-3 s of it. The two cores would have to
+took 4.5 s in the old shape without any index (each row a copy of its event and its sentence, 385 bytes of COPY
+text) and 2.5 s in the new one with its primary key (131 bytes); the other read models and the deferred indexes
+need another 2-3 s of it. The two cores would have to
 do about 15 core-seconds of work in 6 s. Reaching the target needs less work per event (above all in the Node.js
 thread), not more overlap.
 
@@ -805,9 +816,11 @@ computes batch n + 1 while batch n is written, in slices that let the connection
 builds events without an object spread (a pass of the log 189k → 265k events/s); a 128 MiB young generation
 (garbage collection 10.5 → 6.0 s of a 36 s replay); the history keeps only what an entry says changed (user,
 position, event type, field, persona, match, change id, from, to, revert) and reads who, when, why and the sentence
-from the event when a page is shown (history replayed alone 17.3 → 12.7 s; the whole replay about 20.6 → 18-19 s;
-the table about a third of its old size); COPY text encoded by a function generated per table (no generic
-property lookups). The rebuild in place (${fmt(m.inPlaceSeconds, 1)} s here) reads rows back and keeps every index up
+from the event when a page is shown (on 2026-12-03, \`runner.replay\` in a separate script on the same settled
+log: all seven about 21 → 15.5-17 s, the history alone 17.3 → 12.7 s; the table with its indexes 687 → 378 MB;
+the history page p99 about 3 → 4-7 ms, as it now reads its 20 events from the log); COPY text encoded by a
+function generated per table (no generic property lookups); a CHECKPOINT before each timed stage (a run just
+after seeding had the seed's buffers written out under the replay: 24.7 s then, 18.4 s with it). The rebuild in place (${fmt(m.inPlaceSeconds, 1)} s here) reads rows back and keeps every index up
 to date, so it is slower; it is for small read models and for when a replay's memory is not there.
 
 **What could close more of it** (not done): move computing to a worker thread (the history's or all of it), so

@@ -72,14 +72,20 @@ const causeClause = (cause: MatchStatusCause): string => {
 
 const matchIdOfCause = (cause: MatchStatusCause): string | null => ('matchId' in cause ? cause.matchId : null);
 
+// Every entry is a literal of all eight fields in the same order (one object shape), never
+// \`{ ...base, ... }\`: with an object spread, making the entries of an event took 3.1 µs instead of
+// 0.25 µs (300,000 events of the benchmark's log), the largest cost of replaying the history.
 const userEntry = (event: Exclude<UserEvent, ProfileAttributesSet>): HistoryEntry => {
-  const base = { userId: event.data.userId, personaId: null, matchId: null, changeId: null };
+  const { userId } = event.data;
   switch (event.type) {
     case 'UserRegistered': {
       const { name, email, role, programId, userStatus } = event.data;
       return {
-        ...base,
+        userId,
         field: 'REGISTRATION',
+        personaId: null,
+        matchId: null,
+        changeId: null,
         from: null,
         to: userStatus,
         summary: `${name} <${email}> registered as a ${roleName(role)} in program ${programId} with status ${describeUserStatus(userStatus)}`,
@@ -102,30 +108,51 @@ const userEntry = (event: Exclude<UserEvent, ProfileAttributesSet>): HistoryEntr
         }
       })();
       return {
-        ...base,
+        userId,
         field: 'PERSONA',
         personaId,
         matchId: origin.kind === 'REMATCH_REQUESTED' || origin.kind === 'ADDITIONAL_MATCH' ? origin.matchId : null,
+        changeId: null,
         from: null,
         to: matchStatus,
         summary: `Persona ${personaId} created as a ${roleName(role)} persona with match status ${matchStatus} ${why}`,
       };
     }
     case 'ApplicationCompleted':
-      return { ...base, field: 'APPLICATION', from: 'INCOMPLETE', to: 'COMPLETED', summary: 'Application completed' };
+      return {
+        userId,
+        field: 'APPLICATION',
+        personaId: null,
+        matchId: null,
+        changeId: null,
+        from: 'INCOMPLETE',
+        to: 'COMPLETED',
+        summary: 'Application completed',
+      };
     case 'UserStatusChanged': {
       const { changeId, from, to, automatic, trigger } = event.data;
       const summary =
         automatic && trigger === 'APPLICATION_COMPLETED'
           ? `Application completed; moved to ${to} automatically by the system`
           : `User status changed from ${describeUserStatus(from)} to ${describeUserStatus(to)}${automatic ? ' automatically by the system' : ''}`;
-      return { ...base, field: 'USER_STATUS', changeId, from, to, summary };
+      return {
+        userId,
+        field: 'USER_STATUS',
+        personaId: null,
+        matchId: null,
+        changeId,
+        from,
+        to,
+        summary,
+      };
     }
     case 'UserStatusChangeReverted': {
       const { changeId, revertedChangeId, from, to } = event.data;
       return {
-        ...base,
+        userId,
         field: 'USER_STATUS',
+        personaId: null,
+        matchId: null,
         changeId,
         from,
         to,
@@ -137,10 +164,11 @@ const userEntry = (event: Exclude<UserEvent, ProfileAttributesSet>): HistoryEntr
     case 'PersonaMatchStatusChanged': {
       const { personaId, from, to, matchId, cause } = event.data;
       return {
-        ...base,
+        userId,
         field: 'MATCH_STATUS',
         personaId,
         matchId: matchId ?? matchIdOfCause(cause),
+        changeId: null,
         from,
         to,
         summary: `Persona ${personaId} match status changed from ${from} to ${to}${causeClause(cause)}`,
@@ -154,10 +182,11 @@ const userEntry = (event: Exclude<UserEvent, ProfileAttributesSet>): HistoryEntr
             (communicationCut ? `; it was MATCHED in match ${matchId}, so its mentor and mentee can no longer communicate` : '')
           : `Persona ${personaId} inactivated because match ${cause.matchId} was reopened, so the rematch it waited for is no longer needed`;
       return {
-        ...base,
+        userId,
         field: 'PERSONA_STATUS',
         personaId,
         matchId: matchId ?? (cause.kind === 'SUPERSEDED_BY_REOPENED_MATCH' ? cause.matchId : null),
+        changeId: null,
         from: 'ACTIVE',
         to: 'INACTIVE',
         summary,
@@ -169,9 +198,11 @@ const userEntry = (event: Exclude<UserEvent, ProfileAttributesSet>): HistoryEntr
       const hadSite = previousPartnerSiteId !== null || previousMentorSiteListId !== null;
       const before = hadSite ? `, was ${place(previousPartnerSiteId, previousMentorSiteListId)}` : '';
       return {
-        ...base,
+        userId,
         field: 'SITE',
         personaId,
+        matchId: null,
+        changeId: null,
         from: previousPartnerSiteId,
         to: partnerSiteId,
         summary: `Persona ${personaId} assigned to ${place(partnerSiteId, mentorSiteListId)}${before}`,
@@ -180,9 +211,11 @@ const userEntry = (event: Exclude<UserEvent, ProfileAttributesSet>): HistoryEntr
     case 'MenteeInvitedToMatch': {
       const { personaId, programId } = event.data;
       return {
-        ...base,
+        userId,
         field: 'INVITATION',
         personaId,
+        matchId: null,
+        changeId: null,
         from: null,
         to: 'INVITED',
         summary: `Persona ${personaId} invited to submit mentor preferences in program ${programId}`,
@@ -191,8 +224,11 @@ const userEntry = (event: Exclude<UserEvent, ProfileAttributesSet>): HistoryEntr
     case 'MentorCapacitySet': {
       const { programId, capacity, previous } = event.data;
       return {
-        ...base,
+        userId,
         field: 'MENTOR_CAPACITY',
+        personaId: null,
+        matchId: null,
+        changeId: null,
         from: previous === null ? null : String(previous),
         to: String(capacity),
         summary:
@@ -203,10 +239,11 @@ const userEntry = (event: Exclude<UserEvent, ProfileAttributesSet>): HistoryEntr
     case 'PersonaMatchCompleted': {
       const { personaId, matchId } = event.data;
       return {
-        ...base,
+        userId,
         field: 'MATCH_COMPLETION',
         personaId,
         matchId,
+        changeId: null,
         from: null,
         to: 'COMPLETED',
         summary: `Persona ${personaId}: match ${matchId} ran its full duration and is completed; the persona stays MATCHED`,
@@ -245,14 +282,17 @@ const matchEntries = (event: MatchEvent, context: MatchContext | undefined): His
   const entry = (participant: Participant, index: number): HistoryEntry => {
     // Only meaningful for events that name their personas (participantsOf lists the mentor first).
     const side = index === 0 ? 'mentor' : 'mentee';
-    const base = { userId: participant.userId, field: 'MATCH' as const, personaId: participant.personaId, matchId, changeId: null };
     switch (event.type) {
       case 'MatchCreated': {
         const { mentorPersonaId, menteePersonaId, source, score } = event.data;
         const how = source === 'AUTO' ? ' by auto-matching' : '';
         const scored = score !== undefined && score !== null ? ` (score ${score})` : '';
         return {
-          ...base,
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
           from: null,
           to: null,
           summary: `Match ${matchId} created${how}${scored}: mentor persona ${mentorPersonaId} with mentee persona ${menteePersonaId}`,
@@ -263,7 +303,11 @@ const matchEntries = (event: MatchEvent, context: MatchContext | undefined): His
         const waiting =
           pendingApprovals.length === 0 ? 'no approval needed' : `waiting for approval by ${partiesName(pendingApprovals)} until ${expiresAt}`;
         return {
-          ...base,
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
           from: null,
           to: 'REQUESTED',
           summary:
@@ -274,12 +318,25 @@ const matchEntries = (event: MatchEvent, context: MatchContext | undefined): His
       case 'MatchRequestApproved': {
         const { party, pendingApprovals } = event.data;
         const rest = pendingApprovals.length === 0 ? 'every required approval is in' : `still waiting for ${partiesName(pendingApprovals)}`;
-        return { ...base, from: 'REQUESTED', to: 'REQUESTED', summary: `Match request ${matchId} approved by ${partyName(party)}; ${rest}` };
+        return {
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
+          from: 'REQUESTED',
+          to: 'REQUESTED',
+          summary: `Match request ${matchId} approved by ${partyName(party)}; ${rest}`,
+        };
       }
       case 'MatchRequestDeclined': {
         const { party, message } = event.data;
         return {
-          ...base,
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
           from: 'REQUESTED',
           to: 'DECLINED',
           summary: `Match request ${matchId} declined by ${partyName(party)}${message ? `, with the message "${message}"` : ''}`,
@@ -287,30 +344,55 @@ const matchEntries = (event: MatchEvent, context: MatchContext | undefined): His
       }
       case 'MatchRequestExpired':
         return {
-          ...base,
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
           from: 'REQUESTED',
           to: 'EXPIRED',
           summary: `Match request ${matchId} expired: not every required approval came in by ${event.data.expiresAt}`,
         };
       case 'MatchRequestWithdrawn':
         return {
-          ...base,
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
           from: 'REQUESTED',
           to: 'WITHDRAWN',
           summary: `Match request ${matchId} withdrawn ${WITHDRAWAL_WHY[event.data.reason](event.data.otherMatchId)}`,
         };
       case 'MatchDiscarded':
         return {
-          ...base,
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
           from: 'STAGED',
           to: 'DISCARDED',
           summary: `Staged match ${matchId} discarded ${WITHDRAWAL_WHY[event.data.reason](event.data.otherMatchId)}`,
         };
       case 'MatchActivated':
-        return { ...base, from: null, to: 'ACTIVE', summary: `Match ${matchId} went live; the mentor and mentee can now communicate` };
+        return {
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
+          from: null,
+          to: 'ACTIVE',
+          summary: `Match ${matchId} went live; the mentor and mentee can now communicate`,
+        };
       case 'MatchCompleted':
         return {
-          ...base,
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
           from: 'ACTIVE',
           to: 'COMPLETED',
           summary: `Match ${matchId} completed: it ran its full duration (until ${event.data.endsAt})`,
@@ -318,14 +400,27 @@ const matchEntries = (event: MatchEvent, context: MatchContext | undefined): His
       case 'MatchClosed': {
         const intent = side === 'mentor' ? event.data.mentorRematchIntent : event.data.menteeRematchIntent;
         return {
-          ...base,
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
           from: context?.status === 'COMPLETED' ? 'COMPLETED' : 'ACTIVE',
           to: 'CLOSED',
           summary: `Match ${matchId} closed: ${event.data.closureReason}; ${side} wants another match: ${intent}`,
         };
       }
       case 'MatchReopened':
-        return { ...base, from: 'CLOSED', to: 'ACTIVE', summary: `Match ${matchId} reopened` };
+        return {
+          userId: participant.userId,
+          field: 'MATCH',
+          personaId: participant.personaId,
+          matchId,
+          changeId: null,
+          from: 'CLOSED',
+          to: 'ACTIVE',
+          summary: `Match ${matchId} reopened`,
+        };
       default:
         return assertNever(event);
     }

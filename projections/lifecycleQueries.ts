@@ -388,7 +388,8 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
     const conditions = [`user_id = $1${hidden}`];
     if (page.after !== undefined) {
       const [major, minor] = decodeCursor('history', page.after, HISTORY_CURSOR);
-      conditions.push(`(position_major, position_minor) < ($${params.push(major)}::numeric, $${params.push(minor)}::numeric)`);
+      // bigint: compared with the bigint columns of a current table, and widened for numeric ones of older tables.
+      conditions.push(`(position_major, position_minor) < ($${params.push(major)}::bigint, $${params.push(minor)}::bigint)`);
     }
     const [count, { rows }] = await Promise.all([
       this.db.query<{ total: number }>(`SELECT count(*)::integer AS total FROM rm_user_history WHERE user_id = $1${hidden}`, params.slice(0, options.participantView ? 2 : 1)),

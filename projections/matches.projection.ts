@@ -276,6 +276,7 @@ export const matchesProjection = projection<MatchEvent>({
         for (const event of events) evolve(matches, event);
       },
       takeWrites: () => matches.takeWrites(),
+      writesOnceAtEnd: true,
     };
   },
 });

@@ -513,6 +513,7 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
         for (const event of events) evolve({ contacts, programs, outbox: null }, event);
       },
       takeWrites: () => writeAll(contacts.takeWrites(), programs.takeWrites()),
+      writesOnceAtEnd: true,
     };
   },
 });

@@ -16,6 +16,7 @@ import {
   type PositionedRow,
 } from '../src/projections/rows';
 import { historyEntriesOf, needsMatchContext, type HistoryEntry, type MatchContext } from './historyEntries';
+import { userHistoryInDatabase } from './userHistory.replay';
 import type { SqlExecutor } from '../src/sql/sqlDatabase';
 import { LAST_POSITION_COLUMNS, asDomainEvent, positionParams } from './shared';
 
@@ -32,15 +33,18 @@ import { LAST_POSITION_COLUMNS, asDomainEvent, positionParams } from './shared';
  * entry left it in.
  */
 export const USER_HISTORY_SCHEMA = /* sql */ `
+-- Positions as bigint and ids compared byte by byte ("C"): building this table's indexes after a
+-- replay sorted numeric(20) positions and locale-collated ids, most of the replay's index time
+-- (a million rows: 7 s, 2 s so). Tables made before keep numeric positions: the queries work on both.
 CREATE TABLE IF NOT EXISTS rm_user_history (
-  user_id text NOT NULL,
-  position_major numeric(20) NOT NULL,
-  position_minor numeric(20) NOT NULL,
+  user_id text COLLATE "C" NOT NULL,
+  position_major bigint NOT NULL,
+  position_minor bigint NOT NULL,
   event_type text NOT NULL,
   field text NOT NULL,
   persona_id text,
-  match_id text,
-  change_id text,
+  match_id text COLLATE "C",
+  change_id text COLLATE "C",
   from_value text,
   to_value text,
   reverted_by_change_id text,
@@ -118,7 +122,7 @@ const HISTORY = tableSpec<HistoryRow>({
   key: ['position_major', 'position_minor', 'user_id'],
   columns: [
     ...column('text', 'user_id'),
-    ...column('numeric', 'position_major', 'position_minor'),
+    ...column('bigint', 'position_major', 'position_minor'),
     ...column('text', 'event_type', 'field', 'persona_id', 'match_id', 'change_id', 'from_value', 'to_value', 'reverted_by_change_id'),
     ...column('timestamptz', 'reverted_at'),
   ],
@@ -171,6 +175,7 @@ export const userHistoryProjection = projection<HistoryEvent>({
     else await insertRowsIgnoringExisting(tx, HISTORY, rows);
     await writeAll(revertsWrite(reverts), contexts.takeWrites())(tx);
   },
+  replayInDatabase: userHistoryInDatabase,
   replayApplier: () => {
     const contexts = RowSet.empty(MATCH_CONTEXTS, (row) => row.match_id);
     let pending = newEntries();

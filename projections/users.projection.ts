@@ -322,6 +322,6 @@ export const usersProjection = projection<UserEvent>({
       personas: RowSet.empty(PERSONAS, (row) => row.persona_id),
       capacities: RowSet.empty(CAPACITIES, capacityKey),
     };
-    return { apply: (events) => evolveAll(rows, events), takeWrites: () => writesOf(rows) };
+    return { apply: (events) => evolveAll(rows, events), takeWrites: () => writesOf(rows), writesOnceAtEnd: true };
   },
 });

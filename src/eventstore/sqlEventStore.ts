@@ -396,6 +396,11 @@ export class SqlEventStore implements EventStore {
     this.name = db.kind === 'embedded' ? 'embedded (PGlite)' : 'PostgreSQL';
   }
 
+  /** Whether the log is in this database (then a replay can build read models from es_events in SQL). */
+  keepsLogIn(db: SqlDatabase): boolean {
+    return this.db === db;
+  }
+
   static async create(db: SqlDatabase): Promise<SqlEventStore> {
     await migrate(db);
     return new SqlEventStore(db);
@@ -540,6 +545,33 @@ export class SqlEventStore implements EventStore {
       [after.major.toString(), after.minor.toString(), options.maxCount ?? 1000],
     );
     return result.rows.map(toRecorded);
+  }
+
+  /**
+   * As `readAll`, but only events of these types and none after `upTo` (a replay that builds some
+   * read models in SQL reads only what the others handle, up to where the SQL ones stop).
+   */
+  async readAllOfTypes(types: readonly string[], upTo: GlobalPosition, options: ReadAllOptions = {}): Promise<readonly RecordedEvent[]> {
+    const after = options.after ?? START;
+    const result = await this.db.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM es_events e
+        WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint)
+          AND (e.transaction_id, e.global_position) <= ($3::text::xid8, $4::bigint)
+          AND e.event_type = ANY($5::text[]) AND ${VISIBLE}
+        ORDER BY ${LOG_ORDER} LIMIT $6`,
+      [after.major.toString(), after.minor.toString(), upTo.major.toString(), upTo.minor.toString(), types, options.maxCount ?? 1000],
+    );
+    return result.rows.map(toRecorded);
+  }
+
+  /** How many events of these types the log has up to `upTo` (what such a replay will read). */
+  async countUpTo(upTo: GlobalPosition, types?: readonly string[]): Promise<number> {
+    const { rows } = await this.db.query<{ count: string }>(
+      `SELECT count(*)::text AS count FROM es_events e
+        WHERE (e.transaction_id, e.global_position) <= ($1::text::xid8, $2::bigint) AND ($3::text[] IS NULL OR e.event_type = ANY($3::text[]))`,
+      [upTo.major.toString(), upTo.minor.toString(), types ?? null],
+    );
+    return Number(rows[0]!.count);
   }
 
   async readAt(positions: readonly GlobalPosition[]): Promise<readonly RecordedEvent[]> {

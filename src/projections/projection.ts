@@ -1,4 +1,4 @@
-import type { DomainEvent, RecordedEvent } from '../eventstore/eventStore';
+import type { DomainEvent, GlobalPosition, RecordedEvent } from '../eventstore/eventStore';
 import type { SqlExecutor } from '../sql/sqlDatabase';
 import type { BatchWrite } from './rows';
 
@@ -34,6 +34,20 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
    * replay, so an applier need not write them. Without one, a replay calls `applyBatch`.
    */
   readonly replayApplier?: () => ReplayApplier<E>;
+  /**
+   * For a replay from a log kept in the same database (the SQL event store): statements that fill
+   * the projection's tables (empty, in the replay's schema, which is first on the search path)
+   * straight from `es_events`, set at a time, with every event up to and including `upTo`. The
+   * rows must be exactly the ones `applyBatch` makes from the same events: the read-model tests
+   * replay both ways and compare. Nothing crosses to Node.js, and the database does it on a core of
+   * its own while the replay applies the other projections.
+   */
+  readonly replayInDatabase?: (upTo: GlobalPosition) => InDatabaseReplay;
+}
+
+/** The statements of `Projection.replayInDatabase`, run in order in one transaction. */
+export interface InDatabaseReplay {
+  readonly statements: readonly { readonly sql: string; readonly params?: readonly unknown[] }[];
 }
 
 export interface ReplayApplier<E extends DomainEvent = DomainEvent> {
@@ -41,6 +55,13 @@ export interface ReplayApplier<E extends DomainEvent = DomainEvent> {
   readonly apply: (events: readonly RecordedEvent<E>[]) => void;
   /** The writes of everything applied since the last call, encoded now. */
   readonly takeWrites: () => BatchWrite;
+  /**
+   * Its rows are few enough to keep whole (users, personas, matches): the replay takes its writes
+   * once, after the last batch, so that every row is new and goes in with one COPY, instead of
+   * upserting the rows each batch changed (a user's row rewritten once for every batch that
+   * touches it, most of a replay's database time before).
+   */
+  readonly writesOnceAtEnd?: boolean;
 }
 
 // Lets a typed projection sit in a list of projections of other event types.

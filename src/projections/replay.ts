@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { START, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
+import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
+import { SqlEventStore } from '../eventstore/sqlEventStore';
 import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
-import type { Projection } from './projection';
+import type { Projection, ReplayApplier } from './projection';
 import { writeAll, type BatchWrite } from './rows';
 
 /**
@@ -13,15 +14,21 @@ import { writeAll, type BatchWrite } from './rows';
  *    tables are full (a sort is much cheaper than keeping an index up to date row by row); primary
  *    keys, unique constraints and the indexes a projection reads while applying
  *    (`Projection.readsWhileApplying`) stay.
- * 2. The log is read once, in batches, and each batch is applied to every projection in one
+ * 2. The replay ends at the head of the log as it is when it starts (`upTo`). When the log is in the
+ *    same database (the SQL event store), the projections that can (`replayInDatabase`) fill their
+ *    tables in SQL straight from es_events, on a connection of their own, and build their deferred
+ *    indexes right after; the database does that on one core while Node.js applies the others on
+ *    the other. Those others then read only the event types they handle.
+ * 3. The rest read the log once, in batches, and each batch is applied to every projection in one
  *    transaction with `SET LOCAL search_path`. It is a pipeline: while the database writes batch n,
  *    batch n + 1 is computed (projections with a `replayApplier` keep their rows in memory, so that
- *    needs no read) and batch n + 2 is read. The transactions commit without waiting for the disk: a
+ *    needs no read) and batch n + 2 is read. Appliers whose rows are few (`writesOnceAtEnd`) are
+ *    written once, after the last batch. The transactions commit without waiting for the disk: a
  *    crash loses nothing but the replay schema.
- * 3. When it has caught up with the log, one transaction locks the projections' checkpoints (the
- *    runner in service waits), drops the old tables, moves the new ones into the live schema and
- *    sets the checkpoints to where the replay stopped. The runner then carries on from there: events
- *    appended during the replay are applied by it, once, to the new tables.
+ * 4. Then one transaction locks the projections' checkpoints (the runner in service waits), drops
+ *    the old tables, moves the new ones into the live schema and sets the checkpoints to `upTo`. The
+ *    runner then carries on from there: events appended during the replay are applied by it, once,
+ *    to the new tables.
  *
  * Tables a projection does not list in `tables` (the notification outbox) are created in the
  * replay schema and dropped with it: they are never replaced, so a replay sends no e-mail again.
@@ -29,9 +36,14 @@ import { writeAll, type BatchWrite } from './rows';
 
 export interface ReplayProgress {
   readonly projection: string;
+  /**
+   * Events applied so far. While projections replayed in SQL fill their tables, this counts the
+   * events the others read (only the types they handle); the last report counts every event the
+   * replay covered.
+   */
   readonly applied: number;
   readonly position: GlobalPosition;
-  /** Events in the log when the replay started (the total to show progress against). */
+  /** The events to apply (the total to show progress against). */
   readonly total: number;
   readonly eventsPerSecond: number;
   /** Seconds left at the current rate, or null before there is one. */
@@ -46,6 +58,11 @@ export interface ReplayOptions {
   readonly onProgress?: (progress: ReplayProgress) => void;
   /** Called after the swap with the checkpoint it set (a runner in this process resets its positions). */
   readonly onSwapped?: (position: GlobalPosition) => void;
+  /**
+   * Let projections with `replayInDatabase` fill their tables in SQL when the log is in the same
+   * database (default true); false applies every event in Node.js, as a replay from KurrentDB does.
+   */
+  readonly inDatabase?: boolean;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -56,11 +73,16 @@ const quoted = (name: string): string => {
   return `"${name}"`;
 };
 
+interface DeferredIndex {
+  readonly table: string;
+  readonly definition: string;
+}
+
 /**
  * Drops the secondary indexes of the replay schema that loading does not need, and returns the
  * definitions of those to build after it (the ones of tables that will be swapped in).
  */
-const deferIndexes = async (db: SqlDatabase, shadow: string, keep: ReadonlySet<string>, swapped: ReadonlySet<string>): Promise<string[]> => {
+const deferIndexes = async (db: SqlDatabase, shadow: string, keep: ReadonlySet<string>, swapped: ReadonlySet<string>): Promise<DeferredIndex[]> => {
   const { rows } = await db.query<{ name: string; table: string; definition: string }>(
     `SELECT c.relname AS name, t.relname AS "table", pg_get_indexdef(i.indexrelid) AS definition
        FROM pg_index i
@@ -74,7 +96,7 @@ const deferIndexes = async (db: SqlDatabase, shadow: string, keep: ReadonlySet<s
   );
   const deferred = rows.filter((row) => !keep.has(row.name));
   for (const row of deferred) await db.query(`DROP INDEX ${quoted(shadow)}.${quoted(row.name)}`);
-  return deferred.filter((row) => swapped.has(row.table)).map((row) => row.definition);
+  return deferred.filter((row) => swapped.has(row.table)).map(({ table, definition }) => ({ table, definition }));
 };
 
 const inParallel = async <T>(items: readonly T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> => {
@@ -92,18 +114,31 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
   const label = projections.map((p) => p.name).join(', ');
   const live = (await db.query<{ schema: string }>(`SELECT current_schema() AS schema`)).rows[0]!.schema;
   const shadow = `replay_${randomBytes(6).toString('hex')}`;
-  const handled = projections.map((projection) => new Set<string>(projection.handles));
-  const total = Number((await db.query<{ total: string }>(`SELECT count(*)::text AS total FROM es_events`)).rows[0]!.total);
+  const sqlStore = options.inDatabase !== false && store instanceof SqlEventStore && store.keepsLogIn(db) ? store : null;
+  const inSql = sqlStore ? projections.filter((projection) => projection.replayInDatabase) : [];
+  const inNode = projections.filter((projection) => !inSql.includes(projection));
+  const handled = inNode.map((projection) => new Set<string>(projection.handles));
   // Lets socket I/O (the COPY of the batch being written, the read ahead) progress between slices of
   // computing. Not on the embedded store: it runs in this thread, answers through promises alone, and
   // a setImmediate there can wait behind other work on it for as long as that keeps going.
   const yieldToConnections = db.kind === 'postgres' ? () => new Promise<void>((resolve) => setImmediate(resolve)) : async () => undefined;
-  const settings = [`SET LOCAL search_path TO ${quoted(shadow)}, ${quoted(live)}`, ...(db.kind === 'postgres' ? [`SET LOCAL synchronous_commit TO off`] : [])];
+  const settings = [
+    `SET LOCAL search_path TO ${quoted(shadow)}, ${quoted(live)}`,
+    ...(db.kind === 'postgres' ? [`SET LOCAL synchronous_commit TO off`, `SET LOCAL jit TO off`, `SET LOCAL work_mem TO '256MB'`] : []),
+  ];
   const inTransaction = async (work: (tx: SqlExecutor) => Promise<void>) =>
     db.transaction(async (tx) => {
       await tx.query(settings.join('; '));
       await work(tx);
     });
+  // Index builds sort whole tables: memory for the sort to stay in memory.
+  const buildIndex = (index: DeferredIndex) =>
+    db.kind === 'postgres'
+      ? db.transaction(async (tx) => {
+          await tx.query(`SET LOCAL maintenance_work_mem TO '512MB'`);
+          await tx.query(index.definition);
+        })
+      : db.query(index.definition);
 
   await db.exec(`CREATE SCHEMA ${quoted(shadow)}`);
   try {
@@ -112,26 +147,56 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     // only reads from elsewhere (another read model) still resolves to the live schema.
     const path = `${quoted(shadow)}, ${quoted(live)}`;
     await db.exec(`SET search_path TO ${path}; ${projections.map((p) => p.schema).join('\n')}; SET search_path TO ${quoted(live)};`);
+    const sqlTables = new Set(inSql.flatMap((p) => p.tables));
     const deferred = await deferIndexes(
       db,
       shadow,
-      new Set(projections.flatMap((p) => p.readsWhileApplying ?? [])),
+      new Set(inNode.flatMap((p) => p.readsWhileApplying ?? [])),
       new Set(projections.flatMap((p) => p.tables)),
     );
-    const started = Date.now();
+    const started = performance.now();
+    // Where the replay ends: the newest event readers can see now (every event up to it is final).
+    // The SQL and the Node.js parts stop at the same event; the runner applies the rest after the swap.
+    const upTo = await store.readHead();
+    const nodeTypes = [...new Set(inNode.flatMap((projection) => projection.handles))];
+    const read = (after: GlobalPosition) =>
+      sqlStore ? sqlStore.readAllOfTypes(nodeTypes, upTo, { after, maxCount: batchSize }) : store.readAll({ after, maxCount: batchSize });
+    const total = sqlStore
+      ? await sqlStore.countUpTo(upTo, nodeTypes)
+      : Number((await db.query<{ total: string }>(`SELECT count(*)::text AS total FROM es_events`)).rows[0]!.total);
+
+    // The projections replayed in SQL, on a connection of their own, then their indexes.
+    const inDatabase = (async () => {
+      for (const projection of inSql) {
+        const { statements } = projection.replayInDatabase!(upTo);
+        await inTransaction(async (tx) => {
+          for (const statement of statements) await tx.query(statement.sql, statement.params);
+        });
+      }
+      for (const index of deferred.filter((index) => sqlTables.has(index.table))) await buildIndex(index);
+    })();
+    inDatabase.catch(() => undefined);
+
     let position: GlobalPosition = START;
     let applied = 0;
-    const appliers = projections.map((projection) => projection.replayApplier?.() ?? null);
-    let next: Promise<readonly RecordedEvent[]> = store.readAll({ after: position, maxCount: batchSize });
+    const appliers = inNode.map((projection) => projection.replayApplier?.() ?? null);
+    const atEnd = appliers.filter((applier): applier is ReplayApplier => applier?.writesOnceAtEnd === true);
+    let next: Promise<readonly RecordedEvent[]> = inNode.length > 0 ? read(position) : Promise.resolve([]);
     // The batch being written: at most one, while the next one is read and computed.
     let writing: Promise<void> = Promise.resolve();
     for (;;) {
-      const events = await next; 
+      const all = await next;
+      // Without a SQL store to stop the read at `upTo`, events appended since are left to the runner.
+      const end = all.findIndex((event) => comparePositions(event.position, upTo) > 0);
+      const events = end < 0 ? all : all.slice(0, end);
       if (events.length === 0) break;
       position = events.at(-1)!.position;
+      const more = end < 0 && events.length === batchSize;
       // Read ahead: the next batch comes over another connection while this one is applied.
-      next = store.readAll({ after: position, maxCount: batchSize });
-      next.catch(() => undefined);
+      if (more) {
+        next = read(position);
+        next.catch(() => undefined);
+      }
       // Computing is synchronous: a slice at a time, so that the batch being written (and the one
       // being read) get their turns on the connections meanwhile.
       for (let from = 0; from < events.length; from += COMPUTE_SLICE) {
@@ -143,9 +208,10 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
         await yieldToConnections();
       }
       const writes: BatchWrite[] = [];
-      for (const [i, projection] of projections.entries()) {
+      for (const [i, projection] of inNode.entries()) {
         const applier = appliers[i];
         if (applier) {
+          if (applier.writesOnceAtEnd) continue;
           writes.push(applier.takeWrites());
           await yieldToConnections();
           continue;
@@ -157,7 +223,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       writing = inTransaction(writeAll(...writes));
       writing.catch(() => undefined);
       applied += events.length;
-      const seconds = (Date.now() - started) / 1000;
+      const seconds = (performance.now() - started) / 1000;
       const eventsPerSecond = seconds > 0 ? applied / seconds : 0;
       options.onProgress?.({
         projection: label,
@@ -167,14 +233,17 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
         eventsPerSecond,
         etaSeconds: eventsPerSecond > 0 ? Math.max(0, (total - applied) / eventsPerSecond) : null,
       });
-      // A short batch is the end of the log as it was read: swap now. What writers append from here on
-      // the runner in service applies after the swap; waiting for an empty read could wait for ever
-      // while they keep writing.
-      if (events.length < batchSize) break;
+      if (!more) break;
     }
     await writing;
-    // Two at a time: the machine's other core builds the next index.
-    await inParallel(deferred, 2, (definition) => db.query(definition));
+    if (atEnd.length > 0) await inTransaction(writeAll(...atEnd.map((applier) => applier.takeWrites())));
+    // Two at a time: the machine's other core builds the next index (or the SQL part goes on there).
+    await inParallel(
+      deferred.filter((index) => !sqlTables.has(index.table)),
+      2,
+      buildIndex,
+    );
+    await inDatabase;
     await db.transaction(async (tx) => {
       const names = projections.map((p) => p.name).sort();
       await tx.query(
@@ -182,7 +251,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
          SELECT unnest($1::text[]), 0, 0 ON CONFLICT DO NOTHING`,
         [names],
       );
-      // The runner in service waits here; when it goes on, it starts after `position`.
+      // The runner in service waits here; when it goes on, it starts after `upTo`.
       await tx.query(`SELECT 1 FROM ${quoted(live)}.projection_checkpoints WHERE projection = ANY($1::text[]) ORDER BY projection FOR UPDATE`, [names]);
       for (const table of projections.flatMap((p) => p.tables)) {
         await tx.query(`DROP TABLE IF EXISTS ${quoted(live)}.${quoted(table)} CASCADE`);
@@ -190,11 +259,14 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       }
       await tx.query(
         `UPDATE ${quoted(live)}.projection_checkpoints SET position_major = $2, position_minor = $3, updated_at = now() WHERE projection = ANY($1::text[])`,
-        [names, position.major.toString(), position.minor.toString()],
+        [names, upTo.major.toString(), upTo.minor.toString()],
       );
     });
-    options.onSwapped?.(position);
-    return { applied, position };
+    options.onSwapped?.(upTo);
+    const covered = sqlStore ? await sqlStore.countUpTo(upTo) : applied;
+    const seconds = (performance.now() - started) / 1000;
+    options.onProgress?.({ projection: label, applied: covered, position: upTo, total: covered, eventsPerSecond: covered / seconds, etaSeconds: 0 });
+    return { applied: covered, position: upTo };
   } finally {
     await db.exec(`DROP SCHEMA IF EXISTS ${quoted(shadow)} CASCADE`);
   }

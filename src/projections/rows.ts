@@ -103,7 +103,7 @@ const loadRows = async <Row>(
 ): Promise<Map<string, Row>> => {
   const found = new Map<string, Row>();
   if (keys.length === 0) return found;
-  const select = spec.columns.map((c) => (c.type === 'timestamptz' ? `${ISO(c.name)} AS ${c.name}` : c.type.startsWith('numeric') ? `${c.name}::text AS ${c.name}` : c.name));
+  const select = spec.columns.map((c) => (c.type === 'timestamptz' ? `${ISO(c.name)} AS ${c.name}` : c.type.startsWith('numeric') || c.type === 'bigint' ? `${c.name}::text AS ${c.name}` : c.name));
   const wanted = spec.key.map((_, i) => keys.map((key) => key[i]!));
   const { rows } = await tx.query<Row>(
     spec.key.length === 1

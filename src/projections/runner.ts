@@ -158,7 +158,12 @@ export class ProjectionRunner {
    * pass over the log, and swaps them in (see `replayProjections`): reads keep being answered from
    * the old tables until the new ones are complete.
    */
-  async replay(names: readonly string[] = [], onProgress?: (progress: ReplayProgress) => void, batchSize?: number): Promise<{ readonly applied: number }> {
+  async replay(
+    names: readonly string[] = [],
+    onProgress?: (progress: ReplayProgress) => void,
+    batchSize?: number,
+    options: { readonly inDatabase?: boolean } = {},
+  ): Promise<{ readonly applied: number }> {
     const projections = names.length === 0 ? this.projections : names.map((name) => this.named(name));
     return replayProjections({
       db: this.db,
@@ -166,6 +171,7 @@ export class ProjectionRunner {
       projections,
       ...(onProgress ? { onProgress } : {}),
       ...(batchSize ? { batchSize } : {}),
+      ...(options.inDatabase === undefined ? {} : { inDatabase: options.inDatabase }),
       // Waiting readers must not count events the new tables do not have yet.
       onSwapped: (position) => {
         for (const projection of projections) this.positions.set(projection.name, position);

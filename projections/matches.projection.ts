@@ -12,6 +12,7 @@ import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
 import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, type PositionedRow } from '../src/projections/rows';
 import { LAST_POSITION_COLUMNS, asDomainEvent } from './shared';
+import { matchesInDatabase } from './matches.replay';
 
 const STATUS_CHECK = `CHECK (status IN (${MATCH_LIFECYCLE_STATUSES.map((status) => `'${status}'`).join(', ')}))`;
 
@@ -269,6 +270,7 @@ export const matchesProjection = projection<MatchEvent>({
     for (const event of events) evolve(matches, event);
     await matches.flush(tx);
   },
+  replayInDatabase: matchesInDatabase,
   replayApplier: () => {
     const matches = RowSet.empty(MATCHES, (row) => row.match_id);
     return {

@@ -32,6 +32,7 @@ import {
 } from '../src/projections/rows';
 import type { SqlExecutor } from '../src/sql/sqlDatabase';
 import { LAST_POSITION_COLUMNS, asDomainEvent, positionParams } from './shared';
+import { notificationsInDatabase } from './notifications.replay';
 
 /**
  * The notification outbox: one row per e-mail to send, written in the same transaction as the
@@ -504,6 +505,7 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
     if (allAfter(events, await lastQueued(tx))) await copyRows(tx, OUTBOX, batch.outbox!);
     else await insertRowsIgnoringExisting(tx, OUTBOX, batch.outbox!);
   },
+  replayInDatabase: notificationsInDatabase,
   // A replay's outbox is thrown away (the one in service is never replaced), so it renders no e-mail.
   replayApplier: () => {
     const contacts = RowSet.empty(CONTACTS, (row) => row.user_id);

@@ -1,13 +1,14 @@
 import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import type { InDatabaseReplay } from '../src/projections/projection';
+import { inList, upToCondition } from './replaySql';
 
 /**
  * The user history replayed in SQL, straight from es_events: the same rows `historyEntriesOf` and
  * the projection's `applyBatch` make, without the sentences (those are read from the event when a
  * page is shown). A replay of a million events spent most of its time building these rows in
- * Node.js and sending them back; here the database reads the log and writes the history in one
- * statement, on a core of its own.
+ * Node.js and sending them back; here the database reads the log and writes the history itself
+ * (streamed from a query into the table with COPY on PostgreSQL, so it goes in a page at a time).
  *
  * Each event type's entry is written down once below, keyed by the type, so adding an event type
  * to the domain fails to compile until its entry is said here too. The read-model tests replay with
@@ -96,105 +97,102 @@ const userEntryColumn = (column: keyof UserEntrySql): string =>
   );
 
 const WITH_ENTRIES = Object.entries(USER_ENTRIES).flatMap(([type, entry]) => (entry ? [type] : []));
-const MATCH_TYPES = [...MATCH_EVENT_TYPES];
-const USER_TYPES = [...USER_EVENT_TYPES];
-if (USER_TYPES.some((type) => !(type in USER_ENTRIES))) throw new Error('userHistory.replay: a user event type has no entry');
+if ([...USER_EVENT_TYPES].some((type) => !(type in USER_ENTRIES))) throw new Error('userHistory.replay: a user event type has no entry');
 
 /** The user id a persona id carries (`userIdOfPersona`). */
 const ownerOf = (personaId: string) => `substring(${personaId} FROM '^(.+):p[1-9][0-9]*$')`;
 
-// Events up to and including the replay's end ($1, $2); positions written as the projection writes them.
-const UP_TO = `(e.transaction_id, e.global_position) <= ($1::text::xid8, $2::bigint)`;
+const MATCH_TYPES = inList(MATCH_EVENT_TYPES);
+const USER_TYPES_WITH_ENTRIES = inList(WITH_ENTRIES);
 const MAJOR = `e.transaction_id::text::bigint`;
 const MINOR = `e.global_position`;
 
-/**
- * Match events with the ids of their participants: from the event where it names their personas
- * (and, in creations and requests, their users), else from the match's latest creation or request
- * before it (approvals and discards), as `MatchContext` does.
- */
-const MATCH_EVENTS = /* sql */ `
-  match_events AS MATERIALIZED (
-    SELECT ${MAJOR} AS major, ${MINOR} AS minor, e.event_type AS type, e.data, e.data->>'matchId' AS match_id
-      FROM es_events e
-     WHERE e.event_type = ANY($3::text[]) AND ${UP_TO}
-  ),
-  creations AS (
-    SELECT DISTINCT ON (match_id) match_id, major, minor, data
-      FROM match_events WHERE type IN ('MatchCreated', 'MatchRequested') ORDER BY match_id, major DESC, minor DESC
-  ),
-  with_previous AS (
-    SELECT m.*, lag(m.type) OVER (PARTITION BY m.match_id ORDER BY m.major, m.minor) AS previous_type
-      FROM match_events m WHERE m.type <> 'MatchCreated'
-    UNION ALL
-    SELECT m.*, NULL FROM match_events m WHERE m.type = 'MatchCreated'
-  ),
-  match_entries AS (
-    SELECT p.user_id, m.major, m.minor, m.type, p.persona_id, m.match_id,
-           ${caseOf('m.type', Object.fromEntries(Object.entries(MATCH_ENTRIES).map(([type, { from }]) => [type, from])))} AS from_value,
-           ${caseOf('m.type', Object.fromEntries(Object.entries(MATCH_ENTRIES).map(([type, { to }]) => [type, to])))} AS to_value
-      FROM with_previous m
-      LEFT JOIN creations c ON c.match_id = m.match_id AND (c.major, c.minor) < (m.major, m.minor) AND NOT m.data ? 'mentorPersonaId'
-      CROSS JOIN LATERAL (SELECT CASE WHEN m.data ? 'mentorPersonaId' THEN m.data ELSE c.data END AS named) s
-      CROSS JOIN LATERAL (
-        SELECT COALESCE(s.named->>'mentorUserId', ${ownerOf(`s.named->>'mentorPersonaId'`)}) AS user_id, s.named->>'mentorPersonaId' AS persona_id
-        UNION ALL
-        SELECT COALESCE(s.named->>'menteeUserId', ${ownerOf(`s.named->>'menteePersonaId'`)}), s.named->>'menteePersonaId'
-      ) p
-     WHERE s.named IS NOT NULL
-  )`;
+const CREATIONS = inList(['MatchCreated', 'MatchRequested']);
+const toStatusOf = (typeColumn: string) => caseOf(typeColumn, Object.fromEntries(Object.entries(MATCH_ENTRIES).map(([type, { to }]) => [type, to])));
+const fromStatusOf = (typeColumn: string) => caseOf(typeColumn, Object.fromEntries(Object.entries(MATCH_ENTRIES).map(([type, { from }]) => [type, from])));
+/** The creation or request that opened a match's stream (`e` one of its events), or null. */
+const creationOf = (column: string) =>
+  `(SELECT c.${column} FROM es_events c WHERE c.stream_id = e.stream_id AND c.revision = 0 AND c.event_type IN ${CREATIONS})`;
 
-/** Every entry, each marked with the latest revert that names its change. */
-const HISTORY_ROWS = /* sql */ `
-WITH ${MATCH_EVENTS.trim()},
-  reverts AS (
-    SELECT DISTINCT ON (e.data->>'userId', e.data->>'revertedChangeId')
-           e.data->>'userId' AS user_id, e.data->>'revertedChangeId' AS reverted, e.data->>'changeId' AS change_id,
-           (e.metadata->>'occurredAt')::timestamptz AS at
+/**
+ * One row per participant of every match event (mentor and mentee), as \`matchEntries\` makes them:
+ * the participants from the event where it names their personas (and, in creations and requests,
+ * their users), else from the creation or request that opened the match's stream (approvals and
+ * discards), as \`MatchContext\` does. A closure right after a completion closes a COMPLETED match.
+ */
+const matchEntriesSelect = (upTo: GlobalPosition) => /* sql */ `
+SELECT p.user_id, m.major, m.minor, m.type, 'MATCH', p.persona_id, m.match_id, NULL, ${fromStatusOf('m.type')}, ${toStatusOf('m.type')}, NULL, NULL
+  FROM (
+    SELECT ${MAJOR} AS major, ${MINOR} AS minor, e.event_type AS type, e.data->>'matchId' AS match_id,
+           CASE WHEN e.data ? 'mentorPersonaId' THEN e.data ELSE ${creationOf('data')} END AS named,
+           CASE WHEN e.event_type = 'MatchClosed'
+                THEN (SELECT b.event_type FROM es_events b WHERE b.stream_id = e.stream_id AND b.revision = e.revision - 1) END AS previous_type
       FROM es_events e
-     WHERE e.event_type = 'UserStatusChangeReverted' AND ${UP_TO}
-     ORDER BY e.data->>'userId', e.data->>'revertedChangeId', e.transaction_id DESC, e.global_position DESC
-  ),
-  entries AS (
+     WHERE e.event_type IN ${MATCH_TYPES} AND ${upToCondition(upTo)}
+  ) m
+  CROSS JOIN LATERAL (
+    SELECT COALESCE(m.named->>'mentorUserId', ${ownerOf(`m.named->>'mentorPersonaId'`)}) AS user_id, m.named->>'mentorPersonaId' AS persona_id
+    UNION ALL
+    SELECT COALESCE(m.named->>'menteeUserId', ${ownerOf(`m.named->>'menteePersonaId'`)}), m.named->>'menteePersonaId'
+  ) p
+ WHERE m.named IS NOT NULL`;
+
+/** One row per user-stream event that makes an entry, marked with the latest revert that names its change. */
+const userEntriesSelect = (upTo: GlobalPosition) => /* sql */ `
+WITH reverts AS (
+  SELECT DISTINCT ON (e.data->>'userId', e.data->>'revertedChangeId')
+         e.data->>'userId' AS user_id, e.data->>'revertedChangeId' AS reverted, e.data->>'changeId' AS change_id,
+         (e.metadata->>'occurredAt')::timestamptz AS at
+    FROM es_events e
+   WHERE e.event_type = 'UserStatusChangeReverted' AND ${upToCondition(upTo)}
+   ORDER BY e.data->>'userId', e.data->>'revertedChangeId', e.transaction_id DESC, e.global_position DESC
+)
+SELECT x.user_id, x.major, x.minor, x.type, x.field, x.persona_id, x.match_id, x.change_id, x.from_value, x.to_value, r.change_id, r.at
+  FROM (
     SELECT e.data->>'userId' AS user_id, ${MAJOR} AS major, ${MINOR} AS minor, e.event_type AS type,
            ${userEntryColumn('field')} AS field, ${userEntryColumn('personaId')} AS persona_id, ${userEntryColumn('matchId')} AS match_id,
            ${userEntryColumn('changeId')} AS change_id, ${userEntryColumn('from')} AS from_value, ${userEntryColumn('to')} AS to_value
       FROM es_events e
-     WHERE e.event_type = ANY($4::text[]) AND ${UP_TO}
-    UNION ALL
-    SELECT user_id, major, minor, type, 'MATCH', persona_id, match_id, NULL, from_value, to_value FROM match_entries
-  )
-INSERT INTO rm_user_history (user_id, position_major, position_minor, event_type, field, persona_id, match_id, change_id,
-                             from_value, to_value, reverted_by_change_id, reverted_at)
-SELECT x.user_id, x.major, x.minor, x.type, x.field, x.persona_id, x.match_id, x.change_id, x.from_value, x.to_value, r.change_id, r.at
-  FROM entries x
+     WHERE e.event_type IN ${USER_TYPES_WITH_ENTRIES} AND ${upToCondition(upTo)}
+  ) x
   LEFT JOIN reverts r ON r.user_id = x.user_id AND r.reverted = x.change_id`;
 
+const LATEST = (value: string, filter: string) => `substr(max(lpad(e.revision::text, 10, '0') || (${value})) FILTER (WHERE ${filter}), 11)`;
+
 /**
- * Per match: the participants its latest creation or request named (mentor and mentee, by user id),
- * the status its latest entry left it in, and its latest event's position.
+ * Per match: the participants the creation or request that opened its stream named (by user id),
+ * the status its latest entry left it in (its latest event but MatchCreated, which moves none; only
+ * events that name their personas make entries when nothing opened the stream), and its latest
+ * event's position.
  */
-const MATCH_CONTEXT_ROWS = /* sql */ `
-WITH ${MATCH_EVENTS.trim()}
-INSERT INTO rm_user_history_matches (match_id, participants, status, last_position_major, last_position_minor)
-SELECT l.match_id,
+const matchContextsSelect = (upTo: GlobalPosition) => /* sql */ `
+SELECT g.match_id,
        COALESCE((SELECT jsonb_agg(jsonb_build_object('userId', v.user_id, 'personaId', v.persona_id) ORDER BY v.user_id COLLATE "C")
                    FROM (VALUES (COALESCE(c.data->>'mentorUserId', ${ownerOf(`c.data->>'mentorPersonaId'`)}), c.data->>'mentorPersonaId'),
                                 (COALESCE(c.data->>'menteeUserId', ${ownerOf(`c.data->>'menteePersonaId'`)}), c.data->>'menteePersonaId')) v(user_id, persona_id)
                   WHERE c.data IS NOT NULL), '[]'::jsonb),
-       st.to_value, l.major, l.minor
-  FROM (SELECT DISTINCT ON (match_id) match_id, major, minor FROM match_events ORDER BY match_id, major DESC, minor DESC) l
-  LEFT JOIN creations c ON c.match_id = l.match_id
-  LEFT JOIN (
-    SELECT DISTINCT ON (match_id) match_id, to_value FROM match_entries WHERE to_value IS NOT NULL ORDER BY match_id, major DESC, minor DESC
-  ) st ON st.match_id = l.match_id`;
+       ${toStatusOf(`CASE WHEN c.data IS NOT NULL THEN g.latest_type ELSE g.latest_naming_type END`)},
+       split_part(g.latest, ' ', 1)::bigint, split_part(g.latest, ' ', 2)::bigint
+  FROM (
+    SELECT e.data->>'matchId' AS match_id, min(e.stream_id) AS stream_id,
+           ${LATEST('e.event_type', `e.event_type <> 'MatchCreated'`)} AS latest_type,
+           ${LATEST('e.event_type', `e.event_type <> 'MatchCreated' AND e.data ? 'mentorPersonaId'`)} AS latest_naming_type,
+           ${LATEST(`${MAJOR}::text || ' ' || ${MINOR}::text`, 'true')} AS latest
+      FROM es_events e
+     WHERE e.event_type IN ${MATCH_TYPES} AND ${upToCondition(upTo)}
+     GROUP BY e.data->>'matchId'
+  ) g
+  LEFT JOIN es_events c ON c.stream_id = g.stream_id AND c.revision = 0 AND c.event_type IN ${CREATIONS}`;
 
-export const userHistoryInDatabase = (upTo: GlobalPosition): InDatabaseReplay => {
-  const bound = [upTo.major.toString(), upTo.minor.toString()];
-  return {
-    statements: [
-      { sql: HISTORY_ROWS, params: [...bound, MATCH_TYPES, WITH_ENTRIES] },
-      { sql: MATCH_CONTEXT_ROWS, params: [...bound, MATCH_TYPES] },
-    ],
-  };
-};
+// The tables' columns in the order the queries above give them.
+const HISTORY_COLUMNS = ['user_id', 'position_major', 'position_minor', 'event_type', 'field', 'persona_id', 'match_id', 'change_id',
+  'from_value', 'to_value', 'reverted_by_change_id', 'reverted_at'];
+const MATCH_CONTEXT_COLUMNS = ['match_id', 'participants', 'status', 'last_position_major', 'last_position_minor'];
+
+export const userHistoryInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
+  loads: [
+    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: userEntriesSelect(upTo) },
+    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: matchEntriesSelect(upTo) },
+    { table: 'rm_user_history_matches', columns: MATCH_CONTEXT_COLUMNS, select: matchContextsSelect(upTo) },
+  ],
+});

@@ -4,6 +4,7 @@ import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
 import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, writeAll, type BatchWrite, type PositionedRow } from '../src/projections/rows';
 import { LAST_POSITION_COLUMNS, asDomainEvent } from './shared';
+import { usersInDatabase } from './users.replay';
 
 /**
  * rm_users: one row per user with the status every change and revert left. rm_personas: one row
@@ -316,6 +317,7 @@ export const usersProjection = projection<UserEvent>({
     evolveAll(rows, events);
     await writesOf(rows)(tx);
   },
+  replayInDatabase: usersInDatabase,
   replayApplier: () => {
     const rows: UserRows = {
       users: RowSet.empty(USERS, (row) => row.user_id),

@@ -288,7 +288,8 @@ const openConfiguredDatabase = async (env: NodeJS.ProcessEnv): Promise<SqlDataba
   }
   let db: SqlDatabase;
   if (config.databaseUrl) {
-    db = openPostgres(config.databaseUrl, { max: 2 });
+    // A replay streams loads between pairs of connections (src/projections/replay.ts): up to six at once.
+    db = openPostgres(config.databaseUrl, { max: 6 });
   } else {
     // PGlite would quietly create an empty store where none is.
     if (!existsSync(config.dataDir)) throw new DomainError('NOT_FOUND', `No embedded store at ${config.dataDir} (set DATA_DIR or DATABASE_URL).`);

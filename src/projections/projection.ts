@@ -35,7 +35,7 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
    */
   readonly replayApplier?: () => ReplayApplier<E>;
   /**
-   * For a replay from a log kept in the same database (the SQL event store): statements that fill
+   * For a replay from a log kept in the same database (the SQL event store): queries that fill
    * the projection's tables (empty, in the replay's schema, which is first on the search path)
    * straight from `es_events`, set at a time, with every event up to and including `upTo`. The
    * rows must be exactly the ones `applyBatch` makes from the same events: the read-model tests
@@ -45,9 +45,12 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
   readonly replayInDatabase?: (upTo: GlobalPosition) => InDatabaseReplay;
 }
 
-/** The statements of `Projection.replayInDatabase`, run in order in one transaction. */
+/**
+ * What `Projection.replayInDatabase` loads: queries over es_events (no parameters: values written
+ * in), each loaded into one of the projection's tables with these columns, in this order.
+ */
 export interface InDatabaseReplay {
-  readonly statements: readonly { readonly sql: string; readonly params?: readonly unknown[] }[];
+  readonly loads: readonly { readonly table: string; readonly columns: readonly string[]; readonly select: string }[];
 }
 
 export interface ReplayApplier<E extends DomainEvent = DomainEvent> {

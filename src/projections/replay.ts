@@ -68,6 +68,11 @@ export interface ReplayOptions {
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 /** Events computed between two turns of the event loop. */
 const COMPUTE_SLICE = 100;
+/**
+ * Loads in SQL at once. Each holds two connections of the pool; with the Node.js part's two (a read
+ * ahead, a write) a replay uses up to six, so the pool should allow that many (fewer only waits).
+ */
+const LOADS_AT_ONCE = 3;
 const quoted = (name: string): string => {
   if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
   return `"${name}"`;
@@ -99,6 +104,28 @@ const deferIndexes = async (db: SqlDatabase, shadow: string, keep: ReadonlySet<s
   return deferred.filter((row) => swapped.has(row.table)).map(({ table, definition }) => ({ table, definition }));
 };
 
+/**
+ * Drops the primary keys and unique constraints of tables a projection fills in SQL (it makes each
+ * row once, so nothing needs them while loading) and returns the statements that add them back.
+ */
+const deferKeys = async (db: SqlDatabase, shadow: string, tables: ReadonlySet<string>): Promise<DeferredIndex[]> => {
+  if (tables.size === 0) return [];
+  const { rows } = await db.query<{ name: string; table: string; definition: string }>(
+    `SELECT k.conname AS name, t.relname AS "table", pg_get_constraintdef(k.oid) AS definition
+       FROM pg_constraint k
+       JOIN pg_class t ON t.oid = k.conrelid
+       JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE n.nspname = $1 AND k.contype IN ('p', 'u') AND t.relname = ANY($2::text[])
+      ORDER BY k.contype, k.conname`,
+    [shadow, [...tables]],
+  );
+  for (const row of rows) await db.query(`ALTER TABLE ${quoted(shadow)}.${quoted(row.table)} DROP CONSTRAINT ${quoted(row.name)}`);
+  return rows.map(({ name, table, definition }) => ({
+    table,
+    definition: `ALTER TABLE ${quoted(shadow)}.${quoted(table)} ADD CONSTRAINT ${quoted(name)} ${definition}`,
+  }));
+};
+
 const inParallel = async <T>(items: readonly T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> => {
   const queue = [...items];
   await Promise.all(
@@ -124,7 +151,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
   const yieldToConnections = db.kind === 'postgres' ? () => new Promise<void>((resolve) => setImmediate(resolve)) : async () => undefined;
   const settings = [
     `SET LOCAL search_path TO ${quoted(shadow)}, ${quoted(live)}`,
-    ...(db.kind === 'postgres' ? [`SET LOCAL synchronous_commit TO off`, `SET LOCAL jit TO off`, `SET LOCAL work_mem TO '256MB'`] : []),
+    ...(db.kind === 'postgres' ? [`SET LOCAL synchronous_commit TO off`, `SET LOCAL jit TO off`, `SET LOCAL work_mem TO '256MB'`, `SET LOCAL max_parallel_workers_per_gather TO 0`] : []),
   ];
   const inTransaction = async (work: (tx: SqlExecutor) => Promise<void>) =>
     db.transaction(async (tx) => {
@@ -148,12 +175,10 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     const path = `${quoted(shadow)}, ${quoted(live)}`;
     await db.exec(`SET search_path TO ${path}; ${projections.map((p) => p.schema).join('\n')}; SET search_path TO ${quoted(live)};`);
     const sqlTables = new Set(inSql.flatMap((p) => p.tables));
-    const deferred = await deferIndexes(
-      db,
-      shadow,
-      new Set(inNode.flatMap((p) => p.readsWhileApplying ?? [])),
-      new Set(projections.flatMap((p) => p.tables)),
-    );
+    const deferred = [
+      ...(await deferKeys(db, shadow, sqlTables)),
+      ...(await deferIndexes(db, shadow, new Set(inNode.flatMap((p) => p.readsWhileApplying ?? [])), new Set(projections.flatMap((p) => p.tables)))),
+    ];
     const started = performance.now();
     // Where the replay ends: the newest event readers can see now (every event up to it is final).
     // The SQL and the Node.js parts stop at the same event; the runner applies the rest after the swap.
@@ -166,14 +191,16 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       : Number((await db.query<{ total: string }>(`SELECT count(*)::text AS total FROM es_events`)).rows[0]!.total);
 
     // The projections replayed in SQL, on a connection of their own, then their indexes.
+    // Two at a time (each load streams between two connections): with the Node.js part beside them,
+    // that keeps both cores busy. Keys and indexes once every table is full.
     const inDatabase = (async () => {
-      for (const projection of inSql) {
-        const { statements } = projection.replayInDatabase!(upTo);
-        await inTransaction(async (tx) => {
-          for (const statement of statements) await tx.query(statement.sql, statement.params);
-        });
-      }
-      for (const index of deferred.filter((index) => sqlTables.has(index.table))) await buildIndex(index);
+      const loads = inSql.flatMap((projection) => projection.replayInDatabase!(upTo).loads);
+      await inParallel(loads, LOADS_AT_ONCE, (load) => db.loadQuery(load.table, load.columns, load.select, settings));
+      await inParallel(
+        deferred.filter((index) => sqlTables.has(index.table)),
+        2,
+        buildIndex,
+      );
     })();
     inDatabase.catch(() => undefined);
 

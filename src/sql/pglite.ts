@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { copyStatement, type SqlDatabase, type SqlExecutor, type SqlResult } from './sqlDatabase';
+import { copyStatement, insertSelectStatement, type SqlDatabase, type SqlExecutor, type SqlResult } from './sqlDatabase';
 
 // Same shapes as the pg adapter: timestamps as text, int8 as text (callers parse what they need).
 const parsers = { 1114: (v: string) => v, 1184: (v: string) => v, 20: (v: string) => v };
@@ -35,6 +35,11 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
     async exec(sql) {
       await db.exec(sql);
     },
+    loadQuery: (table, columns, select, settings = []) =>
+      db.transaction(async (tx) => {
+        for (const setting of settings) await tx.query(setting);
+        await tx.query(insertSelectStatement(table, columns, select));
+      }),
     close: () => db.close(),
   };
 };

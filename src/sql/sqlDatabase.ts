@@ -45,6 +45,12 @@ export const copyStatement = (table: string, columns: readonly string[], source:
   return `COPY ${table} (${columns.join(', ')}) FROM ${source}`;
 };
 
+/** `INSERT INTO table (columns) <select>`, for `loadQuery` where rows cannot be streamed. */
+export const insertSelectStatement = (table: string, columns: readonly string[], select: string): string => {
+  for (const name of [table, ...columns]) if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
+  return `INSERT INTO ${table} (${columns.join(', ')}) ${select}`;
+};
+
 export interface SqlDatabase extends SqlExecutor {
   /** `embedded` (PGlite: one connection, queries run one at a time) or `postgres`. */
   readonly kind: 'embedded' | 'postgres';
@@ -52,6 +58,14 @@ export interface SqlDatabase extends SqlExecutor {
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Loads the rows of a query (no parameters) into a table, in one transaction after `settings`
+   * (`SET LOCAL ...` statements). On PostgreSQL the rows leave one connection with COPY TO and enter
+   * the table on another with COPY FROM, streamed: the server writes the table a page at a time
+   * instead of logging every row as INSERT ... SELECT does, and the query and the load run on two
+   * cores. On the embedded store, an INSERT ... SELECT.
+   */
+  loadQuery(table: string, columns: readonly string[], select: string, settings?: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 

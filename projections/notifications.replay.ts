@@ -1,0 +1,62 @@
+import type { GlobalPosition } from '../src/eventstore/eventStore';
+import type { InDatabaseReplay } from '../src/projections/projection';
+import { upToCondition } from './replaySql';
+
+/**
+ * The notification read model's own tables replayed in SQL, straight from es_events: the contacts
+ * (each user's address and name as they registered) and the programs (name, time zone, and the
+ * templates their NotificationTemplateSet events leave; an initiative is a program of its own with
+ * none). The outbox is not replayed (see notifications.projection.ts). The read-model tests replay
+ * with and without this and compare every row.
+ */
+
+const MAJOR = `e.transaction_id::text::bigint`;
+const MINOR = `e.global_position`;
+
+// A user registers once; the first registration is the one kept, as RowSet.insert keeps it.
+const contactsSelect = (upTo: GlobalPosition) => /* sql */ `
+SELECT DISTINCT ON (e.data->>'userId') e.data->>'userId', e.data->>'email', e.data->>'name'
+  FROM es_events e
+ WHERE e.event_type = 'UserRegistered' AND ${upToCondition(upTo)}
+ ORDER BY e.data->>'userId', e.transaction_id, e.global_position`;
+
+// A template set before its program was created changes nothing (there is no row yet); a null
+// template takes the kind out; each program's row records the last event applied to it.
+const programsSelect = (upTo: GlobalPosition) => /* sql */ `
+WITH events AS MATERIALIZED (
+  SELECT e.event_type AS type, e.data, ${MAJOR} AS major, ${MINOR} AS minor
+    FROM es_events e
+   WHERE e.event_type IN ('ProgramCreated', 'InitiativeCreated', 'NotificationTemplateSet') AND ${upToCondition(upTo)}
+),
+created AS (
+  SELECT DISTINCT ON (key) key, name, time_zone, major, minor
+    FROM (SELECT CASE WHEN type = 'ProgramCreated' THEN data->>'programId' ELSE data->>'initiativeId' END AS key,
+                 data->>'name' AS name, data->>'timeZone' AS time_zone, major, minor
+            FROM events WHERE type <> 'NotificationTemplateSet') c
+   ORDER BY key, major, minor
+),
+applied AS (
+  SELECT s.data->>'programId' AS key, s.data->>'kind' AS kind, s.data->'template' AS template, s.major, s.minor
+    FROM events s
+    JOIN created c ON c.key = s.data->>'programId' AND (s.major, s.minor) > (c.major, c.minor)
+   WHERE s.type = 'NotificationTemplateSet'
+),
+latest AS (
+  SELECT DISTINCT ON (key, kind) key, kind, template FROM applied ORDER BY key, kind, major DESC, minor DESC
+)
+SELECT c.key, c.name, c.time_zone,
+       COALESCE((SELECT jsonb_object_agg(l.kind, l.template) FROM latest l WHERE l.key = c.key AND l.template <> 'null'::jsonb), '{}'::jsonb),
+       COALESCE(a.major, c.major)::numeric, COALESCE(a.minor, c.minor)::numeric
+  FROM created c
+  LEFT JOIN LATERAL (SELECT a.major, a.minor FROM applied a WHERE a.key = c.key ORDER BY a.major DESC, a.minor DESC LIMIT 1) a ON true`;
+
+export const notificationsInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
+  loads: [
+    { table: 'notification_contacts', columns: ['user_id', 'email', 'name'], select: contactsSelect(upTo) },
+    {
+      table: 'notification_programs',
+      columns: ['program_id', 'name', 'time_zone', 'templates', 'last_position_major', 'last_position_minor'],
+      select: programsSelect(upTo),
+    },
+  ],
+});

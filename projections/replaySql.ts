@@ -1,0 +1,32 @@
+import type { GlobalPosition } from '../src/eventstore/eventStore';
+
+/**
+ * Pieces of the queries that replay read models in SQL (`Projection.replayInDatabase`). Those
+ * queries run as `COPY (query) TO STDOUT`, which takes no parameters: the few values they need are
+ * written into the SQL, and checked here first.
+ */
+
+/** `('TypeA', 'TypeB')` for `event_type IN ...`. */
+export const inList = (types: readonly string[]): string => {
+  for (const type of types) if (!/^[A-Za-z]+$/.test(type)) throw new Error(`Unexpected event type name: ${type}`);
+  return `(${types.map((type) => `'${type}'`).join(', ')})`;
+};
+
+/** Events of `es_events e` up to and including `upTo`. */
+export const upToCondition = (upTo: GlobalPosition): string =>
+  `(e.transaction_id, e.global_position) <= ('${BigInt(upTo.major).toString()}'::xid8, ${BigInt(upTo.minor).toString()}::bigint)`;
+
+const REVISION = `lpad(e.revision::text, 10, '0')`;
+
+/**
+ * An aggregate over one stream's events (`es_events e`, grouped by the row's key) that gives the
+ * value the latest of the events that write it left, as text: `writers` maps each event type that
+ * writes the column to the SQL of the value it writes (which may be null: a later event can clear
+ * what an earlier one set). Null when no such event. Within a stream the revision orders events.
+ */
+export const latestWritten = (writers: Readonly<Record<string, string>>): string => {
+  const types = Object.keys(writers);
+  const value = `CASE e.event_type ${types.map((type) => `WHEN '${type}' THEN COALESCE('v' || (${writers[type]}), 'n')`).join(' ')} END`;
+  const latest = `max(${REVISION} || ${value}) FILTER (WHERE e.event_type IN ${inList(types)})`;
+  return `(CASE WHEN substr(${latest}, 11, 1) = 'v' THEN substr(${latest}, 12) END)`;
+};

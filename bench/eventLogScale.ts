@@ -589,24 +589,39 @@ export const eventLogScale: Benchmark = {
                         add(writeMs, projection.name, w);
                       };
                     },
+                    ...(applier.writesOnceAtEnd ? { writesOnceAtEnd: true } : {}),
                   };
                 },
               }
             : {}),
         };
       });
-      const meter = newMeter();
-      const runner = await ProjectionRunner.create(meteredStore(store, () => meter), db, timed, { batchSize });
+      // The store itself, not a metered wrapper: the replay fills read models in SQL only when the log
+      // is in the same database (an SqlEventStore on this pool).
+      const runner = await ProjectionRunner.create(store, db, timed, { batchSize });
       await settle();
       const rebuildStart = performance.now();
-      let loadedAt = rebuildStart;
-      await runner.replay([], () => (loadedAt = performance.now()), replayBatch);
+      await runner.replay([], undefined, replayBatch);
       const rebuildEnd = performance.now();
       const rebuildSeconds = (rebuildEnd - rebuildStart) / 1000;
-      const finishSeconds = (rebuildEnd - loadedAt) / 1000;
       log(
         `  replay of all ${serverProjections.length} projections: ${fmt(rebuildSeconds, 1)} s (${fmt(seeded.events / rebuildSeconds)} events/s); ` +
-          `indexes and swap ${fmt(finishSeconds, 1)} s; readAll ${fmt(meter.readAllMs / 1000, 1)} s; ` +
+
+          serverProjections.map((p) => `${p.name} ${fmt(computeMs.get(p.name)! / 1000, 1)} + ${fmt(writeMs.get(p.name)! / 1000, 1)} s`).join(', '),
+      );
+      await checkReadModels(db, seeded);
+
+      // (b'') The same replay with every projection applied in Node.js (as from KurrentDB), metered.
+      for (const map of [computeMs, writeMs]) for (const name of map.keys()) map.set(name, 0);
+      const meter = newMeter();
+      const nodeRunner = await ProjectionRunner.create(meteredStore(store, () => meter), db, timed, { batchSize });
+      await settle();
+      const nodeStart = performance.now();
+      await nodeRunner.replay([], undefined, replayBatch, { inDatabase: false });
+      const nodeSeconds = (performance.now() - nodeStart) / 1000;
+      log(
+        `  replay of all ${serverProjections.length} projections in Node.js: ${fmt(nodeSeconds, 1)} s (${fmt(seeded.events / nodeSeconds)} events/s); ` +
+          `readAll ${fmt(meter.readAllMs / 1000, 1)} s; ` +
           serverProjections.map((p) => `${p.name} ${fmt(computeMs.get(p.name)! / 1000, 1)} + ${fmt(writeMs.get(p.name)! / 1000, 1)} s`).join(', '),
       );
       await checkReadModels(db, seeded);
@@ -683,15 +698,24 @@ export const eventLogScale: Benchmark = {
           `${fmt(computeMs.get(p.name)! / 1000, 1)} + ${fmt(writeMs.get(p.name)! / 1000, 1)}`,
           '',
           '',
-          p.replayApplier ? 'its replayApplier: rows in memory, writes encoded at once' : 'its applyBatch, inside the write transaction',
+          (p.replayInDatabase ? 'by default in SQL (not timed here); times of the Node.js replay: ' : '') +
+            (p.replayApplier ? 'its replayApplier: rows in memory, writes encoded at once' : 'its applyBatch, inside the write transaction'),
         ]),
         [
-          `**rebuild of all ${serverProjections.length} projections** (replay beside the live ones, one pass, swap)`,
+          `**rebuild of all ${serverProjections.length} projections** (replay beside the live ones, swap; the heavy read models in SQL)`,
           fmt(seeded.events),
           fmt(rebuildSeconds, 1),
           `**${fmt(rebuildRate)}**`,
           `**${fmt(rebuildRatio, 2)}**`,
-          `readAll ${fmt(meter.readAllMs / 1000, 1)} s (overlapping: read ahead); secondary indexes and swap ${fmt(finishSeconds, 1)} s; rm_user_history ${historySize.size} (${historySize.bytes} bytes a row)`,
+          `npm run events -- replay --all; rm_user_history ${historySize.size} (${historySize.bytes} bytes a row)`,
+        ],
+        [
+          `rebuild of all ${serverProjections.length} projections, every one in Node.js (as from KurrentDB)`,
+          fmt(seeded.events),
+          fmt(nodeSeconds, 1),
+          fmt(seeded.events / nodeSeconds),
+          fmt(seeded.events / nodeSeconds / plainRate, 2),
+          `readAll ${fmt(meter.readAllMs / 1000, 1)} s (overlapping: read ahead); per projection above`,
         ],
         [
           `rebuild of all ${serverProjections.length} projections in place (tables emptied, runner batches of ${fmt(batchSize)}, indexes kept)`,
@@ -731,12 +755,12 @@ export const eventLogScale: Benchmark = {
           totalCount: first.totalCount,
           replayBatch,
           rebuildSeconds,
-          finishSeconds,
           computeSeconds: [...computeMs.values()].reduce((a, b) => a + b, 0) / 1000,
           historyComputeSeconds: computeMs.get('user_history')! / 1000,
           writeSeconds: [...writeMs.values()].reduce((a, b) => a + b, 0) / 1000,
           readAllSeconds: meter.readAllMs / 1000,
           inPlaceSeconds,
+          plainSeconds: seeded.events / plainRate,
         }),
       };
     } finally {
@@ -751,12 +775,12 @@ const details = (m: {
   totalCount: number;
   replayBatch: number;
   rebuildSeconds: number;
-  finishSeconds: number;
   computeSeconds: number;
   historyComputeSeconds: number;
   writeSeconds: number;
   readAllSeconds: number;
   inPlaceSeconds: number;
+  plainSeconds: number;
 }): string => `**Method.** The database \`${DATABASE}\` is dropped and created, \`SqlEventStore.create\` makes the schema, and the
 log is seeded by the real command pipeline (\`CommandPipeline\` with the command definitions the API uses, so
 the real deciders decide every event and the envelope carries \`occurredAt\`, \`actor\`, \`reason\`,
@@ -775,12 +799,12 @@ Measured in this order, all through \`openPostgres\` (node-postgres): (a) the pl
 order with the same columns \`readAll\` selects, rows left as node-postgres returns them, at the runner's and
 at the replay's batch size, before and after the rebuild; the faster batch size is the ceiling, the mean of its
 two runs the reference rate; one pass of \`store.readAll\` for comparison; (b) \`runner.replay()\` of every
-projection of \`serverProjections\` (what \`npm run events -- replay --all\` runs): one pass over the log in
-batches of ${fmt(m.replayBatch)} events into a schema of its own, the next batch read while the current one is applied,
-each batch applied to all seven projections in one transaction (\`applyBatch\`: the rows a batch touches loaded
-with one query per table, evolved in memory, new rows written with COPY and changed ones with one upsert per
-table), secondary indexes built after the load, then the swap; the rate is all events / the whole time,
-swap included. The read models are then checked against the log (row counts of users, personas, matches, history
+projection of \`serverProjections\` (what \`npm run events -- replay --all\` runs) into a schema of its own: the
+user history, users, matches and the notification contacts and programs filled in SQL straight from es_events
+(\`replayInDatabase\`: nine queries, each streamed into its table with COPY TO / COPY FROM through Node.js, three at
+once, heaviest first; a table's keys and indexes built as soon as its last load is in), while programs, meetings
+and registrations read only the event types they handle in Node.js, in batches of ${fmt(m.replayBatch)}; then the swap; the
+rate is all events / the whole time, swap included. The read models are then checked against the log (row counts of users, personas, matches, history
 entries and outbox e-mails against the counts of the events that make them); (b') \`runner.rebuild()\` of the same
 projections in place (what \`npm run projections -- rebuild --all\` runs: tables emptied, one pass in the runner's
 batches, each batch through \`applyBatch\`, which reads the rows it touches back from the tables, indexes kept up to
@@ -789,24 +813,22 @@ date), checked the same way; (c) \`exportNdjson\` over
 \`SqlLifecycleReadModel.history(userId, { first: 20 })\` for the heavy user, 20 warm-up calls, then the timed
 calls one after another.
 
-**Where the replay's ${fmt(m.rebuildSeconds, 1)} s go** (this run's wrappers; the three overlap, as the replay is a
-pipeline): computing in Node.js ${fmt(m.computeSeconds, 1)} s (the history alone ${fmt(m.historyComputeSeconds, 1)} s: over a million
-entries, encoded as COPY text), the write transactions ${fmt(m.writeSeconds, 1)} s from first statement to last (PostgreSQL
-ingesting COPY, and waiting for the next statement while the Node.js thread computes), reading ${fmt(m.readAllSeconds, 1)} s
-(ahead of need), secondary indexes and the swap ${fmt(m.finishSeconds, 1)} s at the end. CPU profiles of the same replay
-(\`node --cpu-prof\`, separate runs) show the one Node.js thread busy through the whole load — parsing rows about
-3 s, history entries about 3 s, COPY encoding about 2 s, garbage collection 2-3 s, the users projection about 1 s —
-and idle only while the indexes are built: on two cores that thread is the bottleneck.
+**Where the time goes** (the Node.js replay, (b''), this run's wrappers; they overlap, as the replay is a
+pipeline): computing in Node.js ${fmt(m.computeSeconds, 1)} s (the history alone ${fmt(m.historyComputeSeconds, 1)} s), the write transactions
+${fmt(m.writeSeconds, 1)} s from first statement to last, reading ${fmt(m.readAllSeconds, 1)} s (ahead of need). In the default replay (b) both
+cores are busy from start to end (\`vmstat 1\` in a separate run: no idle time while loading, a quarter to a third
+of it in the kernel) and the Node.js process does almost nothing; \`perf record -a\` of the same replay: PostgreSQL
+half of all samples in its own code (jsonb fields, aggregates, COPY), a quarter in the kernel, the largest part of
+that copying es_events' pages from the OS cache: each of the nine queries scans the whole 779 MB table, which
+does not fit shared_buffers (128 MB), and index builds and the COPY streams the rest.
 
-**Why half a plain read is out of reach here** (measured separately on the same seeded log, 2026-12-03): the
-target gives the whole replay about twice the time of a plain read (≈ 6 s for this log), on two cores. A replay
-that computes nothing but reads every event through the same loop (\`replay\` of the programs projection alone)
-already took 5.2 s of that. PostgreSQL alone, loading the 1.13 M history rows from a file with \`psql \\copy\`,
-took 4.5 s in the old shape without any index (each row a copy of its event and its sentence, 385 bytes of COPY
-text) and 2.5 s in the new one with its primary key (131 bytes); the other read models and the deferred indexes
-need another 2-3 s of it. The two cores would have to
-do about 15 core-seconds of work in 6 s. Reaching the target needs less work per event (above all in the Node.js
-thread), not more overlap.
+**What is left to reach half a plain read** (measured 2026-12-04 on this log, each query alone with \`COPY (query) TO
+file\`): the nine queries cost about 9.5 s of one core (the history's user-stream entries 1.75 s, personas 1.73 s,
+its match entries 1.5 s, matches 1.36 s, users 1.1 s, the match contexts 1.0 s, the contacts 0.53 s, programs and
+capacities about 0.5 s together), loading their output about 2 s more, the keys and indexes about 4 s: with the
+swap, about 16 core-seconds, 8 s on two cores at best, against the ${fmt(2 * m.plainSeconds, 1)} s (twice a plain read) the target allows. A
+plain scan of es_events costs about 0.3 s of CPU here, so reading the log once per stream kind (user, match,
+program) instead of once per table, and feeding several tables from each read, is the next saving.
 
 **What was done** (from 1,933 events/s, 0.007×, when each projection applied event by event in its own pass):
 one pass over the log for all projections; each batch applied at a time (rows read once, changed in memory,
@@ -820,13 +842,17 @@ from the event when a page is shown (on 2026-12-03, \`runner.replay\` in a separ
 log: all seven about 21 → 15.5-17 s, the history alone 17.3 → 12.7 s; the table with its indexes 687 → 378 MB;
 the history page p99 about 3 → 4-7 ms, as it now reads its 20 events from the log); COPY text encoded by a
 function generated per table (no generic property lookups); a CHECKPOINT before each timed stage (a run just
-after seeding had the seed's buffers written out under the replay: 24.7 s then, 18.4 s with it). The rebuild in place (${fmt(m.inPlaceSeconds, 1)} s here) reads rows back and keeps every index up
+after seeding had the seed's buffers written out under the replay: 24.7 s then, 18.4 s with it); on 2026-12-04 (measured
+with \`runner.replay\` in a separate script on the same log, about 23 s before): the rows the Node.js replay keeps in
+memory written once after the last batch instead of upserted every batch that touched them; the history's positions
+as \`bigint\` and its ids compared as "C" (its four indexes built on a million rows in about 2 s instead of 7,
+measured in psql); the history in SQL with INSERT ... SELECT (about 21 s); every heavy read model in SQL, each query
+streamed into its table with COPY instead of INSERT ... SELECT, which logs every row (about 14 s), three at once
+with keys dropped for the load (about 11.9 s), indexes built as soon as their table is full, without parallel
+workers (about 10.9-11.3 s). The rebuild in place (${fmt(m.inPlaceSeconds, 1)} s here) reads rows back and keeps every index up
 to date, so it is slower; it is for small read models and for when a replay's memory is not there.
 
-**What could close more of it** (not done): move computing to a worker thread (the history's or all of it), so
-that parsing, computing and the database use both cores; make the history's entries without the sentence at all
-(it is still built, then dropped, in the projection: a facts-only \`historyEntriesOf\`); positions as \`bigint\`
-instead of \`numeric(20)\` (PostgreSQL loaded the history rows 0.9 s faster so).`;
+**What could close more of it** (not done): one scan per stream kind feeding several tables (above); a PostgreSQL whose shared_buffers hold the log would not copy it from the OS cache nine times.`;
 
 /** The replayed read models hold what the log says they should: a wrong rebuild is not a fast one. */
 const checkReadModels = async (db: SqlDatabase, seeded: SeedResult, outbox = 0): Promise<void> => {

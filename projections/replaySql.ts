@@ -16,7 +16,17 @@ export const inList = (types: readonly string[]): string => {
 export const upToCondition = (upTo: GlobalPosition): string =>
   `(e.transaction_id, e.global_position) <= ('${BigInt(upTo.major).toString()}'::xid8, ${BigInt(upTo.minor).toString()}::bigint)`;
 
+// Within one stream the revision orders events: zero-padded, it sorts a concatenation "revision || value".
 const REVISION = `lpad(e.revision::text, 10, '0')`;
+
+/**
+ * An aggregate over one stream's events (`es_events e`, grouped by the row's key): the value of the
+ * latest event the filter admits whose value is not null (null when none).
+ */
+export const latestOf = (value: string, filter: string): string => `substr(max(${REVISION} || (${value})) FILTER (WHERE ${filter}), 11)`;
+
+/** As `latestOf`, the earliest. */
+export const earliestOf = (value: string, filter: string): string => `substr(min(${REVISION} || (${value})) FILTER (WHERE ${filter}), 11)`;
 
 /**
  * An aggregate over one stream's events (`es_events e`, grouped by the row's key) that gives the

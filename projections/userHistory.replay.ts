@@ -1,7 +1,7 @@
 import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import type { InDatabaseReplay } from '../src/projections/projection';
-import { inList, upToCondition } from './replaySql';
+import { inList, latestOf, upToCondition } from './replaySql';
 
 /**
  * The user history replayed in SQL, straight from es_events: the same rows `historyEntriesOf` and
@@ -157,8 +157,6 @@ SELECT x.user_id, x.major, x.minor, x.type, x.field, x.persona_id, x.match_id, x
   ) x
   LEFT JOIN reverts r ON r.user_id = x.user_id AND r.reverted = x.change_id`;
 
-const LATEST = (value: string, filter: string) => `substr(max(lpad(e.revision::text, 10, '0') || (${value})) FILTER (WHERE ${filter}), 11)`;
-
 /**
  * Per match: the participants the creation or request that opened its stream named (by user id),
  * the status its latest entry left it in (its latest event but MatchCreated, which moves none; only
@@ -175,9 +173,9 @@ SELECT g.match_id,
        split_part(g.latest, ' ', 1)::bigint, split_part(g.latest, ' ', 2)::bigint
   FROM (
     SELECT e.data->>'matchId' AS match_id, min(e.stream_id) AS stream_id,
-           ${LATEST('e.event_type', `e.event_type <> 'MatchCreated'`)} AS latest_type,
-           ${LATEST('e.event_type', `e.event_type <> 'MatchCreated' AND e.data ? 'mentorPersonaId'`)} AS latest_naming_type,
-           ${LATEST(`${MAJOR}::text || ' ' || ${MINOR}::text`, 'true')} AS latest
+           ${latestOf('e.event_type', `e.event_type <> 'MatchCreated'`)} AS latest_type,
+           ${latestOf('e.event_type', `e.event_type <> 'MatchCreated' AND e.data ? 'mentorPersonaId'`)} AS latest_naming_type,
+           ${latestOf(`${MAJOR}::text || ' ' || ${MINOR}::text`, 'true')} AS latest
       FROM es_events e
      WHERE e.event_type IN ${MATCH_TYPES} AND ${upToCondition(upTo)}
      GROUP BY e.data->>'matchId'
@@ -191,8 +189,8 @@ const MATCH_CONTEXT_COLUMNS = ['match_id', 'participants', 'status', 'last_posit
 
 export const userHistoryInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
   loads: [
-    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: userEntriesSelect(upTo) },
-    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: matchEntriesSelect(upTo) },
-    { table: 'rm_user_history_matches', columns: MATCH_CONTEXT_COLUMNS, select: matchContextsSelect(upTo) },
+    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: userEntriesSelect(upTo), weight: 10 },
+    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: matchEntriesSelect(upTo), weight: 4 },
+    { table: 'rm_user_history_matches', columns: MATCH_CONTEXT_COLUMNS, select: matchContextsSelect(upTo), weight: 2 },
   ],
 });

@@ -1,16 +1,14 @@
 import type { UserEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import type { InDatabaseReplay } from '../src/projections/projection';
-import { inList, upToCondition } from './replaySql';
+import { earliestOf, inList, latestOf, upToCondition } from './replaySql';
 
 /**
  * rm_users, rm_personas and rm_mentor_capacities replayed in SQL, straight from es_events: the rows
  * `evolve` in users.projection.ts leaves, each made by one aggregate over the events of its key.
  *
  * A user's and their personas' events are all in the user's stream, so "the latest" of something
- * is the one with the highest stream revision: `latest(value)` keeps the value of the event with
- * the highest revision among those the FILTER admits (the revision, zero-padded, sorts the
- * concatenation; the value follows it).
+ * is the one with the highest stream revision (`latestOf`).
  *
  * Each event type's part is said below keyed by the type, so a new user event type fails to compile
  * until it is placed here. The read-model tests replay with and without this and compare every row.
@@ -34,17 +32,12 @@ const TARGET: Record<UserEvent['type'], 'user' | 'persona' | 'capacity'> = {
 const typesOf = (target: 'user' | 'persona' | 'capacity') =>
   inList(Object.entries(TARGET).flatMap(([type, of]) => (of === target ? [type] : [])));
 
-const REVISION = `lpad(e.revision::text, 10, '0')`;
-/** The value of the latest admitted event (null when none). */
-const latest = (value: string, filter: string) => `substr(max(${REVISION} || (${value})) FILTER (WHERE ${filter}), 11)`;
-/** The value of the earliest admitted event. */
-const earliest = (value: string, filter: string) => `substr(min(${REVISION} || (${value})) FILTER (WHERE ${filter}), 11)`;
 /** Of the creating event (there is one). */
 const created = (value: string, type: string) => `max(${value}) FILTER (WHERE e.event_type = '${type}')`;
 const is = (type: string) => `e.event_type = '${type}'`;
 const AT = `e.metadata->>'occurredAt'`;
 // The time and position of the key's latest event: every event of these types changes its row.
-const STAMP = latest(`${AT} || ' ' || e.transaction_id::text || ' ' || e.global_position::text`, 'true');
+const STAMP = latestOf(`${AT} || ' ' || e.transaction_id::text || ' ' || e.global_position::text`, 'true');
 const stampPart = (part: 1 | 2 | 3) => `split_part(stamp, ' ', ${part})::${part === 1 ? 'timestamptz' : 'numeric'}`;
 
 const usersSelect = (upTo: GlobalPosition) => /* sql */ `
@@ -60,10 +53,10 @@ SELECT user_id, email, normalized_email, name, program_id, role, company, manage
            ${created(`e.data->>'company'`, 'UserRegistered')} AS company,
            ${created(`e.data->'manager'->>'name'`, 'UserRegistered')} AS manager_name,
            ${created(`e.data->'manager'->>'email'`, 'UserRegistered')} AS manager_email,
-           ${latest(`e.data->>CASE WHEN ${is('UserRegistered')} THEN 'userStatus' ELSE 'to' END`, `e.event_type IN ('UserRegistered', 'UserStatusChanged', 'UserStatusChangeReverted')`)} AS user_status,
+           ${latestOf(`e.data->>CASE WHEN ${is('UserRegistered')} THEN 'userStatus' ELSE 'to' END`, `e.event_type IN ('UserRegistered', 'UserStatusChanged', 'UserStatusChangeReverted')`)} AS user_status,
            bool_or(${is('ApplicationCompleted')}) AS application_completed,
            ${created(AT, 'UserRegistered')} AS registered_at,
-           ${latest(`(e.data->'attributes')::text`, is('ProfileAttributesSet'))} AS profile,
+           ${latestOf(`(e.data->'attributes')::text`, is('ProfileAttributesSet'))} AS profile,
            ${STAMP} AS stamp,
            bool_or(${is('UserRegistered')}) AS registered
       FROM es_events e
@@ -85,13 +78,13 @@ SELECT persona_id, user_id, substring(persona_id FROM ':p([1-9][0-9]*)$')::integ
            ${created(`e.data->'origin'->>'kind'`, 'PersonaCreated')} AS origin_kind,
            ${created(AT, 'PersonaCreated')} AS created_at,
            bool_or(${is('PersonaInactivated')}) AS inactivated,
-           ${latest(`e.data->>CASE WHEN ${is('PersonaCreated')} THEN 'matchStatus' ELSE 'to' END`, `e.event_type IN ('PersonaCreated', 'PersonaMatchStatusChanged')`)} AS match_status,
+           ${latestOf(`e.data->>CASE WHEN ${is('PersonaCreated')} THEN 'matchStatus' ELSE 'to' END`, `e.event_type IN ('PersonaCreated', 'PersonaMatchStatusChanged')`)} AS match_status,
            -- A persona's match is set when it is matched and never cleared.
-           ${latest(`e.data->'cause'->>'matchId'`, `${is('PersonaMatchStatusChanged')} AND e.data->'cause'->>'kind' = 'MATCH_ACTIVATED'`)} AS match_id,
-           ${latest(`jsonb_build_array(e.data->'partnerSiteId', e.data->'mentorSiteListId')::text`, is('PersonaAssignedToSite'))} AS site,
-           ${earliest(AT, is('MenteeInvitedToMatch'))} AS invited_at,
+           ${latestOf(`e.data->'cause'->>'matchId'`, `${is('PersonaMatchStatusChanged')} AND e.data->'cause'->>'kind' = 'MATCH_ACTIVATED'`)} AS match_id,
+           ${latestOf(`jsonb_build_array(e.data->'partnerSiteId', e.data->'mentorSiteListId')::text`, is('PersonaAssignedToSite'))} AS site,
+           ${earliestOf(AT, is('MenteeInvitedToMatch'))} AS invited_at,
            -- Completed when its match ran its duration; live again (not completed) when the match reopens.
-           ${latest(`(${is('PersonaMatchCompleted')})::text`, `${is('PersonaMatchCompleted')} OR (${is('PersonaMatchStatusChanged')} AND e.data->'cause'->>'kind' = 'MATCH_REOPENED')`)} AS match_completed,
+           ${latestOf(`(${is('PersonaMatchCompleted')})::text`, `${is('PersonaMatchCompleted')} OR (${is('PersonaMatchStatusChanged')} AND e.data->'cause'->>'kind' = 'MATCH_REOPENED')`)} AS match_completed,
            ${STAMP} AS stamp,
            bool_or(${is('PersonaCreated')}) AS made
       FROM es_events e
@@ -104,7 +97,7 @@ const capacitiesSelect = (upTo: GlobalPosition) => /* sql */ `
 SELECT user_id, program_id, capacity::integer, ${stampPart(1)}, ${stampPart(2)}, ${stampPart(3)}
   FROM (
     SELECT e.data->>'userId' AS user_id, e.data->>'programId' AS program_id,
-           ${latest(`e.data->>'capacity'`, 'true')} AS capacity, ${STAMP} AS stamp
+           ${latestOf(`e.data->>'capacity'`, 'true')} AS capacity, ${STAMP} AS stamp
       FROM es_events e
      WHERE e.event_type IN ${typesOf('capacity')} AND ${upToCondition(upTo)}
      GROUP BY e.data->>'userId', e.data->>'programId'
@@ -119,12 +112,14 @@ export const usersInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
       columns: ['user_id', 'email', 'normalized_email', 'name', 'program_id', 'role', 'company', 'manager_name', 'manager_email', 'user_status',
         'application_completed', 'registered_at', 'updated_at', 'profile', ...POSITION],
       select: usersSelect(upTo),
+      weight: 3,
     },
     {
       table: 'rm_personas',
       columns: ['persona_id', 'user_id', 'number', 'program_id', 'role', 'persona_status', 'match_status', 'match_id', 'partner_site_id',
         'mentor_site_list_id', 'origin_kind', 'invited_at', 'match_completed', 'created_at', 'updated_at', ...POSITION],
       select: personasSelect(upTo),
+      weight: 4,
     },
     { table: 'rm_mentor_capacities', columns: ['user_id', 'program_id', 'capacity', 'updated_at', ...POSITION], select: capacitiesSelect(upTo) },
   ],

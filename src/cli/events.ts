@@ -288,8 +288,8 @@ const openConfiguredDatabase = async (env: NodeJS.ProcessEnv): Promise<SqlDataba
   }
   let db: SqlDatabase;
   if (config.databaseUrl) {
-    // A replay streams loads between pairs of connections (src/projections/replay.ts): up to six at once.
-    db = openPostgres(config.databaseUrl, { max: 6 });
+    // A replay streams loads between pairs of connections beside its Node.js part (src/projections/replay.ts): up to eight at once.
+    db = openPostgres(config.databaseUrl, { max: 8 });
   } else {
     // PGlite would quietly create an empty store where none is.
     if (!existsSync(config.dataDir)) throw new DomainError('NOT_FOUND', `No embedded store at ${config.dataDir} (set DATA_DIR or DATABASE_URL).`);

@@ -50,7 +50,15 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
  * in), each loaded into one of the projection's tables with these columns, in this order.
  */
 export interface InDatabaseReplay {
-  readonly loads: readonly { readonly table: string; readonly columns: readonly string[]; readonly select: string }[];
+  readonly loads: readonly InDatabaseLoad[];
+}
+
+export interface InDatabaseLoad {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly select: string;
+  /** How heavy it is beside the others (default 1): the replay starts the heaviest first. */
+  readonly weight?: number;
 }
 
 export interface ReplayApplier<E extends DomainEvent = DomainEvent> {

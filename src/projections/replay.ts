@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import { SqlEventStore } from '../eventstore/sqlEventStore';
 import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
-import type { Projection, ReplayApplier } from './projection';
+import type { InDatabaseLoad, Projection, ReplayApplier } from './projection';
 import { writeAll, type BatchWrite } from './rows';
 
 /**
@@ -15,10 +15,12 @@ import { writeAll, type BatchWrite } from './rows';
  *    keys, unique constraints and the indexes a projection reads while applying
  *    (`Projection.readsWhileApplying`) stay.
  * 2. The replay ends at the head of the log as it is when it starts (`upTo`). When the log is in the
- *    same database (the SQL event store), the projections that can (`replayInDatabase`) fill their
- *    tables in SQL straight from es_events, on a connection of their own, and build their deferred
- *    indexes right after; the database does that on one core while Node.js applies the others on
- *    the other. Those others then read only the event types they handle.
+ *    same database (the SQL event store), the projections that can (`replayInDatabase`: the user
+ *    history, users, matches, the notification contacts and programs) fill their tables in SQL
+ *    straight from es_events: each table's query is streamed into it with COPY (`loadQuery`), a few
+ *    at once, the heaviest first, and a table's keys (dropped for the load) and indexes are built as
+ *    soon as its last load is in, while other loads still run. The others read only the event types
+ *    they handle, in Node.js, meanwhile.
  * 3. The rest read the log once, in batches, and each batch is applied to every projection in one
  *    transaction with `SET LOCAL search_path`. It is a pipeline: while the database writes batch n,
  *    batch n + 1 is computed (projections with a `replayApplier` keep their rows in memory, so that
@@ -69,8 +71,8 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 /** Events computed between two turns of the event loop. */
 const COMPUTE_SLICE = 100;
 /**
- * Loads in SQL at once. Each holds two connections of the pool; with the Node.js part's two (a read
- * ahead, a write) a replay uses up to six, so the pool should allow that many (fewer only waits).
+ * Loads (or index builds) in SQL at once. A load holds two connections of the pool; with the Node.js
+ * part's two (a read ahead, a write) a replay uses up to eight, so the pool should allow that many.
  */
 const LOADS_AT_ONCE = 3;
 const quoted = (name: string): string => {
@@ -126,6 +128,59 @@ const deferKeys = async (db: SqlDatabase, shadow: string, tables: ReadonlySet<st
   }));
 };
 
+/**
+ * Runs the loads `width` at a time, heaviest first; as soon as a table's last load is in, its keys
+ * and indexes go ahead of the loads left, so that building them overlaps the loads still running
+ * (a replay's end is then not a long tail of index builds on one core).
+ */
+const loadThenIndex = async (
+  loads: readonly InDatabaseLoad[],
+  indexes: readonly DeferredIndex[],
+  width: number,
+  load: (load: InDatabaseLoad) => Promise<void>,
+  build: (index: DeferredIndex) => Promise<unknown>,
+): Promise<void> => {
+  const loadsLeft = new Map<string, number>();
+  for (const { table } of loads) loadsLeft.set(table, (loadsLeft.get(table) ?? 0) + 1);
+  const task = (index: DeferredIndex) => async () => void (await build(index));
+  const indexesOf = (table: string) => indexes.filter((index) => index.table === table).map(task);
+  const queue: (() => Promise<void>)[] = [
+    // Tables no load fills are indexed at once.
+    ...indexes.filter((index) => !loadsLeft.has(index.table)).map(task),
+    ...[...loads]
+      .sort((a, b) => (b.weight ?? 1) - (a.weight ?? 1))
+      .map((item) => async () => {
+        await load(item);
+        const left = loadsLeft.get(item.table)! - 1;
+        loadsLeft.set(item.table, left);
+        if (left === 0) queue.unshift(...indexesOf(item.table));
+      }),
+  ];
+  let running = 0;
+  let failed: unknown = null;
+  await new Promise<void>((resolve, reject) => {
+    const next = (): void => {
+      if (failed !== null) return;
+      while (running < width && queue.length > 0) {
+        const run = queue.shift()!;
+        running++;
+        run().then(
+          () => {
+            running--;
+            next();
+          },
+          (error: unknown) => {
+            failed = error;
+            reject(error);
+          },
+        );
+      }
+      if (running === 0 && queue.length === 0) resolve();
+    };
+    next();
+  });
+};
+
 const inParallel = async <T>(items: readonly T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> => {
   const queue = [...items];
   await Promise.all(
@@ -151,7 +206,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
   const yieldToConnections = db.kind === 'postgres' ? () => new Promise<void>((resolve) => setImmediate(resolve)) : async () => undefined;
   const settings = [
     `SET LOCAL search_path TO ${quoted(shadow)}, ${quoted(live)}`,
-    ...(db.kind === 'postgres' ? [`SET LOCAL synchronous_commit TO off`, `SET LOCAL jit TO off`, `SET LOCAL work_mem TO '256MB'`, `SET LOCAL max_parallel_workers_per_gather TO 0`] : []),
+    ...(db.kind === 'postgres' ? [`SET LOCAL synchronous_commit TO off`, `SET LOCAL jit TO off`, `SET LOCAL work_mem TO '64MB'`, `SET LOCAL max_parallel_workers_per_gather TO 0`] : []),
   ];
   const inTransaction = async (work: (tx: SqlExecutor) => Promise<void>) =>
     db.transaction(async (tx) => {
@@ -162,7 +217,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
   const buildIndex = (index: DeferredIndex) =>
     db.kind === 'postgres'
       ? db.transaction(async (tx) => {
-          await tx.query(`SET LOCAL maintenance_work_mem TO '512MB'`);
+          await tx.query(`SET LOCAL maintenance_work_mem TO '256MB'`);
           await tx.query(index.definition);
         })
       : db.query(index.definition);
@@ -190,18 +245,14 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       ? await sqlStore.countUpTo(upTo, nodeTypes)
       : Number((await db.query<{ total: string }>(`SELECT count(*)::text AS total FROM es_events`)).rows[0]!.total);
 
-    // The projections replayed in SQL, on a connection of their own, then their indexes.
-    // Two at a time (each load streams between two connections): with the Node.js part beside them,
-    // that keeps both cores busy. Keys and indexes once every table is full.
-    const inDatabase = (async () => {
-      const loads = inSql.flatMap((projection) => projection.replayInDatabase!(upTo).loads);
-      await inParallel(loads, LOADS_AT_ONCE, (load) => db.loadQuery(load.table, load.columns, load.select, settings));
-      await inParallel(
-        deferred.filter((index) => sqlTables.has(index.table)),
-        2,
-        buildIndex,
-      );
-    })();
+    // The projections replayed in SQL, beside the Node.js part.
+    const inDatabase = loadThenIndex(
+      inSql.flatMap((projection) => projection.replayInDatabase!(upTo).loads),
+      deferred.filter((index) => sqlTables.has(index.table)),
+      LOADS_AT_ONCE,
+      (load) => db.loadQuery(load.table, load.columns, load.select, settings),
+      buildIndex,
+    );
     inDatabase.catch(() => undefined);
 
     let position: GlobalPosition = START;

@@ -564,14 +564,14 @@ export class SqlEventStore implements EventStore {
     return result.rows.map(toRecorded);
   }
 
-  /** How many events of these types the log has up to `upTo` (what such a replay will read). */
-  async countUpTo(upTo: GlobalPosition, types?: readonly string[]): Promise<number> {
-    const { rows } = await this.db.query<{ count: string }>(
-      `SELECT count(*)::text AS count FROM es_events e
-        WHERE (e.transaction_id, e.global_position) <= ($1::text::xid8, $2::bigint) AND ($3::text[] IS NULL OR e.event_type = ANY($3::text[]))`,
-      [upTo.major.toString(), upTo.minor.toString(), types ?? null],
+  /** How many events the log has up to `upTo`, and how many of those are of these types (in one pass). */
+  async countUpTo(upTo: GlobalPosition, types: readonly string[]): Promise<{ readonly all: number; readonly ofTypes: number }> {
+    const { rows } = await this.db.query<{ all: string; of_types: string }>(
+      `SELECT count(*)::text AS all, (count(*) FILTER (WHERE e.event_type = ANY($3::text[])))::text AS of_types FROM es_events e
+        WHERE (e.transaction_id, e.global_position) <= ($1::text::xid8, $2::bigint)`,
+      [upTo.major.toString(), upTo.minor.toString(), types],
     );
-    return Number(rows[0]!.count);
+    return { all: Number(rows[0]!.all), ofTypes: Number(rows[0]!.of_types) };
   }
 
   async readAt(positions: readonly GlobalPosition[]): Promise<readonly RecordedEvent[]> {

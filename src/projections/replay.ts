@@ -39,13 +39,13 @@ import { writeAll, type BatchWrite } from './rows';
 export interface ReplayProgress {
   readonly projection: string;
   /**
-   * Events applied so far. While projections replayed in SQL fill their tables, this counts the
-   * events the others read (only the types they handle); the last report counts every event the
-   * replay covered.
+   * Events applied so far: those the Node.js part applied, and the SQL part's share of the rest as
+   * its loads and index builds finish (an estimate by their weights). The last report, after the
+   * swap, counts every event the replay covered.
    */
   readonly applied: number;
   readonly position: GlobalPosition;
-  /** The events to apply (the total to show progress against). */
+  /** The events to apply (the total to show progress against); 0 when the store cannot say (KurrentDB). */
   readonly total: number;
   readonly eventsPerSecond: number;
   /** Seconds left at the current rate, or null before there is one. */
@@ -241,22 +241,54 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     const nodeTypes = [...new Set(inNode.flatMap((projection) => projection.handles))];
     const read = (after: GlobalPosition) =>
       sqlStore ? sqlStore.readAllOfTypes(nodeTypes, upTo, { after, maxCount: batchSize }) : store.readAll({ after, maxCount: batchSize });
-    const total = sqlStore
-      ? await sqlStore.countUpTo(upTo, nodeTypes)
-      : Number((await db.query<{ total: string }>(`SELECT count(*)::text AS total FROM es_events`)).rows[0]!.total);
+    // Progress counts events: the Node.js part's as it applies them, the SQL part's share of the rest
+    // as each of its loads and index builds is done (by weight).
+    const counts = sqlStore ? await sqlStore.countUpTo(upTo, nodeTypes) : null;
+    // From another store (KurrentDB) the total is not known: 0, and no ETA.
+    const total = counts ? counts.all : 0;
+    const inNodeTotal = counts ? counts.ofTypes : total;
+    let applied = 0;
+    let sqlDone = 0;
+    let sqlWork = 0;
+    let position: GlobalPosition = START;
+    const report = () => {
+      const done = applied + (sqlWork > 0 ? Math.floor(((total - inNodeTotal) * sqlDone) / sqlWork) : 0);
+      // The last report, after the swap, says 100 %.
+      const shown = total > 0 ? Math.min(done, total - 1) : done;
+      const seconds = (performance.now() - started) / 1000;
+      const eventsPerSecond = seconds > 0 ? shown / seconds : 0;
+      if (shown <= 0) return;
+      options.onProgress?.({
+        projection: label,
+        applied: shown,
+        position,
+        total,
+        eventsPerSecond,
+        etaSeconds: eventsPerSecond > 0 && total > 0 ? Math.max(0, (total - shown) / eventsPerSecond) : null,
+      });
+    };
 
     // The projections replayed in SQL, beside the Node.js part.
+    const loads = inSql.flatMap((projection) => projection.replayInDatabase!(upTo).loads);
+    const sqlIndexes = deferred.filter((index) => sqlTables.has(index.table));
+    sqlWork = loads.reduce((sum, load) => sum + (load.weight ?? 1), 0) + sqlIndexes.length;
     const inDatabase = loadThenIndex(
-      inSql.flatMap((projection) => projection.replayInDatabase!(upTo).loads),
-      deferred.filter((index) => sqlTables.has(index.table)),
+      loads,
+      sqlIndexes,
       LOADS_AT_ONCE,
-      (load) => db.loadQuery(load.table, load.columns, load.select, settings),
-      buildIndex,
+      async (load) => {
+        await db.loadQuery(load.table, load.columns, load.select, settings);
+        sqlDone += load.weight ?? 1;
+        report();
+      },
+      async (index) => {
+        await buildIndex(index);
+        sqlDone += 1;
+        report();
+      },
     );
     inDatabase.catch(() => undefined);
 
-    let position: GlobalPosition = START;
-    let applied = 0;
     const appliers = inNode.map((projection) => projection.replayApplier?.() ?? null);
     const atEnd = appliers.filter((applier): applier is ReplayApplier => applier?.writesOnceAtEnd === true);
     let next: Promise<readonly RecordedEvent[]> = inNode.length > 0 ? read(position) : Promise.resolve([]);
@@ -301,16 +333,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       writing = inTransaction(writeAll(...writes));
       writing.catch(() => undefined);
       applied += events.length;
-      const seconds = (performance.now() - started) / 1000;
-      const eventsPerSecond = seconds > 0 ? applied / seconds : 0;
-      options.onProgress?.({
-        projection: label,
-        applied,
-        position,
-        total,
-        eventsPerSecond,
-        etaSeconds: eventsPerSecond > 0 ? Math.max(0, (total - applied) / eventsPerSecond) : null,
-      });
+      report();
       if (!more) break;
     }
     await writing;
@@ -341,7 +364,8 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       );
     });
     options.onSwapped?.(upTo);
-    const covered = sqlStore ? await sqlStore.countUpTo(upTo) : applied;
+    // Every event up to `upTo` is in the new read models now (from KurrentDB: every one read).
+    const covered = counts ? counts.all : applied;
     const seconds = (performance.now() - started) / 1000;
     options.onProgress?.({ projection: label, applied: covered, position: upTo, total: covered, eventsPerSecond: covered / seconds, etaSeconds: 0 });
     return { applied: covered, position: upTo };

@@ -35,11 +35,13 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
     async exec(sql) {
       await db.exec(sql);
     },
-    loadQuery: (table, columns, select, settings = []) =>
-      db.transaction(async (tx) => {
+    async loadQuery(table, columns, select, settings = []) {
+      const insert = insertSelectStatement(table, columns, select);
+      await db.transaction(async (tx) => {
         for (const setting of settings) await tx.query(setting);
-        await tx.query(insertSelectStatement(table, columns, select));
-      }),
+        await tx.query(insert);
+      });
+    },
     close: () => db.close(),
   };
 };

@@ -64,6 +64,7 @@ export const openPostgres = (connectionString: string, options: Omit<PoolConfig,
       await pool.query(sql);
     },
     async loadQuery(table, columns, select, settings = []) {
+      const into = copyStatement(table, columns, 'STDIN');
       const source = await pool.connect();
       let target: PoolClient;
       try {
@@ -78,7 +79,7 @@ export const openPostgres = (connectionString: string, options: Omit<PoolConfig,
           await client.query('BEGIN');
           for (const setting of settings) await client.query(setting);
         }
-        await pipeline(source.query(copyToStdout(`COPY (${select}) TO STDOUT`)), target.query(copyFromStdin(copyStatement(table, columns, 'STDIN'))));
+        await pipeline(source.query(copyToStdout(`COPY (${select}) TO STDOUT`)), target.query(copyFromStdin(into)));
         await target.query('COMMIT');
         await source.query('COMMIT');
       } catch (error) {

@@ -16,8 +16,9 @@ export const inList = (types: readonly string[]): string => {
 export const upToCondition = (upTo: GlobalPosition): string =>
   `(e.transaction_id, e.global_position) <= ('${BigInt(upTo.major).toString()}'::xid8, ${BigInt(upTo.minor).toString()}::bigint)`;
 
-// Within one stream the revision orders events: zero-padded, it sorts a concatenation "revision || value".
-const REVISION = `lpad(e.revision::text, 10, '0')`;
+// Within one stream the revision orders events: zero-padded, it sorts a concatenation "revision || value",
+// compared byte by byte ("C": whatever the database's collation, and faster than a locale's).
+const REVISION = `lpad(e.revision::text, 10, '0') COLLATE "C"`;
 
 /**
  * An aggregate over one stream's events (`es_events e`, grouped by the row's key): the value of the

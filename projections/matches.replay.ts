@@ -1,7 +1,7 @@
 import type { MatchEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import type { InDatabaseReplay } from '../src/projections/projection';
-import { inList, latestWritten, upToCondition } from './replaySql';
+import { AT, LATEST_STAMP, STAMP_COLUMNS, inList, latestWritten, upToCondition } from './replaySql';
 
 /**
  * rm_matches replayed in SQL, straight from es_events: the row `evolve` in matches.projection.ts
@@ -12,7 +12,6 @@ import { inList, latestWritten, upToCondition } from './replaySql';
  */
 
 type MatchType = MatchEvent['type'];
-const AT = `e.metadata->>'occurredAt'`;
 const data = (field: string) => `e.data->>'${field}'`;
 /** A jsonb field as jsonb text, JSON null as SQL null. */
 const json = (field: string) => `NULLIF(e.data->'${field}', 'null'::jsonb)::text`;
@@ -69,18 +68,15 @@ const COLUMNS: readonly { readonly name: string; readonly type: string; readonly
   { name: 'ended_at', type: 'timestamptz', writers: Object.fromEntries(ENDINGS.map((type) => [type, AT])) },
 ];
 
-// Every event of a match changes its row: its time and position are the latest event's.
-const STAMP = latestWritten(
-  Object.fromEntries(Object.keys(STATUS).concat('MatchRequestApproved').map((type) => [type, `${AT} || ' ' || e.transaction_id::text || ' ' || e.global_position::text`])),
-);
 
 const matchesSelect = (upTo: GlobalPosition) => /* sql */ `
 SELECT match_id, ${COLUMNS.map((c) => `${c.name}::${c.type}`).join(', ')},
-       split_part(stamp, ' ', 1)::timestamptz, split_part(stamp, ' ', 2)::numeric, split_part(stamp, ' ', 3)::numeric
+       ${STAMP_COLUMNS}
   FROM (
     SELECT e.data->>'matchId' AS match_id,
            ${COLUMNS.map((c) => `${latestWritten(c.writers as Record<string, string>)} AS ${c.name}`).join(',\n           ')},
-           ${STAMP} AS stamp,
+           -- Every event of a match changes its row: its time and position are the latest event's.
+           ${LATEST_STAMP} AS stamp,
            bool_or(e.event_type IN ${inList(CREATIONS)}) AS made
       FROM es_events e
      WHERE e.event_type IN ${inList(Object.keys(STATUS).concat('MatchRequestApproved'))} AND ${upToCondition(upTo)}

@@ -1,6 +1,6 @@
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import type { InDatabaseReplay } from '../src/projections/projection';
-import { upToCondition } from './replaySql';
+import { MAJOR, MINOR, upToCondition } from './replaySql';
 
 /**
  * The notification read model's own tables replayed in SQL, straight from es_events: the contacts
@@ -10,8 +10,6 @@ import { upToCondition } from './replaySql';
  * with and without this and compare every row.
  */
 
-const MAJOR = `e.transaction_id::text::bigint`;
-const MINOR = `e.global_position`;
 
 // A user registers once; the first registration is the one kept, as RowSet.insert keeps it.
 const contactsSelect = (upTo: GlobalPosition) => /* sql */ `

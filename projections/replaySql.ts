@@ -16,6 +16,12 @@ export const inList = (types: readonly string[]): string => {
 export const upToCondition = (upTo: GlobalPosition): string =>
   `(e.transaction_id, e.global_position) <= ('${BigInt(upTo.major).toString()}'::xid8, ${BigInt(upTo.minor).toString()}::bigint)`;
 
+/** An event's position (es_events e), as the read models store it. */
+export const MAJOR = `e.transaction_id::text::bigint`;
+export const MINOR = `e.global_position`;
+/** When the event happened (text, ISO-8601). */
+export const AT = `e.metadata->>'occurredAt'`;
+
 // Within one stream the revision orders events: zero-padded, it sorts a concatenation "revision || value",
 // compared byte by byte ("C": whatever the database's collation, and faster than a locale's).
 const REVISION = `lpad(e.revision::text, 10, '0') COLLATE "C"`;
@@ -41,3 +47,11 @@ export const latestWritten = (writers: Readonly<Record<string, string>>): string
   const latest = `max(${REVISION} || ${value}) FILTER (WHERE e.event_type IN ${inList(types)})`;
   return `(CASE WHEN substr(${latest}, 11, 1) = 'v' THEN substr(${latest}, 12) END)`;
 };
+
+/**
+ * The time and position of a row's latest event, as one text aggregate (`... AS stamp`) for read
+ * models whose every event changes the row; `STAMP_COLUMNS` splits it into updated_at and the
+ * two position columns.
+ */
+export const LATEST_STAMP = latestOf(`${AT} || ' ' || e.transaction_id::text || ' ' || e.global_position::text`, 'true');
+export const STAMP_COLUMNS = `split_part(stamp, ' ', 1)::timestamptz, split_part(stamp, ' ', 2)::numeric, split_part(stamp, ' ', 3)::numeric`;

@@ -1,7 +1,7 @@
 import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import type { InDatabaseReplay } from '../src/projections/projection';
-import { inList, latestOf, upToCondition } from './replaySql';
+import { AT, MAJOR, MINOR, inList, latestOf, upToCondition } from './replaySql';
 
 /**
  * The user history replayed in SQL, straight from es_events: the same rows `historyEntriesOf` and
@@ -104,8 +104,6 @@ const ownerOf = (personaId: string) => `substring(${personaId} FROM '^(.+):p[1-9
 
 const MATCH_TYPES = inList(MATCH_EVENT_TYPES);
 const USER_TYPES_WITH_ENTRIES = inList(WITH_ENTRIES);
-const MAJOR = `e.transaction_id::text::bigint`;
-const MINOR = `e.global_position`;
 
 const CREATIONS = inList(['MatchCreated', 'MatchRequested']);
 const toStatusOf = (typeColumn: string) => caseOf(typeColumn, Object.fromEntries(Object.entries(MATCH_ENTRIES).map(([type, { to }]) => [type, to])));
@@ -142,7 +140,7 @@ const userEntriesSelect = (upTo: GlobalPosition) => /* sql */ `
 WITH reverts AS (
   SELECT DISTINCT ON (e.data->>'userId', e.data->>'revertedChangeId')
          e.data->>'userId' AS user_id, e.data->>'revertedChangeId' AS reverted, e.data->>'changeId' AS change_id,
-         (e.metadata->>'occurredAt')::timestamptz AS at
+         (${AT})::timestamptz AS at
     FROM es_events e
    WHERE e.event_type = 'UserStatusChangeReverted' AND ${upToCondition(upTo)}
    ORDER BY e.data->>'userId', e.data->>'revertedChangeId', e.transaction_id DESC, e.global_position DESC

@@ -1,7 +1,7 @@
 import type { UserEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import type { InDatabaseReplay } from '../src/projections/projection';
-import { earliestOf, inList, latestOf, upToCondition } from './replaySql';
+import { AT, LATEST_STAMP, STAMP_COLUMNS, earliestOf, inList, latestOf, upToCondition } from './replaySql';
 
 /**
  * rm_users, rm_personas and rm_mentor_capacities replayed in SQL, straight from es_events: the rows
@@ -35,14 +35,10 @@ const typesOf = (target: 'user' | 'persona' | 'capacity') =>
 /** Of the creating event (there is one). */
 const created = (value: string, type: string) => `max(${value}) FILTER (WHERE e.event_type = '${type}')`;
 const is = (type: string) => `e.event_type = '${type}'`;
-const AT = `e.metadata->>'occurredAt'`;
-// The time and position of the key's latest event: every event of these types changes its row.
-const STAMP = latestOf(`${AT} || ' ' || e.transaction_id::text || ' ' || e.global_position::text`, 'true');
-const stampPart = (part: 1 | 2 | 3) => `split_part(stamp, ' ', ${part})::${part === 1 ? 'timestamptz' : 'numeric'}`;
 
 const usersSelect = (upTo: GlobalPosition) => /* sql */ `
 SELECT user_id, email, normalized_email, name, program_id, role, company, manager_name, manager_email, user_status,
-       application_completed, registered_at::timestamptz, ${stampPart(1)}, COALESCE(profile::jsonb, '{}'), ${stampPart(2)}, ${stampPart(3)}
+       application_completed, registered_at::timestamptz, COALESCE(profile::jsonb, '{}'), ${STAMP_COLUMNS}
   FROM (
     SELECT e.data->>'userId' AS user_id,
            ${created(`e.data->>'email'`, 'UserRegistered')} AS email,
@@ -57,7 +53,7 @@ SELECT user_id, email, normalized_email, name, program_id, role, company, manage
            bool_or(${is('ApplicationCompleted')}) AS application_completed,
            ${created(AT, 'UserRegistered')} AS registered_at,
            ${latestOf(`(e.data->'attributes')::text`, is('ProfileAttributesSet'))} AS profile,
-           ${STAMP} AS stamp,
+           ${LATEST_STAMP} AS stamp,
            bool_or(${is('UserRegistered')}) AS registered
       FROM es_events e
      WHERE e.event_type IN ${typesOf('user')} AND ${upToCondition(upTo)}
@@ -69,7 +65,7 @@ const personasSelect = (upTo: GlobalPosition) => /* sql */ `
 SELECT persona_id, user_id, substring(persona_id FROM ':p([1-9][0-9]*)$')::integer, program_id, role,
        CASE WHEN inactivated THEN 'INACTIVE' ELSE 'ACTIVE' END, match_status, match_id,
        (site::jsonb)->>0, (site::jsonb)->>1, origin_kind, invited_at::timestamptz, COALESCE(match_completed = 'true', false),
-       created_at::timestamptz, ${stampPart(1)}, ${stampPart(2)}, ${stampPart(3)}
+       created_at::timestamptz, ${STAMP_COLUMNS}
   FROM (
     SELECT e.data->>'personaId' AS persona_id,
            ${created(`e.data->>'userId'`, 'PersonaCreated')} AS user_id,
@@ -85,7 +81,7 @@ SELECT persona_id, user_id, substring(persona_id FROM ':p([1-9][0-9]*)$')::integ
            ${earliestOf(AT, is('MenteeInvitedToMatch'))} AS invited_at,
            -- Completed when its match ran its duration; live again (not completed) when the match reopens.
            ${latestOf(`(${is('PersonaMatchCompleted')})::text`, `${is('PersonaMatchCompleted')} OR (${is('PersonaMatchStatusChanged')} AND e.data->'cause'->>'kind' = 'MATCH_REOPENED')`)} AS match_completed,
-           ${STAMP} AS stamp,
+           ${LATEST_STAMP} AS stamp,
            bool_or(${is('PersonaCreated')}) AS made
       FROM es_events e
      WHERE e.event_type IN ${typesOf('persona')} AND ${upToCondition(upTo)}
@@ -94,10 +90,10 @@ SELECT persona_id, user_id, substring(persona_id FROM ':p([1-9][0-9]*)$')::integ
  WHERE made`;
 
 const capacitiesSelect = (upTo: GlobalPosition) => /* sql */ `
-SELECT user_id, program_id, capacity::integer, ${stampPart(1)}, ${stampPart(2)}, ${stampPart(3)}
+SELECT user_id, program_id, capacity::integer, ${STAMP_COLUMNS}
   FROM (
     SELECT e.data->>'userId' AS user_id, e.data->>'programId' AS program_id,
-           ${latestOf(`e.data->>'capacity'`, 'true')} AS capacity, ${STAMP} AS stamp
+           ${latestOf(`e.data->>'capacity'`, 'true')} AS capacity, ${LATEST_STAMP} AS stamp
       FROM es_events e
      WHERE e.event_type IN ${typesOf('capacity')} AND ${upToCondition(upTo)}
      GROUP BY e.data->>'userId', e.data->>'programId'
@@ -110,7 +106,7 @@ export const usersInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
     {
       table: 'rm_users',
       columns: ['user_id', 'email', 'normalized_email', 'name', 'program_id', 'role', 'company', 'manager_name', 'manager_email', 'user_status',
-        'application_completed', 'registered_at', 'updated_at', 'profile', ...POSITION],
+        'application_completed', 'registered_at', 'profile', 'updated_at', ...POSITION],
       select: usersSelect(upTo),
       weight: 3,
     },

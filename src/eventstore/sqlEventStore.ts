@@ -536,30 +536,30 @@ export class SqlEventStore implements EventStore {
     return key.rows.length > 0 ? [] : null;
   }
 
-  async readAll(options: ReadAllOptions = {}): Promise<readonly RecordedEvent[]> {
-    const after = options.after ?? START;
-    const result = await this.db.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM es_events e
-        WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint) AND ${VISIBLE}
-        ORDER BY ${LOG_ORDER} LIMIT $3`,
-      [after.major.toString(), after.minor.toString(), options.maxCount ?? 1000],
-    );
-    return result.rows.map(toRecorded);
+  readAll(options: ReadAllOptions = {}): Promise<readonly RecordedEvent[]> {
+    return this.readLog(options);
   }
 
   /**
    * As `readAll`, but only events of these types and none after `upTo` (a replay that builds some
    * read models in SQL reads only what the others handle, up to where the SQL ones stop).
    */
-  async readAllOfTypes(types: readonly string[], upTo: GlobalPosition, options: ReadAllOptions = {}): Promise<readonly RecordedEvent[]> {
+  readAllOfTypes(types: readonly string[], upTo: GlobalPosition, options: ReadAllOptions = {}): Promise<readonly RecordedEvent[]> {
+    return this.readLog(options, { types, upTo });
+  }
+
+  private async readLog(options: ReadAllOptions, only?: { readonly types: readonly string[]; readonly upTo: GlobalPosition }): Promise<readonly RecordedEvent[]> {
     const after = options.after ?? START;
+    const params: unknown[] = [after.major.toString(), after.minor.toString(), options.maxCount ?? 1000];
+    const filter = only
+      ? `AND (e.transaction_id, e.global_position) <= ($${params.push(only.upTo.major.toString())}::text::xid8, $${params.push(only.upTo.minor.toString())}::bigint)
+         AND e.event_type = ANY($${params.push(only.types)}::text[])`
+      : '';
     const result = await this.db.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM es_events e
-        WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint)
-          AND (e.transaction_id, e.global_position) <= ($3::text::xid8, $4::bigint)
-          AND e.event_type = ANY($5::text[]) AND ${VISIBLE}
-        ORDER BY ${LOG_ORDER} LIMIT $6`,
-      [after.major.toString(), after.minor.toString(), upTo.major.toString(), upTo.minor.toString(), types, options.maxCount ?? 1000],
+        WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint) ${filter} AND ${VISIBLE}
+        ORDER BY ${LOG_ORDER} LIMIT $3`,
+      params,
     );
     return result.rows.map(toRecorded);
   }

@@ -181,15 +181,6 @@ const loadThenIndex = async (
   });
 };
 
-const inParallel = async <T>(items: readonly T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> => {
-  const queue = [...items];
-  await Promise.all(
-    Array.from({ length: Math.min(width, queue.length) }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-    }),
-  );
-};
-
 export const replayProjections = async (options: ReplayOptions): Promise<{ readonly applied: number; readonly position: GlobalPosition }> => {
   const { db, store, projections } = options;
   const batchSize = options.batchSize ?? 5000;
@@ -353,11 +344,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     await writing;
     if (atEnd.length > 0) await inTransaction(writeAll(...atEnd.map((applier) => applier.takeWrites())));
     // Two at a time: the machine's other core builds the next index (or the SQL part goes on there).
-    await inParallel(
-      deferred.filter((index) => !sqlTables.has(index.table)),
-      2,
-      buildIndex,
-    );
+    await loadThenIndex([], deferred.filter((index) => !sqlTables.has(index.table)), 2, async () => undefined, buildIndex);
     await inDatabase;
     await db.transaction(async (tx) => {
       const names = projections.map((p) => p.name).sort();

@@ -39,17 +39,18 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
 
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-/** `COPY table (columns) FROM <source>`, refusing anything but plain identifiers. */
-export const copyStatement = (table: string, columns: readonly string[], source: string): string => {
+/** `table (columns)`, refusing anything but plain identifiers. */
+const tableColumns = (table: string, columns: readonly string[]): string => {
   for (const name of [table, ...columns]) if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
-  return `COPY ${table} (${columns.join(', ')}) FROM ${source}`;
+  return `${table} (${columns.join(', ')})`;
 };
 
+/** `COPY table (columns) FROM <source>`, refusing anything but plain identifiers. */
+export const copyStatement = (table: string, columns: readonly string[], source: string): string => `COPY ${tableColumns(table, columns)} FROM ${source}`;
+
 /** `INSERT INTO table (columns) <select>`, for `loadQuery` where rows cannot be streamed. */
-export const insertSelectStatement = (table: string, columns: readonly string[], select: string): string => {
-  for (const name of [table, ...columns]) if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
-  return `INSERT INTO ${table} (${columns.join(', ')}) ${select}`;
-};
+export const insertSelectStatement = (table: string, columns: readonly string[], select: string): string =>
+  `INSERT INTO ${tableColumns(table, columns)} ${select}`;
 
 export interface SqlDatabase extends SqlExecutor {
   /** `embedded` (PGlite: one connection, queries run one at a time) or `postgres`. */

@@ -8,6 +8,7 @@ import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 import { lifecycleProjections } from '../../projections';
 import { notificationsProjection } from '../../projections/notifications.projection';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
+import { readModelRows } from '../support/readModelRows';
 
 /**
  * The user history, users, matches and notification read models have a second implementation for
@@ -22,16 +23,7 @@ announcePostgresSkip('replay in SQL');
 
 const projections = [...lifecycleProjections, notificationsProjection];
 
-const snapshot = async (db: SqlDatabase): Promise<Record<string, unknown[]>> => {
-  const tables: Record<string, unknown[]> = {};
-  for (const projection of projections) {
-    for (const table of projection.tables) {
-      const { rows } = await db.query<{ row: unknown }>(`SELECT to_jsonb(t) AS row FROM ${table} t ORDER BY to_jsonb(t)::text`);
-      tables[table] = rows.map((row) => row.row);
-    }
-  }
-  return tables;
-};
+const snapshot = (db: SqlDatabase) => readModelRows(db, projections);
 
 const MENTOR = '11111111-1111-5111-8111-111111111111';
 const MENTEE = '22222222-2222-5222-8222-222222222222';

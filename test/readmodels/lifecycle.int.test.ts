@@ -7,6 +7,7 @@ import type { HistoryEntryView, MatchView, Page, PersonaView, UserFilter, UserVi
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 import { lifecycleProjections, SqlLifecycleReadModel } from '../../projections';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
+import { readModelRows } from '../support/readModelRows';
 import {
   ADMIN,
   COORDINATOR,
@@ -65,17 +66,7 @@ const namesInOrder = (keys: readonly Key[]) =>
     .sort((a, b) => (PEOPLE[a].name === PEOPLE[b].name ? (ID[a] < ID[b] ? -1 : 1) : PEOPLE[a].name < PEOPLE[b].name ? -1 : 1))
     .map((key) => ID[key]);
 
-/** Every row of every lifecycle table, in a stable order, as jsonb: what a rebuild must reproduce. */
-const snapshot = async (db: SqlDatabase): Promise<Record<string, unknown[]>> => {
-  const tables: Record<string, unknown[]> = {};
-  for (const projection of lifecycleProjections) {
-    for (const table of projection.tables) {
-      const { rows } = await db.query<{ row: unknown }>(`SELECT to_jsonb(t) AS row FROM ${table} t ORDER BY to_jsonb(t)::text`);
-      tables[table] = rows.map((row) => row.row);
-    }
-  }
-  return tables;
-};
+const snapshot = (db: SqlDatabase) => readModelRows(db, lifecycleProjections);
 
 /** Reads every page with `first` and returns the nodes in order, checking the page flags as it goes. */
 const readAllPages = async <T>(read: (after: string | undefined) => Promise<Page<T>>): Promise<{ nodes: T[]; pages: number }> => {

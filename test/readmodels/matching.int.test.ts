@@ -27,6 +27,7 @@ import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 import { lifecycleProjections, SqlLifecycleReadModel } from '../../projections';
 import { SqlMatchingReadModel } from '../../projections/matchingQueries';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
+import { readModelRows } from '../support/readModelRows';
 
 announcePostgresSkip('matching read model');
 
@@ -99,16 +100,7 @@ class Clock {
   }
 }
 
-const snapshot = async (db: SqlDatabase): Promise<Record<string, unknown[]>> => {
-  const tables: Record<string, unknown[]> = {};
-  for (const projection of lifecycleProjections) {
-    for (const table of projection.tables) {
-      const { rows } = await db.query<{ row: unknown }>(`SELECT to_jsonb(t) AS row FROM ${table} t ORDER BY to_jsonb(t)::text`);
-      tables[table] = rows.map((row) => row.row);
-    }
-  }
-  return tables;
-};
+const snapshot = (db: SqlDatabase) => readModelRows(db, lifecycleProjections);
 
 const readAllPages = async <T>(read: (after: string | undefined) => Promise<Page<T>>): Promise<{ nodes: T[]; pages: number }> => {
   const nodes: T[] = [];

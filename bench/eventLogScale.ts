@@ -18,6 +18,7 @@ import {
 } from '../src/eventstore/eventStore';
 import { SqlEventStore } from '../src/eventstore/sqlEventStore';
 import type { Projection } from '../src/projections/projection';
+import { REPLAY_CONNECTIONS } from '../src/projections/replay';
 import { ProjectionRunner } from '../src/projections/runner';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
@@ -508,7 +509,8 @@ export const eventLogScale: Benchmark = {
         await admin.close();
       }
     }
-    const db = openPostgres(url, { max: 4, idleTimeoutMillis: 600_000 });
+    // As many connections as `npm run events -- replay` opens (its loads stream between pairs of them).
+    const db = openPostgres(url, { max: REPLAY_CONNECTIONS, idleTimeoutMillis: 600_000 });
     try {
       const settings = (
         await db.query<{ v: string; sb: string; wm: string; sc: string }>(

@@ -11,6 +11,7 @@ import { openPglite } from '../sql/pglite';
 import { openPostgres } from '../sql/postgres';
 import type { SqlDatabase } from '../sql/sqlDatabase';
 import { SqlEventStore } from '../eventstore/sqlEventStore';
+import { REPLAY_CONNECTIONS } from '../projections/replay';
 import { ProjectionRunner } from '../projections/runner';
 import { serverProjections } from '../../projections';
 
@@ -288,8 +289,8 @@ const openConfiguredDatabase = async (env: NodeJS.ProcessEnv): Promise<SqlDataba
   }
   let db: SqlDatabase;
   if (config.databaseUrl) {
-    // A replay streams loads between pairs of connections beside its Node.js part (src/projections/replay.ts): up to eight at once.
-    db = openPostgres(config.databaseUrl, { max: 8 });
+    // A replay streams loads between pairs of connections beside its Node.js part.
+    db = openPostgres(config.databaseUrl, { max: REPLAY_CONNECTIONS });
   } else {
     // PGlite would quietly create an empty store where none is.
     if (!existsSync(config.dataDir)) throw new DomainError('NOT_FOUND', `No embedded store at ${config.dataDir} (set DATA_DIR or DATABASE_URL).`);

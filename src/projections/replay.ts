@@ -70,11 +70,14 @@ export interface ReplayOptions {
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 /** Events computed between two turns of the event loop. */
 const COMPUTE_SLICE = 100;
-/**
- * Loads (or index builds) in SQL at once. A load holds two connections of the pool; with the Node.js
- * part's two (a read ahead, a write) a replay uses up to eight, so the pool should allow that many.
- */
+/** Loads (or index builds) in SQL at once. */
 const LOADS_AT_ONCE = 3;
+/**
+ * The connections a replay uses at most: a load holds two (COPY TO on one, COPY FROM on the other),
+ * the Node.js part two more (a read ahead, a write). A pool with fewer makes the loads wait for one
+ * another.
+ */
+export const REPLAY_CONNECTIONS = LOADS_AT_ONCE * 2 + 2;
 const quoted = (name: string): string => {
   if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
   return `"${name}"`;
@@ -247,16 +250,21 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     const read = (after: GlobalPosition) =>
       sqlStore ? sqlStore.readAllOfTypes(nodeTypes, upTo, { after, maxCount: batchSize }) : store.readAll({ after, maxCount: batchSize });
     // Progress counts events: the Node.js part's as it applies them, the SQL part's share of the rest
-    // as each of its loads and index builds is done (by weight).
-    const counts = sqlStore ? await sqlStore.countUpTo(upTo, nodeTypes) : null;
+    // as each of its loads and index builds is done (by weight). The count is a pass over the log of
+    // its own: it runs beside the first loads, and progress is reported once it is in.
+    const counting = sqlStore ? sqlStore.countUpTo(upTo, nodeTypes) : Promise.resolve(null);
+    counting.catch(() => undefined);
+    let counts: { readonly all: number; readonly ofTypes: number } | null = null;
+    let counted = !sqlStore;
     // From another store (KurrentDB) the total is not known: 0, and no ETA.
-    const total = counts ? counts.all : 0;
-    const inNodeTotal = counts ? counts.ofTypes : total;
+    let total = 0;
+    let inNodeTotal = 0;
     let applied = 0;
     let sqlDone = 0;
     let sqlWork = 0;
     let position: GlobalPosition = START;
     const report = () => {
+      if (!counted) return;
       const done = applied + (sqlWork > 0 ? Math.floor(((total - inNodeTotal) * sqlDone) / sqlWork) : 0);
       // The last report, after the swap, says 100 %.
       const shown = total > 0 ? Math.min(done, total - 1) : done;
@@ -293,6 +301,10 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       },
     );
     inDatabase.catch(() => undefined);
+    counts = await counting;
+    counted = true;
+    total = counts ? counts.all : 0;
+    inNodeTotal = counts ? counts.ofTypes : 0;
 
     const appliers = inNode.map((projection) => projection.replayApplier?.() ?? null);
     const atEnd = appliers.filter((applier): applier is ReplayApplier => applier?.writesOnceAtEnd === true);

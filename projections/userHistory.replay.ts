@@ -8,7 +8,7 @@ import { AT, MAJOR, MINOR, inList, latestOf, upToCondition } from './replaySql';
  * the projection's `applyBatch` make, without the sentences (those are read from the event when a
  * page is shown). A replay of a million events spent most of its time building these rows in
  * Node.js and sending them back; here the database reads the log and writes the history itself
- * (streamed from a query into the table with COPY on PostgreSQL, so it goes in a page at a time).
+ * (INSERT ... SELECT: the rows never leave the server).
  *
  * Each event type's entry is written down once below, keyed by the type, so adding an event type
  * to the domain fails to compile until its entry is said here too. The read-model tests replay with

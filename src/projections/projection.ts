@@ -39,8 +39,8 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
    * the projection's tables (empty, in the replay's schema, which is first on the search path)
    * straight from `es_events`, set at a time, with every event up to and including `upTo`. The
    * rows must be exactly the ones `applyBatch` makes from the same events: the read-model tests
-   * replay both ways and compare. Each query's rows are streamed into its table (`loadQuery`) while
-   * the replay applies the other projections in Node.js; no event is parsed there.
+   * replay both ways and compare. Each query's rows go into its table with INSERT ... SELECT
+   * (`loadQuery`) while the replay applies the other projections in Node.js; no event is parsed there.
    */
   readonly replayInDatabase?: (upTo: GlobalPosition) => InDatabaseReplay;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import { SqlEventStore } from '../eventstore/sqlEventStore';
-import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
+import { loadQuery, type SqlDatabase, type SqlExecutor } from '../sql/sqlDatabase';
 import type { InDatabaseLoad, Projection, ReplayApplier } from './projection';
 import { writeAll, type BatchWrite } from './rows';
 
@@ -17,8 +17,8 @@ import { writeAll, type BatchWrite } from './rows';
  * 2. The replay ends at the head of the log as it is when it starts (`upTo`). When the log is in the
  *    same database (the SQL event store), the projections that can (`replayInDatabase`: the user
  *    history, users, matches, the notification contacts and programs) fill their tables in SQL
- *    straight from es_events: each table's query is streamed into it with COPY (`loadQuery`), a few
- *    at once, the heaviest first, and a table's keys (dropped for the load) and indexes are built as
+ *    straight from es_events: each table's query is loaded into it with INSERT ... SELECT
+ *    (`loadQuery`), a few at once, the heaviest first, and a table's keys (dropped for the load) and indexes are built as
  *    soon as its last load is in, while other loads still run. The others read only the event types
  *    they handle, in Node.js, meanwhile.
  * 3. The rest read the log once, in batches, and each batch is applied to every projection in one
@@ -73,11 +73,10 @@ const COMPUTE_SLICE = 100;
 /** Loads (or index builds) in SQL at once. */
 const LOADS_AT_ONCE = 3;
 /**
- * The connections a replay uses at most: a load holds two (COPY TO on one, COPY FROM on the other),
- * the Node.js part two more (a read ahead, a write). A pool with fewer makes the loads wait for one
- * another.
+ * The connections a replay uses at most: one per load, and the Node.js part's two (a read ahead, a
+ * write). A pool with fewer makes the loads wait for one another.
  */
-export const REPLAY_CONNECTIONS = LOADS_AT_ONCE * 2 + 2;
+export const REPLAY_CONNECTIONS = LOADS_AT_ONCE + 2;
 const quoted = (name: string): string => {
   if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
   return `"${name}"`;
@@ -290,7 +289,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       sqlIndexes,
       LOADS_AT_ONCE,
       async (load) => {
-        await db.loadQuery(load.table, load.columns, load.select, settings);
+        await loadQuery(db, load.table, load.columns, load.select, settings);
         sqlDone += load.weight ?? 1;
         report();
       },

@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { copyStatement, insertSelectStatement, type SqlDatabase, type SqlExecutor, type SqlResult } from './sqlDatabase';
+import { copyStatement, type SqlDatabase, type SqlExecutor, type SqlResult } from './sqlDatabase';
 
 // Same shapes as the pg adapter: timestamps as text, int8 as text (callers parse what they need).
 const parsers = { 1114: (v: string) => v, 1184: (v: string) => v, 20: (v: string) => v };
@@ -34,13 +34,6 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
       }),
     async exec(sql) {
       await db.exec(sql);
-    },
-    async loadQuery(table, columns, select, settings = []) {
-      const insert = insertSelectStatement(table, columns, select);
-      await db.transaction(async (tx) => {
-        for (const setting of settings) await tx.query(setting);
-        await tx.query(insert);
-      });
     },
     close: () => db.close(),
   };

@@ -1,6 +1,5 @@
 import { Pool, types, type PoolClient, type PoolConfig } from 'pg';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFromStdin, to as copyToStdout } from 'pg-copy-streams';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import { copyStatement, type QueryOptions, type SqlDatabase, type SqlExecutor, type SqlResult } from './sqlDatabase';
 
 // Keep timestamps as text (as PGlite is set up to): the domain speaks ISO-8601 strings.
@@ -62,36 +61,6 @@ export const openPostgres = (connectionString: string, options: Omit<PoolConfig,
     },
     async exec(sql) {
       await pool.query(sql);
-    },
-    async loadQuery(table, columns, select, settings = []) {
-      const into = copyStatement(table, columns, 'STDIN');
-      const source = await pool.connect();
-      let target: PoolClient;
-      try {
-        target = await pool.connect();
-      } catch (error) {
-        source.release();
-        throw error;
-      }
-      let failed: unknown = null;
-      try {
-        for (const client of [source, target]) {
-          await client.query('BEGIN');
-          for (const setting of settings) await client.query(setting);
-        }
-        await pipeline(source.query(copyToStdout(`COPY (${select}) TO STDOUT`)), target.query(copyFromStdin(into)));
-        await target.query('COMMIT');
-        await source.query('COMMIT');
-      } catch (error) {
-        failed = error;
-        for (const client of [target, source]) await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        // A connection left mid-COPY by an error is not handed out again.
-        const broken = failed === null ? undefined : failed instanceof Error ? failed : new Error(String(failed));
-        source.release(broken);
-        target.release(broken);
-      }
     },
     close: () => pool.end(),
   };

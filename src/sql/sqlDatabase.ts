@@ -48,7 +48,7 @@ const tableColumns = (table: string, columns: readonly string[]): string => {
 /** `COPY table (columns) FROM <source>`, refusing anything but plain identifiers. */
 export const copyStatement = (table: string, columns: readonly string[], source: string): string => `COPY ${tableColumns(table, columns)} FROM ${source}`;
 
-/** `INSERT INTO table (columns) <select>`, for `loadQuery` where rows cannot be streamed. */
+/** `INSERT INTO table (columns) <select>`, refusing anything but plain identifiers. */
 export const insertSelectStatement = (table: string, columns: readonly string[], select: string): string =>
   `INSERT INTO ${tableColumns(table, columns)} ${select}`;
 
@@ -59,14 +59,6 @@ export interface SqlDatabase extends SqlExecutor {
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
-  /**
-   * Loads the rows of a query (no parameters) into a table, in one transaction after `settings`
-   * (`SET LOCAL ...` statements). On PostgreSQL the rows leave one connection with COPY TO and enter
-   * the table on another with COPY FROM, streamed: the server writes the table a page at a time
-   * instead of logging every row as INSERT ... SELECT does, and the query and the load run on two
-   * cores. On the embedded store, an INSERT ... SELECT.
-   */
-  loadQuery(table: string, columns: readonly string[], select: string, settings?: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,3 +67,26 @@ export const sqlState = (error: unknown): string | undefined =>
   typeof error === 'object' && error !== null && 'code' in error && typeof (error as { code: unknown }).code === 'string'
     ? (error as { code: string }).code
     : undefined;
+
+/**
+ * Loads the rows of a query (no parameters) into a table with INSERT ... SELECT, in one transaction
+ * after `settings` (`SET LOCAL ...` statements): all of them or none.
+ *
+ * The rows never leave the server. Streaming them out with COPY TO and back in with COPY FROM on a
+ * second connection was tried for the replay (it writes the table a page at a time where INSERT logs
+ * every row) and measured slower: formatting and parsing the text cost more than the logging saves
+ * (the history's user entries: 1.76 s out and 0.90 s in, against 2.16 s for the INSERT).
+ */
+export const loadQuery = async (
+  db: SqlDatabase,
+  table: string,
+  columns: readonly string[],
+  select: string,
+  settings: readonly string[] = [],
+): Promise<void> => {
+  const insert = insertSelectStatement(table, columns, select);
+  await db.transaction(async (tx) => {
+    for (const setting of settings) await tx.query(setting);
+    await tx.query(insert);
+  });
+};

@@ -1,9 +1,7 @@
+import { loadQuery } from '../../src/sql/sqlDatabase';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 
-/**
- * `SqlDatabase.loadQuery`, which a replay in SQL fills its tables with: on PostgreSQL a COPY TO
- * streamed into a COPY FROM on another connection, on the embedded store an INSERT ... SELECT.
- */
+/** `loadQuery`, which a replay in SQL fills its tables with (an INSERT ... SELECT in a transaction). */
 announcePostgresSkip('loadQuery');
 
 describe.each(sqlBackends())('loadQuery on $name', ({ open }) => {
@@ -11,7 +9,8 @@ describe.each(sqlBackends())('loadQuery on $name', ({ open }) => {
     const database = await open();
     try {
       await database.db.exec(`CREATE TABLE load_target (id integer PRIMARY KEY, label text, doc jsonb, at timestamptz)`);
-      await database.db.loadQuery(
+      await loadQuery(
+        database.db,
         'load_target',
         ['id', 'label', 'doc', 'at'],
         `SELECT n, CASE WHEN n % 3 = 0 THEN NULL ELSE 'tab' || chr(9) || 'line' || chr(10) || 'back\\slash ' || n END,
@@ -35,15 +34,15 @@ describe.each(sqlBackends())('loadQuery on $name', ({ open }) => {
     try {
       await database.db.exec(`CREATE TABLE load_target (id integer PRIMARY KEY, label text)`);
       await expect(
-        database.db.loadQuery('load_target', ['id', 'label'], `SELECT n, (1 / (n - 1500))::text FROM generate_series(1, 3000) n`),
+        loadQuery(database.db, 'load_target', ['id', 'label'], `SELECT n, (1 / (n - 1500))::text FROM generate_series(1, 3000) n`),
       ).rejects.toThrow(/division by zero/);
-      // A row that breaks the table's key fails on the loading side.
-      await expect(database.db.loadQuery('load_target', ['id', 'label'], `SELECT 1, 'a' UNION ALL SELECT 1, 'b'`)).rejects.toThrow(/duplicate key/);
+      // A row that breaks the table's key.
+      await expect(loadQuery(database.db, 'load_target', ['id', 'label'], `SELECT 1, 'a' UNION ALL SELECT 1, 'b'`)).rejects.toThrow(/duplicate key/);
       const { rows } = await database.db.query<{ count: number }>(`SELECT count(*)::integer AS count FROM load_target`);
       expect(rows[0]!.count).toBe(0);
-      await database.db.loadQuery('load_target', ['id', 'label'], `SELECT n, 'ok' FROM generate_series(1, 10) n`);
+      await loadQuery(database.db, 'load_target', ['id', 'label'], `SELECT n, 'ok' FROM generate_series(1, 10) n`);
       expect((await database.db.query<{ count: number }>(`SELECT count(*)::integer AS count FROM load_target`)).rows[0]!.count).toBe(10);
-      await expect(database.db.loadQuery('load_target; DROP TABLE x', ['id'], 'SELECT 1')).rejects.toThrow(/Unsafe SQL identifier/);
+      await expect(loadQuery(database.db, 'load_target; DROP TABLE x', ['id'], 'SELECT 1')).rejects.toThrow(/Unsafe SQL identifier/);
     } finally {
       await database.close();
     }

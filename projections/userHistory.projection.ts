@@ -1,10 +1,9 @@
 import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
 import { projection } from '../src/projections/projection';
-import type { GlobalPosition, RecordedEvent } from '../src/eventstore/eventStore';
+import type { RecordedEvent } from '../src/eventstore/eventStore';
 import {
   POSITION_COLUMNS,
   RowSet,
-  allAfter,
   copyRows,
   copyWrite,
   writeAll,
@@ -23,9 +22,9 @@ import { LAST_POSITION_COLUMNS, asDomainEvent, positionParams } from './shared';
 /**
  * One row per (event, user) for every event that touched the user or one of their personas: the
  * user's own stream, and the match-stream events of every match they are in. Rows are keyed by
- * the event's position (which names the event as well as its id does, and grows in the order rows
- * are written, so the key's index is appended to rather than written all over), so a replayed
- * event inserts nothing; a revert marks the entry it undoes by setting (never toggling) its
+ * the user and the event's position (which names the event as well as its id does), so a replayed
+ * event inserts nothing, and the key's index is also the one a user's history is paged with,
+ * newest first (read backwards); a revert marks the entry it undoes by setting (never toggling) its
  * `reverted_by_change_id`.
  *
  * rm_user_history_matches keeps, per match, what the match events that do not say it themselves
@@ -36,6 +35,9 @@ export const USER_HISTORY_SCHEMA = /* sql */ `
 -- Positions as bigint and ids compared byte by byte ("C"): building this table's indexes after a
 -- replay sorted numeric(20) positions and locale-collated ids, most of the replay's index time
 -- (a million rows: 7 s, 2 s so). Tables made before keep numeric positions: the queries work on both.
+-- The key leads with the user: a user's page reads it backwards. Tables made before were keyed by
+-- position first and have a second index for the pages (rm_user_history_newest_first), which the
+-- queries use there; this one is a sort of the whole table fewer to build after a replay.
 CREATE TABLE IF NOT EXISTS rm_user_history (
   user_id text COLLATE "C" NOT NULL,
   position_major bigint NOT NULL,
@@ -49,7 +51,7 @@ CREATE TABLE IF NOT EXISTS rm_user_history (
   to_value text,
   reverted_by_change_id text,
   reverted_at timestamptz,
-  PRIMARY KEY (position_major, position_minor, user_id)
+  PRIMARY KEY (user_id, position_major, position_minor)
 );
 DO $$
 BEGIN
@@ -57,7 +59,7 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_constraint
               WHERE conrelid = 'rm_user_history'::regclass AND contype = 'p' AND pg_get_constraintdef(oid) LIKE '%event_id%') THEN
     ALTER TABLE rm_user_history DROP CONSTRAINT rm_user_history_pkey;
-    ALTER TABLE rm_user_history ADD PRIMARY KEY (position_major, position_minor, user_id);
+    ALTER TABLE rm_user_history ADD PRIMARY KEY (user_id, position_major, position_minor);
   END IF;
 END $$;
 -- Tables made before also kept what the event says (its id, time, actor, reason, command,
@@ -66,7 +68,6 @@ ALTER TABLE rm_user_history
   DROP COLUMN IF EXISTS event_id, DROP COLUMN IF EXISTS occurred_at, DROP COLUMN IF EXISTS summary,
   DROP COLUMN IF EXISTS actor_id, DROP COLUMN IF EXISTS actor_role, DROP COLUMN IF EXISTS reason,
   DROP COLUMN IF EXISTS command, DROP COLUMN IF EXISTS correlation_id;
-CREATE INDEX IF NOT EXISTS rm_user_history_newest_first ON rm_user_history (user_id, position_major DESC, position_minor DESC);
 CREATE INDEX IF NOT EXISTS rm_user_history_by_change ON rm_user_history (user_id, change_id) WHERE change_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS rm_user_history_by_match ON rm_user_history (match_id, position_major, position_minor) WHERE match_id IS NOT NULL;
 
@@ -119,7 +120,7 @@ const column = (type: string, ...names: (keyof HistoryRow & string)[]) => names.
 
 const HISTORY = tableSpec<HistoryRow>({
   table: 'rm_user_history',
-  key: ['position_major', 'position_minor', 'user_id'],
+  key: ['user_id', 'position_major', 'position_minor'],
   columns: [
     ...column('text', 'user_id'),
     ...column('bigint', 'position_major', 'position_minor'),
@@ -145,13 +146,26 @@ const HISTORY_EVENT_TYPES = [...USER_EVENT_TYPES, ...MATCH_EVENT_TYPES] as const
 const MATCH_TYPES = new Set<string>(MATCH_EVENT_TYPES);
 const isMatchEvent = (event: HistoryEvent): event is MatchEvent => MATCH_TYPES.has(event.type);
 
-/** The last position written to the history (its key's first columns), or null when it is empty. */
-const lastWritten = async (tx: SqlExecutor): Promise<GlobalPosition | null> => {
-  const { rows } = await tx.query<{ major: string; minor: string }>(
-    `SELECT position_major::text AS major, position_minor::text AS minor FROM rm_user_history
-      ORDER BY position_major DESC, position_minor DESC LIMIT 1`,
+/**
+ * Whether none of these rows (in log order) can be in the history yet: each user's first one comes
+ * after the last entry that user has there (one look per user down the key's index, user first).
+ */
+const noneWritten = async (tx: SqlExecutor, rows: readonly HistoryRow[]): Promise<boolean> => {
+  const firsts = new Map<string, HistoryRow>();
+  for (const row of rows) if (!firsts.has(row.user_id)) firsts.set(row.user_id, row);
+  if (firsts.size === 0) return true;
+  const { rows: lasts } = await tx.query<{ user_id: string; major: string; minor: string }>(
+    `SELECT u.user_id, h.position_major::text AS major, h.position_minor::text AS minor
+       FROM unnest($1::text[]) AS u(user_id)
+       JOIN LATERAL (SELECT position_major, position_minor FROM rm_user_history h WHERE h.user_id = u.user_id
+                      ORDER BY position_major DESC, position_minor DESC LIMIT 1) h ON true`,
+    [[...firsts.keys()]],
   );
-  return rows[0] ? { major: BigInt(rows[0].major), minor: BigInt(rows[0].minor) } : null;
+  return lasts.every((last) => {
+    const first = firsts.get(last.user_id)!;
+    const major = BigInt(first.position_major);
+    return major > BigInt(last.major) || (major === BigInt(last.major) && BigInt(first.position_minor) > BigInt(last.minor));
+  });
 };
 
 export const userHistoryProjection = projection<HistoryEvent>({
@@ -169,9 +183,9 @@ export const userHistoryProjection = projection<HistoryEvent>({
       events.flatMap((event) => (MATCH_TYPES.has(event.type) ? [[(event.data as { matchId: string }).matchId]] : [])),
     );
     const { rows, reverts } = entriesOf(contexts, events, newEntries());
-    // Nothing of this batch can be there yet when the history ends before it (the runner moving on);
-    // otherwise some of it may be (a rebuild replaying what is there), and what is there is left as it is.
-    if (allAfter(events, await lastWritten(tx))) await copyRows(tx, HISTORY, rows);
+    // Nothing of this batch can be there yet when each user's history ends before it (the runner moving
+    // on); otherwise some of it may be (a rebuild replaying what is there), and what is there is left as it is.
+    if (await noneWritten(tx, rows)) await copyRows(tx, HISTORY, rows);
     else await insertRowsIgnoringExisting(tx, HISTORY, rows);
     await writeAll(revertsWrite(reverts), contexts.takeWrites())(tx);
   },

@@ -5,7 +5,7 @@ import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { ProjectionRunner } from '../../src/projections/runner';
 import type { HistoryEntryView, MatchView, Page, PersonaView, UserFilter, UserView } from '../../src/readmodels/lifecycle';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
-import { lifecycleProjections, SqlLifecycleReadModel } from '../../projections';
+import { lifecycleProjections, SqlLifecycleReadModel, userHistoryProjection } from '../../projections';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 import {
@@ -615,6 +615,42 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
     );
     expect(rows.map((row) => row.column_name).filter((name) => ['event_id', 'summary', 'actor_id', 'correlation_id'].includes(name))).toEqual([]);
     expect(await readModel.history(ID.theo, { first: 100 })).toEqual(shown);
+  });
+
+  test('the history keyed by user first, or by position first with numeric positions (tables made before): the same pages, and events applied again write only what is missing', async () => {
+    const shown = await readModel.history(ID.theo, { first: 100 });
+    const before = await snapshot(database.db);
+    const events: RecordedEvent[] = [];
+    for await (const event of readAllForward(store)) events.push(event);
+    const handled = new Set<string>(userHistoryProjection.handles);
+    const newest = events.filter((event) => handled.has(event.type)).at(-1)!;
+    const sameAfterAgain = async () => {
+      expect(await readModel.history(ID.theo, { first: 100 })).toEqual(shown);
+      // Every event again: nothing is there twice.
+      await database.db.transaction((tx) => applyBatches(tx, userHistoryProjection, [events]));
+      expect(await snapshot(database.db)).toEqual(before);
+      // The newest event's entries gone, and it applied again: they are back, once.
+      const removed = await database.db.query(`DELETE FROM rm_user_history WHERE position_major = $1 AND position_minor = $2`, [
+        newest.position.major.toString(),
+        newest.position.minor.toString(),
+      ]);
+      expect(removed.rowCount).toBeGreaterThan(0);
+      await database.db.transaction((tx) => applyBatches(tx, userHistoryProjection, [[newest]]));
+      expect(await snapshot(database.db)).toEqual(before);
+    };
+    await sameAfterAgain();
+    await database.db.exec(`ALTER TABLE rm_user_history DROP CONSTRAINT rm_user_history_pkey,
+        ALTER COLUMN position_major TYPE numeric(20), ALTER COLUMN position_minor TYPE numeric(20);
+      ALTER TABLE rm_user_history ADD PRIMARY KEY (position_major, position_minor, user_id);
+      CREATE INDEX rm_user_history_newest_first ON rm_user_history (user_id, position_major DESC, position_minor DESC);`);
+    try {
+      await sameAfterAgain();
+    } finally {
+      await database.db.exec(`DROP INDEX rm_user_history_newest_first;
+        ALTER TABLE rm_user_history DROP CONSTRAINT rm_user_history_pkey,
+          ALTER COLUMN position_major TYPE bigint, ALTER COLUMN position_minor TYPE bigint;
+        ALTER TABLE rm_user_history ADD PRIMARY KEY (user_id, position_major, position_minor);`);
+    }
   });
 
   test('an entry whose event the log does not have is reported, naming the position and what to run', async () => {

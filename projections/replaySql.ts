@@ -22,18 +22,22 @@ export const MINOR = `e.global_position`;
 /** When the event happened (text, ISO-8601). */
 export const AT = `e.metadata->>'occurredAt'`;
 
-// Within one stream the revision orders events: zero-padded, it sorts a concatenation "revision || value",
-// compared byte by byte ("C": whatever the database's collation, and faster than a locale's).
-const REVISION = `lpad(e.revision::text, 10, '0') COLLATE "C"`;
+// Within one stream the revision orders events: as text of a fixed width, it sorts a concatenation
+// "revision || value", compared byte by byte ("C": whatever the database's collation, and faster than a
+// locale's). 10^10 + revision (an integer, below 2^31) has 11 digits; it is cheaper than lpad (about a
+// tenth of the personas' aggregate, measured).
+const REVISION = `(10000000000 + e.revision)::text COLLATE "C"`;
+/** Where the value starts in such a concatenation. */
+const VALUE_AT = 12;
 
 /**
  * An aggregate over one stream's events (`es_events e`, grouped by the row's key): the value of the
  * latest event the filter admits whose value is not null (null when none).
  */
-export const latestOf = (value: string, filter: string): string => `substr(max(${REVISION} || (${value})) FILTER (WHERE ${filter}), 11)`;
+export const latestOf = (value: string, filter: string): string => `substr(max(${REVISION} || (${value})) FILTER (WHERE ${filter}), ${VALUE_AT})`;
 
 /** As `latestOf`, the earliest. */
-export const earliestOf = (value: string, filter: string): string => `substr(min(${REVISION} || (${value})) FILTER (WHERE ${filter}), 11)`;
+export const earliestOf = (value: string, filter: string): string => `substr(min(${REVISION} || (${value})) FILTER (WHERE ${filter}), ${VALUE_AT})`;
 
 /**
  * An aggregate over one stream's events (`es_events e`, grouped by the row's key) that gives the
@@ -45,7 +49,7 @@ export const latestWritten = (writers: Readonly<Record<string, string>>): string
   const types = Object.keys(writers);
   const value = `CASE e.event_type ${types.map((type) => `WHEN '${type}' THEN COALESCE('v' || (${writers[type]}), 'n')`).join(' ')} END`;
   const latest = `max(${REVISION} || ${value}) FILTER (WHERE e.event_type IN ${inList(types)})`;
-  return `(CASE WHEN substr(${latest}, 11, 1) = 'v' THEN substr(${latest}, 12) END)`;
+  return `(CASE WHEN substr(${latest}, ${VALUE_AT}, 1) = 'v' THEN substr(${latest}, ${VALUE_AT + 1}) END)`;
 };
 
 /**

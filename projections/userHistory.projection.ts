@@ -68,8 +68,8 @@ ALTER TABLE rm_user_history
   DROP COLUMN IF EXISTS event_id, DROP COLUMN IF EXISTS occurred_at, DROP COLUMN IF EXISTS summary,
   DROP COLUMN IF EXISTS actor_id, DROP COLUMN IF EXISTS actor_role, DROP COLUMN IF EXISTS reason,
   DROP COLUMN IF EXISTS command, DROP COLUMN IF EXISTS correlation_id;
+-- A revert finds the entry it undoes by change id.
 CREATE INDEX IF NOT EXISTS rm_user_history_by_change ON rm_user_history (user_id, change_id) WHERE change_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS rm_user_history_by_match ON rm_user_history (match_id, position_major, position_minor) WHERE match_id IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS rm_user_history_matches (
   match_id text PRIMARY KEY,
@@ -93,6 +93,9 @@ BEGIN
               FROM rm_user_history WHERE match_id IS NOT NULL AND field = 'MATCH' GROUP BY match_id) m;
   END IF;
 END $$;
+-- Tables made before had an index by match, which nothing but that fill above read: every entry
+-- written kept it up to date, and a replay sorted the table once more to build it.
+DROP INDEX IF EXISTS rm_user_history_by_match;
 `;
 
 type HistoryEvent = UserEvent | MatchEvent;

@@ -90,7 +90,7 @@ export const matchesInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
       table: 'rm_matches',
       columns: ['match_id', ...COLUMNS.map((c) => c.name), 'updated_at', 'last_position_major', 'last_position_minor'],
       select: matchesSelect(upTo),
-      weight: 3,
+      weight: 13,
     },
   ],
 });

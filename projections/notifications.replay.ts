@@ -50,11 +50,12 @@ SELECT c.key, c.name, c.time_zone,
 
 export const notificationsInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
   loads: [
-    { table: 'notification_contacts', columns: ['user_id', 'email', 'name'], select: contactsSelect(upTo) },
+    { table: 'notification_contacts', columns: ['user_id', 'email', 'name'], select: contactsSelect(upTo), weight: 5 },
     {
       table: 'notification_programs',
       columns: ['program_id', 'name', 'time_zone', 'templates', 'last_position_major', 'last_position_minor'],
       select: programsSelect(upTo),
+      weight: 3,
     },
   ],
 });

@@ -187,8 +187,8 @@ const MATCH_CONTEXT_COLUMNS = ['match_id', 'participants', 'status', 'last_posit
 
 export const userHistoryInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
   loads: [
-    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: userEntriesSelect(upTo), weight: 10 },
-    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: matchEntriesSelect(upTo), weight: 4 },
-    { table: 'rm_user_history_matches', columns: MATCH_CONTEXT_COLUMNS, select: matchContextsSelect(upTo), weight: 2 },
+    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: userEntriesSelect(upTo), weight: 22 },
+    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: matchEntriesSelect(upTo), weight: 15 },
+    { table: 'rm_user_history_matches', columns: MATCH_CONTEXT_COLUMNS, select: matchContextsSelect(upTo), weight: 12 },
   ],
 });

@@ -108,15 +108,15 @@ export const usersInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
       columns: ['user_id', 'email', 'normalized_email', 'name', 'program_id', 'role', 'company', 'manager_name', 'manager_email', 'user_status',
         'application_completed', 'registered_at', 'profile', 'updated_at', ...POSITION],
       select: usersSelect(upTo),
-      weight: 3,
+      weight: 14,
     },
     {
       table: 'rm_personas',
       columns: ['persona_id', 'user_id', 'number', 'program_id', 'role', 'persona_status', 'match_status', 'match_id', 'partner_site_id',
         'mentor_site_list_id', 'origin_kind', 'invited_at', 'match_completed', 'created_at', 'updated_at', ...POSITION],
       select: personasSelect(upTo),
-      weight: 4,
+      weight: 20,
     },
-    { table: 'rm_mentor_capacities', columns: ['user_id', 'program_id', 'capacity', 'updated_at', ...POSITION], select: capacitiesSelect(upTo) },
+    { table: 'rm_mentor_capacities', columns: ['user_id', 'program_id', 'capacity', 'updated_at', ...POSITION], select: capacitiesSelect(upTo), weight: 3 },
   ],
 });

@@ -159,26 +159,33 @@ SELECT x.user_id, x.major, x.minor, x.type, x.field, x.persona_id, x.match_id, x
  * Per match: the participants the creation or request that opened its stream named (by user id),
  * the status its latest entry left it in (its latest event but MatchCreated, which moves none; only
  * events that name their personas make entries when nothing opened the stream), and its latest
- * event's position.
+ * event's position. All from one pass: the opening event is the group's revision 0 (a match's events
+ * are its stream's), so what it named is aggregated with the rest instead of joined back.
  */
-const matchContextsSelect = (upTo: GlobalPosition) => /* sql */ `
+const matchContextsSelect = (upTo: GlobalPosition) => {
+  const opening = `e.revision = 0 AND e.event_type IN ${CREATIONS}`;
+  const named = (field: string) => `max(e.data->>'${field}') FILTER (WHERE ${opening}) AS "${field}"`;
+  return /* sql */ `
 SELECT g.match_id,
-       COALESCE((SELECT jsonb_agg(jsonb_build_object('userId', v.user_id, 'personaId', v.persona_id) ORDER BY v.user_id COLLATE "C")
-                   FROM (VALUES (COALESCE(c.data->>'mentorUserId', ${ownerOf(`c.data->>'mentorPersonaId'`)}), c.data->>'mentorPersonaId'),
-                                (COALESCE(c.data->>'menteeUserId', ${ownerOf(`c.data->>'menteePersonaId'`)}), c.data->>'menteePersonaId')) v(user_id, persona_id)
-                  WHERE c.data IS NOT NULL), '[]'::jsonb),
-       ${toStatusOf(`CASE WHEN c.data IS NOT NULL THEN g.latest_type ELSE g.latest_naming_type END`)},
+       CASE WHEN g.opened
+            THEN (SELECT jsonb_agg(jsonb_build_object('userId', v.user_id, 'personaId', v.persona_id) ORDER BY v.user_id COLLATE "C")
+                    FROM (VALUES (COALESCE(g."mentorUserId", ${ownerOf(`g."mentorPersonaId"`)}), g."mentorPersonaId"),
+                                 (COALESCE(g."menteeUserId", ${ownerOf(`g."menteePersonaId"`)}), g."menteePersonaId")) v(user_id, persona_id))
+            ELSE '[]'::jsonb END,
+       ${toStatusOf(`CASE WHEN g.opened THEN g.latest_type ELSE g.latest_naming_type END`)},
        split_part(g.latest, ' ', 1)::bigint, split_part(g.latest, ' ', 2)::bigint
   FROM (
-    SELECT e.data->>'matchId' AS match_id, min(e.stream_id) AS stream_id,
+    SELECT e.data->>'matchId' AS match_id,
+           bool_or(${opening}) AS opened,
+           ${named('mentorUserId')}, ${named('mentorPersonaId')}, ${named('menteeUserId')}, ${named('menteePersonaId')},
            ${latestOf('e.event_type', `e.event_type <> 'MatchCreated'`)} AS latest_type,
            ${latestOf('e.event_type', `e.event_type <> 'MatchCreated' AND e.data ? 'mentorPersonaId'`)} AS latest_naming_type,
            ${latestOf(`${MAJOR}::text || ' ' || ${MINOR}::text`, 'true')} AS latest
       FROM es_events e
      WHERE e.event_type IN ${MATCH_TYPES} AND ${upToCondition(upTo)}
      GROUP BY e.data->>'matchId'
-  ) g
-  LEFT JOIN es_events c ON c.stream_id = g.stream_id AND c.revision = 0 AND c.event_type IN ${CREATIONS}`;
+  ) g`;
+};
 
 // The tables' columns in the order the queries above give them.
 const HISTORY_COLUMNS = ['user_id', 'position_major', 'position_minor', 'event_type', 'field', 'persona_id', 'match_id', 'change_id',

@@ -121,19 +121,26 @@ const creationOf = (column: string) =>
 const matchEntriesSelect = (upTo: GlobalPosition) => /* sql */ `
 SELECT p.user_id, m.major, m.minor, m.type, 'MATCH', p.persona_id, m.match_id, NULL, ${fromStatusOf('m.type')}, ${toStatusOf('m.type')}, NULL, NULL
   FROM (
-    SELECT ${MAJOR} AS major, ${MINOR} AS minor, e.event_type AS type, e.data->>'matchId' AS match_id,
-           CASE WHEN e.data ? 'mentorPersonaId' THEN e.data ELSE ${creationOf('data')} END AS named,
-           CASE WHEN e.event_type = 'MatchClosed'
-                THEN (SELECT b.event_type FROM es_events b WHERE b.stream_id = e.stream_id AND b.revision = e.revision - 1) END AS previous_type
-      FROM es_events e
-     WHERE e.event_type IN ${MATCH_TYPES} AND ${upToCondition(upTo)}
+    SELECT n.major, n.minor, n.type, n.match_id, n.previous_type,
+           n.named->>'mentorUserId' AS mentor_user, n.named->>'mentorPersonaId' AS mentor_persona,
+           n.named->>'menteeUserId' AS mentee_user, n.named->>'menteePersonaId' AS mentee_persona
+      FROM (
+        SELECT ${MAJOR} AS major, ${MINOR} AS minor, e.event_type AS type, e.data->>'matchId' AS match_id,
+               CASE WHEN e.data ? 'mentorPersonaId' THEN e.data ELSE ${creationOf('data')} END AS named,
+               CASE WHEN e.event_type = 'MatchClosed'
+                    THEN (SELECT b.event_type FROM es_events b WHERE b.stream_id = e.stream_id AND b.revision = e.revision - 1) END AS previous_type
+          FROM es_events e
+         WHERE e.event_type IN ${MATCH_TYPES} AND ${upToCondition(upTo)}
+        -- Keeps the planner from inlining these columns into every place the rows below use them:
+        -- each event's participants and previous event are looked up once, not once per use.
+        OFFSET 0
+      ) n
+     WHERE n.named IS NOT NULL
   ) m
   CROSS JOIN LATERAL (
-    SELECT COALESCE(m.named->>'mentorUserId', ${ownerOf(`m.named->>'mentorPersonaId'`)}) AS user_id, m.named->>'mentorPersonaId' AS persona_id
-    UNION ALL
-    SELECT COALESCE(m.named->>'menteeUserId', ${ownerOf(`m.named->>'menteePersonaId'`)}), m.named->>'menteePersonaId'
-  ) p
- WHERE m.named IS NOT NULL`;
+    VALUES (COALESCE(m.mentor_user, ${ownerOf('m.mentor_persona')}), m.mentor_persona),
+           (COALESCE(m.mentee_user, ${ownerOf('m.mentee_persona')}), m.mentee_persona)
+  ) p(user_id, persona_id)`;
 
 /** One row per user-stream event that makes an entry, marked with the latest revert that names its change. */
 const userEntriesSelect = (upTo: GlobalPosition) => /* sql */ `

@@ -11,12 +11,12 @@ import { MAJOR, MINOR, upToCondition } from './replaySql';
  */
 
 
-// A user registers once; the first registration is the one kept, as RowSet.insert keeps it.
+// A user registers once, and the registration opens the user's stream (the decider refuses a second
+// one): its revision 0. (RowSet.insert would keep the first of several.)
 const contactsSelect = (upTo: GlobalPosition) => /* sql */ `
-SELECT DISTINCT ON (e.data->>'userId') e.data->>'userId', e.data->>'email', e.data->>'name'
+SELECT e.data->>'userId', e.data->>'email', e.data->>'name'
   FROM es_events e
- WHERE e.event_type = 'UserRegistered' AND ${upToCondition(upTo)}
- ORDER BY e.data->>'userId', e.transaction_id, e.global_position`;
+ WHERE e.event_type = 'UserRegistered' AND e.revision = 0 AND ${upToCondition(upTo)}`;
 
 // A template set before its program was created changes nothing (there is no row yet); a null
 // template takes the kind out; each program's row records the last event applied to it.

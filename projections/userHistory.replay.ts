@@ -159,6 +159,8 @@ SELECT x.user_id, x.major, x.minor, x.type, x.field, x.persona_id, x.match_id, x
            ${userEntryColumn('changeId')} AS change_id, ${userEntryColumn('from')} AS from_value, ${userEntryColumn('to')} AS to_value
       FROM es_events e
      WHERE e.event_type IN ${USER_TYPES_WITH_ENTRIES} AND ${upToCondition(upTo)}
+    -- Each column worked out once: inlined, the user and change id would be again for the join.
+    OFFSET 0
   ) x
   LEFT JOIN reverts r ON r.user_id = x.user_id AND r.reverted = x.change_id`;
 

@@ -69,12 +69,25 @@ const COLUMNS: readonly { readonly name: string; readonly type: string; readonly
 ];
 
 
+/**
+ * Events a match's stream holds at most one of from each group: it opens with a creation or a
+ * request (its revision 0), and an ending is the last event it has. A column only they write needs
+ * no 'latest': the one writer there is gives its value (a plain max over the one non-null value,
+ * much cheaper than ordering every event by revision).
+ */
+const AT_MOST_ONE_OF: readonly (readonly MatchType[])[] = [CREATIONS, ENDINGS];
+const columnValue = (writers: Partial<Record<MatchType, string>>): string => {
+  const types = Object.keys(writers) as MatchType[];
+  if (!AT_MOST_ONE_OF.some((group) => types.every((type) => group.includes(type)))) return latestWritten(writers as Record<string, string>);
+  return `max(CASE e.event_type ${types.map((type) => `WHEN '${type}' THEN ${writers[type]}`).join(' ')} END) FILTER (WHERE e.event_type IN ${inList(types)})`;
+};
+
 const matchesSelect = (upTo: GlobalPosition) => /* sql */ `
 SELECT match_id, ${COLUMNS.map((c) => `${c.name}::${c.type}`).join(', ')},
        ${STAMP_COLUMNS}
   FROM (
     SELECT e.data->>'matchId' AS match_id,
-           ${COLUMNS.map((c) => `${latestWritten(c.writers as Record<string, string>)} AS ${c.name}`).join(',\n           ')},
+           ${COLUMNS.map((c) => `${columnValue(c.writers)} AS ${c.name}`).join(',\n           ')},
            -- Every event of a match changes its row: its time and position are the latest event's.
            ${LATEST_STAMP} AS stamp,
            bool_or(e.event_type IN ${inList(CREATIONS)}) AS made

@@ -220,11 +220,12 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       await tx.query(settings.join('; '));
       await work(tx);
     });
-  // Index builds sort whole tables: memory for the sort to stay in memory.
+  // Index builds sort whole tables: memory for the sort to stay in memory; and, like the loads, their
+  // commits do not wait for the disk (the swap's commit does, for all of them).
   const buildIndex = (index: DeferredIndex) =>
     db.kind === 'postgres'
       ? db.transaction(async (tx) => {
-          await tx.query(`SET LOCAL maintenance_work_mem TO '256MB'`);
+          await tx.query(`SET LOCAL maintenance_work_mem TO '256MB'; SET LOCAL synchronous_commit TO off`);
           await tx.query(index.definition);
         })
       : db.query(index.definition);

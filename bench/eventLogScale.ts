@@ -803,8 +803,8 @@ at the replay's batch size, before and after the rebuild; the faster batch size 
 two runs the reference rate; one pass of \`store.readAll\` for comparison; (b) \`runner.replay()\` of every
 projection of \`serverProjections\` (what \`npm run events -- replay --all\` runs) into a schema of its own: the
 user history, users, matches and the notification contacts and programs filled in SQL straight from es_events
-(\`replayInDatabase\`: nine queries, each streamed into its table with COPY TO / COPY FROM through Node.js, three at
-once, heaviest first; a table's keys and indexes built as soon as its last load is in), while programs, meetings
+(\`replayInDatabase\`: nine queries, each loaded into its table with INSERT ... SELECT on a connection of its own,
+three at once, heaviest first; a table's keys and indexes built as soon as its last load is in), while programs, meetings
 and registrations read only the event types they handle in Node.js, in batches of ${fmt(m.replayBatch)}; then the swap; the
 rate is all events / the whole time, swap included. The read models are then checked against the log (row counts of users, personas, matches, history
 entries and outbox e-mails against the counts of the events that make them); (b') \`runner.rebuild()\` of the same
@@ -817,25 +817,22 @@ calls one after another.
 
 **Where the time goes** (the Node.js replay, (b''), this run's wrappers; they overlap, as the replay is a
 pipeline): computing in Node.js ${fmt(m.computeSeconds, 1)} s (the history alone ${fmt(m.historyComputeSeconds, 1)} s), the write transactions
-${fmt(m.writeSeconds, 1)} s from first statement to last, reading ${fmt(m.readAllSeconds, 1)} s (ahead of need). In the default replay (b) both
-cores are busy from start to end (\`vmstat 1\` in a separate run: no idle time while loading, a quarter to a third
-of it in the kernel) and the Node.js process does almost nothing; \`perf record -a\` of the same replay: PostgreSQL
-half of all samples in its own code (jsonb fields, aggregates, COPY), a quarter in the kernel, the largest part of
-that copying es_events' pages from the OS cache: each of the nine queries scans the whole 779 MB table, which
-does not fit shared_buffers (128 MB), and index builds and the COPY streams the rest.
+${fmt(m.writeSeconds, 1)} s from first statement to last, reading ${fmt(m.readAllSeconds, 1)} s (ahead of need). In the default replay (b) PostgreSQL does the work and both
+cores are busy nearly from start to end (\`vmstat 1\` in a separate run, 2026-12-04: 1-17 % idle while loading, 10-30 %
+of the time in the kernel); the Node.js process does almost nothing.
 
-**What is left to reach half a plain read** (measured 2026-12-04 on this log, each query alone with \`COPY (query) TO
-file\`): the nine queries cost about 9.5 s of one core (the history's user-stream entries 1.75 s, personas 1.73 s,
-its match entries 1.5 s, matches 1.36 s, users 1.1 s, the match contexts 1.0 s, the contacts 0.53 s, programs and
-capacities about 0.5 s together), loading their output about 2 s more, the keys and indexes about 4 s: with the
-swap, about 16 core-seconds, 8 s on two cores at best, against the ${fmt(2 * m.plainSeconds, 1)} s (twice a plain read) the target allows. A
-plain scan of es_events costs about 0.3 s of CPU here, so reading the log once per stream kind (user, match,
-program) instead of once per table, and feeding several tables from each read, is the next saving.
+**Where the replay's CPU goes** (each query alone on this log, backend CPU from \`log_executor_stats\`, 2026-12-04):
+personas 1.8 s; the history's user-stream entries 1.3 s, and about 0.8 s more to insert them; users 1.1 s; the
+history's match entries 1.1 s; the match contexts 0.9-1.1 s; matches 0.9 s; the contacts 0.3 s; the capacities and
+the programs 0.3 s each, and so the count of events for progress and the Node.js part's read (0.4 s): each of those
+is a pass over the whole log for a few rows. Keys and indexes take about 3 s (the history's key alone 0.95 s). A pass
+over es_events costs about 0.3 s of CPU, half of it in the kernel copying its pages from the OS cache (the table does
+not fit shared_buffers, 128 MB); most of a query's time is its aggregates and jsonb fields, not its scan.
 
 **What was done** (from 1,933 events/s, 0.007×, when each projection applied event by event in its own pass):
 one pass over the log for all projections; each batch applied at a time (rows read once, changed in memory,
 written with COPY and one upsert per table); the history keyed by position (its key appended to, not written all
-over); secondary indexes built after the load; a replay keeps every row it builds in memory (no read-backs) and
+over; since keyed by user first, below); secondary indexes built after the load; a replay keeps every row it builds in memory (no read-backs) and
 computes batch n + 1 while batch n is written, in slices that let the connection send COPY data meanwhile; readAll
 builds events without an object spread (a pass of the log 189k → 265k events/s); a 128 MiB young generation
 (garbage collection 10.5 → 6.0 s of a 36 s replay); the history keeps only what an entry says changed (user,
@@ -851,10 +848,22 @@ as \`bigint\` and its ids compared as "C" (its four indexes built on a million r
 measured in psql); the history in SQL with INSERT ... SELECT (about 21 s); every heavy read model in SQL, each query
 streamed into its table with COPY instead of INSERT ... SELECT, which logs every row (about 14 s), three at once
 with keys dropped for the load (about 11.9 s), indexes built as soon as their table is full, without parallel
-workers (about 10.9-11.3 s). The rebuild in place (${fmt(m.inPlaceSeconds, 1)} s here) reads rows back and keeps every index up
+workers (about 10.9-11.3 s); later that day (this bench, same log): the bench's pool as large as the CLI's (it had 4
+connections, so its loads waited for one another: 13.3 → 9.6 s); loads with INSERT ... SELECT on one connection instead
+of COPY out and back in on two (formatting and parsing the rows cost more than logging each one; through the CLI about
+11 → 9.5 s); the history keyed by (user, position), its newest-first index and its unused index by match gone (two of
+its four sorts; about 9.2 → 8.5 s); then, query by query: a revision as the text of 10^10 + revision instead of lpad,
+the match contexts and the contacts without their second pass or sort, match columns only a creation or an ending
+writes as a plain max, columns worked out once instead of at each use (about 8.5 → 7.8 s). The rebuild in place (${fmt(m.inPlaceSeconds, 1)} s here) reads rows back and keeps every index up
 to date, so it is slower; it is for small read models and for when a replay's memory is not there.
 
-**What could close more of it** (not done): one scan per stream kind feeding several tables (above); a PostgreSQL whose shared_buffers hold the log would not copy it from the OS cache nine times.`;
+**Tried and not kept** (2026-12-04): reading the log once per stream kind and feeding several tables from it,
+two ways: the user- and match-stream events staged in unlogged tables (1.8 s to write, and the queries on them no
+faster: their cost is in the aggregates), and a MATERIALIZED CTE feeding users, personas and capacities through
+data-modifying CTEs (3.9-4.4 s, against 3.4-3.75 s as three queries); JIT (personas 2.26 → 2.16 s, the user entries
+1.27 → 1.49 s); four loads at once instead of three (the same in five alternated runs). **Left to try:** the passes that
+find a few rows (capacities, programs, the history's reverts, the count, the Node.js part: about 1.5 s of CPU) could
+share one pass that stages the rare event types.`;
 
 /** The replayed read models hold what the log says they should: a wrong rebuild is not a fast one. */
 const checkReadModels = async (db: SqlDatabase, seeded: SeedResult, outbox = 0): Promise<void> => {

@@ -1,6 +1,8 @@
 import type { GlobalPosition } from '../src/eventstore/eventStore';
-import type { InDatabaseReplay } from '../src/projections/projection';
-import { MAJOR, MINOR, upToCondition } from './replaySql';
+import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
+import { MAJOR, MINOR, inList, upToCondition } from './replaySql';
+
+const PROGRAM_TYPES = ['ProgramCreated', 'InitiativeCreated', 'NotificationTemplateSet'];
 
 /**
  * The notification read model's own tables replayed in SQL, straight from es_events: the contacts
@@ -23,8 +25,8 @@ SELECT e.data->>'userId', e.data->>'email', e.data->>'name'
 const programsSelect = (upTo: GlobalPosition) => /* sql */ `
 WITH events AS MATERIALIZED (
   SELECT e.event_type AS type, e.data, ${MAJOR} AS major, ${MINOR} AS minor
-    FROM es_events e
-   WHERE e.event_type IN ('ProgramCreated', 'InitiativeCreated', 'NotificationTemplateSet') AND ${upToCondition(upTo)}
+    FROM ${FEW_EVENTS} e
+   WHERE e.event_type IN ${inList(PROGRAM_TYPES)} AND ${upToCondition(upTo)}
 ),
 created AS (
   SELECT DISTINCT ON (key) key, name, time_zone, major, minor
@@ -55,7 +57,8 @@ export const notificationsInDatabase = (upTo: GlobalPosition): InDatabaseReplay 
       table: 'notification_programs',
       columns: ['program_id', 'name', 'time_zone', 'templates', 'last_position_major', 'last_position_minor'],
       select: programsSelect(upTo),
-      weight: 3,
+      readsFewEvents: true,
     },
   ],
+  fewTypes: PROGRAM_TYPES,
 });

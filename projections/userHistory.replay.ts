@@ -1,6 +1,6 @@
 import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
-import type { InDatabaseReplay } from '../src/projections/projection';
+import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
 import { AT, MAJOR, MINOR, inList, latestOf, upToCondition } from './replaySql';
 
 /**
@@ -148,7 +148,7 @@ WITH reverts AS (
   SELECT DISTINCT ON (e.data->>'userId', e.data->>'revertedChangeId')
          e.data->>'userId' AS user_id, e.data->>'revertedChangeId' AS reverted, e.data->>'changeId' AS change_id,
          (${AT})::timestamptz AS at
-    FROM es_events e
+    FROM ${FEW_EVENTS} e
    WHERE e.event_type = 'UserStatusChangeReverted' AND ${upToCondition(upTo)}
    ORDER BY e.data->>'userId', e.data->>'revertedChangeId', e.transaction_id DESC, e.global_position DESC
 )
@@ -203,8 +203,10 @@ const MATCH_CONTEXT_COLUMNS = ['match_id', 'participants', 'status', 'last_posit
 
 export const userHistoryInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
   loads: [
-    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: userEntriesSelect(upTo), weight: 22 },
+    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: userEntriesSelect(upTo), weight: 22, readsFewEvents: true },
     { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: matchEntriesSelect(upTo), weight: 15 },
     { table: 'rm_user_history_matches', columns: MATCH_CONTEXT_COLUMNS, select: matchContextsSelect(upTo), weight: 12 },
   ],
+  // The reverts the user entries are marked with.
+  fewTypes: ['UserStatusChangeReverted'],
 });

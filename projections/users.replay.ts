@@ -1,6 +1,6 @@
 import type { UserEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
-import type { InDatabaseReplay } from '../src/projections/projection';
+import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
 import { AT, LATEST_STAMP, STAMP_COLUMNS, earliestOf, inList, latestOf, upToCondition } from './replaySql';
 
 /**
@@ -94,7 +94,7 @@ SELECT user_id, program_id, capacity::integer, ${STAMP_COLUMNS}
   FROM (
     SELECT e.data->>'userId' AS user_id, e.data->>'programId' AS program_id,
            ${latestOf(`e.data->>'capacity'`, 'true')} AS capacity, ${LATEST_STAMP} AS stamp
-      FROM es_events e
+      FROM ${FEW_EVENTS} e
      WHERE e.event_type IN ${typesOf('capacity')} AND ${upToCondition(upTo)}
      GROUP BY e.data->>'userId', e.data->>'programId'
   ) c`;
@@ -117,6 +117,7 @@ export const usersInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
       select: personasSelect(upTo),
       weight: 20,
     },
-    { table: 'rm_mentor_capacities', columns: ['user_id', 'program_id', 'capacity', 'updated_at', ...POSITION], select: capacitiesSelect(upTo), weight: 3 },
+    { table: 'rm_mentor_capacities', columns: ['user_id', 'program_id', 'capacity', 'updated_at', ...POSITION], select: capacitiesSelect(upTo), weight: 1, readsFewEvents: true },
   ],
+  fewTypes: ['MentorCapacitySet'],
 });

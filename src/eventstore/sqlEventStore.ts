@@ -542,13 +542,20 @@ export class SqlEventStore implements EventStore {
 
   /**
    * As `readAll`, but only events of these types and none after `upTo` (a replay that builds some
-   * read models in SQL reads only what the others handle, up to where the SQL ones stop).
+   * read models in SQL reads only what the others handle, up to where the SQL ones stop), from
+   * es_events or from `from`, a copy of some of its rows (a table with its columns, indexed in log
+   * order; a schema-qualified, quoted name).
    */
-  readAllOfTypes(types: readonly string[], upTo: GlobalPosition, options: ReadAllOptions = {}): Promise<readonly RecordedEvent[]> {
-    return this.readLog(options, { types, upTo });
+  readAllOfTypes(types: readonly string[], upTo: GlobalPosition, options: ReadAllOptions = {}, from?: string): Promise<readonly RecordedEvent[]> {
+    if (from !== undefined && !/^"[a-z_][a-z0-9_]*"\."[a-z_][a-z0-9_]*"$/.test(from)) throw new Error(`Unsafe table name: ${from}`);
+    return this.readLog(options, { types, upTo }, from);
   }
 
-  private async readLog(options: ReadAllOptions, only?: { readonly types: readonly string[]; readonly upTo: GlobalPosition }): Promise<readonly RecordedEvent[]> {
+  private async readLog(
+    options: ReadAllOptions,
+    only?: { readonly types: readonly string[]; readonly upTo: GlobalPosition },
+    from = 'es_events',
+  ): Promise<readonly RecordedEvent[]> {
     const after = options.after ?? START;
     const params: unknown[] = [after.major.toString(), after.minor.toString(), options.maxCount ?? 1000];
     const filter = only
@@ -556,7 +563,7 @@ export class SqlEventStore implements EventStore {
          AND e.event_type = ANY($${params.push(only.types)}::text[])`
       : '';
     const result = await this.db.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM es_events e
+      `SELECT ${EVENT_COLUMNS} FROM ${from} e
         WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint) ${filter} AND ${VISIBLE}
         ORDER BY ${LOG_ORDER} LIMIT $3`,
       params,

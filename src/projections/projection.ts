@@ -51,12 +51,24 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
  */
 export interface InDatabaseReplay {
   readonly loads: readonly InDatabaseLoad[];
+  /**
+   * Event types the loads read of which a log has few (capacities set, programs created): the
+   * replay copies every event of these types once into a table of its own, `FEW_EVENTS`, which the
+   * loads that say so read instead of es_events, so that each of them is not a pass over the whole
+   * log for a few rows.
+   */
+  readonly fewTypes?: readonly string[];
 }
+
+/** The replay's copy of the events of the `fewTypes` (es_events' columns), up to `upTo`. */
+export const FEW_EVENTS = 'replay_few_events';
 
 export interface InDatabaseLoad {
   readonly table: string;
   readonly columns: readonly string[];
   readonly select: string;
+  /** It reads `FEW_EVENTS` (the replay fills that first). */
+  readonly readsFewEvents?: boolean;
   /**
    * How heavy it is beside the others (default 1; about the tenths of a second it takes on a million
    * events): the replay starts the heaviest first, and counts its progress by these.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import { SqlEventStore } from '../eventstore/sqlEventStore';
 import { loadQuery, type SqlDatabase, type SqlExecutor } from '../sql/sqlDatabase';
-import type { InDatabaseLoad, Projection, ReplayApplier } from './projection';
+import { FEW_EVENTS, type InDatabaseLoad, type Projection, type ReplayApplier } from './projection';
 import { writeAll, type BatchWrite } from './rows';
 
 /**
@@ -73,10 +73,11 @@ const COMPUTE_SLICE = 100;
 /** Loads (or index builds) in SQL at once. */
 const LOADS_AT_ONCE = 3;
 /**
- * The connections a replay uses at most: one per load, and the Node.js part's two (a read ahead, a
- * write). A pool with fewer makes the loads wait for one another.
+ * The connections a replay uses at most: one per load, one for the copy of the few events (and the
+ * count of events for progress, beside it), and the Node.js part's two (a read ahead, a write). A
+ * pool with fewer makes the loads wait for one another.
  */
-export const REPLAY_CONNECTIONS = LOADS_AT_ONCE + 2;
+export const REPLAY_CONNECTIONS = LOADS_AT_ONCE + 3;
 const quoted = (name: string): string => {
   if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
   return `"${name}"`;
@@ -247,8 +248,30 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     // The SQL and the Node.js parts stop at the same event; the runner applies the rest after the swap.
     const upTo = await store.readHead();
     const nodeTypes = [...new Set(inNode.flatMap((projection) => projection.handles))];
-    const read = (after: GlobalPosition) =>
-      sqlStore ? sqlStore.readAllOfTypes(nodeTypes, upTo, { after, maxCount: batchSize }) : store.readAll({ after, maxCount: batchSize });
+    const replays = inSql.map((projection) => projection.replayInDatabase!(upTo));
+    // The events of types a log has few of, which SQL loads read and the Node.js part applies, copied
+    // in one pass (beside the first loads) into a table of the replay's own: each reader of them then
+    // reads that table, not the whole log.
+    const fewTypes = sqlStore ? [...new Set([...replays.flatMap((replay) => replay.fewTypes ?? []), ...nodeTypes])] : [];
+    const fewEvents = `${quoted(shadow)}.${quoted(FEW_EVENTS)}`;
+    const few: Promise<void> =
+      fewTypes.length === 0
+        ? Promise.resolve()
+        : inTransaction(async (tx) => {
+            await tx.query(`CREATE UNLOGGED TABLE ${fewEvents} (LIKE es_events)`);
+            await tx.query(
+              `INSERT INTO ${fewEvents} SELECT * FROM es_events e
+                WHERE e.event_type = ANY($1::text[]) AND (e.transaction_id, e.global_position) <= ($2::text::xid8, $3::bigint)`,
+              [fewTypes, upTo.major.toString(), upTo.minor.toString()],
+            );
+            await tx.query(`CREATE INDEX ON ${fewEvents} (transaction_id, global_position)`);
+          });
+    few.catch(() => undefined);
+    const read = async (after: GlobalPosition) => {
+      if (!sqlStore) return store.readAll({ after, maxCount: batchSize });
+      await few;
+      return sqlStore.readAllOfTypes(nodeTypes, upTo, { after, maxCount: batchSize }, fewEvents);
+    };
     // Progress counts events: the Node.js part's as it applies them, the SQL part's share of the rest
     // as each of its loads and index builds is done (by weight). The count is a pass over the log of
     // its own: it runs beside the first loads, and progress is reported once it is in.
@@ -282,7 +305,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     };
 
     // The projections replayed in SQL, beside the Node.js part.
-    const loads = inSql.flatMap((projection) => projection.replayInDatabase!(upTo).loads);
+    const loads = replays.flatMap((replay) => replay.loads);
     const sqlIndexes = deferred.filter((index) => sqlTables.has(index.table));
     sqlWork = loads.reduce((sum, load) => sum + (load.weight ?? 1), 0) + sqlIndexes.length;
     const inDatabase = loadThenIndex(
@@ -290,6 +313,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       sqlIndexes,
       LOADS_AT_ONCE,
       async (load) => {
+        if (load.readsFewEvents) await few;
         await loadQuery(db, load.table, load.columns, load.select, settings);
         sqlDone += load.weight ?? 1;
         report();

@@ -824,8 +824,9 @@ of the time in the kernel); the Node.js process does almost nothing.
 **Where the replay's CPU goes** (each query alone on this log, backend CPU from \`log_executor_stats\`, 2026-12-04):
 personas 1.8 s; the history's user-stream entries 1.3 s, and about 0.8 s more to insert them; users 1.1 s; the
 history's match entries 1.1 s; the match contexts 0.9-1.1 s; matches 0.9 s; the contacts 0.3 s; the capacities and
-the programs 0.3 s each, and so the count of events for progress and the Node.js part's read (0.4 s): each of those
-is a pass over the whole log for a few rows. Keys and indexes take about 3 s (the history's key alone 0.95 s). A pass
+the programs 0.3 s each, and so the history's reverts (0.26 s), the count of events for progress and the Node.js
+part's read (0.4 s): each of those was a pass over the whole log for a few rows, and all but the count now read a copy
+of the events of their types, made in one pass (0.4-0.6 s). Keys and indexes take about 3 s (the history's key alone 0.95 s). A pass
 over es_events costs about 0.3 s of CPU, half of it in the kernel copying its pages from the OS cache (the table does
 not fit shared_buffers, 128 MB); most of a query's time is its aggregates and jsonb fields, not its scan.
 
@@ -854,16 +855,18 @@ of COPY out and back in on two (formatting and parsing the rows cost more than l
 11 → 9.5 s); the history keyed by (user, position), its newest-first index and its unused index by match gone (two of
 its four sorts; about 9.2 → 8.5 s); then, query by query: a revision as the text of 10^10 + revision instead of lpad,
 the match contexts and the contacts without their second pass or sort, match columns only a creation or an ending
-writes as a plain max, columns worked out once instead of at each use (about 8.5 → 7.8 s). The rebuild in place (${fmt(m.inPlaceSeconds, 1)} s here) reads rows back and keeps every index up
+writes as a plain max, columns worked out once instead of at each use (about 8.5 → 7.8 s); the events of the types a
+log has few of copied once into a table of the replay's own, read there by the capacities, the programs, the history's
+reverts and the Node.js part (four passes over the log become one; about 7.9 → 7.2-7.7 s through the CLI). The rebuild in place (${fmt(m.inPlaceSeconds, 1)} s here) reads rows back and keeps every index up
 to date, so it is slower; it is for small read models and for when a replay's memory is not there.
 
 **Tried and not kept** (2026-12-04): reading the log once per stream kind and feeding several tables from it,
 two ways: the user- and match-stream events staged in unlogged tables (1.8 s to write, and the queries on them no
 faster: their cost is in the aggregates), and a MATERIALIZED CTE feeding users, personas and capacities through
 data-modifying CTEs (3.9-4.4 s, against 3.4-3.75 s as three queries); JIT (personas 2.26 → 2.16 s, the user entries
-1.27 → 1.49 s); four loads at once instead of three (the same in five alternated runs). **Left to try:** the passes that
-find a few rows (capacities, programs, the history's reverts, the count, the Node.js part: about 1.5 s of CPU) could
-share one pass that stages the rare event types.`;
+1.27 → 1.49 s); four loads at once instead of three (the same in five alternated runs); counting the events through
+the log-order index (every row fetched from the heap for visibility: slower than the pass). The margin over half a
+plain read is small and this machine is noisy: runs of the same code here measured between 0.50× and 0.55×.`;
 
 /** The replayed read models hold what the log says they should: a wrong rebuild is not a fast one. */
 const checkReadModels = async (db: SqlDatabase, seeded: SeedResult, outbox = 0): Promise<void> => {

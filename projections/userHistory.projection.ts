@@ -178,6 +178,9 @@ export const userHistoryProjection = projection<HistoryEvent>({
   tables: ['rm_user_history', 'rm_user_history_matches'],
   // A revert of a change made in an earlier batch finds its entry by change id.
   readsWhileApplying: ['rm_user_history_by_change'],
+  // A replay in Node.js writes every entry once (COPY), so the key is sorted once at the end instead
+  // of kept up to date entry by entry (it leads with the user: entries arrive all over it).
+  replayKeysAfter: ['rm_user_history'],
   applyBatch: async (tx, events) => {
     const contexts = await RowSet.load(
       tx,

@@ -27,6 +27,12 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
    */
   readonly readsWhileApplying?: readonly string[];
   /**
+   * Tables whose primary key and unique constraints a replay in Node.js may build after loading them,
+   * as it does secondary indexes: the `replayApplier` makes each of their rows once and finds none by
+   * those keys (the history: every entry is new, and a revert finds its entry by change id).
+   */
+  readonly replayKeysAfter?: readonly string[];
+  /**
    * For a replay, which fills new, empty tables that nothing else writes: a fresh applier per
    * replay, which keeps the rows it makes in memory across batches (so a batch reads nothing back)
    * and hands over each batch's writes, encoded at once; the replay computes the next batch while

@@ -110,8 +110,9 @@ const deferIndexes = async (db: SqlDatabase, shadow: string, keep: ReadonlySet<s
 };
 
 /**
- * Drops the primary keys and unique constraints of tables a projection fills in SQL (it makes each
- * row once, so nothing needs them while loading) and returns the statements that add them back.
+ * Drops the primary keys and unique constraints of tables a projection fills in SQL, or whose keys
+ * its Node.js applier does not need (`replayKeysAfter`): each row is made once, so nothing needs them
+ * while loading. Returns the statements that add them back.
  */
 const deferKeys = async (db: SqlDatabase, shadow: string, tables: ReadonlySet<string>): Promise<DeferredIndex[]> => {
   if (tables.size === 0) return [];
@@ -240,7 +241,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     await db.exec(`SET search_path TO ${path}; ${projections.map((p) => p.schema).join('\n')}; SET search_path TO ${quoted(live)};`);
     const sqlTables = new Set(inSql.flatMap((p) => p.tables));
     const deferred = [
-      ...(await deferKeys(db, shadow, sqlTables)),
+      ...(await deferKeys(db, shadow, new Set([...sqlTables, ...inNode.flatMap((p) => (p.replayApplier ? (p.replayKeysAfter ?? []) : []))]))),
       ...(await deferIndexes(db, shadow, new Set(inNode.flatMap((p) => p.readsWhileApplying ?? [])), new Set(projections.flatMap((p) => p.tables)))),
     ];
     const started = performance.now();

@@ -805,7 +805,8 @@ projection of \`serverProjections\` (what \`npm run events -- replay --all\` run
 user history, users, matches and the notification contacts and programs filled in SQL straight from es_events
 (\`replayInDatabase\`: nine queries, each loaded into its table with INSERT ... SELECT on a connection of its own,
 three at once, heaviest first; a table's keys and indexes built as soon as its last load is in), while programs, meetings
-and registrations read only the event types they handle in Node.js, in batches of ${fmt(m.replayBatch)}; then the swap; the
+and registrations apply in Node.js only the event types they handle, read from a copy of those events (and of the few
+events some queries need: capacities, programs, reverts) made in one pass, in batches of ${fmt(m.replayBatch)}; then the swap; the
 rate is all events / the whole time, swap included. The read models are then checked against the log (row counts of users, personas, matches, history
 entries and outbox e-mails against the counts of the events that make them); (b') \`runner.rebuild()\` of the same
 projections in place (what \`npm run projections -- rebuild --all\` runs: tables emptied, one pass in the runner's
@@ -821,7 +822,7 @@ ${fmt(m.writeSeconds, 1)} s from first statement to last, reading ${fmt(m.readAl
 cores are busy nearly from start to end (\`vmstat 1\` in a separate run, 2026-12-04: 1-17 % idle while loading, 10-30 %
 of the time in the kernel); the Node.js process does almost nothing.
 
-**Where the replay's CPU goes** (each query alone on this log, backend CPU from \`log_executor_stats\`, 2026-12-04):
+**Where the replay's CPU goes** (each query alone on a log of this shape seeded by an earlier run, backend CPU from \`log_executor_stats\`, 2026-12-04):
 personas 1.8 s; the history's user-stream entries 1.3 s, and about 0.8 s more to insert them; users 1.1 s; the
 history's match entries 1.1 s; the match contexts 0.9-1.1 s; matches 0.9 s; the contacts 0.3 s; the capacities and
 the programs 0.3 s each, and so the history's reverts (0.26 s), the count of events for progress and the Node.js
@@ -849,7 +850,7 @@ as \`bigint\` and its ids compared as "C" (its four indexes built on a million r
 measured in psql); the history in SQL with INSERT ... SELECT (about 21 s); every heavy read model in SQL, each query
 streamed into its table with COPY instead of INSERT ... SELECT, which logs every row (about 14 s), three at once
 with keys dropped for the load (about 11.9 s), indexes built as soon as their table is full, without parallel
-workers (about 10.9-11.3 s); later that day (this bench, same log): the bench's pool as large as the CLI's (it had 4
+workers (about 10.9-11.3 s); later that day (this bench, on a log an earlier run seeded): the bench's pool as large as the CLI's (it had 4
 connections, so its loads waited for one another: 13.3 → 9.6 s); loads with INSERT ... SELECT on one connection instead
 of COPY out and back in on two (formatting and parsing the rows cost more than logging each one; through the CLI about
 11 → 9.5 s); the history keyed by (user, position), its newest-first index and its unused index by match gone (two of

@@ -12,16 +12,18 @@ import { writeAll, type BatchWrite } from './rows';
  * 1. A schema of its own (`replay_<random>`) gets the projections' tables (their DDL run with that
  *    schema first on the search path). Their secondary indexes are dropped there and built once the
  *    tables are full (a sort is much cheaper than keeping an index up to date row by row); primary
- *    keys, unique constraints and the indexes a projection reads while applying
- *    (`Projection.readsWhileApplying`) stay.
+ *    keys, unique constraints (but those of `Projection.replayKeysAfter`) and the indexes a projection
+ *    reads while applying (`Projection.readsWhileApplying`) stay.
  * 2. The replay ends at the head of the log as it is when it starts (`upTo`). When the log is in the
  *    same database (the SQL event store), the projections that can (`replayInDatabase`: the user
  *    history, users, matches, the notification contacts and programs) fill their tables in SQL
  *    straight from es_events: each table's query is loaded into it with INSERT ... SELECT
- *    (`loadQuery`), a few at once, the heaviest first, and a table's keys (dropped for the load) and indexes are built as
- *    soon as its last load is in, while other loads still run. The others read only the event types
- *    they handle, in Node.js, meanwhile.
- * 3. The rest read the log once, in batches, and each batch is applied to every projection in one
+ *    (`loadQuery`), a few at once, the heaviest first, and a table's keys (dropped for the load) and
+ *    indexes are built as soon as its last load is in, while other loads still run. The events of
+ *    types a log has few of (`InDatabaseReplay.fewTypes`, and the types the Node.js part handles) are
+ *    first copied, in one pass, into a table of the replay's own (`FEW_EVENTS`), which the loads that
+ *    need them and the Node.js part read instead of the whole log.
+ * 3. The rest read their events once (from that copy when there is one), in batches, and each batch is applied to every projection in one
  *    transaction with `SET LOCAL search_path`. It is a pipeline: while the database writes batch n,
  *    batch n + 1 is computed (projections with a `replayApplier` keep their rows in memory, so that
  *    needs no read) and batch n + 2 is read. Appliers whose rows are few (`writesOnceAtEnd`) are

@@ -385,6 +385,8 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     // Two at a time: the machine's other core builds the next index (or the SQL part goes on there).
     await loadThenIndex([], deferred.filter((index) => !sqlTables.has(index.table)), 2, async () => undefined, buildIndex);
     await inDatabase;
+    // Whoever read the copy has seen it fail already; this is for a copy no one ended up reading.
+    await few;
     await db.transaction(async (tx) => {
       const names = projections.map((p) => p.name).sort();
       await tx.query(

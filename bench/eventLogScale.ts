@@ -867,8 +867,9 @@ faster: their cost is in the aggregates), and a MATERIALIZED CTE feeding users, 
 data-modifying CTEs (3.9-4.4 s, against 3.4-3.75 s as three queries); JIT (personas 2.26 → 2.16 s, the user entries
 1.27 → 1.49 s); four loads at once instead of three (the same in five alternated runs); counting the events through
 the log-order index (every row fetched from the heap for visibility: slower than the pass). The margin over half a
-plain read is small, and this machine is noisy (the plain read alone moved between 241k and 285k events/s in today's
-runs): on the log of an earlier run (\`BENCH_REUSE_SEED=1\`), the last three steps measured 0.50×, 0.50× and 0.51×.`;
+plain read is small, and this machine is noisy (the plain read alone moved between 240k and 285k events/s in today's
+runs): on the log of an earlier run (\`BENCH_REUSE_SEED=1\`), the last three steps measured 0.50×, 0.50× and 0.51×;
+the final code measured 0.48× and 0.55× on two fresh seeds (this run is the second) and 0.59× on a reused log.`;
 
 /** The replayed read models hold what the log says they should: a wrong rebuild is not a fast one. */
 const checkReadModels = async (db: SqlDatabase, seeded: SeedResult, outbox = 0): Promise<void> => {

@@ -254,8 +254,10 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     const replays = inSql.map((projection) => projection.replayInDatabase!(upTo));
     // The events of types a log has few of, which SQL loads read and the Node.js part applies, copied
     // in one pass (beside the first loads) into a table of the replay's own: each reader of them then
-    // reads that table, not the whole log.
-    const fewTypes = sqlStore ? [...new Set([...replays.flatMap((replay) => replay.fewTypes ?? []), ...nodeTypes])] : [];
+    // reads that table, not the whole log. With no load to read it, the Node.js part reads the log
+    // itself (a copy would be one pass more, not one fewer).
+    const copyRead = replays.some((replay) => replay.loads.some((load) => load.readsFewEvents));
+    const fewTypes = sqlStore && copyRead ? [...new Set([...replays.flatMap((replay) => replay.fewTypes ?? []), ...nodeTypes])] : [];
     const fewEvents = `${quoted(shadow)}.${quoted(FEW_EVENTS)}`;
     const few: Promise<void> =
       fewTypes.length === 0
@@ -272,6 +274,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     few.catch(() => undefined);
     const read = async (after: GlobalPosition) => {
       if (!sqlStore) return store.readAll({ after, maxCount: batchSize });
+      if (fewTypes.length === 0) return sqlStore.readAllOfTypes(nodeTypes, upTo, { after, maxCount: batchSize });
       await few;
       return sqlStore.readAllOfTypes(nodeTypes, upTo, { after, maxCount: batchSize }, fewEvents);
     };

@@ -509,7 +509,7 @@ export const eventLogScale: Benchmark = {
         await admin.close();
       }
     }
-    // As many connections as `npm run events -- replay` opens (its loads stream between pairs of them).
+    // As many connections as `npm run events -- replay` opens (its loads, its copy of the few events and its Node.js part each hold one).
     const db = openPostgres(url, { max: REPLAY_CONNECTIONS, idleTimeoutMillis: 600_000 });
     try {
       const settings = (

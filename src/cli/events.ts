@@ -289,7 +289,7 @@ const openConfiguredDatabase = async (env: NodeJS.ProcessEnv): Promise<SqlDataba
   }
   let db: SqlDatabase;
   if (config.databaseUrl) {
-    // A replay streams loads between pairs of connections beside its Node.js part.
+    // A replay runs its loads, its copy of the few events and its Node.js part on connections of their own.
     db = openPostgres(config.databaseUrl, { max: REPLAY_CONNECTIONS });
   } else {
     // PGlite would quietly create an empty store where none is.

@@ -24,10 +24,10 @@ import { AutoMatchingService } from './application/autoMatching';
 import { createNotificationWorker, listOutbox, type NotificationWorker } from './notifications';
 import { MatchingScheduler } from './scheduler/matchingScheduler';
 import { matchesExportRoute } from './http/routes';
-import { verifyToken } from './graphql/auth';
+import { bearerToken, verifyToken } from './graphql/auth';
 import { LifecycleCommands } from './application/lifecycleCommands';
 import { CommandPipeline } from './commands/pipeline';
-import type { Config } from './config';
+import { ConfigError, MISSING_KEYS_MESSAGE, type Config } from './config';
 import { userDecider, userStream, type UserState } from './domain';
 import { comparePositions, formatPosition, type EventStore, type GlobalPosition } from './eventstore/eventStore';
 import { KurrentEventStore } from './eventstore/kurrentEventStore';
@@ -190,14 +190,13 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
 
   /** Bearer-token check for the plain HTTP routes (the GraphQL context does its own). */
   const authenticateRoute = async (request: IncomingMessage): Promise<{ id: string; role: string } | null> => {
-    const header = request.headers.authorization;
-    if (!header?.startsWith('Bearer ')) return null;
-    try {
-      const actor = await verifyToken(config.tokenSecret, header.slice('Bearer '.length), { now: clock() });
-      return { id: actor.id, role: actor.role };
-    } catch {
-      return null;
-    }
+    if (!config.tokenKeys) return null;
+    // The same reading of the header as /graphql (the scheme is case-insensitive, RFC 7235); a bad
+    // token throws UNAUTHENTICATED with its reason, which the route answers with 401.
+    const token = bearerToken(request.headers.authorization);
+    if (token === null) return null;
+    const actor = await verifyToken(config.tokenKeys, token, { now: clock() });
+    return { id: actor.id, role: actor.role };
   };
 
   const schema = await buildApiSchema();
@@ -212,6 +211,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     schema,
     jobs,
     async start() {
+      const tokenKeys = config.tokenKeys;
+      if (!tokenKeys) throw new ConfigError(MISSING_KEYS_MESSAGE);
       runner.start();
       await liveEvents.start();
       if (config.backgroundJobs) {
@@ -222,7 +223,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       }
       http = await startHttpServer({
         schema,
-        contextFactory: createContextFactory({ secret: config.tokenSecret, clock, services, logger }),
+        contextFactory: createContextFactory({ secret: tokenKeys, clock, services, logger }),
         port: config.port,
         host: config.host,
         logger,

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEVELOPMENT_TOKEN_SECRET } from './graphql/auth';
+import { keyRing, type TokenKey, type TokenKeyRing } from './graphql/auth';
 
 /**
  * All configuration, read from the environment in this one place (README lists every variable).
@@ -12,9 +14,11 @@ export interface Config {
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
-  readonly tokenSecret: string;
-  /** True when the development token secret is in use (tokens minted from the README work). */
-  readonly usingDevelopmentSecret: boolean;
+  /**
+   * The keys bearer tokens are signed and verified with, from AUTH_TOKEN_KEYS or AUTH_TOKEN_SECRET;
+   * `null` when none is configured (`withTokenKeys` then reads or creates the embedded store's key file).
+   */
+  readonly tokenKeys: TokenKeyRing | null;
   readonly logLevel: string;
   readonly maxQueryDepth: number;
   readonly maxQueryCost: number;
@@ -68,14 +72,113 @@ const flag = (env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false; got "${raw}".`);
 };
 
-export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+/** The name of the embedded store's key file in DATA_DIR. */
+export const TOKEN_KEY_FILE = 'token-signing-key.json';
+
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * `AUTH_TOKEN_KEYS=kid1:secret1,kid2:secret2` (several verify, the first or AUTH_TOKEN_SIGNING_KID
+ * signs) or `AUTH_TOKEN_SECRET=<secret>` (one key, kid `default`); `null` when neither is set.
+ */
+export const tokenKeysFromEnv = (env: Readonly<Record<string, string | undefined>>): TokenKeyRing | null => {
+  const list = env.AUTH_TOKEN_KEYS?.trim() || undefined;
   const secret = env.AUTH_TOKEN_SECRET || undefined;
-  if (!secret && env.NODE_ENV === 'production') {
-    throw new ConfigError('AUTH_TOKEN_SECRET must be set in production (at least 32 characters); the development secret is public.');
+  const signingKid = env.AUTH_TOKEN_SIGNING_KID?.trim() || undefined;
+  if (list && secret) throw new ConfigError('Set AUTH_TOKEN_KEYS or AUTH_TOKEN_SECRET, not both.');
+  let keys: TokenKey[];
+  if (list) {
+    keys = list.split(',').map((entry, index) => {
+      const colon = entry.indexOf(':');
+      const kid = colon > 0 ? entry.slice(0, colon).trim() : '';
+      const value = colon > 0 ? entry.slice(colon + 1).trim() : '';
+      if (!kid || !value) throw new ConfigError(`AUTH_TOKEN_KEYS entry ${index + 1} must read "<key id>:<secret>".`);
+      if (value.length < MIN_SECRET_LENGTH) {
+        throw new ConfigError(`AUTH_TOKEN_KEYS key "${kid}" must be at least ${MIN_SECRET_LENGTH} characters long.`);
+      }
+      return { kid, secret: value };
+    });
+  } else if (secret) {
+    if (secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`AUTH_TOKEN_SECRET must be at least ${MIN_SECRET_LENGTH} characters long.`);
+    keys = [{ kid: 'default', secret }];
+  } else {
+    if (signingKid) throw new ConfigError('AUTH_TOKEN_SIGNING_KID names a key, but no AUTH_TOKEN_KEYS are set.');
+    return null;
   }
-  if (secret && secret.length < 32) {
-    throw new ConfigError('AUTH_TOKEN_SECRET must be at least 32 characters long.');
+  try {
+    return keyRing(keys, signingKid);
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
   }
+};
+
+interface KeyFile {
+  readonly keys: readonly { readonly kid: string; readonly secret: string; readonly createdAt: string }[];
+}
+
+/** The key ring in `<dataDir>/token-signing-key.json`, or `null` when there is no such file. */
+export const readTokenKeyFile = (dataDir: string): TokenKeyRing | null => {
+  const path = join(dataDir, TOKEN_KEY_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ConfigError(`Cannot read the token key file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(text) as KeyFile;
+    if (!Array.isArray(parsed.keys)) throw new Error('it has no "keys" list');
+    return keyRing(parsed.keys.map(({ kid, secret }) => ({ kid, secret })));
+  } catch (error) {
+    throw new ConfigError(`The token key file ${path} is damaged (${(error as Error).message}); restore it, or delete it to make a new key (existing tokens stop working).`);
+  }
+};
+
+/**
+ * Creates `<dataDir>/token-signing-key.json` with one random key, readable by its owner only. Written
+ * to a temporary file and hard-linked into place, so two starts racing never both win and a crash
+ * never leaves half a file: the loser reads the winner's key.
+ */
+export const createTokenKeyFile = (dataDir: string, now: Date = new Date()): TokenKeyRing => {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, TOKEN_KEY_FILE);
+  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const key = { kid: `k-${now.toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}`, secret: randomBytes(32).toString('base64url'), createdAt: now.toISOString() };
+  const fd = openSync(temporary, 'wx', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify({ keys: [key] }, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(temporary, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    unlinkSync(temporary);
+  }
+  return readTokenKeyFile(dataDir)!;
+};
+
+/** Why a server will not start without keys; one line, naming what to set. */
+export const MISSING_KEYS_MESSAGE =
+  'No token signing key is configured: set AUTH_TOKEN_SECRET (at least 32 random characters, e.g. `openssl rand -base64 48`) or AUTH_TOKEN_KEYS=<kid>:<secret>,... for this store.';
+
+/**
+ * The configuration with its token keys settled, for a server start: configured keys win; the
+ * embedded store without any uses its key file, creating it on the first start; PostgreSQL and
+ * KurrentDB setups without keys are refused (a ConfigError with `MISSING_KEYS_MESSAGE`).
+ */
+export const withTokenKeys = (config: Config, now: Date = new Date()): Config & { readonly tokenKeys: TokenKeyRing } => {
+  if (config.tokenKeys) return { ...config, tokenKeys: config.tokenKeys };
+  if (config.databaseUrl || config.eventStoreConnectionString) throw new ConfigError(MISSING_KEYS_MESSAGE);
+  return { ...config, tokenKeys: readTokenKeyFile(config.dataDir) ?? createTokenKeyFile(config.dataDir, now) };
+};
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const tokenKeys = tokenKeysFromEnv(env);
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError(`DATABASE_URL must be a postgres:// URL; got "${databaseUrl.replace(/:[^:@/]*@/, ':***@')}".`);
@@ -86,8 +189,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     dataDir: env.DATA_DIR || './data',
     host: env.HOST || '127.0.0.1',
     port: integer(env, 'PORT', 4000, 0, 65535),
-    tokenSecret: secret ?? DEVELOPMENT_TOKEN_SECRET,
-    usingDevelopmentSecret: !secret,
+    tokenKeys,
     logLevel: env.LOG_LEVEL || 'info',
     maxQueryDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
     maxQueryCost: integer(env, 'MAX_QUERY_COST', 5000, 10, 10_000_000),

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { createApp } from './app';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, withTokenKeys } from './config';
 import { createLogger } from './log';
 
 /** Starts the server: configuration from the environment, then the composition root. */
 const main = async () => {
   let config;
   try {
-    config = loadConfig(process.env);
+    config = withTokenKeys(loadConfig(process.env));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`Configuration error: ${error.message}\n`);
@@ -23,7 +23,8 @@ const main = async () => {
       url: http.url,
       eventStore: app.store.name,
       readModels: app.db.kind === 'embedded' ? `embedded (PGlite) in ${config.dataDir}` : 'PostgreSQL',
-      developmentTokenSecret: config.usingDevelopmentSecret,
+      tokenKeyIds: config.tokenKeys.verifying.map((key) => key.kid),
+      signingKeyId: config.tokenKeys.signing.kid,
     },
     `GraphQL at ${http.url}/graphql, explorer at ${http.url}/`,
   );

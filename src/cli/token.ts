@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { DEVELOPMENT_TOKEN_SECRET, TOKEN_ROLES, isTokenRole, mintToken, parseDuration } from '../graphql/auth';
+import { join } from 'node:path';
+import { ConfigError, TOKEN_KEY_FILE, readTokenKeyFile, tokenKeysFromEnv } from '../config';
+import { TOKEN_ROLES, isTokenRole, mintToken, parseDuration, type TokenKeyRing } from '../graphql/auth';
 
 const USAGE = `Usage: node dist/src/cli/token.js --role <role> --subject <actor-id> [--user-id <id>] [--name <name>] [--expires <duration>]
 
@@ -11,8 +13,9 @@ Prints a bearer token for the GraphQL API (send it as "Authorization: Bearer <to
   --name       a display name
   --expires    lifetime: seconds or 30m, 12h, 7d, 2w (default 12h)
 
-The token is signed with AUTH_TOKEN_SECRET, or with the public development secret when it is unset
-(fine for a local server, refused by a production one).`;
+The token is signed with the server's signing key: AUTH_TOKEN_KEYS (the first key, or the one
+AUTH_TOKEN_SIGNING_KID names) or AUTH_TOKEN_SECRET when set, otherwise the embedded store's key file
+<DATA_DIR>/${TOKEN_KEY_FILE} (DATA_DIR defaults to ./data), which the first \`npm start\` creates.`;
 
 export interface TokenCliIo {
   readonly out: (line: string) => void;
@@ -20,7 +23,7 @@ export interface TokenCliIo {
   readonly now?: () => Date;
 }
 
-/** Returns the exit code: 0 printed a token, 2 bad arguments. */
+/** Returns the exit code: 0 printed a token, 1 no signing key, 2 bad arguments. */
 export const runTokenCli = async (
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -60,11 +63,24 @@ export const runTokenCli = async (
   if (typeof subject !== 'string' || subject.trim() === '') return usageError('Missing --subject.');
   if (parseDuration(expires) === null) return usageError(`--expires must be seconds or a duration such as 30m, 12h, 7d; got "${expires}".`);
 
-  const configured = env.AUTH_TOKEN_SECRET;
-  if (!configured) io.err('AUTH_TOKEN_SECRET is not set: signing with the development secret (local use only).');
+  let keys: TokenKeyRing | null;
+  const dataDir = env.DATA_DIR || './data';
+  try {
+    keys = tokenKeysFromEnv(env) ?? readTokenKeyFile(dataDir);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.err(error.message);
+    return 1;
+  }
+  if (!keys) {
+    io.err(
+      `No signing key: set AUTH_TOKEN_SECRET or AUTH_TOKEN_KEYS as the server has them, or start the embedded server once (npm start) so it creates ${join(dataDir, TOKEN_KEY_FILE)}.`,
+    );
+    return 1;
+  }
   try {
     const token = await mintToken({
-      secret: configured || DEVELOPMENT_TOKEN_SECRET,
+      secret: keys,
       subject,
       role,
       expiresIn: expires,

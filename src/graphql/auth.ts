@@ -13,11 +13,44 @@ import { ROLES, type Actor, type Role } from '../eventstore/eventStore';
  */
 
 /**
- * The secret a local setup signs tokens with when none is configured.
- * FOR LOCAL DEVELOPMENT AND TESTS ONLY: it is public (it is in the source). The configuration
- * refuses to start a server with NODE_ENV=production unless AUTH_TOKEN_SECRET is set.
+ * One HMAC key. `kid` goes in the header of the tokens it signs, so verification picks the key by
+ * name and several keys can verify at once while one of them is being rotated out.
  */
-export const DEVELOPMENT_TOKEN_SECRET = 'local-development-only-token-secret-not-for-production';
+export interface TokenKey {
+  readonly kid: string;
+  readonly secret: string;
+}
+
+/** The keys a server trusts: `signing` mints, every key in `verifying` (signing included) verifies. */
+export interface TokenKeyRing {
+  readonly signing: TokenKey;
+  readonly verifying: readonly TokenKey[];
+}
+
+/**
+ * What verification accepts: a key ring, or one bare secret (tokens with or without a `kid`).
+ * No secret is written in the code: keys come from configuration or the embedded store's key file.
+ */
+export type TokenKeys = string | TokenKeyRing;
+
+const KID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export const isKeyId = (value: string): boolean => KID.test(value);
+
+/** A ring from keys in order: the one named `signingKid`, else the first, signs. */
+export const keyRing = (keys: readonly TokenKey[], signingKid?: string): TokenKeyRing => {
+  if (keys.length === 0) throw new Error('A key ring needs at least one key.');
+  const kids = new Set<string>();
+  for (const key of keys) {
+    if (!isKeyId(key.kid)) throw new Error(`Key id "${key.kid}" must be 1 to 64 letters, digits, dots, dashes or underscores.`);
+    if (kids.has(key.kid)) throw new Error(`Key id "${key.kid}" appears twice.`);
+    kids.add(key.kid);
+    secretKey(key.secret);
+  }
+  const signing = signingKid === undefined ? keys[0]! : keys.find((key) => key.kid === signingKid);
+  if (!signing) throw new Error(`No key has the id "${signingKid}" named to sign tokens; the keys are ${[...kids].join(', ')}.`);
+  return { signing, verifying: keys };
+};
 
 /** Written to and required in every token, so tokens of another service sharing a secret do not pass. */
 export const TOKEN_ISSUER = 'mentoring-lifecycle';
@@ -40,7 +73,8 @@ export interface AuthenticatedActor extends Actor {
 }
 
 export interface MintTokenOptions {
-  readonly secret: string;
+  /** A bare secret (the token gets no `kid`), or a ring whose signing key signs it. */
+  readonly secret: TokenKeys;
   /** The actor id (`sub`), recorded in event metadata. */
   readonly subject: string;
   readonly role: TokenRole;
@@ -94,7 +128,8 @@ const encodeSegment = (value: object): string => Buffer.from(JSON.stringify(valu
 const sign = (key: Buffer, signingInput: string): Buffer => createHmac('sha256', key).update(signingInput).digest();
 
 export const mintToken = async (options: MintTokenOptions): Promise<string> => {
-  const key = secretKey(options.secret);
+  const signing = typeof options.secret === 'string' ? null : options.secret.signing;
+  const key = secretKey(signing ? signing.secret : (options.secret as string));
   if (!isTokenRole(options.role)) {
     throw new Error(`Tokens can carry one of the roles ${TOKEN_ROLES.join(', ')}; "${String(options.role)}" is not one of them.`);
   }
@@ -113,7 +148,8 @@ export const mintToken = async (options: MintTokenOptions): Promise<string> => {
     iat: issuedAt,
     exp: issuedAt + lifetime,
   };
-  const signingInput = `${encodeSegment({ alg: 'HS256', typ: 'JWT' })}.${encodeSegment(claims)}`;
+  const header = { alg: 'HS256', typ: 'JWT', ...(signing ? { kid: signing.kid } : {}) };
+  const signingInput = `${encodeSegment(header)}.${encodeSegment(claims)}`;
   return `${signingInput}.${sign(key, signingInput).toString('base64url')}`;
 };
 
@@ -143,12 +179,25 @@ const optionalString = (claims: Record<string, unknown>, name: string): string |
 };
 
 /** Checks signature, issuer, expiry and claims; throws a `DomainError` with code UNAUTHENTICATED. */
+/**
+ * The key a token's header names. With a ring a `kid` must name one of its keys; a token without
+ * one is checked against the signing key (tokens minted before key ids existed).
+ */
+const verificationKey = (keys: TokenKeys, header: Record<string, unknown>): Buffer => {
+  if (typeof keys === 'string') return secretKey(keys);
+  if (header.kid === undefined) return secretKey(keys.signing.secret);
+  if (typeof header.kid !== 'string') throw unauthenticated('its "kid" header is not a string. Mint a new token.');
+  const key = keys.verifying.find((candidate) => candidate.kid === header.kid);
+  if (!key) throw unauthenticated(`it names the key ${JSON.stringify(header.kid)}, which this server does not trust (retired or never configured). Mint a new token.`);
+  return secretKey(key.secret);
+};
+
 export const verifyToken = async (
-  secret: string,
+  keys: TokenKeys,
   token: string,
   options: VerifyTokenOptions = {},
 ): Promise<AuthenticatedActor> => {
-  const key = secretKey(secret);
+  if (typeof keys === 'string') secretKey(keys);
   if (token.length > MAX_TOKEN_LENGTH) throw unauthenticated(`it is longer than ${MAX_TOKEN_LENGTH} characters.`);
   const segments = token.split('.');
   if (segments.length !== 3 || !segments.every((segment) => BASE64URL.test(segment))) {
@@ -162,6 +211,7 @@ export const verifyToken = async (
   }
   if (header.crit !== undefined) throw unauthenticated('it has critical header extensions this server does not understand.');
 
+  const key = verificationKey(keys, header);
   const expected = sign(key, `${headerSegment}.${payloadSegment}`);
   const given = Buffer.from(signatureSegment, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

@@ -4,7 +4,7 @@ import type { CommandContext } from '../commands/pipeline';
 import { DomainError } from '../domain/shared/decider';
 import { parsePosition, type GlobalPosition } from '../eventstore/eventStore';
 import type { Logger } from '../log';
-import { bearerToken, verifyToken, type AuthenticatedActor } from './auth';
+import { bearerToken, verifyToken, type AuthenticatedActor, type TokenKeys } from './auth';
 import { clientError, internalError } from './errors';
 
 /** Everything a resolver may know about the request it serves. Created fresh for each request. */
@@ -41,8 +41,8 @@ export interface ContextRequest {
 export type ContextFactory<Services> = (request: ContextRequest) => Promise<GraphQLContext<Services>>;
 
 export interface ContextFactoryOptions<Services> {
-  /** The HS256 secret tokens are verified with (from configuration). */
-  readonly secret: string;
+  /** The HS256 key(s) tokens are verified with (from configuration or the embedded store's key file). */
+  readonly secret: TokenKeys;
   readonly clock: () => Date;
   readonly services: Services;
   readonly logger: Logger;

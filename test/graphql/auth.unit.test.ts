@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { DomainError } from '../../src/domain/shared/decider';
-import { DEVELOPMENT_TOKEN_SECRET, bearerToken, mintToken, parseDuration, verifyToken } from '../../src/graphql/auth';
+import { bearerToken, keyRing, mintToken, parseDuration, verifyToken } from '../../src/graphql/auth';
+import { TEST_TOKEN_SECRET } from '../support/tokens';
 
-const secret = DEVELOPMENT_TOKEN_SECRET;
+const secret = TEST_TOKEN_SECRET;
 const now = new Date('2030-01-01T00:00:00Z');
 const segment = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const signed = (header: object, claims: object, key = secret) => {
@@ -87,5 +88,38 @@ describe('Authorization header', () => {
   it('refuses other schemes instead of treating the caller as anonymous', () => {
     expect(() => bearerToken('Basic YTpi')).toThrow('the Authorization header must read "Bearer <token>"');
     expect(() => bearerToken('Bearer')).toThrow(DomainError);
+  });
+});
+
+describe('key ids and rotation', () => {
+  const oldKey = { kid: 'k-2029', secret: 'o'.repeat(40) };
+  const newKey = { kid: 'k-2030', secret: 'n'.repeat(40) };
+  const header = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8'));
+
+  it('name the signing key in the header, and verify with whichever key the header names', async () => {
+    const before = keyRing([oldKey]);
+    const during = keyRing([newKey, oldKey]);
+    const oldToken = await mintToken({ secret: before, subject: 'bob', role: 'auditor', expiresIn: 60, now });
+    const newToken = await mintToken({ secret: during, subject: 'eve', role: 'admin', expiresIn: 60, now });
+    expect(header(oldToken).kid).toBe('k-2029');
+    expect(header(newToken).kid).toBe('k-2030');
+    await expect(verifyToken(during, oldToken, { now })).resolves.toMatchObject({ id: 'bob' });
+    await expect(verifyToken(during, newToken, { now })).resolves.toMatchObject({ id: 'eve' });
+  });
+
+  it('refuse a token whose key was retired, naming the key', async () => {
+    const oldToken = await mintToken({ secret: keyRing([oldKey]), subject: 'bob', role: 'auditor', expiresIn: 60, now });
+    await expect(verifyToken(keyRing([newKey]), oldToken, { now })).rejects.toThrow('it names the key "k-2029", which this server does not trust');
+  });
+
+  it('refuse a token that names a trusted kid but was signed with another secret', async () => {
+    const forged = signed({ alg: 'HS256', kid: 'k-2030' }, validClaims, 'f'.repeat(40));
+    await expect(verifyToken(keyRing([newKey, oldKey]), forged, { now })).rejects.toThrow('its signature does not match');
+  });
+
+  it('let AUTH_TOKEN_SIGNING_KID-style choice pick the signing key', () => {
+    expect(keyRing([newKey, oldKey], 'k-2029').signing).toBe(oldKey);
+    expect(() => keyRing([newKey], 'k-1999')).toThrow('No key has the id "k-1999"');
+    expect(() => keyRing([newKey, newKey])).toThrow('appears twice');
   });
 });

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { GraphQLError } from 'graphql';
-import { DEVELOPMENT_TOKEN_SECRET, mintToken } from '../../src/graphql/auth';
+import { mintToken } from '../../src/graphql/auth';
+import { TEST_TOKEN_SECRET } from '../support/tokens';
 import { commandContext, createContextFactory, defineLoader } from '../../src/graphql/context';
 import { createLogger } from '../../src/log';
 
@@ -8,7 +9,7 @@ const now = new Date('2030-01-01T00:00:00Z');
 const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
 let ids = 0;
 const factory = createContextFactory({
-  secret: DEVELOPMENT_TOKEN_SECRET,
+  secret: TEST_TOKEN_SECRET,
   clock: () => now,
   services: { greeting: 'hi' },
   logger,
@@ -24,7 +25,7 @@ describe('context factory', () => {
   });
 
   it('verifies the token against the injected clock and exposes the user id', async () => {
-    const token = await mintToken({ secret: DEVELOPMENT_TOKEN_SECRET, subject: 'bob', role: 'mentee', userId: 'user-9', name: 'Bob', expiresIn: 60, now });
+    const token = await mintToken({ secret: TEST_TOKEN_SECRET, subject: 'bob', role: 'mentee', userId: 'user-9', name: 'Bob', expiresIn: 60, now });
     const context = await factory({ headers: { authorization: `Bearer ${token}`, 'x-correlation-id': 'flow-1' } });
     expect(context).toMatchObject({ actor: { id: 'bob', role: 'mentee' }, userId: 'user-9', correlationId: 'flow-1' });
     expect(commandContext(context, { reason: 'asked by phone' })).toEqual({

@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import { IsEmail, Length } from 'class-validator';
 import { Arg, Authorized, Ctx, Field, InputType, Int, Mutation, ObjectType, Query, Resolver, buildSchema } from 'type-graphql';
 import { DomainError } from '../../src/domain/shared/decider';
-import { DEVELOPMENT_TOKEN_SECRET, mintToken, type TokenRole } from '../../src/graphql/auth';
+import { mintToken, type TokenRole } from '../../src/graphql/auth';
+import { TEST_TOKEN_KEYS } from '../support/tokens';
 import { authChecker } from '../../src/graphql/authorization';
 import { createContextFactory, type GraphQLContext } from '../../src/graphql/context';
 import { UserError, attempt } from '../../src/graphql/errors';
@@ -135,7 +136,7 @@ export const SECRET_CONNECTION_STRING = 'postgres://app:hunter2@db.internal:5432
 
 export const token = (role: TokenRole, subject = 'alice', extra: { userId?: string; expiresIn?: string; secret?: string; now?: Date } = {}) =>
   mintToken({
-    secret: extra.secret ?? DEVELOPMENT_TOKEN_SECRET,
+    secret: extra.secret ?? TEST_TOKEN_KEYS,
     subject,
     role,
     expiresIn: extra.expiresIn ?? '1h',
@@ -170,7 +171,7 @@ export const startTestServer = async (overrides: Partial<HttpServerOptions<Servi
   const shutdownCalls: string[] = [];
   const server = await startHttpServer<Services>({
     schema,
-    contextFactory: createContextFactory({ secret: DEVELOPMENT_TOKEN_SECRET, clock: () => FIXED_NOW, services, logger }),
+    contextFactory: createContextFactory({ secret: TEST_TOKEN_KEYS, clock: () => FIXED_NOW, services, logger }),
     port: 0,
     host: '127.0.0.1',
     logger,

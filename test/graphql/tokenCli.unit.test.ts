@@ -1,4 +1,4 @@
-import { DEVELOPMENT_TOKEN_SECRET, verifyToken } from '../../src/graphql/auth';
+import { verifyToken } from '../../src/graphql/auth';
 import { runTokenCli } from '../../src/cli/token';
 
 const run = async (argv: string[], env: Record<string, string> = {}) => {
@@ -15,13 +15,6 @@ describe('token CLI', () => {
     expect(code).toBe(0);
     expect(err).toBe('');
     await expect(verifyToken(secret, out)).resolves.toEqual({ id: 'bob', role: 'mentor', userId: 'user-7' });
-  });
-
-  it('falls back to the development secret, and says so on stderr', async () => {
-    const { code, out, err } = await run(['--role', 'admin', '--subject', 'alice']);
-    expect(code).toBe(0);
-    expect(err).toContain('development secret');
-    await expect(verifyToken(DEVELOPMENT_TOKEN_SECRET, out)).resolves.toEqual({ id: 'alice', role: 'admin' });
   });
 
   it.each([

@@ -7,6 +7,7 @@ import { mintToken, type TokenRole } from '../../src/graphql/auth';
 import type { RunningHttpServer } from '../../src/http/server';
 import { createLogger } from '../../src/log';
 import type { TestDatabase } from './databases';
+import { TEST_TOKEN_SECRET } from './tokens';
 
 export interface GraphQLResponse<Data = Record<string, any>> {
   readonly status: number;
@@ -43,6 +44,7 @@ export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
+    AUTH_TOKEN_SECRET: TEST_TOKEN_SECRET,
     BACKGROUND_JOBS: 'false',
     MAILBOX_FILE: join(mkdtempSync(join(tmpdir(), 'mailbox-')), 'mailbox.mbox'),
     ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
@@ -70,7 +72,7 @@ export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05
     http,
     clock,
     token: (role, subject, userId) =>
-      mintToken({ secret: config.tokenSecret, subject, role, expiresIn: '3650d', ...(userId ? { userId } : {}) }),
+      mintToken({ secret: config.tokenKeys!, subject, role, expiresIn: '3650d', ...(userId ? { userId } : {}) }),
     async gql(query, variables = {}, options = {}) {
       const response = await fetch(graphqlUrl, {
         method: 'POST',

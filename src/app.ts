@@ -29,7 +29,8 @@ import { LifecycleCommands } from './application/lifecycleCommands';
 import { CommandPipeline } from './commands/pipeline';
 import { ConfigError, MISSING_KEYS_MESSAGE, type Config } from './config';
 import { userDecider, userStream, type UserState } from './domain';
-import { comparePositions, formatPosition, type EventStore, type GlobalPosition } from './eventstore/eventStore';
+import { START, comparePositions, formatPosition, type EventStore, type GlobalPosition } from './eventstore/eventStore';
+import { DomainError } from './domain/shared/decider';
 import { KurrentEventStore } from './eventstore/kurrentEventStore';
 import { SqlEventStore } from './eventstore/sqlEventStore';
 import { createContextFactory } from './graphql/context';
@@ -120,7 +121,26 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const matching = new SqlMatchingReadModel(db);
   const meetingReadModel = new SqlMeetingReadModel(db);
   const managerReports = new SqlManagerReportQueries(db, (userIds, now) => meetingReadModel.meetingCountsForMentors(userIds, now));
-  const waitForProjections = (position: GlobalPosition) => runner.waitFor(position, dependencies.consistencyTimeoutMs ?? 5000);
+  // The newest committed position seen; a position at or before it needs no query to be known real.
+  let committedHead: GlobalPosition = START;
+  /**
+   * Read-your-writes for X-Consistent-With. A position beyond the log's committed head was never
+   * returned by a mutation: it is refused at once rather than parking the request until its deadline.
+   */
+  const waitForProjections = async (position: GlobalPosition): Promise<boolean> => {
+    if (comparePositions(position, committedHead) > 0) {
+      const head = await store.readCommittedHead();
+      if (comparePositions(head, committedHead) > 0) committedHead = head;
+      if (comparePositions(position, committedHead) > 0) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          `X-Consistent-With names position ${formatPosition(position)}, beyond the last committed event (${formatPosition(committedHead)}). Send the position a mutation returned, or leave the header out.`,
+          { field: 'X-Consistent-With', position: formatPosition(position), head: formatPosition(committedHead) },
+        );
+      }
+    }
+    return runner.waitFor(position, dependencies.consistencyTimeoutMs ?? 5000);
+  };
 
   const health = async (): Promise<HealthReport> => {
     const [head, statuses] = await Promise.all([store.readHead(), runner.status()]);
@@ -229,7 +249,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         logger,
         explorer: true,
         health,
-        limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost },
+        limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, maxAliases: config.maxQueryAliases, maxExpensiveFields: config.maxExpensiveFields },
         subscriptions: true,
         routes: [
           matchesExportRoute({

@@ -30,6 +30,15 @@ const throwFirst = (failures: readonly Failure[]): never => {
   throw failures[0]!.error;
 };
 
+/** A request waiting for the read models to reach a position. */
+interface Waiter {
+  readonly position: GlobalPosition;
+  readonly settle: (reached: boolean) => void;
+}
+
+/** How often the shared poller reads the checkpoints while requests wait (progress here wakes it sooner). */
+const WAIT_POLL_MS = 50;
+
 export interface ProjectionStatus {
   readonly projection: string;
   readonly position: GlobalPosition;
@@ -50,6 +59,8 @@ export class ProjectionRunner {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private pendingWake = false;
+  private readonly waiters = new Set<Waiter>();
+  private poller: Promise<void> | null = null;
 
   private constructor(
     private readonly store: EventStore,
@@ -113,25 +124,65 @@ export class ProjectionRunner {
 
   /**
    * Resolves once every projection has processed the log up to `position` (read-your-writes for a
-   * client that made a mutation). Also sees progress made by runners in other processes.
+   * client that made a mutation), or with `false` at the deadline. Also sees progress made by runners
+   * in other processes. However many requests wait, one shared poller reads the checkpoints (one
+   * query per tick), so waiting requests never crowd the database (the embedded store has a single
+   * connection) and each is answered by its own deadline.
    */
   async waitFor(position: GlobalPosition, timeoutMs = 5000): Promise<boolean> {
-    const reached = () => this.projections.every((p) => comparePositions(this.positions.get(p.name) ?? START, position) >= 0);
-    const deadline = Date.now() + timeoutMs;
-    while (!reached()) {
-      if (Date.now() >= deadline) return false;
-      this.notify();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(50, Math.max(1, deadline - Date.now())));
-        function done() {
+    if (this.reached(position)) return true;
+    return new Promise<boolean>((resolve) => {
+      const waiter: Waiter = {
+        position,
+        settle: (ok) => {
           clearTimeout(timer);
-          resolve();
+          this.waiters.delete(waiter);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => waiter.settle(false), Math.max(0, timeoutMs));
+      this.waiters.add(waiter);
+      this.pollForWaiters();
+    });
+  }
+
+  private reached(position: GlobalPosition): boolean {
+    return this.projections.every((p) => comparePositions(this.positions.get(p.name) ?? START, position) >= 0);
+  }
+
+  private settleWaiters(): void {
+    for (const waiter of [...this.waiters]) if (this.reached(waiter.position)) waiter.settle(true);
+  }
+
+  private pollForWaiters(): void {
+    if (this.poller || this.waiters.size === 0) return;
+    this.poller = (async () => {
+      while (this.waiters.size > 0) {
+        this.notify();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, WAIT_POLL_MS);
+          const progress = this.progress;
+          function done() {
+            clearTimeout(timer);
+            progress.off('advanced', done);
+            resolve();
+          }
+          progress.once('advanced', done);
+        });
+        this.settleWaiters();
+        if (this.waiters.size === 0) break;
+        try {
+          await this.refreshPositions();
+        } catch (error) {
+          this.options.onError?.(error, 'checkpoints (waiting for read-your-writes)');
         }
-        this.progress.once('advanced', done);
-      });
-      if (!reached()) await this.refreshPositions();
-    }
-    return true;
+        this.settleWaiters();
+      }
+    })().finally(() => {
+      this.poller = null;
+      // A waiter that arrived while the loop was ending still needs a poller.
+      this.pollForWaiters();
+    });
   }
 
   async status(): Promise<ProjectionStatus[]> {
@@ -308,6 +359,7 @@ export class ProjectionRunner {
     const known = this.positions.get(name) ?? START;
     if (comparePositions(position, known) > 0) this.positions.set(name, position);
     this.progress.emit('advanced');
+    if (this.waiters.size > 0) this.settleWaiters();
   }
 
   private async readCheckpoints(): Promise<Map<string, GlobalPosition>> {

@@ -1,0 +1,79 @@
+import { announcePostgresSkip, sqlBackends } from '../support/databases';
+import { startTestApp, type TestApp } from '../support/testApp';
+
+/*
+ * X-Consistent-With parks a query until the read models reach a position. A position beyond the
+ * log's head is refused at once; a real one that the projections do not reach is answered at its
+ * deadline, every parked request together, and the parked requests never slow anybody else down.
+ */
+
+announcePostgresSkip('bounded waiting');
+
+const USERS = `query { users(first: 5) { totalCount } }`;
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+describe.each(sqlBackends())('waiting for the read models on $name', ({ open }) => {
+  let t: TestApp;
+  let admin: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(await open());
+    admin = await t.token('admin', 'alice.admin');
+    const created = await t.gql(`mutation { createProgram(input: { name: "Waiting 2026", timeZone: "UTC" }) { errors { code } position } }`, {}, { token: admin });
+    expect(created.data!.createProgram.errors).toEqual([]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const timed = async <T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> => {
+    const began = performance.now();
+    const value = await work();
+    return { ms: performance.now() - began, value };
+  };
+
+  test('a position beyond the log head is refused at once with VALIDATION_FAILED', async () => {
+    const { ms, value } = await timed(() => t.gql(USERS, {}, { token: admin, headers: { 'x-consistent-with': '99999999999.1' } }));
+    expect(value.errors?.map((error) => error.extensions?.code)).toEqual(['VALIDATION_FAILED']);
+    expect(value.errors![0]!.message).toContain('X-Consistent-With names position 99999999999.1, beyond the last committed event');
+    expect(ms).toBeLessThan(1000);
+  });
+
+  test('30 parked requests end together at their deadline, and a victim request stays within 2x of its unloaded latency', async () => {
+    const victim = async () => (await timed(() => t.gql(USERS, {}, { token: admin }))).ms;
+    // Warm up, then the unloaded latency.
+    for (let i = 0; i < 5; i += 1) await victim();
+    const unloaded: number[] = [];
+    for (let i = 0; i < 15; i += 1) unloaded.push(await victim());
+
+    // Projections that cannot move: the runner is stopped, and a write moves the head past them.
+    await t.app.runner.stop();
+    const written = await t.gql(`mutation { createProgram(input: { name: "Parked 2026", timeZone: "UTC" }) { errors { code } position } }`, {}, { token: admin });
+    const position = written.data!.createProgram.position as string;
+    try {
+      const began = performance.now();
+      const parked = Array.from({ length: 30 }, () =>
+        t.gql(USERS, {}, { token: admin, headers: { 'x-consistent-with': position } }).then((response) => ({ response, at: performance.now() - began })),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const loaded: number[] = [];
+      for (let i = 0; i < 15; i += 1) loaded.push(await victim());
+      const answers = await Promise.all(parked);
+
+      for (const { response } of answers) expect(response.errors?.map((error) => error.extensions?.code)).toEqual(['CONCURRENCY_CONFLICT']);
+      const finished = answers.map(({ at }) => at);
+      // The deadline is 5 s; all 30 are answered by it, not one after another.
+      expect(Math.min(...finished)).toBeGreaterThanOrEqual(4900);
+      expect(Math.max(...finished)).toBeLessThan(7000);
+      expect(median(loaded)).toBeLessThanOrEqual(2 * median(unloaded));
+    } finally {
+      t.app.runner.start();
+    }
+    // Once the projections move again, the same position is served.
+    const served = await t.gql(USERS, {}, { token: admin, headers: { 'x-consistent-with': position } });
+    expect(served.errors).toBeUndefined();
+    expect(served.data!.users.totalCount).toEqual(expect.any(Number));
+  }, 60_000);
+});

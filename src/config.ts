@@ -22,6 +22,10 @@ export interface Config {
   readonly logLevel: string;
   readonly maxQueryDepth: number;
   readonly maxQueryCost: number;
+  /** Most aliased fields in one operation. */
+  readonly maxQueryAliases: number;
+  /** Most expensive fields (whole-log verification, as-of folds, reports, solver) in one request. */
+  readonly maxExpensiveFields: number;
   /** SMTP server for the notification e-mails (smtp://user:pass@host:587); unset: written to `mailboxFile`. */
   readonly smtpUrl?: string;
   /** The From of every notification e-mail. */
@@ -193,6 +197,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     logLevel: env.LOG_LEVEL || 'info',
     maxQueryDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
     maxQueryCost: integer(env, 'MAX_QUERY_COST', 5000, 10, 10_000_000),
+    maxQueryAliases: integer(env, 'MAX_QUERY_ALIASES', 50, 0, 10_000),
+    maxExpensiveFields: integer(env, 'MAX_EXPENSIVE_FIELDS', 2, 1, 1000),
     smtpUrl: smtpUrl(env.SMTP_URL),
     mailFrom: env.MAIL_FROM || 'Mentoring Programs <no-reply@mentoring.localhost>',
     mailboxFile: env.MAILBOX_FILE || join(env.DATA_DIR || './data', 'mailbox.mbox'),

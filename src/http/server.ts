@@ -19,7 +19,7 @@ import { anonymousAccessPlugin, type AnonymousAccessOptions } from '../graphql/a
 import type { ContextFactory, GraphQLContext } from '../graphql/context';
 import { createErrorReporting, internalErrorMessage } from '../graphql/errors';
 import type { HealthReport } from '../graphql/health.type';
-import { queryLimitsPlugin, type QueryLimits } from '../graphql/queryLimits';
+import { admitOperation, parseOptions, queryLimitsPlugin, type QueryLimits } from '../graphql/queryLimits';
 import type { Logger } from '../log';
 import { EXPLORER_CONTENT_SECURITY_POLICY, explorerPageAsset, loadExplorerAssets, type ExplorerAsset } from './explorer';
 
@@ -180,6 +180,8 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     hideSchemaDetailsFromClientErrors: true,
     allowBatchedHttpRequests: false,
     stopOnTerminationSignals: false,
+    // The gate's token limit (the WebSocket door parses with the same options).
+    parseOptions: parseOptions(options.limits),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.stopGracePeriodMs ?? 10_000 }),
       // Apollo's landing page loads its code from a CDN; the explorer at `/` replaces it.
@@ -332,7 +334,8 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
 
   let closeSubscriptions: (() => Promise<void>) | null = null;
   if (options.subscriptions) {
-    const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+    // A message may be no larger than an HTTP body: the socket closes (1009) on a bigger one.
+    const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: maxBodyBytes });
     const contextOf = (params: Readonly<Record<string, unknown>> | undefined) => {
       const authorization = typeof params?.authorization === 'string' ? params.authorization : undefined;
       return options.contextFactory({ headers: authorization ? { authorization } : {}, requestId: newId() });
@@ -341,6 +344,21 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
       {
         schema: options.schema,
         context: (ctx) => contextOf(ctx.connectionParams),
+        // The same gate as HTTP: size, tokens, validation without suggestions, depth, aliases, cost, inputs.
+        onSubscribe: (_ctx, _id, payload) => {
+          const admitted = admitOperation(
+            { schema: options.schema, source: payload.query, operationName: payload.operationName, variables: payload.variables },
+            options.limits,
+          );
+          if (!admitted.ok) return admitted.errors;
+          return {
+            schema: options.schema,
+            document: admitted.document,
+            ...(admitted.operationName !== undefined ? { operationName: admitted.operationName } : {}),
+            variableValues: admitted.variables,
+          };
+        },
+        onError: (_ctx, _id, _payload, errors) => errors.map((error) => errorReporting.formatError(error.toJSON(), error)),
         // The same stable error codes as over HTTP.
         onNext: (_ctx, _id, _payload, _args, result) =>
           'errors' in result && result.errors

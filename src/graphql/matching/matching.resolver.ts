@@ -287,10 +287,11 @@ export class MatchingResolver {
   })
   async setNotificationTemplate(@Arg('input') input: SetNotificationTemplateInput, @Ctx() context: Context): Promise<ProgramPayload> {
     const result = await attempt(() => {
-      const reset = input.subject === undefined && input.body === undefined;
-      if (!reset && (input.subject === undefined || input.body === undefined)) {
+      // An explicit null is the same as leaving the field out.
+      const reset = input.subject == null && input.body == null;
+      if (!reset && (input.subject == null || input.body == null)) {
         throw new DomainError('VALIDATION_FAILED', 'Give both a subject and a body, or neither to go back to the default template.', {
-          field: input.subject === undefined ? 'subject' : 'body',
+          field: input.subject == null ? 'subject' : 'body',
         });
       }
       return context.services.commands.onProgram(commandContextFor(context, input), {

@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
 import { ReadAuditLog, subjectOfStream, type ReadEntry } from '../../src/audit/readAudit';
+import { runEventsCli } from '../../src/cli/events';
+import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { DomainError } from '../../src/domain/shared/decider';
 import { createLogger } from '../../src/log';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
@@ -205,6 +207,28 @@ describe.each(sqlBackends())('the read audit recorder on $name', ({ open }) => {
     await expect(log.list({}, { first: 2, after: 'not-a-cursor' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await expect(log.list({}, { first: 2, after: 'not-a-cursor' })).rejects.toBeInstanceOf(DomainError);
     await log.stop();
+  });
+
+  test('an NDJSON export by the events CLI is one EXPORT read by the operator, saying what it covered', async () => {
+    await SqlEventStore.create(db);
+    const sink = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+    const io = { stdout: sink(), stderr: sink(), database: async () => db, operator: 'ops.olga' };
+    expect(await runEventsCli(['export', '--stream', 'user-abc'], io)).toBe(0);
+    expect(await runEventsCli(['export', '--aggregate', 'match'], io)).toBe(0);
+    const { rows } = await db.query<Record<string, string | null>>(
+      'SELECT actor_id, actor_role, object_kind, object_id, subject_user_id, via FROM audit_reads ORDER BY id',
+    );
+    expect(rows).toEqual([
+      {
+        actor_id: 'ops.olga',
+        actor_role: 'operator',
+        object_kind: 'EXPORT',
+        object_id: 'npm run events -- export {"streamId":"user-abc"}: 0 events',
+        subject_user_id: 'abc',
+        via: 'events CLI export (NDJSON)',
+      },
+      expect.objectContaining({ object_id: 'npm run events -- export {"aggregate":"match"}: 0 events', subject_user_id: null }),
+    ]);
   });
 });
 

@@ -30,6 +30,8 @@ export const READ_KINDS = [
   'USER_EVENTS',
   /** A manager-report row: an employee's participation as a mentor. */
   'REPORT_ROW',
+  /** A volunteer's registration to an initiative (`registration`, each of `registrations`). */
+  'REGISTRATION',
   /** A download of many people's data at once (CSV exports, the NDJSON export); `objectId` says what it covered. */
   'EXPORT',
   /** A look at this log itself (`personalDataReads`). */

@@ -148,6 +148,37 @@ describe.each(sqlBackends())('who read what on $name', ({ open }) => {
     ]);
   });
 
+  test('a coordinator reading registrations: one read per volunteer registration; the volunteer reading their own: none', async () => {
+    t.clock.set('2026-01-05T13:30:00.000Z');
+    const coordinator = await t.token('coordinator', 'cora.coordinator');
+    const created = await t.gql(
+      `mutation ($input: CreateInitiativeInput!) { createInitiative(input: $input) { errors { code } position initiativeId } }`,
+      { input: { name: 'Read with me', company: 'Acme Corp', timeZone: 'Europe/Paris' } },
+      { token: coordinator },
+    );
+    expect(created.data!.createInitiative.errors).toEqual([]);
+    const registered = await t.gql(
+      `mutation ($input: RegisterForInitiativeInput!) { registerForInitiative(input: $input) { errors { code } position registrationId } }`,
+      { input: { initiativeId: created.data!.createInitiative.initiativeId } },
+      { token: mentorToken },
+    );
+    expect(registered.data!.registerForInitiative.errors).toEqual([]);
+    lastPosition = registered.data!.registerForInitiative.position;
+    const registrationId = registered.data!.registerForInitiative.registrationId;
+    const own = await query(`{ registrations { registrationId } }`, {}, mentorToken);
+    expect(own.data!.registrations).toEqual([{ registrationId }]);
+    const staff = await query(`query ($id: ID!) { registrations { registrationId } registration(id: $id) { volunteerName } }`, { id: registrationId }, coordinator);
+    expect(staff.errors).toBeUndefined();
+    expect(staff.data!.registration.volunteerName).toBe('Max');
+
+    const since = await reads({ from: '2026-01-05T13:30:00.000Z' });
+    // Both fields of one request, resolved side by side: either may be recorded first.
+    expect(since.filter((read) => read.kind === 'REGISTRATION').map((read) => [read.actor.id, read.actor.role, read.objectId, read.via]).sort()).toEqual([
+      ['cora.coordinator', 'coordinator', registrationId, 'Query.registration'],
+      ['cora.coordinator', 'coordinator', registrationId, 'Query.registrations'],
+    ]);
+  });
+
   test("the auditor's own looks are recorded too, and the log pages newest first", async () => {
     t.clock.set('2026-01-05T14:00:00.000Z');
     await reads({ subjectUserId: mayaId });

@@ -17,6 +17,7 @@ registerEnumType(READ_KIND_ENUM, {
     USER_STATE: { description: 'A user or persona as of a moment, or between two (`userAsOf`, `stateAsOf`, `stateDiff`).' },
     USER_EVENTS: { description: "Events of a user's stream (`eventLog`, `eventChain`): one read per stream an answer showed." },
     REPORT_ROW: { description: "A manager-report row: an employee's participation as a mentor." },
+    REGISTRATION: { description: "A volunteer's registration to an initiative (`registration`, each of `registrations`)." },
     EXPORT: { description: "A download of many people's data at once; `objectId` says what it covered." },
     READ_LOG: { description: 'A look at this log itself (`personalDataReads`).' },
     READS_LOST: {

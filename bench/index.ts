@@ -1,16 +1,18 @@
+import 'reflect-metadata';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem, type as osType } from 'node:os';
 import { dirname, join } from 'node:path';
 import { appendThroughput } from './appendThroughput';
 import { autoMatching } from './autoMatching';
 import { eventLogScale } from './eventLogScale';
+import { readAudit } from './readAudit';
 import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
 
 /**
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit];
 
 const HEADER = `# Benchmarks
 

@@ -12,6 +12,7 @@ import type { MeetingServices } from './graphql/meetings';
 import { LiveEventHub } from './live/liveEvents';
 import type { AuditServices } from './graphql/audit';
 import { SqlEventLog, ensureIndexes as ensureEventLogIndexes } from './audit/eventLog';
+import { ReadAuditLog } from './audit/readAudit';
 import type { LiveServices } from './graphql/live/live.resolver';
 import { SqlInitiativeReadModel } from '../projections/registrationQueries';
 import { InitiativeCommands } from './application/initiativeCommands';
@@ -94,6 +95,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   // The auditors' view of the log reads the SQL tables; with KurrentDB it is not available.
   const eventLog = config.eventStoreConnectionString ? null : new SqlEventLog(db);
   if (eventLog) await ensureEventLogIndexes(db);
+  // Reads are recorded in the read-model database, apart from the domain log.
+  const readLog = await ReadAuditLog.create(db, { logger });
   const runner = await ProjectionRunner.create(store, db, serverProjections, {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
@@ -158,6 +161,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const commands = new LifecycleCommands(pipeline, store, randomUUID);
   const services: LifecycleServices & MeetingServices & LiveServices & AuditServices = {
     eventLog,
+    readLog,
+    readAudit: readLog,
     commands,
     liveEvents,
     meetings: new MeetingCommands(pipeline, store, randomUUID),
@@ -219,6 +224,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     return { id: actor.id, role: actor.role };
   };
 
+  const routeReadAudit = { recorder: readLog, clock };
   const schema = await buildApiSchema();
   let http: RunningHttpServer | null = null;
 
@@ -234,6 +240,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       const tokenKeys = config.tokenKeys;
       if (!tokenKeys) throw new ConfigError(MISSING_KEYS_MESSAGE);
       runner.start();
+      readLog.start();
       await liveEvents.start();
       if (config.backgroundJobs) {
         notifications.start();
@@ -256,13 +263,15 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
             readModel: matching,
             clock,
             authenticate: authenticateRoute,
+            readAudit: routeReadAudit,
           }),
-          managerReportRoute({ reports: managerReports, authenticate: authenticateRoute, clock }),
-          registrationsExportRoute({ readModel: services.initiativeReadModel, clock, authenticate: authenticateRoute }),
+          managerReportRoute({ reports: managerReports, authenticate: authenticateRoute, clock, readAudit: routeReadAudit }),
+          registrationsExportRoute({ readModel: services.initiativeReadModel, clock, authenticate: authenticateRoute, readAudit: routeReadAudit }),
           participationDatesExportRoute({
             readModel: services.initiativeReadModel,
             clock,
             authenticate: authenticateRoute,
+            readAudit: routeReadAudit,
           }),
         ],
         onShutdown: [
@@ -272,13 +281,15 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
           () => registrationReminders.stop(),
           () => notifications.close(),
           () => runner.stop(),
+          // Last: every request has finished by now, so every read it recorded is in the buffer.
+          () => readLog.stop(),
         ],
       });
       return http;
     },
     async stop() {
       if (http) await http.stop();
-      else await Promise.all([jobs.scheduler.stop(), registrationReminders.stop(), managerReportScheduler.stop(), notifications.close(), runner.stop()]);
+      else await Promise.all([jobs.scheduler.stop(), registrationReminders.stop(), managerReportScheduler.stop(), notifications.close(), runner.stop(), readLog.stop()]);
       await store.close();
       // An injected database belongs to whoever injected it.
       if (!dependencies.db) await db.close();

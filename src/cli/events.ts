@@ -2,9 +2,12 @@ import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { hostname, userInfo } from 'node:os';
 import { AGGREGATE_NAMES } from '../audit/aggregates';
 import { SqlEventLog, normalizeFilter, type EventLogFilter } from '../audit/eventLog';
 import { exportNdjson, type ExportProgress } from '../audit/exportNdjson';
+import { ReadAuditLog, subjectOfStream } from '../audit/readAudit';
+import { createLogger } from '../log';
 import { loadConfig } from '../config';
 import { DomainError } from '../domain/shared/decider';
 import { openPglite } from '../sql/pglite';
@@ -49,6 +52,8 @@ export interface EventsCliIo {
   readonly stdout: Writable;
   readonly stderr: Writable & { readonly isTTY?: boolean };
   readonly database: () => Promise<SqlDatabase>;
+  /** Who runs the tool, for the read log (default: the operating-system user at this host). */
+  readonly operator?: string;
 }
 
 interface Subcommand {
@@ -251,11 +256,35 @@ const runExport = async (argv: readonly string[], io: EventsCliIo): Promise<numb
     throw error;
   }
   bar?.finish(result);
+  await recordExport(db, io, parsed.filter, result.written);
   if (bar || parsed.out !== undefined) {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     line(io.stderr, `exported ${result.written} events${parsed.out !== undefined ? ` to ${parsed.out}` : ''} in ${seconds} s`);
   }
   return 0;
+};
+
+/**
+ * An export hands many people's events to whoever runs it: one EXPORT read in the read log ("who read
+ * what") saying what it covered. The tool has no token, so the reader is the operating-system user
+ * who ran it (role `operator`). A failed write is reported but does not undo the export.
+ */
+const recordExport = async (db: SqlDatabase, io: EventsCliIo, filter: EventLogFilter, written: number): Promise<void> => {
+  const logger = createLogger({ level: 'error', destination: io.stderr });
+  const log = await ReadAuditLog.create(db, { logger });
+  const now = new Date().toISOString();
+  log.record({
+    readAt: now,
+    actorId: io.operator ?? `${userInfo().username}@${hostname()}`,
+    actorRole: 'operator',
+    kind: 'EXPORT',
+    objectId: `npm run events -- export ${JSON.stringify(filter)}: ${written} events`,
+    subjectUserId: filter.streamId !== undefined ? subjectOfStream(filter.streamId) : null,
+    via: 'events CLI export (NDJSON)',
+    requestId: null,
+    correlationId: null,
+  });
+  await log.stop();
 };
 
 /** Runs one subcommand; the database, if it opened one, is closed by the caller (see `main`). */

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { ManagerReportRow, SqlManagerReportQueries } from '../../projections/managerReportQueries';
 import { managerReportCsv } from '../reports/managerReportCsv';
-import { csvDownloadRoute, refusal, type HttpRoute, type RouteCaller } from './routes';
+import { csvDownloadRoute, refusal, type HttpRoute, type RouteCaller, type RouteReadAudit } from './routes';
 
 export const MANAGER_REPORT_PATH = '/exports/manager-report.csv';
 
@@ -11,6 +11,8 @@ export interface ManagerReportRouteOptions {
   /** The caller (token subject and role), or null without valid credentials. */
   readonly authenticate: (request: IncomingMessage) => Promise<RouteCaller | null>;
   readonly clock: () => Date;
+  /** Records each staff download (default: none). */
+  readonly readAudit?: RouteReadAudit;
 }
 
 /** The report is small (one manager's team): written whole, with a byte-order mark for spreadsheets. */
@@ -34,6 +36,7 @@ export const managerReportRoute = (options: ManagerReportRouteOptions): HttpRout
     what: 'the manager report',
     roles: ['manager', 'admin', 'auditor', 'analyst'],
     authenticate: options.authenticate,
+    ...(options.readAudit ? { readAudit: options.readAudit } : {}),
     prepare: async (url, caller) => {
       const asked = url.searchParams.get('managerEmail')?.trim() || null;
       let manager: string;

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { localDate } from '../export/matchesCsv';
 import { writeParticipationDatesCsv, writeRegistrationsCsv } from '../export/registrationsCsv';
 import type { InitiativeReadModel } from '../../projections/registrationQueries';
-import { csvDownloadRoute, fileNamePart, refusal, type HttpRoute, type RouteCaller } from './routes';
+import { csvDownloadRoute, fileNamePart, refusal, type HttpRoute, type RouteCaller, type RouteReadAudit } from './routes';
 
 /**
  * Seed 003's exports as plain HTTP downloads, shaped like `matchesExportRoute`:
@@ -21,6 +21,8 @@ export interface RegistrationExportRouteOptions {
   readonly authenticate: (request: IncomingMessage) => Promise<RouteCaller | null> | RouteCaller | null;
   readonly clock?: () => Date;
   readonly onError?: (error: unknown) => void;
+  /** Records each staff download (default: none). */
+  readonly readAudit?: RouteReadAudit;
 }
 
 const exportRoute = <Row>(
@@ -37,6 +39,7 @@ const exportRoute = <Row>(
       roles: REGISTRATION_EXPORT_ROLES,
       authenticate: options.authenticate,
       ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.readAudit ? { readAudit: options.readAudit } : {}),
       prepare: async (url) => {
         const clock = options.clock ?? (() => new Date());
         const initiativeId = url.searchParams.get('initiativeId')?.trim() || null;

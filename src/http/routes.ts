@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { MATCH_LIFECYCLE_STATUSES, type MatchLifecycleStatus } from '../domain';
 import { localDate, writeMatchesCsv } from '../export/matchesCsv';
 import type { MatchExportRow, MatchingReadModel } from '../readmodels/matching';
+import type { ReadRecorder } from '../audit/readAudit';
 
 /** A plain HTTP endpoint beside GraphQL: the server calls `handle` for a request with this method and path. */
 export interface HttpRoute {
@@ -63,6 +64,8 @@ export interface MatchesExportRouteOptions {
   readonly clock?: () => Date;
   /** Told of failures answered 500 or cut mid-file (default: none). */
   readonly onError?: (error: unknown) => void;
+  /** Records each staff download (default: none). */
+  readonly readAudit?: RouteReadAudit;
 }
 
 /** A file-name-safe rendering of an id typed by someone else. */
@@ -93,6 +96,35 @@ export interface CsvDownload<Row> {
   readonly write: (rows: AsyncIterable<Row>, output: Writable) => Promise<void>;
 }
 
+/** Where a route records staff downloads of personal data ("who read what"), and the clock that dates them. */
+export interface RouteReadAudit {
+  readonly recorder: ReadRecorder;
+  readonly clock: () => Date;
+}
+
+/** The staff roles whose downloads are recorded (participants cannot download these files). */
+const RECORDED_ROUTE_ROLES: readonly string[] = ['admin', 'coordinator', 'auditor', 'analyst', 'manager'];
+const SAFE_CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** One EXPORT read for a download: what it covered is the path with its parameters. */
+const recordDownload = (audit: RouteReadAudit, caller: RouteCaller, request: IncomingMessage, response: ServerResponse, url: URL): void => {
+  if (!RECORDED_ROUTE_ROLES.includes(caller.role)) return;
+  const requestId = response.getHeader('x-request-id');
+  const correlation = request.headers['x-correlation-id'];
+  const correlationId = typeof correlation === 'string' && SAFE_CORRELATION_ID.test(correlation.trim()) ? correlation.trim() : null;
+  audit.recorder.record({
+    readAt: audit.clock().toISOString(),
+    actorId: caller.id ?? '(no subject)',
+    actorRole: caller.role,
+    kind: 'EXPORT',
+    objectId: `${url.pathname}${url.search}`,
+    subjectUserId: null,
+    via: `GET ${url.pathname}`,
+    requestId: typeof requestId === 'string' ? requestId : null,
+    correlationId,
+  });
+};
+
 export interface CsvDownloadRouteSpec<Row> {
   readonly path: string;
   /** What is exported, for messages ("matches"). */
@@ -104,6 +136,8 @@ export interface CsvDownloadRouteSpec<Row> {
   readonly prepare: (url: URL, caller: RouteCaller) => Promise<CsvDownload<Row> | Refusal>;
   /** Told of failures answered 500 or cut mid-file (default: none). */
   readonly onError?: (error: unknown) => void;
+  /** Records each staff download that starts (default: none). */
+  readonly readAudit?: RouteReadAudit;
 }
 
 /**
@@ -133,6 +167,7 @@ export const csvDownloadRoute = <Row>(spec: CsvDownloadRouteSpec<Row>): HttpRout
       if ('refused' in download) return sendError(response, download.refused, download.message, download.extra);
       const iterator = download.rows[Symbol.asyncIterator]();
       const first = await iterator.next();
+      if (spec.readAudit) recordDownload(spec.readAudit, caller, request, response, url);
       response.writeHead(200, {
         'content-type': 'text/csv; charset=utf-8',
         'content-disposition': `attachment; filename="${download.fileName}"`,
@@ -175,6 +210,7 @@ export const matchesExportRoute = (options: MatchesExportRouteOptions): HttpRout
     roles: MATCHES_EXPORT_ROLES,
     authenticate: options.authenticate,
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.readAudit ? { readAudit: options.readAudit } : {}),
     prepare: async (url) => {
       const clock = options.clock ?? (() => new Date());
       const programId = url.searchParams.get('programId')?.trim() ?? '';

@@ -219,6 +219,7 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
       eventChain: '{ eventChain(eventId: "00000000-0000-0000-0000-000000000000") { correlated { data } } }',
       stateAsOf: `{ stateAsOf(streamId: "user-${anyMentee.userId}", at: "2030-01-01T00:00:00.000Z") { state } }`,
       stateDiff: `{ stateDiff(streamId: "user-${anyMentee.userId}", from: "2020-01-01T00:00:00.000Z", to: "2030-01-01T00:00:00.000Z") { changes { after } } }`,
+      personalDataReads: '{ personalDataReads(first: 100) { edges { node { objectId subjectUserId via } } } }',
     };
     const extra: string[] = [];
     const uncovered = fields.map((f) => f.name).filter((name) => !(name in calls) && !extra.includes(name));

@@ -1,5 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
-import type { SqlEventLog } from '../../audit/eventLog';
+import type { LogEvent, SqlEventLog } from '../../audit/eventLog';
+import { subjectOfStream } from '../../audit/readAudit';
+import { recordRead } from '../readAudit';
 import { DomainError } from '../../domain/shared/decider';
 import { consistentRead } from '../lifecycle/support';
 import { EventLogFilterInput, toEventLogFilter } from './audit.inputs';
@@ -36,6 +38,20 @@ const checkPageSize = (name: 'first' | 'last', value: number | undefined | null)
   }
 };
 
+/** One USER_EVENTS read per user stream the answer showed (not one per event: the stream is what was looked at). */
+const recordEventsRead = (context: AuditContext, events: readonly LogEvent[], via: string): void => {
+  for (const event of events) {
+    const subjectUserId = subjectOfStream(event.streamId);
+    if (subjectUserId) recordRead(context, { kind: 'USER_EVENTS', objectId: event.streamId, subjectUserId, via });
+  }
+};
+
+/** A user's or persona's state (as of a moment, or a diff) was read. */
+const recordStateRead = (context: AuditContext, streamId: string, via: string): void => {
+  const subjectUserId = subjectOfStream(streamId);
+  if (subjectUserId) recordRead(context, { kind: 'USER_STATE', objectId: streamId, subjectUserId, via });
+};
+
 const present = <T>(value: T | undefined | null): value is T => value !== undefined && value !== null;
 
 /** The event log for auditors and analysts: browse, follow a chain, an aggregate as of a moment. Reads only. */
@@ -69,6 +85,7 @@ export class AuditResolver {
     }
     await consistentRead(context);
     const connection = await eventLogOf(context).browse(toEventLogFilter(filter), page);
+    recordEventsRead(context, connection.edges.map((edge) => edge.node), 'Query.eventLog');
     return asEventLogConnection(connection);
   }
 
@@ -78,7 +95,9 @@ export class AuditResolver {
   })
   async eventChain(@Arg('eventId', () => ID) eventId: string, @Ctx() context: AuditContext): Promise<EventChainType> {
     await consistentRead(context);
-    return asEventChain(await eventLogOf(context).chain(eventId));
+    const chain = await eventLogOf(context).chain(eventId);
+    recordEventsRead(context, [chain.event, ...(chain.causedBy ? [chain.causedBy] : []), ...chain.caused, ...chain.correlated, ...chain.command.events], 'Query.eventChain');
+    return asEventChain(chain);
   }
 
   @Authorized('admin', 'auditor', 'analyst')
@@ -92,7 +111,9 @@ export class AuditResolver {
     @Ctx() context: AuditContext,
   ): Promise<AggregateStateType> {
     await consistentRead(context);
-    return asAggregateState(await eventLogOf(context).streamAt(streamId, at));
+    const state = await eventLogOf(context).streamAt(streamId, at);
+    recordStateRead(context, streamId, 'Query.stateAsOf');
+    return asAggregateState(state);
   }
 
   @Authorized('admin', 'auditor', 'analyst')
@@ -104,6 +125,8 @@ export class AuditResolver {
     @Ctx() context: AuditContext,
   ): Promise<StateDiffType> {
     await consistentRead(context);
-    return asStateDiff(await eventLogOf(context).diff(streamId, from, to));
+    const diff = await eventLogOf(context).diff(streamId, from, to);
+    recordStateRead(context, streamId, 'Query.stateDiff');
+    return asStateDiff(diff);
   }
 }

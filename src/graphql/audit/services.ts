@@ -1,4 +1,5 @@
 import type { SqlEventLog } from '../../audit/eventLog';
+import type { ReadAuditLog } from '../../audit/readAudit';
 import type { GraphQLContext } from '../context';
 import type { LifecycleServices } from '../lifecycle/services';
 
@@ -6,6 +7,8 @@ import type { LifecycleServices } from '../lifecycle/services';
 export interface AuditServices {
   /** The SQL event log; null when events live in KurrentDB (the log browser reads the SQL store only). */
   readonly eventLog: SqlEventLog | null;
+  /** Who read what (in the read-model database, so with KurrentDB too). */
+  readonly readLog: ReadAuditLog;
 }
 
 export type AuditContext = GraphQLContext<LifecycleServices & AuditServices>;

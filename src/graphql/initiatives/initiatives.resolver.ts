@@ -20,6 +20,7 @@ import {
 } from './initiatives.inputs';
 import { InitiativePayload, InitiativeType, REGISTRATION_STATUS_ENUM, RegistrationPayload, RegistrationType } from './initiatives.types';
 import type { InitiativeContext as Context } from './services';
+import { recordRead } from '../readAudit';
 
 /**
  * Seed 003's volunteer mentoring: coordinators (or admins) create initiatives, validate
@@ -244,6 +245,7 @@ export class InitiativesResolver {
       ...(initiativeId !== undefined && initiativeId !== null ? { initiativeId } : {}),
       ...(statuses ? { statuses } : {}),
     });
+    for (const view of views) recordRead(context, { kind: 'REGISTRATION', objectId: view.registrationId, subjectUserId: view.userId, via: 'Query.registrations' });
     return views.map(toRegistration);
   }
 
@@ -254,7 +256,9 @@ export class InitiativesResolver {
     readScope(actor);
     await consistentRead(context);
     const view = await context.services.initiativeReadModel.registration(id);
-    return view && canRead(actor, view) ? toRegistration(view) : null;
+    if (!view || !canRead(actor, view)) return null;
+    recordRead(context, { kind: 'REGISTRATION', objectId: view.registrationId, subjectUserId: view.userId, via: 'Query.registration' });
+    return toRegistration(view);
   }
 }
 

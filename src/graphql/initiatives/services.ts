@@ -1,3 +1,4 @@
+import type { ReadAuditServices } from '../readAudit';
 import type { InitiativeCommands } from '../../application/initiativeCommands';
 import type { GlobalPosition } from '../../eventstore/eventStore';
 import type { InitiativeReadModel } from '../../../projections/registrationQueries';
@@ -11,4 +12,4 @@ export interface InitiativeServices {
   waitForProjections(position: GlobalPosition): Promise<boolean>;
 }
 
-export type InitiativeContext = GraphQLContext<InitiativeServices>;
+export type InitiativeContext = GraphQLContext<InitiativeServices & ReadAuditServices>;

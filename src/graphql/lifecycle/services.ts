@@ -11,9 +11,10 @@ import type { HealthServices } from '../health.type';
 import type { InitiativeServices } from '../initiatives/services';
 import { requireActor, type GraphQLContext } from '../context';
 import type { TokenRole } from '../auth';
+import type { ReadAuditServices } from '../readAudit';
 
 /** What the lifecycle resolvers need from the application (built in the composition root). */
-export interface LifecycleServices extends HealthServices, InitiativeServices {
+export interface LifecycleServices extends HealthServices, InitiativeServices, ReadAuditServices {
   readonly commands: LifecycleCommands;
   readonly readModel: LifecycleReadModel;
   readonly matching: MatchingReadModel;

@@ -19,6 +19,7 @@ import { personasOfUser, programById } from './loaders';
 import { ChangeUserStatusesPayload, refused, succeeded, UserPayload, UserStatusChangeResult } from './payloads';
 import { ProgramType } from './program.type';
 import { assertCanReadUser, readableUsers, type Context } from './services';
+import { recordRead } from '../readAudit';
 import { commandContextFor, connection, consistentRead, pageSize } from './support';
 import { AccessType, ManagerType, PersonaSnapshotType, PersonaType, UserConnectionType, UserSnapshotType, UserType } from './user.type';
 import type { HistoryEntryView, UserView } from '../../readmodels/lifecycle';
@@ -60,7 +61,9 @@ export class UserResolver {
   async user(@Arg('id', () => ID) id: string, @Ctx() context: Context) {
     assertCanReadUser(context, id);
     await consistentRead(context);
-    return (await context.services.readModel.usersByIds([id])).map(asUser)[0] ?? null;
+    const user = (await context.services.readModel.usersByIds([id])).map(asUser)[0] ?? null;
+    if (user) recordRead(context, { kind: 'USER_RECORD', objectId: user.userId, subjectUserId: user.userId, via: 'Query.user' });
+    return user;
   }
 
   @Authorized()
@@ -77,6 +80,7 @@ export class UserResolver {
       { ...filter, ...(readable === 'all' ? {} : { userIds: readable }) },
       { first: pageSize(first), ...(after ? { after } : {}) },
     );
+    for (const { node } of page.edges) recordRead(context, { kind: 'USER_RECORD', objectId: node.userId, subjectUserId: node.userId, via: 'Query.users' });
     return connection(page, asUser);
   }
 
@@ -95,10 +99,9 @@ export class UserResolver {
     assertCanReadUser(context, userId);
     await consistentRead(context);
     const participantView = readableUsers(context) !== 'all';
-    return connection(
-      await context.services.readModel.history(userId, { first: pageSize(first), ...(after ? { after } : {}) }, { participantView }),
-      asHistoryEntry,
-    );
+    const page = await context.services.readModel.history(userId, { first: pageSize(first), ...(after ? { after } : {}) }, { participantView });
+    recordRead(context, { kind: 'USER_HISTORY', objectId: userId, subjectUserId: userId, via: 'Query.userHistory' });
+    return connection(page, asHistoryEntry);
   }
 
   @Authorized()
@@ -107,6 +110,7 @@ export class UserResolver {
     assertCanReadUser(context, userId);
     if (Number.isNaN(at.getTime())) throw new DomainError('VALIDATION_FAILED', '`at` must be an ISO-8601 date-time.', { field: 'at' });
     const { state, eventCount } = await context.services.userAsOf(userId, at);
+    recordRead(context, { kind: 'USER_STATE', objectId: userId, subjectUserId: userId, via: 'Query.userAsOf' });
     const snapshot = new UserSnapshotType();
     if (state.status === 'NOT_REGISTERED') {
       return Object.assign(snapshot, {
@@ -178,10 +182,9 @@ export class UserResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     assertCanReadUser(context, user.userId);
-    return connection(
-      await context.services.readModel.history(user.userId, { first: pageSize(first), ...(after ? { after } : {}) }),
-      asHistoryEntry,
-    );
+    const page = await context.services.readModel.history(user.userId, { first: pageSize(first), ...(after ? { after } : {}) });
+    recordRead(context, { kind: 'USER_HISTORY', objectId: user.userId, subjectUserId: user.userId, via: 'User.history' });
+    return connection(page, asHistoryEntry);
   }
 
   // -- commands ------------------------------------------------------------------------------
@@ -308,6 +311,8 @@ export class UserPayloadResolver {
   async user(@Root() payload: UserPayload, @Ctx() context: Context) {
     if (!payload.userId || payload.errors.length > 0) return null;
     await consistentRead(context, payload.position);
-    return (await context.services.readModel.usersByIds([payload.userId])).map(asUser)[0] ?? null;
+    const user = (await context.services.readModel.usersByIds([payload.userId])).map(asUser)[0] ?? null;
+    if (user) recordRead(context, { kind: 'USER_RECORD', objectId: user.userId, subjectUserId: user.userId, via: 'UserPayload.user' });
+    return user;
   }
 }

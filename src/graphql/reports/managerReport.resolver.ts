@@ -4,6 +4,7 @@ import { MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow, type ManagerReport
 import { requireActor } from '../context';
 import type { Context } from '../lifecycle/services';
 import { consistentRead } from '../lifecycle/support';
+import { recordRead } from '../readAudit';
 
 @ObjectType('ManagerReportRow', { description: 'One employee taking part as a mentor (seed 004). The mentee\'s name is never shown.' })
 export class ManagerReportRowType {
@@ -74,6 +75,10 @@ export class ManagerReportResolver {
   async managerReport(@Ctx() context: Context, @Arg('managerEmail', () => String, { nullable: true }) managerEmail?: string) {
     const manager = reportManagerFor(context, managerEmail);
     await consistentRead(context);
-    return (await context.services.managerReports.report(manager, context.now().toISOString())).map(asReportRow);
+    const rows = await context.services.managerReports.report(manager, context.now().toISOString());
+    for (const row of rows) {
+      recordRead(context, { kind: 'REPORT_ROW', objectId: row.mentorUserId, subjectUserId: row.mentorUserId, via: 'Query.managerReport' });
+    }
+    return rows.map(asReportRow);
   }
 }

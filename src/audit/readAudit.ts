@@ -1,0 +1,329 @@
+import { DomainError } from '../domain/shared/decider';
+import { userStream } from '../domain/streams';
+import { personaTarget } from './aggregates';
+import type { Logger } from '../log';
+import type { SqlDatabase } from '../sql/sqlDatabase';
+
+/**
+ * Who read what: staff reads of a person's record or history, kept in a table of their own
+ * (`audit_reads`) beside the read models, never in `es_events`. The domain log says what happened
+ * to people; this says who looked at them, and mixing the two would put every page view into the
+ * log that projections, exports and tamper evidence walk.
+ *
+ * Reads are recorded off the request's path: `record` only appends to a buffer, and the buffer is
+ * written in batches, one multi-row INSERT a flush, every `flushIntervalMs` or as soon as
+ * `maxBatch` entries wait. A failed write keeps its entries at the front of the buffer for the
+ * next flush and is logged; it never reaches the request that did the reading. The buffer is
+ * bounded: past `maxBuffered` entries new ones are counted, not kept, and the count is written as a
+ * `READS_LOST` row with the next batch, so auditors see the gap instead of a silently thinner log.
+ */
+
+/** What kind of personal data was read. */
+export const READ_KINDS = [
+  /** A user's profile (`user`, each node of `users`). */
+  'USER_RECORD',
+  /** A page of a user's history timeline (`userHistory`, `User.history`). */
+  'USER_HISTORY',
+  /** A user or persona as of a moment, or the diff between two (`userAsOf`, `stateAsOf`, `stateDiff`). */
+  'USER_STATE',
+  /** Events of a user's stream (`eventLog`, `eventChain`). */
+  'USER_EVENTS',
+  /** A manager-report row: an employee's participation as a mentor. */
+  'REPORT_ROW',
+  /** A volunteer's registration to an initiative (`registration`, each of `registrations`). */
+  'REGISTRATION',
+  /** A download of many people's data at once (CSV exports, the NDJSON export); `objectId` says what it covered. */
+  'EXPORT',
+  /** A look at this log itself (`personalDataReads`). */
+  'READ_LOG',
+  /** Written by the recorder: reads that could not be kept because the buffer was full. */
+  'READS_LOST',
+] as const;
+export type ReadKind = (typeof READ_KINDS)[number];
+
+/** One read, as the recorder takes it. */
+export interface ReadEntry {
+  /** ISO-8601, from the request's clock. */
+  readonly readAt: string;
+  readonly actorId: string;
+  readonly actorRole: string;
+  readonly kind: ReadKind;
+  /** What was read: a user id, a stream id, an export's path and parameters. */
+  readonly objectId: string;
+  /** The person the data is about; null when a read covers many (an export) or nobody in particular. */
+  readonly subjectUserId: string | null;
+  /** The operation or field that did the reading (`Query.userHistory`, `GET /exports/matches.csv`). */
+  readonly via: string;
+  readonly requestId: string | null;
+  readonly correlationId: string | null;
+}
+
+/** One stored read. */
+export interface ReadRecord extends ReadEntry {
+  readonly id: string;
+}
+
+/** Takes reads to record. Never throws and never waits: recording must not slow or fail a read. */
+export interface ReadRecorder {
+  record(entry: ReadEntry): void;
+}
+
+export interface ReadFilter {
+  readonly subjectUserId?: string;
+  readonly actorId?: string;
+  /** Reads at or after this moment (ISO-8601). */
+  readonly from?: string;
+  /** Reads before this moment (exclusive). */
+  readonly to?: string;
+}
+
+export interface ReadPage {
+  readonly edges: readonly { readonly node: ReadRecord; readonly cursor: string }[];
+  readonly hasNextPage: boolean;
+}
+
+export interface ReadAuditOptions {
+  readonly logger: Logger;
+  /** How often buffered reads are written (default: 1 s on PostgreSQL, 2 s on the embedded store, whose one connection everyone shares). */
+  readonly flushIntervalMs?: number;
+  /** A flush writes at most this many entries, and this many waiting start one at once (default 500). */
+  readonly maxBatch?: number;
+  /** Entries kept waiting at most; past it reads are counted as lost (default 50,000). */
+  readonly maxBuffered?: number;
+}
+
+const COLUMNS = ['read_at', 'actor_id', 'actor_role', 'object_kind', 'object_id', 'subject_user_id', 'via', 'request_id', 'correlation_id'] as const;
+const ARRAY_TYPES = ['timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'] as const;
+
+/** The table and its indexes: newest first, overall, by subject and by actor. */
+export const ensureReadAuditSchema = async (db: SqlDatabase): Promise<void> => {
+  await db.exec(`
+    CREATE TABLE IF NOT EXISTS audit_reads (
+      id bigserial PRIMARY KEY,
+      read_at timestamptz NOT NULL,
+      actor_id text NOT NULL,
+      actor_role text NOT NULL,
+      object_kind text NOT NULL,
+      object_id text NOT NULL,
+      subject_user_id text,
+      via text NOT NULL,
+      request_id text,
+      correlation_id text
+    );
+    CREATE INDEX IF NOT EXISTS audit_reads_newest ON audit_reads (read_at DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS audit_reads_subject ON audit_reads (subject_user_id, read_at DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS audit_reads_actor ON audit_reads (actor_id, read_at DESC, id DESC);
+  `);
+};
+
+// One statement whatever the batch size: each column travels as one array parameter.
+const INSERT = `INSERT INTO audit_reads (${COLUMNS.join(', ')})
+  SELECT * FROM unnest(${ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ')})`;
+
+const columnsOf = (entries: readonly ReadEntry[]): unknown[][] => [
+  entries.map((e) => e.readAt),
+  entries.map((e) => e.actorId),
+  entries.map((e) => e.actorRole),
+  entries.map((e) => e.kind),
+  entries.map((e) => e.objectId),
+  entries.map((e) => e.subjectUserId),
+  entries.map((e) => e.via),
+  entries.map((e) => e.requestId),
+  entries.map((e) => e.correlationId),
+];
+
+interface ReadRow {
+  id: string;
+  read_at: string;
+  actor_id: string;
+  actor_role: string;
+  object_kind: ReadKind;
+  object_id: string;
+  subject_user_id: string | null;
+  via: string;
+  request_id: string | null;
+  correlation_id: string | null;
+}
+
+const READ_AT_ISO = `to_char(read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+const encodeCursor = (row: Pick<ReadRow, 'read_at' | 'id'>): string => Buffer.from(`${row.read_at}|${row.id}`, 'utf8').toString('base64url');
+
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|(\d{1,19})$/;
+
+const decodeCursor = (cursor: string): { readAt: string; id: string } => {
+  const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match || encodeCursor({ read_at: match[1]!, id: match[2]! }) !== cursor) {
+    throw new DomainError('VALIDATION_FAILED', 'after is not a cursor of the read log; pass a cursor from a previous page unchanged.', {
+      field: 'after',
+    });
+  }
+  return { readAt: match[1]!, id: match[2]! };
+};
+
+const toRecord = (row: ReadRow): ReadRecord => ({
+  id: row.id,
+  readAt: row.read_at,
+  actorId: row.actor_id,
+  actorRole: row.actor_role,
+  kind: row.object_kind,
+  objectId: row.object_id,
+  subjectUserId: row.subject_user_id,
+  via: row.via,
+  requestId: row.request_id,
+  correlationId: row.correlation_id,
+});
+
+/** The recorder and the auditors' query over what it wrote. One per process, made by the composition root. */
+export class ReadAuditLog implements ReadRecorder {
+  private buffer: ReadEntry[] = [];
+  private lost = 0;
+  private firstLostAt: string | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private flushScheduled = false;
+  private readonly flushIntervalMs: number;
+  private readonly maxBatch: number;
+  private readonly maxBuffered: number;
+
+  private constructor(
+    private readonly db: SqlDatabase,
+    private readonly options: ReadAuditOptions,
+  ) {
+    this.flushIntervalMs = options.flushIntervalMs ?? (db.kind === 'embedded' ? 2000 : 1000);
+    this.maxBatch = options.maxBatch ?? 500;
+    this.maxBuffered = options.maxBuffered ?? 50_000;
+  }
+
+  /** Creates the table if missing. */
+  static async create(db: SqlDatabase, options: ReadAuditOptions): Promise<ReadAuditLog> {
+    await ensureReadAuditSchema(db);
+    return new ReadAuditLog(db, options);
+  }
+
+  /** Entries waiting to be written. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  record(entry: ReadEntry): void {
+    if (this.buffer.length >= this.maxBuffered) {
+      this.lost += 1;
+      this.firstLostAt ??= entry.readAt;
+      return;
+    }
+    this.buffer.push(entry);
+    if (this.buffer.length >= this.maxBatch && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush().catch(() => undefined);
+      });
+    }
+  }
+
+  /** Writes buffered entries every interval until `stop`. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.flush().catch(() => undefined), this.flushIntervalMs);
+    // A recorder alone must not keep a process (a CLI, a test) alive.
+    this.timer.unref();
+  }
+
+  /**
+   * Writes everything buffered when it is called, a batch (one statement) at a time; rejects when a
+   * batch fails (its entries stay buffered for the next flush). Flushes run one after another.
+   */
+  flush(): Promise<void> {
+    const run = this.writing.then(() => this.writeAll());
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Stops the timer and writes what is left, trying a few times; what still fails is logged as lost. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await this.flush();
+        return;
+      } catch {
+        if (attempt < 3) await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+    this.options.logger.error({ lostReads: this.buffer.length + this.lost }, 'Read audit: could not write the last recorded reads at shutdown');
+  }
+
+  private async writeAll(): Promise<void> {
+    let remaining = this.buffer.length;
+    while (remaining > 0 || this.lost > 0) {
+      const batch = this.buffer.splice(0, this.maxBatch);
+      remaining -= batch.length;
+      const lost = this.lost;
+      const lostMarker: ReadEntry[] =
+        lost > 0
+          ? [
+              {
+                readAt: this.firstLostAt ?? batch[0]?.readAt ?? new Date(0).toISOString(),
+                actorId: 'system',
+                actorRole: 'system',
+                kind: 'READS_LOST',
+                objectId: `${lost} read(s) not recorded: the buffer was full (${this.maxBuffered} waiting)`,
+                subjectUserId: null,
+                via: 'read audit recorder',
+                requestId: null,
+                correlationId: null,
+              },
+            ]
+          : [];
+      try {
+        await this.db.query(INSERT, columnsOf([...batch, ...lostMarker]));
+        this.lost -= lost;
+        if (this.lost === 0) this.firstLostAt = null;
+      } catch (error) {
+        // Back to the front, ahead of what came in meanwhile, so order is kept for the retry.
+        this.buffer.unshift(...batch);
+        this.options.logger.error({ err: error, pendingReads: this.buffer.length }, 'Read audit: writing recorded reads failed; they will be retried');
+        throw error;
+      }
+    }
+  }
+
+  /** Recorded reads, newest first, keyset-paged. Entries still buffered are not included: `flush` first. */
+  async list(filter: ReadFilter, page: { readonly first: number; readonly after?: string }): Promise<ReadPage> {
+    const params: unknown[] = [];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const clauses: string[] = [];
+    if (filter.subjectUserId !== undefined) clauses.push(`subject_user_id = ${p(filter.subjectUserId)}`);
+    if (filter.actorId !== undefined) clauses.push(`actor_id = ${p(filter.actorId)}`);
+    if (filter.from !== undefined) clauses.push(`read_at >= ${p(filter.from)}::timestamptz`);
+    if (filter.to !== undefined) clauses.push(`read_at < ${p(filter.to)}::timestamptz`);
+    if (page.after !== undefined) {
+      const after = decodeCursor(page.after);
+      clauses.push(`(read_at, id) < (${p(after.readAt)}::timestamptz, ${p(after.id)}::bigint)`);
+    }
+    const { rows } = await this.db.query<ReadRow>(
+      `SELECT id::text AS id, ${READ_AT_ISO} AS read_at, actor_id, actor_role, object_kind, object_id, subject_user_id, via, request_id, correlation_id
+         FROM audit_reads ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
+        ORDER BY read_at DESC, id DESC LIMIT ${p(page.first + 1)}`,
+      params,
+    );
+    const nodes = rows.slice(0, page.first);
+    return { edges: nodes.map((row) => ({ node: toRecord(row), cursor: encodeCursor(row) })), hasNextPage: rows.length > page.first };
+  }
+}
+
+const USER_STREAM_PREFIX = userStream('');
+
+/** The user whose data a stream holds (`user-<id>`, `persona-<personaId>`), or null for any other stream. */
+export const subjectOfStream = (streamId: string): string | null => {
+  const persona = personaTarget(streamId);
+  const userStreamId = persona ? persona.userStreamId : streamId;
+  return userStreamId.startsWith(USER_STREAM_PREFIX) && userStreamId.length > USER_STREAM_PREFIX.length
+    ? userStreamId.slice(USER_STREAM_PREFIX.length)
+    : null;
+};

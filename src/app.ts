@@ -26,6 +26,7 @@ import { MatchingScheduler } from './scheduler/matchingScheduler';
 import { matchesExportRoute } from './http/routes';
 import { verifyToken } from './graphql/auth';
 import { LifecycleCommands } from './application/lifecycleCommands';
+import { loadEmailStreams } from './identity/emailStreams';
 import { CommandPipeline } from './commands/pipeline';
 import type { Config } from './config';
 import { userDecider, userStream, type UserState } from './domain';
@@ -135,7 +136,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     };
   };
 
-  const commands = new LifecycleCommands(pipeline, store, randomUUID);
+  // From the SQL database, never the log; read once at start.
+  const emailStreams = await loadEmailStreams(db);
+  const commands = new LifecycleCommands(pipeline, store, randomUUID, emailStreams);
   const services: LifecycleServices & MeetingServices & LiveServices & AuditServices = {
     eventLog,
     commands,

@@ -57,9 +57,10 @@ export class LifecycleCommands {
    * same idempotency key answers with the id the first call made.
    */
   async registerUser(context: CommandContext, data: Omit<Data<RegisterUser>, 'userId'>) {
-    const outcome = await this.pipeline.execute(context, define.registerUser({ ...data, userId: this.newId() }, this.emails));
+    const userId = this.newId();
+    const outcome = await this.pipeline.execute(context, define.registerUser({ ...data, userId }, this.emails));
     const registered = outcome.events.find((event) => event.type === 'UserRegistered');
-    return { userId: registered ? (registered.data as { userId: string }).userId : null, outcome };
+    return { userId: registered ? (registered.data as { userId: string }).userId : userId, outcome };
   }
 
   /**

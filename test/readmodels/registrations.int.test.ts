@@ -65,7 +65,7 @@ describe.each(sqlBackends())('registrations read model on $name', ({ open }) => 
     const person = async (key: string, name: string, manager: { name: string; email: string } | null) => {
       const email = `${key}@acme.example`;
       const { userId } = await lifecycle.registerUser(as(COORDINATOR), { email, name, programId, role: 'MENTOR', company: 'Acme', manager });
-      return userId!;
+      return userId;
     };
     const marc = { name: 'Marc Manager', email: 'Marc@acme.example' };
     withValidation = (await initiatives.createInitiative(as(COORDINATOR), { name: 'Read with me', company: 'Acme', timeZone: 'Europe/Paris', managerValidationRequired: true }))

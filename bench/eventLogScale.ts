@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { exportNdjson } from '../src/audit/exportNdjson';
 import { SqlEventLog } from '../src/audit/eventLog';
@@ -17,6 +17,10 @@ import {
   type StreamWrite,
 } from '../src/eventstore/eventStore';
 import { SqlEventStore } from '../src/eventstore/sqlEventStore';
+import { keyedEmailStreams } from '../src/identity/emailStreams';
+
+/** The seeded log's reservation streams, under a key of this run. */
+const EMAIL_STREAMS = keyedEmailStreams(randomBytes(32));
 import type { Projection } from '../src/projections/projection';
 import { REPLAY_CONNECTIONS } from '../src/projections/replay';
 import { ProjectionRunner } from '../src/projections/runner';
@@ -240,7 +244,7 @@ const seed = async (db: SqlDatabase, target: number, batch: number, log: (line: 
   const heavyEmail = HEAVY_EMAIL;
   const heavyUserId = userIdForEmail(heavyEmail);
   const heavyStream = `user-${heavyUserId}`;
-  await run(self(heavyUserId, 'MENTEE'), define.registerUser({ email: heavyEmail, name: 'Hana Heavy', programId: programIds[0]!, role: 'MENTEE' }));
+  await run(self(heavyUserId, 'MENTEE'), define.registerUser({ userId: heavyUserId, email: heavyEmail, name: 'Hana Heavy', programId: programIds[0]!, role: 'MENTEE' }, EMAIL_STREAMS));
   await run(self(heavyUserId, 'MENTEE'), define.userCommand({ type: 'CompleteApplication', data: { userId: heavyUserId, changeId: 'h-app' } }));
   await run(COORDINATOR, define.userCommand({ type: 'ChangeUserStatus', data: { userId: heavyUserId, changeId: 'h-a', to: 'A' } }), 'Screening passed');
   let heavyStep = 0;
@@ -280,8 +284,8 @@ const seed = async (db: SqlDatabase, target: number, batch: number, log: (line: 
     const mentorId = userIdForEmail(mentorEmail);
     const menteeId = userIdForEmail(menteeEmail);
     const site = u % 2 === 0 ? 'site-1' : 'site-2';
-    await run(self(mentorId, 'MENTOR'), define.registerUser({ email: mentorEmail, name: `Mentor ${u}`, programId, role: 'MENTOR', company: 'Acme' }));
-    await run(self(menteeId, 'MENTEE'), define.registerUser({ email: menteeEmail, name: `Mentee ${u}`, programId, role: 'MENTEE' }));
+    await run(self(mentorId, 'MENTOR'), define.registerUser({ userId: mentorId, email: mentorEmail, name: `Mentor ${u}`, programId, role: 'MENTOR', company: 'Acme' }, EMAIL_STREAMS));
+    await run(self(menteeId, 'MENTEE'), define.registerUser({ userId: menteeId, email: menteeEmail, name: `Mentee ${u}`, programId, role: 'MENTEE' }, EMAIL_STREAMS));
     for (const [userId, role] of [
       [mentorId, 'MENTOR'],
       [menteeId, 'MENTEE'],
@@ -320,7 +324,7 @@ const seed = async (db: SqlDatabase, target: number, batch: number, log: (line: 
     if (u % 4 === 0) {
       const email = `applicant.${u}@example.org`;
       const userId = userIdForEmail(email);
-      await run(self(userId, 'MENTEE'), define.registerUser({ email, name: `Applicant ${u}`, programId, role: 'MENTEE' }));
+      await run(self(userId, 'MENTEE'), define.registerUser({ userId, email, name: `Applicant ${u}`, programId, role: 'MENTEE' }, EMAIL_STREAMS));
       store.forget(`user-${userId}`);
     }
     store.forget(`user-${mentorId}`);

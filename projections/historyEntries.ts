@@ -11,6 +11,7 @@ import {
   type MatchStatusCause,
   type ProfileAttributesSet,
   type UserEvent,
+  type UserProfileUpdated,
 } from '../src/domain';
 import type { HistoryField } from '../src/readmodels/lifecycle';
 
@@ -70,6 +71,18 @@ const causeClause = (cause: MatchStatusCause): string => {
   }
 };
 
+/** The addresses and names stay out of the entry's from/to columns: the sentence is made from the event when shown. */
+const profileChanges = (data: UserProfileUpdated['data']): string => {
+  const set = (what: string, value: string | null | undefined) =>
+    value === undefined ? [] : [value === null ? `${what} removed` : `${what} set to "${value}"`];
+  return [
+    ...set('name', data.name),
+    ...set('company', data.company),
+    ...set('manager name', data.managerName),
+    ...set('manager e-mail', data.managerEmail),
+  ].join(', ');
+};
+
 const matchIdOfCause = (cause: MatchStatusCause): string | null => ('matchId' in cause ? cause.matchId : null);
 
 // Every entry is a literal of all eight fields in the same order (one object shape), never
@@ -118,6 +131,30 @@ const userEntry = (event: Exclude<UserEvent, ProfileAttributesSet>): HistoryEntr
         summary: `Persona ${personaId} created as a ${roleName(role)} persona with match status ${matchStatus} ${why}`,
       };
     }
+    case 'UserEmailChanged': {
+      const { email, previousEmail } = event.data;
+      return {
+        userId,
+        field: 'EMAIL',
+        personaId: null,
+        matchId: null,
+        changeId: null,
+        from: null,
+        to: null,
+        summary: `E-mail changed from <${previousEmail}> to <${email}>`,
+      };
+    }
+    case 'UserProfileUpdated':
+      return {
+        userId,
+        field: 'PROFILE',
+        personaId: null,
+        matchId: null,
+        changeId: null,
+        from: null,
+        to: null,
+        summary: `Profile updated: ${profileChanges(event.data)}`,
+      };
     case 'ApplicationCompleted':
       return {
         userId,
@@ -448,6 +485,8 @@ export const historyEntriesOf = (event: LifecycleEvent, context?: MatchContext):
     case 'MatchReopened':
       return matchEntries(event, context);
     case 'UserRegistered':
+    case 'UserEmailChanged':
+    case 'UserProfileUpdated':
     case 'PersonaCreated':
     case 'ApplicationCompleted':
     case 'UserStatusChanged':

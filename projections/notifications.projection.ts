@@ -10,6 +10,8 @@ import type {
   NotificationKind,
   NotificationTemplateSet,
   ProgramCreated,
+  UserEmailChanged,
+  UserProfileUpdated,
   UserRegistered,
 } from '../src/domain';
 import type { InitiativeCreated, RegistrationReminderSent } from '../src/domain/initiative';
@@ -98,6 +100,8 @@ CREATE INDEX IF NOT EXISTS notification_outbox_by_event_position ON notification
 
 export type NotificationSourceEvent =
   | UserRegistered
+  | UserEmailChanged
+  | UserProfileUpdated
   | ProgramCreated
   | NotificationTemplateSet
   | MenteeInvitedToMatch
@@ -275,6 +279,8 @@ const sideName = (side: Side, mentor: Contact, mentee: Contact): string => (side
 const usersOf = (event: NotificationSourceEvent): string[] => {
   switch (event.type) {
     case 'UserRegistered':
+    case 'UserEmailChanged':
+    case 'UserProfileUpdated':
     case 'MenteeInvitedToMatch':
     case 'RegistrationReminderSent':
       return [event.data.userId];
@@ -294,6 +300,8 @@ const programIdOf = (event: NotificationSourceEvent): string | null => {
   switch (event.type) {
     case 'ManagerReportIssued':
     case 'UserRegistered':
+    case 'UserEmailChanged':
+    case 'UserProfileUpdated':
       return null;
     case 'InitiativeCreated':
     case 'RegistrationReminderSent':
@@ -310,6 +318,21 @@ const evolve = (batch: Batch, recorded: RecordedEvent<NotificationSourceEvent>):
     case 'UserRegistered':
       batch.contacts.insert({ user_id: event.data.userId, email: event.data.email, name: event.data.name });
       return;
+    // E-mails go to the address (and greet the name) the user has when the e-mail is made.
+    case 'UserEmailChanged': {
+      const row = batch.contacts.get(event.data.userId);
+      if (!row) return;
+      row.email = event.data.email;
+      batch.contacts.touch(event.data.userId);
+      return;
+    }
+    case 'UserProfileUpdated': {
+      const row = batch.contacts.get(event.data.userId);
+      if (!row || event.data.name === undefined) return;
+      row.name = event.data.name;
+      batch.contacts.touch(event.data.userId);
+      return;
+    }
     case 'ProgramCreated':
       batch.programs.insert({ program_id: event.data.programId, name: event.data.name, time_zone: event.data.timeZone, templates: {}, ...positionOf(recorded) });
       return;
@@ -466,6 +489,8 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
   handles: [
     'ManagerReportIssued',
     'UserRegistered',
+    'UserEmailChanged',
+    'UserProfileUpdated',
     'ProgramCreated',
     'NotificationTemplateSet',
     'MenteeInvitedToMatch',

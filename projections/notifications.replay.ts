@@ -14,11 +14,18 @@ const PROGRAM_TYPES = ['ProgramCreated', 'InitiativeCreated', 'NotificationTempl
 
 
 // A user registers once, and the registration opens the user's stream (the decider refuses a second
-// one): its revision 0. (RowSet.insert would keep the first of several.)
+// one): its revision 0. (RowSet.insert would keep the first of several.) The address is the latest
+// UserEmailChanged's, the name the latest UserProfileUpdated's that has one, as `evolve` leaves them.
 const contactsSelect = (upTo: GlobalPosition) => /* sql */ `
-SELECT e.data->>'userId', e.data->>'email', e.data->>'name'
-  FROM es_events e
- WHERE e.event_type = 'UserRegistered' AND e.revision = 0 AND ${upToCondition(upTo)}`;
+SELECT r.data->>'userId',
+       COALESCE((SELECT c.data->>'email' FROM es_events c
+                  WHERE c.stream_id = r.stream_id AND c.event_type = 'UserEmailChanged' AND ${upToCondition(upTo).replaceAll('e.', 'c.')}
+                  ORDER BY c.revision DESC LIMIT 1), r.data->>'email'),
+       COALESCE((SELECT c.data->>'name' FROM es_events c
+                  WHERE c.stream_id = r.stream_id AND c.event_type = 'UserProfileUpdated' AND c.data->'name' IS NOT NULL AND ${upToCondition(upTo).replaceAll('e.', 'c.')}
+                  ORDER BY c.revision DESC LIMIT 1), r.data->>'name')
+  FROM es_events r
+ WHERE r.event_type = 'UserRegistered' AND r.revision = 0 AND ${upToCondition(upTo).replaceAll('e.', 'r.')}`;
 
 // A template set before its program was created changes nothing (there is no row yet); a null
 // template takes the kind out; each program's row records the last event applied to it.

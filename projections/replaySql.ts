@@ -45,10 +45,18 @@ export const earliestOf = (value: string, filter: string): string => `substr(min
  * writes the column to the SQL of the value it writes (which may be null: a later event can clear
  * what an earlier one set). Null when no such event. Within a stream the revision orders events.
  */
-export const latestWritten = (writers: Readonly<Record<string, string>>): string => {
+export const latestWritten = (
+  writers: Readonly<Record<string, string>>,
+  /** Per event type, a condition for the event to write the column at all (an optional field present). */
+  when: Readonly<Record<string, string>> = {},
+): string => {
   const types = Object.keys(writers);
   const value = `CASE e.event_type ${types.map((type) => `WHEN '${type}' THEN COALESCE('v' || (${writers[type]}), 'n')`).join(' ')} END`;
-  const latest = `max(${REVISION} || ${value}) FILTER (WHERE e.event_type IN ${inList(types)})`;
+  const filter =
+    Object.keys(when).length === 0
+      ? `e.event_type IN ${inList(types)}`
+      : types.map((type) => `(e.event_type IN ${inList([type])}${when[type] ? ` AND ${when[type]}` : ''})`).join(' OR ');
+  const latest = `max(${REVISION} || ${value}) FILTER (WHERE ${filter})`;
   return `(CASE WHEN substr(${latest}, ${VALUE_AT}, 1) = 'v' THEN substr(${latest}, ${VALUE_AT + 1}) END)`;
 };
 

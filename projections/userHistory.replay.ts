@@ -31,6 +31,8 @@ const literal = (value: string) => `'${value}'`;
 /** As `userEntry` in historyEntries.ts; ProfileAttributesSet makes no entry. */
 const USER_ENTRIES: Record<UserEvent['type'], UserEntrySql | null> = {
   UserRegistered: { field: 'REGISTRATION', to: text('userStatus') },
+  UserEmailChanged: { field: 'EMAIL' },
+  UserProfileUpdated: { field: 'PROFILE' },
   PersonaCreated: {
     field: 'PERSONA',
     personaId: text('personaId'),

@@ -11,7 +11,8 @@ import { usersInDatabase } from './users.replay';
  * per persona with its status, match status, match, site, why it was created, whether its mentee
  * was invited to submit preferences and whether its match ran its duration. rm_mentor_capacities:
  * the capacity set for a mentor in a program (the program's default applies where there is no
- * row). All come from the user stream only.
+ * row). All come from the user stream only. E-mail, name, company and manager are the registration's
+ * until a UserEmailChanged or UserProfileUpdated changes them.
  */
 export const USERS_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS rm_users (
@@ -219,6 +220,22 @@ const evolve = (
         updated_at: at,
         last_position_major: major,
         last_position_minor: minor,
+      });
+      return;
+    }
+    case 'UserEmailChanged':
+      changeUser((row) => {
+        row.email = event.data.email;
+        row.normalized_email = event.data.normalizedEmail;
+      });
+      return;
+    case 'UserProfileUpdated': {
+      const { name, company, managerName, managerEmail } = event.data;
+      changeUser((row) => {
+        if (name !== undefined) row.name = name;
+        if (company !== undefined) row.company = company;
+        if (managerName !== undefined) row.manager_name = managerName;
+        if (managerEmail !== undefined) row.manager_email = managerEmail;
       });
       return;
     }

@@ -1,7 +1,7 @@
 import type { UserEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
-import { AT, LATEST_STAMP, STAMP_COLUMNS, earliestOf, inList, latestOf, upToCondition } from './replaySql';
+import { AT, LATEST_STAMP, STAMP_COLUMNS, earliestOf, inList, latestOf, latestWritten, upToCondition } from './replaySql';
 
 /**
  * rm_users, rm_personas and rm_mentor_capacities replayed in SQL, straight from es_events: the rows
@@ -17,6 +17,8 @@ import { AT, LATEST_STAMP, STAMP_COLUMNS, earliestOf, inList, latestOf, upToCond
 /** Which table's row an event of each type makes or changes (as `evolve` does). */
 const TARGET: Record<UserEvent['type'], 'user' | 'persona' | 'capacity'> = {
   UserRegistered: 'user',
+  UserEmailChanged: 'user',
+  UserProfileUpdated: 'user',
   ApplicationCompleted: 'user',
   UserStatusChanged: 'user',
   UserStatusChangeReverted: 'user',
@@ -36,19 +38,27 @@ const typesOf = (target: 'user' | 'persona' | 'capacity') =>
 const created = (value: string, type: string) => `max(${value}) FILTER (WHERE e.event_type = '${type}')`;
 const is = (type: string) => `e.event_type = '${type}'`;
 
+/**
+ * A registration's value, or the latest change's: UserEmailChanged always writes the address, a
+ * UserProfileUpdated writes only the fields it has (a field present as null clears it).
+ */
+const emailNow = (field: string) => latestWritten({ UserRegistered: `e.data->>'${field}'`, UserEmailChanged: `e.data->>'${field}'` });
+const profileNow = (registered: string, updatedField: string) =>
+  latestWritten({ UserRegistered: registered, UserProfileUpdated: `e.data->>'${updatedField}'` }, { UserProfileUpdated: `e.data->'${updatedField}' IS NOT NULL` });
+
 const usersSelect = (upTo: GlobalPosition) => /* sql */ `
 SELECT user_id, email, normalized_email, name, program_id, role, company, manager_name, manager_email, user_status,
        application_completed, registered_at::timestamptz, COALESCE(profile::jsonb, '{}'), ${STAMP_COLUMNS}
   FROM (
     SELECT e.data->>'userId' AS user_id,
-           ${created(`e.data->>'email'`, 'UserRegistered')} AS email,
-           ${created(`e.data->>'normalizedEmail'`, 'UserRegistered')} AS normalized_email,
-           ${created(`e.data->>'name'`, 'UserRegistered')} AS name,
+           ${emailNow('email')} AS email,
+           ${emailNow('normalizedEmail')} AS normalized_email,
+           ${profileNow(`e.data->>'name'`, 'name')} AS name,
            ${created(`e.data->>'programId'`, 'UserRegistered')} AS program_id,
            ${created(`e.data->>'role'`, 'UserRegistered')} AS role,
-           ${created(`e.data->>'company'`, 'UserRegistered')} AS company,
-           ${created(`e.data->'manager'->>'name'`, 'UserRegistered')} AS manager_name,
-           ${created(`e.data->'manager'->>'email'`, 'UserRegistered')} AS manager_email,
+           ${profileNow(`e.data->>'company'`, 'company')} AS company,
+           ${profileNow(`e.data->'manager'->>'name'`, 'managerName')} AS manager_name,
+           ${profileNow(`e.data->'manager'->>'email'`, 'managerEmail')} AS manager_email,
            ${latestOf(`e.data->>CASE WHEN ${is('UserRegistered')} THEN 'userStatus' ELSE 'to' END`, `e.event_type IN ('UserRegistered', 'UserStatusChanged', 'UserStatusChangeReverted')`)} AS user_status,
            bool_or(${is('ApplicationCompleted')}) AS application_completed,
            ${created(AT, 'UserRegistered')} AS registered_at,

@@ -27,6 +27,7 @@ import { MatchingScheduler } from './scheduler/matchingScheduler';
 import { matchesExportRoute } from './http/routes';
 import { bearerToken, verifyToken } from './graphql/auth';
 import { LifecycleCommands } from './application/lifecycleCommands';
+import { loadEmailStreams } from './identity/emailStreams';
 import { CommandPipeline } from './commands/pipeline';
 import { ConfigError, MISSING_KEYS_MESSAGE, type Config } from './config';
 import { userDecider, userStream, type UserState } from './domain';
@@ -158,7 +159,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     };
   };
 
-  const commands = new LifecycleCommands(pipeline, store, randomUUID);
+  // From the SQL database, never the log; read once at start.
+  const emailStreams = await loadEmailStreams(db);
+  const commands = new LifecycleCommands(pipeline, store, randomUUID, emailStreams);
   const services: LifecycleServices & MeetingServices & LiveServices & AuditServices = {
     eventLog,
     readLog,

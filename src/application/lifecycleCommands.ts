@@ -3,8 +3,8 @@ import {
   matchParticipants,
   matchStream,
   userDecider,
-  userIdForEmail,
   userStream,
+  type UpdateUserProfile,
   type AssignPersonaToSite,
   type AttributeValue,
   type CloseMatch,
@@ -22,6 +22,7 @@ import {
 import { DomainError, fold } from '../domain/shared/decider';
 import type { EventStore } from '../eventstore/eventStore';
 import type { CommandContext, CommandOutcome, CommandPipeline } from '../commands/pipeline';
+import type { EmailStreams } from '../identity/emailStreams';
 import * as define from './lifecycleDefinitions';
 
 type Data<C extends { readonly data: object }> = C['data'];
@@ -37,6 +38,8 @@ export class LifecycleCommands {
     private readonly pipeline: CommandPipeline,
     private readonly store: EventStore,
     private readonly newId: () => string,
+    /** Names each address's reservation stream (keyed: see src/identity/emailStreams.ts). */
+    private readonly emails: EmailStreams,
   ) {}
 
   async createProgram(context: CommandContext, data: Omit<Data<Extract<ProgramCommand, { type: 'CreateProgram' }>>, 'programId'>) {
@@ -49,9 +52,37 @@ export class LifecycleCommands {
     return this.pipeline.execute(context, define.programCommand(command));
   }
 
-  async registerUser(context: CommandContext, data: Data<RegisterUser>) {
-    const outcome = await this.pipeline.execute(context, define.registerUser(data));
-    return { userId: userIdForEmail(data.email), outcome };
+  /**
+   * A new user gets a random id, made here; it says nothing about the address. A retry with the
+   * same idempotency key answers with the id the first call made.
+   */
+  async registerUser(context: CommandContext, data: Omit<Data<RegisterUser>, 'userId'>) {
+    const userId = this.newId();
+    const outcome = await this.pipeline.execute(context, define.registerUser({ ...data, userId }, this.emails));
+    const registered = outcome.events.find((event) => event.type === 'UserRegistered');
+    return { userId: registered ? (registered.data as { userId: string }).userId : userId, outcome };
+  }
+
+  /**
+   * The old address's reservation stream is named by the address the user has when this starts; if
+   * another change of this user's address commits meanwhile, the decision refuses
+   * (`emailChangedMeanwhile`) and it is built again from the new address.
+   */
+  async changeUserEmail(context: CommandContext, userId: string, email: string) {
+    for (let attempt = 1; ; attempt++) {
+      const user = fold(userDecider, (await this.store.readStream(userStream(userId))).events as never[]);
+      if (user.status !== 'REGISTERED') throw new DomainError('NOT_FOUND', `User ${userId} does not exist.`, { userId });
+      try {
+        return await this.pipeline.execute(context, define.changeUserEmail({ userId, email }, user.email, this.emails));
+      } catch (error) {
+        const changedMeanwhile = error instanceof DomainError && error.details.emailChangedMeanwhile === true;
+        if (!changedMeanwhile || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  updateUserProfile(context: CommandContext, data: Data<UpdateUserProfile>) {
+    return this.onUser(context, { type: 'UpdateUserProfile', data });
   }
 
   completeApplication(context: CommandContext, userId: string) {

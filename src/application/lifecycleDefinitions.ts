@@ -2,6 +2,9 @@ import type { CommandDefinition, StreamSpec } from '../commands/pipeline';
 import {
   decideApproveStagedMatch,
   decideAssignPersonaToSite,
+  decideChangeUserEmail,
+  emailReservationDecider,
+  normalizeEmail,
   decideCloseMatch,
   decideCompleteMatch,
   decideDiscardStagedMatch,
@@ -23,6 +26,9 @@ import {
   userIdOfPersona,
   userStream,
   type ApproveStagedMatch,
+  type ChangeUserEmail,
+  type EmailReservationEvent,
+  type EmailReservationState,
   type AssignPersonaToSite,
   type CloseMatch,
   type CompleteMatch,
@@ -47,6 +53,7 @@ import {
   type UserState,
 } from '../domain';
 import { DomainError } from '../domain/shared/decider';
+import type { EmailStreams } from '../identity/emailStreams';
 
 /**
  * Each lifecycle command as the pipeline runs it: the streams it reads and the pure decision over
@@ -86,11 +93,60 @@ export const userCommand = (command: UserCommand): CommandDefinition<UserStreams
   decide: ({ user }) => ({ user: userDecider.decide(command, user.state) }),
 });
 
-export const registerUser = (data: RegisterUser['data']): CommandDefinition<UserAndProgramStreams> => ({
-  name: 'RegisterUser',
-  streams: { user: userSpec(userIdForEmail(data.email)), program: programSpec(data.programId) },
-  decide: ({ user, program }) => decideRegisterUser({ type: 'RegisterUser', data }, { user: user.state, program: program.state }),
+type ReservationSpec = StreamSpec<EmailReservationState, EmailReservationEvent>;
+type AddressStreams = { reservation: ReservationSpec; legacyUser: StreamSpec<UserState, UserEvent> };
+
+const reservationSpec = (streamId: string): ReservationSpec => ({ streamId, decider: emailReservationDecider });
+
+/**
+ * The streams that say whether an address is free: its reservation stream and the legacy user
+ * stream `user-<uuidv5(address)>` (see `addressHolder`). The legacy stream is read and checked,
+ * never written: `no_stream` when it does not exist, so a legacy-shaped registration appended
+ * meanwhile cannot slip past the claim.
+ */
+const addressStreams = (email: string, emails: EmailStreams): AddressStreams => ({
+  reservation: reservationSpec(emails.reservationStream(email)),
+  legacyUser: userSpec(userIdForEmail(email)),
 });
+
+export const registerUser = (
+  data: RegisterUser['data'],
+  emails: EmailStreams,
+): CommandDefinition<UserAndProgramStreams & AddressStreams> => ({
+  name: 'RegisterUser',
+  streams: { user: userSpec(data.userId), program: programSpec(data.programId), ...addressStreams(data.email, emails) },
+  decide: ({ user, program, reservation, legacyUser }) =>
+    decideRegisterUser(
+      { type: 'RegisterUser', data },
+      { user: user.state, program: program.state, reservation: reservation.state, legacyUser: legacyUser.state },
+    ),
+  checks: ['legacyUser'],
+});
+
+/** `currentEmail`: the user's address as last read; it names the old address's reservation stream. */
+export const changeUserEmail = (
+  data: Omit<ChangeUserEmail['data'], 'currentNormalizedEmail'>,
+  currentEmail: string,
+  emails: EmailStreams,
+): CommandDefinition<UserStreams & AddressStreams & { previousReservation: ReservationSpec }> => {
+  const command: ChangeUserEmail = { type: 'ChangeUserEmail', data: { ...data, currentNormalizedEmail: normalizeEmail(currentEmail) } };
+  return {
+    name: 'ChangeUserEmail',
+    streams: {
+      user: userSpec(data.userId),
+      ...addressStreams(data.email, emails),
+      previousReservation: reservationSpec(emails.reservationStream(currentEmail)),
+    },
+    decide: ({ user, reservation, legacyUser, previousReservation }) =>
+      decideChangeUserEmail(command, {
+        user: user.state,
+        reservation: reservation.state,
+        legacyUser: legacyUser.state,
+        previousReservation: previousReservation.state,
+      }),
+    checks: ['legacyUser'],
+  };
+};
 
 export const assignPersonaToSite = (data: AssignPersonaToSite['data']): CommandDefinition<UserAndProgramStreams> => ({
   name: 'AssignPersonaToSite',

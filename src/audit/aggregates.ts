@@ -1,4 +1,4 @@
-import { matchDecider, meetingDecider, programDecider, userDecider, userIdOfPersona } from '../domain';
+import { emailReservationDecider, matchDecider, meetingDecider, programDecider, userDecider, userIdOfPersona } from '../domain';
 import { initiativeDecider, registrationDecider } from '../domain/initiative';
 import { managerReportDecider } from '../domain/report/managerReport';
 import type { Decider } from '../domain/shared/decider';
@@ -31,6 +31,8 @@ export const AGGREGATES: readonly AggregateKind[] = [
   { name: 'initiative', folder: folder(initiativeDecider) },
   { name: 'registration', folder: folder(registrationDecider) },
   { name: 'manager-report', folder: folder(managerReportDecider) },
+  /** E-mail address reservations (`email-<keyed hash of the address>`): who holds the address. */
+  { name: 'email', folder: folder(emailReservationDecider) },
 ];
 
 export const AGGREGATE_NAMES: readonly string[] = AGGREGATES.map((aggregate) => aggregate.name);

@@ -52,7 +52,8 @@ export interface CommandDefinition<S extends AnySpecs> {
   /**
    * Streams the decision read but does not write, which must still be at the revision read when the
    * events are appended (matching turned off meanwhile must stop a match going live). A change there
-   * is a conflict: the command is decided again on fresh state.
+   * is a conflict: the command is decided again on fresh state. A stream that did not exist must
+   * still not exist (`no_stream`).
    */
   readonly checks?: readonly (keyof S & string)[];
 }
@@ -122,9 +123,8 @@ export class CommandPipeline {
       if (writes.length === 0) return { events: [], position: START, duplicate: false };
       for (const key of command.checks ?? []) {
         const streamId = command.streams[key]!.streamId;
-        const revision = loaded[key].revision;
-        if (revision !== null && !writes.some((write) => write.streamId === streamId)) {
-          writes.push({ streamId, expectedRevision: revision, events: [] });
+        if (!writes.some((write) => write.streamId === streamId)) {
+          writes.push({ streamId, expectedRevision: loaded[key].revision ?? 'no_stream', events: [] });
         }
       }
       try {

@@ -8,6 +8,7 @@ export * from './user/userStatus';
 export * from './user/matchStatus';
 export * from './user/userId';
 export * from './user/user';
+export * from './user/emailReservation';
 export * from './user/access';
 export * from './match/match';
 export * from './match/participation';
@@ -39,6 +40,8 @@ export const PROGRAM_EVENT_TYPES = [
 
 export const USER_EVENT_TYPES = [
   'UserRegistered',
+  'UserEmailChanged',
+  'UserProfileUpdated',
   'ProfileAttributesSet',
   'PersonaCreated',
   'ApplicationCompleted',

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { CommandPipeline, type CommandContext, type CommandDefinition } from '../commands/pipeline';
+import { registerUser } from '../application/lifecycleDefinitions';
+import { keyedEmailStreams } from '../identity/emailStreams';
 import {
   START,
   WrongExpectedRevisionError,
@@ -12,7 +15,6 @@ import { DomainError } from './shared/decider';
 import {
   decideCloseMatch,
   decideMatchPersonas,
-  decideRegisterUser,
   decideReopenMatch,
   decideRequestMatch,
   decideRespondToMatchRequest,
@@ -109,18 +111,8 @@ const onProgram = (command: ProgramCommand) =>
     decide: (loaded) => ({ program: programDecider.decide(command, loaded.program.state) }),
   }) satisfies CommandDefinition<{ program: { streamId: string; decider: typeof programDecider } }>;
 
-const register = (command: RegisterUser) => {
-  const streams = {
-    user: { streamId: userStream(userIdForEmail(command.data.email)), decider: userDecider },
-    program: { streamId: programStream(command.data.programId), decider: programDecider },
-  };
-  const definition: CommandDefinition<typeof streams> = {
-    name: 'RegisterUser',
-    streams,
-    decide: (loaded) => decideRegisterUser(command, { user: loaded.user.state, program: loaded.program.state }),
-  };
-  return definition;
-};
+const emails = keyedEmailStreams(randomBytes(32));
+const register = (command: RegisterUser) => registerUser(command.data, emails);
 
 const onUser = (command: UserCommand) => {
   const streams = { user: { streamId: userStream(command.data.userId), decider: userDecider } };
@@ -241,9 +233,10 @@ beforeAll(async () => {
   );
 });
 
-const registration = (email: string, role: 'MENTOR' | 'MENTEE', programId = 'p1'): RegisterUser => ({
+/** `userId`: legacy-shaped (uuidv5 of the address) unless given; such ids stay valid. */
+const registration = (email: string, role: 'MENTOR' | 'MENTEE', programId = 'p1', userId = userIdForEmail(email)): RegisterUser => ({
   type: 'RegisterUser',
-  data: { email, name: email.split('@')[0]!, programId, role },
+  data: { userId, email, name: email.split('@')[0]!, programId, role },
 });
 
 /** Registered, application completed and made Active: RTBM in the program. */
@@ -257,17 +250,19 @@ const activeParticipant = async (email: string, role: 'MENTOR' | 'MENTEE', progr
 
 it('registers one user when the same address is registered twice at once, in different cases', async () => {
   const outcomes = await Promise.allSettled([
-    pipeline.execute(admin, register(registration('Race@Example.org', 'MENTOR'))),
-    pipeline.execute(admin, register(registration('race@EXAMPLE.org ', 'MENTOR'))),
+    pipeline.execute(admin, register(registration('Race@Example.org', 'MENTOR', 'p1', 'race-1'))),
+    pipeline.execute(admin, register(registration('race@EXAMPLE.org ', 'MENTOR', 'p1', 'race-2'))),
   ]);
   expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
-  // Both decided on an empty stream; the store's no_stream check stopped the second append, whose
-  // retry then saw the user and refused.
+  // Two random ids, two user streams, one address: both decided on an empty reservation stream; the
+  // store's no_stream check on it stopped the second append, whose retry then saw the claim and refused.
   expect(store.conflicts).toBe(1);
   const refused = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
   expect(refused.reason).toBeInstanceOf(DomainError);
   expect((refused.reason as DomainError).code).toBe('ALREADY_EXISTS');
-  expect(await types(userStream(userIdForEmail('race@example.org')))).toEqual(['UserRegistered', 'PersonaCreated']);
+  const written = [await types(userStream('race-1')), await types(userStream('race-2'))];
+  expect(written.filter((list) => list.length > 0)).toEqual([['UserRegistered', 'PersonaCreated']]);
+  expect(await types(emails.reservationStream('race@example.org'))).toEqual(['EmailAddressReserved']);
 });
 
 it('runs a participant from application to a closed, then reopened, match', async () => {

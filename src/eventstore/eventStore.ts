@@ -87,8 +87,9 @@ export type ExpectedRevision = 'any' | 'no_stream' | number;
 
 /**
  * Events for one stream at the revision the writer read. A write with no events and a numeric
- * revision is a *check*: the append fails with a conflict unless that stream is still at that
- * revision when the other writes commit (a decision that read a stream without changing it).
+ * revision, or `no_stream`, is a *check*: the append fails with a conflict unless that stream is
+ * still at that revision (still does not exist) when the other writes commit (a decision that read a
+ * stream without changing it).
  * Adapters without atomic multi-stream appends (KurrentDB) cannot check and ignore such writes.
  */
 export interface StreamWrite {

@@ -162,6 +162,13 @@ BEGIN
         RAISE EXCEPTION 'wrong expected revision' USING ERRCODE = 'ES409',
           DETAIL = json_build_array(w ->> 'streamId', 'no_stream', actual)::text;
       END IF;
+      IF n = 0 THEN
+        -- A check that the stream does not exist: the row just inserted holds its key until this
+        -- transaction ends (a concurrent first append to it waits, then goes ahead; one that got there
+        -- first makes the insert above fail), and is removed so the stream still does not exist.
+        DELETE FROM es_streams s WHERE s.stream_id = w ->> 'streamId';
+        CONTINUE;
+      END IF;
       last_revision := n - 1;
       previous := genesis;
     ELSIF expected = '"any"' THEN
@@ -433,8 +440,9 @@ export class SqlEventStore implements EventStore {
   async appendToStreams(writes: readonly StreamWrite[], options: AppendOptions = {}): Promise<AppendResult> {
     const nonEmpty = writes.filter((write) => write.events.length > 0);
     if (nonEmpty.length === 0) return { events: [], streamRevisions: {}, lastPosition: START, duplicate: false };
-    // Checks (no events, a numeric revision) ride along with the writes: es_append locks and compares them.
-    const checks = writes.filter((write) => write.events.length === 0 && typeof write.expectedRevision === 'number');
+    // Checks (no events; a numeric revision, or `no_stream`) ride along with the writes: es_append
+    // locks and compares them.
+    const checks = writes.filter((write) => write.events.length === 0 && write.expectedRevision !== 'any');
     const all = [...nonEmpty, ...checks];
     if (new Set(all.map((w) => w.streamId)).size !== all.length) {
       throw new Error('appendToStreams: each stream may appear once per append');

@@ -139,6 +139,10 @@ export const HISTORY_FIELDS = [
   'MENTOR_CAPACITY',
   /** A persona's match ran its full duration. */
   'MATCH_COMPLETION',
+  /** The user's e-mail address changed. */
+  'EMAIL',
+  /** The user's name, company or manager was corrected. */
+  'PROFILE',
 ] as const;
 export type HistoryField = (typeof HISTORY_FIELDS)[number];
 

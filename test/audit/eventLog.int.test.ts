@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { registerWithLegacyId } from '../support/identity';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,6 @@ import {
   minute,
   onProgram,
   onUser,
-  registerUser,
   self,
   type Executed,
   type MatchIds,
@@ -71,8 +71,8 @@ describe.each(sqlBackends())('audit event log on $name', ({ open }) => {
       'New program year',
     );
     step.matchingOn = await scenario.run(ADMIN, onProgram({ type: 'TurnMatchingOn', data: { programId: P1 } }));
-    step.registerMaya = await scenario.run(self(MAYA, 'MENTOR'), registerUser({ email: 'maya@example.org', name: 'Maya', programId: P1, role: 'MENTOR' }));
-    step.registerTheo = await scenario.run(self(THEO, 'MENTEE'), registerUser({ email: 'theo@example.org', name: 'Theo', programId: P1, role: 'MENTEE' }));
+    step.registerMaya = await scenario.run(self(MAYA, 'MENTOR'), registerWithLegacyId({ email: 'maya@example.org', name: 'Maya', programId: P1, role: 'MENTOR' }));
+    step.registerTheo = await scenario.run(self(THEO, 'MENTEE'), registerWithLegacyId({ email: 'theo@example.org', name: 'Theo', programId: P1, role: 'MENTEE' }));
     step.completeMaya = await scenario.run(self(MAYA, 'MENTOR'), onUser({ type: 'CompleteApplication', data: { userId: MAYA, changeId: 'c-maya-app' } }));
     step.completeTheo = await scenario.run(self(THEO, 'MENTEE'), onUser({ type: 'CompleteApplication', data: { userId: THEO, changeId: 'c-theo-app' } }));
     step.activateMaya = await scenario.run(COORDINATOR, onUser({ type: 'ChangeUserStatus', data: { userId: MAYA, changeId: 'c-maya-a', to: 'A' } }), 'Screening passed');

@@ -212,6 +212,29 @@ export const eventStoreContract = (
       });
     }
 
+    if (options.multiStream !== false) {
+      test('a no_stream check (no events) passes while the stream does not exist, leaves it absent, and is refused once it exists', async () => {
+        const checked = stream();
+        const written = stream();
+        const passed = await store.appendToStreams([
+          { streamId: written, expectedRevision: 'no_stream', events: [newEvent()] },
+          { streamId: checked, expectedRevision: 'no_stream', events: [] },
+        ]);
+        expect(passed.events.map((e) => e.streamId)).toEqual([written]);
+        expect(await store.readStream(checked)).toEqual({ events: [], currentRevision: null });
+        await appendToStream(store, checked, 'no_stream', [newEvent()]);
+        const other = stream();
+        const error = await store
+          .appendToStreams([
+            { streamId: other, expectedRevision: 'no_stream', events: [newEvent()] },
+            { streamId: checked, expectedRevision: 'no_stream', events: [] },
+          ])
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'CONCURRENCY_CONFLICT', streamId: checked, expected: 'no_stream', actual: 0 });
+        expect((await store.readStream(other)).currentRevision).toBeNull();
+      });
+    }
+
     test('reads the global log forward from a position in batches, in append order', async () => {
       const ids = [stream('log'), stream('log'), stream('log')];
       const before = await store.readHead();

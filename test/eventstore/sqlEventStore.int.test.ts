@@ -87,3 +87,76 @@ describe.each([
     }
   });
 });
+
+// A `no_stream` check (the legacy stream of an address a registration claims) holds against a first
+// append to that stream still in flight: the check waits for it and then fails, whichever comes first.
+if (url) {
+  test('PostgreSQL: a no_stream check waits for a concurrent first append to the checked stream, then is refused', async () => {
+    const { db, close } = await openTestPostgres(url);
+    try {
+      const store = await SqlEventStore.create(db);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let inside!: () => void;
+      const started = new Promise<void>((resolve) => (inside = resolve));
+      const creation = db.transaction(async (tx) => {
+        await tx.query(`SELECT * FROM es_append($1::jsonb, NULL)`, [
+          JSON.stringify([{ streamId: 'legacy-1', expected: 'no_stream', events: [newEvent('UserRegistered')] }]),
+        ]);
+        inside();
+        await held;
+      });
+      await started;
+      const check = store
+        .appendToStreams([
+          { streamId: 'claim-1', expectedRevision: 'no_stream', events: [newEvent('EmailAddressReserved')] },
+          { streamId: 'legacy-1', expectedRevision: 'no_stream', events: [] },
+        ])
+        .then(
+          () => 'appended',
+          (error: unknown) => error,
+        );
+      // The check cannot decide while the creation is open.
+      const early = await Promise.race([check, new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
+      expect(early).toBe('waiting');
+      release();
+      await creation;
+      expect(await check).toMatchObject({ code: 'CONCURRENCY_CONFLICT', streamId: 'legacy-1' });
+      expect((await store.readStream('claim-1')).currentRevision).toBeNull();
+      expect((await store.readStream('legacy-1')).currentRevision).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+
+  test('PostgreSQL: a first append waits for a no_stream check on its stream in flight, then goes ahead', async () => {
+    const { db, close } = await openTestPostgres(url);
+    try {
+      const store = await SqlEventStore.create(db);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let inside!: () => void;
+      const started = new Promise<void>((resolve) => (inside = resolve));
+      const claim = db.transaction(async (tx) => {
+        await tx.query(`SELECT * FROM es_append($1::jsonb, NULL)`, [
+          JSON.stringify([
+            { streamId: 'claim-2', expected: 'no_stream', events: [newEvent('EmailAddressReserved')] },
+            { streamId: 'legacy-2', expected: 'no_stream', events: [] },
+          ]),
+        ]);
+        inside();
+        await held;
+      });
+      await started;
+      const creation = store.appendToStreams([{ streamId: 'legacy-2', expectedRevision: 'no_stream', events: [newEvent('UserRegistered')] }]);
+      const early = await Promise.race([creation.then(() => 'appended'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
+      expect(early).toBe('waiting');
+      release();
+      await claim;
+      expect((await creation).streamRevisions).toEqual({ 'legacy-2': 0 });
+      expect((await store.readStream('claim-2')).currentRevision).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+}

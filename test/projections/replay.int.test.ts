@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { registerWithLegacyId } from '../support/identity';
 import { CommandPipeline } from '../../src/commands/pipeline';
 import * as define from '../../src/application/lifecycleDefinitions';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
@@ -22,7 +23,7 @@ describe.each(sqlBackends())('replay beside the live read model on $name', ({ op
     const context = () => ({ actor: admin, now: new Date((clock += 60_000)).toISOString(), correlationId: randomUUID() });
     const programId = 'program-replay';
     const register = (n: number) =>
-      pipeline.execute(context(), define.registerUser({ email: `person${n}@example.org`, name: `Person ${n}`, programId, role: n % 2 ? 'MENTOR' : 'MENTEE' }));
+      pipeline.execute(context(), registerWithLegacyId({ email: `person${n}@example.org`, name: `Person ${n}`, programId, role: n % 2 ? 'MENTOR' : 'MENTEE' }));
     try {
       runner.start();
       await pipeline.execute(context(), define.programCommand({ type: 'CreateProgram', data: { programId, name: 'Replay', timeZone: 'Europe/Paris' } }));

@@ -16,7 +16,8 @@ import { readModelRows } from '../support/readModelRows';
  * template events, and the cases that need care
  * (a revert of a revert, two reverts of one change, a closure after a completion, approvals and
  * discards that name no persona, a mentor's second persona, repeated invitations, capacities and
- * profiles set twice, a persona inactivated): live projection, the replay in SQL and the replay in
+ * profiles set twice, a persona inactivated, e-mail changes and profile corrections that set and
+ * clear fields): live projection, the replay in SQL and the replay in
  * Node.js must leave the same rows, to the last column.
  */
 announcePostgresSkip('replay in SQL');
@@ -107,6 +108,16 @@ describe.each(sqlBackends())('replay in SQL on $name', ({ open }) => {
       await append(userStream(MENTOR), ...registered(MENTOR, 1, 'MENTOR', { company: 'Acme', manager: { name: 'Boss', email: 'boss@example.org' } }));
       await append(userStream(MENTEE), ...registered(MENTEE, 2, 'MENTEE'));
       await append(userStream(OTHER), ...registered(OTHER, 3, 'MENTEE'));
+      // E-mail changes (the latest wins) and profile corrections: a field absent stays, null clears it.
+      await append(
+        userStream(MENTOR),
+        event('UserEmailChanged', { userId: MENTOR, email: 'P1.New@Example.org', normalizedEmail: 'p1.new@example.org', previousEmail: 'Person.1@Example.org' }),
+        event('UserProfileUpdated', { userId: MENTOR, name: 'Person One', managerName: 'New Boss', managerEmail: 'new.boss@example.org' }),
+        event('UserEmailChanged', { userId: MENTOR, email: 'p1.final@example.org', normalizedEmail: 'p1.final@example.org', previousEmail: 'P1.New@Example.org' }),
+        event('UserProfileUpdated', { userId: MENTOR, company: null }),
+      );
+      await append(userStream(OTHER), event('UserProfileUpdated', { userId: OTHER, company: 'Other Co' }), event('UserProfileUpdated', { userId: OTHER, managerName: 'M', managerEmail: 'm@example.org' }));
+      await append(userStream(OTHER), event('UserProfileUpdated', { userId: OTHER, managerName: null, managerEmail: null, name: 'Person Three' }));
       await append(
         userStream(MENTOR),
         event('ApplicationCompleted', { userId: MENTOR }),

@@ -1,4 +1,5 @@
 import { againInBatches, applyBatches } from '../support/applyBatches';
+import { registerWithLegacyId } from '../support/identity';
 import { DEFAULT_CLOSURE_REASONS, DEFAULT_PROGRAM_SETTINGS, personaIdFor, userIdForEmail, type ParticipantRole } from '../../src/domain';
 import { readAllForward, type RecordedEvent } from '../../src/eventstore/eventStore';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
@@ -17,7 +18,6 @@ import {
   matchPersonas,
   onProgram,
   onUser,
-  registerUser,
   reopenMatch,
   self,
   type Executed,
@@ -134,7 +134,7 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
       const person = PEOPLE[key];
       step[`register ${key}`] = await scenario.run(
         self(ID[key], person.role),
-        registerUser({
+        registerWithLegacyId({
           ...person,
           ...(key === 'maria' ? { company: ' Acme ', manager: { name: 'Mia Manager', email: 'mia@acme.example' } } : {}),
         }),

@@ -1,4 +1,5 @@
 import { againInBatches, applyBatches } from '../support/applyBatches';
+import { registerWithLegacyId } from '../support/identity';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -171,7 +172,7 @@ describe.each(sqlBackends())('matching read model on $name', ({ open }) => {
       }),
     );
     for (const key of KEYS) {
-      await run(`register ${key}`, ADMIN, () => define.registerUser({ ...PEOPLE[key], programId: P1 }));
+      await run(`register ${key}`, ADMIN, () => registerWithLegacyId({ ...PEOPLE[key], programId: P1 }));
       await run(`complete ${key}`, ADMIN, user({ type: 'CompleteApplication', data: { userId: ID[key], changeId: `c-${key}-app` } }));
       if (key !== 'milo' && key !== 'ugo') {
         await run(`activate ${key}`, ADMIN, user({ type: 'ChangeUserStatus', data: { userId: ID[key], changeId: `c-${key}-a`, to: 'A' } }));

@@ -1,4 +1,5 @@
 import { againInBatches, applyBatches } from '../support/applyBatches';
+import { registerWithLegacyId } from '../support/identity';
 import * as define from '../../src/application/lifecycleDefinitions';
 import * as meetings from '../../src/application/meetingCommands';
 import { CommandPipeline, type CommandDefinition, type StreamSpec } from '../../src/commands/pipeline';
@@ -80,7 +81,7 @@ describe.each(sqlBackends())('meetings read model on $name', ({ open }) => {
     await run(setup, () => define.programCommand({ type: 'CreateProgram', data: { programId: P1, name: 'Riverside 2026', timeZone: TZ } }));
     await run(setup, () => define.programCommand({ type: 'TurnMatchingOn', data: { programId: P1 } }));
     for (const key of KEYS) {
-      await run(setup, () => define.registerUser({ ...PEOPLE[key], programId: P1 }));
+      await run(setup, () => registerWithLegacyId({ ...PEOPLE[key], programId: P1 }));
       await run(setup, () => define.userCommand({ type: 'CompleteApplication', data: { userId: ID[key], changeId: `c-${key}-app` } }));
       await run(setup, () => define.userCommand({ type: 'ChangeUserStatus', data: { userId: ID[key], changeId: `c-${key}-a`, to: 'A' } }));
     }

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
+import { TEST_EMAIL_STREAMS } from '../support/identity';
 import { InitiativeCommands } from '../../src/application/initiativeCommands';
 import { LifecycleCommands } from '../../src/application/lifecycleCommands';
 import { CommandPipeline, type CommandContext } from '../../src/commands/pipeline';
-import { userIdForEmail } from '../../src/domain';
 import type { Actor } from '../../src/eventstore/eventStore';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { writeParticipationDatesCsv, writeRegistrationsCsv } from '../../src/export/registrationsCsv';
@@ -58,14 +58,14 @@ describe.each(sqlBackends())('registrations read model on $name', ({ open }) => 
     let next = 0;
     const newId = () => `id-${++next}`;
     initiatives = new InitiativeCommands(pipeline, store, newId);
-    lifecycle = new LifecycleCommands(pipeline, store, newId);
+    lifecycle = new LifecycleCommands(pipeline, store, newId, TEST_EMAIL_STREAMS);
     readModel = new SqlInitiativeReadModel(database.db);
 
     const { programId } = await lifecycle.createProgram(as(COORDINATOR), { name: 'Staff', timeZone: 'Europe/Paris' });
     const person = async (key: string, name: string, manager: { name: string; email: string } | null) => {
       const email = `${key}@acme.example`;
-      await lifecycle.registerUser(as(COORDINATOR), { email, name, programId, role: 'MENTOR', company: 'Acme', manager });
-      return userIdForEmail(email);
+      const { userId } = await lifecycle.registerUser(as(COORDINATOR), { email, name, programId, role: 'MENTOR', company: 'Acme', manager });
+      return userId;
     };
     const marc = { name: 'Marc Manager', email: 'Marc@acme.example' };
     withValidation = (await initiatives.createInitiative(as(COORDINATOR), { name: 'Read with me', company: 'Acme', timeZone: 'Europe/Paris', managerValidationRequired: true }))

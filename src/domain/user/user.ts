@@ -1,10 +1,11 @@
 import type { DomainEvent } from '../../eventstore/eventStore';
 import { DomainError, assertNever, type Decider } from '../shared/decider';
-import { requireEmail, requireText } from '../shared/validation';
+import { requireEmailAddress, requirePlainText, requireText } from '../shared/validation';
 import { requireProgram, type ProgramState } from '../program/program';
 import { describeMovesFrom, findMove, movesFrom, PARTICIPANT_ROLES, type MatchStatus, type MatchStatusMoveVia, type ParticipantRole } from './matchStatus';
 import { describeUserStatus, isUserStatus, type UserStatus } from './userStatus';
-import { normalizeEmail, personaIdFor, userIdForEmail } from './userId';
+import { normalizeEmail, personaIdFor } from './userId';
+import { addressHolder, type EmailReservationEvent, type EmailReservationState } from './emailReservation';
 import type { AttributeValue } from '../autoMatching/scoring';
 
 const PROFILE_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -198,8 +199,41 @@ export type ProfileAttributesSet = DomainEvent<
   { readonly userId: string; readonly attributes: Readonly<Record<string, AttributeValue>> }
 >;
 
+/**
+ * The user's e-mail address changed. Personal values are top-level fields of `data` (erasure maps
+ * them by name). The address's reservation moves in the same append (emailReservation.ts).
+ */
+export type UserEmailChanged = DomainEvent<
+  'UserEmailChanged',
+  {
+    readonly userId: string;
+    /** As typed (trimmed). */
+    readonly email: string;
+    /** Trimmed, lower-cased: what uniqueness is based on. */
+    readonly normalizedEmail: string;
+    readonly previousEmail: string;
+  }
+>;
+
+/**
+ * A correction of the user's name, company or manager. Only the fields that changed are present;
+ * null clears company or manager (a manager is both a name and an e-mail, or neither).
+ */
+export type UserProfileUpdated = DomainEvent<
+  'UserProfileUpdated',
+  {
+    readonly userId: string;
+    readonly name?: string;
+    readonly company?: string | null;
+    readonly managerName?: string | null;
+    readonly managerEmail?: string | null;
+  }
+>;
+
 export type UserEvent =
   | UserRegistered
+  | UserEmailChanged
+  | UserProfileUpdated
   | ProfileAttributesSet
   | MenteeInvitedToMatch
   | MentorCapacitySet
@@ -311,7 +345,23 @@ export type SetProfileAttributes = {
   readonly data: { readonly userId: string; readonly attributes: Readonly<Record<string, AttributeValue>> };
 };
 
+/**
+ * Correct the name, company or manager. Absent fields stay; null clears company, or the manager
+ * (managerName and managerEmail both null).
+ */
+export type UpdateUserProfile = {
+  readonly type: 'UpdateUserProfile';
+  readonly data: {
+    readonly userId: string;
+    readonly name?: string;
+    readonly company?: string | null;
+    readonly managerName?: string | null;
+    readonly managerEmail?: string | null;
+  };
+};
+
 export type UserCommand =
+  | UpdateUserProfile
   | SetProfileAttributes
   | CompleteApplication
   | ChangeUserStatus
@@ -622,6 +672,37 @@ const inactivatePersona = (user: User, command: InactivatePersona): UserEvent[] 
   ];
 };
 
+const updateUserProfile = (user: User, command: UpdateUserProfile): UserEvent[] => {
+  const { name, company, managerName, managerEmail } = command.data;
+  if (name === undefined && company === undefined && managerName === undefined && managerEmail === undefined) {
+    throw new DomainError('VALIDATION_FAILED', 'Give at least one of name, company, managerName or managerEmail to change.', { field: 'input' });
+  }
+  const nextName = name === undefined ? user.name : requirePlainText('Name', name, 200);
+  const nextCompany = company === undefined ? user.company : company === null || company.trim() === '' ? null : requirePlainText('Company', company, 200);
+  const nextManagerName =
+    managerName === undefined ? (user.manager?.name ?? null) : managerName === null ? null : requirePlainText('Manager name', managerName, 200);
+  const nextManagerEmail =
+    managerEmail === undefined ? (user.manager?.email ?? null) : managerEmail === null ? null : requireEmailAddress('Manager e-mail', managerEmail);
+  if ((nextManagerName === null) !== (nextManagerEmail === null)) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      user.manager === null
+        ? 'A manager needs both a name and an e-mail address: give managerName and managerEmail together.'
+        : 'A manager is a name and an e-mail address together: to remove the manager, set both managerName and managerEmail to null.',
+      { field: nextManagerName === null ? 'managerName' : 'managerEmail' },
+    );
+  }
+  const data: { -readonly [K in keyof UserProfileUpdated['data']]: UserProfileUpdated['data'][K] } = { userId: user.userId };
+  if (nextName !== user.name) data.name = nextName;
+  if (nextCompany !== user.company) data.company = nextCompany;
+  if (nextManagerName !== (user.manager?.name ?? null)) data.managerName = nextManagerName;
+  if (nextManagerEmail !== (user.manager?.email ?? null)) data.managerEmail = nextManagerEmail;
+  if (Object.keys(data).length === 1) {
+    throw new DomainError('RULE_VIOLATED', `Nothing to change: ${user.name}'s profile already has these values.`, { userId: user.userId });
+  }
+  return [{ type: 'UserProfileUpdated', data }];
+};
+
 const decide = (command: UserCommand, state: UserState): UserEvent[] => {
   const user = requireUser(state, command.data.userId);
   switch (command.type) {
@@ -637,6 +718,8 @@ const decide = (command: UserCommand, state: UserState): UserEvent[] => {
       return makeUserRescreening(user);
     case 'InactivatePersona':
       return inactivatePersona(user, command);
+    case 'UpdateUserProfile':
+      return updateUserProfile(user, command);
     case 'SetProfileAttributes': {
       const attributes = validateProfile(command.data.attributes);
       if (JSON.stringify(attributes) === JSON.stringify(user.profile)) return [];
@@ -661,6 +744,19 @@ const evolve = (state: UserState, event: UserEvent): UserState => {
   }
   if (state.status === 'NOT_REGISTERED') return state;
   switch (event.type) {
+    case 'UserEmailChanged':
+      return { ...state, email: event.data.email, normalizedEmail: event.data.normalizedEmail };
+    case 'UserProfileUpdated': {
+      const { name, company, managerName, managerEmail } = event.data;
+      const nextManagerName = managerName === undefined ? (state.manager?.name ?? null) : managerName;
+      const nextManagerEmail = managerEmail === undefined ? (state.manager?.email ?? null) : managerEmail;
+      return {
+        ...state,
+        name: name ?? state.name,
+        company: company === undefined ? state.company : company,
+        manager: nextManagerName !== null && nextManagerEmail !== null ? { name: nextManagerName, email: nextManagerEmail } : null,
+      };
+    }
     case 'PersonaCreated': {
       const { userId: _userId, ...data } = event.data;
       const persona: Persona = {
@@ -734,6 +830,8 @@ export const userDecider: Decider<UserCommand, UserState, UserEvent> = {
 export type RegisterUser = {
   readonly type: 'RegisterUser';
   readonly data: {
+    /** A new random id (made by the application, never derived from the address). */
+    readonly userId: string;
     readonly email: string;
     readonly name: string;
     readonly programId: string;
@@ -743,38 +841,54 @@ export type RegisterUser = {
   };
 };
 
+/** What a decision that claims an address reads besides the user: see `addressHolder`. */
+export interface AddressStates {
+  /** The address's reservation stream. */
+  readonly reservation: EmailReservationState;
+  /** The legacy stream `user-<uuidv5(address)>`, which held the address before reservations existed. */
+  readonly legacyUser: UserState;
+}
+
+const requireFreeAddress = (address: AddressStates, email: string, normalizedEmail: string): void => {
+  const holder = addressHolder(address.reservation, address.legacyUser, normalizedEmail);
+  if (holder !== null) {
+    throw new DomainError('ALREADY_EXISTS', `A user with e-mail ${email} already exists (user ${holder}).`, { userId: holder, email });
+  }
+};
+
 /**
- * Streams: `user` = userStream(userIdForEmail(email)), `program` = programStream(programId).
- * The user stream does not exist yet, so the pipeline appends with `no_stream`: of two concurrent
- * registrations of one address exactly one succeeds; the other retries and is refused here.
+ * Streams: `user` = userStream(userId) with a new random id, `program` = programStream(programId),
+ * `reservation` = the address's reservation stream, `legacyUser` = userStream(uuidv5(address)).
+ * The claim is appended with the reservation's expected revision (`no_stream` the first time) in
+ * the same append as the user's events: of two concurrent registrations of one address exactly one
+ * succeeds; the other is decided again and refused here.
  */
 export const decideRegisterUser = (
   command: RegisterUser,
-  states: { readonly user: UserState; readonly program: ProgramState },
-): { readonly user: readonly UserEvent[] } => {
-  const email = requireEmail('E-mail', command.data.email);
-  const userId = userIdForEmail(email);
+  states: { readonly user: UserState; readonly program: ProgramState } & AddressStates,
+): { readonly user: readonly UserEvent[]; readonly reservation: readonly EmailReservationEvent[] } => {
+  const email = requireEmailAddress('E-mail', command.data.email);
+  const normalizedEmail = normalizeEmail(email);
+  const { userId } = command.data;
   if (states.user.status === 'REGISTERED') {
-    throw new DomainError('ALREADY_EXISTS', `A user with e-mail ${states.user.email} already exists (${states.user.name}).`, {
-      userId,
-      email: states.user.email,
-    });
+    throw new DomainError('ALREADY_EXISTS', `User ${userId} already exists (${states.user.name}).`, { userId });
   }
+  requireFreeAddress(states, email, normalizedEmail);
   const program = requireProgram(states.program, command.data.programId);
   if (!PARTICIPANT_ROLES.includes(command.data.role)) {
     throw new DomainError('VALIDATION_FAILED', `Role must be MENTOR or MENTEE (got ${command.data.role}).`, { field: 'role' });
   }
   const manager = command.data.manager
-    ? { name: requireText('Manager name', command.data.manager.name), email: requireEmail('Manager e-mail', command.data.manager.email) }
+    ? { name: requirePlainText('Manager name', command.data.manager.name, 200), email: requireEmailAddress('Manager e-mail', command.data.manager.email) }
     : null;
-  const company = command.data.company?.trim() || null;
+  const company = command.data.company?.trim() ? requirePlainText('Company', command.data.company, 200) : null;
   const registered: UserRegistered = {
     type: 'UserRegistered',
     data: {
       userId,
       email,
-      normalizedEmail: normalizeEmail(email),
-      name: requireText('Name', command.data.name),
+      normalizedEmail,
+      name: requirePlainText('Name', command.data.name, 200),
       programId: program.programId,
       role: command.data.role,
       company,
@@ -783,7 +897,61 @@ export const decideRegisterUser = (
     },
   };
   const user = evolve(userDecider.initialState(), registered) as User;
-  return { user: [registered, personaCreated(user, user, 'N/A', { kind: 'REGISTRATION' })] };
+  return {
+    user: [registered, personaCreated(user, user, 'N/A', { kind: 'REGISTRATION' })],
+    reservation: [{ type: 'EmailAddressReserved', data: { userId } }],
+  };
+};
+
+export type ChangeUserEmail = {
+  readonly type: 'ChangeUserEmail';
+  readonly data: {
+    readonly userId: string;
+    readonly email: string;
+    /**
+     * The normalised address the user had when the command was built: it named the old address's
+     * reservation stream. If the user's address changed since, the command is refused with
+     * CONCURRENCY_CONFLICT and built again.
+     */
+    readonly currentNormalizedEmail: string;
+  };
+};
+
+/**
+ * Streams: `user`; `reservation` and `legacyUser` of the new address (as for a registration);
+ * `previousReservation` = the old address's reservation stream, which gets the release (created with
+ * it for a legacy user, whose old address had none), so the old address is free for anyone.
+ */
+export const decideChangeUserEmail = (
+  command: ChangeUserEmail,
+  states: { readonly user: UserState; readonly previousReservation: EmailReservationState } & AddressStates,
+): { readonly user: readonly UserEvent[]; readonly reservation: readonly EmailReservationEvent[]; readonly previousReservation: readonly EmailReservationEvent[] } => {
+  const user = requireUser(states.user, command.data.userId);
+  const email = requireEmailAddress('E-mail', command.data.email);
+  const normalizedEmail = normalizeEmail(email);
+  if (user.normalizedEmail !== command.data.currentNormalizedEmail) {
+    throw new DomainError('CONCURRENCY_CONFLICT', `The e-mail address of ${user.name} changed while this command ran; try again.`, {
+      userId: user.userId,
+      emailChangedMeanwhile: true,
+    });
+  }
+  if (email === user.email) {
+    throw new DomainError('RULE_VIOLATED', `Nothing to change: ${email} is already the e-mail address of ${user.name}.`, { userId: user.userId });
+  }
+  const changed: UserEmailChanged = {
+    type: 'UserEmailChanged',
+    data: { userId: user.userId, email, normalizedEmail, previousEmail: user.email },
+  };
+  // Only the spelling changed (case): the user keeps the same reservation.
+  if (normalizedEmail === user.normalizedEmail) return { user: [changed], reservation: [], previousReservation: [] };
+  requireFreeAddress(states, email, normalizedEmail);
+  const previous = states.previousReservation;
+  const holdsPrevious = previous.status === 'NEVER_RESERVED' || (previous.status === 'RESERVED' && previous.userId === user.userId);
+  return {
+    user: [changed],
+    reservation: [{ type: 'EmailAddressReserved', data: { userId: user.userId } }],
+    previousReservation: holdsPrevious ? [{ type: 'EmailAddressReleased', data: { userId: user.userId } }] : [],
+  };
 };
 
 export type AssignPersonaToSite = {

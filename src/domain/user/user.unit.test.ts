@@ -23,11 +23,15 @@ import {
   type UserCommand,
   type UserEvent,
 } from './user';
+import { emailReservationDecider } from './emailReservation';
 import { userIdForEmail } from './userId';
 import { USER_STATUSES, type UserStatus } from './userStatus';
 
 const given = DeciderSpecification.for(userDecider);
-const registration = CrossStreamSpecification.for({ user: userDecider, program: programDecider }, decideRegisterUser);
+const registration = CrossStreamSpecification.for(
+  { user: userDecider, program: programDecider, reservation: emailReservationDecider, legacyUser: userDecider },
+  decideRegisterUser,
+);
 const assignment = CrossStreamSpecification.for({ user: userDecider, program: programDecider }, decideAssignPersonaToSite);
 
 const P1 = persona(ID, 1);
@@ -56,9 +60,11 @@ const mentor = (status: UserStatus, matchStatus: MatchStatus, role: ParticipantR
 ];
 
 describe('RegisterUser', () => {
+  const userId = 'a7c5d1e2-3f4b-4c6d-8e9f-0a1b2c3d4e5f';
   const command = {
     type: 'RegisterUser',
     data: {
+      userId,
       email: '  Maria.Mentor@Example.ORG ',
       name: 'Maria Mentor',
       programId: 'prog-2025',
@@ -67,7 +73,7 @@ describe('RegisterUser', () => {
       manager: { name: 'Mia Manager', email: 'mia@acme.example' },
     },
   } as const;
-  const userId = userIdForEmail('maria.mentor@example.org');
+  const legacyId = userIdForEmail('maria.mentor@example.org');
 
   it('registers the user in AI with one N/A persona in the program and role', () =>
     registration({ program: [programCreated()] })
@@ -100,20 +106,54 @@ describe('RegisterUser', () => {
             },
           },
         ],
+        reservation: [{ type: 'EmailAddressReserved', data: { userId } }],
       }));
 
   it('keeps company and manager empty when not given', () => {
     const { user } = decideRegisterUser(
-      { type: 'RegisterUser', data: { email: 'teen@example.org', name: 'Theo', programId: 'prog-2025', role: 'MENTEE' } },
-      { user: userDecider.initialState(), program: fold(programDecider, [programCreated()]) },
+      { type: 'RegisterUser', data: { userId: 'u-2', email: 'teen@example.org', name: 'Theo', programId: 'prog-2025', role: 'MENTEE' } },
+      {
+        user: userDecider.initialState(),
+        program: fold(programDecider, [programCreated()]),
+        reservation: emailReservationDecider.initialState(),
+        legacyUser: userDecider.initialState(),
+      },
     );
     expect(user[0]).toMatchObject({ data: { company: null, manager: null, role: 'MENTEE' } });
   });
 
-  it('refuses an e-mail already registered, whatever its case', () =>
-    registration({ program: [programCreated()], user: [{ ...userRegistered(userId, 'MENTOR') }] })
+  it('refuses an e-mail reserved by another user, whatever its case', () =>
+    registration({ program: [programCreated()], reservation: [{ type: 'EmailAddressReserved', data: { userId: 'someone-else' } }] })
       .when({ ...command, data: { ...command.data, email: 'MARIA.MENTOR@example.org' } })
       .thenThrows('ALREADY_EXISTS', 'already exists'));
+
+  it('refuses an e-mail a legacy user (id from the address, no reservation stream) still has', () =>
+    registration({
+      program: [programCreated()],
+      legacyUser: [{ type: 'UserRegistered', data: { ...userRegistered(legacyId, 'MENTOR').data, normalizedEmail: 'maria.mentor@example.org' } } as UserEvent],
+    })
+      .when(command)
+      .thenThrows('ALREADY_EXISTS', `user ${legacyId}`));
+
+  it('claims a released address again, even one a legacy user had', () => {
+    const { user, reservation } = decideRegisterUser(command, {
+      user: userDecider.initialState(),
+      program: fold(programDecider, [programCreated()]),
+      reservation: fold(emailReservationDecider, [
+        { type: 'EmailAddressReserved', data: { userId: legacyId } },
+        { type: 'EmailAddressReleased', data: { userId: legacyId } },
+      ]),
+      // The legacy user moved on to another address: the released reservation decides.
+      legacyUser: fold(userDecider, [userRegistered(legacyId, 'MENTOR')]),
+    });
+    expect(user.map((event) => event.type)).toEqual(['UserRegistered', 'PersonaCreated']);
+    expect(reservation).toEqual([{ type: 'EmailAddressReserved', data: { userId } }]);
+  });
+
+  it('refuses a NUL byte in the name', () =>
+    registration({ program: [programCreated()] })
+      .when({ ...command, data: { ...command.data, name: 'Maria\u0000' } })
+      .thenThrows('VALIDATION_FAILED', 'control characters'));
 
   it('refuses an unknown program', () => registration({}).when(command).thenThrows('NOT_FOUND', 'prog-2025'));
   it('refuses a malformed e-mail', () =>

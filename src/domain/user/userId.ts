@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 
 /**
- * User ids are derived from the e-mail address, so that registering one address twice, even at the
- * same moment, targets the same stream (`user-<id>`) and the second append fails its `no_stream`
- * expectation: uniqueness is enforced by the store, not by a racy lookup.
+ * Users registered before random ids got the uuidv5 of their normalised address as id (their streams
+ * are `user-<that id>`). Those ids stay valid and their streams are read as they are; new users get a
+ * random id, and uniqueness of addresses lives in the reservation streams (emailReservation.ts). The
+ * derivation below remains for one purpose: finding the legacy stream that may still hold an address
+ * (`addressHolder`).
  */
 
-/** Fixed namespace for user ids. Changing it would change every user's id: never do. */
+/** Fixed namespace of the legacy user ids. Changing it would lose track of every legacy user: never do. */
 export const USER_ID_NAMESPACE = '8f0d9c1e-5b6a-4c2f-9e3d-2a7b4c6d8e10';
 
 const uuidBytes = (uuid: string): Buffer => {
@@ -28,6 +30,7 @@ export const uuidV5 = (name: string, namespace: string): string => {
 /** E-mail addresses are compared trimmed and case-insensitively, across the whole system. */
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
+/** The id a user registered with this address before random ids got (legacy); never used for new users. */
 export const userIdForEmail = (email: string): string => uuidV5(normalizeEmail(email), USER_ID_NAMESPACE);
 
 /** Persona ids are `${userId}:p${n}`, n = 1, 2, ... in creation order. */

@@ -36,6 +36,8 @@ export const HISTORY_FIELD_ENUM = asEnum([
   'INVITATION',
   'MENTOR_CAPACITY',
   'MATCH_COMPLETION',
+  'EMAIL',
+  'PROFILE',
 ] as const);
 
 registerEnumType(USER_STATUS_ENUM, {

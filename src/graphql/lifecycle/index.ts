@@ -2,6 +2,7 @@ import { MatchPayloadResolver, MatchResolver } from './match.resolver';
 import { PersonaPayloadResolver, PersonaResolver } from './persona.resolver';
 import { ProgramPayloadResolver, ProgramResolver } from './program.resolver';
 import { UserPayloadResolver, UserResolver } from './user.resolver';
+import { ProfileResolver } from './profile.resolver';
 import { MatchingResolver } from '../matching/matching.resolver';
 import { ManagerReportResolver } from '../reports/managerReport.resolver';
 import {
@@ -17,6 +18,7 @@ export const lifecycleResolvers = [
   ProgramPayloadResolver,
   UserResolver,
   UserPayloadResolver,
+  ProfileResolver,
   PersonaResolver,
   PersonaPayloadResolver,
   MatchResolver,

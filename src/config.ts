@@ -43,6 +43,10 @@ export interface Config {
   readonly schedulerIntervalMs: number;
   /** Whether this instance runs the notification worker and the scheduler (run them on at least one). */
   readonly backgroundJobs: boolean;
+  /** Serve the offline GraphiQL explorer at `/`. */
+  readonly explorer: boolean;
+  /** Whether authenticated callers may introspect the schema (anonymous callers never may). */
+  readonly introspection: boolean;
 }
 
 
@@ -206,5 +210,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     notificationMaxAgeHours: integer(env, 'NOTIFICATION_MAX_AGE_HOURS', 168, 1, 87_600),
     schedulerIntervalMs: integer(env, 'SCHEDULER_INTERVAL_MS', 30_000, 100, 86_400_000),
     backgroundJobs: flag(env, 'BACKGROUND_JOBS', true),
+    explorer: flag(env, 'EXPLORER', true),
+    introspection: flag(env, 'INTROSPECTION', true),
   };
 };

@@ -4,13 +4,14 @@ import { dirname, join } from 'node:path';
 import { appendThroughput } from './appendThroughput';
 import { autoMatching } from './autoMatching';
 import { eventLogScale } from './eventLogScale';
+import { fuzz } from './fuzz';
 import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
 
 /**
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, fuzz];
 
 const HEADER = `# Benchmarks
 

@@ -204,3 +204,62 @@ export function* fuzzCalls(schema: GraphQLSchema, seed: number, count: number, o
     yield { operation, field: field.name, query, variables, mutation: spoiled?.what ?? null, mustBeRefused: spoiled?.mustBeRefused ?? false };
   }
 }
+
+export interface FuzzResponse {
+  readonly status: number;
+  readonly data?: Record<string, unknown> | null;
+  readonly errors?: readonly { message: string; extensions?: Record<string, unknown> }[];
+}
+
+export interface FuzzFailure {
+  readonly field: string;
+  readonly mutation: string | null;
+  readonly problem: string;
+  readonly variables: string;
+}
+
+export interface FuzzRun {
+  readonly calls: number;
+  readonly refused: number;
+  readonly fieldsHit: ReadonlySet<string>;
+  readonly failures: readonly FuzzFailure[];
+}
+
+/**
+ * Sends the calls one after another and checks each: no internal error (nor an error without a
+ * code), an invalid call refused, and the log head unmoved by a refused call, a query, or a call
+ * with an invalid value.
+ */
+export const runFuzz = async (options: {
+  readonly schema: GraphQLSchema;
+  readonly seed: number;
+  readonly calls: number;
+  readonly ids?: readonly string[];
+  readonly send: (query: string, variables: Record<string, unknown>) => Promise<FuzzResponse>;
+  /** The log's committed head, as text. */
+  readonly head: () => Promise<string>;
+}): Promise<FuzzRun> => {
+  const failures: FuzzFailure[] = [];
+  const fieldsHit = new Set<string>();
+  let refused = 0;
+  for (const call of fuzzCalls(options.schema, options.seed, options.calls, { ids: options.ids ?? [] })) {
+    fieldsHit.add(call.field);
+    const before = await options.head();
+    const response = await options.send(call.query, call.variables);
+    const after = await options.head();
+    const payload = response.data?.[call.field] as { errors?: unknown[] } | null | undefined;
+    const payloadErrors = payload && typeof payload === 'object' && Array.isArray(payload.errors) ? payload.errors : [];
+    const topLevelErrors = response.errors ?? [];
+    const wasRefused = topLevelErrors.length > 0 || payloadErrors.length > 0;
+    if (wasRefused) refused += 1;
+    const report = (problem: string) =>
+      failures.push({ field: call.field, mutation: call.mutation, problem, variables: JSON.stringify(call.variables).slice(0, 300) });
+    const internal = topLevelErrors.filter((error) => error.extensions?.code === 'INTERNAL_SERVER_ERROR' || !error.extensions?.code);
+    if (internal.length > 0 || response.status >= 500) report(`internal error (HTTP ${response.status}): ${internal.map((e) => e.message).join('; ')}`);
+    if (before !== after && topLevelErrors.length > 0) report(`refused with ${JSON.stringify(topLevelErrors).slice(0, 200)} but the head moved ${before} → ${after}`);
+    if (call.operation === 'query' && before !== after) report(`a query moved the head ${before} → ${after}`);
+    if (call.mustBeRefused && !wasRefused) report(`${call.mutation} was accepted`);
+    if (call.mustBeRefused && before !== after) report(`a call with ${call.mutation} appended events (${before} → ${after})`);
+  }
+  return { calls: options.calls, refused, fieldsHit, failures };
+};

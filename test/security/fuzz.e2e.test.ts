@@ -1,5 +1,5 @@
 import { formatPosition } from '../../src/eventstore/eventStore';
-import { fuzzCalls, fuzzTargets } from '../../bench/schemaFuzzer';
+import { fuzzTargets, runFuzz } from '../../bench/schemaFuzzer';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
 
@@ -13,13 +13,6 @@ announcePostgresSkip('schema-aware fuzzing');
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261205);
 const CALLS = Number(process.env.FUZZ_CALLS ?? 480);
-
-interface Failure {
-  readonly field: string;
-  readonly mutation: string | null;
-  readonly problem: string;
-  readonly variables: string;
-}
 
 describe.each(sqlBackends())('fuzzing the API on $name', ({ open }) => {
   let t: TestApp;
@@ -47,32 +40,18 @@ describe.each(sqlBackends())('fuzzing the API on $name', ({ open }) => {
   });
 
   test(`${CALLS} calls (seed ${SEED}) cover every query and mutation: no internal error, nothing appended by a refused call`, async () => {
-    const failures: Failure[] = [];
-    const hit = new Set<string>();
-    let refused = 0;
-    for (const call of fuzzCalls(t.app.schema, SEED, CALLS, { ids })) {
-      hit.add(call.field);
-      const before = formatPosition(await t.app.store.readCommittedHead());
-      const response = await t.gql(call.query, call.variables, { token: admin });
-      const after = formatPosition(await t.app.store.readCommittedHead());
-      const payload = response.data?.[call.field] as { errors?: unknown[] } | null | undefined;
-      const payloadErrors = payload && typeof payload === 'object' && Array.isArray(payload.errors) ? payload.errors : [];
-      const wasRefused = (response.errors?.length ?? 0) > 0 || payloadErrors.length > 0;
-      if (wasRefused) refused += 1;
-      const report = (problem: string) =>
-        failures.push({ field: call.field, mutation: call.mutation, problem, variables: JSON.stringify(call.variables).slice(0, 300) });
-      const internal = response.errors?.filter((error) => error.extensions?.code === 'INTERNAL_SERVER_ERROR' || !error.extensions?.code) ?? [];
-      if (internal.length > 0 || response.status >= 500) report(`internal error (HTTP ${response.status}): ${internal.map((e) => e.message).join('; ')}`);
-      if (before !== after && (response.errors?.length ?? 0) > 0) report(`refused with ${JSON.stringify(response.errors).slice(0, 200)} but the head moved ${before} → ${after}`);
-      if (call.operation === 'query' && before !== after) report(`a query moved the head ${before} → ${after}`);
-      if (call.mustBeRefused && !wasRefused) report(`${call.mutation} was accepted`);
-      if (call.mustBeRefused && before !== after) report(`a call with ${call.mutation} appended events (${before} → ${after})`);
-    }
-    if (process.env.FUZZ_VERBOSE) console.log(JSON.stringify({ refused, calls: CALLS, hit: hit.size }));
-    expect(failures).toEqual([]);
+    const run = await runFuzz({
+      schema: t.app.schema,
+      seed: SEED,
+      calls: CALLS,
+      ids,
+      send: (query, variables) => t.gql(query, variables, { token: admin }),
+      head: async () => formatPosition(await t.app.store.readCommittedHead()),
+    });
+    expect(run.failures).toEqual([]);
     // Every query and mutation was called, and the run was not all refusals.
-    expect([...hit].sort()).toEqual(fuzzTargets(t.app.schema).map((target) => target.field.name).sort());
-    expect(refused).toBeGreaterThan(0);
-    expect(refused).toBeLessThan(CALLS);
+    expect([...run.fieldsHit].sort()).toEqual(fuzzTargets(t.app.schema).map((target) => target.field.name).sort());
+    expect(run.refused).toBeGreaterThan(0);
+    expect(run.refused).toBeLessThan(CALLS);
   }, 600_000);
 });

@@ -249,6 +249,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         logger,
         explorer: config.explorer,
         introspection: config.introspection,
+        rateLimits: config.rateLimits,
         health,
         limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, maxAliases: config.maxQueryAliases, maxExpensiveFields: config.maxExpensiveFields },
         subscriptions: true,

@@ -386,7 +386,13 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
         // The same gate as HTTP: size, tokens, validation without suggestions, depth, aliases, cost, inputs.
         onSubscribe: (ctx, _id, payload) => {
           const admitted = admitOperation(
-            { schema: options.schema, source: payload.query, operationName: payload.operationName, variables: payload.variables },
+            {
+              schema: options.schema,
+              source: payload.query,
+              operationName: payload.operationName,
+              variables: payload.variables,
+              introspection: options.introspection ?? true,
+            },
             options.limits,
           );
           if (!admitted.ok) return admitted.errors;

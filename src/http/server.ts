@@ -14,15 +14,13 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import type { GraphQLSchema } from 'graphql';
+import { getOperationAST, type GraphQLSchema } from 'graphql';
 import { anonymousAccessPlugin, type AnonymousAccessOptions } from '../graphql/authorization';
 import type { ContextFactory, GraphQLContext } from '../graphql/context';
-import { createErrorReporting, internalErrorMessage } from '../graphql/errors';
+import { clientError, createErrorReporting, internalErrorMessage } from '../graphql/errors';
 import type { HealthReport } from '../graphql/health.type';
 import { admitOperation, parseOptions, queryLimitsPlugin, type QueryLimits } from '../graphql/queryLimits';
-import { clientError } from '../graphql/errors';
 import { RateLimiter, UNLIMITED, clientAddress, type RateDecision, type RateLimitSettings } from './rateLimit';
-import { getOperationAST } from 'graphql';
 import type { Logger } from '../log';
 import { EXPLORER_CONTENT_SECURITY_POLICY, explorerPageAsset, loadExplorerAssets, type ExplorerAsset } from './explorer';
 

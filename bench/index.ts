@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { appendThroughput } from './appendThroughput';
 import { autoMatching } from './autoMatching';
 import { eventLogScale } from './eventLogScale';
+import { fuzz } from './fuzz';
 import { readAudit } from './readAudit';
 import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
 
@@ -12,7 +13,7 @@ import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, fuzz];
 
 const HEADER = `# Benchmarks
 

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import type { RateLimitSettings } from './http/rateLimit';
 import { keyRing, type TokenKey, type TokenKeyRing } from './graphql/auth';
 
 /**
@@ -43,6 +45,12 @@ export interface Config {
   readonly schedulerIntervalMs: number;
   /** Whether this instance runs the notification worker and the scheduler (run them on at least one). */
   readonly backgroundJobs: boolean;
+  /** Serve the offline GraphiQL explorer at `/`. */
+  readonly explorer: boolean;
+  /** Whether authenticated callers may introspect the schema (anonymous callers never may). */
+  readonly introspection: boolean;
+  /** Requests per minute per token subject (reads, writes) and per client address; 0 switches one off. */
+  readonly rateLimits: RateLimitSettings;
 }
 
 
@@ -181,6 +189,14 @@ export const withTokenKeys = (config: Config, now: Date = new Date()): Config & 
   return { ...config, tokenKeys: readTokenKeyFile(config.dataDir) ?? createTokenKeyFile(config.dataDir, now) };
 };
 
+const trustedProxies = (raw: string | undefined): string[] => {
+  const list = (raw ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of list) {
+    if (isIP(entry) === 0) throw new ConfigError(`TRUSTED_PROXIES must list IP addresses separated by commas; "${entry}" is not one.`);
+  }
+  return list;
+};
+
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const tokenKeys = tokenKeysFromEnv(env);
   const databaseUrl = env.DATABASE_URL || undefined;
@@ -206,5 +222,13 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     notificationMaxAgeHours: integer(env, 'NOTIFICATION_MAX_AGE_HOURS', 168, 1, 87_600),
     schedulerIntervalMs: integer(env, 'SCHEDULER_INTERVAL_MS', 30_000, 100, 86_400_000),
     backgroundJobs: flag(env, 'BACKGROUND_JOBS', true),
+    explorer: flag(env, 'EXPLORER', true),
+    introspection: flag(env, 'INTROSPECTION', true),
+    rateLimits: {
+      readsPerMinute: integer(env, 'RATE_LIMIT_READS_PER_MINUTE', 600, 0, 10_000_000),
+      writesPerMinute: integer(env, 'RATE_LIMIT_WRITES_PER_MINUTE', 120, 0, 10_000_000),
+      addressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 3000, 0, 10_000_000),
+      trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
+    },
   };
 };

@@ -83,6 +83,7 @@ export type TransportErrorCode =
   | 'GRAPHQL_PARSE_FAILED'
   | 'GRAPHQL_VALIDATION_FAILED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'RATE_LIMITED'
   | 'BAD_REQUEST'
   | 'INTERNAL_SERVER_ERROR';
 
@@ -167,9 +168,14 @@ export const attempt = async <T>(work: () => Promise<T> | T): Promise<Attempt<T>
 export const clientError = (
   code: ErrorCode | TransportErrorCode,
   message: string,
-  options: { readonly status?: number; readonly extensions?: Readonly<Record<string, unknown>> } = {},
+  options: {
+    readonly status?: number;
+    readonly extensions?: Readonly<Record<string, unknown>>;
+    /** Response headers for a refusal that fails the whole request (e.g. Retry-After). */
+    readonly headers?: Readonly<Record<string, string>>;
+  } = {},
 ): GraphQLError => {
-  const headers = new HeaderMap(code === 'UNAUTHENTICATED' ? [['www-authenticate', 'Bearer']] : []);
+  const headers = new HeaderMap([...(code === 'UNAUTHENTICATED' ? [['www-authenticate', 'Bearer'] as [string, string]] : []), ...Object.entries(options.headers ?? {})]);
   return new GraphQLError(message, {
     extensions: { ...options.extensions, code, ...(options.status !== undefined ? { http: { status: options.status, headers } } : {}) },
   });

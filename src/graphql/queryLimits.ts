@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import {
   GraphQLError,
   Kind,
+  NoSchemaIntrospectionCustomRule,
   getOperationAST,
   parse,
   specifiedRules,
@@ -369,6 +370,8 @@ export interface AdmitRequest {
   readonly source: unknown;
   readonly operationName?: unknown;
   readonly variables?: unknown;
+  /** Whether the schema may be introspected (default yes), as Apollo's `introspection` on HTTP. */
+  readonly introspection?: boolean;
 }
 
 export type Admission =
@@ -408,7 +411,8 @@ export const admitOperation = (request: AdmitRequest, limits: QueryLimits = {}):
     const message = error instanceof GraphQLError ? error.message : 'The document could not be parsed.';
     return refuse(clientError('GRAPHQL_PARSE_FAILED', message, { status: 400 }));
   }
-  const validationErrors = validate(request.schema, document, specifiedRules, { maxErrors: 25 });
+  const rules = request.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
+  const validationErrors = validate(request.schema, document, rules, { maxErrors: 25 });
   if (validationErrors.length > 0) {
     return refuse(
       ...validationErrors.map(

@@ -14,12 +14,13 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import type { GraphQLSchema } from 'graphql';
+import { getOperationAST, type GraphQLSchema } from 'graphql';
 import { anonymousAccessPlugin, type AnonymousAccessOptions } from '../graphql/authorization';
 import type { ContextFactory, GraphQLContext } from '../graphql/context';
-import { createErrorReporting, internalErrorMessage } from '../graphql/errors';
+import { clientError, createErrorReporting, internalErrorMessage } from '../graphql/errors';
 import type { HealthReport } from '../graphql/health.type';
 import { admitOperation, parseOptions, queryLimitsPlugin, type QueryLimits } from '../graphql/queryLimits';
+import { RateLimiter, UNLIMITED, clientAddress, type RateDecision, type RateLimitSettings } from './rateLimit';
 import type { Logger } from '../log';
 import { EXPLORER_CONTENT_SECURITY_POLICY, explorerPageAsset, loadExplorerAssets, type ExplorerAsset } from './explorer';
 
@@ -60,6 +61,10 @@ export interface HttpServerOptions<Services> {
    * is refused.
    */
   readonly subscriptions?: boolean;
+  /** Requests per minute per token subject and per client address (default: none). */
+  readonly rateLimits?: RateLimitSettings;
+  /** The clock the rate limits read (tests). */
+  readonly nowMs?: () => number;
 }
 
 export interface RunningHttpServer {
@@ -75,6 +80,8 @@ export interface RunningHttpServer {
 }
 
 interface RequestRecord {
+  /** The client's address (X-Forwarded-For read only from a trusted proxy). */
+  address?: string;
   operationName?: string | null;
   actorId?: string | null;
   correlationId?: string;
@@ -158,6 +165,25 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     void handle(request, response);
   });
 
+  const limiter = new RateLimiter(options.rateLimits ?? UNLIMITED, options.nowMs);
+  const rateLimited = (decision: Exclude<RateDecision, { ok: true }>) =>
+    clientError('RATE_LIMITED', `Too many requests: the limit is ${decision.limit}. Try again in ${decision.retryAfterSeconds} s.`, {
+      status: 429,
+      headers: { 'retry-after': String(decision.retryAfterSeconds) },
+      extensions: { retryAfterSeconds: decision.retryAfterSeconds },
+    });
+  const rateLimitPlugin: ApolloServerPlugin<GraphQLContext<Services>> = {
+    async requestDidStart({ contextValue }) {
+      return {
+        async didResolveOperation({ operation }) {
+          const address = records.get(contextValue.requestId)?.address ?? 'unknown';
+          const decision = limiter.take(operation?.operation === 'mutation' ? 'write' : 'read', address, contextValue.actor?.id ?? null);
+          if (!decision.ok) throw rateLimited(decision);
+        },
+      };
+    },
+  };
+
   const errorReporting = createErrorReporting({ logger });
   const requestRecordPlugin: ApolloServerPlugin<GraphQLContext<Services>> = {
     async requestDidStart({ contextValue }) {
@@ -188,6 +214,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
       ApolloServerPluginLandingPageDisabled(),
       errorReporting.plugin,
       anonymousAccessPlugin(options.anonymousAccess),
+      rateLimitPlugin,
       queryLimitsPlugin(options.limits),
       requestRecordPlugin,
     ],
@@ -285,6 +312,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     const record: RequestRecord = {};
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
+    record.address = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], limiter.trustedProxies);
     response.setHeader('x-request-id', requestId);
     records.set(requestId, record);
     response.once('close', () => records.delete(requestId));
@@ -310,6 +338,13 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
         await handleGraphQL(request, response, url, requestId, record);
       } else if (routes.some((route) => route.path === url.pathname && (route.method === method || (route.method === 'GET' && method === 'HEAD')))) {
         const route = routes.find((candidate) => candidate.path === url.pathname)!;
+        const decision = limiter.take('read', record.address, null);
+        if (!decision.ok) {
+          sendJson(response, 429, graphqlError(`Too many requests: the limit is ${decision.limit}. Try again in ${decision.retryAfterSeconds} s.`, 'RATE_LIMITED', { retryAfterSeconds: decision.retryAfterSeconds }), {
+            'retry-after': String(decision.retryAfterSeconds),
+          });
+          return;
+        }
         await route.handle(request, response, url);
       } else if (url.pathname === '/health' && readOnly) {
         await handleHealth(response);
@@ -336,6 +371,8 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
   if (options.subscriptions) {
     // A message may be no larger than an HTTP body: the socket closes (1009) on a bigger one.
     const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: maxBodyBytes });
+    // Who each connection signed in as, for the per-subject rate limits.
+    const socketActors = new WeakMap<object, string>();
     const contextOf = (params: Readonly<Record<string, unknown>> | undefined) => {
       const authorization = typeof params?.authorization === 'string' ? params.authorization : undefined;
       return options.contextFactory({ headers: authorization ? { authorization } : {}, requestId: newId() });
@@ -345,12 +382,23 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
         schema: options.schema,
         context: (ctx) => contextOf(ctx.connectionParams),
         // The same gate as HTTP: size, tokens, validation without suggestions, depth, aliases, cost, inputs.
-        onSubscribe: (_ctx, _id, payload) => {
+        onSubscribe: (ctx, _id, payload) => {
           const admitted = admitOperation(
-            { schema: options.schema, source: payload.query, operationName: payload.operationName, variables: payload.variables },
+            {
+              schema: options.schema,
+              source: payload.query,
+              operationName: payload.operationName,
+              variables: payload.variables,
+              introspection: options.introspection ?? true,
+            },
             options.limits,
           );
           if (!admitted.ok) return admitted.errors;
+          const operation = getOperationAST(admitted.document, admitted.operationName);
+          const request = (ctx.extra as { request?: IncomingMessage }).request;
+          const address = clientAddress(request?.socket.remoteAddress, request?.headers['x-forwarded-for'], limiter.trustedProxies);
+          const decision = limiter.take(operation?.operation === 'mutation' ? 'write' : 'read', address, socketActors.get(ctx) ?? null);
+          if (!decision.ok) return [rateLimited(decision)];
           return {
             schema: options.schema,
             document: admitted.document,
@@ -367,7 +415,9 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
         // Only authenticated connections: the subscriptions are for auditors and analysts.
         onConnect: async (ctx) => {
           try {
-            return (await contextOf(ctx.connectionParams)).actor !== null;
+            const actor = (await contextOf(ctx.connectionParams)).actor;
+            if (actor) socketActors.set(ctx, actor.id);
+            return actor !== null;
           } catch {
             return false;
           }

@@ -111,6 +111,10 @@ describe('the gate', () => {
     expect(errors.map((error) => error.extensions.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     expect(errors[0]!.message).toBe('Cannot query field "helth" on type "Query".');
     expect(admitOperation({ schema: gateSchema, source: '{ health }' }).ok).toBe(true);
+    const introspection = admitOperation({ schema: gateSchema, source: '{ __schema { types { name } } }', introspection: false });
+    expect(introspection.ok).toBe(false);
+    expect(new Set(introspection.ok ? [] : introspection.errors.map((error) => error.extensions.code))).toEqual(new Set(['GRAPHQL_VALIDATION_FAILED']));
+    expect(admitOperation({ schema: gateSchema, source: '{ __schema { types { name } } }' }).ok).toBe(true);
     expect(withoutSuggestions('Unknown argument "nam". Did you mean "name"?')).toBe('Unknown argument "nam".');
   });
 });

@@ -1,12 +1,13 @@
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
-import { MAJOR, MINOR, inList, upToCondition } from './replaySql';
+import { MAJOR, MINOR, inList, latestOf, upToCondition } from './replaySql';
 
 const PROGRAM_TYPES = ['ProgramCreated', 'InitiativeCreated', 'NotificationTemplateSet'];
+const CONTACT_CHANGE_TYPES = ['UserEmailChanged', 'UserProfileUpdated'];
 
 /**
  * The notification read model's own tables replayed in SQL, straight from es_events: the contacts
- * (each user's address and name as they registered) and the programs (name, time zone, and the
+ * (each user's current address and name) and the programs (name, time zone, and the
  * templates their NotificationTemplateSet events leave; an initiative is a program of its own with
  * none). The outbox is not replayed (see notifications.projection.ts). The read-model tests replay
  * with and without this and compare every row.
@@ -15,17 +16,21 @@ const PROGRAM_TYPES = ['ProgramCreated', 'InitiativeCreated', 'NotificationTempl
 
 // A user registers once, and the registration opens the user's stream (the decider refuses a second
 // one): its revision 0. (RowSet.insert would keep the first of several.) The address is the latest
-// UserEmailChanged's, the name the latest UserProfileUpdated's that has one, as `evolve` leaves them.
+// UserEmailChanged's and the name the latest UserProfileUpdated's that has one, as `evolve` leaves
+// them; a log has few of those, read from the replay's copy.
 const contactsSelect = (upTo: GlobalPosition) => /* sql */ `
-SELECT r.data->>'userId',
-       COALESCE((SELECT c.data->>'email' FROM es_events c
-                  WHERE c.stream_id = r.stream_id AND c.event_type = 'UserEmailChanged' AND ${upToCondition(upTo).replaceAll('e.', 'c.')}
-                  ORDER BY c.revision DESC LIMIT 1), r.data->>'email'),
-       COALESCE((SELECT c.data->>'name' FROM es_events c
-                  WHERE c.stream_id = r.stream_id AND c.event_type = 'UserProfileUpdated' AND c.data->'name' IS NOT NULL AND ${upToCondition(upTo).replaceAll('e.', 'c.')}
-                  ORDER BY c.revision DESC LIMIT 1), r.data->>'name')
-  FROM es_events r
- WHERE r.event_type = 'UserRegistered' AND r.revision = 0 AND ${upToCondition(upTo).replaceAll('e.', 'r.')}`;
+WITH changes AS (
+  SELECT e.stream_id,
+         ${latestOf(`e.data->>'email'`, `e.event_type = 'UserEmailChanged'`)} AS email,
+         ${latestOf(`e.data->>'name'`, `e.event_type = 'UserProfileUpdated' AND e.data->'name' IS NOT NULL`)} AS name
+    FROM ${FEW_EVENTS} e
+   WHERE e.event_type IN ${inList(CONTACT_CHANGE_TYPES)} AND ${upToCondition(upTo)}
+   GROUP BY e.stream_id
+)
+SELECT e.data->>'userId', COALESCE(c.email, e.data->>'email'), COALESCE(c.name, e.data->>'name')
+  FROM es_events e
+  LEFT JOIN changes c ON c.stream_id = e.stream_id
+ WHERE e.event_type = 'UserRegistered' AND e.revision = 0 AND ${upToCondition(upTo)}`;
 
 // A template set before its program was created changes nothing (there is no row yet); a null
 // template takes the kind out; each program's row records the last event applied to it.
@@ -59,7 +64,7 @@ SELECT c.key, c.name, c.time_zone,
 
 export const notificationsInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
   loads: [
-    { table: 'notification_contacts', columns: ['user_id', 'email', 'name'], select: contactsSelect(upTo), weight: 5 },
+    { table: 'notification_contacts', columns: ['user_id', 'email', 'name'], select: contactsSelect(upTo), weight: 5, readsFewEvents: true },
     {
       table: 'notification_programs',
       columns: ['program_id', 'name', 'time_zone', 'templates', 'last_position_major', 'last_position_minor'],
@@ -67,5 +72,5 @@ export const notificationsInDatabase = (upTo: GlobalPosition): InDatabaseReplay 
       readsFewEvents: true,
     },
   ],
-  fewTypes: PROGRAM_TYPES,
+  fewTypes: [...PROGRAM_TYPES, ...CONTACT_CHANGE_TYPES],
 });

@@ -6,6 +6,7 @@ import {
   type InitiativesEvent,
   type EngagementPeriod,
 } from '../src/domain/initiative';
+import type { UserEmailChanged, UserProfileUpdated } from '../src/domain';
 import { eventByEvent, projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
 
@@ -14,6 +15,9 @@ import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } f
  * registered, validated, completed, confirmed), its engagement periods, its tasks and the reminders
  * it was sent. Periods, tasks and reminders are rewritten only when the registration's own row
  * accepted the event (`notYetApplied`), so a replay changes nothing.
+ *
+ * The volunteer's name and address follow the user's later corrections (UserEmailChanged,
+ * UserProfileUpdated); the manager stays the one the registration names, who validates its dates.
  *
  * Engagement dates are days (YYYY-MM-DD) in the initiative's calendar, kept as text: no time zone
  * can shift them.
@@ -81,13 +85,26 @@ const UPDATE = (set: string) => /* sql */ `
    WHERE registration_id = $1 AND ${notYetApplied('rm_registrations', 3, 4)}
   RETURNING registration_id`;
 
-export const registrationsProjection = projection<InitiativesEvent>({
+type RegistrationsEvent = InitiativesEvent | UserEmailChanged | UserProfileUpdated;
+
+export const registrationsProjection = projection<RegistrationsEvent>({
   name: 'registrations',
-  handles: [...INITIATIVE_EVENT_TYPES, ...REGISTRATION_EVENT_TYPES],
+  handles: [...INITIATIVE_EVENT_TYPES, ...REGISTRATION_EVENT_TYPES, 'UserEmailChanged', 'UserProfileUpdated'],
   schema: REGISTRATIONS_SCHEMA,
   tables: ['rm_initiatives', 'rm_registrations', 'rm_engagement_periods', 'rm_registration_tasks', 'rm_registration_reminders'],
-  applyBatch: eventByEvent<InitiativesEvent>(async (tx, recorded) => {
+  applyBatch: eventByEvent<RegistrationsEvent>(async (tx, recorded) => {
     const event = asDomainEvent(recorded);
+    // Absolute values, applied in log order: a replay leaves the same rows.
+    if (event.type === 'UserEmailChanged') {
+      await tx.query(`UPDATE rm_registrations SET volunteer_email = $2 WHERE user_id = $1`, [event.data.userId, event.data.email]);
+      return;
+    }
+    if (event.type === 'UserProfileUpdated') {
+      if (event.data.name !== undefined) {
+        await tx.query(`UPDATE rm_registrations SET volunteer_name = $2 WHERE user_id = $1`, [event.data.userId, event.data.name]);
+      }
+      return;
+    }
     const at = recorded.metadata.occurredAt;
     const [major, minor] = positionParams(recorded);
     if (event.type === 'InitiativeCreated') {

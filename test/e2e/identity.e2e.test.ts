@@ -199,6 +199,33 @@ describe.each(sqlBackends())('identity independent of the e-mail over GraphQL on
     expect(rows).toEqual([{ email: 'wanda.new@example.org' }]);
   });
 
+  test('a volunteer\'s initiative registration shows the name and address the user has now', async () => {
+    const coordinator = await t.token('coordinator', 'cora');
+    const created = await t.gql(
+      `mutation { createInitiative(input: { name: "Reading", company: "Acme", timeZone: "Europe/Paris", managerValidationRequired: false }) { errors { code } initiativeId } }`,
+      {},
+      { token: coordinator },
+    );
+    const initiativeId = created.data!.createInitiative.initiativeId;
+    const zoe = await register('zoe@example.org', { company: 'Acme', manager: { name: 'Marc', email: 'marc@acme.example' } });
+    const zoesToken = await t.token('mentor', 'zoe', zoe.userId);
+    const signedUp = await t.gql(
+      `mutation ($input: RegisterForInitiativeInput!) { registerForInitiative(input: $input) { errors { code } position } }`,
+      { input: { initiativeId } },
+      { token: zoesToken },
+    );
+    expect(signedUp.data!.registerForInitiative.errors).toEqual([]);
+    expect((await changeEmail(zoe.userId, 'zoe.new@example.org', zoesToken)).errors).toEqual([]);
+    const renamed = await updateProfile({ userId: zoe.userId, name: 'Zoé Zed' });
+    expect(renamed.errors).toEqual([]);
+    const rows = await t.gql(`query ($id: ID) { registrations(initiativeId: $id) { volunteerName volunteerEmail managerEmail } }`, { id: initiativeId }, {
+      token: coordinator,
+      headers: { 'x-consistent-with': renamed.position },
+    });
+    expect(rows.errors).toBeUndefined();
+    expect(rows.data!.registrations).toEqual([{ volunteerName: 'Zoé Zed', volunteerEmail: 'zoe.new@example.org', managerEmail: 'marc@acme.example' }]);
+  });
+
   test('a legacy user (id = uuidv5 of the address, no reservation) keeps working and keeps the address protected', async () => {
     const email = 'legacy.lou@example.org';
     const legacyId = userIdForEmail(email);

@@ -190,7 +190,11 @@ export class UserResolver {
   // -- commands ------------------------------------------------------------------------------
 
   @Authorized('admin')
-  @Mutation(() => UserPayload, { description: 'Register a user with one persona; they start in Application Incomplete (AI).' })
+  @Mutation(() => UserPayload, {
+    description:
+      'Register a user with one persona; they start in Application Incomplete (AI). The id is random (it says nothing about the address); ' +
+      'an address someone already has is refused with ALREADY_EXISTS.',
+  })
   async registerUser(@Arg('input') input: RegisterUserInput, @Ctx() context: Context): Promise<UserPayload> {
     const result = await attempt(() =>
       context.services.commands.registerUser(commandContextFor(context, input), {

@@ -107,6 +107,17 @@ describe.each(sqlBackends())('who read what on $name', ({ open }) => {
     ]);
   });
 
+  test('a persona and the user it leads to are reads of that person', async () => {
+    t.clock.set('2026-01-05T11:30:00.000Z');
+    const response = await query(`query ($id: ID!) { persona(id: $id) { id user { id } } }`, { id: `${mayaId}:p1` }, admin);
+    expect(response.errors).toBeUndefined();
+    const seen = await reads({ subjectUserId: mayaId, from: '2026-01-05T11:30:00.000Z', to: '2026-01-05T11:30:00.001Z' });
+    expect(seen.map((read) => [read.kind, read.objectId, read.via]).sort()).toEqual([
+      ['USER_RECORD', mayaId, 'Persona.user'],
+      ['USER_RECORD', `${mayaId}:p1`, 'Query.persona'],
+    ]);
+  });
+
   test('a mentee reading their own record and history leaves no trace', async () => {
     t.clock.set('2026-01-05T12:00:00.000Z');
     const own = await query(

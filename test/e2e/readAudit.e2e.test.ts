@@ -101,9 +101,17 @@ describe.each(sqlBackends())('who read what on $name', ({ open }) => {
 
     const fromUsers = (await reads({ actorId: 'alice.admin', from: '2026-01-05T11:00:00.000Z' })).filter((read) => read.via === 'Query.users');
     expect(fromUsers.map((read) => read.subjectUserId).sort()).toEqual([...shown].sort());
+    const states = await query(
+      `query ($u: ID!, $p: String!) { userAsOf(userId: $u, at: "2026-01-05T10:00:00.000Z") { existed } stateAsOf(streamId: $p, at: "2026-01-05T10:00:00.000Z") { streamId } }`,
+      { u: mayaId, p: `persona-${mayaId}:p1` },
+      analyst,
+    );
+    expect(states.errors).toBeUndefined();
     const byAnalyst = await reads({ actorId: 'ana.analyst' });
-    expect(byAnalyst.map((read) => [read.kind, read.objectId, read.subjectUserId, read.via])).toEqual([
+    expect(byAnalyst.map((read) => [read.kind, read.objectId, read.subjectUserId, read.via]).sort()).toEqual([
       ['USER_EVENTS', `user-${mayaId}`, mayaId, 'Query.eventLog'],
+      ['USER_STATE', mayaId, mayaId, 'Query.userAsOf'],
+      ['USER_STATE', `persona-${mayaId}:p1`, mayaId, 'Query.stateAsOf'],
     ]);
   });
 

@@ -230,3 +230,33 @@ describe.each(sqlBackends())('who read what on $name', ({ open }) => {
     expect(badCursor.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
   });
 });
+
+describe.each(sqlBackends())('who read what at shutdown on $name', ({ open }) => {
+  test('reads still buffered when the server stops are written before it lets go of the database', async () => {
+    const database = await open();
+    const t = await startTestApp(database);
+    try {
+      const admin = await t.token('admin', 'alice.admin');
+      const created = await t.gql(`mutation { createProgram(input: { name: "Shutdown", timeZone: "UTC" }) { errors { code } program { id } } }`, {}, { token: admin });
+      expect(created.data!.createProgram.errors).toEqual([]);
+      const page = await t.gql(`query ($id: ID!) { user(id: $id) { id } }`, { id: 'nobody' }, { token: admin });
+      expect(page.errors).toBeUndefined();
+      const registered = await t.gql(
+        `mutation ($input: RegisterUserInput!) { registerUser(input: $input) { errors { code } userId user { id } } }`,
+        { input: { programId: created.data!.createProgram.program.id, email: 'late@example.org', name: 'Late Reader', role: 'MENTEE' } },
+        { token: admin },
+      );
+      const userId = registered.data!.registerUser.userId;
+      expect(registered.data!.registerUser.user).toEqual({ id: userId });
+      // The payload's user was read (recorded) and is waiting for the next flush (every 2 s, or at 500 reads).
+      expect(t.app.services.readLog.pending).toBe(1);
+      await t.app.stop();
+      const { rows } = await database.db.query<{ actor_id: string; object_kind: string; subject_user_id: string; via: string }>(
+        'SELECT actor_id, object_kind, subject_user_id, via FROM audit_reads',
+      );
+      expect(rows).toEqual([{ actor_id: 'alice.admin', object_kind: 'USER_RECORD', subject_user_id: userId, via: 'UserPayload.user' }]);
+    } finally {
+      await database.close();
+    }
+  }, 120_000);
+});

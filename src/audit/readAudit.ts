@@ -20,7 +20,7 @@ import type { SqlDatabase } from '../sql/sqlDatabase';
 
 /** What kind of personal data was read. */
 export const READ_KINDS = [
-  /** A user's profile or persona (`user`, each node of `users`, `persona`, `Persona.user`). */
+  /** A user's profile or persona, alone or as a row of a list (`user`, `users`, `persona`, `Match.mentee`, `programMatches`, ...). */
   'USER_RECORD',
   /** A page of a user's history timeline (`userHistory`, `User.history`). */
   'USER_HISTORY',

@@ -217,6 +217,31 @@ describe.each(sqlBackends())('who read what on $name', ({ open }) => {
     expect(new Set(all.map((read) => read.id)).size).toBe(all.length);
   });
 
+  test("lists of matches name both people: each row is a read of the mentor's and the mentee's persona", async () => {
+    t.clock.set('2026-01-05T15:00:00.000Z');
+    const max = (await query(`{ users(filter: { search: "Max" }) { edges { node { id } } } }`, {}, admin)).data!.users.edges[0].node.id;
+    await run('completeApplication', 'UserInput', { userId: max });
+    for (const userId of [max, mayaId]) await run('changeUserStatus', 'ChangeUserStatusInput', { userId, status: 'A' });
+    await run('turnMatchingOn', 'ProgramInput', { programId });
+    const staged = await run('matchPersonas', 'MatchPersonasInput', { programId, mentorPersonaId: `${max}:p1`, menteePersonaId: `${mayaId}:p1`, stage: true }, 'matchId');
+    t.clock.set('2026-01-05T15:30:00.000Z');
+    const lists = await query(
+      `query ($p: ID!, $m: ID!) { programMatches(programId: $p) { edges { node { menteeName } } } match(id: $m) { mentee { id } } }`,
+      { p: programId, m: staged.matchId },
+      admin,
+    );
+    expect(lists.errors).toBeUndefined();
+    expect(lists.data!.programMatches.edges).toEqual([{ node: { menteeName: 'Maya' } }]);
+    const since = await reads({ from: '2026-01-05T15:30:00.000Z' });
+    expect(since.map((read) => [read.objectId, read.subjectUserId, read.via]).sort()).toEqual(
+      [
+        [`${max}:p1`, max, 'Query.programMatches'],
+        [`${mayaId}:p1`, mayaId, 'Query.programMatches'],
+        [`${mayaId}:p1`, mayaId, 'Match.mentee'],
+      ].sort(),
+    );
+  });
+
   test('only auditors may query the log: a mentor and an admin are FORBIDDEN; bad input is refused with a clear code', async () => {
     for (const token of [mentorToken, admin]) {
       const refused = await query(READS, {}, token);

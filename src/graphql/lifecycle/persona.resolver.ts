@@ -8,7 +8,7 @@ import { PersonaPayload, refused, succeeded } from './payloads';
 import { ProgramType } from './program.type';
 import { assertCanReadUser, type Context } from './services';
 import { commandContextFor, consistentRead } from './support';
-import { recordRead } from '../readAudit';
+import { recordPersonaRead, recordRead } from '../readAudit';
 import { AccessType, MatchType, PersonaType, UserType } from './user.type';
 
 export const findPersona = async (context: Context, personaId: string): Promise<PersonaType | null> => {
@@ -54,7 +54,9 @@ export class PersonaResolver {
     if (!persona.matchId) return null;
     const match = await matchById(context).load(persona.matchId);
     if (!match) return null;
-    return findPersona(context, persona.role === 'MENTOR' ? match.menteePersonaId : match.mentorPersonaId);
+    const partner = await findPersona(context, persona.role === 'MENTOR' ? match.menteePersonaId : match.mentorPersonaId);
+    if (partner) recordPersonaRead(context, partner.personaId, 'Persona.partner');
+    return partner;
   }
 
   @FieldResolver(() => AccessType, { description: 'Can log in & see curriculum through this persona (user status and match status together).' })

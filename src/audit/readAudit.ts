@@ -20,7 +20,7 @@ import type { SqlDatabase } from '../sql/sqlDatabase';
 
 /** What kind of personal data was read. */
 export const READ_KINDS = [
-  /** A user's profile (`user`, each node of `users`). */
+  /** A user's profile or persona, alone or as a row of a list (`user`, `users`, `persona`, `Match.mentee`, `programMatches`, ...). */
   'USER_RECORD',
   /** A page of a user's history timeline (`userHistory`, `User.history`). */
   'USER_HISTORY',
@@ -174,6 +174,17 @@ const toRecord = (row: ReadRow): ReadRecord => ({
   correlationId: row.correlation_id,
 });
 
+/** What the recorder has done since it was made: for logs, health and the benchmark. */
+export interface ReadAuditStats {
+  /** INSERT statements that succeeded, and the rows they wrote. */
+  readonly statements: number;
+  readonly written: number;
+  readonly failedStatements: number;
+  /** Time spent in successful statements, in total and the longest one (ms). */
+  readonly statementMs: number;
+  readonly longestStatementMs: number;
+}
+
 /** The recorder and the auditors' query over what it wrote. One per process, made by the composition root. */
 export class ReadAuditLog implements ReadRecorder {
   private buffer: ReadEntry[] = [];
@@ -182,6 +193,7 @@ export class ReadAuditLog implements ReadRecorder {
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private flushScheduled = false;
+  private counters = { statements: 0, written: 0, failedStatements: 0, statementMs: 0, longestStatementMs: 0 };
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
   private readonly maxBuffered: number;
@@ -204,6 +216,10 @@ export class ReadAuditLog implements ReadRecorder {
   /** Entries waiting to be written. */
   get pending(): number {
     return this.buffer.length;
+  }
+
+  get stats(): ReadAuditStats {
+    return { ...this.counters };
   }
 
   record(entry: ReadEntry): void {
@@ -278,12 +294,20 @@ export class ReadAuditLog implements ReadRecorder {
             ]
           : [];
       try {
-        await this.db.query(INSERT, columnsOf([...batch, ...lostMarker]));
+        const rows = [...batch, ...lostMarker];
+        const started = performance.now();
+        await this.db.query(INSERT, columnsOf(rows));
+        const elapsed = performance.now() - started;
+        this.counters.statements += 1;
+        this.counters.written += rows.length;
+        this.counters.statementMs += elapsed;
+        this.counters.longestStatementMs = Math.max(this.counters.longestStatementMs, elapsed);
         this.lost -= lost;
         if (this.lost === 0) this.firstLostAt = null;
       } catch (error) {
         // Back to the front, ahead of what came in meanwhile, so order is kept for the retry.
         this.buffer.unshift(...batch);
+        this.counters.failedStatements += 1;
         this.options.logger.error({ err: error, pendingReads: this.buffer.length }, 'Read audit: writing recorded reads failed; they will be retried');
         throw error;
       }

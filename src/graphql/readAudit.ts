@@ -1,4 +1,5 @@
 import type { ReadKind, ReadRecorder } from '../audit/readAudit';
+import { userIdOfPersona } from '../domain';
 import type { TokenRole } from './auth';
 import type { GraphQLContext } from './context';
 
@@ -53,4 +54,10 @@ export const recordRead = (context: GraphQLContext<ReadAuditServices>, read: Rea
     requestId: context.requestId,
     correlationId: context.correlationId,
   });
+};
+
+/** A persona (its user's participation in a program) was read, as a record of that user. */
+export const recordPersonaRead = (context: GraphQLContext<ReadAuditServices>, personaId: string, via: string): void => {
+  const subjectUserId = userIdOfPersona(personaId);
+  if (subjectUserId) recordRead(context, { kind: 'USER_RECORD', objectId: personaId, subjectUserId, via });
 };

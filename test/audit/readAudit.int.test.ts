@@ -103,6 +103,8 @@ describe.each(sqlBackends())('the read audit recorder on $name', ({ open }) => {
     expect(rows.map((row) => row.object_id)).toEqual(Array.from({ length: 1200 }, (_, n) => `u${n}`));
     await log.stop();
     expect(counting.inserts()).toBe(4);
+    expect(log.stats).toMatchObject({ statements: 4, written: 1203, failedStatements: 0 });
+    expect(log.stats.longestStatementMs).toBeGreaterThan(0);
   });
 
   test('a full batch is written without waiting for the timer, and the timer writes the rest', async () => {
@@ -146,6 +148,7 @@ describe.each(sqlBackends())('the read audit recorder on $name', ({ open }) => {
     }
     await log.flush();
     expect((await stored(db)).map((row) => row.object_id)).toEqual(['u1', 'u2', 'u3']);
+    expect(log.stats).toMatchObject({ statements: 1, written: 3, failedStatements: 1 });
     await log.flush();
     expect(await stored(db)).toHaveLength(3);
     await log.stop();

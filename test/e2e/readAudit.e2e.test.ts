@@ -101,9 +101,28 @@ describe.each(sqlBackends())('who read what on $name', ({ open }) => {
 
     const fromUsers = (await reads({ actorId: 'alice.admin', from: '2026-01-05T11:00:00.000Z' })).filter((read) => read.via === 'Query.users');
     expect(fromUsers.map((read) => read.subjectUserId).sort()).toEqual([...shown].sort());
+    const states = await query(
+      `query ($u: ID!, $p: String!) { userAsOf(userId: $u, at: "2026-01-05T10:00:00.000Z") { existed } stateAsOf(streamId: $p, at: "2026-01-05T10:00:00.000Z") { streamId } }`,
+      { u: mayaId, p: `persona-${mayaId}:p1` },
+      analyst,
+    );
+    expect(states.errors).toBeUndefined();
     const byAnalyst = await reads({ actorId: 'ana.analyst' });
-    expect(byAnalyst.map((read) => [read.kind, read.objectId, read.subjectUserId, read.via])).toEqual([
+    expect(byAnalyst.map((read) => [read.kind, read.objectId, read.subjectUserId, read.via]).sort()).toEqual([
       ['USER_EVENTS', `user-${mayaId}`, mayaId, 'Query.eventLog'],
+      ['USER_STATE', mayaId, mayaId, 'Query.userAsOf'],
+      ['USER_STATE', `persona-${mayaId}:p1`, mayaId, 'Query.stateAsOf'],
+    ]);
+  });
+
+  test('a persona and the user it leads to are reads of that person', async () => {
+    t.clock.set('2026-01-05T11:30:00.000Z');
+    const response = await query(`query ($id: ID!) { persona(id: $id) { id user { id } } }`, { id: `${mayaId}:p1` }, admin);
+    expect(response.errors).toBeUndefined();
+    const seen = await reads({ subjectUserId: mayaId, from: '2026-01-05T11:30:00.000Z', to: '2026-01-05T11:30:00.001Z' });
+    expect(seen.map((read) => [read.kind, read.objectId, read.via]).sort()).toEqual([
+      ['USER_RECORD', mayaId, 'Persona.user'],
+      ['USER_RECORD', `${mayaId}:p1`, 'Query.persona'],
     ]);
   });
 
@@ -198,6 +217,31 @@ describe.each(sqlBackends())('who read what on $name', ({ open }) => {
     expect(new Set(all.map((read) => read.id)).size).toBe(all.length);
   });
 
+  test("lists of matches name both people: each row is a read of the mentor's and the mentee's persona", async () => {
+    t.clock.set('2026-01-05T15:00:00.000Z');
+    const max = (await query(`{ users(filter: { search: "Max" }) { edges { node { id } } } }`, {}, admin)).data!.users.edges[0].node.id;
+    await run('completeApplication', 'UserInput', { userId: max });
+    for (const userId of [max, mayaId]) await run('changeUserStatus', 'ChangeUserStatusInput', { userId, status: 'A' });
+    await run('turnMatchingOn', 'ProgramInput', { programId });
+    const staged = await run('matchPersonas', 'MatchPersonasInput', { programId, mentorPersonaId: `${max}:p1`, menteePersonaId: `${mayaId}:p1`, stage: true }, 'matchId');
+    t.clock.set('2026-01-05T15:30:00.000Z');
+    const lists = await query(
+      `query ($p: ID!, $m: ID!) { programMatches(programId: $p) { edges { node { menteeName } } } match(id: $m) { mentee { id } } }`,
+      { p: programId, m: staged.matchId },
+      admin,
+    );
+    expect(lists.errors).toBeUndefined();
+    expect(lists.data!.programMatches.edges).toEqual([{ node: { menteeName: 'Maya' } }]);
+    const since = await reads({ from: '2026-01-05T15:30:00.000Z' });
+    expect(since.map((read) => [read.objectId, read.subjectUserId, read.via]).sort()).toEqual(
+      [
+        [`${max}:p1`, max, 'Query.programMatches'],
+        [`${mayaId}:p1`, mayaId, 'Query.programMatches'],
+        [`${mayaId}:p1`, mayaId, 'Match.mentee'],
+      ].sort(),
+    );
+  });
+
   test('only auditors may query the log: a mentor and an admin are FORBIDDEN; bad input is refused with a clear code', async () => {
     for (const token of [mentorToken, admin]) {
       const refused = await query(READS, {}, token);
@@ -210,4 +254,34 @@ describe.each(sqlBackends())('who read what on $name', ({ open }) => {
     const badCursor = await t.gql(READS, { after: 'nope' }, { token: auditor });
     expect(badCursor.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
   });
+});
+
+describe.each(sqlBackends())('who read what at shutdown on $name', ({ open }) => {
+  test('reads still buffered when the server stops are written before it lets go of the database', async () => {
+    const database = await open();
+    const t = await startTestApp(database);
+    try {
+      const admin = await t.token('admin', 'alice.admin');
+      const created = await t.gql(`mutation { createProgram(input: { name: "Shutdown", timeZone: "UTC" }) { errors { code } program { id } } }`, {}, { token: admin });
+      expect(created.data!.createProgram.errors).toEqual([]);
+      const page = await t.gql(`query ($id: ID!) { user(id: $id) { id } }`, { id: 'nobody' }, { token: admin });
+      expect(page.errors).toBeUndefined();
+      const registered = await t.gql(
+        `mutation ($input: RegisterUserInput!) { registerUser(input: $input) { errors { code } userId user { id } } }`,
+        { input: { programId: created.data!.createProgram.program.id, email: 'late@example.org', name: 'Late Reader', role: 'MENTEE' } },
+        { token: admin },
+      );
+      const userId = registered.data!.registerUser.userId;
+      expect(registered.data!.registerUser.user).toEqual({ id: userId });
+      // The payload's user was read (recorded) and is waiting for the next flush (every 2 s, or at 500 reads).
+      expect(t.app.services.readLog.pending).toBe(1);
+      await t.app.stop();
+      const { rows } = await database.db.query<{ actor_id: string; object_kind: string; subject_user_id: string; via: string }>(
+        'SELECT actor_id, object_kind, subject_user_id, via FROM audit_reads',
+      );
+      expect(rows).toEqual([{ actor_id: 'alice.admin', object_kind: 'USER_RECORD', subject_user_id: userId, via: 'UserPayload.user' }]);
+    } finally {
+      await database.close();
+    }
+  }, 120_000);
 });

@@ -12,7 +12,11 @@ registerEnumType(READ_KIND_ENUM, {
   name: 'PersonalDataReadKind',
   description: 'What kind of personal data a staff member read.',
   valuesConfig: {
-    USER_RECORD: { description: "A user's profile (`user`, a node of `users`, a mutation payload's `user`)." },
+    USER_RECORD: {
+      description:
+        "A user's profile or persona (`user`, a node of `users`, `persona`, `Persona.user`, `Persona.partner`, `Match.mentor`/`mentee`, a mutation payload's `user`, " +
+        'and each person named by a row of `unmatchedMentees`, `availableMentors`, `programMatches`, `matchRequests`).',
+    },
     USER_HISTORY: { description: "A page of a user's history timeline (`userHistory`, `User.history`)." },
     USER_STATE: { description: 'A user or persona as of a moment, or between two (`userAsOf`, `stateAsOf`, `stateDiff`).' },
     USER_EVENTS: { description: "Events of a user's stream (`eventLog`, `eventChain`): one read per stream an answer showed." },

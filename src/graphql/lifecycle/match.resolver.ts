@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DomainError } from '../../domain/shared/decider';
 import { attempt } from '../errors';
+import { recordPersonaRead } from '../readAudit';
 import { CloseMatchInput, MatchInput, MatchPersonasInput } from './inputs';
 import { programById } from './loaders';
 import { MatchPayload, refused, succeeded } from './payloads';
@@ -26,13 +27,17 @@ export class MatchResolver {
   }
 
   @FieldResolver(() => PersonaType, { nullable: true })
-  mentor(@Root() match: MatchType, @Ctx() context: Context) {
-    return findPersona(context, match.mentorPersonaId);
+  async mentor(@Root() match: MatchType, @Ctx() context: Context) {
+    const persona = await findPersona(context, match.mentorPersonaId);
+    if (persona) recordPersonaRead(context, persona.personaId, 'Match.mentor');
+    return persona;
   }
 
   @FieldResolver(() => PersonaType, { nullable: true })
-  mentee(@Root() match: MatchType, @Ctx() context: Context) {
-    return findPersona(context, match.menteePersonaId);
+  async mentee(@Root() match: MatchType, @Ctx() context: Context) {
+    const persona = await findPersona(context, match.menteePersonaId);
+    if (persona) recordPersonaRead(context, persona.personaId, 'Match.mentee');
+    return persona;
   }
 
   @FieldResolver(() => ProgramType, { nullable: true })

@@ -8,6 +8,7 @@ import { PersonaPayload, refused, succeeded } from './payloads';
 import { ProgramType } from './program.type';
 import { assertCanReadUser, type Context } from './services';
 import { commandContextFor, consistentRead } from './support';
+import { recordPersonaRead, recordRead } from '../readAudit';
 import { AccessType, MatchType, PersonaType, UserType } from './user.type';
 
 export const findPersona = async (context: Context, personaId: string): Promise<PersonaType | null> => {
@@ -24,12 +25,15 @@ export class PersonaResolver {
   async persona(@Arg('id', () => ID) id: string, @Ctx() context: Context) {
     assertCanReadUser(context, userIdOfPersona(id) ?? '');
     await consistentRead(context);
-    return findPersona(context, id);
+    const persona = await findPersona(context, id);
+    if (persona) recordRead(context, { kind: 'USER_RECORD', objectId: persona.personaId, subjectUserId: persona.userId, via: 'Query.persona' });
+    return persona;
   }
 
   @FieldResolver(() => UserType, { description: 'The user this persona belongs to.' })
   async user(@Root() persona: PersonaType, @Ctx() context: Context) {
     const user = await userById(context).load(persona.userId);
+    if (user) recordRead(context, { kind: 'USER_RECORD', objectId: user.userId, subjectUserId: user.userId, via: 'Persona.user' });
     return user && Object.assign(new UserType(), user);
   }
 
@@ -50,7 +54,9 @@ export class PersonaResolver {
     if (!persona.matchId) return null;
     const match = await matchById(context).load(persona.matchId);
     if (!match) return null;
-    return findPersona(context, persona.role === 'MENTOR' ? match.menteePersonaId : match.mentorPersonaId);
+    const partner = await findPersona(context, persona.role === 'MENTOR' ? match.menteePersonaId : match.mentorPersonaId);
+    if (partner) recordPersonaRead(context, partner.personaId, 'Persona.partner');
+    return partner;
   }
 
   @FieldResolver(() => AccessType, { description: 'Can log in & see curriculum through this persona (user status and match status together).' })

@@ -3,6 +3,7 @@ import { DEFAULT_TEMPLATES, NOTIFICATION_KINDS, TEMPLATE_PLACEHOLDERS, MATCH_LIF
 import { DomainError } from '../../domain/shared/decider';
 import type { OutboxState } from '../../notifications';
 import { requireActor } from '../context';
+import { recordPersonaRead } from '../readAudit';
 import { MATCH_STATE_ENUM } from '../lifecycle/enums';
 import { ProgramType } from '../lifecycle/program.type';
 import { readableUsers, type Context } from '../lifecycle/services';
@@ -46,6 +47,7 @@ export class MatchingQueriesResolver {
       ...(after ? { after } : {}),
       ...(invited !== undefined && invited !== null ? { invited } : {}),
     });
+    for (const { node } of page.edges) recordPersonaRead(context, node.personaId, 'Query.unmatchedMentees');
     return connection(page, (view) => Object.assign(new UnmatchedMenteeType(), view));
   }
 
@@ -61,6 +63,7 @@ export class MatchingQueriesResolver {
   ) {
     await consistentRead(context);
     const page = await context.services.matching.availableMentors(programId, { first: pageSize(first), ...(after ? { after } : {}) });
+    for (const { node } of page.edges) recordPersonaRead(context, node.personaId, 'Query.availableMentors');
     const mentee = requireActor(context).role === 'mentee';
     // A mentee choosing a mentor sees who is available, not their workload or contact details.
     return connection(page, (view) =>
@@ -83,6 +86,11 @@ export class MatchingQueriesResolver {
       ...(after ? { after } : {}),
       ...(statuses ? { statuses: statuses.filter((s) => MATCH_LIFECYCLE_STATUSES.includes(s)) } : {}),
     });
+    // Each row names both parties (names and e-mails): a read of each.
+    for (const { node } of page.edges) {
+      recordPersonaRead(context, node.mentorPersonaId, 'Query.programMatches');
+      recordPersonaRead(context, node.menteePersonaId, 'Query.programMatches');
+    }
     return connection(page, (view) => Object.assign(new MatchListItemType(), view));
   }
 
@@ -100,7 +108,12 @@ export class MatchingQueriesResolver {
       throw new DomainError('FORBIDDEN', 'Mentors and mentees can read only their own match requests.', { userId });
     }
     await consistentRead(context);
-    return (await context.services.matching.matchRequestsFor(userId, { openOnly })).map((view) => Object.assign(new MatchListItemType(), view));
+    const requests = await context.services.matching.matchRequestsFor(userId, { openOnly });
+    for (const request of requests) {
+      recordPersonaRead(context, request.mentorPersonaId, 'Query.matchRequests');
+      recordPersonaRead(context, request.menteePersonaId, 'Query.matchRequests');
+    }
+    return requests.map((view) => Object.assign(new MatchListItemType(), view));
   }
 
   @Authorized('admin', 'auditor')

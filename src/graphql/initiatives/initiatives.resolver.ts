@@ -4,6 +4,7 @@ import type { RegistrationStatus } from '../../domain/initiative';
 import type { GlobalPosition } from '../../eventstore/eventStore';
 import type { RegistrationFilter, RegistrationView } from '../../../projections/registrationQueries';
 import type { AuthenticatedActor } from '../auth';
+import { canSee } from '../access';
 import { commandContext, requireActor } from '../context';
 import { attempt } from '../errors';
 import type { CommandInput } from '../lifecycle/inputs';
@@ -58,12 +59,8 @@ const readScope = (actor: AuthenticatedActor): Pick<RegistrationFilter, 'userId'
   throw new DomainError('FORBIDDEN', `Registrations are read by initiatives' staff, by volunteers for themselves and by their managers; your token has role ${actor.role}.`);
 };
 
-const canRead = (actor: AuthenticatedActor, registration: RegistrationView): boolean => {
-  const scope = readScope(actor);
-  if (scope.userId !== undefined) return registration.userId === scope.userId;
-  if (scope.managerEmail !== undefined) return registration.managerEmail?.toLowerCase() === scope.managerEmail.trim().toLowerCase();
-  return true;
-};
+const canRead = (context: Context, registration: RegistrationView): Promise<boolean> =>
+  canSee(context, 'registration', { userId: registration.userId, managerEmail: registration.managerEmail ?? null });
 
 const toRegistration = (view: RegistrationView): RegistrationType =>
   Object.assign(new RegistrationType(), {
@@ -254,7 +251,7 @@ export class InitiativesResolver {
     readScope(actor);
     await consistentRead(context);
     const view = await context.services.initiativeReadModel.registration(id);
-    return view && canRead(actor, view) ? toRegistration(view) : null;
+    return view && (await canRead(context, view)) ? toRegistration(view) : null;
   }
 }
 
@@ -276,7 +273,7 @@ export class RegistrationPayloadResolver {
     if (!payload.registrationId || payload.errors.length > 0) return null;
     await consistentRead(context, payload.position);
     const view = await context.services.initiativeReadModel.registration(payload.registrationId);
-    return view && canRead(requireActor(context), view) ? toRegistration(view) : null;
+    return view && (await canRead(context, view)) ? toRegistration(view) : null;
   }
 }
 

@@ -39,11 +39,15 @@ export class ManagerReportRowType {
 
   @Field({ description: 'MM-DD-YYYY; blank for unmatched or concluded connections.' })
   matchDate!: string;
+
+  /** Whose report the row is part of, for the access policy. */
+  managerEmail!: string;
 }
 
-export const asReportRow = (row: ManagerReportRow): ManagerReportRowType =>
+export const asReportRow = (row: ManagerReportRow, managerEmail: string): ManagerReportRowType =>
   Object.assign(new ManagerReportRowType(), {
     ...row,
+    managerEmail,
     statusCode: row.status,
     matchingStatus: MANAGER_REPORT_STATUS_LABELS[row.status],
   });
@@ -74,6 +78,6 @@ export class ManagerReportResolver {
   async managerReport(@Ctx() context: Context, @Arg('managerEmail', () => String, { nullable: true }) managerEmail?: string) {
     const manager = reportManagerFor(context, managerEmail);
     await consistentRead(context);
-    return (await context.services.managerReports.report(manager, context.now().toISOString())).map(asReportRow);
+    return (await context.services.managerReports.report(manager, context.now().toISOString())).map((row) => asReportRow(row, manager));
   }
 }

@@ -32,6 +32,8 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Where the notification worker sends e-mail (a test SMTP server); unset: a mailbox file in a temporary directory. */
   readonly smtpUrl?: string;
+  /** More configuration, as environment variables (e.g. MAX_QUERY_COST for tests that send large generated operations). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -46,6 +48,7 @@ export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05
     BACKGROUND_JOBS: 'false',
     MAILBOX_FILE: join(mkdtempSync(join(tmpdir(), 'mailbox-')), 'mailbox.mbox'),
     ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
+    ...options.env,
   });
   const clock = {
     now: new Date(startAt),

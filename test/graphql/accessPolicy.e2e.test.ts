@@ -411,6 +411,53 @@ describe.each(sqlBackends())('access policy, walked over the whole schema, on $n
     expect(wrong).toEqual([]);
   });
 
+  test("the issue's paths: a partner is a name, a third person is nobody, a staged match is nobody's business but staff's", async () => {
+    const { users: u, named } = truth;
+    const as = async (label: Label, query: string, variables: Record<string, unknown> = {}) => t.gql(query, variables, { token: tokens.get(label)! });
+
+    const partnerHop = await as('M1', `{ me { personas { partner { user { name email status personas { id matchStatus } } } } } }`);
+    expect(partnerHop.errors).toBeUndefined();
+    expect(partnerHop.data!.me.personas).toEqual([{ partner: { user: { name: 'Emma', email: null, status: null, personas: null } } }]);
+
+    // One hop further (the mentee's previous mentor) ends at the partner: their personas are not the caller's to follow.
+    const secondHop = await as('M1', `query ($id: ID!) { persona(id: $id) { user { name personas { partner { user { name email status } } } } } }`, { id: `${u.E1}:p2` });
+    expect(secondHop.errors).toBeUndefined();
+    expect(secondHop.data!.persona).toEqual({ user: { name: 'Emma', personas: null } });
+    const thirdPerson = await as('M1', `query ($id: ID!) { user(id: $id) { name } }`, { id: u.M0 });
+    expect(thirdPerson.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    // The mentee sees both mentors, past and present, by name only.
+    const mentee = await as('E1', `{ me { personas { id partner { id user { id name email } } } } }`);
+    expect(mentee.data!.me.personas).toEqual([
+      { id: `${u.E1}:p1`, partner: { id: `${u.M0}:p1`, user: { id: u.M0, name: 'Mona', email: null } } },
+      { id: `${u.E1}:p2`, partner: { id: `${u.M1}:p1`, user: { id: u.M1, name: 'Milo', email: null } } },
+    ]);
+
+    // Staged: not in me { history }, not in userHistory, not by id, for either side.
+    for (const label of ['M2', 'E2'] as const) {
+      const history = await as(label, `{ me { history(first: 100) { totalCount edges { node { eventType matchId } } } } }`);
+      expect(history.data!.me.history.edges.map((e: any) => e.node.matchId)).not.toContain(named.staged);
+      expect(history.data!.me.history.edges.map((e: any) => e.node.eventType)).not.toContain('MatchCreated');
+      expect(history.data!.me.history.totalCount).toBe(history.data!.me.history.edges.length);
+      const root = await as(label, `query ($userId: ID!) { userHistory(userId: $userId, first: 100) { edges { node { matchId } } } }`, { userId: u[label] });
+      expect(root.data!.userHistory.edges.map((e: any) => e.node.matchId)).toEqual(history.data!.me.history.edges.map((e: any) => e.node.matchId));
+      const byId = await as(label, `query ($id: ID!) { match(id: $id) { id status } }`, { id: named.staged });
+      expect(byId.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
+    const staff = await as('admin', `query ($id: ID!) { match(id: $id) { id status } }`, { id: named.staged });
+    expect(staff.data!.match).toEqual({ id: named.staged, status: 'STAGED' });
+
+    // Issue 16: a mentee of another program does not get this program's mentors; one of this program does, by name.
+    const foreign = await as('E3', `query ($programId: ID!) { availableMentors(programId: $programId) { edges { node { name } } } }`, { programId: truth.programs.P1 });
+    expect(foreign.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const own = await as('E1', `query ($programId: ID!) { availableMentors(programId: $programId) { edges { node { name email liveMatches } } } }`, { programId: truth.programs.P1 });
+    expect(own.data!.availableMentors.edges).toEqual([{ node: { name: 'Mona', email: null, liveMatches: null } }]);
+
+    // A manager reaches no mentee (nor any participant record) by any link.
+    const manager = await as('manager', `query ($id: ID!) { persona(id: $id) { id } }`, { id: `${u.E1}:p1` });
+    expect(manager.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
   test.each<Label>(['admin', 'auditor', 'analyst', 'coordinator', 'manager', 'otherManager', 'M0', 'M1', 'E1', 'M2', 'E2', 'E3', 'M3'])(
     'as %s, every path of the schema shows only what the policy allows',
     async (label) => {

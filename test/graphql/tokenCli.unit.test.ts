@@ -14,14 +14,14 @@ describe('token CLI', () => {
     const { code, out, err } = await run(['--role', 'mentor', '--subject', 'bob', '--user-id', 'user-7', '--expires', '2h'], { AUTH_TOKEN_SECRET: secret });
     expect(code).toBe(0);
     expect(err).toBe('');
-    await expect(verifyToken(secret, out)).resolves.toEqual({ id: 'bob', role: 'mentor', userId: 'user-7' });
+    await expect(verifyToken(secret, out)).resolves.toEqual({ id: 'bob', role: 'mentor', userId: 'user-7', expiresAt: expect.any(Date) });
   });
 
   it('falls back to the development secret, and says so on stderr', async () => {
     const { code, out, err } = await run(['--role', 'admin', '--subject', 'alice']);
     expect(code).toBe(0);
     expect(err).toContain('development secret');
-    await expect(verifyToken(DEVELOPMENT_TOKEN_SECRET, out)).resolves.toEqual({ id: 'alice', role: 'admin' });
+    await expect(verifyToken(DEVELOPMENT_TOKEN_SECRET, out)).resolves.toEqual({ id: 'alice', role: 'admin', expiresAt: expect.any(Date) });
   });
 
   it.each([

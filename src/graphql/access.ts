@@ -1,6 +1,6 @@
 import { getNamedType, GraphQLList, GraphQLObjectType, isListType, isNonNullType, type GraphQLOutputType } from 'graphql';
 import type { MiddlewareFn } from 'type-graphql';
-import { fieldVisible, visibility, type AccessKind, type AccessObjects, type MatchFacts, type Viewer } from '../domain/access/policy';
+import { fieldVisible, visibility, type AccessKind, type AccessObjects, type MatchFacts, type Viewer, type Visibility } from '../domain/access/policy';
 import { DomainError } from '../domain/shared/decider';
 import type { LifecycleReadModel } from '../readmodels/lifecycle';
 import type { MatchingReadModel } from '../readmodels/matching';
@@ -143,6 +143,23 @@ const filterValue = (viewer: Viewer, type: GraphQLOutputType, governed: Governed
   return seen(viewer, governed, object) ? value : null;
 };
 
+/** Each object's visibility, worked out once per request rather than once per field. */
+const decided = new WeakMap<object, WeakMap<object, Visibility>>();
+
+const visibilityOf = (context: AccessContext, viewer: Viewer, governed: Governed, object: object): Visibility => {
+  let cache = decided.get(context);
+  if (!cache) {
+    cache = new WeakMap();
+    decided.set(context, cache);
+  }
+  let seen = cache.get(object);
+  if (!seen) {
+    seen = visibility(viewer, governed.kind, governed.facts(object) as never);
+    cache.set(object, seen);
+  }
+  return seen;
+};
+
 /**
  * Runs on every field: a field of an object the caller sees only in part answers null unless the
  * policy shows it; a governed object the caller may not see is left out of what any field returns.
@@ -150,9 +167,9 @@ const filterValue = (viewer: Viewer, type: GraphQLOutputType, governed: Governed
 export const accessPolicyMiddleware: MiddlewareFn<AccessContext> = async ({ root, info, context }, next) => {
   if (!context.actor) return next();
   const parent = GOVERNED_TYPES[info.parentType.name];
-  if (parent && root && info.fieldName !== '__typename') {
+  if (parent && root && typeof root === 'object' && info.fieldName !== '__typename') {
     const viewer = await viewerOf(context);
-    if (!fieldVisible(visibility(viewer, parent.kind, parent.facts(root) as never), info.fieldName)) return null;
+    if (!fieldVisible(visibilityOf(context, viewer, parent, root), info.fieldName)) return null;
   }
   const result = await next();
   const governed = governedNodeOf(info.returnType);

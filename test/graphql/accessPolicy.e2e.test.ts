@@ -531,4 +531,26 @@ describe.each(sqlBackends())('access policy, walked over the whole schema, on $n
     },
     300_000,
   );
+
+  // Last: it writes, and the walk above checks answers against the truth seeded before it.
+  test('mutation payloads lead to objects under the same policy', async () => {
+    const { users: u, named } = truth;
+    const scheduled = await t.gql(
+      `mutation ($input: ScheduleMeetingInput!) { scheduleMeeting(input: $input) { errors { code } meeting { id match { id mentee { id user { name email status personas { id } } } } } } }`,
+      { input: { matchId: named.current, startsAt: '2026-03-02T15:00:00Z', durationMinutes: 30 } },
+      { token: tokens.get('M1')! },
+    );
+    expect(scheduled.errors).toBeUndefined();
+    expect(scheduled.data!.scheduleMeeting.errors).toEqual([]);
+    expect(scheduled.data!.scheduleMeeting.meeting.match).toEqual({
+      id: named.current,
+      mentee: { id: `${u.E1}:p2`, user: { name: 'Emma', email: null, status: null, personas: null } },
+    });
+    const completed = await t.gql(
+      `mutation ($input: UserInput!) { completeApplication(input: $input) { errors { code } user { id } } }`,
+      { input: { userId: u.E1 } },
+      { token: tokens.get('M1')! },
+    );
+    expect(completed.data!.completeApplication).toEqual({ errors: [{ code: 'FORBIDDEN' }], user: null });
+  });
 });

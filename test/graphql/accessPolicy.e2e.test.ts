@@ -31,7 +31,7 @@ import { startTestApp, type TestApp } from '../support/testApp';
 
 announcePostgresSkip('access policy schema walk');
 
-const DEPTH = 4;
+const DEPTH = 5;
 const MANAGER = 'morgan@acme.test';
 const OTHER_MANAGER = 'olga@acme.test';
 

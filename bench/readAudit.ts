@@ -96,7 +96,18 @@ export const readAudit: Benchmark = {
     const warmup = Math.min(200, calls);
     const database = await openBenchDatabase();
     const logger = createLogger({ level: 'warn' });
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', BACKGROUND_JOBS: 'false' });
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      BACKGROUND_JOBS: 'false',
+      // A key made for this run only; nothing is kept.
+      AUTH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+      // Thousands of reads from one token are the point here.
+      RATE_LIMIT_READS_PER_MINUTE: '0',
+      RATE_LIMIT_WRITES_PER_MINUTE: '0',
+      RATE_LIMIT_ADDRESS_PER_MINUTE: '0',
+    });
     const app = await createApp(config, { logger, db: database.db });
     let recording: RunningHttpServer | null = null;
     let plain: RunningHttpServer | null = null;
@@ -110,7 +121,7 @@ export const readAudit: Benchmark = {
       };
       plain = await startHttpServer({
         schema: app.schema,
-        contextFactory: createContextFactory({ secret: config.tokenSecret, clock: () => new Date(), services: { ...app.services, readAudit: dropping }, logger }),
+        contextFactory: createContextFactory({ secret: config.tokenKeys!, clock: () => new Date(), services: { ...app.services, readAudit: dropping }, logger }),
         port: 0,
         host: '127.0.0.1',
         logger,
@@ -118,7 +129,7 @@ export const readAudit: Benchmark = {
       });
       log(`read-audit: ${database.label}; seeding a user with ${fmt(entries)} history entries`);
       const userId = await seedHistory(app, entries);
-      const token = await mintToken({ secret: config.tokenSecret, subject: 'bench.admin', role: 'admin', expiresIn: '1h' });
+      const token = await mintToken({ secret: config.tokenKeys!, subject: 'bench.admin', role: 'admin', expiresIn: '1h' });
       const body = JSON.stringify({ query: HISTORY_QUERY, variables: { userId } });
       const check = (result: { data?: unknown; errors?: unknown }): void => {
         const edges = (result.data as { userHistory?: { edges: unknown[] } } | null | undefined)?.userHistory?.edges;
@@ -139,7 +150,7 @@ export const readAudit: Benchmark = {
       // The same query executed in process (context per call as the server makes it), without HTTP and JSON.
       const document = parse(HISTORY_QUERY);
       const inProcess = (services: typeof app.services) => {
-        const contexts = createContextFactory({ secret: config.tokenSecret, clock: () => new Date(), services, logger });
+        const contexts = createContextFactory({ secret: config.tokenKeys!, clock: () => new Date(), services, logger });
         return async (): Promise<number> => {
           const started = process.hrtime.bigint();
           const contextValue = await contexts({ headers: { authorization: `Bearer ${token}` } });

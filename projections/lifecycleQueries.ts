@@ -16,6 +16,7 @@ import {
   type UserStatus,
 } from '../src/domain';
 import { DomainError } from '../src/domain/shared/decider';
+import { STAFF_ONLY_HISTORY_EVENTS } from '../src/domain/access/policy';
 import type { AutoMatchingConfiguration } from '../src/domain';
 import type {
   HistoryOptions,
@@ -312,7 +313,6 @@ export const whereClause = (conditions: readonly string[]) => (conditions.length
  * Staff-only entries: a staged match (and its discarding) is the admins' draft, not live, and nobody
  * has been notified; a participant reading their own history sees a match from when it went live.
  */
-const STAFF_ONLY_HISTORY_EVENTS = ['MatchCreated', 'MatchDiscarded'];
 
 /** Where the history reads the events its rows came of (the event store). */
 export type HistoryEvents = Pick<EventStore, 'readAt'>;
@@ -384,7 +384,7 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
     const first = requireFirst(page.first);
     const params: unknown[] = [userId];
     const hidden = options.participantView ? ` AND event_type <> ALL ($2::text[])` : '';
-    if (options.participantView) params.push(STAFF_ONLY_HISTORY_EVENTS);
+    if (options.participantView) params.push([...STAFF_ONLY_HISTORY_EVENTS]);
     const conditions = [`user_id = $1${hidden}`];
     if (page.after !== undefined) {
       const [major, minor] = decodeCursor('history', page.after, HISTORY_CURSOR);

@@ -70,6 +70,8 @@ export interface AuthenticatedActor extends Actor {
   readonly name?: string;
   /** The domain user a mentor, mentee or manager token belongs to. */
   readonly userId?: string;
+  /** When the token stops being accepted (its `exp`); a live socket opened with it is closed then. */
+  readonly expiresAt?: Date;
 }
 
 export interface MintTokenOptions {
@@ -248,6 +250,7 @@ export const verifyToken = async (
     role: claims.role,
     ...(name !== undefined ? { name } : {}),
     ...(userId !== undefined ? { userId } : {}),
+    expiresAt: new Date(claims.exp * 1000),
   };
 };
 

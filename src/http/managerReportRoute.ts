@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { ManagerReportRow, SqlManagerReportQueries } from '../../projections/managerReportQueries';
+import { visibility, type Viewer } from '../domain/access/policy';
 import { managerReportCsv } from '../reports/managerReportCsv';
 import { csvDownloadRoute, refusal, type HttpRoute, type RouteCaller, type RouteReadAudit } from './routes';
 
@@ -39,15 +40,11 @@ export const managerReportRoute = (options: ManagerReportRouteOptions): HttpRout
     ...(options.readAudit ? { readAudit: options.readAudit } : {}),
     prepare: async (url, caller) => {
       const asked = url.searchParams.get('managerEmail')?.trim() || null;
-      let manager: string;
-      if (caller.role === 'manager') {
-        if (asked && asked.toLowerCase() !== (caller.id ?? '').toLowerCase()) {
-          return refusal('FORBIDDEN', 'A manager can download only the report about their own employees.');
-        }
-        manager = caller.id ?? '';
-      } else {
-        if (!asked) return refusal('VALIDATION_FAILED', "Add ?managerEmail=<the manager's e-mail> to the address.", { field: 'managerEmail' });
-        manager = asked;
+      const manager = asked ?? (caller.role === 'manager' ? (caller.id ?? '') : null);
+      if (manager === null) return refusal('VALIDATION_FAILED', "Add ?managerEmail=<the manager's e-mail> to the address.", { field: 'managerEmail' });
+      const viewer: Viewer = { role: caller.role as Viewer['role'], actorId: caller.id ?? '', programIds: [], matches: [] };
+      if (!visibility(viewer, 'managerReportRow', { managerEmail: manager }).visible) {
+        return refusal('FORBIDDEN', 'A manager can download only the report about their own employees.');
       }
       const now = options.clock().toISOString();
       return { rows: each(options.reports.report(manager, now)), fileName: `manager-report-${now.slice(0, 10)}.csv`, write: writeReport };

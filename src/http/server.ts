@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRoute } from './routes';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerOptions } from 'graphql-ws';
 
 // graphql-ws's `use/ws` is a subpath export, which TypeScript's node10 resolution cannot see; its
@@ -29,6 +29,27 @@ export const GRAPHQL_PATH = '/graphql';
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 export type ShutdownHook = () => Promise<void> | void;
+
+/**
+ * The close code of a live socket whose token expired (graphql-ws keeps 4400-4499 for such
+ * refusals; 4401 is its "Unauthorized"). The client reconnects with a fresh token.
+ */
+export const TOKEN_EXPIRED_CLOSE_CODE = 4401;
+export const TOKEN_EXPIRED_CLOSE_REASON = 'Token expired: reconnect with a new token';
+
+/** Node timers hold at most ~24.8 days; a longer wait is taken in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Runs `action` `delayMs` from now (however far); returns a cancel function. */
+const after = (delayMs: number, action: () => void): (() => void) => {
+  let timer: NodeJS.Timeout;
+  const wait = (remaining: number) => {
+    timer = setTimeout(() => (remaining > MAX_TIMER_MS ? wait(remaining - MAX_TIMER_MS) : action()), Math.min(Math.max(remaining, 0), MAX_TIMER_MS));
+    timer.unref();
+  };
+  wait(delayMs);
+  return () => clearTimeout(timer);
+};
 
 export interface HttpServerOptions<Services> {
   readonly schema: GraphQLSchema;
@@ -412,15 +433,27 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
           'errors' in result && result.errors
             ? { ...result, errors: result.errors.map((error) => errorReporting.formatError(error.toJSON(), error)) }
             : result,
-        // Only authenticated connections: the subscriptions are for auditors and analysts.
+        // Only authenticated connections: the subscriptions are for auditors and analysts. A socket
+        // lives no longer than its token: it is closed when the token expires, by the server's clock.
         onConnect: async (ctx) => {
+          let context: GraphQLContext<Services>;
           try {
-            const actor = (await contextOf(ctx.connectionParams)).actor;
-            if (actor) socketActors.set(ctx, actor.id);
-            return actor !== null;
+            context = await contextOf(ctx.connectionParams);
           } catch {
             return false;
           }
+          const actor = context.actor;
+          if (!actor) return false;
+          socketActors.set(ctx, actor.id);
+          if (actor.expiresAt) {
+            const socket = (ctx.extra as { readonly socket: WebSocket }).socket;
+            const cancel = after(actor.expiresAt.getTime() - context.now().getTime(), () => {
+              logger.info({ actorId: actor.id }, 'Closing a live socket: its token expired');
+              socket.close(TOKEN_EXPIRED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_REASON);
+            });
+            socket.once('close', cancel);
+          }
+          return true;
         },
       },
       wsServer,

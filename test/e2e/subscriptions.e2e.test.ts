@@ -1,5 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { mintToken } from '../../src/graphql/auth';
+import { TOKEN_EXPIRED_CLOSE_CODE } from '../../src/http/server';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
 
@@ -79,6 +81,37 @@ describe.each(sqlBackends())('event subscriptions on $name', ({ open }) => {
     expect(events.map((e) => e.type)).toEqual(['ProgramCreated', 'MatchingTurnedOn', 'ProgramCreated']);
     expect(events[0]).toMatchObject({ streamId: `program-${first.createProgram.program.id}`, metadata: { actor: { id: 'alice.admin', role: 'admin' }, reason: 'live test' } });
     expect(events.some((e) => e.streamId === `program-${before.createProgram.program.id}`)).toBe(false);
+  });
+
+  test('a subscription ends with close code 4401 when its token expires, by the server\'s clock', async () => {
+    const shortLived = await mintToken({ secret: t.app.config.tokenKeys!, subject: 'audrey', role: 'auditor', expiresIn: 2, now: t.clock.now });
+    const client = connect(shortLived);
+    const opened = Date.now();
+    let connected!: () => void;
+    const isConnected = new Promise<void>((resolve) => (connected = resolve));
+    client.on('connected', () => connected());
+    const ended = new Promise<{ code: number; reason: string }>((resolve, reject) => {
+      client.subscribe(
+        { query: `subscription { events { id type } }` },
+        {
+          next: () => undefined,
+          error: (error) => resolve(error as { code: number; reason: string }),
+          complete: () => reject(new Error('the subscription completed instead of being closed for its expired token')),
+        },
+      );
+    });
+    await isConnected;
+    const closed = await ended;
+    expect(closed).toMatchObject({ code: TOKEN_EXPIRED_CLOSE_CODE, reason: expect.stringContaining('Token expired') });
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(1500);
+
+    // A token that outlives the test keeps its socket.
+    const longLived = await t.token('auditor', 'audrey');
+    const live = collect(connect(longLived), { eventTypes: ['ProgramCreated'] }, 1);
+    await live.started;
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await mutate(`mutation ($input: CreateProgramInput!) { createProgram(input: $input) { program { id } } }`, { name: 'Still open', timeZone: 'Europe/Paris' });
+    expect((await live.done).map((e) => e.type)).toEqual(['ProgramCreated']);
   });
 
   test('connections without a valid token, and roles that may not subscribe, are refused', async () => {

@@ -26,7 +26,7 @@ const refusal = async (token: string): Promise<DomainError> => {
 describe('tokens', () => {
   it('round-trip subject, role, user id and name', async () => {
     const token = await mintToken({ secret, subject: 'bob', role: 'mentor', userId: 'user-7', name: 'Bob', expiresIn: '12h', now });
-    await expect(verifyToken(secret, token, { now })).resolves.toEqual({ id: 'bob', role: 'mentor', userId: 'user-7', name: 'Bob' });
+    await expect(verifyToken(secret, token, { now })).resolves.toEqual({ id: 'bob', role: 'mentor', userId: 'user-7', name: 'Bob', expiresAt: expect.any(Date) });
   });
 
   it('expire after their lifetime', async () => {

@@ -14,7 +14,7 @@ describe('token CLI', () => {
     const { code, out, err } = await run(['--role', 'mentor', '--subject', 'bob', '--user-id', 'user-7', '--expires', '2h'], { AUTH_TOKEN_SECRET: secret });
     expect(code).toBe(0);
     expect(err).toBe('');
-    await expect(verifyToken(secret, out)).resolves.toEqual({ id: 'bob', role: 'mentor', userId: 'user-7' });
+    await expect(verifyToken(secret, out)).resolves.toEqual({ id: 'bob', role: 'mentor', userId: 'user-7', expiresAt: expect.any(Date) });
   });
 
   it.each([

@@ -33,7 +33,7 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Where the notification worker sends e-mail (a test SMTP server); unset: a mailbox file in a temporary directory. */
   readonly smtpUrl?: string;
-  /** More configuration (e.g. rate limits, which are off here unless set). */
+  /** More configuration, as environment variables (e.g. rate limits, which are off here unless set, or MAX_QUERY_COST for tests that send large generated operations). */
   readonly env?: Readonly<Record<string, string>>;
 }
 

@@ -3,12 +3,13 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { formatPosition } from '../../eventstore/eventStore';
 import { DomainError } from '../../domain/shared/decider';
 import { userIdOfPersona, type AttributeValue } from '../../domain';
+import { assertCanSee } from '../access';
 import { requireActor } from '../context';
 import { attempt, type UserError } from '../errors';
 import { ProgramPayload, UserPayload, refused, succeeded } from '../lifecycle/payloads';
 import { ProgramType } from '../lifecycle/program.type';
 import { MatchType, UserType } from '../lifecycle/user.type';
-import { assertCanReadUser, type Context } from '../lifecycle/services';
+import type { Context } from '../lifecycle/services';
 import { commandContextFor, consistentRead } from '../lifecycle/support';
 import { UserInput } from '../lifecycle/inputs';
 import { Field, InputType } from 'type-graphql';
@@ -76,7 +77,10 @@ export class AutoMatchingResolver {
   @Mutation(() => UserPayload, { description: 'Replace a user\'s profile attributes. Mentors and mentees may set their own.' })
   async setProfileAttributes(@Arg('input') input: SetProfileAttributesInput, @Ctx() context: Context): Promise<UserPayload> {
     const result = await attempt(() => {
-      assertCanReadUser(context, input.userId);
+      const actor = requireActor(context);
+      if (actor.role !== 'admin' && actor.userId !== input.userId) {
+        throw new DomainError('FORBIDDEN', 'Mentors and mentees can set only their own profile.', { userId: input.userId });
+      }
       return context.services.commands.setProfileAttributes(commandContextFor(context, input), input.userId, input.attributes);
     });
     return result.ok
@@ -124,17 +128,15 @@ export class AutoMatchingResolver {
     @Ctx() context: Context,
     @Arg('first', () => Int, { defaultValue: 5 }) first = 5,
   ) {
-    const actor = requireActor(context);
-    if (actor.role === 'mentee' && actor.userId !== userIdOfPersona(menteePersonaId)) {
-      throw new DomainError('FORBIDDEN', 'Mentees can ask for suggestions only for themselves.', { personaId: menteePersonaId });
-    }
+    const menteeUserId = userIdOfPersona(menteePersonaId) ?? '';
+    await assertCanSee(context, 'mentorSuggestion', { menteeUserId }, 'Mentees can ask for suggestions only for themselves.', { personaId: menteePersonaId });
     if (!Number.isInteger(first) || first < 1 || first > 50) {
       throw new DomainError('VALIDATION_FAILED', `first must be between 1 and 50; got ${first}.`, { field: 'first' });
     }
     await consistentRead(context);
     const suggestions = await context.services.autoMatching.suggestMentors(menteePersonaId, first);
     return suggestions.map((s) =>
-      Object.assign(new MentorSuggestionType(), s, { explanation: s.explanation.map((p) => Object.assign(new ScorePartType(), p)) }),
+      Object.assign(new MentorSuggestionType(), s, { menteeUserId, explanation: s.explanation.map((p) => Object.assign(new ScorePartType(), p)) }),
     );
   }
 }

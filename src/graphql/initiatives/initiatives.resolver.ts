@@ -4,6 +4,7 @@ import type { RegistrationStatus } from '../../domain/initiative';
 import type { GlobalPosition } from '../../eventstore/eventStore';
 import type { RegistrationFilter, RegistrationView } from '../../../projections/registrationQueries';
 import type { AuthenticatedActor } from '../auth';
+import { canSee } from '../access';
 import { commandContext, requireActor } from '../context';
 import { attempt } from '../errors';
 import type { CommandInput } from '../lifecycle/inputs';
@@ -59,12 +60,8 @@ const readScope = (actor: AuthenticatedActor): Pick<RegistrationFilter, 'userId'
   throw new DomainError('FORBIDDEN', `Registrations are read by initiatives' staff, by volunteers for themselves and by their managers; your token has role ${actor.role}.`);
 };
 
-const canRead = (actor: AuthenticatedActor, registration: RegistrationView): boolean => {
-  const scope = readScope(actor);
-  if (scope.userId !== undefined) return registration.userId === scope.userId;
-  if (scope.managerEmail !== undefined) return registration.managerEmail?.toLowerCase() === scope.managerEmail.trim().toLowerCase();
-  return true;
-};
+const canRead = (context: Context, registration: RegistrationView): Promise<boolean> =>
+  canSee(context, 'registration', { userId: registration.userId, managerEmail: registration.managerEmail ?? null });
 
 const toRegistration = (view: RegistrationView): RegistrationType =>
   Object.assign(new RegistrationType(), {
@@ -256,7 +253,7 @@ export class InitiativesResolver {
     readScope(actor);
     await consistentRead(context);
     const view = await context.services.initiativeReadModel.registration(id);
-    if (!view || !canRead(actor, view)) return null;
+    if (!view || !(await canRead(context, view))) return null;
     recordRead(context, { kind: 'REGISTRATION', objectId: view.registrationId, subjectUserId: view.userId, via: 'Query.registration' });
     return toRegistration(view);
   }
@@ -280,7 +277,7 @@ export class RegistrationPayloadResolver {
     if (!payload.registrationId || payload.errors.length > 0) return null;
     await consistentRead(context, payload.position);
     const view = await context.services.initiativeReadModel.registration(payload.registrationId);
-    return view && canRead(requireActor(context), view) ? toRegistration(view) : null;
+    return view && (await canRead(context, view)) ? toRegistration(view) : null;
   }
 }
 

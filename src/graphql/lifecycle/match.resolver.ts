@@ -1,5 +1,4 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { DomainError } from '../../domain/shared/decider';
 import { attempt } from '../errors';
 import { recordPersonaRead } from '../readAudit';
 import { CloseMatchInput, MatchInput, MatchPersonasInput } from './inputs';
@@ -8,6 +7,7 @@ import { MatchPayload, refused, succeeded } from './payloads';
 import { findPersona } from './persona.resolver';
 import { ProgramType } from './program.type';
 import { readableUsers, type Context } from './services';
+import { assertCanSee } from '../access';
 import { commandContextFor, consistentRead } from './support';
 import { MatchType, PersonaType } from './user.type';
 
@@ -16,13 +16,11 @@ export class MatchResolver {
   @Authorized()
   @Query(() => MatchType, { nullable: true, description: 'One match. Mentors and mentees may read only their own.' })
   async match(@Arg('id', () => ID) id: string, @Ctx() context: Context) {
-    const readable = readableUsers(context);
+    readableUsers(context);
     await consistentRead(context);
     const match = (await context.services.readModel.matchesByIds([id]))[0];
     if (!match) return null;
-    if (readable !== 'all' && !readable.includes(match.mentorUserId) && !readable.includes(match.menteeUserId)) {
-      throw new DomainError('FORBIDDEN', 'Mentors and mentees can read only their own matches.', { matchId: id });
-    }
+    await assertCanSee(context, 'match', match, 'Mentors and mentees can read only their own matches, once they are live or requested.', { matchId: id });
     return Object.assign(new MatchType(), match);
   }
 

@@ -6,7 +6,8 @@ import { AssignPersonaToSiteInput, ChangePersonaMatchStatusInput, InactivatePers
 import { matchById, personasOfUser, programById, userById } from './loaders';
 import { PersonaPayload, refused, succeeded } from './payloads';
 import { ProgramType } from './program.type';
-import { assertCanReadUser, type Context } from './services';
+import type { Context } from './services';
+import { assertCanSee } from '../access';
 import { commandContextFor, consistentRead } from './support';
 import { recordPersonaRead, recordRead } from '../readAudit';
 import { AccessType, MatchType, PersonaType, UserType } from './user.type';
@@ -23,14 +24,16 @@ export class PersonaResolver {
   @Authorized()
   @Query(() => PersonaType, { nullable: true, description: 'One persona. Mentors and mentees may read only their own.' })
   async persona(@Arg('id', () => ID) id: string, @Ctx() context: Context) {
-    assertCanReadUser(context, userIdOfPersona(id) ?? '');
+    await assertCanSee(context, 'persona', { personaId: id, userId: userIdOfPersona(id) ?? '' }, 'Mentors and mentees can read only their own personas and their partner\'s.', {
+      personaId: id,
+    });
     await consistentRead(context);
     const persona = await findPersona(context, id);
     if (persona) recordRead(context, { kind: 'USER_RECORD', objectId: persona.personaId, subjectUserId: persona.userId, via: 'Query.persona' });
     return persona;
   }
 
-  @FieldResolver(() => UserType, { description: 'The user this persona belongs to.' })
+  @FieldResolver(() => UserType, { nullable: true, description: 'The user this persona belongs to; null when the caller may not see them.' })
   async user(@Root() persona: PersonaType, @Ctx() context: Context) {
     const user = await userById(context).load(persona.userId);
     if (user) recordRead(context, { kind: 'USER_RECORD', objectId: user.userId, subjectUserId: user.userId, via: 'Persona.user' });
@@ -59,7 +62,10 @@ export class PersonaResolver {
     return partner;
   }
 
-  @FieldResolver(() => AccessType, { description: 'Can log in & see curriculum through this persona (user status and match status together).' })
+  @FieldResolver(() => AccessType, {
+    nullable: true,
+    description: 'Can log in & see curriculum through this persona (user status and match status together). Null when the caller sees this persona only as their match partner\'s.',
+  })
   async access(@Root() persona: PersonaType, @Ctx() context: Context): Promise<AccessType> {
     const user = await userById(context).load(persona.userId);
     return user ? personaAccess(user.userStatus, persona) : { logIn: 'NO', seeCurriculum: false };

@@ -12,6 +12,8 @@ import type { InitiativeServices } from '../initiatives/services';
 import { requireActor, type GraphQLContext } from '../context';
 import type { TokenRole } from '../auth';
 import type { ReadAuditServices } from '../readAudit';
+import { fieldVisible, PARTICIPANTS, READS_EVERYTHING, visibility } from '../../domain/access/policy';
+import { viewerOf } from '../access';
 
 /** What the lifecycle resolvers need from the application (built in the composition root). */
 export interface LifecycleServices extends HealthServices, InitiativeServices, ReadAuditServices {
@@ -33,24 +35,31 @@ export interface LifecycleServices extends HealthServices, InitiativeServices, R
 export type Context = GraphQLContext<LifecycleServices>;
 
 /** Roles that read every participant's profile and history. */
-export const READ_EVERYONE: TokenRole[] = ['admin', 'auditor', 'analyst'];
-/** Roles that read only their own profile and history (their token names their user id). */
-const READ_SELF: readonly TokenRole[] = ['mentor', 'mentee'];
+export const READ_EVERYONE: TokenRole[] = [...READS_EVERYTHING];
 
-/** The users the caller may read: `all`, or just their own. */
+/**
+ * The users a listing may name for the caller: `all`, or just their own. It narrows the query; the
+ * access policy still decides what of each user the caller sees.
+ */
 export const readableUsers = (context: Context): 'all' | readonly string[] => {
   const actor = requireActor(context);
-  if ((READ_EVERYONE as readonly string[]).includes(actor.role)) return 'all';
-  if ((READ_SELF as readonly string[]).includes(actor.role)) return actor.userId ? [actor.userId] : [];
+  if ((READS_EVERYTHING as readonly string[]).includes(actor.role)) return 'all';
+  if ((PARTICIPANTS as readonly string[]).includes(actor.role)) return actor.userId ? [actor.userId] : [];
   throw new DomainError(
     'FORBIDDEN',
     `Participants' profiles are read by admins, auditors and analysts, and by mentors and mentees for themselves; your token has role ${actor.role}.`,
   );
 };
 
-export const assertCanReadUser = (context: Context, userId: string): void => {
-  const readable = readableUsers(context);
-  if (readable !== 'all' && !readable.includes(userId)) {
-    throw new DomainError('FORBIDDEN', 'Mentors and mentees can read only their own profile and history.', { userId });
+/**
+ * FORBIDDEN unless the policy shows the caller this user's `field` (default: the user at all).
+ * Root fields that stand for a field of a user (`userHistory` for `history`) name it, so they
+ * answer exactly what the nested path answers.
+ */
+export const assertCanReadUser = async (context: Context, userId: string, field?: string): Promise<void> => {
+  readableUsers(context);
+  const seen = visibility(await viewerOf(context), 'user', { userId });
+  if (!seen.visible || (field !== undefined && !fieldVisible(seen, field))) {
+    throw new DomainError('FORBIDDEN', 'Mentors and mentees can read only their own profile and history, and their partner\'s name.', { userId });
   }
 };

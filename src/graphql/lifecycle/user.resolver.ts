@@ -20,6 +20,8 @@ import { ChangeUserStatusesPayload, refused, succeeded, UserPayload, UserStatusC
 import { ProgramType } from './program.type';
 import { assertCanReadUser, readableUsers, type Context } from './services';
 import { recordRead } from '../readAudit';
+import { assertCanSee, viewerOf } from '../access';
+import { seesStaffOnlyHistory } from '../../domain/access/policy';
 import { commandContextFor, connection, consistentRead, pageSize } from './support';
 import { AccessType, ManagerType, PersonaSnapshotType, PersonaType, UserConnectionType, UserSnapshotType, UserType } from './user.type';
 import type { HistoryEntryView, UserView } from '../../readmodels/lifecycle';
@@ -45,6 +47,17 @@ class UserStatusInfoType {
   logIn!: LogInAccess;
 }
 
+/** A page of the user's history, without the entries the policy keeps from the caller (counted out too). */
+const historyPage = async (context: Context, userId: string, first: number, after: string | undefined, via: string) => {
+  const page = await context.services.readModel.history(
+    userId,
+    { first: pageSize(first), ...(after ? { after } : {}) },
+    { participantView: !seesStaffOnlyHistory(await viewerOf(context)) },
+  );
+  recordRead(context, { kind: 'USER_HISTORY', objectId: userId, subjectUserId: userId, via });
+  return connection(page, asHistoryEntry);
+};
+
 @Resolver(() => UserType)
 export class UserResolver {
   @Authorized()
@@ -59,7 +72,7 @@ export class UserResolver {
   @Authorized()
   @Query(() => UserType, { nullable: true, description: 'One user. Mentors and mentees may read only themselves.' })
   async user(@Arg('id', () => ID) id: string, @Ctx() context: Context) {
-    assertCanReadUser(context, id);
+    await assertCanReadUser(context, id);
     await consistentRead(context);
     const user = (await context.services.readModel.usersByIds([id])).map(asUser)[0] ?? null;
     if (user) recordRead(context, { kind: 'USER_RECORD', objectId: user.userId, subjectUserId: user.userId, via: 'Query.user' });
@@ -96,18 +109,15 @@ export class UserResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    assertCanReadUser(context, userId);
+    await assertCanReadUser(context, userId, 'history');
     await consistentRead(context);
-    const participantView = readableUsers(context) !== 'all';
-    const page = await context.services.readModel.history(userId, { first: pageSize(first), ...(after ? { after } : {}) }, { participantView });
-    recordRead(context, { kind: 'USER_HISTORY', objectId: userId, subjectUserId: userId, via: 'Query.userHistory' });
-    return connection(page, asHistoryEntry);
+    return historyPage(context, userId, first, after, 'Query.userHistory');
   }
 
   @Authorized()
   @Query(() => UserSnapshotType, { description: 'The user as they stood at a past moment, folded from their events up to then.' })
   async userAsOf(@Arg('userId', () => ID) userId: string, @Arg('at', () => Date) at: Date, @Ctx() context: Context): Promise<UserSnapshotType> {
-    assertCanReadUser(context, userId);
+    await assertCanSee(context, 'pastState', { userId }, 'Mentors and mentees can read only their own past states.', { userId });
     if (Number.isNaN(at.getTime())) throw new DomainError('VALIDATION_FAILED', '`at` must be an ISO-8601 date-time.', { field: 'at' });
     const { state, eventCount } = await context.services.userAsOf(userId, at);
     recordRead(context, { kind: 'USER_STATE', objectId: userId, subjectUserId: userId, via: 'Query.userAsOf' });
@@ -156,35 +166,36 @@ export class UserResolver {
     return programById(context).load(user.programId);
   }
 
-  @FieldResolver(() => [PersonaType], { description: 'All personas, oldest first ("show all personas").' })
+  @FieldResolver(() => [PersonaType], { nullable: true, description: 'All personas, oldest first ("show all personas"). Null when the caller sees this user only as a match partner (by name).' })
   async personas(@Root() user: UserType, @Ctx() context: Context) {
     return (await personasOfUser(context).load(user.userId)).map((persona) => Object.assign(new PersonaType(), persona));
   }
 
-  @FieldResolver({ description: 'From the user status: whether the user can be matched.' })
+  @FieldResolver(() => Boolean, { nullable: true, description: 'From the user status: whether the user can be matched. Null when the caller sees this user only as a match partner (by name).' })
   canBeMatched(@Root() user: UserType): boolean {
     return canBeMatched(user.userStatus);
   }
 
   @FieldResolver(() => AccessType, {
-    description: 'Can log in & see curriculum, from the user status and the personas\' match statuses together.',
+    nullable: true,
+    description: 'Can log in & see curriculum, from the user status and the personas\' match statuses together. Null when the caller sees this user only as a match partner (by name).',
   })
   async access(@Root() user: UserType, @Ctx() context: Context): Promise<AccessType> {
     const personas = await personasOfUser(context).load(user.userId);
     return { logIn: canLogIn({ userStatus: user.userStatus, personas }), seeCurriculum: canSeeCurriculum({ userStatus: user.userStatus, personas }) };
   }
 
-  @FieldResolver(() => HistoryConnectionType, { description: 'The user\'s history, newest first.' })
+  @FieldResolver(() => HistoryConnectionType, {
+    nullable: true,
+    description: 'The user\'s history, newest first; participants do not see staged matches in their own. Null when the caller sees this user only as a match partner (by name).',
+  })
   async history(
     @Root() user: UserType,
     @Ctx() context: Context,
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    assertCanReadUser(context, user.userId);
-    const page = await context.services.readModel.history(user.userId, { first: pageSize(first), ...(after ? { after } : {}) });
-    recordRead(context, { kind: 'USER_HISTORY', objectId: user.userId, subjectUserId: user.userId, via: 'User.history' });
-    return connection(page, asHistoryEntry);
+    return historyPage(context, user.userId, first, after, 'User.history');
   }
 
   // -- commands ------------------------------------------------------------------------------

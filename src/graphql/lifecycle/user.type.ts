@@ -20,16 +20,16 @@ export class UserType implements Omit<UserView, 'managerName' | 'managerEmail' |
   @Field(() => ID, { name: 'id' })
   userId!: string;
 
-  @Field()
+  @Field(() => String, { nullable: true, description: 'Null when the caller sees this user only as a match partner (by name).' })
   email!: string;
 
   @Field()
   name!: string;
 
-  @Field(() => ID, { description: 'The program the user registered in.' })
+  @Field(() => ID, { nullable: true, description: 'The program the user registered in. Null when the caller sees this user only as a match partner (by name).' })
   programId!: string;
 
-  @Field(() => ROLE_ENUM, { description: 'The role the user registered with.' })
+  @Field(() => ROLE_ENUM, { nullable: true, description: 'The role the user registered with. Null when the caller sees this user only as a match partner (by name).' })
   role!: ParticipantRole;
 
   @Field(() => String, { nullable: true })
@@ -38,16 +38,16 @@ export class UserType implements Omit<UserView, 'managerName' | 'managerEmail' |
   managerName!: string | null;
   managerEmail!: string | null;
 
-  @Field(() => USER_STATUS_ENUM, { name: 'status' })
+  @Field(() => USER_STATUS_ENUM, { name: 'status', nullable: true, description: 'Null when the caller sees this user only as a match partner (by name).' })
   userStatus!: UserStatus;
 
-  @Field({ description: 'Whether the application was completed (which moved the user to SI).' })
+  @Field(() => Boolean, { nullable: true, description: 'Whether the application was completed (which moved the user to SI). Null when the caller sees this user only as a match partner (by name).' })
   applicationCompleted!: boolean;
 
-  @Field({ description: 'ISO-8601.' })
+  @Field(() => String, { nullable: true, description: 'ISO-8601. Null when the caller sees this user only as a match partner (by name).' })
   registeredAt!: string;
 
-  @Field({ description: 'ISO-8601.' })
+  @Field(() => String, { nullable: true, description: 'ISO-8601. Null when the caller sees this user only as a match partner (by name).' })
   updatedAt!: string;
 }
 
@@ -57,7 +57,7 @@ export class PersonaSnapshotType {
   @Field(() => ID, { name: 'id' })
   personaId!: string;
 
-  @Field(() => Int, { description: '1 for the persona every user starts with, then 2, 3, ... for rematches.' })
+  @Field(() => Int, { nullable: true, description: '1 for the persona every user starts with, then 2, 3, ... for rematches. Null when the caller sees this persona only as their match partner\'s.' })
   number!: number;
 
   @Field(() => ID)
@@ -66,13 +66,13 @@ export class PersonaSnapshotType {
   @Field(() => ROLE_ENUM)
   role!: ParticipantRole;
 
-  @Field(() => PERSONA_STATUS_ENUM)
+  @Field(() => PERSONA_STATUS_ENUM, { nullable: true, description: 'Null when the caller sees this persona only as their match partner\'s.' })
   personaStatus!: PersonaStatus;
 
-  @Field(() => MATCH_STATUS_ENUM)
+  @Field(() => MATCH_STATUS_ENUM, { nullable: true, description: 'Null when the caller sees this persona only as their match partner\'s.' })
   matchStatus!: MatchStatus;
 
-  @Field(() => ID, { nullable: true, description: 'The one match this persona was ever in.' })
+  @Field(() => ID, { nullable: true, description: 'The one match this persona was ever in. Null when the caller sees this persona only as their match partner\'s.' })
   matchId!: string | null;
 
   @Field(() => ID, { nullable: true })
@@ -84,7 +84,7 @@ export class PersonaSnapshotType {
 
 @ObjectType('Persona', { description: 'One participation of a user in one program, in one role. Matched at most once.' })
 export class PersonaType extends PersonaSnapshotType implements PersonaView {
-  @Field(() => ID)
+  @Field(() => ID, { nullable: true, description: 'Null when the caller sees this persona only as their match partner\'s.' })
   userId!: string;
 
   @Field(() => String, {
@@ -96,13 +96,13 @@ export class PersonaType extends PersonaSnapshotType implements PersonaView {
   @Field(() => String, { nullable: true, description: 'When the mentee was invited to submit mentor preferences (ISO-8601); null if never.' })
   invitedAt!: string | null;
 
-  @Field({ description: 'Its match ran its full duration (the persona stays MATCHED).' })
+  @Field(() => Boolean, { nullable: true, description: 'Its match ran its full duration (the persona stays MATCHED). Null when the caller sees this persona only as their match partner\'s.' })
   matchCompleted!: boolean;
 
-  @Field({ description: 'ISO-8601.' })
+  @Field(() => String, { nullable: true, description: 'ISO-8601. Null when the caller sees this persona only as their match partner\'s.' })
   createdAt!: string;
 
-  @Field({ description: 'ISO-8601.' })
+  @Field(() => String, { nullable: true, description: 'ISO-8601. Null when the caller sees this persona only as their match partner\'s.' })
   updatedAt!: string;
 }
 

@@ -4,10 +4,27 @@ import type { LiveEventHub } from '../../live/liveEvents';
 import { EventLogFilterInput } from '../audit/audit.inputs';
 import { LoggedEventType, asLoggedEvent } from '../audit/audit.types';
 import type { GraphQLContext } from '../context';
+import { visibility } from '../../domain/access/policy';
+import { viewerOf } from '../access';
 
 export interface LiveServices {
   readonly liveEvents: LiveEventHub;
 }
+
+/** The events of `source` that pass `keep`; ending it ends the source at once (no event needs to arrive first). */
+const keepOnly = (source: AsyncIterableIterator<RecordedEvent>, keep: (event: RecordedEvent) => boolean): AsyncIterableIterator<RecordedEvent> => {
+  const iterator: AsyncIterableIterator<RecordedEvent> = {
+    [Symbol.asyncIterator]: () => iterator,
+    async next() {
+      for (;;) {
+        const result = await source.next();
+        if (result.done || keep(result.value)) return result;
+      }
+    },
+    return: async (value?: unknown) => (source.return ? source.return(value) : { value: undefined, done: true }),
+  };
+  return iterator;
+};
 
 /** Live events for auditors and analysts (graphql-ws at the GraphQL path). */
 @Resolver()
@@ -16,10 +33,12 @@ export class LiveEventsResolver {
   @Subscription(() => LoggedEventType, {
     description:
       'Events as they are committed from the moment of subscribing, filtered like `eventLog` (over WebSocket with graphql-ws; ' +
-      'send the token as connectionParams.authorization = "Bearer <token>").',
+      'send the token as connectionParams.authorization = "Bearer <token>"). The socket is closed with code 4401 when the token expires; ' +
+      'reconnect with a new one.',
     subscribe: async ({ args, context }) => {
       const filter = (args as { filter?: EventLogFilterInput }).filter ?? {};
-      return (context as GraphQLContext<LiveServices>).services.liveEvents.subscribe({
+      const viewer = await viewerOf(context as GraphQLContext<unknown>);
+      const events = await (context as GraphQLContext<LiveServices>).services.liveEvents.subscribe({
         streamId: filter.streamId ?? null,
         aggregate: filter.aggregate ?? null,
         eventTypes: filter.eventTypes ?? null,
@@ -30,6 +49,8 @@ export class LiveEventsResolver {
         from: filter.from ? filter.from.toISOString() : null,
         to: filter.to ? filter.to.toISOString() : null,
       });
+      // The same policy as every other read decides which events this caller is shown.
+      return keepOnly(events, (event) => visibility(viewer, 'loggedEvent', { streamId: event.streamId }).visible);
     },
   })
   events(@Root() event: RecordedEvent, @Arg('filter', () => EventLogFilterInput, { nullable: true }) _filter?: EventLogFilterInput): LoggedEventType {

@@ -69,8 +69,8 @@ export class AvailableMentorType {
   @Field()
   name!: string;
 
-  @Field()
-  email!: string;
+  @Field(() => String, { nullable: true, description: 'Null for a mentee choosing a mentor: they see who is available, not how to reach them.' })
+  email!: string | null;
 
   @Field(() => Int, { description: 'Live matches at once: their own setting, else the program\'s default.' })
   capacity!: number;
@@ -78,14 +78,20 @@ export class AvailableMentorType {
   @Field()
   capacityIsProgramDefault!: boolean;
 
-  @Field(() => Int)
-  liveMatches!: number;
+  @Field(() => Int, { nullable: true, description: 'Null for a mentee: a mentor\'s workload stays with staff.' })
+  liveMatches!: number | null;
 
-  @Field(() => Int)
-  stagedMatches!: number;
+  @Field(() => Int, { nullable: true, description: 'Null for a mentee: a mentor\'s workload stays with staff.' })
+  stagedMatches!: number | null;
 
-  @Field(() => Int, { description: 'Requests naming the mentor that wait for approvals (they do not take capacity).' })
-  openRequests!: number;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Requests naming the mentor that wait for approvals (they do not take capacity). Null for a mentee.',
+  })
+  openRequests!: number | null;
+
+  /** The program listed, for the access policy. */
+  programId!: string;
 
   @Field(() => Int)
   capacityLeft!: number;
@@ -96,14 +102,14 @@ export class MatchListItemType extends MatchType {
   @Field()
   mentorName!: string;
 
-  @Field()
-  mentorEmail!: string;
+  @Field(() => String, { nullable: true, description: 'Null for the mentee: participants know their partner by name, not by e-mail.' })
+  mentorEmail!: string | null;
 
   @Field()
   menteeName!: string;
 
-  @Field()
-  menteeEmail!: string;
+  @Field(() => String, { nullable: true, description: 'Null for the mentor: participants know their partner by name, not by e-mail.' })
+  menteeEmail!: string | null;
 }
 
 const edgeAndConnection = <Node>(name: string, node: new () => Node) => {

@@ -2,11 +2,11 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } f
 import { DEFAULT_TEMPLATES, NOTIFICATION_KINDS, TEMPLATE_PLACEHOLDERS, MATCH_LIFECYCLE_STATUSES, type MatchLifecycleStatus } from '../../domain';
 import { DomainError } from '../../domain/shared/decider';
 import type { OutboxState } from '../../notifications';
-import { requireActor } from '../context';
 import { recordPersonaRead } from '../readAudit';
 import { MATCH_STATE_ENUM } from '../lifecycle/enums';
 import { ProgramType } from '../lifecycle/program.type';
-import { readableUsers, type Context } from '../lifecycle/services';
+import { assertCanReadUser, type Context } from '../lifecycle/services';
+import { assertCanSee } from '../access';
 import { connection, consistentRead, pageSize } from '../lifecycle/support';
 import {
   AvailableMentorConnection,
@@ -61,14 +61,11 @@ export class MatchingQueriesResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
+    await assertCanSee(context, 'availableMentor', { programId }, 'Mentees see the available mentors of their own programs only.', { programId });
     await consistentRead(context);
     const page = await context.services.matching.availableMentors(programId, { first: pageSize(first), ...(after ? { after } : {}) });
     for (const { node } of page.edges) recordPersonaRead(context, node.personaId, 'Query.availableMentors');
-    const mentee = requireActor(context).role === 'mentee';
-    // A mentee choosing a mentor sees who is available, not their workload or contact details.
-    return connection(page, (view) =>
-      Object.assign(new AvailableMentorType(), mentee ? { ...view, email: '', liveMatches: 0, stagedMatches: 0, openRequests: 0 } : view),
-    );
+    return connection(page, (view) => Object.assign(new AvailableMentorType(), view, { programId }));
   }
 
   @Authorized('admin', 'auditor', 'analyst')
@@ -103,10 +100,7 @@ export class MatchingQueriesResolver {
     @Ctx() context: Context,
     @Arg('openOnly', () => Boolean, { defaultValue: false }) openOnly = false,
   ) {
-    const readable = readableUsers(context);
-    if (readable !== 'all' && !readable.includes(userId)) {
-      throw new DomainError('FORBIDDEN', 'Mentors and mentees can read only their own match requests.', { userId });
-    }
+    await assertCanReadUser(context, userId, 'personas');
     await consistentRead(context);
     const requests = await context.services.matching.matchRequestsFor(userId, { openOnly });
     for (const request of requests) {

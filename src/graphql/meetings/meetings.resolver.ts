@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import type { CommandOutcome } from '../../commands/pipeline';
 import { DomainError } from '../../domain/shared/decider';
 import { DEFAULT_HEALTH_THRESHOLDS, type MeetingView } from '../../../projections/meetingQueries';
+import { assertCanSee } from '../access';
 import { requireActor } from '../context';
 import { attempt } from '../errors';
 import { refused, succeeded } from '../lifecycle/payloads';
@@ -130,7 +131,8 @@ export class MeetingResolver {
       if (actor.role !== 'mentor' && actor.role !== 'mentee') {
         throw new DomainError('FORBIDDEN', `Meetings are read by admins, auditors and analysts, and by a match's own mentor and mentee; your token has role ${actor.role}.`);
       }
-      requireAdminOrParticipant(context, await participantsOfMatch(context, matchId), 'read its meetings', { matchId });
+      const participants = await participantsOfMatch(context, matchId);
+      await assertCanSee(context, 'meeting', { matchId, ...participants }, "Only the match's mentor, its mentee or an admin can read its meetings.", { matchId });
     }
     await consistentRead(context);
     return (await context.services.meetingReadModel.meetingsOfMatch(matchId, nowOf(context))).map(toMeeting);

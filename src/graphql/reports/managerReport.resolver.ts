@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { DomainError } from '../../domain/shared/decider';
 import { MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow, type ManagerReportStatus } from '../../../projections/managerReportQueries';
+import { assertCanSee } from '../access';
 import { requireActor } from '../context';
 import type { Context } from '../lifecycle/services';
 import { consistentRead } from '../lifecycle/support';
@@ -40,28 +41,28 @@ export class ManagerReportRowType {
 
   @Field({ description: 'MM-DD-YYYY; blank for unmatched or concluded connections.' })
   matchDate!: string;
+
+  /** Whose report the row is part of, for the access policy. */
+  managerEmail!: string;
 }
 
-export const asReportRow = (row: ManagerReportRow): ManagerReportRowType =>
+export const asReportRow = (row: ManagerReportRow, managerEmail: string): ManagerReportRowType =>
   Object.assign(new ManagerReportRowType(), {
     ...row,
+    managerEmail,
     statusCode: row.status,
     matchingStatus: MANAGER_REPORT_STATUS_LABELS[row.status],
   });
 
-/** Whose report the caller may read: a manager only their own (their token's subject is their e-mail). */
-export const reportManagerFor = (context: Context, managerEmail: string | undefined | null): string => {
+/** Whose report the caller asks for (a manager's own by default: their token's subject is their e-mail), if the policy lets them read it. */
+export const reportManagerFor = async (context: Context, managerEmail: string | undefined | null): Promise<string> => {
   const actor = requireActor(context);
-  if (actor.role === 'manager') {
-    if (managerEmail && managerEmail.trim().toLowerCase() !== actor.id.trim().toLowerCase()) {
-      throw new DomainError('FORBIDDEN', 'A manager can read only the report about their own employees.', {});
-    }
-    return actor.id;
-  }
-  if (!managerEmail) {
+  const manager = managerEmail?.trim() || (actor.role === 'manager' ? actor.id : null);
+  if (!manager) {
     throw new DomainError('VALIDATION_FAILED', 'Name the manager (managerEmail) whose report you want.', { field: 'managerEmail' });
   }
-  return managerEmail;
+  await assertCanSee(context, 'managerReportRow', { managerEmail: manager }, 'A manager can read only the report about their own employees.');
+  return manager;
 };
 
 @Resolver()
@@ -73,12 +74,12 @@ export class ManagerReportResolver {
       'admins, auditors and analysts name the manager. Also as CSV at GET /exports/manager-report.csv.',
   })
   async managerReport(@Ctx() context: Context, @Arg('managerEmail', () => String, { nullable: true }) managerEmail?: string) {
-    const manager = reportManagerFor(context, managerEmail);
+    const manager = await reportManagerFor(context, managerEmail);
     await consistentRead(context);
     const rows = await context.services.managerReports.report(manager, context.now().toISOString());
     for (const row of rows) {
       recordRead(context, { kind: 'REPORT_ROW', objectId: row.mentorUserId, subjectUserId: row.mentorUserId, via: 'Query.managerReport' });
     }
-    return rows.map(asReportRow);
+    return rows.map((row) => asReportRow(row, manager));
   }
 }

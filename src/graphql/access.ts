@@ -1,0 +1,178 @@
+import { getNamedType, GraphQLList, GraphQLObjectType, isListType, isNonNullType, type GraphQLOutputType } from 'graphql';
+import type { MiddlewareFn } from 'type-graphql';
+import { fieldVisible, visibility, type AccessKind, type AccessObjects, type MatchFacts, type Viewer, type Visibility } from '../domain/access/policy';
+import { DomainError } from '../domain/shared/decider';
+import type { LifecycleReadModel } from '../readmodels/lifecycle';
+import type { MatchingReadModel } from '../readmodels/matching';
+import type { GraphQLContext } from './context';
+
+/**
+ * The GraphQL side of the access policy (`src/domain/access/policy.ts`): which API type is which
+ * kind of object, the caller as the policy sees them, and a middleware that runs on every field of
+ * the schema. Whatever path reaches an object, the middleware leaves out one the caller may not
+ * see (null, or gone from its list) and answers null for a field of it they may not see, so a
+ * resolver that forgets to ask is still covered.
+ */
+
+interface AccessServices {
+  readonly readModel: Pick<LifecycleReadModel, 'personasOfUsers' | 'matchesByIds'>;
+  readonly matching: Pick<MatchingReadModel, 'matchRequestsFor'>;
+}
+
+/** Every resolver context: the services a viewer is loaded with are in each composition, whatever a resolver's own type names. */
+type AccessContext = GraphQLContext<unknown>;
+
+/** How each API type that is a kind of object of the policy reads as that kind. */
+type Governed = { readonly [K in AccessKind]: { readonly kind: K; readonly facts: (object: any) => AccessObjects[K] } }[AccessKind];
+
+const as = <K extends AccessKind>(kind: K, facts: (object: any) => AccessObjects[K]): Governed => ({ kind, facts }) as Governed;
+
+const matchFacts = (match: MatchFacts): MatchFacts => match;
+const fromTheLog = (event: { streamId?: string }) => ({ streamId: event.streamId ?? '' });
+
+export const GOVERNED_TYPES: Readonly<Record<string, Governed>> = {
+  User: as('user', (user: { userId: string }) => ({ userId: user.userId })),
+  Persona: as('persona', (persona: { personaId: string; userId: string }) => ({ personaId: persona.personaId, userId: persona.userId })),
+  Match: as('match', matchFacts),
+  MatchListItem: as('matchListItem', matchFacts),
+  HistoryEntry: as('historyEntry', (entry: { userId: string; eventType: string }) => ({ userId: entry.userId, eventType: entry.eventType })),
+  Meeting: as('meeting', (meeting: AccessObjects['meeting']) => meeting),
+  Registration: as('registration', (registration: AccessObjects['registration']) => registration),
+  Notification: as('notification', (notification: AccessObjects['notification']) => notification),
+  ManagerReportRow: as('managerReportRow', (row: AccessObjects['managerReportRow']) => row),
+  LoggedEvent: as('loggedEvent', fromTheLog),
+  EventChain: as('loggedEvent', fromTheLog),
+  EventCommand: as('loggedEvent', fromTheLog),
+  AggregateState: as('loggedEvent', fromTheLog),
+  StateDiff: as('loggedEvent', fromTheLog),
+  EventLogVerification: as('loggedEvent', fromTheLog),
+  AvailableMentor: as('availableMentor', (mentor: AccessObjects['availableMentor']) => mentor),
+  UnmatchedMentee: as('unmatchedMentee', (mentee: AccessObjects['unmatchedMentee']) => mentee),
+  MentorSuggestion: as('mentorSuggestion', (suggestion: AccessObjects['mentorSuggestion']) => suggestion),
+  MatchNeedingCheckIn: as('matchNeedingCheckIn', (match: AccessObjects['matchNeedingCheckIn']) => match),
+  UserSnapshot: as('pastState', (snapshot: { userId: string }) => ({ userId: snapshot.userId })),
+};
+
+/**
+ * Types with no rule of their own: programs and initiatives (every signed-in caller reads them),
+ * parts of a governed object (reached only through it), connections and edges (their nodes are
+ * governed), counts, and mutation payloads (their objects are governed). A new type must be put in
+ * one list or the other; the schema-walking test fails until it is.
+ */
+export const UNGOVERNED_TYPES: readonly string[] = [
+  'Query', 'Mutation', 'Subscription',
+  'Program', 'ProgramSettings', 'Site', 'MatchingCriterion', 'NotificationTemplate', 'AutoMatchingConfiguration', 'AutoMatchingCriterion',
+  'AutoMatchingRun', 'Initiative', 'UserStatusInfo', 'Health', 'HealthThresholds', 'ProjectionLag', 'MatchingFunnel', 'MatchHealth',
+  'Access', 'Actor', 'Manager', 'PersonaSnapshot', 'ScorePart', 'CheckInReason', 'EngagementPeriod', 'RegistrationReminder',
+  'RegistrationTask', 'EventMetadata', 'ChainProblem', 'StateChange', 'PageInfo',
+  'UserConnection', 'UserEdge', 'HistoryConnection', 'HistoryEdge', 'EventLogConnection', 'EventLogEdge', 'MatchListConnection',
+  'MatchListEdge', 'AvailableMentorConnection', 'AvailableMentorEdge', 'UnmatchedMenteeConnection', 'UnmatchedMenteeEdge',
+  'UserError', 'ProgramPayload', 'UserPayload', 'PersonaPayload', 'MatchPayload', 'UserStatusChangeResult', 'ChangeUserStatusesPayload',
+  'BulkMatchPayload', 'InvitationResult', 'InviteMenteesPayload', 'MeetingPayload', 'InitiativePayload', 'RegistrationPayload',
+  'RunAutoMatchingPayload',
+];
+
+const viewers = new WeakMap<object, Promise<Viewer>>();
+
+const loadViewer = async (context: AccessContext): Promise<Viewer> => {
+  const actor = context.actor;
+  if (!actor) throw new DomainError('UNAUTHENTICATED', 'Sign in first: send "Authorization: Bearer <token>" with the request.');
+  const base = { role: actor.role, actorId: actor.id, ...(actor.userId !== undefined ? { userId: actor.userId } : {}) };
+  if ((actor.role !== 'mentor' && actor.role !== 'mentee') || actor.userId === undefined) return { ...base, programIds: [], matches: [] };
+  const { readModel, matching } = context.services as AccessServices;
+  const personas = await readModel.personasOfUsers([actor.userId]);
+  const matchIds = personas.flatMap((persona) => (persona.matchId ? [persona.matchId] : []));
+  const [matches, requests] = await Promise.all([readModel.matchesByIds(matchIds), matching.matchRequestsFor(actor.userId)]);
+  return { ...base, programIds: [...new Set(personas.map((persona) => persona.programId))], matches: [...matches, ...requests] };
+};
+
+/** The caller as the policy sees them: loaded once per request. */
+export const viewerOf = (context: AccessContext): Promise<Viewer> => {
+  let viewer = viewers.get(context);
+  if (!viewer) {
+    viewer = loadViewer(context);
+    viewers.set(context, viewer);
+  }
+  return viewer;
+};
+
+/** Whether the caller may see this object at all. */
+export const canSee = async <K extends AccessKind>(context: AccessContext, kind: K, object: AccessObjects[K]): Promise<boolean> =>
+  visibility(await viewerOf(context), kind, object).visible;
+
+/** For root fields that name one object: FORBIDDEN when the caller may not see it. */
+export const assertCanSee = async <K extends AccessKind>(
+  context: AccessContext,
+  kind: K,
+  object: AccessObjects[K],
+  message: string,
+  details: Record<string, unknown> = {},
+): Promise<void> => {
+  if (!(await canSee(context, kind, object))) throw new DomainError('FORBIDDEN', message, details);
+};
+
+const governedNodeOf = (type: GraphQLOutputType): Governed | undefined => {
+  const named = getNamedType(type);
+  const direct = GOVERNED_TYPES[named.name];
+  if (direct) return direct;
+  // An edge of a connection: kept or left out with its node.
+  if (named instanceof GraphQLObjectType) {
+    const node = named.getFields().node;
+    if (node) return GOVERNED_TYPES[getNamedType(node.type).name];
+  }
+  return undefined;
+};
+
+const isEdgeOf = (type: GraphQLOutputType): boolean => {
+  const named = getNamedType(type);
+  return !GOVERNED_TYPES[named.name] && named instanceof GraphQLObjectType && named.getFields().node !== undefined;
+};
+
+const seen = (viewer: Viewer, governed: Governed, object: unknown): boolean =>
+  visibility(viewer, governed.kind, governed.facts(object) as never).visible;
+
+const filterValue = (viewer: Viewer, type: GraphQLOutputType, governed: Governed, edge: boolean, value: unknown): unknown => {
+  if (value === null || value === undefined) return value;
+  const inner = isNonNullType(type) ? type.ofType : type;
+  if (isListType(inner) && Array.isArray(value)) {
+    return value
+      .map((item) => filterValue(viewer, (inner as GraphQLList<GraphQLOutputType>).ofType, governed, edge, item))
+      .filter((item) => item !== null && item !== undefined);
+  }
+  const object = edge ? (value as { node: unknown }).node : value;
+  return seen(viewer, governed, object) ? value : null;
+};
+
+/** Each object's visibility, worked out once per request rather than once per field. */
+const decided = new WeakMap<object, WeakMap<object, Visibility>>();
+
+const visibilityOf = (context: AccessContext, viewer: Viewer, governed: Governed, object: object): Visibility => {
+  let cache = decided.get(context);
+  if (!cache) {
+    cache = new WeakMap();
+    decided.set(context, cache);
+  }
+  let seen = cache.get(object);
+  if (!seen) {
+    seen = visibility(viewer, governed.kind, governed.facts(object) as never);
+    cache.set(object, seen);
+  }
+  return seen;
+};
+
+/**
+ * Runs on every field: a field of an object the caller sees only in part answers null unless the
+ * policy shows it; a governed object the caller may not see is left out of what any field returns.
+ */
+export const accessPolicyMiddleware: MiddlewareFn<AccessContext> = async ({ root, info, context }, next) => {
+  if (!context.actor) return next();
+  const parent = GOVERNED_TYPES[info.parentType.name];
+  if (parent && root && typeof root === 'object' && info.fieldName !== '__typename') {
+    const viewer = await viewerOf(context);
+    if (!fieldVisible(visibilityOf(context, viewer, parent, root), info.fieldName)) return null;
+  }
+  const result = await next();
+  const governed = governedNodeOf(info.returnType);
+  if (!governed) return result;
+  return filterValue(await viewerOf(context), info.returnType as GraphQLOutputType, governed, isEdgeOf(info.returnType), result);
+};

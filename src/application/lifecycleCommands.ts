@@ -2,6 +2,7 @@ import {
   matchDecider,
   matchParticipants,
   matchStream,
+  normalizeEmail,
   userDecider,
   userStream,
   type UpdateUserProfile,
@@ -58,9 +59,31 @@ export class LifecycleCommands {
    */
   async registerUser(context: CommandContext, data: Omit<Data<RegisterUser>, 'userId'>) {
     const userId = this.newId();
-    const outcome = await this.pipeline.execute(context, define.registerUser({ ...data, userId }, this.emails));
+    let outcome: CommandOutcome;
+    try {
+      outcome = await this.pipeline.execute(context, define.registerUser({ ...data, userId }, this.emails));
+    } catch (error) {
+      const earlier = await this.sameRegistrationUnderKey(error, context.idempotencyKey, data.email);
+      if (!earlier) throw error;
+      outcome = earlier;
+    }
     const registered = outcome.events.find((event) => event.type === 'UserRegistered');
     return { userId: registered ? (registered.data as { userId: string }).userId : userId, outcome };
+  }
+
+  /**
+   * Two calls with one idempotency key that overlap both pass the pipeline's look-up of the key, and
+   * each made its own random id, so the store sees different streams under one key and refuses the
+   * second (IDEMPOTENCY_KEY_REUSED). When the key's events are a registration of the same address,
+   * it was the same command: answer with the first call's result, as a retry after it would get.
+   */
+  private async sameRegistrationUnderKey(error: unknown, idempotencyKey: string | undefined, email: string): Promise<CommandOutcome | null> {
+    if (!(error instanceof DomainError) || error.code !== 'IDEMPOTENCY_KEY_REUSED' || idempotencyKey === undefined) return null;
+    const earlier = await this.store.readIdempotencyKey(idempotencyKey);
+    const sameAddress = earlier?.some(
+      (event) => event.type === 'UserRegistered' && (event.data as { normalizedEmail: string }).normalizedEmail === normalizeEmail(email),
+    );
+    return earlier && sameAddress ? { events: earlier, position: earlier.at(-1)!.position, duplicate: true } : null;
   }
 
   /**

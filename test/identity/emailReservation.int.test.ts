@@ -113,6 +113,16 @@ describe.each(sqlBackends())('e-mail reservations through the store on $name', (
     ]);
   });
 
+  test('overlapping calls with one idempotency key register once and answer alike', async () => {
+    const context = { ...admin, idempotencyKey: `register-${randomUUID()}` };
+    const outcomes = await Promise.all(
+      [1, 2, 3].map(() => commands.registerUser(context, { email: 'keyed@example.org', name: 'Keyed', programId, role: 'MENTEE' })),
+    );
+    expect(new Set(outcomes.map((outcome) => outcome.userId)).size).toBe(1);
+    expect(outcomes.filter((outcome) => !outcome.outcome.duplicate)).toHaveLength(1);
+    expect(await eventsOf(emails.reservationStream('keyed@example.org'))).toEqual([['EmailAddressReserved', outcomes[0]!.userId]]);
+  });
+
   test('a registration and an e-mail change racing for one address: exactly one wins', async () => {
     const { userId } = await register('mover@example.org');
     const outcomes = await Promise.allSettled([commands.changeUserEmail(admin, userId, 'spot@example.org'), register('spot@example.org'), register('SPOT@example.org')]);

@@ -3,6 +3,26 @@ import { MENTEE_ID, MENTOR_ID, matchStatusChanged, persona, programCreated, stat
 
 /** The sentences the scenario in lifecycle.int.test.ts does not reach. */
 describe('history entries', () => {
+  test('a profile correction says what was set and what was removed; addresses stay out of from/to', () => {
+    expect(
+      historyEntriesOf({ type: 'UserProfileUpdated', data: { userId: MENTOR_ID, name: 'Maria Rivera', company: null, managerName: null, managerEmail: null } }),
+    ).toEqual([
+      {
+        userId: MENTOR_ID,
+        field: 'PROFILE',
+        personaId: null,
+        matchId: null,
+        changeId: null,
+        from: null,
+        to: null,
+        summary: 'Profile updated: name set to "Maria Rivera", company removed, manager name removed, manager e-mail removed',
+      },
+    ]);
+    expect(
+      historyEntriesOf({ type: 'UserEmailChanged', data: { userId: MENTOR_ID, email: 'new@example.org', normalizedEmail: 'new@example.org', previousEmail: 'old@example.org' } }),
+    ).toEqual([expect.objectContaining({ field: 'EMAIL', from: null, to: null, summary: 'E-mail changed from <old@example.org> to <new@example.org>' })]);
+  });
+
   test('program events belong to no user', () => {
     expect(historyEntriesOf(programCreated())).toEqual([]);
   });

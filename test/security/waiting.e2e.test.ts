@@ -35,10 +35,12 @@ describe.each(sqlBackends())('waiting for the read models on $name', ({ open }) 
   };
 
   test('a position beyond the log head is refused at once with VALIDATION_FAILED', async () => {
+    await t.gql(USERS, {}, { token: admin });
     const { ms, value } = await timed(() => t.gql(USERS, {}, { token: admin, headers: { 'x-consistent-with': '99999999999.1' } }));
     expect(value.errors?.map((error) => error.extensions?.code)).toEqual(['VALIDATION_FAILED']);
     expect(value.errors![0]!.message).toContain('X-Consistent-With names position 99999999999.1, beyond the last committed event');
-    expect(ms).toBeLessThan(1000);
+    // Not after the 5 s deadline (the bound is loose for a loaded machine; unloaded it takes milliseconds).
+    expect(ms).toBeLessThan(2500);
   });
 
   test('30 parked requests end together at their deadline, and a victim request stays within 2x of its unloaded latency', async () => {

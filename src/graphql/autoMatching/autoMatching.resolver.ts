@@ -4,6 +4,7 @@ import { formatPosition } from '../../eventstore/eventStore';
 import { DomainError } from '../../domain/shared/decider';
 import { userIdOfPersona, type AttributeValue } from '../../domain';
 import { requireActor } from '../context';
+import { recordPersonaRead } from '../readAudit';
 import { attempt, type UserError } from '../errors';
 import { ProgramPayload, UserPayload, refused, succeeded } from '../lifecycle/payloads';
 import { ProgramType } from '../lifecycle/program.type';
@@ -133,6 +134,7 @@ export class AutoMatchingResolver {
     }
     await consistentRead(context);
     const suggestions = await context.services.autoMatching.suggestMentors(menteePersonaId, first);
+    for (const suggestion of suggestions) recordPersonaRead(context, suggestion.mentorPersonaId, 'Query.suggestMentors');
     return suggestions.map((s) =>
       Object.assign(new MentorSuggestionType(), s, { explanation: s.explanation.map((p) => Object.assign(new ScorePartType(), p)) }),
     );

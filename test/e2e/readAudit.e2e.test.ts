@@ -240,6 +240,22 @@ describe.each(sqlBackends())('who read what on $name', ({ open }) => {
         [`${mayaId}:p1`, mayaId, 'Match.mentee'],
       ].sort(),
     );
+
+    // Live: both are e-mailed ("Mentorship Assignment"); listing the outbox reads each recipient.
+    const approved = await t.gql(
+      `mutation ($input: StagedMatchesInput!) { approveStagedMatches(input: $input) { errors { code } succeeded position } }`,
+      { input: { programId, confirm: true } },
+      { token: admin },
+    );
+    expect(approved.data!.approveStagedMatches).toMatchObject({ errors: [], succeeded: 1 });
+    lastPosition = approved.data!.approveStagedMatches.position;
+    t.clock.set('2026-01-05T16:00:00.000Z');
+    const outbox = await query(`query ($p: ID!) { notifications(programId: $p) { recipientUserId } }`, { p: programId }, admin);
+    expect(outbox.errors).toBeUndefined();
+    const recipients = (outbox.data!.notifications as { recipientUserId: string }[]).map((n) => n.recipientUserId);
+    expect(new Set(recipients)).toEqual(new Set([max, mayaId]));
+    const outboxReads = await reads({ from: '2026-01-05T16:00:00.000Z', actorId: 'alice.admin' });
+    expect(outboxReads.map((read) => [read.subjectUserId, read.via]).sort()).toEqual(recipients.map((userId) => [userId, 'Query.notifications']).sort());
   });
 
   test('only auditors may query the log: a mentor and an admin are FORBIDDEN; bad input is refused with a clear code', async () => {

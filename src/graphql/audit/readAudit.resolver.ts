@@ -15,7 +15,7 @@ registerEnumType(READ_KIND_ENUM, {
     USER_RECORD: {
       description:
         "A user's profile or persona (`user`, a node of `users`, `persona`, `Persona.user`, `Persona.partner`, `Match.mentor`/`mentee`, a mutation payload's `user`, " +
-        'and each person named by a row of `unmatchedMentees`, `availableMentors`, `programMatches`, `matchRequests`).',
+        'and each person named by a row of `unmatchedMentees`, `availableMentors`, `suggestMentors`, `programMatches`, `matchRequests`, `notifications`).',
     },
     USER_HISTORY: { description: "A page of a user's history timeline (`userHistory`, `User.history`)." },
     USER_STATE: { description: 'A user or persona as of a moment, or between two (`userAsOf`, `stateAsOf`, `stateDiff`).' },

@@ -5,6 +5,7 @@ import { DomainError } from '../../domain/shared/decider';
 import { userIdOfPersona, type AttributeValue } from '../../domain';
 import { assertCanSee } from '../access';
 import { requireActor } from '../context';
+import { recordPersonaRead } from '../readAudit';
 import { attempt, type UserError } from '../errors';
 import { ProgramPayload, UserPayload, refused, succeeded } from '../lifecycle/payloads';
 import { ProgramType } from '../lifecycle/program.type';
@@ -135,6 +136,7 @@ export class AutoMatchingResolver {
     }
     await consistentRead(context);
     const suggestions = await context.services.autoMatching.suggestMentors(menteePersonaId, first);
+    for (const suggestion of suggestions) recordPersonaRead(context, suggestion.mentorPersonaId, 'Query.suggestMentors');
     return suggestions.map((s) =>
       Object.assign(new MentorSuggestionType(), s, { menteeUserId, explanation: s.explanation.map((p) => Object.assign(new ScorePartType(), p)) }),
     );

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } f
 import { DEFAULT_TEMPLATES, NOTIFICATION_KINDS, TEMPLATE_PLACEHOLDERS, MATCH_LIFECYCLE_STATUSES, type MatchLifecycleStatus } from '../../domain';
 import { DomainError } from '../../domain/shared/decider';
 import type { OutboxState } from '../../notifications';
-import { recordPersonaRead } from '../readAudit';
+import { recordPersonaRead, recordRead } from '../readAudit';
 import { MATCH_STATE_ENUM } from '../lifecycle/enums';
 import { ProgramType } from '../lifecycle/program.type';
 import { assertCanReadUser, type Context } from '../lifecycle/services';
@@ -132,6 +132,8 @@ export class MatchingQueriesResolver {
       ...(state ? { state: state as OutboxState } : {}),
       limit: first,
     });
+    // An e-mail names its recipient and says what happened to them: a read of that person.
+    for (const row of rows) recordRead(context, { kind: 'USER_RECORD', objectId: `notification ${row.id}`, subjectUserId: row.recipientUserId, via: 'Query.notifications' });
     return rows.map((row) => Object.assign(new NotificationType(), row));
   }
 }

@@ -1,6 +1,6 @@
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
-import { MAJOR, MINOR, inList, upToCondition } from './replaySql';
+import { MAJOR, MINOR, inList, upToCondition, LOG } from './replaySql';
 
 const PROGRAM_TYPES = ['ProgramCreated', 'InitiativeCreated', 'NotificationTemplateSet'];
 
@@ -17,7 +17,7 @@ const PROGRAM_TYPES = ['ProgramCreated', 'InitiativeCreated', 'NotificationTempl
 // one): its revision 0. (RowSet.insert would keep the first of several.)
 const contactsSelect = (upTo: GlobalPosition) => /* sql */ `
 SELECT e.data->>'userId', e.data->>'email', e.data->>'name'
-  FROM es_events e
+  FROM ${LOG} e
  WHERE e.event_type = 'UserRegistered' AND e.revision = 0 AND ${upToCondition(upTo)}`;
 
 // A template set before its program was created changes nothing (there is no row yet); a null

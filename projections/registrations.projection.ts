@@ -6,6 +6,7 @@ import {
   type InitiativesEvent,
   type EngagementPeriod,
 } from '../src/domain/initiative';
+import { ERASED, type PersonalDataErased } from '../src/domain';
 import { eventByEvent, projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
 
@@ -81,15 +82,24 @@ const UPDATE = (set: string) => /* sql */ `
    WHERE registration_id = $1 AND ${notYetApplied('rm_registrations', 3, 4)}
   RETURNING registration_id`;
 
-export const registrationsProjection = projection<InitiativesEvent>({
+export const registrationsProjection = projection<InitiativesEvent | PersonalDataErased>({
   name: 'registrations',
-  handles: [...INITIATIVE_EVENT_TYPES, ...REGISTRATION_EVENT_TYPES],
+  handles: [...INITIATIVE_EVENT_TYPES, ...REGISTRATION_EVENT_TYPES, 'PersonalDataErased'],
   schema: REGISTRATIONS_SCHEMA,
   tables: ['rm_initiatives', 'rm_registrations', 'rm_engagement_periods', 'rm_registration_tasks', 'rm_registration_reminders'],
-  applyBatch: eventByEvent<InitiativesEvent>(async (tx, recorded) => {
+  applyBatch: eventByEvent<InitiativesEvent | PersonalDataErased>(async (tx, recorded) => {
     const event = asDomainEvent(recorded);
     const at = recorded.metadata.occurredAt;
     const [major, minor] = positionParams(recorded);
+    if (event.type === 'PersonalDataErased') {
+      // As a replay reads the volunteer's erased registration events; their dates and statuses stay.
+      await tx.query(
+        `UPDATE rm_registrations SET volunteer_name = $2, volunteer_email = $2, manager_name = NULL, manager_email = NULL, rejection_message = NULL
+          WHERE user_id = $1`,
+        [event.data.userId, ERASED],
+      );
+      return;
+    }
     if (event.type === 'InitiativeCreated') {
       const { initiativeId, name, company, timeZone, managerValidationRequired } = event.data;
       await tx.query(

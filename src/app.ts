@@ -135,14 +135,15 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     };
   };
 
-  const commands = new LifecycleCommands(pipeline, store, randomUUID);
+  const initiativeReadModel = new SqlInitiativeReadModel(db);
+  const commands = new LifecycleCommands(pipeline, store, randomUUID, (userId) => initiativeReadModel.registrationIdsOfUser(userId));
   const services: LifecycleServices & MeetingServices & LiveServices & AuditServices = {
     eventLog,
     commands,
     liveEvents,
     meetings: new MeetingCommands(pipeline, store, randomUUID),
     initiatives: new InitiativeCommands(pipeline, store, randomUUID),
-    initiativeReadModel: new SqlInitiativeReadModel(db),
+    initiativeReadModel,
     meetingReadModel,
     readModel,
     matching,

@@ -37,6 +37,8 @@ export class LifecycleCommands {
     private readonly pipeline: CommandPipeline,
     private readonly store: EventStore,
     private readonly newId: () => string,
+    /** A user's registrations to initiatives (another aggregate's), whose free text an erasure takes too. */
+    private readonly registrationIdsOf: (userId: string) => Promise<readonly string[]> = async () => [],
   ) {}
 
   async createProgram(context: CommandContext, data: Omit<Data<Extract<ProgramCommand, { type: 'CreateProgram' }>>, 'programId'>) {
@@ -83,6 +85,24 @@ export class LifecycleCommands {
       type: 'InactivatePersona',
       data: { userId: define.ownerOf(personaId), personaId, confirmCutCommunication },
     });
+  }
+
+  /**
+   * Erases a person's personal data (see src/domain/personalData.ts): refused with
+   * CONFIRMATION_REQUIRED, saying what it erases, unless `confirm`. The store erases when it appends
+   * the PersonalDataErased event, in the same transaction; one that cannot (KurrentDB) refuses.
+   */
+  async erasePersonalData(context: CommandContext, userId: string, confirm: boolean) {
+    if (!this.store.erasesPersonalData) {
+      throw new DomainError(
+        'RULE_VIOLATED',
+        `This installation keeps its events in ${this.store.name}, which stores every event whole: personal data cannot be erased ` +
+          'there while the log stays intact. Run on PostgreSQL or the embedded store to erase personal data.',
+        { userId },
+      );
+    }
+    const registrationIds = await this.registrationIdsOf(userId);
+    return this.onUser(context, { type: 'ErasePersonalData', data: { userId, registrationIds, confirm } });
   }
 
   async assignPersonaToSite(context: CommandContext, data: Omit<Data<AssignPersonaToSite>, 'userId' | 'programId'>) {

@@ -291,7 +291,7 @@ export class SqlEventLog {
     const where = [...filterClauses(checked, params), VISIBLE];
     if (from) where.push(positionClause(backward ? '<' : '>', from, params));
     const rows = await this.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM es_events e WHERE ${where.join(' AND ')}
+      `SELECT ${COLUMNS} FROM es_events_merged e WHERE ${where.join(' AND ')}
         ORDER BY ${backward ? DESCENDING : ASCENDING} LIMIT $${params.push(size + 1)}`,
       params,
     );
@@ -341,7 +341,7 @@ export class SqlEventLog {
     if (options.after) where.push(positionClause('>', options.after, params));
     if (options.until) where.push(positionClause('<=', options.until, params));
     const rows = await this.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM es_events e WHERE ${where.join(' AND ')} ORDER BY ${ASCENDING} LIMIT $${params.push(options.limit)}`,
+      `SELECT ${COLUMNS} FROM es_events_merged e WHERE ${where.join(' AND ')} ORDER BY ${ASCENDING} LIMIT $${params.push(options.limit)}`,
       params,
     );
     return rows.rows.map(toLogEvent);
@@ -395,7 +395,7 @@ export class SqlEventLog {
           `followed by an id; got "${streamId}".`,
       );
     }
-    const result = await this.db.query<EventRow>(`SELECT ${COLUMNS} FROM es_events e WHERE e.stream_id = $1 ORDER BY e.revision`, [readStreamId]);
+    const result = await this.db.query<EventRow>(`SELECT ${COLUMNS} FROM es_events_merged e WHERE e.stream_id = $1 ORDER BY e.revision`, [readStreamId]);
     const until = Date.parse(moment);
     let state = aggregate.folder.initialState();
     let eventCount = 0;
@@ -433,7 +433,7 @@ export class SqlEventLog {
 
   private async select(where: string, params: readonly unknown[], limit: number): Promise<LogEvent[]> {
     const rows = await this.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM es_events e WHERE ${where} ORDER BY ${ASCENDING} LIMIT ${Math.trunc(limit)}`,
+      `SELECT ${COLUMNS} FROM es_events_merged e WHERE ${where} ORDER BY ${ASCENDING} LIMIT ${Math.trunc(limit)}`,
       params,
     );
     return rows.rows.map(toLogEvent);

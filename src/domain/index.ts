@@ -16,6 +16,7 @@ export * from './notification/templates';
 export * from './shared/calendar';
 export * from './autoMatching/criteria';
 export * from './autoMatching/scoring';
+export * from './personalData';
 
 /** Every event of the participant lifecycle: what projections switch on. */
 export type LifecycleEvent = ProgramEvent | UserEvent | MatchEvent;
@@ -39,6 +40,7 @@ export const PROGRAM_EVENT_TYPES = [
 
 export const USER_EVENT_TYPES = [
   'UserRegistered',
+  'PersonalDataErased',
   'ProfileAttributesSet',
   'PersonaCreated',
   'ApplicationCompleted',

@@ -265,7 +265,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
         : inTransaction(async (tx) => {
             await tx.query(`CREATE UNLOGGED TABLE ${fewEvents} (LIKE es_events)`);
             await tx.query(
-              `INSERT INTO ${fewEvents} SELECT * FROM es_events e
+              `INSERT INTO ${fewEvents} SELECT * FROM es_events_merged e
                 WHERE e.event_type = ANY($1::text[]) AND (e.transaction_id, e.global_position) <= ($2::text::xid8, $3::bigint)`,
               [fewTypes, upTo.major.toString(), upTo.minor.toString()],
             );

@@ -6,6 +6,7 @@ import { describeMovesFrom, findMove, movesFrom, PARTICIPANT_ROLES, type MatchSt
 import { describeUserStatus, isUserStatus, type UserStatus } from './userStatus';
 import { normalizeEmail, personaIdFor, userIdForEmail } from './userId';
 import type { AttributeValue } from '../autoMatching/scoring';
+import { ERASED, matchScope, registrationScope } from '../personalData';
 
 const PROFILE_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
@@ -198,7 +199,16 @@ export type ProfileAttributesSet = DomainEvent<
   { readonly userId: string; readonly attributes: Readonly<Record<string, AttributeValue>> }
 >;
 
+/**
+ * The person's personal data was erased (GDPR, a district's policy): their name, e-mail, company,
+ * manager and profile, and the free text of `subjectIds` (the user and the matches and
+ * registrations they took part in, see personalData.ts), everywhere. The SQL store erases it when it
+ * appends this event; the log keeps every event and its hash chain.
+ */
+export type PersonalDataErased = DomainEvent<'PersonalDataErased', { readonly userId: string; readonly subjectIds: readonly string[] }>;
+
 export type UserEvent =
+  | PersonalDataErased
   | UserRegistered
   | ProfileAttributesSet
   | MenteeInvitedToMatch
@@ -265,6 +275,8 @@ export interface User {
   /** Per program id, where set for this mentor; otherwise the program's default applies. */
   readonly mentorCapacities: Readonly<Record<string, number>>;
   readonly profile: Readonly<Record<string, AttributeValue>>;
+  /** Their personal data was erased: name and e-mail read `[erased]`; statuses and matches go on. */
+  readonly personalDataErased: boolean;
 }
 
 export type UserState = { readonly status: 'NOT_REGISTERED' } | User;
@@ -311,7 +323,18 @@ export type SetProfileAttributes = {
   readonly data: { readonly userId: string; readonly attributes: Readonly<Record<string, AttributeValue>> };
 };
 
+/**
+ * Erase the user's personal data. `registrationIds`: their registrations to initiatives (another
+ * aggregate's, looked up by the application), whose free text goes too. Without `confirm` it is
+ * refused with CONFIRMATION_REQUIRED, saying what would be erased.
+ */
+export type ErasePersonalData = {
+  readonly type: 'ErasePersonalData';
+  readonly data: { readonly userId: string; readonly registrationIds: readonly string[]; readonly confirm: boolean };
+};
+
 export type UserCommand =
+  | ErasePersonalData
   | SetProfileAttributes
   | CompleteApplication
   | ChangeUserStatus
@@ -622,6 +645,32 @@ const inactivatePersona = (user: User, command: InactivatePersona): UserEvent[] 
   ];
 };
 
+const erasePersonalData = (user: User, command: ErasePersonalData): UserEvent[] => {
+  if (user.personalDataErased) {
+    throw new DomainError('RULE_VIOLATED', `The personal data of user ${user.userId} was already erased; there is nothing left to erase.`, {
+      userId: user.userId,
+    });
+  }
+  const matchIds = [...new Set(user.personas.flatMap((persona) => (persona.matchId === null ? [] : [persona.matchId])))];
+  const registrationIds = [...new Set(command.data.registrationIds)];
+  if (!command.data.confirm) {
+    throw new DomainError(
+      'CONFIRMATION_REQUIRED',
+      `Erasing the personal data of ${user.name} (user ${user.userId}) removes, everywhere and for good, their name, e-mail, company, ` +
+        `manager and profile attributes, the messages of their match requests, the titles, notes and cancellation reasons of the ` +
+        `meetings of their ${matchIds.length} match(es), and the manager details and messages of their ${registrationIds.length} ` +
+        `registration(s); e-mails to them are no longer sent. Statuses, matches, dates and counts stay. Confirm with confirm: true.`,
+      { userId: user.userId, matches: matchIds.length, registrations: registrationIds.length },
+    );
+  }
+  return [
+    {
+      type: 'PersonalDataErased',
+      data: { userId: user.userId, subjectIds: [user.userId, ...matchIds.map(matchScope), ...registrationIds.map(registrationScope)] },
+    },
+  ];
+};
+
 const decide = (command: UserCommand, state: UserState): UserEvent[] => {
   const user = requireUser(state, command.data.userId);
   switch (command.type) {
@@ -637,6 +686,8 @@ const decide = (command: UserCommand, state: UserState): UserEvent[] => {
       return makeUserRescreening(user);
     case 'InactivatePersona':
       return inactivatePersona(user, command);
+    case 'ErasePersonalData':
+      return erasePersonalData(user, command);
     case 'SetProfileAttributes': {
       const attributes = validateProfile(command.data.attributes);
       if (JSON.stringify(attributes) === JSON.stringify(user.profile)) return [];
@@ -657,7 +708,16 @@ const updatePersona = (user: User, personaId: string, update: (persona: Persona)
 
 const evolve = (state: UserState, event: UserEvent): UserState => {
   if (event.type === 'UserRegistered') {
-    return { status: 'REGISTERED', ...event.data, applicationCompleted: false, statusChanges: [], personas: [], mentorCapacities: {}, profile: {} };
+    return {
+      status: 'REGISTERED',
+      ...event.data,
+      applicationCompleted: false,
+      statusChanges: [],
+      personas: [],
+      mentorCapacities: {},
+      profile: {},
+      personalDataErased: event.data.name === ERASED,
+    };
   }
   if (state.status === 'NOT_REGISTERED') return state;
   switch (event.type) {
@@ -717,6 +777,8 @@ const evolve = (state: UserState, event: UserEvent): UserState => {
       return { ...state, mentorCapacities: { ...state.mentorCapacities, [event.data.programId]: event.data.capacity } };
     case 'PersonaMatchCompleted':
       return updatePersona(state, event.data.personaId, (persona) => ({ ...persona, matchCompleted: true }));
+    case 'PersonalDataErased':
+      return { ...state, email: ERASED, normalizedEmail: ERASED, name: ERASED, company: null, manager: null, profile: {}, personalDataErased: true };
     default:
       return state;
   }
@@ -754,6 +816,14 @@ export const decideRegisterUser = (
 ): { readonly user: readonly UserEvent[] } => {
   const email = requireEmail('E-mail', command.data.email);
   const userId = userIdForEmail(email);
+  if (states.user.status === 'REGISTERED' && states.user.personalDataErased) {
+    // The user id is derived from the e-mail, so the erased person's stream still holds it.
+    throw new DomainError(
+      'ALREADY_EXISTS',
+      'This e-mail address belonged to a participant whose personal data was erased; it cannot be registered again. Register with another address.',
+      { userId },
+    );
+  }
   if (states.user.status === 'REGISTERED') {
     throw new DomainError('ALREADY_EXISTS', `A user with e-mail ${states.user.email} already exists (${states.user.name}).`, {
       userId,

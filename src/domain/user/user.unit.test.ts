@@ -549,3 +549,31 @@ describe('evolve', () => {
     expect(fold(userDecider, [statusChanged(TEEN, 'c1', 'AI', 'SI')])).toEqual({ status: 'NOT_REGISTERED' });
   });
 });
+
+describe('ErasePersonalData', () => {
+  const erase = (confirm: boolean, registrationIds: readonly string[] = ['r-1']): UserCommand => ({
+    type: 'ErasePersonalData',
+    data: { userId: ID, registrationIds, confirm },
+  });
+  const erased: UserEvent = { type: 'PersonalDataErased', data: { userId: ID, subjectIds: [ID, 'match:m-1', 'registration:r-1'] } };
+
+  it('first says what it erases, and needs confirming', () =>
+    given(mentor('A', 'MATCHED')).when(erase(false)).thenThrows('CONFIRMATION_REQUIRED', 'of their 1 match(es)'));
+  it('erases the user and the match and registration they took part in', () =>
+    given(mentor('A', 'MATCHED')).when(erase(true)).then([erased]));
+  it('refuses a second erasure', () => given([...mentor('A', 'MATCHED'), erased]).when(erase(true)).thenThrows('RULE_VIOLATED', 'already erased'));
+  it('refuses an unknown user', () => given([]).when(erase(true)).thenThrows('NOT_FOUND', ID));
+  it('leaves the erased user in the lifecycle: a status change still works', () => {
+    const events = userDecider.decide(change('c-9', 'IW'), fold(userDecider, [...mentor('A', 'RTBM'), erased]));
+    expect(events[0]).toEqual({ type: 'UserStatusChanged', data: { userId: ID, changeId: 'c-9', from: 'A', to: 'IW', automatic: false, trigger: 'MANUAL' } });
+  });
+  it('folds to a user whose personal fields read as erased', () => {
+    const user = fold(userDecider, [...mentor('A', 'MATCHED'), erased]) as User;
+    expect(user).toMatchObject({ name: '[erased]', email: '[erased]', normalizedEmail: '[erased]', company: null, manager: null, profile: {}, personalDataErased: true });
+    expect(user.personas[0]!.matchStatus).toBe('MATCHED');
+  });
+  it('refuses registering the erased address again, naming nobody', () =>
+    registration({ program: [programCreated()], user: [...userIn(ID, 'MENTOR', 'A'), erased] })
+      .when({ type: 'RegisterUser', data: { email: 'someone@example.org', name: 'X', programId: 'prog-2025', role: 'MENTOR' } })
+      .thenThrows('ALREADY_EXISTS', 'personal data was erased'));
+});

@@ -10,6 +10,7 @@ import { HistoryConnectionType, HistoryEntryType } from './history.type';
 import {
   ChangeUserStatusesInput,
   ChangeUserStatusInput,
+  ErasePersonalDataInput,
   RegisterUserInput,
   RevertUserStatusChangeInput,
   UserFilterInput,
@@ -281,6 +282,17 @@ export class UserResolver {
     return onUser(input.userId, () =>
       context.services.commands.revertUserStatusChange(commandContextFor(context, input), input.userId, input.changeId),
     );
+  }
+
+  @Authorized('admin')
+  @Mutation(() => UserPayload, {
+    description:
+      "Erases a person's personal data (name, e-mail, company, manager, profile, the free text of their match requests, meetings " +
+      'and registrations) from every read model, export and e-mail, while the event log stays whole and verifiable; statuses, ' +
+      'matches, dates and counts stay. Recorded as PersonalDataErased. Irreversible: needs confirm: true.',
+  })
+  erasePersonalData(@Arg('input') input: ErasePersonalDataInput, @Ctx() context: Context): Promise<UserPayload> {
+    return onUser(input.userId, () => context.services.commands.erasePersonalData(commandContextFor(context, input), input.userId, input.confirm));
   }
 
   @Authorized('admin')

@@ -14,6 +14,7 @@ import type { AuditServices } from './graphql/audit';
 import { SqlEventLog, ensureIndexes as ensureEventLogIndexes } from './audit/eventLog';
 import type { LiveServices } from './graphql/live/live.resolver';
 import { SqlInitiativeReadModel } from '../projections/registrationQueries';
+import { Pseudonyms } from './audit/pseudonyms';
 import { InitiativeCommands } from './application/initiativeCommands';
 import { RegistrationReminderScheduler } from './scheduler/registrationReminders';
 import { ManagerReportScheduler } from './scheduler/managerReports';
@@ -92,6 +93,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     : await SqlEventStore.create(db);
   // The auditors' view of the log reads the SQL tables; with KurrentDB it is not available.
   const eventLog = config.eventStoreConnectionString ? null : new SqlEventLog(db);
+  const pseudonyms = eventLog ? await Pseudonyms.load(db) : null;
   if (eventLog) await ensureEventLogIndexes(db);
   const runner = await ProjectionRunner.create(store, db, serverProjections, {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
@@ -139,6 +141,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const commands = new LifecycleCommands(pipeline, store, randomUUID, (userId) => initiativeReadModel.registrationIdsOfUser(userId));
   const services: LifecycleServices & MeetingServices & LiveServices & AuditServices = {
     eventLog,
+    pseudonyms,
     commands,
     liveEvents,
     meetings: new MeetingCommands(pipeline, store, randomUUID),

@@ -93,10 +93,20 @@ export const PERSONAL_DATA: Readonly<Record<string, PersonalDataRule>> = {
 
 export const PERSONAL_EVENT_TYPES: readonly string[] = Object.keys(PERSONAL_DATA);
 
+/**
+ * Whom any event concerns, from the ids its data names (users, match, registration): the subjects of
+ * its metadata's free-text reason, which the store keeps beside the log too. None for an event about
+ * no person (a program's settings): its reason stays in the log.
+ */
+export const subjectsOf = (data: Data): readonly string[] =>
+  ids(data.userId, data.mentorUserId, data.menteeUserId, matchOf(data), registrationOf(data));
+
 /** The marker an event whose personal fields were split off carries in its metadata. */
 export interface PersonalDataMarker {
   /** The fields kept in `es_personal_data` rather than in the event's data. */
   readonly fields: readonly string[];
+  /** Likewise of its metadata: `reason`, free text. */
+  readonly metadata?: readonly string[];
 }
 
 /** An event's data split in two: what the log keeps, and the personal part (null when it has none). */

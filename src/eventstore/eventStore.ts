@@ -29,7 +29,7 @@ export interface EventMetadata {
    * Set by the SQL stores on an event whose personal fields (src/domain/personalData.ts) were kept
    * beside the log rather than in its data: which ones. Reads merge them back (or their erased form).
    */
-  readonly personalData?: { readonly fields: readonly string[] };
+  readonly personalData?: { readonly fields: readonly string[]; readonly metadata?: readonly string[] };
 }
 
 /** A domain event as deciders produce it: `{ type, data }`, readonly. */

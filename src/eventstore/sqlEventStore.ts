@@ -15,11 +15,13 @@ import {
 } from './eventStore';
 import type { SqlDatabase } from '../sql/sqlDatabase';
 import {
+  ERASED,
   PERSONAL_DATA,
   PERSONAL_DATA_ERASED,
   PERSONAL_EVENT_TYPES,
   maskInlinePersonalData,
   splitPersonalData,
+  subjectsOf,
 } from '../domain/personalData';
 
 /**
@@ -339,14 +341,16 @@ $$;
 -- Personal data (src/domain/personalData.ts says which fields of which events): kept beside the log,
 -- one row per event, so that erasing it deletes values that never entered es_events (whose hash
 -- chains stay whole). data: the personal fields as written, NULL once erased; erased: what they read
--- as afterwards. An event written before this table existed keeps its personal values inline; erasing
--- its subject adds a row here with data NULL, which masks them on every read.
+-- as afterwards. metadata and erased_metadata: the same for the free-text reason of the metadata. An
+-- event written before this table existed keeps its personal values inline; erasing its subject adds
+-- a row here with data and metadata NULL, which masks them on every read.
 CREATE TABLE IF NOT EXISTS es_personal_data (
   event_id uuid PRIMARY KEY,
   subject_ids text[] NOT NULL,
   data jsonb,
   erased jsonb NOT NULL
 );
+ALTER TABLE es_personal_data ADD COLUMN IF NOT EXISTS metadata jsonb, ADD COLUMN IF NOT EXISTS erased_metadata jsonb NOT NULL DEFAULT '{}';
 CREATE INDEX IF NOT EXISTS es_personal_data_subjects ON es_personal_data USING gin (subject_ids);
 -- Whose personal data was erased (by the PersonalDataErased event erased_by): personal data of theirs
 -- appended later is stored already erased.
@@ -356,12 +360,14 @@ CREATE TABLE IF NOT EXISTS es_erased_subjects (
   erased_at timestamptz NOT NULL DEFAULT now()
 );
 -- The log as every reader sees it: es_events' columns, in its order, with each event's personal part
--- merged back into data (or its erased form). The store's reads, the audit log, the exports and the
--- SQL replays all read this; only tamper verification reads es_events itself.
+-- merged back into data and metadata (or its erased form), then the metadata as stored (never holds
+-- a personal value; filters on it use es_events' indexes). The store's reads, the audit log, the
+-- exports and the SQL replays all read this; only tamper verification reads es_events itself.
 CREATE OR REPLACE VIEW es_events_merged AS
   SELECT e.global_position, e.transaction_id, e.stream_id, e.revision, e.event_id, e.event_type, e.schema_version,
          CASE WHEN p.event_id IS NULL THEN e.data ELSE e.data || COALESCE(p.data, p.erased) END AS data,
-         e.metadata, e.recorded_at, e.previous_hash, e.hash
+         CASE WHEN p.event_id IS NULL THEN e.metadata ELSE e.metadata || COALESCE(p.metadata, p.erased_metadata) END AS metadata,
+         e.recorded_at, e.previous_hash, e.hash, e.metadata AS stored_metadata
     FROM es_events e LEFT JOIN es_personal_data p ON p.event_id = e.event_id;
 `;
 
@@ -426,6 +432,8 @@ interface PersonalRow {
   readonly subject_ids: readonly string[];
   readonly data: Readonly<Record<string, unknown>> | null;
   readonly erased: Readonly<Record<string, unknown>>;
+  readonly metadata: Readonly<Record<string, unknown>> | null;
+  readonly erased_metadata: Readonly<Record<string, unknown>>;
 }
 
 interface PersonalWork {
@@ -437,7 +445,7 @@ interface PersonalWork {
   readonly masks: readonly PersonalRow[];
 }
 
-const PERSONAL_RECORD = `r(event_id uuid, subject_ids text[], data jsonb, erased jsonb)`;
+const PERSONAL_RECORD = `r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb)`;
 
 /**
  * The statements that write personal data beside an append (`a`, a CTE), in the same statement and so
@@ -447,27 +455,37 @@ const PERSONAL_RECORD = `r(event_id uuid, subject_ids text[], data jsonb, erased
  */
 const personalStatements = (work: PersonalWork, params: unknown[], appended: string): string => {
   const rows = `$${params.push(JSON.stringify(work.rows))}::jsonb`;
+  // The common case, personal data appended: one INSERT (prepared with the append on the one-stream path).
+  if (work.erase.length === 0) {
+    return `,
+  personal AS (
+    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
+    SELECT r.event_id, r.subject_ids, CASE WHEN gone THEN NULL ELSE r.data END, r.erased, CASE WHEN gone THEN NULL ELSE r.metadata END, r.erased_metadata
+      FROM jsonb_to_recordset(${rows}) AS ${PERSONAL_RECORD},
+           LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
+     WHERE ${appended})`;
+  }
   const erase = `$${params.push(work.erase)}::text[]`;
   const erasedBy = `$${params.push(work.erasedBy)}::uuid`;
   const masks = `$${params.push(JSON.stringify(work.masks))}::jsonb`;
   return `,
   personal AS (
-    INSERT INTO es_personal_data (event_id, subject_ids, data, erased)
-    SELECT r.event_id, r.subject_ids,
-           CASE WHEN r.subject_ids && ${erase} OR EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids))
-                THEN NULL ELSE r.data END,
-           r.erased
-      FROM jsonb_to_recordset(${rows}) AS ${PERSONAL_RECORD} WHERE ${appended}),
+    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
+    SELECT r.event_id, r.subject_ids, CASE WHEN gone THEN NULL ELSE r.data END, r.erased, CASE WHEN gone THEN NULL ELSE r.metadata END, r.erased_metadata
+      FROM jsonb_to_recordset(${rows}) AS ${PERSONAL_RECORD},
+           LATERAL (SELECT r.subject_ids && ${erase} OR EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
+     WHERE ${appended}),
   erased_subjects AS (
     INSERT INTO es_erased_subjects (subject_id, erased_by)
     SELECT DISTINCT s, ${erasedBy} FROM unnest(${erase}) AS s WHERE ${appended}
     ON CONFLICT (subject_id) DO NOTHING),
   erased_rows AS (
-    UPDATE es_personal_data d SET data = NULL WHERE d.subject_ids && ${erase} AND d.data IS NOT NULL AND ${appended}),
+    UPDATE es_personal_data d SET data = NULL, metadata = NULL
+     WHERE d.subject_ids && ${erase} AND (d.data IS NOT NULL OR d.metadata IS NOT NULL) AND ${appended}),
   masked AS (
-    INSERT INTO es_personal_data (event_id, subject_ids, data, erased)
-    SELECT r.event_id, r.subject_ids, NULL, r.erased FROM jsonb_to_recordset(${masks}) AS ${PERSONAL_RECORD} WHERE ${appended}
-    ON CONFLICT (event_id) DO UPDATE SET data = NULL)`;
+    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
+    SELECT r.event_id, r.subject_ids, NULL, r.erased, NULL, r.erased_metadata FROM jsonb_to_recordset(${masks}) AS ${PERSONAL_RECORD} WHERE ${appended}
+    ON CONFLICT (event_id) DO UPDATE SET data = NULL, metadata = NULL)`;
 };
 
 // Rows below the oldest running transaction are final: no earlier-positioned row can still appear.
@@ -603,6 +621,8 @@ export class SqlEventStore implements EventStore {
         ? await this.db.query<{ result: string }>(
             `WITH a AS (${append}) ${personalStatements(personal, params, `(SELECT a.result FROM a) IS NOT NULL`)} SELECT result FROM a`,
             params,
+            // Without an erasure the text is always the same: prepared once per connection, as the plain append is.
+            personal.erase.length === 0 ? { name: 'es_append_stream_personal_v2' } : {},
           )
         : await this.db.query<{ result: string }>(
             append,
@@ -653,28 +673,54 @@ export class SqlEventStore implements EventStore {
           continue;
         }
         const split = splitPersonalData(event.type, event.data as Readonly<Record<string, unknown>>);
-        if (!split.personal) continue;
-        const metadata = { ...event.metadata, personalData: { fields: Object.keys(split.personal.values) } };
-        stored.set(event.id, { ...event, data: split.kept, metadata });
-        returned.set(event.id, { ...event, metadata });
-        rows.push({ event_id: event.id, subject_ids: [...split.personal.subjects], data: split.personal.values, erased: split.personal.erased });
+        const { reason, ...kept } = event.metadata;
+        const subjects = split.personal?.subjects ?? subjectsOf(event.data as Readonly<Record<string, unknown>>);
+        // A reason is free text, which may name anyone the event concerns: it goes with them.
+        const splitReason = typeof reason === 'string' && subjects.length > 0;
+        if (!split.personal && !splitReason) continue;
+        const marker = { fields: split.personal ? Object.keys(split.personal.values) : [], ...(splitReason ? { metadata: ['reason'] } : {}) };
+        stored.set(event.id, { ...event, data: split.kept, metadata: { ...(splitReason ? kept : event.metadata), personalData: marker } });
+        returned.set(event.id, { ...event, metadata: { ...event.metadata, personalData: marker } });
+        rows.push({
+          event_id: event.id,
+          subject_ids: [...subjects],
+          data: split.personal?.values ?? {},
+          erased: split.personal?.erased ?? {},
+          metadata: splitReason ? { reason } : {},
+          erased_metadata: splitReason ? { reason: ERASED } : {},
+        });
       }
     }
     if (rows.length === 0 && erase.length === 0) return null;
     return { rows, stored, returned, erase, erasedBy, masks: erase.length > 0 ? await this.inlineMasks(new Set(erase)) : [] };
   }
 
-  /** Rows that mask, as erased, the inline personal values of these subjects' events from before the split. */
+  /**
+   * Rows that mask, as erased, the inline personal values (and reasons) of these subjects' events from
+   * before the split. One pass over those events: an erasure is rare, and this is what it costs.
+   */
   private async inlineMasks(subjects: ReadonlySet<string>): Promise<PersonalRow[]> {
-    const { rows } = await this.db.query<{ event_id: string; event_type: string; data: Record<string, unknown> }>(
-      `SELECT e.event_id::text AS event_id, e.event_type, e.data FROM es_events e
-        WHERE e.event_type = ANY($1::text[]) AND NOT (e.metadata ? 'personalData')
+    const { rows } = await this.db.query<{ event_id: string; event_type: string; data: Record<string, unknown>; has_reason: boolean }>(
+      `SELECT e.event_id::text AS event_id, e.event_type, e.data, e.metadata ? 'reason' AS has_reason FROM es_events e
+        WHERE (e.event_type = ANY($1::text[]) OR e.metadata ? 'reason') AND NOT (e.metadata ? 'personalData')
           AND NOT EXISTS (SELECT 1 FROM es_personal_data p WHERE p.event_id = e.event_id)`,
       [PERSONAL_EVENT_TYPES],
     );
     return rows.flatMap((row) => {
       const erased = maskInlinePersonalData(row.event_type, row.data, subjects);
-      return erased ? [{ event_id: row.event_id, subject_ids: [...(PERSONAL_DATA[row.event_type]?.subjects(row.data) ?? [])], data: null, erased }] : [];
+      const eventSubjects = PERSONAL_DATA[row.event_type]?.subjects(row.data) ?? subjectsOf(row.data);
+      const reasonGone = row.has_reason && eventSubjects.some((subject) => subjects.has(subject));
+      if (!erased && !reasonGone) return [];
+      return [
+        {
+          event_id: row.event_id,
+          subject_ids: [...eventSubjects],
+          data: null,
+          erased: erased ?? {},
+          metadata: null,
+          erased_metadata: reasonGone ? { reason: ERASED } : {},
+        },
+      ];
     });
   }
 

@@ -14,19 +14,30 @@ import {
   asStateDiff,
 } from './audit.types';
 import type { AuditContext } from './services';
+import { requireActor } from '../context';
+import { RAW_PERSONAL_DATA } from '../auth';
 
 /** Pages of the log are bounded like every other list of the API (query cost counts first/last). */
 const MAX_LOG_PAGE = 100;
 const DEFAULT_LOG_PAGE = 20;
 
-const eventLogOf = (context: AuditContext): SqlEventLog => {
-  if (!context.services.eventLog) {
+/**
+ * The log as the caller may read it: analysts see names and e-mails as pseudonyms and no free text,
+ * unless their token grants personal-data:raw, and then each read is recorded (logged, with who and what).
+ */
+const eventLogOf = (context: AuditContext, what: string): SqlEventLog => {
+  const { eventLog, pseudonyms } = context.services;
+  if (!eventLog) {
     throw new DomainError(
       'RULE_VIOLATED',
       'This server keeps its events in KurrentDB; the event log browser reads the PostgreSQL or embedded event store only.',
     );
   }
-  return context.services.eventLog;
+  const actor = requireActor(context);
+  if (actor.role !== 'analyst') return eventLog;
+  if (!actor.permissions?.includes(RAW_PERSONAL_DATA)) return eventLog.pseudonymised(pseudonyms!);
+  context.logger.info({ audit: 'personal-data-read', actorId: actor.id, role: actor.role, permission: RAW_PERSONAL_DATA, read: what }, 'raw personal data read');
+  return eventLog;
 };
 
 const checkPageSize = (name: 'first' | 'last', value: number | undefined | null): void => {
@@ -68,7 +79,7 @@ export class AuditResolver {
       else page.first = DEFAULT_LOG_PAGE;
     }
     await consistentRead(context);
-    const connection = await eventLogOf(context).browse(toEventLogFilter(filter), page);
+    const connection = await eventLogOf(context, 'eventLog').browse(toEventLogFilter(filter), page);
     return asEventLogConnection(connection);
   }
 
@@ -78,7 +89,7 @@ export class AuditResolver {
   })
   async eventChain(@Arg('eventId', () => ID) eventId: string, @Ctx() context: AuditContext): Promise<EventChainType> {
     await consistentRead(context);
-    return asEventChain(await eventLogOf(context).chain(eventId));
+    return asEventChain(await eventLogOf(context, `eventChain ${eventId}`).chain(eventId));
   }
 
   @Authorized('admin', 'auditor', 'analyst')
@@ -92,7 +103,7 @@ export class AuditResolver {
     @Ctx() context: AuditContext,
   ): Promise<AggregateStateType> {
     await consistentRead(context);
-    return asAggregateState(await eventLogOf(context).streamAt(streamId, at));
+    return asAggregateState(await eventLogOf(context, `stateAsOf ${streamId}`).streamAt(streamId, at));
   }
 
   @Authorized('admin', 'auditor', 'analyst')
@@ -104,6 +115,6 @@ export class AuditResolver {
     @Ctx() context: AuditContext,
   ): Promise<StateDiffType> {
     await consistentRead(context);
-    return asStateDiff(await eventLogOf(context).diff(streamId, from, to));
+    return asStateDiff(await eventLogOf(context, `stateDiff ${streamId}`).diff(streamId, from, to));
   }
 }

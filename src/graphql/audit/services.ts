@@ -1,4 +1,5 @@
 import type { SqlEventLog } from '../../audit/eventLog';
+import type { Pseudonyms } from '../../audit/pseudonyms';
 import type { GraphQLContext } from '../context';
 import type { LifecycleServices } from '../lifecycle/services';
 
@@ -6,6 +7,8 @@ import type { LifecycleServices } from '../lifecycle/services';
 export interface AuditServices {
   /** The SQL event log; null when events live in KurrentDB (the log browser reads the SQL store only). */
   readonly eventLog: SqlEventLog | null;
+  /** The installation's pseudonyms, for analysts' reads (null with the event log). */
+  readonly pseudonyms: Pseudonyms | null;
 }
 
 export type AuditContext = GraphQLContext<LifecycleServices & AuditServices>;

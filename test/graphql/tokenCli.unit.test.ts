@@ -44,3 +44,14 @@ describe('token CLI', () => {
     expect(out).toContain('Usage:');
   });
 });
+
+describe('token CLI permissions', () => {
+  it('puts repeated --permission flags in the token, where verification finds them', async () => {
+    const { runTokenCli } = await import('../../src/cli/token');
+    const { verifyToken, DEVELOPMENT_TOKEN_SECRET, RAW_PERSONAL_DATA } = await import('../../src/graphql/auth');
+    const out: string[] = [];
+    const code = await runTokenCli(['--role', 'analyst', '--subject', 'ana', '--permission', RAW_PERSONAL_DATA], {}, { out: (l) => out.push(l), err: () => undefined });
+    expect(code).toBe(0);
+    expect(await verifyToken(DEVELOPMENT_TOKEN_SECRET, out[0]!)).toMatchObject({ id: 'ana', role: 'analyst', permissions: [RAW_PERSONAL_DATA] });
+  });
+});

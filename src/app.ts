@@ -93,7 +93,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     : await SqlEventStore.create(db);
   // The auditors' view of the log reads the SQL tables; with KurrentDB it is not available.
   const eventLog = config.eventStoreConnectionString ? null : new SqlEventLog(db);
-  const pseudonyms = eventLog ? await Pseudonyms.load(db) : null;
+  const pseudonyms = await Pseudonyms.load(db);
   if (eventLog) await ensureEventLogIndexes(db);
   const runner = await ProjectionRunner.create(store, db, serverProjections, {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),

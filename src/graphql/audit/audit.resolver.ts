@@ -14,8 +14,7 @@ import {
   asStateDiff,
 } from './audit.types';
 import type { AuditContext } from './services';
-import { requireActor } from '../context';
-import { RAW_PERSONAL_DATA } from '../auth';
+import { personalDataView } from '../personalDataAccess';
 
 /** Pages of the log are bounded like every other list of the API (query cost counts first/last). */
 const MAX_LOG_PAGE = 100;
@@ -26,18 +25,15 @@ const DEFAULT_LOG_PAGE = 20;
  * unless their token grants personal-data:raw, and then each read is recorded (logged, with who and what).
  */
 const eventLogOf = (context: AuditContext, what: string): SqlEventLog => {
-  const { eventLog, pseudonyms } = context.services;
+  const { eventLog } = context.services;
   if (!eventLog) {
     throw new DomainError(
       'RULE_VIOLATED',
       'This server keeps its events in KurrentDB; the event log browser reads the PostgreSQL or embedded event store only.',
     );
   }
-  const actor = requireActor(context);
-  if (actor.role !== 'analyst') return eventLog;
-  if (!actor.permissions?.includes(RAW_PERSONAL_DATA)) return eventLog.pseudonymised(pseudonyms!);
-  context.logger.info({ audit: 'personal-data-read', actorId: actor.id, role: actor.role, permission: RAW_PERSONAL_DATA, read: what }, 'raw personal data read');
-  return eventLog;
+  const view = personalDataView(context, what);
+  return view === 'raw' ? eventLog : eventLog.pseudonymised(view);
 };
 
 const checkPageSize = (name: 'first' | 'last', value: number | undefined | null): void => {

@@ -1,5 +1,4 @@
 import type { SqlEventLog } from '../../audit/eventLog';
-import type { Pseudonyms } from '../../audit/pseudonyms';
 import type { GraphQLContext } from '../context';
 import type { LifecycleServices } from '../lifecycle/services';
 
@@ -7,8 +6,6 @@ import type { LifecycleServices } from '../lifecycle/services';
 export interface AuditServices {
   /** The SQL event log; null when events live in KurrentDB (the log browser reads the SQL store only). */
   readonly eventLog: SqlEventLog | null;
-  /** The installation's pseudonyms, for analysts' reads (null with the event log). */
-  readonly pseudonyms: Pseudonyms | null;
 }
 
 export type AuditContext = GraphQLContext<LifecycleServices & AuditServices>;

@@ -1,4 +1,5 @@
 import type { LifecycleCommands } from '../../application/lifecycleCommands';
+import type { Pseudonyms } from '../../audit/pseudonyms';
 import type { GlobalPosition } from '../../eventstore/eventStore';
 import type { UserState } from '../../domain';
 import type { LifecycleReadModel } from '../../readmodels/lifecycle';
@@ -15,6 +16,8 @@ import type { TokenRole } from '../auth';
 /** What the lifecycle resolvers need from the application (built in the composition root). */
 export interface LifecycleServices extends HealthServices, InitiativeServices {
   readonly commands: LifecycleCommands;
+  /** The installation's pseudonyms for analysts' reads (null when events live in KurrentDB). */
+  readonly pseudonyms: Pseudonyms | null;
   readonly readModel: LifecycleReadModel;
   readonly matching: MatchingReadModel;
   readonly autoMatching: AutoMatchingService;

@@ -20,6 +20,8 @@ import { personasOfUser, programById } from './loaders';
 import { ChangeUserStatusesPayload, refused, succeeded, UserPayload, UserStatusChangeResult } from './payloads';
 import { ProgramType } from './program.type';
 import { assertCanReadUser, readableUsers, type Context } from './services';
+import { personalDataView } from '../personalDataAccess';
+import { ERASED } from '../../domain/personalData';
 import { commandContextFor, connection, consistentRead, pageSize } from './support';
 import { AccessType, ManagerType, PersonaSnapshotType, PersonaType, UserConnectionType, UserSnapshotType, UserType } from './user.type';
 import type { HistoryEntryView, UserView } from '../../readmodels/lifecycle';
@@ -143,8 +145,26 @@ export class UserResolver {
     return USER_STATUSES.map((status) => Object.assign(new UserStatusInfoType(), USER_STATUS_TABLE[status]));
   }
 
-  @FieldResolver(() => ManagerType, { nullable: true })
-  manager(@Root() user: UserType): ManagerType | null {
+  @FieldResolver(() => String, { description: 'As registered; `[erased]` once their personal data was erased; analysts read a stable pseudonym.' })
+  name(@Root() user: UserType, @Ctx() context: Context): string {
+    const view = personalDataView(context, `user ${user.userId}`);
+    return view === 'raw' || user.name === ERASED ? user.name : view.of(user.userId);
+  }
+
+  @FieldResolver(() => String, { description: 'As registered; `[erased]` once their personal data was erased; analysts read a stable pseudonym.' })
+  email(@Root() user: UserType, @Ctx() context: Context): string {
+    const view = personalDataView(context, `user ${user.userId}`);
+    return view === 'raw' || user.email === ERASED ? user.email : view.of(user.userId);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'Null once erased, and for analysts.' })
+  company(@Root() user: UserType, @Ctx() context: Context): string | null {
+    return personalDataView(context, `user ${user.userId}`) === 'raw' ? user.company : null;
+  }
+
+  @FieldResolver(() => ManagerType, { nullable: true, description: 'Null once erased, and for analysts.' })
+  manager(@Root() user: UserType, @Ctx() context: Context): ManagerType | null {
+    if (personalDataView(context, `user ${user.userId}`) !== 'raw') return null;
     return user.managerName && user.managerEmail ? { name: user.managerName, email: user.managerEmail } : null;
   }
 

@@ -20,10 +20,10 @@ export class UserType implements Omit<UserView, 'managerName' | 'managerEmail' |
   @Field(() => ID, { name: 'id' })
   userId!: string;
 
-  @Field()
+  /** Resolved by UserResolver (analysts read a pseudonym). */
   email!: string;
 
-  @Field()
+  /** Resolved by UserResolver (analysts read a pseudonym). */
   name!: string;
 
   @Field(() => ID, { description: 'The program the user registered in.' })
@@ -32,7 +32,7 @@ export class UserType implements Omit<UserView, 'managerName' | 'managerEmail' |
   @Field(() => ROLE_ENUM, { description: 'The role the user registered with.' })
   role!: ParticipantRole;
 
-  @Field(() => String, { nullable: true })
+  /** Resolved by UserResolver (analysts read none). */
   company!: string | null;
 
   managerName!: string | null;

@@ -62,7 +62,8 @@ export class Pseudonyms {
 
   /**
    * A folded state (as `stateAsOf` shows it) with the same fields pseudonymised wherever they appear:
-   * a name or e-mail becomes the pseudonym of the nearest `userId` around it.
+   * a name or e-mail becomes the pseudonym of the nearest `userId` around it; a user's `profile` (the
+   * folded profile attributes) is left out.
    */
   state(value: unknown, userId: string | null = null): unknown {
     if (Array.isArray(value)) return value.map((item) => this.state(item, userId));
@@ -71,7 +72,7 @@ export class Pseudonyms {
     const owner = typeof object.userId === 'string' ? object.userId : userId;
     const result: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(object)) {
-      const erased = key in ERASED_VALUES ? ERASED_VALUES[key as PersonalField] : undefined;
+      const erased = key in ERASED_VALUES ? ERASED_VALUES[key as PersonalField] : key === 'profile' && owner !== null ? {} : undefined;
       if (erased !== undefined && item !== ERASED && (erased !== ERASED || owner !== null)) {
         // A name or address of the user around it: their pseudonym; free text or details: left out.
         // (A program's or initiative's own name has no user around it and stays.)

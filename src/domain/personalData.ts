@@ -8,7 +8,9 @@ import { userIdForEmail } from './user/userId';
  * per event, tagged with the subjects below, and records only the names of the split fields in the
  * event's metadata. Erasing a subject deletes the values of every row tagged with it; reads then see
  * each field's erased value (`ERASED_VALUES`) and `personalDataErased: true` in the event's data.
- * The hash chain is computed over the stored row, so erasing never breaks it.
+ * The hash chain is computed over the stored row, so erasing never breaks it. The free-text `reason`
+ * of an event's metadata is kept beside the log the same way, with the subjects the event concerns
+ * (`subjectsOf`), and reads `[erased]` once erased.
  *
  * A subject is a user id, or a scope whose free text concerns both parties (`match:<id>`,
  * `registration:<id>`); erasing a user erases the scopes they took part in as well. Erasing any

@@ -77,6 +77,7 @@ interface Row {
 /** Keeps the streams still in use in memory (pipeline reads), everything appended as rows to flush. */
 class SeedingStore implements EventStore {
   readonly name = 'seeding (in memory)';
+  readonly erasesPersonalData = false;
   private readonly streams = new Map<string, RecordedEvent[]>();
   rows: Row[] = [];
   appended = 0;
@@ -458,6 +459,7 @@ const newMeter = (): Meter => ({ readAllMs: 0, readAllCalls: 0 });
 
 const meteredStore = (store: EventStore, meter: () => Meter): EventStore => ({
   name: store.name,
+  erasesPersonalData: store.erasesPersonalData,
   readStream: (streamId, options) => store.readStream(streamId, options),
   appendToStreams: (writes, options) => store.appendToStreams(writes, options),
   readIdempotencyKey: (key) => store.readIdempotencyKey(key),

@@ -6,6 +6,7 @@ import {
   type MatchCreated,
   type MatchEvent,
   type MatchRequested,
+  type PersonalDataErased,
   type ScorePart,
 } from '../src/domain';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
@@ -260,22 +261,36 @@ const evolve = (matches: RowSet<MatchRow>, recorded: RecordedEvent<MatchEvent>):
   }
 };
 
-export const matchesProjection = projection<MatchEvent>({
+const isMatchEvent = (event: RecordedEvent<MatchEvent | PersonalDataErased>): event is RecordedEvent<MatchEvent> => event.type !== 'PersonalDataErased';
+
+export const matchesProjection = projection<MatchEvent | PersonalDataErased>({
   name: 'matches',
-  handles: MATCH_EVENT_TYPES,
+  handles: [...MATCH_EVENT_TYPES, 'PersonalDataErased'],
   schema: MATCHES_SCHEMA,
   tables: ['rm_matches'],
   applyBatch: async (tx, events) => {
-    const matches = await RowSet.load(tx, MATCHES, (row) => row.match_id, events.map((event) => [event.data.matchId]));
-    for (const event of events) evolve(matches, event);
+    const matchEvents = events.filter(isMatchEvent);
+    const matches = await RowSet.load(tx, MATCHES, (row) => row.match_id, matchEvents.map((event) => [event.data.matchId]));
+    for (const event of matchEvents) evolve(matches, event);
     await matches.flush(tx);
+    // A participant's erasure takes the messages of their requests, as a replay reads them from the
+    // erased events (which is why a replay has nothing to do for it). Not a change of the match: its
+    // position and updated_at stay.
+    for (const event of events) {
+      if (event.type !== 'PersonalDataErased') continue;
+      await tx.query(
+        `UPDATE rm_matches SET request_message = NULL, decline_message = NULL
+          WHERE (mentor_user_id = $1 OR mentee_user_id = $1) AND (request_message IS NOT NULL OR decline_message IS NOT NULL)`,
+        [(event.data as PersonalDataErased['data']).userId],
+      );
+    }
   },
   replayInDatabase: matchesInDatabase,
   replayApplier: () => {
     const matches = RowSet.empty(MATCHES, (row) => row.match_id);
     return {
       apply: (events) => {
-        for (const event of events) evolve(matches, event);
+        for (const event of events) if (isMatchEvent(event)) evolve(matches, event);
       },
       takeWrites: () => matches.takeWrites(),
       writesOnceAtEnd: true,

@@ -1,7 +1,7 @@
 import type { MatchEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import type { InDatabaseReplay } from '../src/projections/projection';
-import { AT, LATEST_STAMP, STAMP_COLUMNS, inList, latestWritten, upToCondition } from './replaySql';
+import { AT, LATEST_STAMP, STAMP_COLUMNS, inList, latestWritten, upToCondition, LOG } from './replaySql';
 
 /**
  * rm_matches replayed in SQL, straight from es_events: the row `evolve` in matches.projection.ts
@@ -91,7 +91,7 @@ SELECT match_id, ${COLUMNS.map((c) => `${c.name}::${c.type}`).join(', ')},
            -- Every event of a match changes its row: its time and position are the latest event's.
            ${LATEST_STAMP} AS stamp,
            bool_or(e.event_type IN ${inList(CREATIONS)}) AS made
-      FROM es_events e
+      FROM ${LOG} e
      WHERE e.event_type IN ${inList(Object.keys(STATUS).concat('MatchRequestApproved'))} AND ${upToCondition(upTo)}
      GROUP BY e.data->>'matchId'
   ) m

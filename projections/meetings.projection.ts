@@ -1,5 +1,6 @@
 import { assertNever } from '../src/domain/shared/decider';
 import { MEETING_EVENT_TYPES, MEETING_STATES, type MeetingEvent } from '../src/domain/meeting/meeting';
+import type { PersonalDataErased } from '../src/domain';
 import { eventByEvent, projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
 
@@ -45,13 +46,21 @@ const INSERT = /* sql */ `
   VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7::integer, $8, 'SCHEDULED', $9::timestamptz, $9::timestamptz, $10::numeric, $11::numeric)
   ON CONFLICT (meeting_id) DO NOTHING`;
 
-export const meetingsProjection = projection<MeetingEvent>({
+export const meetingsProjection = projection<MeetingEvent | PersonalDataErased>({
   name: 'meetings',
-  handles: MEETING_EVENT_TYPES,
+  handles: [...MEETING_EVENT_TYPES, 'PersonalDataErased'],
   schema: MEETINGS_SCHEMA,
   tables: ['rm_meetings'],
-  applyBatch: eventByEvent<MeetingEvent>(async (tx, recorded) => {
+  applyBatch: eventByEvent<MeetingEvent | PersonalDataErased>(async (tx, recorded) => {
     const event = asDomainEvent(recorded);
+    if (event.type === 'PersonalDataErased') {
+      // The free text of a participant's meetings, as a replay reads it from the erased events. Not a
+      // change of the meeting itself: its position and updated_at stay.
+      await tx.query(`UPDATE rm_meetings SET title = NULL, notes = NULL, cancellation_reason = NULL WHERE mentor_user_id = $1 OR mentee_user_id = $1`, [
+        event.data.userId,
+      ]);
+      return;
+    }
     const at = recorded.metadata.occurredAt;
     const [major, minor] = positionParams(recorded);
     const update = (set: string, ...extra: unknown[]) => tx.query(UPDATE(set), [event.data.meetingId, at, major, minor, ...extra]);

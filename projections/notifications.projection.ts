@@ -9,11 +9,13 @@ import type {
   MenteeInvitedToMatch,
   NotificationKind,
   NotificationTemplateSet,
+  PersonalDataErased,
   ProgramCreated,
   UserEmailChanged,
   UserProfileUpdated,
   UserRegistered,
 } from '../src/domain';
+import { ERASED } from '../src/domain/personalData';
 import type { InitiativeCreated, RegistrationReminderSent } from '../src/domain/initiative';
 import { userIdOfPersona } from '../src/domain/user/userId';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
@@ -111,7 +113,8 @@ export type NotificationSourceEvent =
   | MatchActivated
   | InitiativeCreated
   | RegistrationReminderSent
-  | ManagerReportIssued;
+  | ManagerReportIssued
+  | PersonalDataErased;
 
 type Side = 'MENTOR' | 'MENTEE';
 
@@ -236,7 +239,8 @@ const programOf = (batch: Batch, programId: string): ProgramInfo => {
 const contactsOf = (batch: Batch, ...userIds: string[]): Contact[] =>
   userIds.map((userId) => {
     const row = batch.contacts.get(userId);
-    return row ? { userId, email: row.email, name: row.name } : { userId, email: null, name: '(unknown participant)' };
+    if (!row) return { userId, email: null, name: '(unknown participant)' };
+    return { userId, email: row.email === ERASED ? null : row.email, name: row.name };
   });
 
 const enqueue = (batch: Batch, recorded: RecordedEvent, programId: string, program: ProgramInfo, notices: readonly Notice[]): void => {
@@ -250,7 +254,12 @@ const enqueue = (batch: Batch, recorded: RecordedEvent, programId: string, progr
     });
     const address = notice.recipient.email;
     // Kept, but never sent: the outbox shows that this e-mail could not go out and why.
-    const unsendable = address === null ? `No e-mail address is known for user ${notice.recipient.userId}; nothing was sent.` : null;
+    const unsendable =
+      address === null
+        ? notice.recipient.name === ERASED
+          ? `The personal data of user ${notice.recipient.userId} was erased; nothing was sent.`
+          : `No e-mail address is known for user ${notice.recipient.userId}; nothing was sent.`
+        : null;
     batch.outbox.push({
       id: `${recorded.id}:${notice.side}`,
       event_id: recorded.id,
@@ -283,6 +292,7 @@ const usersOf = (event: NotificationSourceEvent): string[] => {
     case 'UserProfileUpdated':
     case 'MenteeInvitedToMatch':
     case 'RegistrationReminderSent':
+    case 'PersonalDataErased':
       return [event.data.userId];
     case 'MatchRequested':
     case 'MatchRequestDeclined':
@@ -302,6 +312,7 @@ const programIdOf = (event: NotificationSourceEvent): string | null => {
     case 'UserRegistered':
     case 'UserEmailChanged':
     case 'UserProfileUpdated':
+    case 'PersonalDataErased':
       return null;
     case 'InitiativeCreated':
     case 'RegistrationReminderSent':
@@ -331,6 +342,16 @@ const evolve = (batch: Batch, recorded: RecordedEvent<NotificationSourceEvent>):
       if (!row || event.data.name === undefined) return;
       row.name = event.data.name;
       batch.contacts.touch(event.data.userId);
+      return;
+    }
+    case 'PersonalDataErased': {
+      // As a replay reads the erased registration. The outbox is erased in applyBatch (eraseFromOutbox).
+      const row = batch.contacts.get(event.data.userId);
+      if (row && row.name !== ERASED) {
+        row.email = ERASED;
+        row.name = ERASED;
+        batch.contacts.touch(event.data.userId);
+      }
       return;
     }
     case 'ProgramCreated':
@@ -475,6 +496,32 @@ const evolve = (batch: Batch, recorded: RecordedEvent<NotificationSourceEvent>):
   }
 };
 
+/**
+ * An erased person's e-mails: those to them lose address, name, text and attachments (and are not
+ * sent if still pending); those to others that name them (a match partner's, a manager report's CSV)
+ * have their name and address replaced. Their contact row is already erased, so nothing later is sent.
+ */
+const eraseFromOutbox = async (
+  tx: SqlExecutor,
+  { userId, name, email }: { readonly userId: string; readonly name: string | null; readonly email: string | null },
+): Promise<void> => {
+  const known = [name, email].filter((value): value is string => value !== null && value !== ERASED && value !== '');
+  const scrub = (column: string) => known.reduce((sql, _, i) => `replace(${sql}, $${i + 3}, $2)`, column);
+  const mentions = known.map((_, i) => `strpos(body, $${i + 3}) > 0 OR strpos(subject, $${i + 3}) > 0 OR strpos(coalesce(attachments::text, ''), $${i + 3}) > 0`);
+  await tx.query(
+    `UPDATE notification_outbox SET
+       to_address = CASE WHEN recipient_user_id = $1 THEN NULL ELSE to_address END,
+       to_name = CASE WHEN recipient_user_id = $1 THEN $2 ELSE ${scrub('to_name')} END,
+       subject = CASE WHEN recipient_user_id = $1 THEN $2 ELSE ${scrub('subject')} END,
+       body = CASE WHEN recipient_user_id = $1 THEN $2 ELSE ${scrub('body')} END,
+       attachments = CASE WHEN recipient_user_id = $1 THEN NULL ELSE (${scrub('attachments::text')})::jsonb END,
+       state = CASE WHEN recipient_user_id = $1 AND state = 'PENDING' THEN 'FAILED' ELSE state END,
+       last_error = CASE WHEN recipient_user_id = $1 AND state = 'PENDING' THEN 'Not sent: the personal data of the recipient was erased.' ELSE last_error END
+     WHERE recipient_user_id = $1 ${mentions.map((m) => `OR ${m}`).join(' ')}`,
+    [userId, ERASED, ...known],
+  );
+};
+
 /** The position of the newest event the outbox has e-mails of, or null when it is empty. */
 const lastQueued = async (tx: SqlExecutor): Promise<GlobalPosition | null> => {
   const { rows } = await tx.query<{ major: string; minor: string }>(
@@ -500,6 +547,7 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
     'MatchActivated',
     'InitiativeCreated',
     'RegistrationReminderSent',
+    'PersonalDataErased',
   ],
   schema: NOTIFICATIONS_SCHEMA,
   // Never the outbox: a rebuild replays the whole log, and an emptied outbox would send every
@@ -522,6 +570,11 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
       ),
       outbox: [],
     };
+    // Who they were, read before evolve erases their contact: their e-mails already in the outbox name them.
+    const erasures = domain.flatMap((event) => {
+      const row = event.type === 'PersonalDataErased' ? batch.contacts.get(event.data.userId) : undefined;
+      return event.type === 'PersonalDataErased' ? [{ userId: event.data.userId, name: row?.name ?? null, email: row?.email ?? null }] : [];
+    });
     for (const event of events) evolve(batch, event);
     await batch.contacts.flush(tx);
     await batch.programs.flush(tx);
@@ -529,6 +582,7 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
     // rebuild replaying events whose e-mails are queued (or sent) already, and they are kept as they are.
     if (allAfter(events, await lastQueued(tx))) await copyRows(tx, OUTBOX, batch.outbox!);
     else await insertRowsIgnoringExisting(tx, OUTBOX, batch.outbox!);
+    for (const erasure of erasures) await eraseFromOutbox(tx, erasure);
   },
   replayInDatabase: notificationsInDatabase,
   // A replay's outbox is thrown away (the one in service is never replaced), so it renders no e-mail.

@@ -1,6 +1,6 @@
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
-import { MAJOR, MINOR, inList, latestOf, upToCondition } from './replaySql';
+import { MAJOR, MINOR, inList, latestOf, upToCondition, LOG } from './replaySql';
 
 const PROGRAM_TYPES = ['ProgramCreated', 'InitiativeCreated', 'NotificationTemplateSet'];
 const CONTACT_CHANGE_TYPES = ['UserEmailChanged', 'UserProfileUpdated'];
@@ -28,7 +28,7 @@ WITH changes AS (
    GROUP BY e.stream_id
 )
 SELECT e.data->>'userId', COALESCE(c.email, e.data->>'email'), COALESCE(c.name, e.data->>'name')
-  FROM es_events e
+  FROM ${LOG} e
   LEFT JOIN changes c ON c.stream_id = e.stream_id
  WHERE e.event_type = 'UserRegistered' AND e.revision = 0 AND ${upToCondition(upTo)}`;
 

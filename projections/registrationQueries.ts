@@ -188,6 +188,15 @@ export class SqlInitiativeReadModel implements InitiativeReadModel {
     return rows.map(toInitiative);
   }
 
+  /** The ids of a user's registrations (for erasing their personal data). */
+  async registrationIdsOfUser(userId: string): Promise<readonly string[]> {
+    const { rows } = await this.db.query<{ registration_id: string }>(
+      `SELECT registration_id FROM rm_registrations WHERE user_id = $1 ORDER BY registration_id`,
+      [userId],
+    );
+    return rows.map((row) => row.registration_id);
+  }
+
   async registration(registrationId: string): Promise<RegistrationView | null> {
     return (await this.registrations({}, 1, registrationId))[0] ?? null;
   }

@@ -6,7 +6,7 @@ import {
   type InitiativesEvent,
   type EngagementPeriod,
 } from '../src/domain/initiative';
-import type { UserEmailChanged, UserProfileUpdated } from '../src/domain';
+import { ERASED, type PersonalDataErased, type UserEmailChanged, type UserProfileUpdated } from '../src/domain';
 import { eventByEvent, projection } from '../src/projections/projection';
 import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
 
@@ -85,11 +85,11 @@ const UPDATE = (set: string) => /* sql */ `
    WHERE registration_id = $1 AND ${notYetApplied('rm_registrations', 3, 4)}
   RETURNING registration_id`;
 
-type RegistrationsEvent = InitiativesEvent | UserEmailChanged | UserProfileUpdated;
+type RegistrationsEvent = InitiativesEvent | UserEmailChanged | UserProfileUpdated | PersonalDataErased;
 
 export const registrationsProjection = projection<RegistrationsEvent>({
   name: 'registrations',
-  handles: [...INITIATIVE_EVENT_TYPES, ...REGISTRATION_EVENT_TYPES, 'UserEmailChanged', 'UserProfileUpdated'],
+  handles: [...INITIATIVE_EVENT_TYPES, ...REGISTRATION_EVENT_TYPES, 'UserEmailChanged', 'UserProfileUpdated', 'PersonalDataErased'],
   schema: REGISTRATIONS_SCHEMA,
   tables: ['rm_initiatives', 'rm_registrations', 'rm_engagement_periods', 'rm_registration_tasks', 'rm_registration_reminders'],
   applyBatch: eventByEvent<RegistrationsEvent>(async (tx, recorded) => {
@@ -107,6 +107,15 @@ export const registrationsProjection = projection<RegistrationsEvent>({
     }
     const at = recorded.metadata.occurredAt;
     const [major, minor] = positionParams(recorded);
+    if (event.type === 'PersonalDataErased') {
+      // As a replay reads the volunteer's erased registration events; their dates and statuses stay.
+      await tx.query(
+        `UPDATE rm_registrations SET volunteer_name = $2, volunteer_email = $2, manager_name = NULL, manager_email = NULL, rejection_message = NULL
+          WHERE user_id = $1`,
+        [event.data.userId, ERASED],
+      );
+      return;
+    }
     if (event.type === 'InitiativeCreated') {
       const { initiativeId, name, company, timeZone, managerValidationRequired } = event.data;
       await tx.query(

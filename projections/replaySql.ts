@@ -6,6 +6,13 @@ import type { GlobalPosition } from '../src/eventstore/eventStore';
  * written into the SQL, and checked here first.
  */
 
+/**
+ * The log as the replays read it: es_events with each event's personal data merged back in, or its
+ * erased form (the view the store defines, as every other reader sees the log), so that a replay in
+ * SQL and one in Node.js build the same rows, erased people included.
+ */
+export const LOG = 'es_events_merged';
+
 /** `('TypeA', 'TypeB')` for `event_type IN ...`. */
 export const inList = (types: readonly string[]): string => {
   for (const type of types) if (!/^[A-Za-z]+$/.test(type)) throw new Error(`Unexpected event type name: ${type}`);

@@ -1,7 +1,7 @@
 import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
-import { AT, MAJOR, MINOR, inList, latestOf, upToCondition } from './replaySql';
+import { AT, MAJOR, MINOR, inList, latestOf, upToCondition, LOG } from './replaySql';
 
 /**
  * The user history replayed in SQL, straight from es_events: the same rows `historyEntriesOf` and
@@ -30,6 +30,7 @@ const literal = (value: string) => `'${value}'`;
 
 /** As `userEntry` in historyEntries.ts; ProfileAttributesSet makes no entry. */
 const USER_ENTRIES: Record<UserEvent['type'], UserEntrySql | null> = {
+  PersonalDataErased: null,
   UserRegistered: { field: 'REGISTRATION', to: text('userStatus') },
   UserEmailChanged: { field: 'EMAIL' },
   UserProfileUpdated: { field: 'PROFILE' },
@@ -112,7 +113,7 @@ const toStatusOf = (typeColumn: string) => caseOf(typeColumn, Object.fromEntries
 const fromStatusOf = (typeColumn: string) => caseOf(typeColumn, Object.fromEntries(Object.entries(MATCH_ENTRIES).map(([type, { from }]) => [type, from])));
 /** The creation or request that opened a match's stream (`e` one of its events), or null. */
 const creationOf = (column: string) =>
-  `(SELECT c.${column} FROM es_events c WHERE c.stream_id = e.stream_id AND c.revision = 0 AND c.event_type IN ${CREATIONS})`;
+  `(SELECT c.${column} FROM ${LOG} c WHERE c.stream_id = e.stream_id AND c.revision = 0 AND c.event_type IN ${CREATIONS})`;
 
 /**
  * One row per participant of every match event (mentor and mentee), as \`matchEntries\` makes them:
@@ -131,7 +132,7 @@ SELECT p.user_id, m.major, m.minor, m.type, 'MATCH', p.persona_id, m.match_id, N
                CASE WHEN e.data ? 'mentorPersonaId' THEN e.data ELSE ${creationOf('data')} END AS named,
                CASE WHEN e.event_type = 'MatchClosed'
                     THEN (SELECT b.event_type FROM es_events b WHERE b.stream_id = e.stream_id AND b.revision = e.revision - 1) END AS previous_type
-          FROM es_events e
+          FROM ${LOG} e
          WHERE e.event_type IN ${MATCH_TYPES} AND ${upToCondition(upTo)}
         -- Keeps the planner from inlining these columns into every place the rows below use them:
         -- each event's participants and previous event are looked up once, not once per use.
@@ -159,7 +160,7 @@ SELECT x.user_id, x.major, x.minor, x.type, x.field, x.persona_id, x.match_id, x
     SELECT e.data->>'userId' AS user_id, ${MAJOR} AS major, ${MINOR} AS minor, e.event_type AS type,
            ${userEntryColumn('field')} AS field, ${userEntryColumn('personaId')} AS persona_id, ${userEntryColumn('matchId')} AS match_id,
            ${userEntryColumn('changeId')} AS change_id, ${userEntryColumn('from')} AS from_value, ${userEntryColumn('to')} AS to_value
-      FROM es_events e
+      FROM ${LOG} e
      WHERE e.event_type IN ${USER_TYPES_WITH_ENTRIES} AND ${upToCondition(upTo)}
     -- Each column worked out once: inlined, the user and change id would be again for the join.
     OFFSET 0
@@ -192,7 +193,7 @@ SELECT g.match_id,
            ${latestOf('e.event_type', `e.event_type <> 'MatchCreated'`)} AS latest_type,
            ${latestOf('e.event_type', `e.event_type <> 'MatchCreated' AND e.data ? 'mentorPersonaId'`)} AS latest_naming_type,
            ${latestOf(`${MAJOR}::text || ' ' || ${MINOR}::text`, 'true')} AS latest
-      FROM es_events e
+      FROM ${LOG} e
      WHERE e.event_type IN ${MATCH_TYPES} AND ${upToCondition(upTo)}
      GROUP BY e.data->>'matchId'
   ) g`;

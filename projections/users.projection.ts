@@ -1,5 +1,5 @@
 import { assertNever } from '../src/domain/shared/decider';
-import { USER_EVENT_TYPES, type AttributeValue, type UserEvent } from '../src/domain';
+import { ERASED, USER_EVENT_TYPES, type AttributeValue, type UserEvent } from '../src/domain';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
 import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, writeAll, type BatchWrite, type PositionedRow } from '../src/projections/rows';
@@ -276,6 +276,18 @@ const evolve = (
       return;
     case 'ProfileAttributesSet':
       changeUser((row) => (row.profile = event.data.attributes));
+      return;
+    case 'PersonalDataErased':
+      // As the replay reads the user's events after erasure: each personal field in its erased form.
+      changeUser((row) => {
+        row.email = ERASED;
+        row.normalized_email = ERASED;
+        row.name = ERASED;
+        row.company = null;
+        row.manager_name = null;
+        row.manager_email = null;
+        row.profile = {};
+      });
       return;
     case 'MentorCapacitySet': {
       const { userId, programId, capacity } = event.data;

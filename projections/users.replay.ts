@@ -1,7 +1,7 @@
 import type { UserEvent } from '../src/domain';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
-import { AT, LATEST_STAMP, STAMP_COLUMNS, earliestOf, inList, latestOf, latestWritten, upToCondition } from './replaySql';
+import { AT, LATEST_STAMP, STAMP_COLUMNS, earliestOf, inList, latestOf, latestWritten, upToCondition, LOG } from './replaySql';
 
 /**
  * rm_users, rm_personas and rm_mentor_capacities replayed in SQL, straight from es_events: the rows
@@ -23,6 +23,7 @@ const TARGET: Record<UserEvent['type'], 'user' | 'persona' | 'capacity'> = {
   UserStatusChanged: 'user',
   UserStatusChangeReverted: 'user',
   ProfileAttributesSet: 'user',
+  PersonalDataErased: 'user',
   PersonaCreated: 'persona',
   PersonaMatchStatusChanged: 'persona',
   PersonaInactivated: 'persona',
@@ -65,7 +66,7 @@ SELECT user_id, email, normalized_email, name, program_id, role, company, manage
            ${latestOf(`(e.data->'attributes')::text`, is('ProfileAttributesSet'))} AS profile,
            ${LATEST_STAMP} AS stamp,
            bool_or(${is('UserRegistered')}) AS registered
-      FROM es_events e
+      FROM ${LOG} e
      WHERE e.event_type IN ${typesOf('user')} AND ${upToCondition(upTo)}
      GROUP BY e.data->>'userId'
   ) u
@@ -93,7 +94,7 @@ SELECT persona_id, user_id, substring(persona_id FROM ':p([1-9][0-9]*)$')::integ
            ${latestOf(`(${is('PersonaMatchCompleted')})::text`, `${is('PersonaMatchCompleted')} OR (${is('PersonaMatchStatusChanged')} AND e.data->'cause'->>'kind' = 'MATCH_REOPENED')`)} AS match_completed,
            ${LATEST_STAMP} AS stamp,
            bool_or(${is('PersonaCreated')}) AS made
-      FROM es_events e
+      FROM ${LOG} e
      WHERE e.event_type IN ${typesOf('persona')} AND ${upToCondition(upTo)}
      GROUP BY e.data->>'personaId'
   ) p

@@ -15,6 +15,7 @@ import { SqlEventLog, ensureIndexes as ensureEventLogIndexes } from './audit/eve
 import { ReadAuditLog } from './audit/readAudit';
 import type { LiveServices } from './graphql/live/live.resolver';
 import { SqlInitiativeReadModel } from '../projections/registrationQueries';
+import { Pseudonyms } from './audit/pseudonyms';
 import { InitiativeCommands } from './application/initiativeCommands';
 import { RegistrationReminderScheduler } from './scheduler/registrationReminders';
 import { ManagerReportScheduler } from './scheduler/managerReports';
@@ -95,6 +96,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     : await SqlEventStore.create(db);
   // The auditors' view of the log reads the SQL tables; with KurrentDB it is not available.
   const eventLog = config.eventStoreConnectionString ? null : new SqlEventLog(db);
+  const pseudonyms = await Pseudonyms.load(db);
   if (eventLog) await ensureEventLogIndexes(db);
   // Reads are recorded in the read-model database, apart from the domain log.
   const readLog = await ReadAuditLog.create(db, { logger });
@@ -161,16 +163,18 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
 
   // From the SQL database, never the log; read once at start.
   const emailStreams = await loadEmailStreams(db);
-  const commands = new LifecycleCommands(pipeline, store, randomUUID, emailStreams);
+  const initiativeReadModel = new SqlInitiativeReadModel(db);
+  const commands = new LifecycleCommands(pipeline, store, randomUUID, emailStreams, (userId) => initiativeReadModel.registrationIdsOfUser(userId));
   const services: LifecycleServices & MeetingServices & LiveServices & AuditServices = {
     eventLog,
+    pseudonyms,
     readLog,
     readAudit: readLog,
     commands,
     liveEvents,
     meetings: new MeetingCommands(pipeline, store, randomUUID),
     initiatives: new InitiativeCommands(pipeline, store, randomUUID),
-    initiativeReadModel: new SqlInitiativeReadModel(db),
+    initiativeReadModel,
     meetingReadModel,
     readModel,
     matching,

@@ -41,6 +41,8 @@ export class LifecycleCommands {
     private readonly newId: () => string,
     /** Names each address's reservation stream (keyed: see src/identity/emailStreams.ts). */
     private readonly emails: EmailStreams,
+    /** A user's registrations to initiatives (another aggregate's), whose free text an erasure takes too. */
+    private readonly registrationIdsOf: (userId: string) => Promise<readonly string[]> = async () => [],
   ) {}
 
   async createProgram(context: CommandContext, data: Omit<Data<Extract<ProgramCommand, { type: 'CreateProgram' }>>, 'programId'>) {
@@ -137,6 +139,27 @@ export class LifecycleCommands {
       type: 'InactivatePersona',
       data: { userId: define.ownerOf(personaId), personaId, confirmCutCommunication },
     });
+  }
+
+  /**
+   * Erases a person's personal data (see src/domain/personalData.ts): refused with
+   * CONFIRMATION_REQUIRED, saying what it erases, unless `confirm`. The store erases when it appends
+   * the PersonalDataErased event, in the same transaction; one that cannot (KurrentDB) refuses.
+   */
+  async erasePersonalData(context: CommandContext, userId: string, confirm: boolean) {
+    if (!this.store.erasesPersonalData) {
+      throw new DomainError(
+        'RULE_VIOLATED',
+        `This installation keeps its events in ${this.store.name}, which stores every event whole: personal data cannot be erased ` +
+          'there while the log stays intact. Run on PostgreSQL or the embedded store to erase personal data.',
+        { userId },
+      );
+    }
+    const registrationIds = await this.registrationIdsOf(userId);
+    const user = fold(userDecider, (await this.store.readStream(userStream(userId))).events as never[]);
+    if (user.status !== 'REGISTERED') throw new DomainError('NOT_FOUND', `User ${userId} does not exist.`, { userId });
+    // Its address names the reservation stream to release; the decision refuses if it changed meanwhile.
+    return this.pipeline.execute(context, define.erasePersonalData({ userId, registrationIds, confirm }, user.email, this.emails));
   }
 
   async assignPersonaToSite(context: CommandContext, data: Omit<Data<AssignPersonaToSite>, 'userId' | 'programId'>) {

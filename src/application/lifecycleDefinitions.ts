@@ -3,6 +3,8 @@ import {
   decideApproveStagedMatch,
   decideAssignPersonaToSite,
   decideChangeUserEmail,
+  decideErasePersonalData,
+  type ErasePersonalData,
   emailReservationDecider,
   normalizeEmail,
   decideCloseMatch,
@@ -147,6 +149,24 @@ export const changeUserEmail = (
     checks: ['legacyUser'],
   };
 };
+
+/** `currentEmail`: the user's address as last read; it names the reservation stream the erasure releases. */
+export const erasePersonalData = (
+  data: ErasePersonalData['data'],
+  currentEmail: string,
+  emails: EmailStreams,
+): CommandDefinition<UserStreams & { reservation: ReservationSpec }> => ({
+  name: 'ErasePersonalData',
+  streams: { user: userSpec(data.userId), reservation: reservationSpec(emails.reservationStream(currentEmail)) },
+  decide: ({ user, reservation }) => {
+    if (user.state.status === 'REGISTERED' && user.state.normalizedEmail !== normalizeEmail(currentEmail)) {
+      throw new DomainError('CONCURRENCY_CONFLICT', `The e-mail address of user ${data.userId} changed while the erasure ran; try again.`, {
+        userId: data.userId,
+      });
+    }
+    return decideErasePersonalData({ type: 'ErasePersonalData', data }, { user: user.state, reservation: reservation.state });
+  },
+});
 
 export const assignPersonaToSite = (data: AssignPersonaToSite['data']): CommandDefinition<UserAndProgramStreams> => ({
   name: 'AssignPersonaToSite',

@@ -4,13 +4,16 @@ import { ROLES, formatPosition, parsePosition, type Actor, type EventMetadata, t
 import type { SqlDatabase } from '../sql/sqlDatabase';
 import { AGGREGATE_NAMES, PERSONA, aggregateOfStream, isAggregateName, personaTarget } from './aggregates';
 import { jsonDiff, toJsonValue, type JsonChange, type JsonValue } from './jsonDiff';
+import type { Pseudonyms } from './pseudonyms';
 
 /**
  * The event log as auditors and analysts read it: every event of the SQL event store (PostgreSQL or
  * the embedded PGlite) with its metadata, filtered and paged in log order, the chain of cause and
  * effect around one event, and any aggregate's state as of a moment.
  *
- * It reads `es_events` directly (read-only) with the store's ordering rules: log order is
+ * It reads the log through `es_events_merged` (read-only: es_events with each event's personal data
+ * merged back, or erased; filters use the metadata as stored, `stored_metadata`, which es_events'
+ * indexes cover) with the store's ordering rules: log order is
  * (transaction_id, global_position), and paged reads only see rows below the oldest running
  * transaction, so a cursor never skips an event that commits late.
  */
@@ -245,12 +248,12 @@ const filterClauses = (filter: EventLogFilter, params: unknown[]): string[] => {
   if (filter.streamId !== undefined) clauses.push(`e.stream_id = ${p(filter.streamId)}`);
   if (filter.aggregate !== undefined) clauses.push(`e.stream_id LIKE ${p(`${escapeLike(filter.aggregate)}-%`)}`);
   if (filter.eventTypes !== undefined) clauses.push(`e.event_type = ANY(${p(filter.eventTypes)}::text[])`);
-  if (filter.actorId !== undefined) clauses.push(`e.metadata->'actor'->>'id' = ${p(filter.actorId)}`);
-  if (filter.actorRole !== undefined) clauses.push(`e.metadata->'actor'->>'role' = ${p(filter.actorRole)}`);
-  if (filter.from !== undefined) clauses.push(`e.metadata->>'occurredAt' >= ${p(filter.from)}`);
-  if (filter.to !== undefined) clauses.push(`e.metadata->>'occurredAt' < ${p(filter.to)}`);
-  if (filter.correlationId !== undefined) clauses.push(`e.metadata->>'correlationId' = ${p(filter.correlationId)}`);
-  if (filter.causationId !== undefined) clauses.push(`e.metadata->>'causationId' = ${p(filter.causationId)}`);
+  if (filter.actorId !== undefined) clauses.push(`e.stored_metadata->'actor'->>'id' = ${p(filter.actorId)}`);
+  if (filter.actorRole !== undefined) clauses.push(`e.stored_metadata->'actor'->>'role' = ${p(filter.actorRole)}`);
+  if (filter.from !== undefined) clauses.push(`e.stored_metadata->>'occurredAt' >= ${p(filter.from)}`);
+  if (filter.to !== undefined) clauses.push(`e.stored_metadata->>'occurredAt' < ${p(filter.to)}`);
+  if (filter.correlationId !== undefined) clauses.push(`e.stored_metadata->>'correlationId' = ${p(filter.correlationId)}`);
+  if (filter.causationId !== undefined) clauses.push(`e.stored_metadata->>'causationId' = ${p(filter.causationId)}`);
   return clauses;
 };
 
@@ -266,7 +269,18 @@ export interface ScanOptions {
 }
 
 export class SqlEventLog {
-  constructor(private readonly db: SqlDatabase) {}
+  /** `pseudonyms`: every event and state this log gives is pseudonymised (an analyst's view). */
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly pseudonyms: Pseudonyms | null = null,
+  ) {}
+
+  /** The same log as analysts read it: names and e-mails as stable pseudonyms, free text left out. */
+  pseudonymised(pseudonyms: Pseudonyms): SqlEventLog {
+    return new SqlEventLog(this.db, pseudonyms);
+  }
+
+  private toLogEvent = (row: EventRow): LogEvent => (this.pseudonyms ? this.pseudonyms.event(toLogEvent(row)) : toLogEvent(row));
 
   /** Recomputes every stream's hash chain (or one stream's) and reports what was altered or removed. */
   verify(options: VerifyChainsOptions = {}): Promise<ChainReport> {
@@ -291,12 +305,12 @@ export class SqlEventLog {
     const where = [...filterClauses(checked, params), VISIBLE];
     if (from) where.push(positionClause(backward ? '<' : '>', from, params));
     const rows = await this.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM es_events e WHERE ${where.join(' AND ')}
+      `SELECT ${COLUMNS} FROM es_events_merged e WHERE ${where.join(' AND ')}
         ORDER BY ${backward ? DESCENDING : ASCENDING} LIMIT $${params.push(size + 1)}`,
       params,
     );
     const more = rows.rows.length > size;
-    const taken = rows.rows.slice(0, size).map(toLogEvent);
+    const taken = rows.rows.slice(0, size).map(this.toLogEvent);
     const events = backward ? taken.reverse() : taken;
     // Whether anything matching lies on the cursor's other side (the cursor's own event included).
     const beyondCursor = from ? await this.exists(checked, backward ? '>=' : '<=', from) : false;
@@ -317,14 +331,14 @@ export class SqlEventLog {
     const params: unknown[] = [];
     const where = [...filterClauses(normalizeFilter(filter), params), VISIBLE];
     if (until) where.push(positionClause('<=', until, params));
-    const result = await this.db.query<{ count: string | number }>(`SELECT count(*) AS count FROM es_events e WHERE ${where.join(' AND ')}`, params);
+    const result = await this.db.query<{ count: string | number }>(`SELECT count(*) AS count FROM es_events_merged e WHERE ${where.join(' AND ')}`, params);
     return Number(result.rows[0]?.count ?? 0);
   }
 
   /** The position of the last visible event (the head an export stops at), or null when the log is empty. */
   async head(): Promise<GlobalPosition | null> {
     const result = await this.db.query<{ transaction_id: string; global_position: string }>(
-      `SELECT e.transaction_id::text AS transaction_id, e.global_position::text AS global_position FROM es_events e
+      `SELECT e.transaction_id::text AS transaction_id, e.global_position::text AS global_position FROM es_events_merged e
         WHERE ${VISIBLE} ORDER BY ${DESCENDING} LIMIT 1`,
     );
     const row = result.rows[0];
@@ -341,10 +355,10 @@ export class SqlEventLog {
     if (options.after) where.push(positionClause('>', options.after, params));
     if (options.until) where.push(positionClause('<=', options.until, params));
     const rows = await this.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM es_events e WHERE ${where.join(' AND ')} ORDER BY ${ASCENDING} LIMIT $${params.push(options.limit)}`,
+      `SELECT ${COLUMNS} FROM es_events_merged e WHERE ${where.join(' AND ')} ORDER BY ${ASCENDING} LIMIT $${params.push(options.limit)}`,
       params,
     );
-    return rows.rows.map(toLogEvent);
+    return rows.rows.map(this.toLogEvent);
   }
 
   /** The event, the command that caused it with its other events, what it caused, and its whole request. */
@@ -354,9 +368,9 @@ export class SqlEventLog {
     if (!event) throw new DomainError('NOT_FOUND', `No event has the id ${eventId}.`, { eventId });
     const { causationId, correlationId } = event.metadata;
     const [siblings, caused, correlated, causedBy] = await Promise.all([
-      this.select(`e.metadata->>'causationId' = $1`, [causationId], CHAIN_LIMIT),
-      this.select(`e.metadata->>'causationId' = $1`, [event.eventId], CHAIN_LIMIT),
-      this.select(`e.metadata->>'correlationId' = $1`, [correlationId], CHAIN_LIMIT + 1),
+      this.select(`e.stored_metadata->>'causationId' = $1`, [causationId], CHAIN_LIMIT),
+      this.select(`e.stored_metadata->>'causationId' = $1`, [event.eventId], CHAIN_LIMIT),
+      this.select(`e.stored_metadata->>'correlationId' = $1`, [correlationId], CHAIN_LIMIT + 1),
       UUID.test(causationId) ? this.select(`e.event_id = $1::uuid`, [causationId], 1) : Promise.resolve([]),
     ]);
     return {
@@ -395,7 +409,7 @@ export class SqlEventLog {
           `followed by an id; got "${streamId}".`,
       );
     }
-    const result = await this.db.query<EventRow>(`SELECT ${COLUMNS} FROM es_events e WHERE e.stream_id = $1 ORDER BY e.revision`, [readStreamId]);
+    const result = await this.db.query<EventRow>(`SELECT ${COLUMNS} FROM es_events_merged e WHERE e.stream_id = $1 ORDER BY e.revision`, [readStreamId]);
     const until = Date.parse(moment);
     let state = aggregate.folder.initialState();
     let eventCount = 0;
@@ -412,7 +426,9 @@ export class SqlEventLog {
       at: moment,
       eventCount,
       lastPosition,
-      state: toJsonValue(persona ? personaOf(state, persona.personaId) : state),
+      state: this.pseudonyms
+        ? (this.pseudonyms.state(toJsonValue(persona ? personaOf(state, persona.personaId) : state)) as JsonValue)
+        : toJsonValue(persona ? personaOf(state, persona.personaId) : state),
     };
   }
 
@@ -427,16 +443,16 @@ export class SqlEventLog {
   private async exists(filter: EventLogFilter, op: '<=' | '>=', position: GlobalPosition): Promise<boolean> {
     const params: unknown[] = [];
     const where = [...filterClauses(filter, params), VISIBLE, positionClause(op, position, params)];
-    const result = await this.db.query<{ found: boolean }>(`SELECT EXISTS (SELECT 1 FROM es_events e WHERE ${where.join(' AND ')}) AS found`, params);
+    const result = await this.db.query<{ found: boolean }>(`SELECT EXISTS (SELECT 1 FROM es_events_merged e WHERE ${where.join(' AND ')}) AS found`, params);
     return result.rows[0]?.found === true;
   }
 
   private async select(where: string, params: readonly unknown[], limit: number): Promise<LogEvent[]> {
     const rows = await this.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM es_events e WHERE ${where} ORDER BY ${ASCENDING} LIMIT ${Math.trunc(limit)}`,
+      `SELECT ${COLUMNS} FROM es_events_merged e WHERE ${where} ORDER BY ${ASCENDING} LIMIT ${Math.trunc(limit)}`,
       params,
     );
-    return rows.rows.map(toLogEvent);
+    return rows.rows.map(this.toLogEvent);
   }
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ConfigError, TOKEN_KEY_FILE, readTokenKeyFile, tokenKeysFromEnv } from '../config';
 import { TOKEN_ROLES, isTokenRole, mintToken, parseDuration, type TokenKeyRing } from '../graphql/auth';
 
-const USAGE = `Usage: node dist/src/cli/token.js --role <role> --subject <actor-id> [--user-id <id>] [--name <name>] [--expires <duration>]
+const USAGE = `Usage: node dist/src/cli/token.js --role <role> --subject <actor-id> [--user-id <id>] [--name <name>] [--permission <p>]... [--expires <duration>]
 
 Prints a bearer token for the GraphQL API (send it as "Authorization: Bearer <token>").
 
@@ -11,6 +11,7 @@ Prints a bearer token for the GraphQL API (send it as "Authorization: Bearer <to
   --subject    the actor id recorded in events (e.g. a login name)
   --user-id    the domain user a mentor, mentee or manager token belongs to
   --name       a display name
+  --permission an extra right (repeatable): personal-data:raw lets an analyst read names and e-mails
   --expires    lifetime: seconds or 30m, 12h, 7d, 2w (default 12h)
 
 The token is signed with the server's signing key: AUTH_TOKEN_KEYS (the first key, or the one
@@ -33,7 +34,7 @@ export const runTokenCli = async (
     io.err(`${problem}\n\n${USAGE}`);
     return 2;
   };
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -42,6 +43,7 @@ export const runTokenCli = async (
         subject: { type: 'string' },
         'user-id': { type: 'string' },
         name: { type: 'string' },
+        permission: { type: 'string', multiple: true },
         expires: { type: 'string', default: '12h' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -86,6 +88,7 @@ export const runTokenCli = async (
       expiresIn: expires,
       ...(typeof values['user-id'] === 'string' ? { userId: values['user-id'] } : {}),
       ...(typeof values.name === 'string' ? { name: values.name } : {}),
+      ...(Array.isArray(values.permission) ? { permissions: values.permission } : {}),
       ...(io.now ? { now: io.now() } : {}),
     });
     io.out(token);

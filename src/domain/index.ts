@@ -17,6 +17,7 @@ export * from './notification/templates';
 export * from './shared/calendar';
 export * from './autoMatching/criteria';
 export * from './autoMatching/scoring';
+export * from './personalData';
 
 /** Every event of the participant lifecycle: what projections switch on. */
 export type LifecycleEvent = ProgramEvent | UserEvent | MatchEvent;
@@ -42,6 +43,7 @@ export const USER_EVENT_TYPES = [
   'UserRegistered',
   'UserEmailChanged',
   'UserProfileUpdated',
+  'PersonalDataErased',
   'ProfileAttributesSet',
   'PersonaCreated',
   'ApplicationCompleted',

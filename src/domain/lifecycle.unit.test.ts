@@ -48,6 +48,7 @@ import {
  */
 class InMemoryEventStore implements EventStore {
   readonly name = 'in memory';
+  readonly erasesPersonalData = false;
   private readonly log: RecordedEvent[] = [];
   /** Appends refused for a stale expected revision. */
   conflicts = 0;

@@ -25,6 +25,11 @@ export interface EventMetadata {
   readonly causationId: string;
   /** The command type that produced the event, e.g. `ChangeUserStatus`. */
   readonly command?: string;
+  /**
+   * Set by the SQL stores on an event whose personal fields (src/domain/personalData.ts) were kept
+   * beside the log rather than in its data: which ones. Reads merge them back (or their erased form).
+   */
+  readonly personalData?: { readonly fields: readonly string[]; readonly metadata?: readonly string[] };
 }
 
 /** A domain event as deciders produce it: `{ type, data }`, readonly. */
@@ -135,6 +140,11 @@ export interface ReadAllOptions {
 
 export interface EventStore {
   readonly name: string;
+  /**
+   * Whether personal data can be erased (an append of `PersonalDataErased` erases its subjects'
+   * personal data while the log stays whole). SQL stores: yes. KurrentDB keeps events whole: no.
+   */
+  readonly erasesPersonalData: boolean;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult>;
   /** Atomic: every write is checked against its expected revision, and all or none are stored. */
   appendToStreams(writes: readonly StreamWrite[], options?: AppendOptions): Promise<AppendResult>;

@@ -182,6 +182,8 @@ const MIN_PAGE = 128;
  */
 export class KurrentEventStore implements EventStore {
   readonly name = 'KurrentDB';
+  // Its events are kept whole (no table beside the log to split personal data into); erasure is refused.
+  readonly erasesPersonalData = false;
 
   private readonly takeOverAfterMs: number;
 

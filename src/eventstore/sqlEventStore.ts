@@ -14,6 +14,15 @@ import {
   type StreamWrite,
 } from './eventStore';
 import type { SqlDatabase } from '../sql/sqlDatabase';
+import {
+  ERASED,
+  PERSONAL_DATA,
+  PERSONAL_DATA_ERASED,
+  PERSONAL_EVENT_TYPES,
+  maskInlinePersonalData,
+  splitPersonalData,
+  subjectsOf,
+} from '../domain/personalData';
 
 /**
  * One SQL implementation for PostgreSQL and PGlite.
@@ -335,6 +344,38 @@ BEGIN
   RETURN last_seen;
 END;
 $$;
+
+-- Personal data (src/domain/personalData.ts says which fields of which events): kept beside the log,
+-- one row per event, so that erasing it deletes values that never entered es_events (whose hash
+-- chains stay whole). data: the personal fields as written, NULL once erased; erased: what they read
+-- as afterwards. metadata and erased_metadata: the same for the free-text reason of the metadata. An
+-- event written before this table existed keeps its personal values inline; erasing its subject adds
+-- a row here with data and metadata NULL, which masks them on every read.
+CREATE TABLE IF NOT EXISTS es_personal_data (
+  event_id uuid PRIMARY KEY,
+  subject_ids text[] NOT NULL,
+  data jsonb,
+  erased jsonb NOT NULL
+);
+ALTER TABLE es_personal_data ADD COLUMN IF NOT EXISTS metadata jsonb, ADD COLUMN IF NOT EXISTS erased_metadata jsonb NOT NULL DEFAULT '{}';
+CREATE INDEX IF NOT EXISTS es_personal_data_subjects ON es_personal_data USING gin (subject_ids);
+-- Whose personal data was erased (by the PersonalDataErased event erased_by): personal data of theirs
+-- appended later is stored already erased.
+CREATE TABLE IF NOT EXISTS es_erased_subjects (
+  subject_id text PRIMARY KEY,
+  erased_by uuid NOT NULL,
+  erased_at timestamptz NOT NULL DEFAULT now()
+);
+-- The log as every reader sees it: es_events' columns, in its order, with each event's personal part
+-- merged back into data and metadata (or its erased form), then the metadata as stored (never holds
+-- a personal value; filters on it use es_events' indexes). The store's reads, the audit log, the
+-- exports and the SQL replays all read this; only tamper verification reads es_events itself.
+CREATE OR REPLACE VIEW es_events_merged AS
+  SELECT e.global_position, e.transaction_id, e.stream_id, e.revision, e.event_id, e.event_type, e.schema_version,
+         CASE WHEN p.event_id IS NULL THEN e.data ELSE e.data || COALESCE(p.data, p.erased) END AS data,
+         CASE WHEN p.event_id IS NULL THEN e.metadata ELSE e.metadata || COALESCE(p.metadata, p.erased_metadata) END AS metadata,
+         e.recorded_at, e.previous_hash, e.hash, e.metadata AS stored_metadata
+    FROM es_events e LEFT JOIN es_personal_data p ON p.event_id = e.event_id;
 `;
 
 /** Streams chained per backfill transaction (`es_backfill_hashes`). */
@@ -393,11 +434,73 @@ const recorded = (
     ? { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position }
     : { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position, hash };
 
+interface PersonalRow {
+  readonly event_id: string;
+  readonly subject_ids: readonly string[];
+  readonly data: Readonly<Record<string, unknown>> | null;
+  readonly erased: Readonly<Record<string, unknown>>;
+  readonly metadata: Readonly<Record<string, unknown>> | null;
+  readonly erased_metadata: Readonly<Record<string, unknown>>;
+}
+
+interface PersonalWork {
+  readonly rows: readonly PersonalRow[];
+  readonly stored: ReadonlyMap<string, NewEvent>;
+  readonly returned: ReadonlyMap<string, NewEvent>;
+  readonly erase: readonly string[];
+  readonly erasedBy: string | null;
+  readonly masks: readonly PersonalRow[];
+}
+
+const PERSONAL_RECORD = `r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb)`;
+
+/**
+ * The statements that write personal data beside an append (`a`, a CTE), in the same statement and so
+ * the same transaction: they run only when `appended` (a condition on `a`) holds, and an append that
+ * fails fails them too. A personal row of a subject already erased (or erased by this append) is
+ * stored erased. Adds its parameters to `params`.
+ */
+const personalStatements = (work: PersonalWork, params: unknown[], appended: string): string => {
+  const rows = `$${params.push(JSON.stringify(work.rows))}::jsonb`;
+  // The common case, personal data appended: one INSERT (prepared with the append on the one-stream path).
+  if (work.erase.length === 0) {
+    return `,
+  personal AS (
+    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
+    SELECT r.event_id, r.subject_ids, CASE WHEN gone THEN NULL ELSE r.data END, r.erased, CASE WHEN gone THEN NULL ELSE r.metadata END, r.erased_metadata
+      FROM jsonb_to_recordset(${rows}) AS ${PERSONAL_RECORD},
+           LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
+     WHERE ${appended})`;
+  }
+  const erase = `$${params.push(work.erase)}::text[]`;
+  const erasedBy = `$${params.push(work.erasedBy)}::uuid`;
+  const masks = `$${params.push(JSON.stringify(work.masks))}::jsonb`;
+  return `,
+  personal AS (
+    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
+    SELECT r.event_id, r.subject_ids, CASE WHEN gone THEN NULL ELSE r.data END, r.erased, CASE WHEN gone THEN NULL ELSE r.metadata END, r.erased_metadata
+      FROM jsonb_to_recordset(${rows}) AS ${PERSONAL_RECORD},
+           LATERAL (SELECT r.subject_ids && ${erase} OR EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
+     WHERE ${appended}),
+  erased_subjects AS (
+    INSERT INTO es_erased_subjects (subject_id, erased_by)
+    SELECT DISTINCT s, ${erasedBy} FROM unnest(${erase}) AS s WHERE ${appended}
+    ON CONFLICT (subject_id) DO NOTHING),
+  erased_rows AS (
+    UPDATE es_personal_data d SET data = NULL, metadata = NULL
+     WHERE d.subject_ids && ${erase} AND (d.data IS NOT NULL OR d.metadata IS NOT NULL) AND ${appended}),
+  masked AS (
+    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
+    SELECT r.event_id, r.subject_ids, NULL, r.erased, NULL, r.erased_metadata FROM jsonb_to_recordset(${masks}) AS ${PERSONAL_RECORD} WHERE ${appended}
+    ON CONFLICT (event_id) DO UPDATE SET data = NULL, metadata = NULL)`;
+};
+
 // Rows below the oldest running transaction are final: no earlier-positioned row can still appear.
 const VISIBLE = `e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
 
 export class SqlEventStore implements EventStore {
   readonly name: string;
+  readonly erasesPersonalData = true;
 
   private constructor(private readonly db: SqlDatabase) {
     this.name = db.kind === 'embedded' ? 'embedded (PGlite)' : 'PostgreSQL';
@@ -423,7 +526,7 @@ export class SqlEventStore implements EventStore {
       `SELECT s.revision AS current_revision, ${EVENT_COLUMNS}
          FROM es_streams s
          LEFT JOIN LATERAL (
-           SELECT * FROM es_events x WHERE x.stream_id = s.stream_id AND x.revision >= $2 ORDER BY x.revision LIMIT $3
+           SELECT * FROM es_events_merged x WHERE x.stream_id = s.stream_id AND x.revision >= $2 ORDER BY x.revision LIMIT $3
          ) e ON true
         WHERE s.stream_id = $1
         ORDER BY e.revision`,
@@ -447,8 +550,10 @@ export class SqlEventStore implements EventStore {
     if (new Set(all.map((w) => w.streamId)).size !== all.length) {
       throw new Error('appendToStreams: each stream may appear once per append');
     }
-    if (all.length === 1 && options.idempotencyKey === undefined) return this.appendToOneStream(nonEmpty[0]!);
-    const payload = all.map((write) => ({ streamId: write.streamId, expected: write.expectedRevision, events: write.events }));
+    const personal = await this.personalWork(all);
+    const stored = personal ? all.map((write) => ({ ...write, events: write.events.map((event) => personal.stored.get(event.id) ?? event) })) : all;
+    if (all.length === 1 && options.idempotencyKey === undefined) return this.appendToOneStream(stored[0]!, all[0]!.events, personal);
+    const payload = stored.map((write) => ({ streamId: write.streamId, expected: write.expectedRevision, events: write.events }));
     let rows: {
       stream_id: string;
       revision: number;
@@ -459,23 +564,28 @@ export class SqlEventStore implements EventStore {
       hash: string | null;
     }[];
     try {
+      const params: unknown[] = [JSON.stringify(payload), options.idempotencyKey ?? null];
+      const appended = `SELECT * FROM es_append($1::jsonb, $2)`;
+      const columns = `stream_id, revision, global_position::text AS global_position, transaction_id::text AS transaction_id,
+                  event_id::text AS event_id, duplicate, encode(hash, 'hex') AS hash`;
       rows = (
         await this.db.query<(typeof rows)[number]>(
-          `SELECT stream_id, revision, global_position::text AS global_position, transaction_id::text AS transaction_id,
-                  event_id::text AS event_id, duplicate, encode(hash, 'hex') AS hash FROM es_append($1::jsonb, $2)`,
-          [JSON.stringify(payload), options.idempotencyKey ?? null],
+          personal
+            ? `WITH a AS (${appended}) ${personalStatements(personal, params, `NOT COALESCE((SELECT bool_or(a.duplicate) FROM a), true)`)} SELECT ${columns} FROM a`
+            : `SELECT ${columns} FROM es_append($1::jsonb, $2)`,
+          params,
         )
       ).rows;
     } catch (error) {
       throw translateAppendError(error, options.idempotencyKey);
     }
     const duplicate = rows.some((row) => row.duplicate);
-    const byId = new Map(payload.flatMap((w) => w.events.map((e) => [e.id, e] as const)));
+    const byId = new Map(all.flatMap((w) => w.events.map((e) => [e.id, personal?.returned.get(e.id) ?? e] as const)));
     let events: RecordedEvent[];
     if (duplicate) {
       // The first call's events, as stored (their ids are not this call's ids).
       const stored = await this.db.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM es_events e WHERE e.event_id = ANY($1::uuid[]) ORDER BY ${LOG_ORDER}`,
+        `SELECT ${EVENT_COLUMNS} FROM es_events_merged e WHERE e.event_id = ANY($1::uuid[]) ORDER BY ${LOG_ORDER}`,
         [rows.map((row) => row.event_id)],
       );
       events = stored.rows.map(toRecorded);
@@ -498,24 +608,37 @@ export class SqlEventStore implements EventStore {
   }
 
   /** The common append: one stream, no idempotency key (see `es_append_stream`). */
-  private async appendToOneStream({ streamId, expectedRevision, events }: StreamWrite): Promise<AppendResult> {
+  private async appendToOneStream(
+    { streamId, expectedRevision, events }: StreamWrite,
+    asGiven: readonly NewEvent[],
+    personal: PersonalWork | null,
+  ): Promise<AppendResult> {
     let result: string;
     try {
-      const rows = await this.db.query<{ result: string }>(
-        `SELECT es_append_stream($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::jsonb, $7::jsonb) AS result`,
-        [
-          streamId,
-          String(expectedRevision),
-          events.map((e) => e.id),
-          events.map((e) => e.type),
-          events.map((e) => e.schemaVersion),
-          JSON.stringify(events.map((e) => e.data)),
-          JSON.stringify(events.map((e) => e.metadata)),
-        ],
-        // Prepared once per connection: parsing and planning were a sixth of PostgreSQL's work per
-        // append (BENCHMARKS.md). Bump the version when es_append_stream's signature or result changes.
-        { name: 'es_append_stream_v2' },
-      );
+      const params: unknown[] = [
+        streamId,
+        String(expectedRevision),
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => e.schemaVersion),
+        JSON.stringify(events.map((e) => e.data)),
+        JSON.stringify(events.map((e) => e.metadata)),
+      ];
+      const append = `SELECT es_append_stream($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::jsonb, $7::jsonb) AS result`;
+      const rows = personal
+        ? await this.db.query<{ result: string }>(
+            `WITH a AS (${append}) ${personalStatements(personal, params, `(SELECT a.result FROM a) IS NOT NULL`)} SELECT result FROM a`,
+            params,
+            // Without an erasure the text is always the same: prepared once per connection, as the plain append is.
+            personal.erase.length === 0 ? { name: 'es_append_stream_personal_v2' } : {},
+          )
+        : await this.db.query<{ result: string }>(
+            append,
+            params,
+            // Prepared once per connection: parsing and planning were a sixth of PostgreSQL's work per
+            // append (BENCHMARKS.md). Bump the version when es_append_stream's signature or result changes.
+            { name: 'es_append_stream_v2' },
+          );
       result = rows.rows[0]!.result;
     } catch (error) {
       throw translateAppendError(error, undefined);
@@ -526,16 +649,92 @@ export class SqlEventStore implements EventStore {
     const major = BigInt(parts[1]!);
     const n = events.length;
     const first = lastRevision - n + 1;
-    const stored = events.map((event, i) => {
+    const stored = asGiven.map((given, i) => {
+      const event = personal?.returned.get(given.id) ?? given;
       const hash = parts[2 + n + i]!;
       return recorded(event, streamId, first + i, { major, minor: BigInt(parts[2 + i]!) }, hash === '-' ? null : hash);
     });
     return { events: stored, streamRevisions: { [streamId]: lastRevision }, lastPosition: stored.at(-1)!.position, duplicate: false };
   }
 
+  /**
+   * What an append does with personal data (null when it has none to split and erases nothing): each
+   * event as stored (personal fields split off, their names in the metadata) and as returned (whole),
+   * the personal rows, and for a `PersonalDataErased` event the subjects it erases and the rows that
+   * mask the inline values of the events those subjects had before personal data was split.
+   */
+  private async personalWork(writes: readonly StreamWrite[]): Promise<PersonalWork | null> {
+    const rows: PersonalRow[] = [];
+    const stored = new Map<string, NewEvent>();
+    const returned = new Map<string, NewEvent>();
+    const erase: string[] = [];
+    let erasedBy: string | null = null;
+    for (const write of writes) {
+      for (const event of write.events) {
+        if (event.type === PERSONAL_DATA_ERASED) {
+          const subjects = (event.data as { subjectIds?: unknown }).subjectIds;
+          if (!Array.isArray(subjects) || !subjects.every((subject) => typeof subject === 'string' && subject !== '')) {
+            throw new Error(`${PERSONAL_DATA_ERASED} must name the subjects it erases (data.subjectIds)`);
+          }
+          erase.push(...(subjects as string[]));
+          erasedBy = event.id;
+          continue;
+        }
+        const split = splitPersonalData(event.type, event.data as Readonly<Record<string, unknown>>);
+        const { reason, ...kept } = event.metadata;
+        const subjects = split.personal?.subjects ?? subjectsOf(event.data as Readonly<Record<string, unknown>>);
+        // A reason is free text, which may name anyone the event concerns: it goes with them.
+        const splitReason = typeof reason === 'string' && subjects.length > 0;
+        if (!split.personal && !splitReason) continue;
+        const marker = { fields: split.personal ? Object.keys(split.personal.values) : [], ...(splitReason ? { metadata: ['reason'] } : {}) };
+        stored.set(event.id, { ...event, data: split.kept, metadata: { ...(splitReason ? kept : event.metadata), personalData: marker } });
+        returned.set(event.id, { ...event, metadata: { ...event.metadata, personalData: marker } });
+        rows.push({
+          event_id: event.id,
+          subject_ids: [...subjects],
+          data: split.personal?.values ?? {},
+          erased: split.personal?.erased ?? {},
+          metadata: splitReason ? { reason } : {},
+          erased_metadata: splitReason ? { reason: ERASED } : {},
+        });
+      }
+    }
+    if (rows.length === 0 && erase.length === 0) return null;
+    return { rows, stored, returned, erase, erasedBy, masks: erase.length > 0 ? await this.inlineMasks(new Set(erase)) : [] };
+  }
+
+  /**
+   * Rows that mask, as erased, the inline personal values (and reasons) of these subjects' events from
+   * before the split. One pass over those events: an erasure is rare, and this is what it costs.
+   */
+  private async inlineMasks(subjects: ReadonlySet<string>): Promise<PersonalRow[]> {
+    const { rows } = await this.db.query<{ event_id: string; event_type: string; data: Record<string, unknown>; has_reason: boolean }>(
+      `SELECT e.event_id::text AS event_id, e.event_type, e.data, e.metadata ? 'reason' AS has_reason FROM es_events e
+        WHERE (e.event_type = ANY($1::text[]) OR e.metadata ? 'reason') AND NOT (e.metadata ? 'personalData')
+          AND NOT EXISTS (SELECT 1 FROM es_personal_data p WHERE p.event_id = e.event_id)`,
+      [PERSONAL_EVENT_TYPES],
+    );
+    return rows.flatMap((row) => {
+      const erased = maskInlinePersonalData(row.event_type, row.data, subjects);
+      const eventSubjects = PERSONAL_DATA[row.event_type]?.subjects(row.data) ?? subjectsOf(row.data);
+      const reasonGone = row.has_reason && eventSubjects.some((subject) => subjects.has(subject));
+      if (!erased && !reasonGone) return [];
+      return [
+        {
+          event_id: row.event_id,
+          subject_ids: [...eventSubjects],
+          data: null,
+          erased: erased ?? {},
+          metadata: null,
+          erased_metadata: reasonGone ? { reason: ERASED } : {},
+        },
+      ];
+    });
+  }
+
   async readIdempotencyKey(idempotencyKey: string): Promise<readonly RecordedEvent[] | null> {
     const result = await this.db.query<EventRow & { found: boolean }>(
-      `SELECT ${EVENT_COLUMNS} FROM es_events e JOIN es_idempotency i ON e.event_id = ANY (i.event_ids)
+      `SELECT ${EVENT_COLUMNS} FROM es_events_merged e JOIN es_idempotency i ON e.event_id = ANY (i.event_ids)
         WHERE i.idempotency_key = $1 ORDER BY ${LOG_ORDER}`,
       [idempotencyKey],
     );
@@ -562,7 +761,7 @@ export class SqlEventStore implements EventStore {
   private async readLog(
     options: ReadAllOptions,
     only?: { readonly types: readonly string[]; readonly upTo: GlobalPosition },
-    from = 'es_events',
+    from = 'es_events_merged',
   ): Promise<readonly RecordedEvent[]> {
     const after = options.after ?? START;
     const params: unknown[] = [after.major.toString(), after.minor.toString(), options.maxCount ?? 1000];
@@ -592,7 +791,7 @@ export class SqlEventStore implements EventStore {
   async readAt(positions: readonly GlobalPosition[]): Promise<readonly RecordedEvent[]> {
     if (positions.length === 0) return [];
     const { rows } = await this.db.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM es_events e
+      `SELECT ${EVENT_COLUMNS} FROM es_events_merged e
          JOIN unnest($1::text[], $2::text[]) AS p(major, minor)
            ON e.transaction_id = p.major::xid8 AND e.global_position = p.minor::bigint`,
       [positions.map((p) => p.major.toString()), positions.map((p) => p.minor.toString())],

@@ -72,7 +72,12 @@ export interface AuthenticatedActor extends Actor {
   readonly userId?: string;
   /** When the token stops being accepted (its `exp`); a live socket opened with it is closed then. */
   readonly expiresAt?: Date;
+  /** Extra rights beyond the role's, e.g. `personal-data:raw` (an analyst who may read names and e-mails). */
+  readonly permissions?: readonly string[];
 }
+
+/** Analysts read personal data pseudonymised unless their token grants this; each such read is logged. */
+export const RAW_PERSONAL_DATA = 'personal-data:raw';
 
 export interface MintTokenOptions {
   /** A bare secret (the token gets no `kid`), or a ring whose signing key signs it. */
@@ -82,6 +87,7 @@ export interface MintTokenOptions {
   readonly role: TokenRole;
   readonly userId?: string;
   readonly name?: string;
+  readonly permissions?: readonly string[];
   /** Seconds, or a duration such as `30m`, `12h`, `7d`. */
   readonly expiresIn: number | string;
   /** Issue time (default: now); the token expires `expiresIn` after it. */
@@ -99,6 +105,7 @@ interface TokenClaims {
   readonly role: TokenRole;
   readonly name?: string;
   readonly userId?: string;
+  readonly permissions?: readonly string[];
   readonly iat: number;
   readonly exp: number;
 }
@@ -147,6 +154,7 @@ export const mintToken = async (options: MintTokenOptions): Promise<string> => {
     role: options.role,
     ...(options.name !== undefined ? { name: options.name } : {}),
     ...(options.userId !== undefined ? { userId: options.userId } : {}),
+    ...(options.permissions !== undefined ? { permissions: options.permissions } : {}),
     iat: issuedAt,
     exp: issuedAt + lifetime,
   };
@@ -245,12 +253,17 @@ export const verifyToken = async (
   }
   const name = optionalString(claims, 'name');
   const userId = optionalString(claims, 'userId');
+  const permissions = claims.permissions;
+  if (permissions !== undefined && (!Array.isArray(permissions) || !permissions.every((p) => typeof p === 'string'))) {
+    throw unauthenticated('its permissions claim is not a list of texts. Mint a new token.');
+  }
   return {
     id: claims.sub,
     role: claims.role,
     ...(name !== undefined ? { name } : {}),
     ...(userId !== undefined ? { userId } : {}),
     expiresAt: new Date(claims.exp * 1000),
+    ...(permissions !== undefined ? { permissions: permissions as string[] } : {}),
   };
 };
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { CommandContext } from '../commands/pipeline';
 import { DomainError } from '../domain/shared/decider';
+import { userIdForEmail } from '../domain/user/userId';
 import { parsePosition, type GlobalPosition } from '../eventstore/eventStore';
 import type { Logger } from '../log';
 import { bearerToken, verifyToken, type AuthenticatedActor, type TokenKeys } from './auth';
@@ -140,14 +141,26 @@ export const requireActor = (context: GraphQLContext<unknown>): AuthenticatedAct
 };
 
 /** Who, when and why, as the command pipeline records it, from the request's context. */
+/**
+ * The id the log records for an actor. A participant's or manager's token subject is often their
+ * e-mail address, which must not enter the immutable, hash-chained log (it could never be erased):
+ * mentors and mentees act under their user id (their token names it), managers under the id their
+ * e-mail would have as a user (`userIdForEmail`, as personalData.ts names them). Staff keep their subject.
+ */
+export const loggedActorId = (subject: string, role: string, userId: string | null | undefined): string => {
+  if ((role === 'mentor' || role === 'mentee') && userId) return userId;
+  if (role === 'manager' && subject.includes('@')) return userIdForEmail(subject);
+  return subject;
+};
+
 export const commandContext = (
   context: GraphQLContext<unknown>,
   extra: { readonly reason?: string; readonly idempotencyKey?: string } = {},
 ): CommandContext => {
   const actor = requireActor(context);
   return {
-    // Events keep only who acted and in which role; names and user ids stay out of the log.
-    actor: { id: actor.id, role: actor.role },
+    // Events keep only who acted and in which role; names stay out of the log.
+    actor: { id: loggedActorId(actor.id, actor.role, context.userId), role: actor.role },
     now: context.now().toISOString(),
     correlationId: context.correlationId,
     ...(extra.reason !== undefined ? { reason: extra.reason } : {}),

@@ -5,6 +5,10 @@ import { loadQuery, type SqlDatabase, type SqlExecutor } from '../sql/sqlDatabas
 import { FEW_EVENTS, type InDatabaseLoad, type Projection, type ReplayApplier } from './projection';
 import { writeAll, type BatchWrite } from './rows';
 
+/** es_events' columns in its order, as the merged view gives them (with personal data, or erased). */
+const LOG_COLUMNS = `e.global_position, e.transaction_id, e.stream_id, e.revision, e.event_id, e.event_type, e.schema_version,
+  e.data, e.metadata, e.recorded_at, e.previous_hash, e.hash`;
+
 /**
  * Rebuilds read models from zero *beside* the ones in service, then swaps them in: the server keeps
  * answering from the old tables while the new ones fill, and never sees a half-built read model.
@@ -265,7 +269,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
         : inTransaction(async (tx) => {
             await tx.query(`CREATE UNLOGGED TABLE ${fewEvents} (LIKE es_events)`);
             await tx.query(
-              `INSERT INTO ${fewEvents} SELECT * FROM es_events e
+              `INSERT INTO ${fewEvents} SELECT ${LOG_COLUMNS} FROM es_events_merged e
                 WHERE e.event_type = ANY($1::text[]) AND (e.transaction_id, e.global_position) <= ($2::text::xid8, $3::bigint)`,
               [fewTypes, upTo.major.toString(), upTo.minor.toString()],
             );

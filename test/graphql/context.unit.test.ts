@@ -28,8 +28,9 @@ describe('context factory', () => {
     const token = await mintToken({ secret: TEST_TOKEN_SECRET, subject: 'bob', role: 'mentee', userId: 'user-9', name: 'Bob', expiresIn: 60, now });
     const context = await factory({ headers: { authorization: `Bearer ${token}`, 'x-correlation-id': 'flow-1' } });
     expect(context).toMatchObject({ actor: { id: 'bob', role: 'mentee' }, userId: 'user-9', correlationId: 'flow-1' });
+    // A participant acts in the log under their user id, not the token subject (often an e-mail, which must stay erasable).
     expect(commandContext(context, { reason: 'asked by phone' })).toEqual({
-      actor: { id: 'bob', role: 'mentee' },
+      actor: { id: 'user-9', role: 'mentee' },
       now: '2030-01-01T00:00:00.000Z',
       correlationId: 'flow-1',
       reason: 'asked by phone',

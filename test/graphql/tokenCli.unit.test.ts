@@ -37,3 +37,14 @@ describe('token CLI', () => {
     expect(out).toContain('Usage:');
   });
 });
+
+describe('token CLI permissions', () => {
+  it('puts repeated --permission flags in the token, where verification finds them', async () => {
+    const { RAW_PERSONAL_DATA } = await import('../../src/graphql/auth');
+    const secret = 's'.repeat(40);
+    const out: string[] = [];
+    const code = await runTokenCli(['--role', 'analyst', '--subject', 'ana', '--permission', RAW_PERSONAL_DATA], { AUTH_TOKEN_SECRET: secret }, { out: (l) => out.push(l), err: () => undefined });
+    expect(code).toBe(0);
+    expect(await verifyToken(secret, out[0]!)).toMatchObject({ id: 'ana', role: 'analyst', permissions: [RAW_PERSONAL_DATA] });
+  });
+});

@@ -31,6 +31,7 @@ describe.each(sqlBackends())('e-mail reservations through the store on $name', (
     emails = await loadEmailStreams(database.db);
     const counting: EventStore = {
       name: store.name,
+      erasesPersonalData: store.erasesPersonalData,
       readStream: (...args) => store.readStream(...args),
       appendToStreams: async (...args) => {
         try {

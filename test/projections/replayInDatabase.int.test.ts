@@ -250,6 +250,9 @@ describe.each(sqlBackends())('replay in SQL on $name', ({ open }) => {
       await append(matchStream('m-two'), event('MatchCreated', { ...pair('m-two', mentorP1, otherP1), mentorUserId: MENTOR, menteeUserId: OTHER }));
       await append(matchStream('m-two'), event('MatchActivated', { ...pair('m-two', mentorP2, otherP1), endsAt: null }));
       await runner.catchUp();
+      // The other mentee's personal data is erased: their registration, profile and request messages read erased.
+      await append(userStream(OTHER), event('PersonalDataErased', { userId: OTHER, subjectIds: [OTHER, 'match:m-two', 'match:m-reo'] }));
+      await runner.catchUp();
 
       const events = await store.readAll({ maxCount: 10_000 });
       const present = new Set(events.map((e) => e.type));

@@ -7,6 +7,7 @@ import { describeUserStatus, isUserStatus, type UserStatus } from './userStatus'
 import { normalizeEmail, personaIdFor } from './userId';
 import { addressHolder, type EmailReservationEvent, type EmailReservationState } from './emailReservation';
 import type { AttributeValue } from '../autoMatching/scoring';
+import { ERASED, matchScope, registrationScope } from '../personalData';
 
 const PROFILE_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
@@ -230,7 +231,16 @@ export type UserProfileUpdated = DomainEvent<
   }
 >;
 
+/**
+ * The person's personal data was erased (GDPR, a district's policy): their name, e-mail, company,
+ * manager and profile, and the free text of `subjectIds` (the user and the matches and
+ * registrations they took part in, see personalData.ts), everywhere. The SQL store erases it when it
+ * appends this event; the log keeps every event and its hash chain.
+ */
+export type PersonalDataErased = DomainEvent<'PersonalDataErased', { readonly userId: string; readonly subjectIds: readonly string[] }>;
+
 export type UserEvent =
+  | PersonalDataErased
   | UserRegistered
   | UserEmailChanged
   | UserProfileUpdated
@@ -299,6 +309,8 @@ export interface User {
   /** Per program id, where set for this mentor; otherwise the program's default applies. */
   readonly mentorCapacities: Readonly<Record<string, number>>;
   readonly profile: Readonly<Record<string, AttributeValue>>;
+  /** Their personal data was erased: name and e-mail read `[erased]`; statuses and matches go on. */
+  readonly personalDataErased: boolean;
 }
 
 export type UserState = { readonly status: 'NOT_REGISTERED' } | User;
@@ -360,8 +372,19 @@ export type UpdateUserProfile = {
   };
 };
 
+/**
+ * Erase the user's personal data. `registrationIds`: their registrations to initiatives (another
+ * aggregate's, looked up by the application), whose free text goes too. Without `confirm` it is
+ * refused with CONFIRMATION_REQUIRED, saying what would be erased.
+ */
+export type ErasePersonalData = {
+  readonly type: 'ErasePersonalData';
+  readonly data: { readonly userId: string; readonly registrationIds: readonly string[]; readonly confirm: boolean };
+};
+
 export type UserCommand =
   | UpdateUserProfile
+  | ErasePersonalData
   | SetProfileAttributes
   | CompleteApplication
   | ChangeUserStatus
@@ -672,7 +695,19 @@ const inactivatePersona = (user: User, command: InactivatePersona): UserEvent[] 
   ];
 };
 
+/** An erased person's personal data is gone for good: it is not written again under their id. */
+const requireNotErased = (user: User, what: string): void => {
+  if (user.personalDataErased) {
+    throw new DomainError(
+      'RULE_VIOLATED',
+      `The personal data of user ${user.userId} was erased; their ${what} cannot be set again. Register the person anew if they come back.`,
+      { userId: user.userId },
+    );
+  }
+};
+
 const updateUserProfile = (user: User, command: UpdateUserProfile): UserEvent[] => {
+  requireNotErased(user, 'profile');
   const { name, company, managerName, managerEmail } = command.data;
   if (name === undefined && company === undefined && managerName === undefined && managerEmail === undefined) {
     throw new DomainError('VALIDATION_FAILED', 'Give at least one of name, company, managerName or managerEmail to change.', { field: 'input' });
@@ -703,6 +738,32 @@ const updateUserProfile = (user: User, command: UpdateUserProfile): UserEvent[] 
   return [{ type: 'UserProfileUpdated', data }];
 };
 
+const erasePersonalData = (user: User, command: ErasePersonalData): UserEvent[] => {
+  if (user.personalDataErased) {
+    throw new DomainError('RULE_VIOLATED', `The personal data of user ${user.userId} was already erased; there is nothing left to erase.`, {
+      userId: user.userId,
+    });
+  }
+  const matchIds = [...new Set(user.personas.flatMap((persona) => (persona.matchId === null ? [] : [persona.matchId])))];
+  const registrationIds = [...new Set(command.data.registrationIds)];
+  if (!command.data.confirm) {
+    throw new DomainError(
+      'CONFIRMATION_REQUIRED',
+      `Erasing the personal data of ${user.name} (user ${user.userId}) removes, everywhere and for good, their name, e-mail, company, ` +
+        `manager and profile attributes, the messages of their match requests, the titles, notes and cancellation reasons of the ` +
+        `meetings of their ${matchIds.length} match(es), and the manager details and messages of their ${registrationIds.length} ` +
+        `registration(s); e-mails to them are no longer sent. Statuses, matches, dates and counts stay. Confirm with confirm: true.`,
+      { userId: user.userId, matches: matchIds.length, registrations: registrationIds.length },
+    );
+  }
+  return [
+    {
+      type: 'PersonalDataErased',
+      data: { userId: user.userId, subjectIds: [user.userId, ...matchIds.map(matchScope), ...registrationIds.map(registrationScope)] },
+    },
+  ];
+};
+
 const decide = (command: UserCommand, state: UserState): UserEvent[] => {
   const user = requireUser(state, command.data.userId);
   switch (command.type) {
@@ -720,6 +781,8 @@ const decide = (command: UserCommand, state: UserState): UserEvent[] => {
       return inactivatePersona(user, command);
     case 'UpdateUserProfile':
       return updateUserProfile(user, command);
+    case 'ErasePersonalData':
+      return erasePersonalData(user, command);
     case 'SetProfileAttributes': {
       const attributes = validateProfile(command.data.attributes);
       if (JSON.stringify(attributes) === JSON.stringify(user.profile)) return [];
@@ -740,7 +803,16 @@ const updatePersona = (user: User, personaId: string, update: (persona: Persona)
 
 const evolve = (state: UserState, event: UserEvent): UserState => {
   if (event.type === 'UserRegistered') {
-    return { status: 'REGISTERED', ...event.data, applicationCompleted: false, statusChanges: [], personas: [], mentorCapacities: {}, profile: {} };
+    return {
+      status: 'REGISTERED',
+      ...event.data,
+      applicationCompleted: false,
+      statusChanges: [],
+      personas: [],
+      mentorCapacities: {},
+      profile: {},
+      personalDataErased: event.data.name === ERASED,
+    };
   }
   if (state.status === 'NOT_REGISTERED') return state;
   switch (event.type) {
@@ -813,6 +885,8 @@ const evolve = (state: UserState, event: UserEvent): UserState => {
       return { ...state, mentorCapacities: { ...state.mentorCapacities, [event.data.programId]: event.data.capacity } };
     case 'PersonaMatchCompleted':
       return updatePersona(state, event.data.personaId, (persona) => ({ ...persona, matchCompleted: true }));
+    case 'PersonalDataErased':
+      return { ...state, email: ERASED, normalizedEmail: ERASED, name: ERASED, company: null, manager: null, profile: {}, personalDataErased: true };
     default:
       return state;
   }
@@ -927,6 +1001,7 @@ export const decideChangeUserEmail = (
   states: { readonly user: UserState; readonly previousReservation: EmailReservationState } & AddressStates,
 ): { readonly user: readonly UserEvent[]; readonly reservation: readonly EmailReservationEvent[]; readonly previousReservation: readonly EmailReservationEvent[] } => {
   const user = requireUser(states.user, command.data.userId);
+  requireNotErased(user, 'e-mail address');
   const email = requireEmailAddress('E-mail', command.data.email);
   const normalizedEmail = normalizeEmail(email);
   if (user.normalizedEmail !== command.data.currentNormalizedEmail) {
@@ -952,6 +1027,23 @@ export const decideChangeUserEmail = (
     reservation: [{ type: 'EmailAddressReserved', data: { userId: user.userId } }],
     previousReservation: holdsPrevious ? [{ type: 'EmailAddressReleased', data: { userId: user.userId } }] : [],
   };
+};
+
+/**
+ * Streams: `user` = userStream(userId), `reservation` = the reservation stream of the address the
+ * user has when the command starts. Erasing releases the address in the same append (its holder, or
+ * a legacy user who never had a reservation stream), so it can be registered again by a new user
+ * with a new id; the erased user keeps their id, statuses and history.
+ */
+export const decideErasePersonalData = (
+  command: ErasePersonalData,
+  states: { readonly user: UserState; readonly reservation: EmailReservationState },
+): { readonly user: readonly UserEvent[]; readonly reservation: readonly EmailReservationEvent[] } => {
+  const user = requireUser(states.user, command.data.userId);
+  const erased = erasePersonalData(user, command);
+  const reservation = states.reservation;
+  const holds = reservation.status === 'NEVER_RESERVED' || (reservation.status === 'RESERVED' && reservation.userId === user.userId);
+  return { user: erased, reservation: holds ? [{ type: 'EmailAddressReleased', data: { userId: user.userId } }] : [] };
 };
 
 export type AssignPersonaToSite = {

@@ -17,7 +17,9 @@ import {
 import { MATCH_STATUSES, PARTICIPANT_ROLES, type MatchStatus, type ParticipantRole } from './matchStatus';
 import {
   decideAssignPersonaToSite,
+  decideErasePersonalData,
   decideRegisterUser,
+  type ErasePersonalData,
   userDecider,
   type User,
   type UserCommand,
@@ -587,5 +589,38 @@ describe('evolve', () => {
     const before = fold(userDecider, mentor('A', 'RTBM'));
     expect(userDecider.evolve(before, { type: 'MatchClosed', data: {} } as unknown as UserEvent)).toBe(before);
     expect(fold(userDecider, [statusChanged(TEEN, 'c1', 'AI', 'SI')])).toEqual({ status: 'NOT_REGISTERED' });
+  });
+});
+
+describe('ErasePersonalData', () => {
+  const erase = (confirm: boolean, registrationIds: readonly string[] = ['r-1']): UserCommand => ({
+    type: 'ErasePersonalData',
+    data: { userId: ID, registrationIds, confirm },
+  });
+  const erased: UserEvent = { type: 'PersonalDataErased', data: { userId: ID, subjectIds: [ID, 'match:m-1', 'registration:r-1'] } };
+
+  it('first says what it erases, and needs confirming', () =>
+    given(mentor('A', 'MATCHED')).when(erase(false)).thenThrows('CONFIRMATION_REQUIRED', 'of their 1 match(es)'));
+  it('erases the user and the match and registration they took part in', () =>
+    given(mentor('A', 'MATCHED')).when(erase(true)).then([erased]));
+  it('refuses a second erasure', () => given([...mentor('A', 'MATCHED'), erased]).when(erase(true)).thenThrows('RULE_VIOLATED', 'already erased'));
+  it('refuses an unknown user', () => given([]).when(erase(true)).thenThrows('NOT_FOUND', ID));
+  it('leaves the erased user in the lifecycle: a status change still works', () => {
+    const events = userDecider.decide(change('c-9', 'IW'), fold(userDecider, [...mentor('A', 'RTBM'), erased]));
+    expect(events[0]).toEqual({ type: 'UserStatusChanged', data: { userId: ID, changeId: 'c-9', from: 'A', to: 'IW', automatic: false, trigger: 'MANUAL' } });
+  });
+  it('folds to a user whose personal fields read as erased', () => {
+    const user = fold(userDecider, [...mentor('A', 'MATCHED'), erased]) as User;
+    expect(user).toMatchObject({ name: '[erased]', email: '[erased]', normalizedEmail: '[erased]', company: null, manager: null, profile: {}, personalDataErased: true });
+    expect(user.personas[0]!.matchStatus).toBe('MATCHED');
+  });
+  it('releases the address the user held in the same decision, so a new user can register it', () => {
+    const user = fold(userDecider, mentor('A', 'MATCHED'));
+    const command = erase(true) as ErasePersonalData;
+    const released = [{ type: 'EmailAddressReleased', data: { userId: ID } }];
+    expect(decideErasePersonalData(command, { user, reservation: { status: 'RESERVED', userId: ID } })).toEqual({ user: [erased], reservation: released });
+    // A legacy user (id from the address) never had a reservation stream: it is made, holding a release.
+    expect(decideErasePersonalData(command, { user, reservation: { status: 'NEVER_RESERVED' } }).reservation).toEqual(released);
+    expect(decideErasePersonalData(command, { user, reservation: { status: 'RESERVED', userId: 'someone-else' } }).reservation).toEqual([]);
   });
 });

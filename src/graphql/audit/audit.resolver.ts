@@ -16,19 +16,26 @@ import {
   asStateDiff,
 } from './audit.types';
 import type { AuditContext } from './services';
+import { personalDataView } from '../personalDataAccess';
 
 /** Pages of the log are bounded like every other list of the API (query cost counts first/last). */
 const MAX_LOG_PAGE = 100;
 const DEFAULT_LOG_PAGE = 20;
 
-const eventLogOf = (context: AuditContext): SqlEventLog => {
-  if (!context.services.eventLog) {
+/**
+ * The log as the caller may read it: analysts see names and e-mails as pseudonyms and no free text,
+ * unless their token grants personal-data:raw, and then each read is recorded (logged, with who and what).
+ */
+const eventLogOf = (context: AuditContext, what: string): SqlEventLog => {
+  const { eventLog } = context.services;
+  if (!eventLog) {
     throw new DomainError(
       'RULE_VIOLATED',
       'This server keeps its events in KurrentDB; the event log browser reads the PostgreSQL or embedded event store only.',
     );
   }
-  return context.services.eventLog;
+  const view = personalDataView(context, what);
+  return view === 'raw' ? eventLog : eventLog.pseudonymised(view);
 };
 
 const checkPageSize = (name: 'first' | 'last', value: number | undefined | null): void => {
@@ -84,7 +91,7 @@ export class AuditResolver {
       else page.first = DEFAULT_LOG_PAGE;
     }
     await consistentRead(context);
-    const connection = await eventLogOf(context).browse(toEventLogFilter(filter), page);
+    const connection = await eventLogOf(context, 'eventLog').browse(toEventLogFilter(filter), page);
     recordEventsRead(context, connection.edges.map((edge) => edge.node), 'Query.eventLog');
     return asEventLogConnection(connection);
   }
@@ -95,7 +102,7 @@ export class AuditResolver {
   })
   async eventChain(@Arg('eventId', () => ID) eventId: string, @Ctx() context: AuditContext): Promise<EventChainType> {
     await consistentRead(context);
-    const chain = await eventLogOf(context).chain(eventId);
+    const chain = await eventLogOf(context, `eventChain ${eventId}`).chain(eventId);
     recordEventsRead(context, [chain.event, ...(chain.causedBy ? [chain.causedBy] : []), ...chain.caused, ...chain.correlated, ...chain.command.events], 'Query.eventChain');
     return asEventChain(chain);
   }
@@ -111,7 +118,7 @@ export class AuditResolver {
     @Ctx() context: AuditContext,
   ): Promise<AggregateStateType> {
     await consistentRead(context);
-    const state = await eventLogOf(context).streamAt(streamId, at);
+    const state = await eventLogOf(context, `stateAsOf ${streamId}`).streamAt(streamId, at);
     recordStateRead(context, streamId, 'Query.stateAsOf');
     return asAggregateState(state);
   }
@@ -125,7 +132,7 @@ export class AuditResolver {
     @Ctx() context: AuditContext,
   ): Promise<StateDiffType> {
     await consistentRead(context);
-    const diff = await eventLogOf(context).diff(streamId, from, to);
+    const diff = await eventLogOf(context, `stateDiff ${streamId}`).diff(streamId, from, to);
     recordStateRead(context, streamId, 'Query.stateDiff');
     return asStateDiff(diff);
   }

@@ -176,6 +176,16 @@ export class UserInput extends CommandInput {
   userId!: string;
 }
 
+@InputType('ErasePersonalDataInput', { description: "Names the person whose personal data to erase; `reason` (the request it honours) is recorded, so give no names in it." })
+export class ErasePersonalDataInput extends UserInput {
+  @Field({
+    defaultValue: false,
+    description: 'Must be true to erase: without it the command is refused with CONFIRMATION_REQUIRED, saying what would be erased.',
+  })
+  @IsBoolean()
+  confirm!: boolean;
+}
+
 @InputType('ChangeUserStatusInput')
 export class ChangeUserStatusInput extends UserInput {
   @Field(() => USER_STATUS_ENUM)

@@ -1,4 +1,5 @@
 import type { LifecycleCommands } from '../../application/lifecycleCommands';
+import type { Pseudonyms } from '../../audit/pseudonyms';
 import type { GlobalPosition } from '../../eventstore/eventStore';
 import type { UserState } from '../../domain';
 import type { LifecycleReadModel } from '../../readmodels/lifecycle';
@@ -18,6 +19,8 @@ import { viewerOf } from '../access';
 /** What the lifecycle resolvers need from the application (built in the composition root). */
 export interface LifecycleServices extends HealthServices, InitiativeServices, ReadAuditServices {
   readonly commands: LifecycleCommands;
+  /** The installation's pseudonyms for analysts' reads (null when events live in KurrentDB). */
+  readonly pseudonyms: Pseudonyms | null;
   readonly readModel: LifecycleReadModel;
   readonly matching: MatchingReadModel;
   readonly autoMatching: AutoMatchingService;

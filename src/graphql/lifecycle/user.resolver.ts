@@ -10,6 +10,7 @@ import { HistoryConnectionType, HistoryEntryType } from './history.type';
 import {
   ChangeUserStatusesInput,
   ChangeUserStatusInput,
+  ErasePersonalDataInput,
   RegisterUserInput,
   RevertUserStatusChangeInput,
   UserFilterInput,
@@ -22,6 +23,8 @@ import { assertCanReadUser, readableUsers, type Context } from './services';
 import { recordRead } from '../readAudit';
 import { assertCanSee, viewerOf } from '../access';
 import { seesStaffOnlyHistory } from '../../domain/access/policy';
+import { personalDataView } from '../personalDataAccess';
+import { ERASED } from '../../domain/personalData';
 import { commandContextFor, connection, consistentRead, pageSize } from './support';
 import { AccessType, ManagerType, PersonaSnapshotType, PersonaType, UserConnectionType, UserSnapshotType, UserType } from './user.type';
 import type { HistoryEntryView, UserView } from '../../readmodels/lifecycle';
@@ -156,8 +159,31 @@ export class UserResolver {
     return USER_STATUSES.map((status) => Object.assign(new UserStatusInfoType(), USER_STATUS_TABLE[status]));
   }
 
-  @FieldResolver(() => ManagerType, { nullable: true })
-  manager(@Root() user: UserType): ManagerType | null {
+  @FieldResolver(() => String, { description: 'As registered; `[erased]` once their personal data was erased; analysts read a stable pseudonym.' })
+  name(@Root() user: UserType, @Ctx() context: Context): string {
+    const view = personalDataView(context, `user ${user.userId}`);
+    return view === 'raw' || user.name === ERASED ? user.name : view.of(user.userId);
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      'As registered; `[erased]` once their personal data was erased; analysts read a stable pseudonym. ' +
+      'Null when the caller sees this user only as a match partner (by name).',
+  })
+  email(@Root() user: UserType, @Ctx() context: Context): string {
+    const view = personalDataView(context, `user ${user.userId}`);
+    return view === 'raw' || user.email === ERASED ? user.email : view.of(user.userId);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'Null once erased, and for analysts.' })
+  company(@Root() user: UserType, @Ctx() context: Context): string | null {
+    return personalDataView(context, `user ${user.userId}`) === 'raw' ? user.company : null;
+  }
+
+  @FieldResolver(() => ManagerType, { nullable: true, description: 'Null once erased, and for analysts.' })
+  manager(@Root() user: UserType, @Ctx() context: Context): ManagerType | null {
+    if (personalDataView(context, `user ${user.userId}`) !== 'raw') return null;
     return user.managerName && user.managerEmail ? { name: user.managerName, email: user.managerEmail } : null;
   }
 
@@ -299,6 +325,17 @@ export class UserResolver {
     return onUser(input.userId, () =>
       context.services.commands.revertUserStatusChange(commandContextFor(context, input), input.userId, input.changeId),
     );
+  }
+
+  @Authorized('admin')
+  @Mutation(() => UserPayload, {
+    description:
+      "Erases a person's personal data (name, e-mail, company, manager, profile, the free text of their match requests, meetings " +
+      'and registrations) from every read model, export and e-mail, while the event log stays whole and verifiable; statuses, ' +
+      'matches, dates and counts stay. Recorded as PersonalDataErased. Irreversible: needs confirm: true.',
+  })
+  erasePersonalData(@Arg('input') input: ErasePersonalDataInput, @Ctx() context: Context): Promise<UserPayload> {
+    return onUser(input.userId, () => context.services.commands.erasePersonalData(commandContextFor(context, input), input.userId, input.confirm));
   }
 
   @Authorized('admin')

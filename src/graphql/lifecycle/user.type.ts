@@ -20,10 +20,10 @@ export class UserType implements Omit<UserView, 'managerName' | 'managerEmail' |
   @Field(() => ID, { name: 'id' })
   userId!: string;
 
-  @Field(() => String, { nullable: true, description: 'Null when the caller sees this user only as a match partner (by name).' })
+  /** Resolved by UserResolver (analysts read a pseudonym). */
   email!: string;
 
-  @Field()
+  /** Resolved by UserResolver (analysts read a pseudonym). */
   name!: string;
 
   @Field(() => ID, { nullable: true, description: 'The program the user registered in. Null when the caller sees this user only as a match partner (by name).' })
@@ -32,7 +32,7 @@ export class UserType implements Omit<UserView, 'managerName' | 'managerEmail' |
   @Field(() => ROLE_ENUM, { nullable: true, description: 'The role the user registered with. Null when the caller sees this user only as a match partner (by name).' })
   role!: ParticipantRole;
 
-  @Field(() => String, { nullable: true })
+  /** Resolved by UserResolver (analysts read none). */
   company!: string | null;
 
   managerName!: string | null;

@@ -1,0 +1,127 @@
+import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
+import { verifyChains } from '../../src/eventstore/tamperEvidence';
+import { ERASED, PERSONAL_DATA_ERASED } from '../../src/domain/personalData';
+import type { SqlDatabase } from '../../src/sql/sqlDatabase';
+import { announcePostgresSkip, sqlBackends } from '../support/databases';
+import { newEvent } from './eventStore.contract';
+
+announcePostgresSkip('personal data in the SQL event store');
+
+const registered = (userId: string, name: string, email: string) =>
+  newEvent('UserRegistered', {
+    userId,
+    email,
+    normalizedEmail: email.toLowerCase(),
+    name,
+    programId: 'p1',
+    role: 'MENTEE',
+    company: 'Acme',
+    manager: { name: 'Bea Boss', email: 'bea.boss@example.org' },
+    userStatus: 'AI',
+  });
+
+/** Every text the log's tables hold, to search for a value that must not be there. */
+const everything = async (db: SqlDatabase, tables: readonly string[]): Promise<string> => {
+  const texts = await Promise.all(tables.map(async (table) => (await db.query<{ t: string }>(`SELECT coalesce(string_agg(x::text, ' '), '') AS t FROM ${table} x`)).rows[0]!.t));
+  return texts.join('\n');
+};
+
+describe.each(sqlBackends())('personal data beside the log: $name', ({ open }) => {
+  let db: SqlDatabase;
+  let store: SqlEventStore;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ db, close } = await open());
+    store = await SqlEventStore.create(db);
+  });
+  afterAll(() => close());
+
+  test('personal fields are kept out of es_events and merged back on every read', async () => {
+    const event = registered('u-split', 'Maya Split', 'maya.split@example.org');
+    const appended = await store.appendToStreams([{ streamId: 'user-u-split', expectedRevision: 'no_stream', events: [event] }]);
+    expect(appended.events[0]!.data).toEqual(event.data);
+    expect(appended.events[0]!.metadata.personalData?.fields).toEqual(['email', 'normalizedEmail', 'name', 'company', 'manager']);
+
+    const raw = await db.query<{ data: Record<string, unknown> }>(`SELECT data FROM es_events WHERE event_id = $1`, [event.id]);
+    expect(raw.rows[0]!.data).toEqual({ userId: 'u-split', programId: 'p1', role: 'MENTEE', userStatus: 'AI' });
+
+    expect((await store.readStream('user-u-split')).events[0]!.data).toEqual(event.data);
+    expect((await store.readAt([appended.lastPosition]))[0]!.data).toEqual(event.data);
+    const all = await store.readAll();
+    expect(all.find((e) => e.id === event.id)!.data).toEqual(event.data);
+    expect((await verifyChains(db)).intact).toBe(true);
+  });
+
+  test('the general append path (several streams, an idempotency key) splits too, and a duplicate writes nothing twice', async () => {
+    const request = newEvent('MatchRequested', { matchId: 'm-g', mentorUserId: 'u-a', menteeUserId: 'u-b', message: 'Hello from Maya' });
+    const other = newEvent('ThingHappened', { n: 2 });
+    const writes = [
+      { streamId: 'match-m-g', expectedRevision: 'no_stream' as const, events: [request] },
+      { streamId: 'thing-g', expectedRevision: 'no_stream' as const, events: [other] },
+    ];
+    const first = await store.appendToStreams(writes, { idempotencyKey: 'key-g' });
+    expect(first.events.find((e) => e.id === request.id)!.data).toEqual(request.data);
+    const again = await store.appendToStreams(writes, { idempotencyKey: 'key-g' });
+    expect(again.duplicate).toBe(true);
+    expect(again.events.find((e) => e.id === request.id)!.data).toEqual(request.data);
+    const rows = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_personal_data WHERE event_id = $1`, [request.id]);
+    expect(rows.rows[0]!.n).toBe('1');
+    expect(JSON.stringify((await db.query(`SELECT data FROM es_events WHERE event_id = $1`, [request.id])).rows)).not.toContain('Hello from Maya');
+  });
+
+  test('a refused append stores no personal data', async () => {
+    const event = registered('u-split', 'Someone Else', 'someone.else@example.org');
+    await expect(store.appendToStreams([{ streamId: 'user-u-split', expectedRevision: 'no_stream', events: [event] }])).rejects.toMatchObject({
+      code: 'CONCURRENCY_CONFLICT',
+    });
+    expect((await db.query(`SELECT 1 FROM es_personal_data WHERE event_id = $1`, [event.id])).rows).toHaveLength(0);
+  });
+
+  test('erasure: reads show the erased form, nothing personal is left beside the log, later data arrives erased, chains verify', async () => {
+    const userId = 'u-erase';
+    const name = 'Zelda Erasable';
+    const email = 'zelda.erasable@example.org';
+    await store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 'no_stream', events: [registered(userId, name, email)] }]);
+    const request = newEvent('MatchRequested', { matchId: 'm-e', mentorUserId: 'u-mentor', menteeUserId: userId, message: `I am ${name}` });
+    await store.appendToStreams([{ streamId: 'match-m-e', expectedRevision: 'no_stream', events: [request] }]);
+    // Written before personal data was split: the values inline in es_events (es_append, as the old store did).
+    const old = newEvent('ProfileAttributesSet', { userId, attributes: { nickname: 'Zee', school: 'PS 321' } });
+    await db.query(`SELECT * FROM es_append($1::jsonb, NULL)`, [JSON.stringify([{ streamId: `user-${userId}`, expected: 0, events: [old] }])]);
+    // Someone else's data stays.
+    await store.appendToStreams([{ streamId: 'user-u-keep', expectedRevision: 'no_stream', events: [registered('u-keep', 'Kept Person', 'kept@example.org')] }]);
+
+    const erasure = newEvent(PERSONAL_DATA_ERASED, { userId, subjectIds: [userId, 'match:m-e'] });
+    await store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 1, events: [erasure] }]);
+
+    const stream = (await store.readStream(`user-${userId}`)).events;
+    expect(stream[0]!.data).toEqual({
+      userId,
+      programId: 'p1',
+      role: 'MENTEE',
+      userStatus: 'AI',
+      email: ERASED,
+      normalizedEmail: ERASED,
+      name: ERASED,
+      company: null,
+      manager: null,
+      personalDataErased: true,
+    });
+    expect(stream[1]!.data).toEqual({ userId, attributes: {}, personalDataErased: true });
+    expect((await store.readStream('match-m-e')).events[0]!.data).toMatchObject({ message: null, personalDataErased: true });
+    expect((await store.readStream('user-u-keep')).events[0]!.data).toMatchObject({ name: 'Kept Person' });
+
+    const merged = JSON.stringify((await store.readAll({ maxCount: 10_000 })).map((e) => [e.data, e.metadata]));
+    for (const value of [name, email, 'Zee', 'PS 321']) expect(merged).not.toContain(value);
+    // Beside the log nothing of theirs is left; only the old event's raw bytes remain in es_events (README).
+    const beside = await everything(db, ['es_personal_data', 'es_erased_subjects', 'es_streams']);
+    for (const value of [name, email, 'Zee']) expect(beside).not.toContain(value);
+    expect(await everything(db, ['es_events'])).not.toContain(name);
+
+    const later = newEvent('ProfileAttributesSet', { userId, attributes: { nickname: 'Back again' } });
+    await store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 2, events: [later] }]);
+    expect((await store.readStream(`user-${userId}`)).events[3]!.data).toEqual({ userId, attributes: {}, personalDataErased: true });
+    expect(await everything(db, ['es_personal_data', 'es_events'])).not.toContain('Back again');
+
+    expect((await verifyChains(db)).intact).toBe(true);
+  });
+});

@@ -129,7 +129,8 @@ describe.each(sqlBackends())('erasure of personal data on $name', ({ open }) => 
     expect(byMentor.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
     const erased = await ok('erasePersonalData', 'ErasePersonalDataInput', { userId: zed.userId, reason: 'GDPR request #42', confirm: true }, 'user { id name email status }');
-    expect(erased.eventCount).toBe(1);
+    // PersonalDataErased on the user's stream, and the release of their address's reservation.
+    expect(erased.eventCount).toBe(2);
     expect(erased.user).toEqual({ id: zed.userId, name: '[erased]', email: '[erased]', status: 'A' });
     const again = await mutate('erasePersonalData', 'ErasePersonalDataInput', { userId: zed.userId, confirm: true });
     expect(again.errors.map((e: { code: string }) => e.code)).toEqual(['RULE_VIOLATED']);
@@ -209,5 +210,9 @@ describe.each(sqlBackends())('erasure of personal data on $name', ({ open }) => 
       expect(await readModels()).toEqual(live);
     }
     for (const [table, text] of Object.entries(await everyTable())) containsNone(`table ${table} after replay`, text);
+
+    // The erasure released the address: someone may register it again, as a new user with a new id.
+    const again2 = await ok('registerUser', 'RegisterUserInput', { email: EMAIL.toLowerCase(), name: 'New Owner', programId, role: 'MENTEE' }, 'user { id }');
+    expect(again2.user.id).not.toBe(zed.userId);
   });
 });

@@ -59,7 +59,8 @@ SELECT user_id, email, normalized_email, name, program_id, role, company, manage
            ${created(`e.data->>'role'`, 'UserRegistered')} AS role,
            ${profileNow(`e.data->>'company'`, 'company')} AS company,
            ${profileNow(`e.data->'manager'->>'name'`, 'managerName')} AS manager_name,
-           ${profileNow(`e.data->'manager'->>'email'`, 'managerEmail')} AS manager_email,
+           /* An erased UserProfileUpdated reads managerEmail '[erased]' (ERASED_VALUES): no manager then, as in evolve. */
+           NULLIF(${profileNow(`e.data->'manager'->>'email'`, 'managerEmail')}, '[erased]') AS manager_email,
            ${latestOf(`e.data->>CASE WHEN ${is('UserRegistered')} THEN 'userStatus' ELSE 'to' END`, `e.event_type IN ('UserRegistered', 'UserStatusChanged', 'UserStatusChangeReverted')`)} AS user_status,
            bool_or(${is('ApplicationCompleted')}) AS application_completed,
            ${created(AT, 'UserRegistered')} AS registered_at,

@@ -78,7 +78,9 @@ describe.each(sqlBackends())('erasure of personal data on $name', ({ open }) => 
     const NAME = 'Zed Quillfeather';
     const EMAIL = 'Zed.Quillfeather@Example.org';
     const MANAGER = 'Mona Quillmanager';
-    const needles = [NAME, 'Quillfeather', EMAIL.toLowerCase(), 'Quilly', MANAGER.toLowerCase(), 'quill co'];
+    // The address they changed to before the erasure, and the name as corrected then.
+    const NEW_EMAIL = 'zed.q@quillmail.example';
+    const needles = [NAME, 'Quillfeather', EMAIL.toLowerCase(), NEW_EMAIL, 'Quilly', MANAGER.toLowerCase(), 'quill co'];
     const containsNone = (where: string, text: string) => {
       for (const needle of needles) expect(`${where}: ${text.toLowerCase().includes(needle.toLowerCase()) ? needle : 'clean'}`).toBe(`${where}: clean`);
     };
@@ -110,6 +112,9 @@ describe.each(sqlBackends())('erasure of personal data on $name', ({ open }) => 
     await ok('cancelMeeting', 'CancelMeetingInput', { meetingId: cancelled.meetingId, reason: `${NAME} is sick` }, '', mentor.token);
     t.clock.set('2026-09-10T13:00:00.000Z');
     await ok('recordMeeting', 'RecordMeetingInput', { meetingId: meeting.meetingId, notes: `${NAME} did great` }, '', mentor.token);
+    // Their identity changes before the erasure: a new address (the old one is free at once) and a corrected name.
+    await ok('changeUserEmail', 'ChangeUserEmailInput', { userId: zed.userId, email: NEW_EMAIL, reason: 'New school account' });
+    await ok('updateUserProfile', 'UpdateUserProfileInput', { userId: zed.userId, name: `${NAME}-Smith`, reason: 'Spelling' });
     // E-mails rendered (request, decline, assignment) and some sent.
     await t.app.runner.catchUp();
     await t.app.jobs.notifications.runOnce();
@@ -211,8 +216,11 @@ describe.each(sqlBackends())('erasure of personal data on $name', ({ open }) => 
     }
     for (const [table, text] of Object.entries(await everyTable())) containsNone(`table ${table} after replay`, text);
 
-    // The erasure released the address: someone may register it again, as a new user with a new id.
-    const again2 = await ok('registerUser', 'RegisterUserInput', { email: EMAIL.toLowerCase(), name: 'New Owner', programId, role: 'MENTEE' }, 'user { id }');
-    expect(again2.user.id).not.toBe(zed.userId);
+    // The erasure released the address they had then, and the change the one before: both can be
+    // registered again, each by a new user with a new id.
+    for (const address of [NEW_EMAIL, EMAIL.toLowerCase()]) {
+      const newcomer = await ok('registerUser', 'RegisterUserInput', { email: address, name: 'New Owner', programId, role: 'MENTEE' }, 'user { id }');
+      expect(newcomer.user.id).not.toBe(zed.userId);
+    }
   });
 });

@@ -69,7 +69,11 @@ describe.each(sqlBackends())('waiting for the read models on $name', ({ open }) 
       // The deadline is 5 s; all 30 are answered by it, not one after another.
       expect(Math.min(...finished)).toBeGreaterThanOrEqual(4900);
       expect(Math.max(...finished)).toBeLessThan(7000);
-      expect(median(loaded)).toBeLessThanOrEqual(2 * median(unloaded));
+      // Unloaded again, now that nobody waits: on a shared machine the baseline drifts, so the loaded
+      // median is compared with the slower of the two unloaded ones around it.
+      const unloadedAfter: number[] = [];
+      for (let i = 0; i < 15; i += 1) unloadedAfter.push(await victim());
+      expect(median(loaded)).toBeLessThanOrEqual(2 * Math.max(median(unloaded), median(unloadedAfter)));
     } finally {
       t.app.runner.start();
     }

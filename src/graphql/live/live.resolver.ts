@@ -1,9 +1,11 @@
-import { Arg, Authorized, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Ctx, Resolver, Root, Subscription } from 'type-graphql';
+import type { Pseudonyms } from '../../audit/pseudonyms';
 import type { RecordedEvent } from '../../eventstore/eventStore';
 import type { LiveEventHub } from '../../live/liveEvents';
 import { EventLogFilterInput } from '../audit/audit.inputs';
 import { LoggedEventType, asLoggedEvent } from '../audit/audit.types';
 import type { GraphQLContext } from '../context';
+import { personalDataView } from '../personalDataAccess';
 
 export interface LiveServices {
   readonly liveEvents: LiveEventHub;
@@ -32,7 +34,14 @@ export class LiveEventsResolver {
       });
     },
   })
-  events(@Root() event: RecordedEvent, @Arg('filter', () => EventLogFilterInput, { nullable: true }) _filter?: EventLogFilterInput): LoggedEventType {
-    return asLoggedEvent({ ...event, eventId: event.id, data: event.data as Record<string, unknown> });
+  events(
+    @Root() event: RecordedEvent,
+    @Ctx() context: GraphQLContext<LiveServices & { readonly pseudonyms: Pseudonyms | null }>,
+    @Arg('filter', () => EventLogFilterInput, { nullable: true }) _filter?: EventLogFilterInput,
+  ): LoggedEventType {
+    const logged = { ...event, eventId: event.id, data: event.data as Record<string, unknown> };
+    // Analysts see live events as they see the log: pseudonymised unless their token grants raw access.
+    const view = personalDataView(context, 'events subscription');
+    return asLoggedEvent(view === 'raw' ? logged : view.event(logged));
   }
 }

@@ -358,7 +358,8 @@ CREATE TABLE IF NOT EXISTS es_personal_data (
   erased jsonb NOT NULL
 );
 ALTER TABLE es_personal_data ADD COLUMN IF NOT EXISTS metadata jsonb, ADD COLUMN IF NOT EXISTS erased_metadata jsonb NOT NULL DEFAULT '{}';
-CREATE INDEX IF NOT EXISTS es_personal_data_subjects ON es_personal_data USING gin (subject_ids);
+-- No index on subject_ids: an erasure (rare, an admin's) scans the table once; every append with
+-- personal data (common) would pay for a GIN entry per subject.
 -- Whose personal data was erased (by the PersonalDataErased event erased_by): personal data of theirs
 -- appended later is stored already erased.
 CREATE TABLE IF NOT EXISTS es_erased_subjects (

@@ -114,6 +114,36 @@ describe.each(sqlBackends())('event subscriptions on $name', ({ open }) => {
     expect((await live.done).map((e) => e.type)).toEqual(['ProgramCreated']);
   });
 
+  test('an analyst receives live events pseudonymised: no names or e-mails', async () => {
+    const program = await mutate(`mutation ($input: CreateProgramInput!) { createProgram(input: $input) { program { id } } }`, { name: 'Live people', timeZone: 'Europe/Paris' });
+    const analyst = await t.token('analyst', 'ana.analyst');
+    const received = new Promise<any>((resolve, reject) => {
+      const unsubscribe = connect(analyst).subscribe(
+        { query: `subscription { events(filter: { eventTypes: ["UserRegistered"] }) { type data } }` },
+        {
+          next: (message) => {
+            if (message.errors) return reject(new Error(JSON.stringify(message.errors)));
+            unsubscribe();
+            resolve(message.data!.events);
+          },
+          error: (error) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
+          complete: () => undefined,
+        },
+      );
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await mutate(`mutation ($input: RegisterUserInput!) { registerUser(input: $input) { errors { code } } }`, {
+      programId: program.createProgram.program.id,
+      email: 'lara.live@example.org',
+      name: 'Lara Live',
+      role: 'MENTEE',
+    });
+    const event = await received;
+    expect(event.type).toBe('UserRegistered');
+    expect(JSON.stringify(event)).not.toMatch(/Lara Live|lara\.live@example\.org/);
+    expect(event.data.name).toMatch(/^person-[0-9a-f]{16}$/);
+  });
+
   test('connections without a valid token, and roles that may not subscribe, are refused', async () => {
     await expect(collect(connect(null), {}, 1).done).rejects.toBeDefined();
     const mentor = await t.token('mentor', 'maya', 'some-user');

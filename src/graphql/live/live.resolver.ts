@@ -1,4 +1,5 @@
-import { Arg, Authorized, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Ctx, Resolver, Root, Subscription } from 'type-graphql';
+import type { Pseudonyms } from '../../audit/pseudonyms';
 import type { RecordedEvent } from '../../eventstore/eventStore';
 import type { LiveEventHub } from '../../live/liveEvents';
 import { EventLogFilterInput } from '../audit/audit.inputs';
@@ -6,6 +7,7 @@ import { LoggedEventType, asLoggedEvent } from '../audit/audit.types';
 import type { GraphQLContext } from '../context';
 import { visibility } from '../../domain/access/policy';
 import { viewerOf } from '../access';
+import { personalDataView } from '../personalDataAccess';
 
 export interface LiveServices {
   readonly liveEvents: LiveEventHub;
@@ -53,7 +55,14 @@ export class LiveEventsResolver {
       return keepOnly(events, (event) => visibility(viewer, 'loggedEvent', { streamId: event.streamId }).visible);
     },
   })
-  events(@Root() event: RecordedEvent, @Arg('filter', () => EventLogFilterInput, { nullable: true }) _filter?: EventLogFilterInput): LoggedEventType {
-    return asLoggedEvent({ ...event, eventId: event.id, data: event.data as Record<string, unknown> });
+  events(
+    @Root() event: RecordedEvent,
+    @Ctx() context: GraphQLContext<LiveServices & { readonly pseudonyms: Pseudonyms | null }>,
+    @Arg('filter', () => EventLogFilterInput, { nullable: true }) _filter?: EventLogFilterInput,
+  ): LoggedEventType {
+    const logged = { ...event, eventId: event.id, data: event.data as Record<string, unknown> };
+    // Analysts see live events as they see the log: pseudonymised unless their token grants raw access.
+    const view = personalDataView(context, 'events subscription');
+    return asLoggedEvent(view === 'raw' ? logged : view.event(logged));
   }
 }

@@ -76,11 +76,13 @@ export class LifecycleCommands {
   /**
    * Two calls with one idempotency key that overlap both pass the pipeline's look-up of the key, and
    * each made its own random id, so the store sees different streams under one key and refuses the
-   * second (IDEMPOTENCY_KEY_REUSED). When the key's events are a registration of the same address,
+   * second (IDEMPOTENCY_KEY_REUSED), or the second reads the address after the first took it
+   * (ALREADY_EXISTS). When the key's events are a registration of the same address,
    * it was the same command: answer with the first call's result, as a retry after it would get.
    */
   private async sameRegistrationUnderKey(error: unknown, idempotencyKey: string | undefined, email: string): Promise<CommandOutcome | null> {
-    if (!(error instanceof DomainError) || error.code !== 'IDEMPOTENCY_KEY_REUSED' || idempotencyKey === undefined) return null;
+    const raced = error instanceof DomainError && (error.code === 'IDEMPOTENCY_KEY_REUSED' || error.code === 'ALREADY_EXISTS');
+    if (!raced || idempotencyKey === undefined) return null;
     const earlier = await this.store.readIdempotencyKey(idempotencyKey);
     const sameAddress = earlier?.some(
       (event) => event.type === 'UserRegistered' && (event.data as { normalizedEmail: string }).normalizedEmail === normalizeEmail(email),

@@ -283,16 +283,19 @@ const eventsOfRows = async (events: HistoryEvents, userId: string, rows: readonl
 
 // ---------------------------------------------------------------------------------------------
 
+const given = <T>(value: T | null | undefined): value is T => value !== undefined && value !== null;
+
 /** `UserFilter` as SQL conditions on `rm_users u`, numbering parameters from `params.length + 1`. */
 const userConditions = (filter: UserFilter, params: unknown[]): string[] => {
   const add = (value: unknown) => `$${params.push(value)}`;
   const conditions: string[] = [];
-  // An empty list is a filter that nothing passes (a caller allowed to see no one sees no one).
-  if (filter.statuses !== undefined) conditions.push(`u.user_status = ANY(${add([...filter.statuses])}::text[])`);
-  if (filter.userIds !== undefined) conditions.push(`u.user_id = ANY(${add([...filter.userIds])}::text[])`);
-  if (filter.role !== undefined) conditions.push(`u.role = ${add(filter.role)}`);
-  if (filter.programId !== undefined) conditions.push(`u.program_id = ${add(filter.programId)}`);
-  if (filter.partnerSiteId !== undefined) {
+  // An empty list is a filter that nothing passes (a caller allowed to see no one sees no one); a
+  // null (GraphQL lets a client send one for any optional field) is no filter, like an absent one.
+  if (given(filter.statuses)) conditions.push(`u.user_status = ANY(${add([...filter.statuses])}::text[])`);
+  if (given(filter.userIds)) conditions.push(`u.user_id = ANY(${add([...filter.userIds])}::text[])`);
+  if (given(filter.role)) conditions.push(`u.role = ${add(filter.role)}`);
+  if (given(filter.programId)) conditions.push(`u.program_id = ${add(filter.programId)}`);
+  if (given(filter.partnerSiteId)) {
     conditions.push(`EXISTS (SELECT 1 FROM rm_personas p WHERE p.user_id = u.user_id AND p.partner_site_id = ${add(filter.partnerSiteId)})`);
   }
   const search = filter.search?.trim();

@@ -505,7 +505,14 @@ const eraseFromOutbox = async (
   tx: SqlExecutor,
   { userId, name, email }: { readonly userId: string; readonly name: string | null; readonly email: string | null },
 ): Promise<void> => {
-  const known = [name, email].filter((value): value is string => value !== null && value !== ERASED && value !== '');
+  // The names and addresses they had before (a corrected name, a changed address) are in the e-mails sent to them then.
+  const { rows: former } = await tx.query<{ to_name: string | null; to_address: string | null }>(
+    `SELECT DISTINCT to_name, to_address FROM notification_outbox WHERE recipient_user_id = $1`,
+    [userId],
+  );
+  const known = [...new Set([name, email, ...former.flatMap((row) => [row.to_name, row.to_address])])].filter(
+    (value): value is string => value !== null && value !== ERASED && value !== '',
+  );
   const scrub = (column: string) => known.reduce((sql, _, i) => `replace(${sql}, $${i + 3}, $2)`, column);
   const mentions = known.map((_, i) => `strpos(body, $${i + 3}) > 0 OR strpos(subject, $${i + 3}) > 0 OR strpos(coalesce(attachments::text, ''), $${i + 3}) > 0`);
   await tx.query(

@@ -76,6 +76,16 @@ export const emailReservationDecider: Decider<EmailReservationCommand, EmailRese
 };
 
 /**
+ * The release a user leaving an address appends to its reservation stream: one when they hold it,
+ * or when it never had a stream (a legacy user's address: the stream is made, holding the release);
+ * none when someone else holds it or it is released already.
+ */
+export const releaseBy = (reservation: EmailReservationState, userId: string): EmailReservationEvent[] =>
+  reservation.status === 'NEVER_RESERVED' || (reservation.status === 'RESERVED' && reservation.userId === userId)
+    ? [{ type: 'EmailAddressReleased', data: { userId } }]
+    : [];
+
+/**
  * Who holds a normalised address, or null when it is free. The reservation stream decides once it
  * exists. Users registered before reservations existed (legacy ids: uuidv5 of their address) have
  * none: for them, the legacy stream `user-<uuidv5(address)>` holds the address while that user still

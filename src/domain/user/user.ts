@@ -5,7 +5,7 @@ import { requireProgram, type ProgramState } from '../program/program';
 import { describeMovesFrom, findMove, movesFrom, PARTICIPANT_ROLES, type MatchStatus, type MatchStatusMoveVia, type ParticipantRole } from './matchStatus';
 import { describeUserStatus, isUserStatus, type UserStatus } from './userStatus';
 import { normalizeEmail, personaIdFor } from './userId';
-import { addressHolder, type EmailReservationEvent, type EmailReservationState } from './emailReservation';
+import { addressHolder, releaseBy, type EmailReservationEvent, type EmailReservationState } from './emailReservation';
 import type { AttributeValue } from '../autoMatching/scoring';
 import { ERASED, matchScope, registrationScope } from '../personalData';
 
@@ -1020,12 +1020,10 @@ export const decideChangeUserEmail = (
   // Only the spelling changed (case): the user keeps the same reservation.
   if (normalizedEmail === user.normalizedEmail) return { user: [changed], reservation: [], previousReservation: [] };
   requireFreeAddress(states, email, normalizedEmail);
-  const previous = states.previousReservation;
-  const holdsPrevious = previous.status === 'NEVER_RESERVED' || (previous.status === 'RESERVED' && previous.userId === user.userId);
   return {
     user: [changed],
     reservation: [{ type: 'EmailAddressReserved', data: { userId: user.userId } }],
-    previousReservation: holdsPrevious ? [{ type: 'EmailAddressReleased', data: { userId: user.userId } }] : [],
+    previousReservation: releaseBy(states.previousReservation, user.userId),
   };
 };
 
@@ -1040,10 +1038,7 @@ export const decideErasePersonalData = (
   states: { readonly user: UserState; readonly reservation: EmailReservationState },
 ): { readonly user: readonly UserEvent[]; readonly reservation: readonly EmailReservationEvent[] } => {
   const user = requireUser(states.user, command.data.userId);
-  const erased = erasePersonalData(user, command);
-  const reservation = states.reservation;
-  const holds = reservation.status === 'NEVER_RESERVED' || (reservation.status === 'RESERVED' && reservation.userId === user.userId);
-  return { user: erased, reservation: holds ? [{ type: 'EmailAddressReleased', data: { userId: user.userId } }] : [] };
+  return { user: erasePersonalData(user, command), reservation: releaseBy(states.reservation, user.userId) };
 };
 
 export type AssignPersonaToSite = {

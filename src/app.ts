@@ -14,6 +14,7 @@ import type { AuditServices } from './graphql/audit';
 import { SqlEventLog, ensureIndexes as ensureEventLogIndexes } from './audit/eventLog';
 import { ReadAuditLog } from './audit/readAudit';
 import type { LiveServices } from './graphql/live/live.resolver';
+import type { TokenServices } from './graphql/tokens/tokens.resolver';
 import { SqlInitiativeReadModel } from '../projections/registrationQueries';
 import { Pseudonyms } from './audit/pseudonyms';
 import { InitiativeCommands } from './application/initiativeCommands';
@@ -26,7 +27,10 @@ import { AutoMatchingService } from './application/autoMatching';
 import { createNotificationWorker, listOutbox, type NotificationWorker } from './notifications';
 import { MatchingScheduler } from './scheduler/matchingScheduler';
 import { matchesExportRoute } from './http/routes';
-import { bearerToken, verifyToken } from './graphql/auth';
+import { bearerToken } from './graphql/auth';
+import { createAuthenticator, type Authenticator } from './auth/authenticator';
+import { TokenRevocations } from './auth/revocations';
+import { eventStoreUserDirectory } from './auth/userDirectory';
 import { LifecycleCommands } from './application/lifecycleCommands';
 import { loadEmailStreams } from './identity/emailStreams';
 import { CommandPipeline } from './commands/pipeline';
@@ -62,8 +66,10 @@ export interface App {
   readonly db: SqlDatabase;
   readonly store: EventStore;
   readonly runner: ProjectionRunner;
-  readonly services: LifecycleServices & MeetingServices & LiveServices & AuditServices;
+  readonly services: LifecycleServices & MeetingServices & LiveServices & AuditServices & TokenServices;
   readonly schema: GraphQLSchema;
+  /** Every door's token check: local keys, the identity provider, the revocation list. */
+  readonly authenticator: Authenticator;
   /**
    * The background jobs: the notification worker and the matching scheduler. `start()` runs them
    * when the configuration says so (BACKGROUND_JOBS); tests drive them by hand.
@@ -164,8 +170,24 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   // From the SQL database, never the log; read once at start.
   const emailStreams = await loadEmailStreams(db);
   const initiativeReadModel = new SqlInitiativeReadModel(db);
+  const revocations = await TokenRevocations.create(db, {
+    now: clock,
+    maxLifetimeSeconds: config.tokens.maxLifetimeSeconds,
+    clockSkewSeconds: config.tokens.clockSkewSeconds,
+    pollMs: config.tokens.revocationPollMs,
+    logger,
+  });
+  const authenticator = createAuthenticator({
+    localKeys: config.tokenKeys,
+    settings: config.tokens,
+    revocations,
+    users: eventStoreUserDirectory(store, emailStreams),
+    now: clock,
+    logger,
+  });
   const commands = new LifecycleCommands(pipeline, store, randomUUID, emailStreams, (userId) => initiativeReadModel.registrationIdsOfUser(userId));
-  const services: LifecycleServices & MeetingServices & LiveServices & AuditServices = {
+  const services: LifecycleServices & MeetingServices & LiveServices & AuditServices & TokenServices = {
+    revocations,
     eventLog,
     pseudonyms,
     readLog,
@@ -222,12 +244,11 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
 
   /** Bearer-token check for the plain HTTP routes (the GraphQL context does its own). */
   const authenticateRoute = async (request: IncomingMessage): Promise<{ id: string; role: string } | null> => {
-    if (!config.tokenKeys) return null;
     // The same reading of the header as /graphql (the scheme is case-insensitive, RFC 7235); a bad
     // token throws UNAUTHENTICATED with its reason, which the route answers with 401.
     const token = bearerToken(request.headers.authorization);
     if (token === null) return null;
-    const actor = await verifyToken(config.tokenKeys, token, { now: clock() });
+    const actor = await authenticator.authenticate(token);
     return { id: actor.id, role: actor.role };
   };
 
@@ -242,12 +263,14 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     runner,
     services,
     schema,
+    authenticator,
     jobs,
     async start() {
       const tokenKeys = config.tokenKeys;
       if (!tokenKeys) throw new ConfigError(MISSING_KEYS_MESSAGE);
       runner.start();
       readLog.start();
+      authenticator.start();
       await liveEvents.start();
       if (config.backgroundJobs) {
         notifications.start();
@@ -257,7 +280,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       }
       http = await startHttpServer({
         schema,
-        contextFactory: createContextFactory({ secret: tokenKeys, clock, services, logger }),
+        contextFactory: createContextFactory({ authenticate: (token) => authenticator.authenticate(token), clock, services, logger }),
+        liveTokens: authenticator,
         port: config.port,
         host: config.host,
         logger,
@@ -284,6 +308,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
           }),
         ],
         onShutdown: [
+          () => authenticator.stop(),
           () => managerReportScheduler.stop(),
           () => liveEvents.stop(),
           () => jobs.scheduler.stop(),
@@ -298,7 +323,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     },
     async stop() {
       if (http) await http.stop();
-      else await Promise.all([jobs.scheduler.stop(), registrationReminders.stop(), managerReportScheduler.stop(), notifications.close(), runner.stop(), readLog.stop()]);
+      else await Promise.all([authenticator.stop(), jobs.scheduler.stop(), registrationReminders.stop(), managerReportScheduler.stop(), notifications.close(), runner.stop(), readLog.stop()]);
       await store.close();
       // An injected database belongs to whoever injected it.
       if (!dependencies.db) await db.close();

@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unli
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { RateLimitSettings } from './http/rateLimit';
-import { keyRing, type TokenKey, type TokenKeyRing } from './graphql/auth';
+import { TOKEN_ROLES, isTokenRole, keyRing, parseDuration, type TokenKey, type TokenKeyRing, type TokenRole } from './graphql/auth';
 
 /**
  * All configuration, read from the environment in this one place (README lists every variable).
@@ -51,7 +51,114 @@ export interface Config {
   readonly introspection: boolean;
   /** Requests per minute per token subject (reads, writes) and per client address; 0 switches one off. */
   readonly rateLimits: RateLimitSettings;
+  /** Token lifetime, clock skew, audience, an identity provider, and how often the revocation list is read. */
+  readonly tokens: TokenSettings;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Tokens: checks on every token, an OIDC identity provider beside the local keys, revocations.
+
+/** How an identity provider's token names our user: by an e-mail address, or by our user id. */
+export type OidcUserClaimKind = 'email' | 'user-id';
+
+export interface OidcSettings {
+  /** The provider's `iss`, exactly. */
+  readonly issuer: string;
+  /** The audience its tokens must name for this server (the client id, usually). */
+  readonly audience: string;
+  /** Where its signing keys are published (https, or http to this machine). */
+  readonly jwksUrl: string;
+  /** The claim holding the caller's groups or roles; a dotted path reads nested objects (`realm_access.roles`). */
+  readonly roleClaim: string;
+  /** Claim value → our role, in priority order: the first value the token carries decides. */
+  readonly roleMap: readonly (readonly [string, TokenRole])[];
+  /** The claim naming our user (`email`, or e.g. `sub` when the provider knows our user ids). */
+  readonly userClaim: string;
+  readonly userClaimKind: OidcUserClaimKind;
+  /** The keys are fetched again at least this often (a key withdrawn from the JWKS stops verifying then). */
+  readonly jwksRefreshSeconds: number;
+  /** A token naming a key not in the cache fetches the JWKS again, at most this often. */
+  readonly jwksMinRefetchSeconds: number;
+}
+
+export interface TokenSettings {
+  /** Longest accepted `exp - iat` of any token, seconds. */
+  readonly maxLifetimeSeconds: number;
+  readonly clockSkewSeconds: number;
+  /** The `aud` this server's own tokens carry and must carry; unset: they carry none and any `aud` is refused. */
+  readonly localAudience?: string;
+  readonly oidc: OidcSettings | null;
+  /** How often each instance reads the revocation list (new entries from other instances, and open sockets re-checked). */
+  readonly revocationPollMs: number;
+}
+
+const durationSetting = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const seconds = parseDuration(raw);
+  if (seconds === null) throw new ConfigError(`${name} must be seconds or a duration such as 30m, 12h, 7d; got "${raw}".`);
+  return seconds;
+};
+
+const isLocalHost = (hostname: string): boolean => ['localhost', '127.0.0.1', '[::1]', '::1'].includes(hostname);
+
+const oidcSettings = (env: NodeJS.ProcessEnv): OidcSettings | null => {
+  const issuer = env.OIDC_ISSUER?.trim() || undefined;
+  const audience = env.OIDC_AUDIENCE?.trim() || undefined;
+  const jwksUrl = env.OIDC_JWKS_URL?.trim() || undefined;
+  if (!issuer && !audience && !jwksUrl) return null;
+  if (!issuer || !audience || !jwksUrl) {
+    throw new ConfigError('An identity provider needs all of OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL; set the missing ones or none.');
+  }
+  let url: URL;
+  try {
+    url = new URL(jwksUrl);
+  } catch {
+    throw new ConfigError(`OIDC_JWKS_URL must be a URL; got "${jwksUrl}".`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLocalHost(url.hostname))) {
+    throw new ConfigError('OIDC_JWKS_URL must use https (plain http only to this machine): keys fetched in the clear can be replaced on the way.');
+  }
+  const rawMap = env.OIDC_ROLE_MAP?.trim();
+  if (!rawMap) throw new ConfigError('OIDC_ROLE_MAP must say which claim values give which role, e.g. {"mentoring-admins":"admin","mentors":"mentor"}.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawMap);
+  } catch {
+    throw new ConfigError('OIDC_ROLE_MAP must be a JSON object of claim value to role, e.g. {"mentoring-admins":"admin"}.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.keys(parsed).length === 0) {
+    throw new ConfigError('OIDC_ROLE_MAP must be a non-empty JSON object of claim value to role.');
+  }
+  const roleMap = Object.entries(parsed as Record<string, unknown>).map(([value, role]): [string, TokenRole] => {
+    if (!isTokenRole(role)) throw new ConfigError(`OIDC_ROLE_MAP maps "${value}" to ${JSON.stringify(role)}, which is not one of ${TOKEN_ROLES.join(', ')}.`);
+    return [value, role];
+  });
+  const kind = env.OIDC_USER_CLAIM_KIND?.trim() || 'email';
+  if (kind !== 'email' && kind !== 'user-id') throw new ConfigError(`OIDC_USER_CLAIM_KIND must be email or user-id; got "${kind}".`);
+  return {
+    issuer,
+    audience,
+    jwksUrl: url.toString(),
+    roleClaim: env.OIDC_ROLE_CLAIM?.trim() || 'roles',
+    roleMap,
+    userClaim: env.OIDC_USER_CLAIM?.trim() || 'email',
+    userClaimKind: kind,
+    jwksRefreshSeconds: durationSetting(env, 'OIDC_JWKS_REFRESH', 600),
+    jwksMinRefetchSeconds: integer(env, 'OIDC_JWKS_MIN_REFETCH_SECONDS', 30, 0, 86_400),
+  };
+};
+
+const tokenSettings = (env: NodeJS.ProcessEnv): TokenSettings => {
+  const oidc = oidcSettings(env);
+  return {
+    maxLifetimeSeconds: durationSetting(env, 'AUTH_MAX_TOKEN_LIFETIME', 24 * 3600),
+    clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_SECONDS', 30, 0, 600),
+    ...(env.AUTH_TOKEN_AUDIENCE?.trim() ? { localAudience: env.AUTH_TOKEN_AUDIENCE.trim() } : {}),
+    oidc,
+    revocationPollMs: integer(env, 'REVOCATION_POLL_MS', 5000, 50, 600_000),
+  };
+};
 
 
 export class ConfigError extends Error {
@@ -230,5 +337,6 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       addressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 3000, 0, 10_000_000),
       trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
     },
+    tokens: tokenSettings(env),
   };
 };

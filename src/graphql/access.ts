@@ -72,6 +72,8 @@ export const UNGOVERNED_TYPES: readonly string[] = [
   'RunAutoMatchingPayload',
   // The read log ("who read what") is reached only through personalDataReads, which only auditors may call.
   'PersonalDataReadConnection', 'PersonalDataReadEdge', 'PersonalDataRead',
+  // Token revocations are reached only through revokeTokens (admins) and tokenRevocations (admins, auditors).
+  'TokenRevocation', 'TokenRevocationPayload',
 ];
 
 const viewers = new WeakMap<object, Promise<Viewer>>();

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../domain/shared/decider';
 import { ROLES, type Actor, type Role } from '../eventstore/eventStore';
 
@@ -60,6 +60,21 @@ const MIN_SECRET_BYTES = 32;
 const MAX_TOKEN_LENGTH = 8192;
 const CLOCK_TOLERANCE_SECONDS = 5;
 
+/**
+ * The checks every token passes whoever signed it (this server's keys or an identity provider).
+ * Settings AUTH_MAX_TOKEN_LIFETIME, AUTH_CLOCK_SKEW_SECONDS, AUTH_TOKEN_AUDIENCE / OIDC_AUDIENCE.
+ */
+export interface TokenClaimPolicy {
+  /** Longest accepted `exp - iat`, in seconds; unset: no upper bound (only for direct calls, never configured). */
+  readonly maxLifetimeSeconds?: number;
+  /** How far the issuer's clock may be off ours, in seconds, for `exp`, `nbf` and `iat` (default 5). */
+  readonly clockSkewSeconds?: number;
+  /**
+   * The audience this server is: the token's `aud` (a string or a list) must name it. Unset: a token
+   * that names any audience is refused, since it was meant for another service.
+   */
+  readonly audience?: string;
+}
 /** A person's role. `system` is reserved for automatic moves and never appears in a token. */
 export type TokenRole = Exclude<Role, 'system'>;
 export const TOKEN_ROLES: readonly TokenRole[] = ROLES.filter((role): role is TokenRole => role !== 'system');
@@ -74,6 +89,16 @@ export interface AuthenticatedActor extends Actor {
   readonly expiresAt?: Date;
   /** Extra rights beyond the role's, e.g. `personal-data:raw` (an analyst who may read names and e-mails). */
   readonly permissions?: readonly string[];
+  /** The token's own id (`jti`), by which one token can be revoked. */
+  readonly tokenId?: string;
+  /** The token's `sub` (for an identity provider's token it may differ from `id`), by which a subject's tokens are revoked. */
+  readonly subject?: string;
+  /** The token's `iss`. */
+  readonly issuer?: string;
+  /** When the token was issued (`iat`); revoking a subject "since" a time refuses tokens issued before it. */
+  readonly issuedAt?: Date;
+  /** The `kid` of the key that signed it (identity-provider tokens: a key withdrawn from the JWKS ends it). */
+  readonly keyId?: string;
 }
 
 /** Analysts read personal data pseudonymised unless their token grants this; each such read is logged. */
@@ -92,11 +117,16 @@ export interface MintTokenOptions {
   readonly expiresIn: number | string;
   /** Issue time (default: now); the token expires `expiresIn` after it. */
   readonly now?: Date;
+  /** Written as `aud` (AUTH_TOKEN_AUDIENCE), when the server checks one. */
+  readonly audience?: string;
+  /** The token's id (`jti`); default: a random UUID. */
+  readonly tokenId?: string;
 }
 
 export interface VerifyTokenOptions {
   /** The clock reading to check `exp` and `nbf` against (default: now). */
   readonly now?: Date;
+  readonly policy?: TokenClaimPolicy;
 }
 
 interface TokenClaims {
@@ -106,6 +136,8 @@ interface TokenClaims {
   readonly name?: string;
   readonly userId?: string;
   readonly permissions?: readonly string[];
+  readonly aud?: string;
+  readonly jti: string;
   readonly iat: number;
   readonly exp: number;
 }
@@ -155,6 +187,8 @@ export const mintToken = async (options: MintTokenOptions): Promise<string> => {
     ...(options.name !== undefined ? { name: options.name } : {}),
     ...(options.userId !== undefined ? { userId: options.userId } : {}),
     ...(options.permissions !== undefined ? { permissions: options.permissions } : {}),
+    ...(options.audience !== undefined ? { aud: options.audience } : {}),
+    jti: options.tokenId ?? randomUUID(),
     iat: issuedAt,
     exp: issuedAt + lifetime,
   };
@@ -163,7 +197,7 @@ export const mintToken = async (options: MintTokenOptions): Promise<string> => {
   return `${signingInput}.${sign(key, signingInput).toString('base64url')}`;
 };
 
-const unauthenticated = (reason: string): DomainError =>
+export const unauthenticated = (reason: string): DomainError =>
   new DomainError('UNAUTHENTICATED', `The bearer token was refused: ${reason}`);
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -188,7 +222,64 @@ const optionalString = (claims: Record<string, unknown>, name: string): string |
   return value;
 };
 
-/** Checks signature, issuer, expiry and claims; throws a `DomainError` with code UNAUTHENTICATED. */
+const isNumericDate = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
+
+/**
+ * `exp` (required, not passed), `iat` (required, not ahead of our clock), `nbf` (when present, reached)
+ * and `exp - iat` within the maximum lifetime, each with the clock skew allowed; the refusal says
+ * which check failed. Shared by this server's tokens and the identity provider's.
+ */
+export const checkClaimTimes = (
+  claims: Readonly<Record<string, unknown>>,
+  now: Date,
+  policy: TokenClaimPolicy,
+): { readonly issuedAt: Date; readonly expiresAt: Date } => {
+  const skew = policy.clockSkewSeconds ?? CLOCK_TOLERANCE_SECONDS;
+  const nowSeconds = now.getTime() / 1000;
+  if (!isNumericDate(claims.exp)) {
+    throw unauthenticated('it has no expiry ("exp" claim); tokens must expire. Get a new one.');
+  }
+  if (nowSeconds > claims.exp + skew) {
+    throw unauthenticated(`it expired at ${iso(claims.exp)} ("exp" check). Get a new one.`);
+  }
+  if (claims.nbf !== undefined) {
+    if (!isNumericDate(claims.nbf)) throw unauthenticated('its "nbf" claim is not a time in seconds.');
+    if (nowSeconds < claims.nbf - skew) throw unauthenticated(`it is not valid before ${iso(claims.nbf)} ("nbf" check).`);
+  }
+  if (!isNumericDate(claims.iat)) {
+    throw unauthenticated('it does not say when it was issued ("iat" claim), so its lifetime cannot be checked. Get a new one.');
+  }
+  if (claims.iat > nowSeconds + skew) {
+    throw unauthenticated(`it claims to be issued at ${iso(claims.iat)}, later than this server's clock allows ("iat" check, ${skew} s of skew allowed).`);
+  }
+  if (claims.exp < claims.iat) throw unauthenticated('it expires before it was issued ("exp" before "iat").');
+  if (policy.maxLifetimeSeconds !== undefined && claims.exp - claims.iat > policy.maxLifetimeSeconds) {
+    throw unauthenticated(
+      `it is valid for ${Math.round(claims.exp - claims.iat)} s from issue to expiry, longer than the ${policy.maxLifetimeSeconds} s this server accepts (lifetime check). Get a shorter-lived token.`,
+    );
+  }
+  return { issuedAt: new Date(claims.iat * 1000), expiresAt: new Date(claims.exp * 1000) };
+};
+
+/** The `aud` check: with an audience configured it must be named; without one, a token meant for any audience is foreign. */
+export const checkAudience = (claims: Readonly<Record<string, unknown>>, audience: string | undefined): void => {
+  const aud = claims.aud;
+  if (aud === undefined) {
+    if (audience !== undefined) throw unauthenticated(`it names no audience ("aud" check); this server accepts tokens for ${JSON.stringify(audience)}.`);
+    return;
+  }
+  const named = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((entry) => typeof entry === 'string') ? (aud as string[]) : null;
+  if (named === null) throw unauthenticated('its "aud" claim is neither a string nor a list of strings.');
+  if (audience === undefined) {
+    throw unauthenticated(`it is meant for ${JSON.stringify(named)} ("aud" check), not for this server.`);
+  }
+  if (!named.includes(audience)) {
+    throw unauthenticated(`it is meant for ${JSON.stringify(named)} ("aud" check), not for ${JSON.stringify(audience)}.`);
+  }
+};
+
 /**
  * The key a token's header names. With a ring a `kid` must name one of its keys; a token without
  * one is checked against the signing key (tokens minted before key ids existed).
@@ -202,6 +293,28 @@ const verificationKey = (keys: TokenKeys, header: Record<string, unknown>): Buff
   return secretKey(key.secret);
 };
 
+/**
+ * A JWT's parts, read but not yet trusted: the format checked (three base64url parts, JSON header
+ * and payload, a bounded length), nothing else. Verification decides what it is worth.
+ */
+export const decodeToken = (
+  token: string,
+): { readonly header: Record<string, unknown>; readonly claims: Record<string, unknown>; readonly signingInput: string; readonly signature: Buffer } => {
+  if (token.length > MAX_TOKEN_LENGTH) throw unauthenticated(`it is longer than ${MAX_TOKEN_LENGTH} characters.`);
+  const segments = token.split('.');
+  if (segments.length !== 3 || !segments.every((segment) => BASE64URL.test(segment))) {
+    throw unauthenticated('it is not a JWT (three base64url parts separated by dots).');
+  }
+  const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
+  return {
+    header: decodeJsonSegment(headerSegment, 'header'),
+    claims: decodeJsonSegment(payloadSegment, 'payload'),
+    signingInput: `${headerSegment}.${payloadSegment}`,
+    signature: Buffer.from(signatureSegment, 'base64url'),
+  };
+};
+
+/** Checks signature, issuer, expiry and claims; throws a `DomainError` with code UNAUTHENTICATED. */
 export const verifyToken = async (
   keys: TokenKeys,
   token: string,
@@ -229,16 +342,8 @@ export const verifyToken = async (
   }
 
   const claims = decodeJsonSegment(payloadSegment, 'payload');
-  const nowSeconds = (options.now ?? new Date()).getTime() / 1000;
-  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) {
-    throw unauthenticated('it has no expiry ("exp" claim); tokens must expire. Mint a new one.');
-  }
-  if (nowSeconds > claims.exp + CLOCK_TOLERANCE_SECONDS) {
-    throw unauthenticated(`it expired at ${new Date(claims.exp * 1000).toISOString()}. Mint a new one.`);
-  }
-  if (typeof claims.nbf === 'number' && nowSeconds < claims.nbf - CLOCK_TOLERANCE_SECONDS) {
-    throw unauthenticated(`it is not valid before ${new Date(claims.nbf * 1000).toISOString()}.`);
-  }
+  const times = checkClaimTimes(claims, options.now ?? new Date(), options.policy ?? {});
+  checkAudience(claims, options.policy?.audience);
   if (claims.iss !== TOKEN_ISSUER) {
     throw unauthenticated(`it was issued by ${JSON.stringify(claims.iss ?? null)}, not by ${TOKEN_ISSUER}.`);
   }
@@ -253,6 +358,7 @@ export const verifyToken = async (
   }
   const name = optionalString(claims, 'name');
   const userId = optionalString(claims, 'userId');
+  const tokenId = optionalString(claims, 'jti');
   const permissions = claims.permissions;
   if (permissions !== undefined && (!Array.isArray(permissions) || !permissions.every((p) => typeof p === 'string'))) {
     throw unauthenticated('its permissions claim is not a list of texts. Mint a new token.');
@@ -262,7 +368,12 @@ export const verifyToken = async (
     role: claims.role,
     ...(name !== undefined ? { name } : {}),
     ...(userId !== undefined ? { userId } : {}),
-    expiresAt: new Date(claims.exp * 1000),
+    expiresAt: times.expiresAt,
+    issuedAt: times.issuedAt,
+    subject: claims.sub,
+    issuer: TOKEN_ISSUER,
+    ...(tokenId !== undefined ? { tokenId } : {}),
+    ...(typeof header.kid === 'string' ? { keyId: header.kid } : {}),
     ...(permissions !== undefined ? { permissions: permissions as string[] } : {}),
   };
 };

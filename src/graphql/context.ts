@@ -42,8 +42,10 @@ export interface ContextRequest {
 export type ContextFactory<Services> = (request: ContextRequest) => Promise<GraphQLContext<Services>>;
 
 export interface ContextFactoryOptions<Services> {
-  /** The HS256 key(s) tokens are verified with (from configuration or the embedded store's key file). */
-  readonly secret: TokenKeys;
+  /** The HS256 key(s) tokens are verified with (from configuration or the embedded store's key file), when `authenticate` is not given. */
+  readonly secret?: TokenKeys;
+  /** The server's full check (local keys, identity provider, revocations: src/auth/authenticator.ts); wins over `secret`. */
+  readonly authenticate?: (token: string) => Promise<AuthenticatedActor>;
   readonly clock: () => Date;
   readonly services: Services;
   readonly logger: Logger;
@@ -95,6 +97,12 @@ const singleHeader = (value: string | readonly string[] | undefined): string | u
  */
 export const createContextFactory = <Services>(options: ContextFactoryOptions<Services>): ContextFactory<Services> => {
   const newId = options.newId ?? randomUUID;
+  const authenticate =
+    options.authenticate ??
+    ((token: string) => {
+      if (options.secret === undefined) throw new Error('createContextFactory needs `authenticate` or `secret`.');
+      return verifyToken(options.secret, token, { now: options.clock() });
+    });
   return async (request) => {
     const requestId = request.requestId ?? newId();
     const offered = singleHeader(request.headers['x-correlation-id'])?.trim();
@@ -103,7 +111,7 @@ export const createContextFactory = <Services>(options: ContextFactoryOptions<Se
     let actor: AuthenticatedActor | null;
     try {
       const token = bearerToken(singleHeader(request.headers.authorization));
-      actor = token === null ? null : await verifyToken(options.secret, token, { now: options.clock() });
+      actor = token === null ? null : await authenticate(token);
     } catch (error) {
       if (error instanceof DomainError && error.code === 'UNAUTHENTICATED') {
         throw clientError('UNAUTHENTICATED', error.message, { status: 401 });

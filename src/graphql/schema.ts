@@ -1,6 +1,7 @@
 import { meetingResolvers } from './meetings';
 import { auditResolvers } from './audit';
 import { LiveEventsResolver } from './live/live.resolver';
+import { TokenRevocationResolver } from './tokens/tokens.resolver';
 import { initiativeResolvers } from './initiatives/initiatives.resolver';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
@@ -12,7 +13,7 @@ import { lifecycleResolvers } from './lifecycle';
 /** The whole API. `schema.graphql` at the top level is this, printed (`npm run schema`). */
 export const buildApiSchema = (): Promise<GraphQLSchema> =>
   buildSchema({
-    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers, ...auditResolvers, LiveEventsResolver],
+    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers, ...auditResolvers, LiveEventsResolver, TokenRevocationResolver],
     authChecker,
     // Every field asks the access policy, so no path reaches an object or field the caller may not see.
     globalMiddlewares: [accessPolicyMiddleware],

@@ -17,6 +17,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { getOperationAST, type GraphQLSchema } from 'graphql';
 import { anonymousAccessPlugin, type AnonymousAccessOptions } from '../graphql/authorization';
 import type { ContextFactory, GraphQLContext } from '../graphql/context';
+import type { AuthenticatedActor } from '../graphql/auth';
 import { clientError, createErrorReporting, internalErrorMessage } from '../graphql/errors';
 import type { HealthReport } from '../graphql/health.type';
 import { admitOperation, parseOptions, queryLimitsPlugin, type QueryLimits } from '../graphql/queryLimits';
@@ -36,6 +37,21 @@ export type ShutdownHook = () => Promise<void> | void;
  */
 export const TOKEN_EXPIRED_CLOSE_CODE = 4401;
 export const TOKEN_EXPIRED_CLOSE_REASON = 'Token expired: reconnect with a new token';
+
+/**
+ * The close code of a live socket whose token was revoked (or whose identity-provider key was
+ * withdrawn) while it was open: 4403, "Forbidden" in graphql-ws's range. Reconnecting with the same
+ * token is refused; the client must sign in again.
+ */
+export const TOKEN_REVOKED_CLOSE_CODE = 4403;
+export const TOKEN_REVOKED_CLOSE_REASON = 'Token revoked';
+
+/** What lets the server end live sockets whose token stopped holding (src/auth/authenticator.ts). */
+export interface LiveTokenCheck {
+  whyNoLongerValid(actor: AuthenticatedActor): string | null;
+  /** Called whenever the answer may have changed (the revocation list or the keys were read again). */
+  onChange(listener: () => void): () => void;
+}
 
 /** Node timers hold at most ~24.8 days; a longer wait is taken in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -86,6 +102,8 @@ export interface HttpServerOptions<Services> {
   readonly rateLimits?: RateLimitSettings;
   /** The clock the rate limits read (tests). */
   readonly nowMs?: () => number;
+  /** Re-checks the token of every open socket when revocations or keys change; a socket whose token no longer holds closes with 4403. */
+  readonly liveTokens?: LiveTokenCheck;
 }
 
 export interface RunningHttpServer {
@@ -394,6 +412,17 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: maxBodyBytes });
     // Who each connection signed in as, for the per-subject rate limits.
     const socketActors = new WeakMap<object, string>();
+    // Every open socket's actor, re-checked whenever the revocation list or the provider's keys change.
+    const openSockets = new Map<WebSocket, AuthenticatedActor>();
+    const stopWatchingTokens = options.liveTokens?.onChange(() => {
+      for (const [socket, actor] of openSockets) {
+        const why = options.liveTokens!.whyNoLongerValid(actor);
+        if (why === null) continue;
+        openSockets.delete(socket);
+        logger.info({ actorId: actor.id, why }, 'Closing a live socket: its token no longer holds');
+        socket.close(TOKEN_REVOKED_CLOSE_CODE, TOKEN_REVOKED_CLOSE_REASON);
+      }
+    });
     const contextOf = (params: Readonly<Record<string, unknown>> | undefined) => {
       const authorization = typeof params?.authorization === 'string' ? params.authorization : undefined;
       return options.contextFactory({ headers: authorization ? { authorization } : {}, requestId: newId() });
@@ -445,8 +474,12 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
           const actor = context.actor;
           if (!actor) return false;
           socketActors.set(ctx, actor.id);
+          const socket = (ctx.extra as { readonly socket: WebSocket }).socket;
+          if (options.liveTokens) {
+            openSockets.set(socket, actor);
+            socket.once('close', () => openSockets.delete(socket));
+          }
           if (actor.expiresAt) {
-            const socket = (ctx.extra as { readonly socket: WebSocket }).socket;
             const cancel = after(actor.expiresAt.getTime() - context.now().getTime(), () => {
               logger.info({ actorId: actor.id }, 'Closing a live socket: its token expired');
               socket.close(TOKEN_EXPIRED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_REASON);
@@ -459,6 +492,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
       wsServer,
     );
     closeSubscriptions = async () => {
+      stopWatchingTokens?.();
       await server.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     };

@@ -54,6 +54,8 @@ export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05
     RATE_LIMIT_READS_PER_MINUTE: '0',
     RATE_LIMIT_WRITES_PER_MINUTE: '0',
     RATE_LIMIT_ADDRESS_PER_MINUTE: '0',
+    // Tests mint ten-year tokens and move the clock by months; the lifetime check has tests of its own.
+    AUTH_MAX_TOKEN_LIFETIME: '3650d',
     ...options.env,
   });
   const clock = {
@@ -79,7 +81,8 @@ export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05
     http,
     clock,
     token: (role, subject, userId) =>
-      mintToken({ secret: config.tokenKeys!, subject, role, expiresIn: '3650d', ...(userId ? { userId } : {}) }),
+      // Issued at the test's clock, which the server checks "iat" against.
+      mintToken({ secret: config.tokenKeys!, subject, role, expiresIn: '3650d', now: clock.now, ...(userId ? { userId } : {}) }),
     async gql(query, variables = {}, options = {}) {
       const response = await fetch(graphqlUrl, {
         method: 'POST',

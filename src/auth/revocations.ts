@@ -249,7 +249,8 @@ export class TokenRevocations {
     if (actor.tokenId !== undefined && this.tokens.has(actor.tokenId)) return `it was revoked (token ${actor.tokenId}).`;
     for (const subject of new Set([actor.subject ?? actor.id, actor.id])) {
       const revocation = this.subjects.get(subject);
-      if (revocation && (actor.issuedAt === undefined || actor.issuedAt.getTime() < Date.parse(revocation.issuedBefore!))) {
+      // `iat` counts whole seconds: a token from the very second of the revocation is refused too.
+      if (revocation && (actor.issuedAt === undefined || actor.issuedAt.getTime() <= Date.parse(revocation.issuedBefore!))) {
         return `every token of its subject issued before ${revocation.issuedBefore} was revoked.`;
       }
     }

@@ -12,7 +12,10 @@ Prints a bearer token for the GraphQL API (send it as "Authorization: Bearer <to
   --user-id    the domain user a mentor, mentee or manager token belongs to
   --name       a display name
   --permission an extra right (repeatable): personal-data:raw lets an analyst read names and e-mails
-  --expires    lifetime: seconds or 30m, 12h, 7d, 2w (default 12h)
+  --expires    lifetime: seconds or 30m, 12h, 7d, 2w (default 12h; at most AUTH_MAX_TOKEN_LIFETIME, 24h by default)
+
+Each token carries a random id (its "jti" claim), by which an admin can revoke it (revokeTokens);
+with AUTH_TOKEN_AUDIENCE set it names that audience, as the server then requires.
 
 The token is signed with the server's signing key: AUTH_TOKEN_KEYS (the first key, or the one
 AUTH_TOKEN_SIGNING_KID names) or AUTH_TOKEN_SECRET when set, otherwise the embedded store's key file
@@ -63,7 +66,13 @@ export const runTokenCli = async (
   if (typeof role !== 'string') return usageError('Missing --role.');
   if (!isTokenRole(role)) return usageError(`--role must be one of ${TOKEN_ROLES.join(', ')}; got "${role}".`);
   if (typeof subject !== 'string' || subject.trim() === '') return usageError('Missing --subject.');
-  if (parseDuration(expires) === null) return usageError(`--expires must be seconds or a duration such as 30m, 12h, 7d; got "${expires}".`);
+  const lifetime = parseDuration(expires);
+  if (lifetime === null) return usageError(`--expires must be seconds or a duration such as 30m, 12h, 7d; got "${expires}".`);
+  // The server refuses tokens living longer than AUTH_MAX_TOKEN_LIFETIME: do not print one it would refuse.
+  const maxLifetime = env.AUTH_MAX_TOKEN_LIFETIME ? parseDuration(env.AUTH_MAX_TOKEN_LIFETIME) : 24 * 3600;
+  if (maxLifetime !== null && lifetime > maxLifetime) {
+    return usageError(`--expires ${expires} is longer than the ${maxLifetime} s the server accepts (AUTH_MAX_TOKEN_LIFETIME); choose a shorter one.`);
+  }
 
   let keys: TokenKeyRing | null;
   const dataDir = env.DATA_DIR || './data';
@@ -90,6 +99,7 @@ export const runTokenCli = async (
       ...(typeof values.name === 'string' ? { name: values.name } : {}),
       ...(Array.isArray(values.permission) ? { permissions: values.permission } : {}),
       ...(io.now ? { now: io.now() } : {}),
+      ...(env.AUTH_TOKEN_AUDIENCE?.trim() ? { audience: env.AUTH_TOKEN_AUDIENCE.trim() } : {}),
     });
     io.out(token);
     return 0;

@@ -26,14 +26,14 @@ const refusal = async (token: string): Promise<DomainError> => {
 describe('tokens', () => {
   it('round-trip subject, role, user id and name', async () => {
     const token = await mintToken({ secret, subject: 'bob', role: 'mentor', userId: 'user-7', name: 'Bob', expiresIn: '12h', now });
-    await expect(verifyToken(secret, token, { now })).resolves.toEqual({ id: 'bob', role: 'mentor', userId: 'user-7', name: 'Bob', expiresAt: expect.any(Date) });
+    await expect(verifyToken(secret, token, { now })).resolves.toEqual({ id: 'bob', role: 'mentor', userId: 'user-7', name: 'Bob', expiresAt: expect.any(Date), issuedAt: expect.any(Date), subject: 'bob', issuer: 'mentoring-lifecycle', tokenId: expect.any(String) });
   });
 
   it('expire after their lifetime', async () => {
     const token = await mintToken({ secret, subject: 'bob', role: 'mentor', expiresIn: '30m', now });
     await expect(verifyToken(secret, token, { now: new Date(now.getTime() + 29 * 60_000) })).resolves.toMatchObject({ id: 'bob' });
     await expect(verifyToken(secret, token, { now: new Date(now.getTime() + 31 * 60_000) })).rejects.toThrow(
-      'The bearer token was refused: it expired at 2030-01-01T00:30:00.000Z. Mint a new one.',
+      'The bearer token was refused: it expired at 2030-01-01T00:30:00.000Z ("exp" check). Get a new one.',
     );
   });
 

@@ -76,7 +76,7 @@ describe('token CLI and the key file', () => {
     const { code, out, err } = await run(['--role', 'admin', '--subject', 'alice'], { DATA_DIR: dataDir });
     expect(code).toBe(0);
     expect(err).toBe('');
-    await expect(verifyToken(keys, out)).resolves.toEqual({ id: 'alice', role: 'admin', expiresAt: expect.any(Date) });
+    await expect(verifyToken(keys, out)).resolves.toEqual({ id: 'alice', role: 'admin', expiresAt: expect.any(Date), issuedAt: expect.any(Date), subject: 'alice', issuer: 'mentoring-lifecycle', tokenId: expect.any(String), keyId: expect.any(String) });
   });
 
   it('refuses to mint without any key, saying how to get one', async () => {
@@ -92,6 +92,6 @@ describe('token CLI and the key file', () => {
     const { code, out } = await run(['--role', 'auditor', '--subject', 'ann'], env);
     expect(code).toBe(0);
     expect(JSON.parse(Buffer.from(out.split('.')[0]!, 'base64url').toString('utf8')).kid).toBe('new');
-    await expect(verifyToken(tokenKeysFromEnv(env)!, out)).resolves.toEqual({ id: 'ann', role: 'auditor', expiresAt: expect.any(Date) });
+    await expect(verifyToken(tokenKeysFromEnv(env)!, out)).resolves.toEqual({ id: 'ann', role: 'auditor', expiresAt: expect.any(Date), issuedAt: expect.any(Date), subject: 'ann', issuer: 'mentoring-lifecycle', tokenId: expect.any(String), keyId: expect.any(String) });
   });
 });

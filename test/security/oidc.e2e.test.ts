@@ -351,9 +351,21 @@ describe.each(sqlBackends())('identity-provider tokens and revocation on $name',
         OIDC_ROLE_MAP: JSON.stringify(ROLE_MAP),
         AUTH_MAX_TOKEN_LIFETIME: '1h',
         REVOCATION_POLL_MS: '200',
+        // Fetched every second even when no token asks, so a withdrawn key ends its sockets quickly.
+        OIDC_JWKS_REFRESH: '1',
       },
     });
     try {
+      // A key the provider withdraws ends the sockets its tokens opened.
+      const temporary = makeKey('rsa-temporary', 'RS256');
+      jwks.published = [...jwks.published, temporary];
+      const byWithdrawnKey = openSubscription(connect(other.http.url, signJwt(temporary, claims({ sub: 'idp-hal', groups: ['mentoring-auditors'] }))));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const withdrawnAt = Date.now();
+      jwks.published = jwks.published.filter((key) => key !== temporary);
+      await expect(byWithdrawnKey).resolves.toMatchObject({ code: TOKEN_REVOKED_CLOSE_CODE });
+      expect(Date.now() - withdrawnAt).toBeLessThan(3000);
+
       const there = openSubscription(connect(other.http.url, await localToken('auditor', 'gina.auditor')));
       await new Promise((resolve) => setTimeout(resolve, 200));
       const subjectRevokedAt = Date.now();

@@ -25,6 +25,8 @@ const main = async () => {
       readModels: app.db.kind === 'embedded' ? `embedded (PGlite) in ${config.dataDir}` : 'PostgreSQL',
       tokenKeyIds: config.tokenKeys.verifying.map((key) => key.kid),
       signingKeyId: config.tokenKeys.signing.kid,
+      identityProvider: config.tokens.oidc?.issuer ?? null,
+      maxTokenLifetimeSeconds: config.tokens.maxLifetimeSeconds,
     },
     `GraphQL at ${http.url}/graphql, explorer at ${http.url}/`,
   );

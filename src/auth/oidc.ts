@@ -143,6 +143,8 @@ export class OidcVerifier {
       if (participant || role === 'manager' || claims.userId !== undefined) throw unauthenticated(`it has no "${userClaim}" claim, which names its user on this server.`);
       return null;
     }
+    // Staff are known by their subject: their address plays no part unless the token names a user.
+    if (!participant && role !== 'manager' && claims.userId === undefined) return null;
     if (userClaimKind === 'email' && claims.email_verified !== undefined && claims.email_verified !== true) {
       throw unauthenticated('its e-mail address is not verified by the identity provider ("email_verified" is not true).');
     }

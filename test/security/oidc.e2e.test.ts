@@ -17,7 +17,7 @@ announcePostgresSkip('OIDC tokens and revocation');
 
 const ISSUER = 'https://idp.example.test/realms/mentoring';
 const AUDIENCE = 'mentoring-api';
-const ROLE_MAP = { 'mentoring-admins': 'admin', 'mentoring-auditors': 'auditor', mentors: 'mentor', mentees: 'mentee' };
+const ROLE_MAP = { 'mentoring-admins': 'admin', 'mentoring-auditors': 'auditor', mentors: 'mentor', mentees: 'mentee', 'team-leads': 'manager' };
 
 interface SigningKey {
   readonly kid: string;
@@ -169,7 +169,7 @@ describe.each(sqlBackends())('identity-provider tokens and revocation on $name',
     expect(await refusal(hs)).toMatch(/signed with "HS256"; tokens of the identity provider must be signed with RS256 or ES256/);
     // An ES256 header naming the RSA key: refused before any signature check.
     expect(await refusal(signJwt(ec, claims(), { kid: 'rsa-1' }))).toMatch(/says ES256, but the key "rsa-1" is for RS256/);
-    // Signed by the EC key but naming the other EC... no: signed by another key under a published kid.
+    // Signed by another key under a published kid.
     const impostor = makeKey('ec-1', 'ES256');
     expect(await refusal(signJwt(impostor, claims()))).toMatch(/signature does not match/);
     expect(await refusal(signJwt(rsa, claims(), { kid: undefined }))).toMatch(/does not name its signing key/);
@@ -215,6 +215,12 @@ describe.each(sqlBackends())('identity-provider tokens and revocation on $name',
     expect(await refusal(signJwt(rsa, claims({ groups: ['mentors'], email: 'noah@example.org' })))).toMatch(/does not take part as a mentor/);
     expect(await refusal(signJwt(rsa, claims({ groups: ['mentors'], email: 'maya@example.org', email_verified: false })))).toMatch(/not verified/);
     expect(await refusal(signJwt(rsa, claims({ groups: ['mentors'], email: undefined })))).toMatch(/has no "email" claim/);
+    // A manager is known by a verified e-mail; staff by their subject, whatever their address.
+    const programs = (token: string) => t.gql(`{ programs { id } }`, {}, { token });
+    expect((await programs(signJwt(rsa, claims({ groups: ['team-leads'], email: 'lead@example.org' })))).errors).toBeUndefined();
+    const unverifiedManager = await programs(signJwt(rsa, claims({ groups: ['team-leads'], email: 'lead@example.org', email_verified: false })));
+    expect(unverifiedManager.errors?.[0]?.message).toMatch(/not verified/);
+    await accepted(signJwt(rsa, claims({ email_verified: false })));
   });
 
   test('key rotation: a new kid is fetched on first sight (rate-limited); a withdrawn kid stops verifying', async () => {

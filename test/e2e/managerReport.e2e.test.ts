@@ -220,6 +220,7 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
       stateAsOf: `{ stateAsOf(streamId: "user-${anyMentee.userId}", at: "2030-01-01T00:00:00.000Z") { state } }`,
       stateDiff: `{ stateDiff(streamId: "user-${anyMentee.userId}", from: "2020-01-01T00:00:00.000Z", to: "2030-01-01T00:00:00.000Z") { changes { after } } }`,
       personalDataReads: '{ personalDataReads(first: 100) { edges { node { objectId subjectUserId via } } } }',
+      tokenRevocations: '{ tokenRevocations(first: 100) { subject reason revokedBy { id } } }',
     };
     const extra: string[] = [];
     const uncovered = fields.map((f) => f.name).filter((name) => !(name in calls) && !extra.includes(name));

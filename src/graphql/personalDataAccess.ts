@@ -92,13 +92,16 @@ export const PSEUDONYMISED_FIELDS: Readonly<Record<string, Readonly<Record<strin
   ManagerReportRow: { mentorName: names(mentorOf), mentorEmail: names(mentorOf), company: LEFT_OUT },
 };
 
-/** What a left-out field reads: text that says so where there was text, an empty object or list, or null. */
+/**
+ * What a left-out field reads: null where it may be, else an empty list or object, or text that says
+ * it was left out.
+ */
 const leftOut = (type: GraphQLOutputType, value: unknown): unknown => {
   const inner = isNonNullType(type) ? type.ofType : type;
   if (isListType(inner)) return [];
-  if (typeof value === 'string') return value === '' || value === ERASED ? value : PSEUDONYMISED;
   if (getNamedType(type).name === 'JSONObject') return {};
-  return isNonNullType(type) ? value : null;
+  if (!isNonNullType(type)) return null;
+  return typeof value === 'string' && value !== '' ? PSEUDONYMISED : value;
 };
 
 /** Runs on every field: a personal field (`PSEUDONYMISED_FIELDS`) reads as the caller may read it. */

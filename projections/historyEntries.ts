@@ -74,8 +74,11 @@ const causeClause = (cause: MatchStatusCause): string => {
 
 /** The addresses and names stay out of the entry's from/to columns: the sentence is made from the event when shown. */
 const profileChanges = (data: UserProfileUpdated['data']): string => {
+  // Erased or pseudonymised, a value reads null without having been removed.
+  const hidden = (data as { personalDataErased?: boolean; personalDataPseudonymised?: boolean }).personalDataErased === true ||
+    (data as { personalDataPseudonymised?: boolean }).personalDataPseudonymised === true;
   const set = (what: string, value: string | null | undefined) =>
-    value === undefined ? [] : [value === null ? `${what} removed` : `${what} set to "${value}"`];
+    value === undefined ? [] : [value === null ? (hidden ? `${what} changed` : `${what} removed`) : `${what} set to "${value}"`];
   return [
     ...set('name', data.name),
     ...set('company', data.company),

@@ -405,7 +405,8 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
     ]);
     const events = await eventsOfRows(this.events, userId, rows.slice(0, first));
     const eventOf = new Map(rows.slice(0, first).map((row, i) => [row, events[i]!]));
-    return toPage(rows, first, page.after, count.rows[0]!.total, (row) => toHistoryEntry(row, eventOf.get(row)!), (row) =>
+    const pseudonymise = options.pseudonymise ?? ((event: RecordedEvent): RecordedEvent => event);
+    return toPage(rows, first, page.after, count.rows[0]!.total, (row) => toHistoryEntry(row, pseudonymise(eventOf.get(row)!)), (row) =>
       encodeCursor('history', [row.position_major, row.position_minor]),
     );
   }

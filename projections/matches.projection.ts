@@ -273,14 +273,16 @@ export const matchesProjection = projection<MatchEvent | PersonalDataErased>({
     const matches = await RowSet.load(tx, MATCHES, (row) => row.match_id, matchEvents.map((event) => [event.data.matchId]));
     for (const event of matchEvents) evolve(matches, event);
     await matches.flush(tx);
-    // A participant's erasure takes the messages of their requests, as a replay reads them from the
-    // erased events (which is why a replay has nothing to do for it). Not a change of the match: its
-    // position and updated_at stay.
+    // A participant's erasure takes the messages of their requests and auto-matching's reasons (which
+    // name their profile), as a replay reads them from the erased events (which is why a replay has
+    // nothing to do for it). Not a change of the match: its position and updated_at stay.
     for (const event of events) {
       if (event.type !== 'PersonalDataErased') continue;
       await tx.query(
-        `UPDATE rm_matches SET request_message = NULL, decline_message = NULL
-          WHERE (mentor_user_id = $1 OR mentee_user_id = $1) AND (request_message IS NOT NULL OR decline_message IS NOT NULL)`,
+        `UPDATE rm_matches SET request_message = NULL, decline_message = NULL,
+                explanation = CASE WHEN explanation IS NULL THEN NULL ELSE '[]'::jsonb END
+          WHERE (mentor_user_id = $1 OR mentee_user_id = $1)
+            AND (request_message IS NOT NULL OR decline_message IS NOT NULL OR explanation <> '[]'::jsonb)`,
         [(event.data as PersonalDataErased['data']).userId],
       );
     }

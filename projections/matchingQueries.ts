@@ -131,6 +131,8 @@ interface DueRow {
 
 interface ExportRow {
   match_id: string;
+  mentor_user_id: string;
+  mentee_user_id: string;
   program_name: string;
   time_zone: string;
   mentor_name: string;
@@ -400,7 +402,7 @@ export class SqlMatchingReadModel implements MatchingReadModel {
         ? `AND (${matchedAt}, m.match_id) > ($${values.push(after.matchedAt)}::timestamptz, $${values.push(after.matchId)}::text)`
         : '';
       const { rows }: { rows: ExportRow[] } = await this.db.query<ExportRow>(
-        `SELECT m.match_id, r.name AS program_name, r.time_zone, mu.name AS mentor_name, mu.email AS mentor_email,
+        `SELECT m.match_id, m.mentor_user_id, m.mentee_user_id, r.name AS program_name, r.time_zone, mu.name AS mentor_name, mu.email AS mentor_email,
                 tu.name AS mentee_name, tu.email AS mentee_email, m.status, m.source, m.score,
                 ${isoTimestamp(matchedAt)} AS matched_at
            FROM rm_matches m
@@ -415,6 +417,8 @@ export class SqlMatchingReadModel implements MatchingReadModel {
       for (const row of rows) {
         yield {
           matchId: row.match_id,
+          mentorUserId: row.mentor_user_id,
+          menteeUserId: row.mentee_user_id,
           programName: row.program_name,
           programTimeZone: row.time_zone,
           mentorName: row.mentor_name,

@@ -498,8 +498,8 @@ const evolve = (batch: Batch, recorded: RecordedEvent<NotificationSourceEvent>):
 
 /**
  * An erased person's e-mails: those to them lose address, name, text and attachments (and are not
- * sent if still pending); those to others that name them (a match partner's, a manager report's CSV)
- * have their name and address replaced. Their contact row is already erased, so nothing later is sent.
+ * sent if still pending); those to others that name them (a match partner's) have their name and
+ * address replaced, and a manager report that lists them loses its text and CSV. Their contact row is already erased, so nothing later is sent.
  */
 const eraseFromOutbox = async (
   tx: SqlExecutor,
@@ -515,15 +515,20 @@ const eraseFromOutbox = async (
   );
   const scrub = (column: string) => known.reduce((sql, _, i) => `replace(${sql}, $${i + 3}, $2)`, column);
   const mentions = known.map((_, i) => `strpos(body, $${i + 3}) > 0 OR strpos(subject, $${i + 3}) > 0 OR strpos(coalesce(attachments::text, ''), $${i + 3}) > 0`);
+  // A manager report that lists them is erased whole, as its event is (every line, and details such
+  // as their company that a scrub of names and addresses would leave).
+  const report = `(kind = 'MANAGER_REPORT' AND (${mentions.length > 0 ? mentions.join(' OR ') : 'false'}))`;
   await tx.query(
     `UPDATE notification_outbox SET
        to_address = CASE WHEN recipient_user_id = $1 THEN NULL ELSE to_address END,
        to_name = CASE WHEN recipient_user_id = $1 THEN $2 ELSE ${scrub('to_name')} END,
        subject = CASE WHEN recipient_user_id = $1 THEN $2 ELSE ${scrub('subject')} END,
-       body = CASE WHEN recipient_user_id = $1 THEN $2 ELSE ${scrub('body')} END,
-       attachments = CASE WHEN recipient_user_id = $1 THEN NULL ELSE (${scrub('attachments::text')})::jsonb END,
-       state = CASE WHEN recipient_user_id = $1 AND state = 'PENDING' THEN 'FAILED' ELSE state END,
-       last_error = CASE WHEN recipient_user_id = $1 AND state = 'PENDING' THEN 'Not sent: the personal data of the recipient was erased.' ELSE last_error END
+       body = CASE WHEN recipient_user_id = $1 OR ${report} THEN $2 ELSE ${scrub('body')} END,
+       attachments = CASE WHEN recipient_user_id = $1 OR ${report} THEN NULL ELSE (${scrub('attachments::text')})::jsonb END,
+       state = CASE WHEN (recipient_user_id = $1 OR ${report}) AND state = 'PENDING' THEN 'FAILED' ELSE state END,
+       last_error = CASE WHEN recipient_user_id = $1 AND state = 'PENDING' THEN 'Not sent: the personal data of the recipient was erased.'
+                         WHEN ${report} AND state = 'PENDING' THEN 'Not sent: the personal data of an employee it lists was erased.'
+                         ELSE last_error END
      WHERE recipient_user_id = $1 ${mentions.map((m) => `OR ${m}`).join(' ')}`,
     [userId, ERASED, ...known],
   );

@@ -75,6 +75,8 @@ export interface DueReminder {
 
 /** "Initiatives - Registrations follow-up": one row per registration, whatever its status. */
 export interface RegistrationExportRow {
+  /** The volunteer. */
+  readonly userId: string;
   readonly initiativeName: string;
   readonly company: string;
   readonly timeZone: string;
@@ -95,6 +97,8 @@ export interface RegistrationExportRow {
 
 /** "Initiatives - Participation dates follow-up": one row per engagement period of a registration past the search. */
 export interface ParticipationDateRow {
+  /** The volunteer. */
+  readonly userId: string;
   readonly initiativeName: string;
   readonly company: string;
   readonly volunteerName: string;
@@ -321,6 +325,7 @@ export class SqlInitiativeReadModel implements InitiativeReadModel {
         );
       for (const row of rows) {
         yield {
+          userId: row.user_id,
           initiativeName: row.initiative_name,
           company: row.company,
           timeZone: row.time_zone,
@@ -363,6 +368,7 @@ export class SqlInitiativeReadModel implements InitiativeReadModel {
         );
       for (const row of rows) {
         yield {
+          userId: row.user_id,
           initiativeName: row.initiative_name,
           company: row.company,
           volunteerName: row.volunteer_name,

@@ -26,7 +26,7 @@ import type { IncomingMessage } from 'node:http';
 import { AutoMatchingService } from './application/autoMatching';
 import { createNotificationWorker, listOutbox, type NotificationWorker } from './notifications';
 import { MatchingScheduler } from './scheduler/matchingScheduler';
-import { matchesExportRoute } from './http/routes';
+import { matchesExportRoute, type RouteCaller } from './http/routes';
 import { bearerToken } from './graphql/auth';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { TokenRevocations } from './auth/revocations';
@@ -243,13 +243,13 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
 
 
   /** Bearer-token check for the plain HTTP routes (the GraphQL context does its own). */
-  const authenticateRoute = async (request: IncomingMessage): Promise<{ id: string; role: string } | null> => {
+  const authenticateRoute = async (request: IncomingMessage): Promise<RouteCaller | null> => {
     // The same reading of the header as /graphql (the scheme is case-insensitive, RFC 7235); a bad
     // token throws UNAUTHENTICATED with its reason, which the route answers with 401.
     const token = bearerToken(request.headers.authorization);
     if (token === null) return null;
     const actor = await authenticator.authenticate(token);
-    return { id: actor.id, role: actor.role };
+    return { id: actor.id, role: actor.role, ...(actor.permissions ? { permissions: actor.permissions } : {}) };
   };
 
   const routeReadAudit = { recorder: readLog, clock };
@@ -297,14 +297,16 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
             clock,
             authenticate: authenticateRoute,
             readAudit: routeReadAudit,
+            pseudonyms,
           }),
-          managerReportRoute({ reports: managerReports, authenticate: authenticateRoute, clock, readAudit: routeReadAudit }),
-          registrationsExportRoute({ readModel: services.initiativeReadModel, clock, authenticate: authenticateRoute, readAudit: routeReadAudit }),
+          managerReportRoute({ reports: managerReports, authenticate: authenticateRoute, clock, readAudit: routeReadAudit, pseudonyms }),
+          registrationsExportRoute({ readModel: services.initiativeReadModel, clock, authenticate: authenticateRoute, readAudit: routeReadAudit, pseudonyms }),
           participationDatesExportRoute({
             readModel: services.initiativeReadModel,
             clock,
             authenticate: authenticateRoute,
             readAudit: routeReadAudit,
+            pseudonyms,
           }),
         ],
         onShutdown: [

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { ERASED, ERASED_VALUES, PERSONAL_DATA, type PersonalField } from '../domain/personalData';
 import type { SqlDatabase } from '../sql/sqlDatabase';
+import { userIdForEmail } from '../domain/user/userId';
 
 /**
  * Stable pseudonyms for analysts, who read the log and the exports without names or e-mails unless
@@ -11,6 +12,13 @@ import type { SqlDatabase } from '../sql/sqlDatabase';
  */
 
 export const PSEUDONYMISED = '[pseudonymised]';
+
+/** Analysts read personal data pseudonymised unless their token grants this; each such read is recorded (read audit). */
+export const RAW_PERSONAL_DATA = 'personal-data:raw';
+
+/** Whether a caller with this role and these permissions reads names and e-mails as they are (everyone but analysts without the permission). */
+export const readsRaw = (role: string, permissions: readonly string[] | undefined): boolean =>
+  role !== 'analyst' || (permissions?.includes(RAW_PERSONAL_DATA) ?? false);
 
 const KEY_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS personal_data_pseudonym_key (
@@ -41,10 +49,21 @@ export class Pseudonyms {
     return `person-${createHmac('sha256', this.key).update(subjectId).digest('hex').slice(0, 16)}`;
   }
 
+  /** A name or e-mail as an analyst reads it: the pseudonym of `subjectId`; nothing, empty or `[erased]` as it is. */
+  named<T extends string | null>(value: T, subjectId: string | null): T | string {
+    if (value === null || value === '' || value === ERASED) return value;
+    return subjectId === null ? PSEUDONYMISED : this.of(subjectId);
+  }
+
+  /** A manager known only by e-mail, as an analyst reads their name or address: the pseudonym of the subject their address would be as a user. */
+  manager<T extends string | null>(value: T, managerEmail: string | null): T | string {
+    return this.named(value, managerEmail === null || managerEmail === '' || managerEmail === ERASED ? null : userIdForEmail(managerEmail));
+  }
+
   /**
    * An event's data and metadata as an analyst reads them: each personal field (personalData.ts) a
    * pseudonym where it names or addresses its subject, left out (its erased value) where it is free
-   * text or details; the metadata's reason left out.
+   * text or details; the metadata's reason left out; `personalDataPseudonymised: true` in its data.
    */
   event<E extends { readonly type: string; readonly data: Data; readonly metadata: object }>(event: E): E {
     const rule = PERSONAL_DATA[event.type];
@@ -53,10 +72,16 @@ export class Pseudonyms {
     if (!rule || event.data.personalDataErased === true) return { ...event, metadata };
     const subject = rule.subjects(event.data)[0];
     const data: Record<string, unknown> = { ...event.data };
+    let changed = false;
     for (const field of rule.fields) {
       if (!(field in data)) continue;
-      data[field] = ERASED_VALUES[field] === ERASED && subject !== undefined ? this.of(subject) : ERASED_VALUES[field as PersonalField];
+      // A manager's address names the manager (the subject their address would be as a user), not the event's subject.
+      const named = field === 'managerEmail' && typeof data.managerEmail === 'string' && data.managerEmail !== '' ? userIdForEmail(data.managerEmail) : subject;
+      data[field] = ERASED_VALUES[field] === ERASED && named !== undefined ? this.of(named) : ERASED_VALUES[field as PersonalField];
+      changed = true;
     }
+    // Said, as erasure says `personalDataErased`: a left-out value (null) is not a value removed.
+    if (changed) data.personalDataPseudonymised = true;
     return { ...event, data, metadata };
   }
 

@@ -18,11 +18,11 @@ describe('pseudonyms for analysts', () => {
     };
     expect(pseudonyms.event(event)).toEqual({
       type: 'UserRegistered',
-      data: { userId: 'u1', email: pseudonyms.of('u1'), normalizedEmail: pseudonyms.of('u1'), name: pseudonyms.of('u1'), company: null, manager: null, role: 'MENTOR' },
+      data: { userId: 'u1', email: pseudonyms.of('u1'), normalizedEmail: pseudonyms.of('u1'), name: pseudonyms.of('u1'), company: null, manager: null, role: 'MENTOR', personalDataPseudonymised: true },
       metadata: { occurredAt: '2026-01-01T00:00:00.000Z', reason: PSEUDONYMISED },
     });
     const request = { type: 'MatchRequested', data: { matchId: 'm', mentorUserId: 'a', menteeUserId: 'b', message: 'Hi from Maya' }, metadata: {} };
-    expect(pseudonyms.event(request).data).toEqual({ matchId: 'm', mentorUserId: 'a', menteeUserId: 'b', message: null });
+    expect(pseudonyms.event(request).data).toEqual({ matchId: 'm', mentorUserId: 'a', menteeUserId: 'b', message: null, personalDataPseudonymised: true });
   });
 
   test("a folded state: a user's name becomes their pseudonym, a program's name stays", () => {

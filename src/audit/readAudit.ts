@@ -36,6 +36,11 @@ export const READ_KINDS = [
   'EXPORT',
   /** A look at this log itself (`personalDataReads`). */
   'READ_LOG',
+  /**
+   * An analyst's read of names, e-mails or free text unpseudonymised, with the `personal-data:raw`
+   * permission: one per thing read raw (`objectId`), beside the read of the record itself.
+   */
+  'RAW_PERSONAL_DATA',
   /** Written by the recorder: reads that could not be kept because the buffer was full. */
   'READS_LOST',
 ] as const;

@@ -47,6 +47,9 @@ export const ERASED_VALUES = {
   notes: null,
   reason: null,
   lines: [],
+  // Auto-matching's reasons name the profile attributes compared ("shares French, Spanish"): an empty
+  // list once erased; the score stays.
+  explanation: [],
 } as const satisfies Readonly<Record<string, unknown>>;
 
 export type PersonalField = keyof typeof ERASED_VALUES;
@@ -76,6 +79,7 @@ export const PERSONAL_DATA: Readonly<Record<string, PersonalDataRule>> = {
   UserEmailChanged: { fields: ['email', 'normalizedEmail', 'previousEmail'], subjects: (d) => ids(d.userId) },
   UserProfileUpdated: { fields: ['name', 'company', 'managerName', 'managerEmail'], subjects: (d) => ids(d.userId) },
   ProfileAttributesSet: { fields: ['attributes'], subjects: (d) => ids(d.userId) },
+  MatchCreated: { fields: ['explanation'], subjects: (d) => ids(d.mentorUserId, d.menteeUserId, matchOf(d)) },
   MatchRequested: { fields: ['message'], subjects: (d) => ids(d.mentorUserId, d.menteeUserId, matchOf(d)) },
   MatchRequestDeclined: { fields: ['message'], subjects: (d) => ids(d.mentorUserId, d.menteeUserId, matchOf(d)) },
   MeetingScheduled: { fields: ['title'], subjects: (d) => ids(d.mentorUserId, d.menteeUserId, matchOf(d)) },
@@ -89,7 +93,16 @@ export const PERSONAL_DATA: Readonly<Record<string, PersonalDataRule>> = {
   EngagementDatesRejected: { fields: ['managerEmail', 'message'], subjects: (d) => ids(registrationOf(d), byEmail(d.managerEmail)) },
   ManagerReportIssued: {
     fields: ['managerEmail', 'lines'],
-    subjects: (d) => ids(byEmail(d.managerEmail), ...reportLines(d.lines).map((line) => byEmail((line as { mentorEmail?: unknown }).mentorEmail))),
+    // Each line is its mentor's: by user id (random since ids stopped being derived from addresses),
+    // or, in reports issued before lines carried it, by the id their address would have as a user.
+    subjects: (d) =>
+      ids(
+        byEmail(d.managerEmail),
+        ...reportLines(d.lines).flatMap((line) => {
+          const { mentorUserId, mentorEmail } = line as { mentorUserId?: unknown; mentorEmail?: unknown };
+          return [text(mentorUserId), byEmail(mentorEmail)];
+        }),
+      ),
   },
 };
 

@@ -58,6 +58,13 @@ describe('personal data map', () => {
     });
     expect(split.personal?.subjects).toEqual([userIdForEmail('boss@example.org'), userIdForEmail('maya@example.org')]);
     expect(split.personal?.erased).toEqual({ managerEmail: ERASED, lines: [], personalDataErased: true });
+    // A line that names its mentor's (random) user id is theirs by that id too: erasing the mentor erases the report.
+    const named = splitPersonalData('ManagerReportIssued', {
+      managerEmail: 'boss@example.org',
+      period: '2026-11-16/2026-11-29',
+      lines: [{ mentorEmail: 'maya@example.org', mentorName: 'Maya', mentorUserId: 'random-id-of-maya' }],
+    });
+    expect(named.personal?.subjects).toEqual([userIdForEmail('boss@example.org'), 'random-id-of-maya', userIdForEmail('maya@example.org')]);
   });
 
   test('inline personal data of an old event is masked only for an erased subject', () => {

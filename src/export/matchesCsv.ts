@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { DateTime } from 'luxon';
 import type { MatchExportRow } from '../readmodels/matching';
+import type { Pseudonyms } from '../audit/pseudonyms';
 
 /**
  * The matches export as CSV (RFC 4180: CRLF line ends, fields quoted when they need it), streamed
@@ -38,6 +39,15 @@ export const matchesCsvRecord = (row: MatchExportRow): string[] => [
   localDate(row.matchedAt, row.programTimeZone),
   row.score === null ? '' : String(row.score),
 ];
+
+/** A row as analysts download it without `personal-data:raw`: names and e-mails as the pseudonyms of whom they name. */
+export const pseudonymisedMatchExportRow = (row: MatchExportRow, pseudonyms: Pseudonyms): MatchExportRow => ({
+  ...row,
+  mentorName: pseudonyms.named(row.mentorName, row.mentorUserId),
+  mentorEmail: pseudonyms.named(row.mentorEmail, row.mentorUserId),
+  menteeName: pseudonyms.named(row.menteeName, row.menteeUserId),
+  menteeEmail: pseudonyms.named(row.menteeEmail, row.menteeUserId),
+});
 
 /**
  * Writes the header and one record per row to `output` (an HTTP response), respecting its

@@ -4,6 +4,7 @@ import { stringify } from 'csv-stringify';
 import { REGISTRATION_STATUS_LABELS } from '../domain/initiative';
 import type { ParticipationDateRow, RegistrationExportRow } from '../../projections/registrationQueries';
 import { localDate, neutralizeFormula } from './matchesCsv';
+import type { Pseudonyms } from '../audit/pseudonyms';
 
 /**
  * Seed 003's two exports, as CSV like the matches export (RFC 4180, CRLF, UTF-8 byte order mark,
@@ -76,6 +77,21 @@ export const participationDatesCsvRecord = (row: ParticipationDateRow): string[]
   row.startDate,
   row.endDate ?? '',
 ];
+
+type PersonalColumns = Pick<RegistrationExportRow, 'userId' | 'volunteerName' | 'volunteerEmail' | 'managerName' | 'managerEmail'>;
+
+/**
+ * A row of either export as analysts download it without `personal-data:raw`: the volunteer's and the
+ * manager's names and e-mails as the pseudonyms of whom they name (a manager: the subject their address
+ * would be as a user, as in the log).
+ */
+export const pseudonymisedRegistrationRow = <Row extends PersonalColumns>(row: Row, pseudonyms: Pseudonyms): Row => ({
+  ...row,
+  volunteerName: pseudonyms.named(row.volunteerName, row.userId),
+  volunteerEmail: pseudonyms.named(row.volunteerEmail, row.userId),
+  managerName: pseudonyms.manager(row.managerName, row.managerEmail),
+  managerEmail: pseudonyms.manager(row.managerEmail, row.managerEmail),
+});
 
 const writeCsv = async <Row>(rows: AsyncIterable<Row>, header: readonly string[], record: (row: Row) => string[], output: Writable) => {
   async function* records() {

@@ -101,8 +101,7 @@ export interface AuthenticatedActor extends Actor {
   readonly keyId?: string;
 }
 
-/** Analysts read personal data pseudonymised unless their token grants this; each such read is logged. */
-export const RAW_PERSONAL_DATA = 'personal-data:raw';
+export { RAW_PERSONAL_DATA } from '../audit/pseudonyms';
 
 export interface MintTokenOptions {
   /** A bare secret (the token gets no `kid`), or a ring whose signing key signs it. */

@@ -6,6 +6,7 @@ import { initiativeResolvers } from './initiatives/initiatives.resolver';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { accessPolicyMiddleware } from './access';
+import { pseudonymisationMiddleware } from './personalDataAccess';
 import { authChecker } from './authorization';
 import { HealthResolver } from './health.resolver';
 import { lifecycleResolvers } from './lifecycle';
@@ -15,8 +16,9 @@ export const buildApiSchema = (): Promise<GraphQLSchema> =>
   buildSchema({
     resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers, ...auditResolvers, LiveEventsResolver, TokenRevocationResolver],
     authChecker,
-    // Every field asks the access policy, so no path reaches an object or field the caller may not see.
-    globalMiddlewares: [accessPolicyMiddleware],
+    // Every field asks the access policy, so no path reaches an object or field the caller may not see;
+    // then analysts read its personal data pseudonymised, whatever the path.
+    globalMiddlewares: [accessPolicyMiddleware, pseudonymisationMiddleware],
     validate: { forbidUnknownValues: false },
     // The one subscription (`events`) brings its own source (the live event hub); no topics are published.
     pubSub: {

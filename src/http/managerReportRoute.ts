@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { ManagerReportRow, SqlManagerReportQueries } from '../../projections/managerReportQueries';
 import { visibility, type Viewer } from '../domain/access/policy';
-import { managerReportCsv } from '../reports/managerReportCsv';
+import { managerReportCsv, pseudonymisedManagerReportRow } from '../reports/managerReportCsv';
+import type { Pseudonyms } from '../audit/pseudonyms';
 import { csvDownloadRoute, refusal, type HttpRoute, type RouteCaller, type RouteReadAudit } from './routes';
 
 export const MANAGER_REPORT_PATH = '/exports/manager-report.csv';
@@ -14,6 +15,8 @@ export interface ManagerReportRouteOptions {
   readonly clock: () => Date;
   /** Records each staff download (default: none). */
   readonly readAudit?: RouteReadAudit;
+  /** Analysts' pseudonyms; without them analysts need `personal-data:raw` to download. */
+  readonly pseudonyms?: Pseudonyms | null;
 }
 
 /** The report is small (one manager's team): written whole, with a byte-order mark for spreadsheets. */
@@ -37,6 +40,7 @@ export const managerReportRoute = (options: ManagerReportRouteOptions): HttpRout
     what: 'the manager report',
     roles: ['manager', 'admin', 'auditor', 'analyst'],
     authenticate: options.authenticate,
+    pseudonymise: options.pseudonyms ? { pseudonyms: options.pseudonyms, row: pseudonymisedManagerReportRow } : null,
     ...(options.readAudit ? { readAudit: options.readAudit } : {}),
     prepare: async (url, caller) => {
       const asked = url.searchParams.get('managerEmail')?.trim() || null;

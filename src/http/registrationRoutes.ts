@@ -1,7 +1,8 @@
 import type { Writable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { localDate } from '../export/matchesCsv';
-import { writeParticipationDatesCsv, writeRegistrationsCsv } from '../export/registrationsCsv';
+import { pseudonymisedRegistrationRow, writeParticipationDatesCsv, writeRegistrationsCsv } from '../export/registrationsCsv';
+import type { Pseudonyms } from '../audit/pseudonyms';
 import type { InitiativeReadModel } from '../../projections/registrationQueries';
 import { csvDownloadRoute, fileNamePart, refusal, type HttpRoute, type RouteCaller, type RouteReadAudit } from './routes';
 
@@ -23,9 +24,11 @@ export interface RegistrationExportRouteOptions {
   readonly onError?: (error: unknown) => void;
   /** Records each staff download (default: none). */
   readonly readAudit?: RouteReadAudit;
+  /** Analysts' pseudonyms; without them analysts need `personal-data:raw` to download. */
+  readonly pseudonyms?: Pseudonyms | null;
 }
 
-const exportRoute = <Row>(
+const exportRoute = <Row extends Parameters<typeof pseudonymisedRegistrationRow>[0]>(
   path: string,
   what: string,
   fileName: string,
@@ -38,6 +41,7 @@ const exportRoute = <Row>(
       what,
       roles: REGISTRATION_EXPORT_ROLES,
       authenticate: options.authenticate,
+      pseudonymise: options.pseudonyms ? { pseudonyms: options.pseudonyms, row: pseudonymisedRegistrationRow<Row> } : null,
       ...(options.onError ? { onError: options.onError } : {}),
       ...(options.readAudit ? { readAudit: options.readAudit } : {}),
       prepare: async (url) => {

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { MATCH_LIFECYCLE_STATUSES, type MatchLifecycleStatus } from '../domain';
-import { localDate, writeMatchesCsv } from '../export/matchesCsv';
+import { localDate, pseudonymisedMatchExportRow, writeMatchesCsv } from '../export/matchesCsv';
 import type { MatchExportRow, MatchingReadModel } from '../readmodels/matching';
 import type { ReadRecorder } from '../audit/readAudit';
+import { readsRaw, type Pseudonyms } from '../audit/pseudonyms';
 
 /** A plain HTTP endpoint beside GraphQL: the server calls `handle` for a request with this method and path. */
 export interface HttpRoute {
@@ -19,6 +20,8 @@ export interface RouteCaller {
   readonly role: string;
   /** The token's subject (a manager's e-mail, for the manager report). */
   readonly id?: string;
+  /** The token's permissions (`personal-data:raw` lets an analyst download names and e-mails as they are). */
+  readonly permissions?: readonly string[];
 }
 
 /**
@@ -66,6 +69,8 @@ export interface MatchesExportRouteOptions {
   readonly onError?: (error: unknown) => void;
   /** Records each staff download (default: none). */
   readonly readAudit?: RouteReadAudit;
+  /** Analysts' pseudonyms; without them analysts need `personal-data:raw` to download. */
+  readonly pseudonyms?: Pseudonyms | null;
 }
 
 /** A file-name-safe rendering of an id typed by someone else. */
@@ -106,24 +111,42 @@ export interface RouteReadAudit {
 const RECORDED_ROUTE_ROLES: readonly string[] = ['admin', 'coordinator', 'auditor', 'analyst', 'manager'];
 const SAFE_CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** One EXPORT read for a download: what it covered is the path with its parameters. */
-const recordDownload = (audit: RouteReadAudit, caller: RouteCaller, request: IncomingMessage, response: ServerResponse, url: URL): void => {
+/**
+ * One EXPORT read for a download: what it covered is the path with its parameters; and, for an
+ * analyst who downloads names and e-mails unpseudonymised (`personal-data:raw`), a RAW_PERSONAL_DATA read of it.
+ */
+const recordDownload = (audit: RouteReadAudit, caller: RouteCaller, request: IncomingMessage, response: ServerResponse, url: URL, raw: boolean): void => {
   if (!RECORDED_ROUTE_ROLES.includes(caller.role)) return;
   const requestId = response.getHeader('x-request-id');
   const correlation = request.headers['x-correlation-id'];
   const correlationId = typeof correlation === 'string' && SAFE_CORRELATION_ID.test(correlation.trim()) ? correlation.trim() : null;
-  audit.recorder.record({
+  const read = {
     readAt: audit.clock().toISOString(),
     actorId: caller.id ?? '(no subject)',
     actorRole: caller.role,
-    kind: 'EXPORT',
     objectId: `${url.pathname}${url.search}`,
     subjectUserId: null,
     via: `GET ${url.pathname}`,
     requestId: typeof requestId === 'string' ? requestId : null,
     correlationId,
-  });
+  };
+  audit.recorder.record({ ...read, kind: 'EXPORT' });
+  if (raw && caller.role === 'analyst') audit.recorder.record({ ...read, kind: 'RAW_PERSONAL_DATA' });
 };
+
+/**
+ * How an analyst without `personal-data:raw` downloads a file of personal data: each row with names
+ * and e-mails as the stable pseudonyms of whom they name (the same as in the API and the log), free
+ * text and details left out.
+ */
+export interface RowPseudonymisation<Row> {
+  readonly pseudonyms: Pseudonyms;
+  readonly row: (row: Row, pseudonyms: Pseudonyms) => Row;
+}
+
+async function* mapped<T>(rows: AsyncIterable<T>, map: (row: T) => T): AsyncGenerator<T> {
+  for await (const row of rows) yield map(row);
+}
 
 export interface CsvDownloadRouteSpec<Row> {
   readonly path: string;
@@ -138,6 +161,11 @@ export interface CsvDownloadRouteSpec<Row> {
   readonly onError?: (error: unknown) => void;
   /** Records each staff download that starts (default: none). */
   readonly readAudit?: RouteReadAudit;
+  /**
+   * Files that name people: how analysts read them. Required of a route analysts may use; without
+   * it (no pseudonyms, KurrentDB), analysts without `personal-data:raw` are refused.
+   */
+  readonly pseudonymise?: RowPseudonymisation<Row> | null;
 }
 
 /**
@@ -163,11 +191,17 @@ export const csvDownloadRoute = <Row>(spec: CsvDownloadRouteSpec<Row>): HttpRout
       if (!spec.roles.includes(caller.role)) {
         return sendError(response, 'FORBIDDEN', `The ${caller.role} role cannot export ${spec.what}; ${spec.roles.join(', ')} can.`);
       }
+      const raw = readsRaw(caller.role, caller.permissions);
+      if (!raw && !spec.pseudonymise) {
+        return sendError(response, 'FORBIDDEN', `This server cannot pseudonymise ${spec.what}; an analyst needs the personal-data:raw permission to export them.`);
+      }
       const download = await spec.prepare(url, caller);
       if ('refused' in download) return sendError(response, download.refused, download.message, download.extra);
-      const iterator = download.rows[Symbol.asyncIterator]();
+      const pseudonymise = raw ? null : spec.pseudonymise!;
+      const rows = pseudonymise ? mapped(download.rows, (row) => pseudonymise.row(row, pseudonymise.pseudonyms)) : download.rows;
+      const iterator = rows[Symbol.asyncIterator]();
       const first = await iterator.next();
-      if (spec.readAudit) recordDownload(spec.readAudit, caller, request, response, url);
+      if (spec.readAudit) recordDownload(spec.readAudit, caller, request, response, url, raw);
       response.writeHead(200, {
         'content-type': 'text/csv; charset=utf-8',
         'content-disposition': `attachment; filename="${download.fileName}"`,
@@ -209,6 +243,7 @@ export const matchesExportRoute = (options: MatchesExportRouteOptions): HttpRout
     what: 'matches',
     roles: MATCHES_EXPORT_ROLES,
     authenticate: options.authenticate,
+    pseudonymise: options.pseudonyms ? { pseudonyms: options.pseudonyms, row: pseudonymisedMatchExportRow } : null,
     ...(options.onError ? { onError: options.onError } : {}),
     ...(options.readAudit ? { readAudit: options.readAudit } : {}),
     prepare: async (url) => {

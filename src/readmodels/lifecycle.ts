@@ -1,4 +1,4 @@
-import type { GlobalPosition } from '../eventstore/eventStore';
+import type { GlobalPosition, RecordedEvent } from '../eventstore/eventStore';
 import type {
   ApprovingParty,
   AttributeValue,
@@ -200,6 +200,11 @@ export interface PageRequest {
 export interface HistoryOptions {
   /** A mentor's or mentee's own view: without the staff-only entries (staged and discarded matches). */
   readonly participantView?: boolean;
+  /**
+   * How each entry's event reads before its sentence is made from it (analysts: pseudonymised, so
+   * a sentence names nobody); default: as it is.
+   */
+  readonly pseudonymise?: (event: RecordedEvent) => RecordedEvent;
 }
 
 export interface LifecycleReadModel {

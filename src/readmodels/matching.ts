@@ -113,6 +113,8 @@ export interface MatchingProgramSummary {
 /** One line of the matches export. */
 export interface MatchExportRow {
   readonly matchId: string;
+  readonly mentorUserId: string;
+  readonly menteeUserId: string;
   readonly programName: string;
   /** IANA zone the matched date is written in. */
   readonly programTimeZone: string;

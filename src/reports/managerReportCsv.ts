@@ -2,6 +2,15 @@ import { stringify } from 'csv-stringify/sync';
 import { neutralizeFormula } from '../export/matchesCsv';
 import { MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow } from '../../projections/managerReportQueries';
 import type { ManagerReportLine } from '../domain/report/managerReport';
+import { PSEUDONYMISED, type Pseudonyms } from '../audit/pseudonyms';
+
+/** A row as analysts read it without `personal-data:raw`: the mentor by pseudonym, their company left out (the mentee is "Mentee" for everyone). */
+export const pseudonymisedManagerReportRow = (row: ManagerReportRow, pseudonyms: Pseudonyms): ManagerReportRow => ({
+  ...row,
+  mentorName: pseudonyms.named(row.mentorName, row.mentorUserId),
+  mentorEmail: pseudonyms.named(row.mentorEmail, row.mentorUserId),
+  company: row.company === '' ? row.company : PSEUDONYMISED,
+});
 
 /** The seed-004 columns, in its order. */
 export const MANAGER_REPORT_HEADER = [

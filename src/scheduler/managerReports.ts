@@ -52,6 +52,7 @@ export class ManagerReportScheduler {
         company: row.company,
         mentorName: row.mentorName,
         mentorEmail: row.mentorEmail,
+        mentorUserId: row.mentorUserId,
         registered: row.registered,
         menteeName: row.menteeName,
         matchDate: row.matchDate,

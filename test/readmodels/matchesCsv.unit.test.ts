@@ -16,6 +16,8 @@ describe('the matches CSV', () => {
     expect(
       matchesCsvRecord({
         matchId: 'm-1',
+        mentorUserId: 'u-ana',
+        menteeUserId: 'u-bo',
         programName: '-Pilot',
         programTimeZone: 'UTC',
         mentorName: 'Ana',

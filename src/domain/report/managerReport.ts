@@ -18,6 +18,12 @@ export interface ManagerReportLine {
   readonly company: string;
   readonly mentorName: string;
   readonly mentorEmail: string;
+  /**
+   * The mentor's user id: whose erasure erases this line (ids are random, so the address does not
+   * give it). Absent in reports issued before it was recorded: their lines are the mentor's by the
+   * id the address would have as a user.
+   */
+  readonly mentorUserId?: string;
   readonly registered: string;
   readonly menteeName: 'Mentee';
   readonly matchDate: string;

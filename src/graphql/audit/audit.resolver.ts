@@ -24,9 +24,9 @@ const DEFAULT_LOG_PAGE = 20;
 
 /**
  * The log as the caller may read it: analysts see names and e-mails as pseudonyms and no free text,
- * unless their token grants personal-data:raw, and then each read is recorded (logged, with who and what).
+ * unless their token grants personal-data:raw, and then each read is recorded in the read audit (RAW_PERSONAL_DATA).
  */
-const eventLogOf = (context: AuditContext, what: string): SqlEventLog => {
+const eventLogOf = (context: AuditContext, via: string, objectId: string = via): SqlEventLog => {
   const { eventLog } = context.services;
   if (!eventLog) {
     throw new DomainError(
@@ -34,7 +34,7 @@ const eventLogOf = (context: AuditContext, what: string): SqlEventLog => {
       'This server keeps its events in KurrentDB; the event log browser reads the PostgreSQL or embedded event store only.',
     );
   }
-  const view = personalDataView(context, what);
+  const view = personalDataView(context, { objectId, subjectUserId: null, via: `Query.${via}` });
   return view === 'raw' ? eventLog : eventLog.pseudonymised(view);
 };
 
@@ -102,7 +102,7 @@ export class AuditResolver {
   })
   async eventChain(@Arg('eventId', () => ID) eventId: string, @Ctx() context: AuditContext): Promise<EventChainType> {
     await consistentRead(context);
-    const chain = await eventLogOf(context, `eventChain ${eventId}`).chain(eventId);
+    const chain = await eventLogOf(context, 'eventChain', eventId).chain(eventId);
     recordEventsRead(context, [chain.event, ...(chain.causedBy ? [chain.causedBy] : []), ...chain.caused, ...chain.correlated, ...chain.command.events], 'Query.eventChain');
     return asEventChain(chain);
   }
@@ -118,7 +118,7 @@ export class AuditResolver {
     @Ctx() context: AuditContext,
   ): Promise<AggregateStateType> {
     await consistentRead(context);
-    const state = await eventLogOf(context, `stateAsOf ${streamId}`).streamAt(streamId, at);
+    const state = await eventLogOf(context, 'stateAsOf', streamId).streamAt(streamId, at);
     recordStateRead(context, streamId, 'Query.stateAsOf');
     return asAggregateState(state);
   }
@@ -132,7 +132,7 @@ export class AuditResolver {
     @Ctx() context: AuditContext,
   ): Promise<StateDiffType> {
     await consistentRead(context);
-    const diff = await eventLogOf(context, `stateDiff ${streamId}`).diff(streamId, from, to);
+    const diff = await eventLogOf(context, 'stateDiff', streamId).diff(streamId, from, to);
     recordStateRead(context, streamId, 'Query.stateDiff');
     return asStateDiff(diff);
   }

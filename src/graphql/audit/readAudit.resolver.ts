@@ -24,6 +24,11 @@ registerEnumType(READ_KIND_ENUM, {
     REGISTRATION: { description: "A volunteer's registration to an initiative (`registration`, each of `registrations`)." },
     EXPORT: { description: "A download of many people's data at once; `objectId` says what it covered." },
     READ_LOG: { description: 'A look at this log itself (`personalDataReads`).' },
+    RAW_PERSONAL_DATA: {
+      description:
+        "An analyst's read of names, e-mails or free text without pseudonyms, allowed by the `personal-data:raw` permission " +
+        '(`objectId`: what was read raw, e.g. `User.email` of a user, `GET /exports/matches.csv?...`).',
+    },
     READS_LOST: {
       description: 'Reads that were not recorded because the recorder\'s buffer was full; `objectId` says how many. Written by the system.',
     },

@@ -24,7 +24,6 @@ import { recordRead } from '../readAudit';
 import { assertCanSee, viewerOf } from '../access';
 import { seesStaffOnlyHistory } from '../../domain/access/policy';
 import { personalDataView } from '../personalDataAccess';
-import { ERASED } from '../../domain/personalData';
 import { commandContextFor, connection, consistentRead, pageSize } from './support';
 import { AccessType, ManagerType, PersonaSnapshotType, PersonaType, UserConnectionType, UserSnapshotType, UserType } from './user.type';
 import type { HistoryEntryView, UserView } from '../../readmodels/lifecycle';
@@ -52,10 +51,12 @@ class UserStatusInfoType {
 
 /** A page of the user's history, without the entries the policy keeps from the caller (counted out too). */
 const historyPage = async (context: Context, userId: string, first: number, after: string | undefined, via: string) => {
+  // Analysts' sentences are made from the events pseudonymised, as they read them in the log.
+  const view = personalDataView(context, { objectId: userId, subjectUserId: userId, via });
   const page = await context.services.readModel.history(
     userId,
     { first: pageSize(first), ...(after ? { after } : {}) },
-    { participantView: !seesStaffOnlyHistory(await viewerOf(context)) },
+    { participantView: !seesStaffOnlyHistory(await viewerOf(context)), ...(view === 'raw' ? {} : { pseudonymise: (event) => view.event(event as typeof event & { readonly data: Readonly<Record<string, unknown>> }) }) },
   );
   recordRead(context, { kind: 'USER_HISTORY', objectId: userId, subjectUserId: userId, via });
   return connection(page, asHistoryEntry);
@@ -159,10 +160,11 @@ export class UserResolver {
     return USER_STATUSES.map((status) => Object.assign(new UserStatusInfoType(), USER_STATUS_TABLE[status]));
   }
 
+  // Analysts read these pseudonymised (names and e-mails) or not at all (company, manager): the
+  // middleware of personalDataAccess.ts applies it to every field that carries personal data.
   @FieldResolver(() => String, { description: 'As registered; `[erased]` once their personal data was erased; analysts read a stable pseudonym.' })
-  name(@Root() user: UserType, @Ctx() context: Context): string {
-    const view = personalDataView(context, `user ${user.userId}`);
-    return view === 'raw' || user.name === ERASED ? user.name : view.of(user.userId);
+  name(@Root() user: UserType): string {
+    return user.name;
   }
 
   @FieldResolver(() => String, {
@@ -171,19 +173,17 @@ export class UserResolver {
       'As registered; `[erased]` once their personal data was erased; analysts read a stable pseudonym. ' +
       'Null when the caller sees this user only as a match partner (by name).',
   })
-  email(@Root() user: UserType, @Ctx() context: Context): string {
-    const view = personalDataView(context, `user ${user.userId}`);
-    return view === 'raw' || user.email === ERASED ? user.email : view.of(user.userId);
+  email(@Root() user: UserType): string {
+    return user.email;
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'Null once erased, and for analysts.' })
-  company(@Root() user: UserType, @Ctx() context: Context): string | null {
-    return personalDataView(context, `user ${user.userId}`) === 'raw' ? user.company : null;
+  company(@Root() user: UserType): string | null {
+    return user.company;
   }
 
   @FieldResolver(() => ManagerType, { nullable: true, description: 'Null once erased, and for analysts.' })
-  manager(@Root() user: UserType, @Ctx() context: Context): ManagerType | null {
-    if (personalDataView(context, `user ${user.userId}`) !== 'raw') return null;
+  manager(@Root() user: UserType): ManagerType | null {
     return user.managerName && user.managerEmail ? { name: user.managerName, email: user.managerEmail } : null;
   }
 

@@ -8,6 +8,7 @@ import type { GraphQLContext } from '../context';
 import { visibility } from '../../domain/access/policy';
 import { viewerOf } from '../access';
 import { personalDataView } from '../personalDataAccess';
+import type { ReadAuditServices } from '../readAudit';
 
 export interface LiveServices {
   readonly liveEvents: LiveEventHub;
@@ -57,12 +58,12 @@ export class LiveEventsResolver {
   })
   events(
     @Root() event: RecordedEvent,
-    @Ctx() context: GraphQLContext<LiveServices & { readonly pseudonyms: Pseudonyms | null }>,
+    @Ctx() context: GraphQLContext<LiveServices & ReadAuditServices & { readonly pseudonyms: Pseudonyms | null }>,
     @Arg('filter', () => EventLogFilterInput, { nullable: true }) _filter?: EventLogFilterInput,
   ): LoggedEventType {
     const logged = { ...event, eventId: event.id, data: event.data as Record<string, unknown> };
     // Analysts see live events as they see the log: pseudonymised unless their token grants raw access.
-    const view = personalDataView(context, 'events subscription');
+    const view = personalDataView(context, { objectId: event.streamId, subjectUserId: null, via: 'Subscription.events' });
     return asLoggedEvent(view === 'raw' ? logged : view.event(logged));
   }
 }

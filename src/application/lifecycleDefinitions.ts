@@ -89,10 +89,17 @@ export const programCommand = (command: ProgramCommand): CommandDefinition<Progr
   decide: ({ program }) => ({ program: programDecider.decide(command, program.state) }),
 });
 
+/** The system actor credited with the automatic moves of the lifecycle (AI → SI on a completed application). */
+export const LIFECYCLE_SYSTEM_ACTOR_ID = 'lifecycle-automation';
+
 export const userCommand = (command: UserCommand): CommandDefinition<UserStreams> => ({
   name: command.type,
   streams: { user: userSpec(command.data.userId) },
   decide: ({ user }) => ({ user: userDecider.decide(command, user.state) }),
+  // "except when a mentor finishes their application - they are automatically moved to Screening
+  // Incomplete" (seed 001): the person completed the application; the system moved the status.
+  madeBySystem: (event) =>
+    event.type === 'UserStatusChanged' && (event.data as { automatic?: boolean }).automatic === true ? LIFECYCLE_SYSTEM_ACTOR_ID : null,
 });
 
 type ReservationSpec = StreamSpec<EmailReservationState, EmailReservationEvent>;

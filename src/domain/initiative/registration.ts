@@ -49,7 +49,8 @@ export const REGISTRATION_STATUS_LABELS: Readonly<Record<RegistrationStatus, str
   SEARCHING_MENTEE: 'Search for a mentee',
   AWAITING_MANAGER_VALIDATION: 'Waiting for manager validation',
   IN_PROGRESS: 'In progress',
-  AWAITING_CONFIRMATION: 'Awaiting confirmation',
+  // The seed's "Awaiting confirmation(mission completed!)", with the space its layout lost.
+  AWAITING_CONFIRMATION: 'Awaiting confirmation (mission completed!)',
   CONFIRMED: 'Confirmed',
 };
 

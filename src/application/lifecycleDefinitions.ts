@@ -8,6 +8,7 @@ import {
   emailReservationDecider,
   normalizeEmail,
   decideCloseMatch,
+  decideInactivateMatchedPersona,
   decideCompleteMatch,
   decideDiscardStagedMatch,
   decideExpireMatchRequest,
@@ -33,6 +34,7 @@ import {
   type EmailReservationState,
   type AssignPersonaToSite,
   type CloseMatch,
+  type InactivateMatchedPersona,
   type CompleteMatch,
   type DiscardStagedMatch,
   type ExpireMatchRequest,
@@ -250,6 +252,10 @@ export const respondToMatchRequest = (ids: MatchStreamIds, data: RespondToMatchR
 
 export const closeMatch = (ids: MatchStreamIds, data: CloseMatch['data']): CommandDefinition<MatchStreams> =>
   matchCommand('CloseMatch', ids, (states) => decideCloseMatch({ type: 'CloseMatch', data }, states));
+
+/** A confirmed inactivation of a MATCHED persona: the persona, its match and the partner, in one append. */
+export const inactivateMatchedPersona = (ids: MatchStreamIds, data: InactivateMatchedPersona['data']): CommandDefinition<MatchStreams> =>
+  matchCommand('InactivatePersona', ids, (states) => decideInactivateMatchedPersona({ type: 'InactivateMatchedPersona', data }, states));
 
 export const reopenMatch = (ids: MatchStreamIds, data: ReopenMatch['data']): CommandDefinition<MatchStreams> =>
   matchCommand('ReopenMatch', ids, (states) => decideReopenMatch({ type: 'ReopenMatch', data }, states));

@@ -705,7 +705,18 @@ const makeUserRescreening = (user: User): UserEvent[] => {
   return [personaCreated(user, template, 'RESCREENING', { kind: 'MADE_RESCREENING' })];
 };
 
-const inactivatePersona = (user: User, command: InactivatePersona): UserEvent[] => {
+/**
+ * The checks and the event of an inactivation. A MATCHED persona needs `confirmCutCommunication`,
+ * and then its match closes in the same step ("if you inactivate a matched mentor they will not be
+ * able to communicate with their mentee", seed 001): that decision reads the match and the partner
+ * too (`decideInactivateMatchedPersona` in match.ts, which passes `closesMatch`); on the user stream
+ * alone a confirmed MATCHED persona is refused, as the persona was matched after the caller looked.
+ */
+export const inactivation = (
+  user: User,
+  command: InactivatePersona,
+  options: { readonly closesMatch: boolean } = { closesMatch: false },
+): PersonaInactivated => {
   const persona = requirePersona(user, command.data.personaId);
   if (persona.personaStatus === 'INACTIVE') {
     throw new DomainError('ILLEGAL_TRANSITION', `Persona ${persona.personaId} of ${user.name} is already inactive.`, {
@@ -726,24 +737,32 @@ const inactivatePersona = (user: User, command: InactivatePersona): UserEvent[] 
     throw new DomainError(
       'CONFIRMATION_REQUIRED',
       `Persona ${persona.personaId} of ${user.name} is MATCHED (match ${persona.matchId}): inactivating it stops the mentor ` +
-        'and mentee from communicating. Confirm with confirmCutCommunication: true to go ahead.',
+        'and mentee from communicating, so the match is closed and the mentor\'s place is freed. Confirm with ' +
+        'confirmCutCommunication: true to go ahead.',
       { userId: user.userId, personaId: persona.personaId, matchId: persona.matchId },
     );
   }
-  return [
-    {
-      type: 'PersonaInactivated',
-      data: {
-        userId: user.userId,
-        personaId: persona.personaId,
-        matchStatus: persona.matchStatus,
-        matchId: persona.matchId,
-        communicationCut: matched,
-        cause: { kind: 'CREATED_IN_ERROR' },
-      },
+  if (matched && !options.closesMatch) {
+    throw new DomainError(
+      'CONCURRENCY_CONFLICT',
+      `Persona ${persona.personaId} of ${user.name} was matched (match ${persona.matchId}) while this command ran; try again.`,
+      { userId: user.userId, personaId: persona.personaId, matchId: persona.matchId },
+    );
+  }
+  return {
+    type: 'PersonaInactivated',
+    data: {
+      userId: user.userId,
+      personaId: persona.personaId,
+      matchStatus: persona.matchStatus,
+      matchId: persona.matchId,
+      communicationCut: matched,
+      cause: { kind: 'CREATED_IN_ERROR' },
     },
-  ];
+  };
 };
+
+const inactivatePersona = (user: User, command: InactivatePersona): UserEvent[] => [inactivation(user, command)];
 
 /** An erased person's personal data is gone for good: it is not written again under their id. */
 const requireNotErased = (user: User, what: string): void => {

@@ -538,8 +538,8 @@ describe('InactivatePersona', () => {
   it('refuses a MATCHED persona when confirmation is false', () =>
     given(twoPersonas('MATCHED')).when(inactivate(P2, false)).thenThrows('CONFIRMATION_REQUIRED', 'stops the mentor and mentee from communicating'));
 
-  it('inactivates a MATCHED persona with confirmation, recording the cut communication', () =>
-    given(twoPersonas('MATCHED')).when(inactivate(P2, true)).then([inactivated(P2, 'MATCHED', 'm2', true)]));
+  it('on the user stream alone, refuses a confirmed MATCHED persona as matched meanwhile: its match must close with it (match.ts)', () =>
+    given(twoPersonas('MATCHED')).when(inactivate(P2, true)).thenThrows('CONCURRENCY_CONFLICT', 'was matched'));
 
   it('refuses the last active persona, advising a user-status change', () =>
     given(mentor('A', 'RTBM')).when(inactivate(P1)).thenThrows('RULE_VIOLATED', 'change the user status instead'));

@@ -47,6 +47,7 @@ export const ERASED_VALUES = {
   notes: null,
   reason: null,
   lines: [],
+  coordinatorEmail: null,
 } as const satisfies Readonly<Record<string, unknown>>;
 
 export type PersonalField = keyof typeof ERASED_VALUES;
@@ -85,6 +86,8 @@ export const PERSONAL_DATA: Readonly<Record<string, PersonalDataRule>> = {
     fields: ['volunteerName', 'volunteerEmail', 'manager'],
     subjects: (d) => ids(d.userId, registrationOf(d)),
   },
+  // Seed 003's conversation: the text is the registration's (erased with the volunteer), as is the address it went to.
+  RegistrationMessageSent: { fields: ['message', 'coordinatorEmail'], subjects: (d) => ids(d.userId, registrationOf(d)) },
   EngagementDatesApproved: { fields: ['managerEmail'], subjects: (d) => ids(registrationOf(d), byEmail(d.managerEmail)) },
   EngagementDatesRejected: { fields: ['managerEmail', 'message'], subjects: (d) => ids(registrationOf(d), byEmail(d.managerEmail)) },
   ManagerReportIssued: {

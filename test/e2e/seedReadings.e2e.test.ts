@@ -57,10 +57,10 @@ describe.each(sqlBackends())('seed readings of the lifecycle on $name', ({ open 
     admin = await t.token('admin', 'alice.admin');
     programId = (await ok('createProgram', 'CreateProgramInput', { name: 'Seeds', timeZone: 'America/New_York' }, 'program { id }')).program.id;
     await ok('turnMatchingOn', 'ProgramInput', { programId });
-  });
+  }, 180_000);
   afterAll(async () => {
     await t?.close();
-  });
+  }, 180_000);
 
   test('"You can always revert any user status changes you make" (seed 000): an older change once the later one was reverted', async () => {
     const userId = await register('Rhea', 'MENTOR');
@@ -87,7 +87,7 @@ describe.each(sqlBackends())('seed readings of the lifecycle on $name', ({ open 
         ['IW', 'SI'],
       ]),
     );
-  });
+  }, 180_000);
 
   test('"When the user\'s application is finished, they will automatically move to SI" (seed 000): the move is credited to the system', async () => {
     const userId = await register('Sami', 'MENTEE');
@@ -107,7 +107,7 @@ describe.each(sqlBackends())('seed readings of the lifecycle on $name', ({ open 
     const completion = nodes.find((n: any) => n.type === 'ApplicationCompleted');
     const move = nodes.find((n: any) => n.type === 'UserStatusChanged');
     expect(move).toMatchObject({ causationId: completion.id, actor: { id: 'lifecycle-automation', role: 'system' } });
-  });
+  }, 180_000);
 
   test('seed 001\'s table ("N/A → RTBM: Change their User Status to Active"; no move back): reverting an activation and a direct A → SI agree', async () => {
     const viaRevert = await register('Vera', 'MENTOR');
@@ -129,7 +129,7 @@ describe.each(sqlBackends())('seed readings of the lifecycle on $name', ({ open 
     const available = funnel.availableMentors.edges.map((edge: any) => edge.node.userId);
     expect(available).not.toContain(viaRevert);
     expect(available).not.toContain(viaChange);
-  });
+  }, 180_000);
 
   test('"All of these status changes need to be made manually ... (except when a mentor finishes their application ...)" (seed 001): the direct moves an admin may make', async () => {
     const userId = await register('Ayo', 'MENTEE');
@@ -149,7 +149,7 @@ describe.each(sqlBackends())('seed readings of the lifecycle on $name', ({ open 
     // The way that is allowed: the application, then the screening.
     await activate(userId);
     expect((await userState(userId)).status).toBe('A');
-  });
+  }, 180_000);
 
   test('"if you inactivate a matched mentor they will not be able to communicate with their mentee" (seed 001): the match closes and the mentor\'s place is freed', async () => {
     const mentor = await register('Milo', 'MENTOR');
@@ -200,5 +200,5 @@ describe.each(sqlBackends())('seed readings of the lifecycle on $name', ({ open 
       await t.app.runner.replay([], undefined, undefined, { inDatabase });
       expect(await readModelRows(t.app.db, serverProjections)).toEqual(live);
     }
-  });
+  }, 300_000);
 });

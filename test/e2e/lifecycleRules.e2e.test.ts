@@ -233,6 +233,8 @@ describe.each(sqlBackends())('lifecycle rules and access over GraphQL on $name',
       run(`mutation ($input: InactivatePersonaInput!) { inactivatePersona(input: $input) { ${PAYLOAD} persona { personaStatus matchStatus } } }`, {
         personaId,
         confirmCutCommunication: confirm,
+        // The partner gets no rematch persona, so the mentee's p1 stays their last active one below.
+        partnerRematchIntent: 'NO',
       });
     const head = await eventCount(t);
     const unconfirmed = await inactivate(`${mentor.userId}:p3`, false);

@@ -100,13 +100,13 @@ describe.each(sqlBackends())('seed readings of the lifecycle on $name', ({ open 
     expect(automatic.actor).toEqual({ id: 'lifecycle-automation', role: 'system' });
     expect(automatic.command).toBe('CompleteApplication');
     // In the log, the system's move names the completion as its cause.
-    const log = await read(`query ($id: String!) { eventLog(filter: { streamId: $id }, first: 10) { edges { node { id type causationId actor { id role } } } } }`, {
+    const log = await read(`query ($id: String!) { eventLog(filter: { streamId: $id }, first: 10) { edges { node { id type metadata { causationId actor { id role } } } } } }`, {
       id: `user-${userId}`,
     });
     const nodes = log.eventLog.edges.map((edge: any) => edge.node);
     const completion = nodes.find((n: any) => n.type === 'ApplicationCompleted');
     const move = nodes.find((n: any) => n.type === 'UserStatusChanged');
-    expect(move).toMatchObject({ causationId: completion.id, actor: { id: 'lifecycle-automation', role: 'system' } });
+    expect(move.metadata).toMatchObject({ causationId: completion.id, actor: { id: 'lifecycle-automation', role: 'system' } });
   }, 180_000);
 
   test('seed 001\'s table ("N/A → RTBM: Change their User Status to Active"; no move back): reverting an activation and a direct A → SI agree', async () => {

@@ -20,7 +20,7 @@ describe.each(sqlBackends())('lifecycle rules and access over GraphQL on $name',
     admin = await t.token('admin', 'alice.admin');
     const created = await t.gql(`mutation { createProgram(input: { name: "Rules", timeZone: "Europe/Paris" }) { program { id } } }`, {}, { token: admin });
     programId = created.data!.createProgram.program.id;
-  });
+  }, 180_000);
   afterAll(async () => {
     await t?.close();
   });

@@ -3,9 +3,13 @@ import type { SqlExecutor } from '../src/sql/sqlDatabase';
 import { isoTimestamp } from './shared';
 
 /**
- * The bi-weekly manager report (seed 004): for one manager, each of their employees who takes part
- * as a mentor, with the seed's columns. The mentee's name never leaves this module: the column is
- * always the placeholder "Mentee", and no query here reads a mentee's name.
+ * The bi-weekly manager report (seed 004): for one manager, each of their employees "who are
+ * actively participating in your mentorship programs", as a mentor or as a mentee ("Not Registered -
+ * The user (mentor or mentee) ..."), with the seed's columns. The employee is in the Mentor Name and
+ * Mentor Email columns, and the row says the employee's role. The name of a mentee never leaves this
+ * module: the Mentee Name column is the placeholder "Mentee" on rows about a match (matched, ended or
+ * requested) and blank where there is no mentee (Unmatched, Not Registered), and no query here reads
+ * the name of the employee's partner.
  */
 
 export type ManagerReportStatus =
@@ -32,8 +36,17 @@ export const MANAGER_REPORT_STATUS_LABELS: Readonly<Record<ManagerReportStatus, 
   NOT_REGISTERED: 'Not Registered',
 };
 
+export type ManagerReportRole = 'MENTOR' | 'MENTEE';
+export const MANAGER_REPORT_ROLE_LABELS: Readonly<Record<ManagerReportRole, 'Mentor' | 'Mentee'>> = { MENTOR: 'Mentor', MENTEE: 'Mentee' };
+
+/** Categories with no mentee on the row: "Mentee" is not printed there. */
+const WITHOUT_MENTEE: readonly ManagerReportStatus[] = ['UNMATCHED', 'NOT_REGISTERED'];
+
 export interface ManagerReportRow {
+  /** The employee's user id (named so since the report first listed mentors only). */
   readonly mentorUserId: string;
+  /** How the employee takes part in the program. */
+  readonly role: ManagerReportRole;
   readonly status: ManagerReportStatus;
   readonly upcomingMeetings: number;
   readonly completedMeetings: number;
@@ -44,16 +57,22 @@ export interface ManagerReportRow {
   readonly mentorEmail: string;
   /** MM-DD-YYYY in the program's time zone. */
   readonly registered: string;
-  /** Always the placeholder: the mentee's name is hidden from managers. */
-  readonly menteeName: 'Mentee';
+  /** The placeholder where the row is about a match; blank for Unmatched and Not Registered. Never a name. */
+  readonly menteeName: 'Mentee' | '';
   /** MM-DD-YYYY, blank for unmatched and concluded (and for requests and unregistered mentors). */
   readonly matchDate: string;
 }
 
-export type MeetingCounts = (mentorUserIds: readonly string[], now: string) => Promise<ReadonlyMap<string, { upcoming: number; completed: number }>>;
+/** Meetings per user, counted on the given side of their matches. */
+export type MeetingCounts = (
+  userIds: readonly string[],
+  now: string,
+  role: ManagerReportRole,
+) => Promise<ReadonlyMap<string, { upcoming: number; completed: number }>>;
 
 interface MentorRow {
   user_id: string;
+  role: ManagerReportRole;
   name: string;
   email: string;
   company: string | null;
@@ -65,7 +84,9 @@ interface MentorRow {
 }
 
 interface MatchFactsRow {
-  mentor_user_id: string;
+  /** The employee's side of the match (the mentor, or the mentee on a MENTEE row). */
+  participant_user_id: string;
+  role: ManagerReportRole;
   program_id: string;
   status: string;
   pending_approvals: string[] | null;
@@ -101,47 +122,54 @@ export class SqlManagerReportQueries {
     private readonly meetingCounts: MeetingCounts,
   ) {}
 
-  /** Every manager e-mail (lower-cased) that has at least one employee taking part as a mentor. */
+  /** Every manager e-mail (lower-cased) that has at least one employee taking part in a program. */
   async managers(): Promise<readonly string[]> {
     const { rows } = await this.db.query<{ manager_email: string }>(
       `SELECT DISTINCT lower(u.manager_email) AS manager_email
-         FROM rm_users u JOIN rm_personas p ON p.user_id = u.user_id AND p.role = 'MENTOR'
+         FROM rm_users u JOIN rm_personas p ON p.user_id = u.user_id
         WHERE u.manager_email IS NOT NULL ORDER BY 1`,
       [],
     );
     return rows.map((row) => row.manager_email);
   }
 
-  /** The report for one manager (by e-mail, case-insensitive), by mentor name then program. */
+  /** The report for one manager (by e-mail, case-insensitive), by employee name, program, then role. */
   async report(managerEmail: string, now: string): Promise<readonly ManagerReportRow[]> {
     const { rows: mentors } = await this.db.query<MentorRow>(
-      `SELECT DISTINCT u.user_id, u.name, u.email, u.company, u.user_status, ${isoTimestamp('u.registered_at')} AS registered_at,
+      `SELECT DISTINCT u.user_id, p.role, u.name, u.email, u.company, u.user_status, ${isoTimestamp('u.registered_at')} AS registered_at,
               p.program_id, pr.name AS program_name, pr.time_zone
          FROM rm_users u
-         JOIN rm_personas p ON p.user_id = u.user_id AND p.role = 'MENTOR'
+         JOIN rm_personas p ON p.user_id = u.user_id
          JOIN rm_programs pr ON pr.program_id = p.program_id
         WHERE lower(u.manager_email) = lower($1)
-        ORDER BY u.name, p.program_id`,
+        ORDER BY u.name, p.program_id, p.role DESC`,
       [managerEmail.trim()],
     );
     if (mentors.length === 0) return [];
     const userIds = [...new Set(mentors.map((m) => m.user_id))];
     const { rows: matches } = await this.db.query<MatchFactsRow>(
-      // Only the mentor's side of each match: the mentee's user id is not even read.
-      `SELECT m.mentor_user_id, m.program_id, m.status, m.pending_approvals,
-              ${isoTimestamp('m.activated_at')} AS activated_at, ${isoTimestamp('m.created_at')} AS created_at
+      // Only the employee's side of each match: the partner's user id is not even read.
+      `SELECT m.mentor_user_id AS participant_user_id, 'MENTOR' AS role, m.program_id, m.status, m.pending_approvals,
+              ${isoTimestamp('m.activated_at')} AS activated_at, ${isoTimestamp('m.created_at')} AS created_at, m.created_at AS created_order, m.match_id
          FROM rm_matches m
         WHERE m.mentor_user_id = ANY($1::text[])
-        ORDER BY m.created_at DESC, m.match_id DESC`,
+       UNION ALL
+       SELECT m.mentee_user_id AS participant_user_id, 'MENTEE' AS role, m.program_id, m.status, m.pending_approvals,
+              ${isoTimestamp('m.activated_at')} AS activated_at, ${isoTimestamp('m.created_at')} AS created_at, m.created_at AS created_order, m.match_id
+         FROM rm_matches m
+        WHERE m.mentee_user_id = ANY($1::text[])
+        ORDER BY created_order DESC, match_id DESC`,
       [userIds],
     );
-    const counts = await this.meetingCounts(userIds, now);
+    const idsAs = (role: ManagerReportRole) => [...new Set(mentors.filter((m) => m.role === role).map((m) => m.user_id))];
+    const counts = { MENTOR: await this.meetingCounts(idsAs('MENTOR'), now, 'MENTOR'), MENTEE: await this.meetingCounts(idsAs('MENTEE'), now, 'MENTEE') };
     return mentors.map((mentor) => {
-      const own = matches.filter((m) => m.mentor_user_id === mentor.user_id && m.program_id === mentor.program_id);
+      const own = matches.filter((m) => m.participant_user_id === mentor.user_id && m.role === mentor.role && m.program_id === mentor.program_id);
       const { status, matchedAt } = categorise(mentor.user_status, own);
-      const meetings = counts.get(mentor.user_id) ?? { upcoming: 0, completed: 0 };
+      const meetings = counts[mentor.role].get(mentor.user_id) ?? { upcoming: 0, completed: 0 };
       return {
         mentorUserId: mentor.user_id,
+        role: mentor.role,
         status,
         upcomingMeetings: meetings.upcoming,
         completedMeetings: meetings.completed,
@@ -151,7 +179,7 @@ export class SqlManagerReportQueries {
         mentorName: mentor.name,
         mentorEmail: mentor.email,
         registered: mmddyyyy(mentor.registered_at, mentor.time_zone),
-        menteeName: 'Mentee',
+        menteeName: WITHOUT_MENTEE.includes(status) ? '' : 'Mentee',
         matchDate: mmddyyyy(matchedAt, mentor.time_zone),
       };
     });

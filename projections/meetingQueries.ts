@@ -266,19 +266,28 @@ export class SqlMeetingReadModel {
   }
 
   /** Upcoming and completed meetings of each mentor, over all their matches (every id is in the map, zeros included). */
-  async meetingCountsForMentors(userIds: readonly string[], now: string): Promise<Map<string, MeetingCounts>> {
+  meetingCountsForMentors(userIds: readonly string[], now: string): Promise<Map<string, MeetingCounts>> {
+    return this.meetingCountsOf('mentor_user_id', userIds, now);
+  }
+
+  /** The same for mentees: the meetings of the matches each took part in as the mentee. */
+  meetingCountsForMentees(userIds: readonly string[], now: string): Promise<Map<string, MeetingCounts>> {
+    return this.meetingCountsOf('mentee_user_id', userIds, now);
+  }
+
+  private async meetingCountsOf(side: 'mentor_user_id' | 'mentee_user_id', userIds: readonly string[], now: string): Promise<Map<string, MeetingCounts>> {
     const counts = new Map<string, MeetingCounts>(userIds.map((userId) => [userId, { upcoming: 0, completed: 0 }]));
     if (userIds.length === 0) return counts;
-    const { rows } = await this.db.query<{ mentor_user_id: string; upcoming: number; completed: number }>(
-      `SELECT e.mentor_user_id,
+    const { rows } = await this.db.query<{ user_id: string; upcoming: number; completed: number }>(
+      `SELECT e.${side} AS user_id,
               count(*) FILTER (WHERE ${upcomingAt('$2')})::integer AS upcoming,
               count(*) FILTER (WHERE ${completedAt('$2')})::integer AS completed
          FROM rm_meetings e
-        WHERE e.mentor_user_id = ANY($1::text[])
-        GROUP BY e.mentor_user_id`,
+        WHERE e.${side} = ANY($1::text[])
+        GROUP BY e.${side}`,
       [[...new Set(userIds)], requireNow(now)],
     );
-    for (const row of rows) counts.set(row.mentor_user_id, { upcoming: row.upcoming, completed: row.completed });
+    for (const row of rows) counts.set(row.user_id, { upcoming: row.upcoming, completed: row.completed });
     return counts;
   }
 

@@ -16,7 +16,7 @@ import type {
   UserRegistered,
 } from '../src/domain';
 import { ERASED } from '../src/domain/personalData';
-import type { InitiativeCreated, RegistrationReminderSent } from '../src/domain/initiative';
+import type { InitiativeCreated, RegistrationMessageSent, RegistrationReminderSent } from '../src/domain/initiative';
 import { userIdOfPersona } from '../src/domain/user/userId';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { engagementDatesSummary, humanDateTime, renderNotification, type ProgramTemplates } from '../src/notifications/rendering';
@@ -113,6 +113,7 @@ export type NotificationSourceEvent =
   | MatchActivated
   | InitiativeCreated
   | RegistrationReminderSent
+  | RegistrationMessageSent
   | ManagerReportIssued
   | PersonalDataErased;
 
@@ -225,6 +226,7 @@ const QUEUES_ONLY = new Set<string>([
   'MatchRequestExpired',
   'MatchActivated',
   'RegistrationReminderSent',
+  'RegistrationMessageSent',
   'ManagerReportIssued',
 ]);
 
@@ -292,6 +294,7 @@ const usersOf = (event: NotificationSourceEvent): string[] => {
     case 'UserProfileUpdated':
     case 'MenteeInvitedToMatch':
     case 'RegistrationReminderSent':
+    case 'RegistrationMessageSent':
     case 'PersonalDataErased':
       return [event.data.userId];
     case 'MatchRequested':
@@ -316,6 +319,7 @@ const programIdOf = (event: NotificationSourceEvent): string | null => {
       return null;
     case 'InitiativeCreated':
     case 'RegistrationReminderSent':
+    case 'RegistrationMessageSent':
       return event.data.initiativeId;
     default:
       return event.data.programId;
@@ -459,6 +463,48 @@ const evolve = (batch: Batch, recorded: RecordedEvent<NotificationSourceEvent>):
       enqueue(batch, recorded, initiativeId, programOf(batch, initiativeId), [notice]);
       return;
     }
+    case 'RegistrationMessageSent': {
+      const { initiativeId, userId, from, message, coordinatorEmail } = event.data;
+      const initiative = programOf(batch, initiativeId);
+      const [volunteer] = contactsOf(batch, userId);
+      if (from === 'COORDINATOR') {
+        const values = { senderName: 'The coordinator', message: message ?? '' };
+        enqueue(batch, recorded, initiativeId, initiative, [{ kind: 'REGISTRATION_MESSAGE', side: 'MENTOR', recipient: volunteer!, values }]);
+        return;
+      }
+      // To the initiative's coordinator mailbox. The row names the volunteer whose conversation it is
+      // (`coordinator-of:<user id>`), so that their erasure finds it and takes the text out.
+      const { subject, body } = renderNotification('REGISTRATION_MESSAGE', {}, {
+        programName: initiative.name,
+        recipientName: 'coordinator',
+        senderName: volunteer!.name,
+        message: message ?? '',
+      });
+      const [major, minor] = positionParams(recorded);
+      batch.outbox?.push({
+        id: `${recorded.id}:COORDINATOR`,
+        event_id: recorded.id,
+        event_type: recorded.type,
+        event_position_major: major,
+        event_position_minor: minor,
+        kind: 'REGISTRATION_MESSAGE',
+        program_id: initiativeId,
+        recipient_role: 'COORDINATOR',
+        recipient_user_id: coordinatorConversationOf(userId),
+        to_address: coordinatorEmail,
+        to_name: 'Coordinator',
+        subject,
+        body,
+        attachments: null,
+        created_at: recorded.metadata.occurredAt,
+        state: coordinatorEmail === null ? 'FAILED' : 'PENDING',
+        last_error:
+          coordinatorEmail === null
+            ? `Initiative ${initiative.name} has no coordinator e-mail address; the message is kept on the registration, nothing was sent.`
+            : null,
+      });
+      return;
+    }
     case 'ManagerReportIssued': {
       // Not a program's e-mail: the default template, the CSV attached. The recipient is the manager's address.
       const { managerEmail, period, lines } = event.data;
@@ -534,6 +580,20 @@ const eraseFromOutbox = async (
   );
 };
 
+/** The outbox's recipient for a volunteer's messages to the coordinator: names the volunteer, whose data they are. */
+const coordinatorConversationOf = (userId: string): string => `coordinator-of:${userId}`;
+
+/** The volunteer's messages to the coordinator lose their text too: it is the volunteer's personal data. */
+const eraseConversationFromOutbox = async (tx: SqlExecutor, userId: string): Promise<void> => {
+  await tx.query(
+    `UPDATE notification_outbox SET subject = $2, body = $2,
+       state = CASE WHEN state = 'PENDING' THEN 'FAILED' ELSE state END,
+       last_error = CASE WHEN state = 'PENDING' THEN 'Not sent: the personal data of the sender was erased.' ELSE last_error END
+     WHERE recipient_user_id = $1`,
+    [coordinatorConversationOf(userId), ERASED],
+  );
+};
+
 /** The position of the newest event the outbox has e-mails of, or null when it is empty. */
 const lastQueued = async (tx: SqlExecutor): Promise<GlobalPosition | null> => {
   const { rows } = await tx.query<{ major: string; minor: string }>(
@@ -559,6 +619,7 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
     'MatchActivated',
     'InitiativeCreated',
     'RegistrationReminderSent',
+    'RegistrationMessageSent',
     'PersonalDataErased',
   ],
   schema: NOTIFICATIONS_SCHEMA,
@@ -594,7 +655,10 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
     // rebuild replaying events whose e-mails are queued (or sent) already, and they are kept as they are.
     if (allAfter(events, await lastQueued(tx))) await copyRows(tx, OUTBOX, batch.outbox!);
     else await insertRowsIgnoringExisting(tx, OUTBOX, batch.outbox!);
-    for (const erasure of erasures) await eraseFromOutbox(tx, erasure);
+    for (const erasure of erasures) {
+      await eraseFromOutbox(tx, erasure);
+      await eraseConversationFromOutbox(tx, erasure.userId);
+    }
   },
   replayInDatabase: notificationsInDatabase,
   // A replay's outbox is thrown away (the one in service is never replaced), so it renders no e-mail.

@@ -4,6 +4,7 @@ import {
   reminderPeriod,
   type ConfirmingParty,
   type EngagementPeriod,
+  type MessageParty,
   type RegistrationStatus,
   type ReminderKind,
 } from '../src/domain/initiative';
@@ -110,7 +111,21 @@ export interface ParticipationDateRow {
   readonly endDate: string | null;
 }
 
+/** One message of a registration's conversation (seed 003); `message` is null once the volunteer's data was erased. */
+export interface RegistrationMessageView {
+  readonly registrationId: string;
+  readonly messageId: string;
+  /** The volunteer. */
+  readonly userId: string;
+  readonly from: MessageParty;
+  readonly senderId: string;
+  readonly message: string | null;
+  readonly sentAt: string;
+}
+
 export interface InitiativeReadModel {
+  /** The registration's conversation, oldest first. */
+  messages(registrationId: string, limit?: number): Promise<readonly RegistrationMessageView[]>;
   initiative(initiativeId: string): Promise<InitiativeView | null>;
   initiatives(): Promise<readonly InitiativeView[]>;
   registration(registrationId: string): Promise<RegistrationView | null>;
@@ -190,6 +205,32 @@ export class SqlInitiativeReadModel implements InitiativeReadModel {
   async initiatives(): Promise<readonly InitiativeView[]> {
     const { rows } = await this.db.query<InitiativeRow>(`SELECT ${INITIATIVE_COLUMNS} FROM rm_initiatives ORDER BY created_at, initiative_id`);
     return rows.map(toInitiative);
+  }
+
+  async messages(registrationId: string, limit = DEFAULT_LIMIT): Promise<readonly RegistrationMessageView[]> {
+    const { rows } = await this.db.query<{
+      registration_id: string;
+      message_id: string;
+      user_id: string;
+      from_party: MessageParty;
+      sender_id: string;
+      message: string | null;
+      sent_at: string;
+    }>(
+      `SELECT registration_id, message_id, user_id, from_party, sender_id, message, ${isoTimestamp('sent_at')} AS sent_at
+         FROM rm_registration_messages WHERE registration_id = $1
+        ORDER BY position_major, position_minor LIMIT $2`,
+      [registrationId, limit],
+    );
+    return rows.map((row) => ({
+      registrationId: row.registration_id,
+      messageId: row.message_id,
+      userId: row.user_id,
+      from: row.from_party,
+      senderId: row.sender_id,
+      message: row.message,
+      sentAt: row.sent_at,
+    }));
   }
 
   /** The ids of a user's registrations (for erasing their personal data). */

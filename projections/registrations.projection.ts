@@ -69,6 +69,20 @@ CREATE TABLE IF NOT EXISTS rm_registration_tasks (
   completed_at timestamptz,
   PRIMARY KEY (registration_id, task_id)
 );
+CREATE TABLE IF NOT EXISTS rm_registration_messages (
+  registration_id text NOT NULL,
+  message_id text NOT NULL,
+  user_id text NOT NULL,
+  from_party text NOT NULL,
+  sender_id text NOT NULL,
+  message text,
+  sent_at timestamptz NOT NULL,
+  position_major numeric NOT NULL,
+  position_minor numeric NOT NULL,
+  PRIMARY KEY (registration_id, message_id)
+);
+CREATE INDEX IF NOT EXISTS rm_registration_messages_thread ON rm_registration_messages (registration_id, position_major, position_minor);
+CREATE INDEX IF NOT EXISTS rm_registration_messages_by_user ON rm_registration_messages (user_id);
 CREATE TABLE IF NOT EXISTS rm_registration_reminders (
   registration_id text NOT NULL,
   kind text NOT NULL,
@@ -91,7 +105,7 @@ export const registrationsProjection = projection<RegistrationsEvent>({
   name: 'registrations',
   handles: [...INITIATIVE_EVENT_TYPES, ...REGISTRATION_EVENT_TYPES, 'UserEmailChanged', 'UserProfileUpdated', 'PersonalDataErased'],
   schema: REGISTRATIONS_SCHEMA,
-  tables: ['rm_initiatives', 'rm_registrations', 'rm_engagement_periods', 'rm_registration_tasks', 'rm_registration_reminders'],
+  tables: ['rm_initiatives', 'rm_registrations', 'rm_engagement_periods', 'rm_registration_tasks', 'rm_registration_reminders', 'rm_registration_messages'],
   applyBatch: eventByEvent<RegistrationsEvent>(async (tx, recorded) => {
     const event = asDomainEvent(recorded);
     // Absolute values, applied in log order: a replay leaves the same rows.
@@ -114,6 +128,8 @@ export const registrationsProjection = projection<RegistrationsEvent>({
           WHERE user_id = $1`,
         [event.data.userId, ERASED],
       );
+      // The conversation's text goes with the volunteer (a replay reads it erased: null).
+      await tx.query(`UPDATE rm_registration_messages SET message = NULL WHERE user_id = $1`, [event.data.userId]);
       return;
     }
     if (event.type === 'InitiativeCreated') {
@@ -200,6 +216,16 @@ export const registrationsProjection = projection<RegistrationsEvent>({
           );
         }
         return;
+      case 'RegistrationMessageSent': {
+        const { messageId, userId, from, senderId, message, sentAt } = event.data;
+        // Keyed by message id: a replay adds nothing. The registration's row is left alone (a message changes no status).
+        await tx.query(
+          `INSERT INTO rm_registration_messages (registration_id, message_id, user_id, from_party, sender_id, message, sent_at, position_major, position_minor)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8::numeric, $9::numeric) ON CONFLICT DO NOTHING`,
+          [registrationId, messageId, userId, from, senderId, message, sentAt, major, minor],
+        );
+        return;
+      }
       default:
         assertNever(event);
     }

@@ -132,7 +132,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const readModel = new SqlLifecycleReadModel(db, store);
   const matching = new SqlMatchingReadModel(db);
   const meetingReadModel = new SqlMeetingReadModel(db);
-  const managerReports = new SqlManagerReportQueries(db, (userIds, now) => meetingReadModel.meetingCountsForMentors(userIds, now));
+  const managerReports = new SqlManagerReportQueries(db, (userIds, now, role) =>
+    role === 'MENTOR' ? meetingReadModel.meetingCountsForMentors(userIds, now) : meetingReadModel.meetingCountsForMentees(userIds, now),
+  );
   // The newest committed position seen; a position at or before it needs no query to be known real.
   let committedHead: GlobalPosition = START;
   /**

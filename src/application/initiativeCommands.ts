@@ -1,8 +1,9 @@
-import { fold } from '../domain/shared/decider';
+import { DomainError, fold } from '../domain/shared/decider';
 import { userDecider, type UserEvent, type UserState } from '../domain/user/user';
 import { userStream } from '../domain/streams';
 import {
   decideRegisterVolunteer,
+  decideSendRegistrationMessage,
   initiativeDecider,
   initiativeStream,
   registrationDecider,
@@ -11,6 +12,7 @@ import {
   type ConfirmingParty,
   type CreateInitiative,
   type EngagementPeriod,
+  type MessageParty,
   type InitiativeEvent,
   type InitiativeState,
   type RegistrationCommand,
@@ -61,6 +63,17 @@ export const registrationCommand = (command: RegistrationCommand): CommandDefini
   name: command.type,
   streams: { registration: registrationSpec(command.data.registrationId) },
   decide: ({ registration }) => ({ registration: registrationDecider.decide(command, registration.state) }),
+});
+
+/** A message of the registration's conversation: the registration, and its initiative for the coordinator's address. */
+export const sendRegistrationMessage = (
+  initiativeId: string,
+  data: { registrationId: string; messageId: string; from: MessageParty; senderId: string; message: string; now: string },
+): CommandDefinition<RegistrationStreams & InitiativeStreams> => ({
+  name: 'SendRegistrationMessage',
+  streams: { registration: registrationSpec(data.registrationId), initiative: initiativeSpec(initiativeId) },
+  decide: ({ registration, initiative }) =>
+    decideSendRegistrationMessage({ type: 'SendRegistrationMessage', data }, { registration: registration.state, initiative: initiative.state }),
 });
 
 export class InitiativeCommands {
@@ -117,6 +130,20 @@ export class InitiativeCommands {
 
   sendReminder(context: CommandContext, registrationId: string, kind: ReminderKind, period: string) {
     return this.onRegistration(context, { type: 'SendRegistrationReminder', data: { registrationId, kind, period, now: context.now } });
+  }
+
+  /** "Initiate a conversation with the coordinator" (seed 003): `from` is the side the caller writes for. */
+  async sendMessage(context: CommandContext, registrationId: string, from: MessageParty, message: string) {
+    const registration = await this.readRegistration(registrationId);
+    if (registration.status === 'NOT_REGISTERED') {
+      throw new DomainError('NOT_FOUND', `Registration ${registrationId} does not exist.`, { registrationId });
+    }
+    const messageId = this.newId();
+    const outcome = await this.pipeline.execute(
+      context,
+      sendRegistrationMessage(registration.initiativeId, { registrationId, messageId, from, senderId: context.actor.id, message, now: context.now }),
+    );
+    return { messageId, outcome };
   }
 
   /** The registration as its stream has it now (for the caller to check who may act on it). */

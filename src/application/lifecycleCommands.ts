@@ -16,6 +16,7 @@ import {
   type RegisterUser,
   type RequestMatch,
   type RespondToMatchRequest,
+  type RematchIntent,
   type SetMentorCapacity,
   type UserCommand,
   type WithdrawMatchRequest,
@@ -136,11 +137,28 @@ export class LifecycleCommands {
     return this.onUser(context, { type: 'MakeUserRescreening', data: { userId } });
   }
 
-  inactivatePersona(context: CommandContext, personaId: string, confirmCutCommunication: boolean) {
-    return this.onUser(context, {
-      type: 'InactivatePersona',
-      data: { userId: define.ownerOf(personaId), personaId, confirmCutCommunication },
-    });
+  /**
+   * A confirmed inactivation of a MATCHED persona also closes its match (seed 001: the pair can no
+   * longer communicate), deciding on the match, its program and both users at once; any other goes
+   * to the user stream alone. If the persona is matched between the look and the append, the user
+   * decision refuses with CONCURRENCY_CONFLICT and this looks again.
+   */
+  async inactivatePersona(context: CommandContext, personaId: string, confirmCutCommunication: boolean, partnerRematchIntent: RematchIntent = 'MAYBE') {
+    const userId = define.ownerOf(personaId);
+    for (let attempt = 1; ; attempt++) {
+      const user = fold(userDecider, (await this.store.readStream(userStream(userId))).events as never[]);
+      const persona = user.status === 'REGISTERED' ? user.personas.find((p) => p.personaId === personaId) : undefined;
+      try {
+        if (persona && persona.personaStatus === 'ACTIVE' && persona.matchStatus === 'MATCHED' && persona.matchId !== null && confirmCutCommunication) {
+          const data = { matchId: persona.matchId, personaId, confirmCutCommunication, partnerRematchIntent };
+          return await this.pipeline.execute(context, define.inactivateMatchedPersona(await this.participantsOf(persona.matchId), data));
+        }
+        return await this.onUser(context, { type: 'InactivatePersona', data: { userId, personaId, confirmCutCommunication } });
+      } catch (error) {
+        const matchedMeanwhile = error instanceof DomainError && error.code === 'CONCURRENCY_CONFLICT' && error.details.personaId === personaId;
+        if (!matchedMeanwhile || attempt >= 3) throw error;
+      }
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   emailReservationDecider,
   normalizeEmail,
   decideCloseMatch,
+  decideInactivateMatchedPersona,
   decideCompleteMatch,
   decideDiscardStagedMatch,
   decideExpireMatchRequest,
@@ -33,6 +34,7 @@ import {
   type EmailReservationState,
   type AssignPersonaToSite,
   type CloseMatch,
+  type InactivateMatchedPersona,
   type CompleteMatch,
   type DiscardStagedMatch,
   type ExpireMatchRequest,
@@ -89,10 +91,17 @@ export const programCommand = (command: ProgramCommand): CommandDefinition<Progr
   decide: ({ program }) => ({ program: programDecider.decide(command, program.state) }),
 });
 
+/** The system actor credited with the automatic moves of the lifecycle (AI → SI on a completed application). */
+export const LIFECYCLE_SYSTEM_ACTOR_ID = 'lifecycle-automation';
+
 export const userCommand = (command: UserCommand): CommandDefinition<UserStreams> => ({
   name: command.type,
   streams: { user: userSpec(command.data.userId) },
   decide: ({ user }) => ({ user: userDecider.decide(command, user.state) }),
+  // "except when a mentor finishes their application - they are automatically moved to Screening
+  // Incomplete" (seed 001): the person completed the application; the system moved the status.
+  madeBySystem: (event) =>
+    event.type === 'UserStatusChanged' && (event.data as { automatic?: boolean }).automatic === true ? LIFECYCLE_SYSTEM_ACTOR_ID : null,
 });
 
 type ReservationSpec = StreamSpec<EmailReservationState, EmailReservationEvent>;
@@ -243,6 +252,10 @@ export const respondToMatchRequest = (ids: MatchStreamIds, data: RespondToMatchR
 
 export const closeMatch = (ids: MatchStreamIds, data: CloseMatch['data']): CommandDefinition<MatchStreams> =>
   matchCommand('CloseMatch', ids, (states) => decideCloseMatch({ type: 'CloseMatch', data }, states));
+
+/** A confirmed inactivation of a MATCHED persona: the persona, its match and the partner, in one append. */
+export const inactivateMatchedPersona = (ids: MatchStreamIds, data: InactivateMatchedPersona['data']): CommandDefinition<MatchStreams> =>
+  matchCommand('InactivatePersona', ids, (states) => decideInactivateMatchedPersona({ type: 'InactivateMatchedPersona', data }, states));
 
 export const reopenMatch = (ids: MatchStreamIds, data: ReopenMatch['data']): CommandDefinition<MatchStreams> =>
   matchCommand('ReopenMatch', ids, (states) => decideReopenMatch({ type: 'ReopenMatch', data }, states));

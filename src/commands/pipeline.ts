@@ -56,6 +56,13 @@ export interface CommandDefinition<S extends AnySpecs> {
    * still not exist (`no_stream`).
    */
   readonly checks?: readonly (keyof S & string)[];
+  /**
+   * Events the system makes by itself as a consequence of the command (the automatic AI → SI move
+   * when an application is completed): the id of the system actor to credit, or null for the
+   * caller's own events. Such an event records the system as its actor, the event before it in the
+   * same stream as its cause, and none of the caller's reason.
+   */
+  readonly madeBySystem?: (event: DomainEvent) => string | null;
 }
 
 export interface CommandOutcome {
@@ -118,7 +125,7 @@ export class CommandPipeline {
         .map((key) => ({
           streamId: command.streams[key]!.streamId,
           expectedRevision: loaded[key].revision ?? 'no_stream',
-          events: decided[key]!.map((event) => this.envelope(event, context, command.name, commandId)),
+          events: this.envelopes(decided[key]!, context, command.name, command.madeBySystem, commandId),
         }));
       if (writes.length === 0) return { events: [], position: START, duplicate: false };
       for (const key of command.checks ?? []) {
@@ -149,6 +156,28 @@ export class CommandPipeline {
         }
       }
     }
+  }
+
+  private envelopes(
+    events: readonly DomainEvent[],
+    context: CommandContext,
+    commandName: string,
+    madeBySystem: ((event: DomainEvent) => string | null) | undefined,
+    commandId: string,
+  ): NewEvent[] {
+    const enveloped: NewEvent[] = [];
+    for (const event of events) {
+      const systemActorId = madeBySystem?.(event) ?? null;
+      const previous = enveloped.at(-1);
+      if (systemActorId === null || previous === undefined) {
+        enveloped.push(this.envelope(event, context, commandName, commandId));
+        continue;
+      }
+      const { reason: _callersReason, ...systemContext } = context;
+      const own = this.envelope(event, { ...systemContext, actor: { id: systemActorId, role: 'system' } }, commandName, commandId);
+      enveloped.push({ ...own, metadata: { ...own.metadata, causationId: previous.id } });
+    }
+    return enveloped;
   }
 
   private envelope(event: DomainEvent, context: CommandContext, commandName: string, commandId: string): NewEvent {

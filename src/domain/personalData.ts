@@ -50,6 +50,7 @@ export const ERASED_VALUES = {
   // Auto-matching's reasons name the profile attributes compared ("shares French, Spanish"): an empty
   // list once erased; the score stays.
   explanation: [],
+  coordinatorEmail: null,
 } as const satisfies Readonly<Record<string, unknown>>;
 
 export type PersonalField = keyof typeof ERASED_VALUES;
@@ -89,6 +90,8 @@ export const PERSONAL_DATA: Readonly<Record<string, PersonalDataRule>> = {
     fields: ['volunteerName', 'volunteerEmail', 'manager'],
     subjects: (d) => ids(d.userId, registrationOf(d)),
   },
+  // Seed 003's conversation: the text is the registration's (erased with the volunteer), as is the address it went to.
+  RegistrationMessageSent: { fields: ['message', 'coordinatorEmail'], subjects: (d) => ids(d.userId, registrationOf(d)) },
   EngagementDatesApproved: { fields: ['managerEmail'], subjects: (d) => ids(registrationOf(d), byEmail(d.managerEmail)) },
   EngagementDatesRejected: { fields: ['managerEmail', 'message'], subjects: (d) => ids(registrationOf(d), byEmail(d.managerEmail)) },
   ManagerReportIssued: {

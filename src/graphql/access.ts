@@ -38,6 +38,7 @@ export const GOVERNED_TYPES: Readonly<Record<string, Governed>> = {
   HistoryEntry: as('historyEntry', (entry: { userId: string; eventType: string }) => ({ userId: entry.userId, eventType: entry.eventType })),
   Meeting: as('meeting', (meeting: AccessObjects['meeting']) => meeting),
   Registration: as('registration', (registration: AccessObjects['registration']) => registration),
+  RegistrationMessage: as('registrationMessage', (message: { userId: string }) => ({ userId: message.userId })),
   Notification: as('notification', (notification: AccessObjects['notification']) => notification),
   ManagerReportRow: as('managerReportRow', (row: AccessObjects['managerReportRow']) => row),
   LoggedEvent: as('loggedEvent', fromTheLog),

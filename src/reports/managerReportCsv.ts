@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { neutralizeFormula } from '../export/matchesCsv';
-import { MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow } from '../../projections/managerReportQueries';
+import { MANAGER_REPORT_ROLE_LABELS, MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow } from '../../projections/managerReportQueries';
 import type { ManagerReportLine } from '../domain/report/managerReport';
 import { PSEUDONYMISED, type Pseudonyms } from '../audit/pseudonyms';
 
@@ -12,7 +12,11 @@ export const pseudonymisedManagerReportRow = (row: ManagerReportRow, pseudonyms:
   company: row.company === '' ? row.company : PSEUDONYMISED,
 });
 
-/** The seed-004 columns, in its order. */
+/**
+ * The seed-004 columns, in its order, then the employee's role: the report lists employees taking
+ * part as mentors or as mentees, and on a Mentee row the Mentor Name and Mentor Email columns are
+ * the employee's own.
+ */
 export const MANAGER_REPORT_HEADER = [
   'Matching Status',
   'Upcoming Meetings',
@@ -24,6 +28,7 @@ export const MANAGER_REPORT_HEADER = [
   'Registered (MM-DD-YYYY)',
   'Mentee Name',
   'Match Date',
+  'Role',
 ] as const;
 
 /** The CSV of a report as it was issued (the lines recorded in `ManagerReportIssued`). */
@@ -43,6 +48,7 @@ export const managerReportCsvOf = (lines: readonly ManagerReportLine[]): string 
           line.registered,
           line.menteeName,
           line.matchDate,
+          line.role ?? 'Mentor',
         ].map(neutralizeFormula),
       ),
     ],
@@ -65,6 +71,7 @@ export const managerReportCsv = (rows: readonly ManagerReportRow[]): string =>
           row.registered,
           row.menteeName,
           row.matchDate,
+          MANAGER_REPORT_ROLE_LABELS[row.role],
         ].map(neutralizeFormula),
       ),
     ],

@@ -2,7 +2,7 @@ import type { CommandPipeline } from '../commands/pipeline';
 import { biweeklyPeriod, managerReportDecider, managerReportStream, type ManagerReportLine } from '../domain/report/managerReport';
 import { PeriodicJob, recordOnce, systemMove } from './periodicJob';
 import type { Logger } from '../log';
-import { MANAGER_REPORT_STATUS_LABELS, type SqlManagerReportQueries } from '../../projections/managerReportQueries';
+import { MANAGER_REPORT_ROLE_LABELS, MANAGER_REPORT_STATUS_LABELS, type SqlManagerReportQueries } from '../../projections/managerReportQueries';
 
 /**
  * Every two weeks, each manager with employees taking part as mentors is sent their report (seed
@@ -46,6 +46,7 @@ export class ManagerReportScheduler {
     for (const managerEmail of await this.options.reports.managers()) {
       const lines: ManagerReportLine[] = (await this.options.reports.report(managerEmail, now.toISOString())).map((row) => ({
         matchingStatus: MANAGER_REPORT_STATUS_LABELS[row.status],
+        role: MANAGER_REPORT_ROLE_LABELS[row.role],
         upcomingMeetings: row.upcomingMeetings,
         completedMeetings: row.completedMeetings,
         program: row.program,

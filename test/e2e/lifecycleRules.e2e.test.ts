@@ -20,7 +20,7 @@ describe.each(sqlBackends())('lifecycle rules and access over GraphQL on $name',
     admin = await t.token('admin', 'alice.admin');
     const created = await t.gql(`mutation { createProgram(input: { name: "Rules", timeZone: "Europe/Paris" }) { program { id } } }`, {}, { token: admin });
     programId = created.data!.createProgram.program.id;
-  });
+  }, 180_000);
   afterAll(async () => {
     await t?.close();
   });
@@ -84,7 +84,7 @@ describe.each(sqlBackends())('lifecycle rules and access over GraphQL on $name',
     expect(entries.find((e: any) => e.changeId === revertEntry.changeId).reverted).toBe(true);
 
     // Once the status has moved on, reverting the older change is ambiguous: refused, nothing written.
-    const moved = (await changeStatus(userId, 'SI')).data!.changeUserStatus;
+    const moved = (await changeStatus(userId, 'IR')).data!.changeUserStatus;
     expect(moved.errors).toEqual([]);
     const head = await eventCount(t);
     const ambiguous = await t.gql(
@@ -102,7 +102,7 @@ describe.each(sqlBackends())('lifecycle rules and access over GraphQL on $name',
     expect(stale.data!.revertUserStatusChange.errors[0].code).toMatch(/REVERT_AMBIGUOUS|RULE_VIOLATED/);
     expect(stale.data!.revertUserStatusChange.errors[0].message.length).toBeGreaterThan(20);
     expect(await eventCount(t)).toBe(head);
-    expect(latestChange).toMatchObject({ from: 'IW', to: 'SI' });
+    expect(latestChange).toMatchObject({ from: 'IW', to: 'IR' });
   });
 
   test('an idempotency key makes a retried command a no-op that returns the first result', async () => {
@@ -110,7 +110,7 @@ describe.each(sqlBackends())('lifecycle rules and access over GraphQL on $name',
     const send = () =>
       t.gql(
         `mutation ($input: ChangeUserStatusInput!) { changeUserStatus(input: $input) { ${PAYLOAD} } }`,
-        { input: { userId, status: 'SI', idempotencyKey: `screen-${userId}` } },
+        { input: { userId, status: 'IW', idempotencyKey: `withdraw-${userId}` } },
         { token: admin },
       );
     const first = (await send()).data!.changeUserStatus;
@@ -233,13 +233,16 @@ describe.each(sqlBackends())('lifecycle rules and access over GraphQL on $name',
       run(`mutation ($input: InactivatePersonaInput!) { inactivatePersona(input: $input) { ${PAYLOAD} persona { personaStatus matchStatus } } }`, {
         personaId,
         confirmCutCommunication: confirm,
+        // The partner gets no rematch persona, so the mentee's p1 stays their last active one below.
+        partnerRematchIntent: 'NO',
       });
     const head = await eventCount(t);
     const unconfirmed = await inactivate(`${mentor.userId}:p3`, false);
     expect(unconfirmed.data!.inactivatePersona.errors[0]).toMatchObject({ code: 'CONFIRMATION_REQUIRED', message: expect.stringMatching(/communicat/i) });
     expect(await eventCount(t)).toBe(head);
     const confirmed = await inactivate(`${mentor.userId}:p3`, true);
-    expect(confirmed.data!.inactivatePersona).toMatchObject({ errors: [], persona: { personaStatus: 'INACTIVE', matchStatus: 'MATCHED' } });
+    // Its match closes with it (seed 001: the pair can no longer communicate; see seedReadings.e2e.test.ts).
+    expect(confirmed.data!.inactivatePersona).toMatchObject({ errors: [], persona: { personaStatus: 'INACTIVE', matchStatus: 'CLOSED' } });
     // The mentee's only persona is their last active one: change the user status instead.
     const lastOne = await inactivate(`${mentee2.userId}:p1`, true);
     expect(lastOne.data!.inactivatePersona.errors[0]).toMatchObject({ code: 'RULE_VIOLATED', message: expect.stringMatching(/user status/i) });

@@ -10,6 +10,7 @@ import { startTestApp, type TestApp } from '../support/testApp';
 const MANAGER = 'morgan.manager@acme.test';
 const OTHER_MANAGER = 'olive.other@acme.test';
 const SECRET_MENTEE = 'Zelda Secretname';
+const OUTSIDE_MENTOR = 'Oscar Outsidementor';
 
 describe.each(sqlBackends())('manager report on $name', ({ open }) => {
   let t: TestApp;
@@ -85,6 +86,10 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
     expect((await t.app.jobs.scheduler.tick()).completed).toBe(1);
     void completedMatch;
     const activeMatch = await match(active, 'menteeA', adminLed);
+    // An employee who takes part as a mentee, matched with a mentor from outside the company.
+    const menteeEmployee = await person('menteeEmployee', adminLed, 'MENTEE', 'Mo Menteeemployee', MANAGER);
+    const outsideMentor = await person('outsideMentor', adminLed, 'MENTOR', OUTSIDE_MENTOR, null);
+    await run('matchPersonas', 'MatchPersonasInput', { programId: adminLed, mentorPersonaId: outsideMentor.personaId, menteePersonaId: menteeEmployee.personaId });
     // Ava's match: two meetings that will have taken place by the time the report is read, one still to come.
     for (const startsAt of ['2026-10-05T14:00:00.000Z', '2026-10-12T14:00:00.000Z', '2026-10-26T14:00:00.000Z']) {
       await run('scheduleMeeting', 'ScheduleMeetingInput', { matchId: activeMatch, startsAt, durationMinutes: 45 }, 'errors { code message }');
@@ -107,7 +112,7 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
   });
 
   const REPORT = `query ($email: String) { managerReport(managerEmail: $email) {
-    matchingStatus statusCode upcomingMeetings completedMeetings program company mentorName mentorEmail registered menteeName matchDate } }`;
+    matchingStatus statusCode role upcomingMeetings completedMeetings program company mentorName mentorEmail registered menteeName matchDate } }`;
 
   test('each category of the seed, for the manager\'s own employees only, with the seed\'s columns', async () => {
     const manager = await t.token('manager', MANAGER);
@@ -116,11 +121,12 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
     const rows = response.data!.managerReport as any[];
     const byName = Object.fromEntries(rows.map((row) => [row.mentorName, row]));
     expect(Object.keys(byName).sort()).toEqual(
-      ['Ava Active', 'Cleo Completed', 'Cory Concluded', 'Nia Notregistered', 'Ulf Unmatched', 'Wes Waitsformentee', 'Wim Waitsformentor', 'Wu Waitsfortwo', 'Wyn Waitsforadmin'].sort(),
+      ['Ava Active', 'Cleo Completed', 'Cory Concluded', 'Mo Menteeemployee', 'Nia Notregistered', 'Ulf Unmatched', 'Wes Waitsformentee', 'Wim Waitsformentor', 'Wu Waitsfortwo', 'Wyn Waitsforadmin'].sort(),
     );
     expect(byName['Otto Others']).toBeUndefined();
     expect(Object.fromEntries(rows.map((row) => [row.mentorName, row.matchingStatus]))).toEqual({
       'Ava Active': 'Matched-Active',
+      'Mo Menteeemployee': 'Matched-Active',
       'Ulf Unmatched': 'Unmatched',
       'Cleo Completed': 'Matched-Duration Completed',
       'Cory Concluded': 'Concluded',
@@ -133,8 +139,22 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
     expect(byName['Ava Active']).toMatchObject({ upcomingMeetings: 1, completedMeetings: 2, program: 'Admin-led cohort', company: 'Acme Corp', registered: '09-01-2026', menteeName: 'Mentee', matchDate: '10-02-2026' });
     expect(byName['Cleo Completed']).toMatchObject({ matchDate: '09-01-2026' });
     expect(byName['Cory Concluded']).toMatchObject({ matchDate: '' });
-    expect(byName['Ulf Unmatched']).toMatchObject({ matchDate: '', menteeName: 'Mentee', upcomingMeetings: 0, completedMeetings: 0 });
-    for (const row of rows) expect(row.menteeName).toBe('Mentee');
+    // "Mentee Name: This field is hidden for security and privacy reasons. “Mentee” will appear as a
+    // placeholder" (seed 004): on rows about a match; a row with no mentee prints none.
+    expect(byName['Ulf Unmatched']).toMatchObject({ matchDate: '', menteeName: '', upcomingMeetings: 0, completedMeetings: 0, statusCode: 'UNMATCHED' });
+    expect(byName['Nia Notregistered']).toMatchObject({ menteeName: '', statusCode: 'NOT_REGISTERED' });
+    for (const row of rows.filter((r) => !['Ulf Unmatched', 'Nia Notregistered'].includes(r.mentorName))) expect(row.menteeName).toBe('Mentee');
+    // "a bi-weekly report detailing your company's employees who are actively participating in your
+    // mentorship programs" (seed 004): an employee taking part as a mentee is listed too.
+    expect(byName['Mo Menteeemployee']).toMatchObject({ role: 'MENTEE', statusCode: 'MATCHED_ACTIVE', matchDate: '10-02-2026', program: 'Admin-led cohort' });
+    expect(byName['Ava Active']).toMatchObject({ role: 'MENTOR', statusCode: 'MATCHED_ACTIVE' });
+    expect(JSON.stringify(rows)).not.toContain(OUTSIDE_MENTOR);
+    // statusCode is an enum of the schema, one value per category of the seed.
+    const statusEnum = await query(`{ __type(name: "ManagerReportStatus") { kind enumValues { name } } }`, {}, manager);
+    expect(statusEnum.data!.__type.kind).toBe('ENUM');
+    expect(statusEnum.data!.__type.enumValues.map((v: any) => v.name).sort()).toEqual(
+      ['CONCLUDED', 'MATCHED_ACTIVE', 'MATCHED_DURATION_COMPLETED', 'MATCH_REQUEST_WAITING_2_APPROVALS', 'MATCH_REQUEST_WAITING_ADMIN_APPROVAL', 'MATCH_REQUEST_WAITING_MENTEE_APPROVAL', 'MATCH_REQUEST_WAITING_MENTOR_APPROVAL', 'NOT_REGISTERED', 'UNMATCHED'],
+    );
 
     // Another manager's report does not list these employees; a manager cannot ask for someone else's.
     const other = await query(REPORT, {}, await t.token('manager', OTHER_MANAGER));
@@ -150,10 +170,12 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
     expect(response.status).toBe(200);
     const lines = (await response.text()).replace(/^\uFEFF/, '').trim().split(/\r\n/);
     expect(lines[0]).toBe(
-      'Matching Status,Upcoming Meetings,Completed Meetings,Program,Current Company/Organization,Mentor Name,Mentor Email,Registered (MM-DD-YYYY),Mentee Name,Match Date',
+      'Matching Status,Upcoming Meetings,Completed Meetings,Program,Current Company/Organization,Mentor Name,Mentor Email,Registered (MM-DD-YYYY),Mentee Name,Match Date,Role',
     );
-    expect(lines).toHaveLength(10);
-    expect(lines.find((line) => line.includes('Ava Active'))).toMatch(/^Matched-Active,1,2,Admin-led cohort,Acme Corp,Ava Active,active\.\d+@acme\.test,09-01-2026,Mentee,10-02-2026$/);
+    expect(lines).toHaveLength(11);
+    expect(lines.find((line) => line.includes('Ava Active'))).toMatch(/^Matched-Active,1,2,Admin-led cohort,Acme Corp,Ava Active,active\.\d+@acme\.test,09-01-2026,Mentee,10-02-2026,Mentor$/);
+    expect(lines.find((line) => line.includes('Ulf Unmatched'))).toMatch(/^Unmatched,0,0,Admin-led cohort,Acme Corp,Ulf Unmatched,unmatched\.\d+@acme\.test,09-01-2026,,,Mentor$/);
+    expect(lines.find((line) => line.includes('Mo Menteeemployee'))).toMatch(/^Matched-Active,0,0,Admin-led cohort,Acme Corp,Mo Menteeemployee,menteeEmployee\.\d+@acme\.test,10-02-2026,Mentee,10-02-2026,Mentee$/);
     expect((await fetch(new URL(`exports/manager-report.csv?managerEmail=${OTHER_MANAGER}`, t.http.url), { headers: { authorization: `Bearer ${manager}` } })).status).toBe(403);
     expect((await fetch(url)).status).toBe(401);
   });

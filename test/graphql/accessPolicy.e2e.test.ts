@@ -73,6 +73,7 @@ const factsReaders = (truth: Truth): Readonly<Record<string, (object: any, conte
     HistoryEntry: (entry, context) => ({ userId: context.owner, eventType: entry.eventType }),
     Meeting: (meeting) => truth.meetings.get(meeting.id),
     Registration: (registration) => truth.registrations.get(registration.registrationId),
+    RegistrationMessage: (message) => ({ userId: truth.registrations.get(message.registrationId)!.userId }),
     Notification: (notification) => ({ recipientUserId: notification.recipientUserId }),
     ManagerReportRow: (_row, context) => ({ managerEmail: context.args.managerEmail ?? context.args.viewerActorId }),
     LoggedEvent: fromTheLog,
@@ -234,6 +235,11 @@ describe.each(sqlBackends())('access policy, walked over the whole schema, on $n
     const initiative = await mutate('createInitiative', 'CreateInitiativeInput', { name: 'Read with me', company: 'Acme', timeZone: 'Europe/Paris', managerValidationRequired: true }, 'initiativeId', coordinator);
     const m1 = await t.token('mentor', 'milo', users.M1);
     await mutate('registerForInitiative', 'RegisterForInitiativeInput', { initiativeId: initiative.initiativeId }, 'registrationId', m1);
+    // Seed 003's conversation: one message each way; a manager sees the registration, never the messages.
+    const registered = await read(`{ registrations { registrationId } }`);
+    const registrationId = registered.registrations[0].registrationId as string;
+    await mutate('sendRegistrationMessage', 'SendRegistrationMessageInput', { registrationId, message: 'Hello, I signed up.' }, 'messageId', m1);
+    await mutate('sendRegistrationMessage', 'SendRegistrationMessageInput', { registrationId, message: 'Welcome aboard!' }, 'messageId', coordinator);
 
     // What the admin sees is the truth the walk's answers are checked against.
     const everyone = await read(`{ users(first: 100) { edges { node { id personas { id programId userId } } } } }`);
@@ -368,6 +374,12 @@ describe.each(sqlBackends())('access policy, walked over the whole schema, on $n
       ['manager', 'registration', 'Registration', { userId: u.M1, managerEmail: 'Morgan@Acme.test' }, all('Registration')],
       ['otherManager', 'registration', 'Registration', { userId: u.M1, managerEmail: MANAGER }, 'hidden'],
       ['coordinator', 'registration', 'Registration', { userId: u.M1, managerEmail: MANAGER }, all('Registration')],
+      ['M1', 'registrationMessage', 'RegistrationMessage', { userId: u.M1 }, all('RegistrationMessage')],
+      ['M0', 'registrationMessage', 'RegistrationMessage', { userId: u.M1 }, 'hidden'],
+      ['manager', 'registrationMessage', 'RegistrationMessage', { userId: u.M1 }, 'hidden'],
+      ['coordinator', 'registrationMessage', 'RegistrationMessage', { userId: u.M1 }, all('RegistrationMessage')],
+      ['admin', 'registrationMessage', 'RegistrationMessage', { userId: u.M1 }, all('RegistrationMessage')],
+      ['auditor', 'registrationMessage', 'RegistrationMessage', { userId: u.M1 }, 'hidden'],
       ['manager', 'managerReportRow', 'ManagerReportRow', { managerEmail: MANAGER }, all('ManagerReportRow')],
       ['otherManager', 'managerReportRow', 'ManagerReportRow', { managerEmail: MANAGER }, 'hidden'],
       ['M1', 'managerReportRow', 'ManagerReportRow', { managerEmail: MANAGER }, 'hidden'],
@@ -520,11 +532,11 @@ describe.each(sqlBackends())('access policy, walked over the whole schema, on $n
         admin: [`User:${u.E1}.email`, `User:${u.M0}.status`],
         auditor: [`User:${u.E2}.email`],
         analyst: [`User:${u.M2}.email`],
-        M1: [`User:${u.M1}.email`, `User:${u.E1}.name`, `Persona:${u.E1}:p2.role`],
         E1: [`User:${u.M1}.name`, `User:${u.M0}.name`, `User:${u.E1}.status`, `AvailableMentor:.name`, `Meeting:${[...truth.meetings.keys()][0]}.startsAt`],
         E3: [`User:${u.M3}.name`, `MentorSuggestion:.name`],
         E2: [`AvailableMentor:.name`],
-        coordinator: [...truth.registrations.keys()].map((id) => `Registration:${id}.volunteerEmail`),
+        coordinator: [...truth.registrations.keys()].flatMap((id) => [`Registration:${id}.volunteerEmail`, `RegistrationMessage:${id}.message`]),
+        M1: [`User:${u.M1}.email`, `User:${u.E1}.name`, `Persona:${u.E1}:p2.role`, ...[...truth.registrations.keys()].map((id) => `RegistrationMessage:${id}.message`)],
         manager: [...truth.registrations.keys()].map((id) => `Registration:${id}.status`),
       };
       expect((mustSee[label] ?? []).filter((entry) => !seen.has(entry))).toEqual([]);

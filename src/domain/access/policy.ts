@@ -42,6 +42,8 @@ export interface AccessObjects {
   readonly historyEntry: { readonly userId: string; readonly eventType: string };
   readonly meeting: { readonly matchId: string; readonly mentorUserId: string; readonly menteeUserId: string };
   readonly registration: { readonly userId: string; readonly managerEmail: string | null };
+  /** A message of a registration's conversation: `userId` is the volunteer's. */
+  readonly registrationMessage: { readonly userId: string };
   readonly notification: { readonly recipientUserId: string };
   readonly managerReportRow: { readonly managerEmail: string };
   readonly loggedEvent: { readonly streamId: string };
@@ -156,6 +158,13 @@ const RULES: { readonly [K in AccessKind]: Rule<K> } = {
     if (readsEverything(viewer) || viewer.role === 'coordinator') return ALL;
     if (viewer.role === 'mentor' && viewer.userId === registration.userId) return ALL;
     if (viewer.role === 'manager' && sameEmail(registration.managerEmail, viewer.actorId)) return ALL;
+    return HIDDEN;
+  },
+  // The conversation is between the volunteer and the initiative's staff (seed 003): never a manager's, nor
+  // read through the API by auditors and analysts (who have the event log for what happened).
+  registrationMessage: (viewer, message) => {
+    if (viewer.role === 'admin' || viewer.role === 'coordinator') return ALL;
+    if (viewer.role === 'mentor' && viewer.userId === message.userId) return ALL;
     return HIDDEN;
   },
   notification: (viewer) => (readsEverything(viewer) ? ALL : HIDDEN),

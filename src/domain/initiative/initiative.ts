@@ -1,6 +1,6 @@
 import type { DomainEvent } from '../../eventstore/eventStore';
 import { DomainError, assertNever, type Decider } from '../shared/decider';
-import { requireText } from '../shared/validation';
+import { requireEmailAddress, requireText } from '../shared/validation';
 import { canonicalTimeZone } from '../program/program';
 
 /**
@@ -20,6 +20,8 @@ export type CreateInitiative = {
     /** IANA name; reminders count months and quarters in it. */
     readonly timeZone: string;
     readonly managerValidationRequired: boolean;
+    /** Where the volunteers' messages to the coordinator are e-mailed (a team mailbox); none: they are kept, not e-mailed. */
+    readonly coordinatorEmail?: string | null;
   };
 };
 
@@ -33,6 +35,8 @@ export type InitiativeCreated = DomainEvent<
     readonly company: string;
     readonly timeZone: string;
     readonly managerValidationRequired: boolean;
+    /** Absent on initiatives created before messages existed. */
+    readonly coordinatorEmail?: string | null;
   }
 >;
 
@@ -78,6 +82,7 @@ const decide = (command: InitiativeCommand, state: InitiativeState): InitiativeE
             company: requireText('Company', data.company),
             timeZone,
             managerValidationRequired: data.managerValidationRequired,
+            ...(data.coordinatorEmail?.trim() ? { coordinatorEmail: requireEmailAddress('Coordinator e-mail', data.coordinatorEmail) } : {}),
           },
         },
       ];

@@ -49,7 +49,8 @@ export const REGISTRATION_STATUS_LABELS: Readonly<Record<RegistrationStatus, str
   SEARCHING_MENTEE: 'Search for a mentee',
   AWAITING_MANAGER_VALIDATION: 'Waiting for manager validation',
   IN_PROGRESS: 'In progress',
-  AWAITING_CONFIRMATION: 'Awaiting confirmation',
+  // The seed's "Awaiting confirmation(mission completed!)", with the space its layout lost.
+  AWAITING_CONFIRMATION: 'Awaiting confirmation (mission completed!)',
   CONFIRMED: 'Confirmed',
 };
 
@@ -193,7 +194,36 @@ export type RegistrationReminderSent = DomainEvent<
   }
 >;
 
+/** Who writes in a registration's conversation: the volunteer, or the initiative's staff (coordinators, admins). */
+export type MessageParty = 'VOLUNTEER' | 'COORDINATOR';
+export const MESSAGE_PARTIES: readonly MessageParty[] = ['VOLUNTEER', 'COORDINATOR'];
+export const MAX_MESSAGE_LENGTH = 4000;
+
+/**
+ * "The volunteer has signed up for the initiative and must initiate a conversation with the
+ * coordinator" (seed 003): one message of that conversation. `message` (and the coordinator's
+ * address it is e-mailed to) is personal data of the registration (personalData.ts).
+ */
+export type RegistrationMessageSent = DomainEvent<
+  'RegistrationMessageSent',
+  {
+    readonly registrationId: string;
+    readonly initiativeId: string;
+    /** The volunteer. */
+    readonly userId: string;
+    readonly messageId: string;
+    readonly from: MessageParty;
+    /** The sender's token subject (the volunteer's user id, or the coordinator's). */
+    readonly senderId: string;
+    readonly message: string;
+    /** The initiative's coordinator address when the volunteer wrote (their e-mail goes there); null otherwise. */
+    readonly coordinatorEmail: string | null;
+    readonly sentAt: string;
+  }
+>;
+
 export type RegistrationEvent =
+  | RegistrationMessageSent
   | VolunteerRegistered
   | RegistrationTaskAssigned
   | RegistrationTaskCompleted
@@ -216,6 +246,7 @@ export const REGISTRATION_EVENT_TYPES = [
   'MissionCompleted',
   'ParticipationConfirmed',
   'RegistrationReminderSent',
+  'RegistrationMessageSent',
 ] as const satisfies readonly RegistrationEvent['type'][];
 
 // ---------------------------------------------------------------------------------------------
@@ -243,6 +274,7 @@ export interface Registration {
   readonly confirmedBy: ConfirmingParty | null;
   /** `${kind}:${period}` of every reminder sent. */
   readonly remindersSent: readonly string[];
+  readonly messageIds: readonly string[];
 }
 
 export type RegistrationState = { readonly status: 'NOT_REGISTERED' } | Registration;
@@ -471,7 +503,7 @@ const evolve = (state: RegistrationState, event: RegistrationEvent): Registratio
   if (event.type === 'VolunteerRegistered') {
     if (state.status !== 'NOT_REGISTERED') return state;
     const { registeredAt: _registeredAt, ...data } = event.data;
-    return { ...data, status: 'APPLICATION', tasks: [], validated: false, periods: [], confirmedBy: null, remindersSent: [] };
+    return { ...data, status: 'APPLICATION', tasks: [], validated: false, periods: [], confirmedBy: null, remindersSent: [], messageIds: [] };
   }
   if (state.status === 'NOT_REGISTERED') return state;
   switch (event.type) {
@@ -493,6 +525,8 @@ const evolve = (state: RegistrationState, event: RegistrationEvent): Registratio
       return { ...state, status: 'CONFIRMED', confirmedBy: event.data.confirmedBy };
     case 'RegistrationReminderSent':
       return { ...state, remindersSent: [...state.remindersSent, reminderKey(event.data.kind, event.data.period)] };
+    case 'RegistrationMessageSent':
+      return { ...state, messageIds: [...state.messageIds, event.data.messageId] };
     default:
       return state;
   }
@@ -502,4 +536,72 @@ export const registrationDecider: Decider<RegistrationCommand, RegistrationState
   initialState: () => ({ status: 'NOT_REGISTERED' }),
   evolve,
   decide,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The conversation between the volunteer and the coordinator (reads the initiative too)
+
+export type SendRegistrationMessage = {
+  readonly type: 'SendRegistrationMessage';
+  readonly data: {
+    readonly registrationId: string;
+    readonly messageId: string;
+    readonly from: MessageParty;
+    readonly senderId: string;
+    readonly message: string;
+    readonly now: string;
+  };
+};
+
+/** Letters, digits, punctuation, line breaks and tabs; no other control character. */
+const MESSAGE_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+/**
+ * Streams: `registration`, `initiative` (read for the coordinator's address). Possible at every
+ * status, from the first day ("Application / Exchange") to after the confirmation: the conversation
+ * is how the volunteer reaches the coordinator. Who may send as which party is the API's check.
+ */
+export const decideSendRegistrationMessage = (
+  command: SendRegistrationMessage,
+  states: { readonly registration: RegistrationState; readonly initiative: InitiativeState },
+): { readonly registration: readonly RegistrationEvent[] } => {
+  const { registrationId, messageId, from, senderId, now } = command.data;
+  const registration = requireRegistration(states.registration, registrationId);
+  const initiative = requireInitiative(states.initiative, registration.initiativeId);
+  if (!MESSAGE_PARTIES.includes(from)) {
+    throw new DomainError('VALIDATION_FAILED', `A message is from VOLUNTEER or COORDINATOR (got ${from}).`, { field: 'from' });
+  }
+  const message = (command.data.message ?? '').trim();
+  if (message === '') {
+    throw new DomainError('VALIDATION_FAILED', 'Write a message: it is empty.', { field: 'message' });
+  }
+  if (message.length > MAX_MESSAGE_LENGTH) {
+    throw new DomainError('VALIDATION_FAILED', `A message has at most ${MAX_MESSAGE_LENGTH} characters (got ${message.length}); split it in two.`, {
+      field: 'message',
+    });
+  }
+  if (MESSAGE_CONTROL.test(message)) {
+    throw new DomainError('VALIDATION_FAILED', 'A message must not contain control characters (line breaks and tabs are fine).', { field: 'message' });
+  }
+  if (registration.messageIds.includes(messageId)) {
+    throw new DomainError('ALREADY_EXISTS', `Message ${messageId} was already sent on this registration.`, { messageId });
+  }
+  return {
+    registration: [
+      {
+        type: 'RegistrationMessageSent',
+        data: {
+          registrationId,
+          initiativeId: registration.initiativeId,
+          userId: registration.userId,
+          messageId: requireText('Message id', messageId),
+          from,
+          senderId: requireText('Sender', senderId),
+          message,
+          coordinatorEmail: from === 'VOLUNTEER' ? (initiative.coordinatorEmail ?? null) : null,
+          sentAt: now,
+        },
+      },
+    ],
+  };
 };

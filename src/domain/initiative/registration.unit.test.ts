@@ -4,6 +4,7 @@ import { userDecider, type UserEvent, type UserState } from '../user/user';
 import { initiativeDecider, type InitiativeEvent } from './initiative';
 import {
   decideRegisterVolunteer,
+  decideSendRegistrationMessage,
   registrationDecider,
   registrationIdFor,
   validatePeriods,
@@ -318,4 +319,44 @@ describe('reminderPeriod', () => {
     ['QUARTERLY_PROGRESS', '2026-09-30T22:30:00.000Z', 'Europe/Paris', '2026-Q4'],
     ['QUARTERLY_PROGRESS', '2027-01-01T00:00:00.000Z', 'UTC', '2027-Q1'],
   ] as const)('%s at %s in %s is %s', (kind, instant, zone, period) => expect(reminderPeriod(kind, instant, zone)).toBe(period));
+});
+
+describe('SendRegistrationMessage: "must initiate a conversation with the coordinator" (seed 003)', () => {
+  const initiativeWith = (coordinatorEmail?: string) =>
+    fold(initiativeDecider, [
+      {
+        type: 'InitiativeCreated',
+        data: { initiativeId: 'ini-1', name: 'Read with me', company: 'Acme', timeZone: 'Europe/Paris', managerValidationRequired: false, ...(coordinatorEmail ? { coordinatorEmail } : {}) },
+      } satisfies InitiativeEvent,
+    ]);
+  const registration = (...events: RegistrationEvent[]) => fold(registrationDecider, [registered(false), ...events]);
+  const send = (from: 'VOLUNTEER' | 'COORDINATOR', message: string, messageId = 'msg-1') =>
+    ({ type: 'SendRegistrationMessage', data: { registrationId: R, messageId, from, senderId: from === 'VOLUNTEER' ? 'user-v' : 'cora', message, now: NOW } }) as const;
+  const sent = (from: 'VOLUNTEER' | 'COORDINATOR', message: string, coordinatorEmail: string | null): RegistrationEvent => ({
+    type: 'RegistrationMessageSent',
+    data: { registrationId: R, initiativeId: 'ini-1', userId: 'user-v', messageId: 'msg-1', from, senderId: from === 'VOLUNTEER' ? 'user-v' : 'cora', message, coordinatorEmail, sentAt: NOW },
+  });
+
+  it('records the volunteer\'s message with the coordinator mailbox it goes to, from the first status on', () =>
+    expect(decideSendRegistrationMessage(send('VOLUNTEER', '  Hello!\nWho do I talk to?  '), { registration: registration(), initiative: initiativeWith('team@acme.example') })).toEqual({
+      registration: [sent('VOLUNTEER', 'Hello!\nWho do I talk to?', 'team@acme.example')],
+    }));
+
+  it('records the coordinator\'s answer (to the volunteer: no mailbox)', () =>
+    expect(decideSendRegistrationMessage(send('COORDINATOR', 'Welcome!'), { registration: registration(validated, completed), initiative: initiativeWith('team@acme.example') })).toEqual({
+      registration: [sent('COORDINATOR', 'Welcome!', null)],
+    }));
+
+  it.each([
+    ['empty', '   ', 'empty'],
+    ['too long', 'x'.repeat(4001), 'at most 4000'],
+    ['with a control character', 'ring \u0007', 'control characters'],
+  ])('refuses a message %s', (_label, message, text) =>
+    expect(() => decideSendRegistrationMessage(send('VOLUNTEER', message), { registration: registration(), initiative: initiativeWith() })).toThrow(text));
+
+  it('refuses a message id already used, and an unknown registration', () => {
+    const withOne = registration(sent('VOLUNTEER', 'Hi', null));
+    expect(() => decideSendRegistrationMessage(send('VOLUNTEER', 'Again'), { registration: withOne, initiative: initiativeWith() })).toThrow('already sent');
+    expect(() => decideSendRegistrationMessage(send('VOLUNTEER', 'Hi'), { registration: { status: 'NOT_REGISTERED' }, initiative: initiativeWith() })).toThrow('does not exist');
+  });
 });

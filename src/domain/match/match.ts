@@ -5,6 +5,7 @@ import { addBusinessDays, addMonths, hasPassed } from '../shared/calendar';
 import { findClosureReason, requireProgram, type ApprovingParty, type Program, type ProgramState } from '../program/program';
 import type { ParticipantRole } from '../user/matchStatus';
 import {
+  inactivation,
   moveMatchStatus,
   personaCreated,
   REMATCH_INTENTS,
@@ -13,6 +14,7 @@ import {
   requirePersona,
   requireUser,
   userDecider,
+  type InactivatePersona,
   type Persona,
   type RematchIntent,
   type User,
@@ -196,6 +198,11 @@ export type MatchClosed = DomainEvent<
     readonly closureReason: string;
     readonly mentorRematchIntent: RematchIntent;
     readonly menteeRematchIntent: RematchIntent;
+    /**
+     * Set when the match closed because an admin inactivated this persona (created in error) while
+     * it was matched; `closureReason` is then PERSONA_INACTIVATED_CLOSURE_REASON.
+     */
+    readonly inactivatedPersonaId?: string;
   }
 >;
 export type MatchReopened = DomainEvent<
@@ -856,6 +863,78 @@ export const decideCloseMatch = (command: CloseMatch, states: MatchStreams): Mat
   return {
     match: [{ type: 'MatchClosed', data: { ...personaIds(match), closureReason, mentorRematchIntent, menteeRematchIntent } }],
     ...decided,
+  };
+};
+
+/** The closure reason recorded when a match closes because one of its personas was inactivated. */
+export const PERSONA_INACTIVATED_CLOSURE_REASON = 'Persona inactivated (created in error)';
+
+export type InactivateMatchedPersona = {
+  readonly type: 'InactivateMatchedPersona';
+  readonly data: {
+    readonly matchId: string;
+    readonly personaId: string;
+    readonly confirmCutCommunication: boolean;
+    /** Whether the partner, whose match ends through no choice of theirs, wants another match (default MAYBE). */
+    readonly partnerRematchIntent: RematchIntent;
+  };
+};
+
+/**
+ * Streams: `match`, `program`, `mentor`, `mentee`. "Careful - if you inactivate a matched mentor
+ * they will not be able to communicate with their mentee" (seed 001): a confirmed inactivation of a
+ * MATCHED persona closes its match in the same append, so the pair is no longer live anywhere (the
+ * funnel, health, the mentor's capacity, the manager report). The inactivated side records the
+ * inactivation and its persona moves MATCHED → CLOSED with no rematch (the persona was a mistake);
+ * the partner's persona closes with `partnerRematchIntent`, and YES or MAYBE gives them a new
+ * RESCREENING persona as any closure does. The match can never be reopened: one persona is inactive.
+ */
+export const decideInactivateMatchedPersona = (command: InactivateMatchedPersona, states: MatchStreams): MatchDecision => {
+  const match = requireMatch(states.match, command.data.matchId);
+  const side = match.mentor.personaId === command.data.personaId ? 'mentor' : match.mentee.personaId === command.data.personaId ? 'mentee' : null;
+  if (side === null) {
+    throw new DomainError('RULE_VIOLATED', `Persona ${command.data.personaId} is not in match ${match.matchId}.`, {
+      personaId: command.data.personaId,
+      matchId: match.matchId,
+    });
+  }
+  const partnerSide = side === 'mentor' ? 'mentee' : 'mentor';
+  const partnerRematchIntent = requireRematchIntent('Partner', command.data.partnerRematchIntent);
+  const user = loadedUser(states[side], match[side]);
+  const persona = personaOfMatch(user, match[side], match.matchId);
+  const inactivate: InactivatePersona = {
+    type: 'InactivatePersona',
+    data: { userId: user.userId, personaId: persona.personaId, confirmCutCommunication: command.data.confirmCutCommunication },
+  };
+  const inactivated = inactivation(user, inactivate, { closesMatch: true });
+  requireMatchStatus(match, ['ACTIVE', 'COMPLETED'], 'closed');
+  const intents = { [side]: 'NO', [partnerSide]: partnerRematchIntent } as Record<'mentor' | 'mentee', RematchIntent>;
+  const closureReason = PERSONA_INACTIVATED_CLOSURE_REASON;
+  const closed = (key: 'mentor' | 'mentee', who: User, whose: Persona) =>
+    moveMatchStatus(who, whose, 'CLOSED', 'CLOSE_MATCH', { kind: 'MATCH_CLOSED', matchId: match.matchId, closureReason, rematchIntent: intents[key] }, match.matchId);
+  const partner = loadedUser(states[partnerSide], match[partnerSide]);
+  const partnerPersona = personaOfMatch(partner, match[partnerSide], match.matchId);
+  const partnerEvents: UserEvent[] = [closed(partnerSide, partner, partnerPersona)];
+  if (partnerRematchIntent !== 'NO') {
+    partnerEvents.push(
+      personaCreated(partner, partnerPersona, 'RESCREENING', { kind: 'REMATCH_REQUESTED', matchId: match.matchId, rematchIntent: partnerRematchIntent }),
+    );
+  }
+  return {
+    match: [
+      {
+        type: 'MatchClosed',
+        data: {
+          ...personaIds(match),
+          closureReason,
+          mentorRematchIntent: intents.mentor,
+          menteeRematchIntent: intents.mentee,
+          inactivatedPersonaId: persona.personaId,
+        },
+      },
+    ],
+    [side]: [inactivated, closed(side, user, persona)],
+    [partnerSide]: partnerEvents,
   };
 };
 

@@ -29,6 +29,8 @@ import { USER_STATUSES, type UserStatus } from '../user/userStatus';
 import {
   decideApproveStagedMatch,
   decideCloseMatch,
+  decideInactivateMatchedPersona,
+  PERSONA_INACTIVATED_CLOSURE_REASON,
   decideCompleteMatch,
   decideDiscardStagedMatch,
   decideExpireMatchRequest,
@@ -61,6 +63,7 @@ const requesting = CrossStreamSpecification.for(streams, decideRequestMatch);
 const responding = CrossStreamSpecification.for(streams, decideRespondToMatchRequest);
 const closing = CrossStreamSpecification.for(streams, decideCloseMatch);
 const reopening = CrossStreamSpecification.for(streams, decideReopenMatch);
+const inactivating = CrossStreamSpecification.for(streams, decideInactivateMatchedPersona);
 const completing = CrossStreamSpecification.for({ match: matchDecider, mentor: userDecider, mentee: userDecider }, decideCompleteMatch);
 const discarding = CrossStreamSpecification.for({ match: matchDecider }, (command: DiscardStagedMatch, states) => ({
   match: decideDiscardStagedMatch(command, states.match),
@@ -597,6 +600,61 @@ describe('CompleteMatch', () => {
     completing({ ...live, match: [...created, matchCompleted(pairM, ENDS)] }).when(complete(ENDS)).thenThrows('ILLEGAL_TRANSITION', 'is COMPLETED; only an ACTIVE match can be completed'));
   it('refuses a CLOSED match', () =>
     completing({ ...live, match: [...created, closedMatch()] }).when(complete(ENDS)).thenThrows('ILLEGAL_TRANSITION', 'is CLOSED; only an ACTIVE match can be completed'));
+});
+
+describe('InactivateMatchedPersona: "if you inactivate a matched mentor they will not be able to communicate with their mentee" (seed 001)', () => {
+  /** The mentor has a second persona, so the matched one is not their last. */
+  const extraPersona = personaCreated(ID, 2, 'MENTOR', 'RESCREENING', { kind: 'MADE_RESCREENING' });
+  const live = { program, match: created, mentor: [...liveParticipants.mentor, extraPersona], mentee: liveParticipants.mentee };
+  const inactivate = (partnerRematchIntent: RematchIntent, confirmCutCommunication = true, personaId = MENTOR_P1) =>
+    ({ type: 'InactivateMatchedPersona', data: { matchId: M, personaId, confirmCutCommunication, partnerRematchIntent } }) as const;
+  const closedBy = (userId: string, rematchIntent: RematchIntent) =>
+    matchStatusChanged(userId, 1, 'MATCHED', 'CLOSED', { kind: 'MATCH_CLOSED', matchId: M, closureReason: PERSONA_INACTIVATED_CLOSURE_REASON, rematchIntent }, M);
+  const inactivatedMentor: UserEvent = {
+    type: 'PersonaInactivated',
+    data: { userId: ID, personaId: MENTOR_P1, matchStatus: 'MATCHED', matchId: M, communicationCut: true, cause: { kind: 'CREATED_IN_ERROR' } },
+  };
+
+  it('closes the match with the persona: the partner closes with their intent and gets a rescreening persona for YES or MAYBE', () =>
+    inactivating(live)
+      .when(inactivate('MAYBE'))
+      .then({
+        match: [
+          {
+            type: 'MatchClosed',
+            data: { ...pair, closureReason: PERSONA_INACTIVATED_CLOSURE_REASON, mentorRematchIntent: 'NO', menteeRematchIntent: 'MAYBE', inactivatedPersonaId: MENTOR_P1 },
+          },
+        ],
+        mentor: [inactivatedMentor, closedBy(ID, 'NO')],
+        mentee: [closedBy(TEEN, 'MAYBE'), personaCreated(TEEN, 2, 'MENTEE', 'RESCREENING', { kind: 'REMATCH_REQUESTED', matchId: M, rematchIntent: 'MAYBE' })],
+      }));
+
+  it('NO for the partner creates no persona', () =>
+    inactivating(live)
+      .when(inactivate('NO'))
+      .then({
+        match: [
+          {
+            type: 'MatchClosed',
+            data: { ...pair, closureReason: PERSONA_INACTIVATED_CLOSURE_REASON, mentorRematchIntent: 'NO', menteeRematchIntent: 'NO', inactivatedPersonaId: MENTOR_P1 },
+          },
+        ],
+        mentor: [inactivatedMentor, closedBy(ID, 'NO')],
+        mentee: [closedBy(TEEN, 'NO')],
+      }));
+
+  it('frees the mentor’s capacity: no live persona is left in the program', () => {
+    const mentorAfter = fold(userDecider, [...live.mentor, inactivatedMentor, closedBy(ID, 'NO')]) as User;
+    expect(liveMentorPersonas(mentorAfter, 'prog-2025')).toEqual([]);
+  });
+
+  it('needs the confirmation', () => inactivating(live).when(inactivate('MAYBE', false)).thenThrows('CONFIRMATION_REQUIRED', 'confirmCutCommunication'));
+
+  it('refuses the user\'s last active persona', () =>
+    inactivating({ ...live, mentor: liveParticipants.mentor }).when(inactivate('MAYBE')).thenThrows('RULE_VIOLATED', 'last active persona'));
+
+  it('refuses a persona that is not in the match', () =>
+    inactivating(live).when(inactivate('MAYBE', true, persona(ID, 2))).thenThrows('RULE_VIOLATED', 'is not in match'));
 });
 
 describe('CloseMatch', () => {

@@ -22,7 +22,9 @@ export type NotificationKind =
   /** Seed 003, monthly: a volunteer still searching for a mentee is asked whether they found one. */
   | 'REGISTRATION_SEARCH_REMINDER'
   /** Seed 003, quarterly: a volunteer in progress reflects on the engagement, with a summary of its dates. */
-  | 'REGISTRATION_PROGRESS_REMINDER';
+  | 'REGISTRATION_PROGRESS_REMINDER'
+  /** Seed 003: a message of the conversation between a volunteer and the coordinator, to the other side. */
+  | 'REGISTRATION_MESSAGE';
 
 export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   'PREFERENCES_INVITATION',
@@ -32,6 +34,7 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   'MATCH_ACTIVATED',
   'REGISTRATION_SEARCH_REMINDER',
   'REGISTRATION_PROGRESS_REMINDER',
+  'REGISTRATION_MESSAGE',
   'MANAGER_REPORT',
 ];
 
@@ -53,6 +56,7 @@ export const TEMPLATE_PLACEHOLDERS: Readonly<Record<NotificationKind, readonly s
   // For an initiative's e-mails, programName is the initiative's name.
   REGISTRATION_SEARCH_REMINDER: [...COMMON, 'period'],
   REGISTRATION_PROGRESS_REMINDER: [...COMMON, 'period', 'engagementDates'],
+  REGISTRATION_MESSAGE: [...COMMON, 'senderName', 'message'],
 };
 
 export const DEFAULT_TEMPLATES: Readonly<Record<NotificationKind, NotificationTemplate>> = {
@@ -60,7 +64,7 @@ export const DEFAULT_TEMPLATES: Readonly<Record<NotificationKind, NotificationTe
     subject: 'Your team in mentoring programs: report for {{period}}',
     body:
       'Hello,\n\nAttached is the bi-weekly report on the {{mentorCount}} people you manage who take part in mentoring programs as ' +
-      'mentors: their matching status, meetings, program and match date. Mentees\' names are not shown.\n',
+      'mentors or mentees: their matching status, meetings, program and match date. Mentees\' names are not shown.\n',
   },
   PREFERENCES_INVITATION: {
     subject: 'Submit Your Mentor Preferences for {{programName}}',
@@ -104,6 +108,10 @@ export const DEFAULT_TEMPLATES: Readonly<Record<NotificationKind, NotificationTe
     body:
       'Hello {{recipientName}},\n\nTake a moment to reflect on your engagement in {{programName}}. Your engagement dates:\n\n' +
       '{{engagementDates}}\n\nYou can add new dates, or tell us the mission has ended, from your dashboard.\n',
+  },
+  REGISTRATION_MESSAGE: {
+    subject: 'New message about {{programName}} from {{senderName}}',
+    body: 'Hello {{recipientName}},\n\n{{senderName}} wrote about the registration to {{programName}}:\n\n{{message}}\n\nReply from your dashboard.\n',
   },
 };
 

@@ -12,6 +12,8 @@ import { requireEmail } from '../shared/validation';
 /** What one row of the report says (the mentee's name is never part of it). */
 export interface ManagerReportLine {
   readonly matchingStatus: string;
+  /** The employee's role, "Mentor" or "Mentee"; absent on reports issued when only mentors were listed. */
+  readonly role?: 'Mentor' | 'Mentee';
   readonly upcomingMeetings: number;
   readonly completedMeetings: number;
   readonly program: string;
@@ -25,7 +27,8 @@ export interface ManagerReportLine {
    */
   readonly mentorUserId?: string;
   readonly registered: string;
-  readonly menteeName: 'Mentee';
+  /** "Mentee" where the row is about a match, blank where there is no mentee. */
+  readonly menteeName: 'Mentee' | '';
   readonly matchDate: string;
 }
 
@@ -72,7 +75,7 @@ export const managerReportDecider: Decider<IssueManagerReport, ManagerReportStat
         period: command.data.period,
       });
     }
-    if (command.data.lines.some((line) => line.menteeName !== 'Mentee')) {
+    if (command.data.lines.some((line) => line.menteeName !== 'Mentee' && line.menteeName !== '')) {
       throw new Error('A manager report line must never carry a mentee name.');
     }
     return [{ type: 'ManagerReportIssued', data: { managerEmail, period: command.data.period, lines: command.data.lines } }];

@@ -66,7 +66,11 @@ export type PersonaOrigin =
 export type MatchStatusCause =
   /** The user became Active (by a status change or a revert, named by `changeId`): N/A → RTBM. */
   | { readonly kind: 'USER_ACTIVATED'; readonly changeId: string }
-  /** The activation `revertedChangeId` was reverted by `changeId`: RTBM → N/A, undoing its automatic move. */
+  /**
+   * Recorded before reverting an activation followed the seed's table: RTBM → N/A, undoing the
+   * activation's automatic move. No longer made (the table has no such move: personas stay RTBM, as
+   * after a direct A → SI); kept so that the logs that hold it still fold and replay.
+   */
   | { readonly kind: 'ACTIVATION_REVERTED'; readonly changeId: string; readonly revertedChangeId: string }
   | { readonly kind: 'MATCH_ACTIVATED'; readonly matchId: string }
   | {
@@ -501,32 +505,66 @@ const activationMoves = (user: User, changeId: string): PersonaMatchStatusChange
     .filter((persona) => persona.matchStatus === 'N/A')
     .map((persona) => moveMatchStatus(user, persona, 'RTBM', 'USER_ACTIVATED', { kind: 'USER_ACTIVATED', changeId }));
 
+/** Whether a record's change is in effect: not reverted, or its revert was itself undone. */
+const inEffect = (user: User, change: StatusChangeRecord): boolean => {
+  if (change.revertedBy === null) return true;
+  const revert = user.statusChanges.find((other) => other.changeId === change.revertedBy);
+  return revert === undefined ? false : !inEffect(user, revert);
+};
+
 /**
- * Reverting an activation also undoes its automatic N/A → RTBM moves, for personas still RTBM;
- * a persona matched since keeps its match (the table has no way back from MATCHED).
+ * The changes after a target that stand in the way of reverting it: a change still in effect, or a
+ * revert in effect that undid something before the target. A later change that was itself reverted
+ * (and a revert of a later change) cancel out: "You can always revert any user status changes you
+ * make" (seed 000).
  */
-const undoActivationMoves = (user: User, revertedChangeId: string, changeId: string): PersonaMatchStatusChanged[] =>
-  user.personas
-    .filter(
-      (persona) =>
-        persona.matchStatus === 'RTBM' &&
-        persona.lastMatchStatusCause?.kind === 'USER_ACTIVATED' &&
-        persona.lastMatchStatusCause.changeId === revertedChangeId,
-    )
-    .map((persona) => ({
-      type: 'PersonaMatchStatusChanged',
-      data: {
-        userId: user.userId,
-        personaId: persona.personaId,
-        from: 'RTBM',
-        to: 'N/A',
-        matchId: null,
-        cause: { kind: 'ACTIVATION_REVERTED', changeId, revertedChangeId },
-      },
-    }));
+const changesInTheWay = (user: User, later: readonly StatusChangeRecord[]): StatusChangeRecord[] => {
+  const laterIds = new Set(later.map((change) => change.changeId));
+  return later.filter((change) => inEffect(user, change) && (change.reverts === null || !laterIds.has(change.reverts)));
+};
 
 const describeChange = (change: StatusChangeRecord) =>
   `${change.reverts ? 'revert' : 'change'} ${change.changeId} (${change.from} → ${change.to})`;
+
+/**
+ * The user-status moves an admin may make directly (seeds 000 and 001). A direct move never skips a
+ * step the user has not passed: the application is finished by the user (AI → SI happens
+ * automatically), screening is passed by making the user Active from SI, and nobody is sent back to
+ * an earlier step except by reverting the change that moved them (which is always possible, see
+ * `revertUserStatusChange`). Leaving the program (IW, IR, ID) is possible from every status.
+ */
+export const allowedDirectMoves = (user: Pick<User, 'userStatus' | 'applicationCompleted' | 'statusChanges'>): readonly UserStatus[] => {
+  const inactive: readonly UserStatus[] = ['IW', 'IR', 'ID'];
+  const leave = inactive.filter((status) => status !== user.userStatus);
+  switch (user.userStatus) {
+    case 'AI':
+      return leave;
+    case 'SI':
+      return ['A', ...leave];
+    case 'A':
+      return ['SI', ...leave];
+    case 'IW':
+    case 'IR':
+    case 'ID': {
+      // Coming back: to the step the user had reached before leaving.
+      const wasActive = user.statusChanges.some((change) => change.to === 'A');
+      const back: UserStatus[] = !user.applicationCompleted ? ['AI'] : wasActive ? ['SI', 'A'] : ['SI'];
+      return [...back, ...leave];
+    }
+    default:
+      return assertNever(user.userStatus);
+  }
+};
+
+/** Why a move that is not direct is refused, and what to do instead. */
+const whyNotDirect = (user: User, to: UserStatus): string => {
+  if (user.userStatus === 'AI' && to === 'SI') return 'The user moves to SI automatically when their application is completed (completeApplication).';
+  if (user.userStatus === 'AI' && to === 'A') return 'That would skip the application and the screening: complete the application (AI → SI), then make the user Active after screening (SI → A).';
+  if (to === 'AI') return 'Nobody is sent back to an incomplete application; to undo the change that completed it, revert that change.';
+  if (to === 'A' && user.applicationCompleted) return 'The user was never screened (never Active): move them to SI first, then to A.';
+  if (to === 'A' || to === 'SI') return 'Their application was never completed: move them back to AI so they can finish it.';
+  return 'To undo an earlier change, revert it instead.';
+};
 
 // ---------------------------------------------------------------------------------------------
 // Decisions on the user stream alone
@@ -543,6 +581,15 @@ const changeUserStatus = (user: User, command: ChangeUserStatus): UserEvent[] =>
       from: user.userStatus,
       to,
     });
+  }
+  const allowed = allowedDirectMoves(user);
+  if (!allowed.includes(to)) {
+    throw new DomainError(
+      'ILLEGAL_TRANSITION',
+      `${user.name} is ${describeUserStatus(user.userStatus)} and cannot be moved directly to ${describeUserStatus(to)}. ${whyNotDirect(user, to)} ` +
+        `From ${user.userStatus} an admin may move them to: ${allowed.map(describeUserStatus).join(', ')}.`,
+      { userId: user.userId, from: user.userStatus, to, allowed },
+    );
   }
   return [
     {
@@ -576,19 +623,22 @@ const revertUserStatusChange = (user: User, command: RevertUserStatusChange): Us
     });
   }
   const later = user.statusChanges.slice(user.statusChanges.indexOf(target) + 1);
-  if (later.length > 0) {
-    const latest = later.at(-1)!;
+  const blocking = changesInTheWay(user, later);
+  if (blocking.length > 0 || user.userStatus !== target.to) {
+    const latest = blocking.at(-1) ?? later.at(-1)!;
     throw new DomainError(
       'REVERT_AMBIGUOUS',
-      `Cannot revert ${describeChange(target)} of ${user.name}: the status has moved on since, by ${later.map(describeChange).join(', ')}. ` +
-        `Only the latest status change can be reverted: revert ${latest.changeId} first, or change the status directly.`,
-      { userId: user.userId, changeId: target.changeId, laterChangeIds: later.map((change) => change.changeId) },
+      `Cannot revert ${describeChange(target)} of ${user.name}: the status has moved on since, by ${(blocking.length > 0 ? blocking : later).map(describeChange).join(', ')}. ` +
+        `Revert ${latest.changeId} first, or change the status directly.`,
+      { userId: user.userId, changeId: target.changeId, laterChangeIds: (blocking.length > 0 ? blocking : later).map((change) => change.changeId) },
     );
   }
   const to = target.from;
+  // The table (seed 001) has no way back from RTBM: personas made RTBM by an activation stay RTBM
+  // when the activation is reverted, as they do when an admin moves the user from A to SI; only a
+  // user who is Active again can be matched.
   return [
     { type: 'UserStatusChangeReverted', data: { userId: user.userId, changeId, revertedChangeId, from: user.userStatus, to } },
-    ...undoActivationMoves(user, revertedChangeId, changeId),
     ...(to === 'A' ? activationMoves(user, changeId) : []),
   ];
 };
@@ -655,7 +705,18 @@ const makeUserRescreening = (user: User): UserEvent[] => {
   return [personaCreated(user, template, 'RESCREENING', { kind: 'MADE_RESCREENING' })];
 };
 
-const inactivatePersona = (user: User, command: InactivatePersona): UserEvent[] => {
+/**
+ * The checks and the event of an inactivation. A MATCHED persona needs `confirmCutCommunication`,
+ * and then its match closes in the same step ("if you inactivate a matched mentor they will not be
+ * able to communicate with their mentee", seed 001): that decision reads the match and the partner
+ * too (`decideInactivateMatchedPersona` in match.ts, which passes `closesMatch`); on the user stream
+ * alone a confirmed MATCHED persona is refused, as the persona was matched after the caller looked.
+ */
+export const inactivation = (
+  user: User,
+  command: InactivatePersona,
+  options: { readonly closesMatch: boolean } = { closesMatch: false },
+): PersonaInactivated => {
   const persona = requirePersona(user, command.data.personaId);
   if (persona.personaStatus === 'INACTIVE') {
     throw new DomainError('ILLEGAL_TRANSITION', `Persona ${persona.personaId} of ${user.name} is already inactive.`, {
@@ -676,24 +737,32 @@ const inactivatePersona = (user: User, command: InactivatePersona): UserEvent[] 
     throw new DomainError(
       'CONFIRMATION_REQUIRED',
       `Persona ${persona.personaId} of ${user.name} is MATCHED (match ${persona.matchId}): inactivating it stops the mentor ` +
-        'and mentee from communicating. Confirm with confirmCutCommunication: true to go ahead.',
+        'and mentee from communicating, so the match is closed and the mentor\'s place is freed. Confirm with ' +
+        'confirmCutCommunication: true to go ahead.',
       { userId: user.userId, personaId: persona.personaId, matchId: persona.matchId },
     );
   }
-  return [
-    {
-      type: 'PersonaInactivated',
-      data: {
-        userId: user.userId,
-        personaId: persona.personaId,
-        matchStatus: persona.matchStatus,
-        matchId: persona.matchId,
-        communicationCut: matched,
-        cause: { kind: 'CREATED_IN_ERROR' },
-      },
+  if (matched && !options.closesMatch) {
+    throw new DomainError(
+      'CONCURRENCY_CONFLICT',
+      `Persona ${persona.personaId} of ${user.name} was matched (match ${persona.matchId}) while this command ran; try again.`,
+      { userId: user.userId, personaId: persona.personaId, matchId: persona.matchId },
+    );
+  }
+  return {
+    type: 'PersonaInactivated',
+    data: {
+      userId: user.userId,
+      personaId: persona.personaId,
+      matchStatus: persona.matchStatus,
+      matchId: persona.matchId,
+      communicationCut: matched,
+      cause: { kind: 'CREATED_IN_ERROR' },
     },
-  ];
+  };
 };
+
+const inactivatePersona = (user: User, command: InactivatePersona): UserEvent[] => [inactivation(user, command)];
 
 /** An erased person's personal data is gone for good: it is not written again under their id. */
 const requireNotErased = (user: User, what: string): void => {

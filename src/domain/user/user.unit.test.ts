@@ -219,21 +219,66 @@ describe('CompleteApplication', () => {
       .thenThrows('ALREADY_EXISTS', 'c-setup'));
 });
 
-describe('ChangeUserStatus: every pair of the six statuses', () => {
+describe('ChangeUserStatus: every pair of the six statuses, against the direct moves an admin may make', () => {
   const pairs = USER_STATUSES.flatMap((from) => USER_STATUSES.map((to) => [from, to] as const));
+  /**
+   * "All of these status changes need to be made manually on the platform (except when a mentor
+   * finishes their application - they are automatically moved to Screening Incomplete)" (seed 001).
+   * A direct move never skips the application or the screening; leaving (IW, IR, ID) is always
+   * possible; a user who left before finishing the application comes back to AI.
+   */
+  const DIRECT: Readonly<Record<UserStatus, readonly UserStatus[]>> = {
+    AI: ['IW', 'IR', 'ID'],
+    SI: ['A', 'IW', 'IR', 'ID'],
+    A: ['SI', 'IW', 'IR', 'ID'],
+    IW: ['AI', 'IR', 'ID'],
+    IR: ['AI', 'IW', 'ID'],
+    ID: ['AI', 'IW', 'IR'],
+  };
+  const allowedPairs = pairs.filter(([from, to]) => DIRECT[from].includes(to));
+  const refusedPairs = pairs.filter(([from, to]) => from !== to && !DIRECT[from].includes(to));
 
-  it.each(pairs.filter(([from, to]) => from !== to && to !== 'A'))('%s → %s is recorded with from and to', (from, to) =>
+  it.each(allowedPairs.filter(([, to]) => to !== 'A'))('%s → %s is recorded with from and to', (from, to) =>
     given([...userIn(ID, 'MENTOR', from), ...personaIn(ID, 1, 'MENTOR', 'N/A')])
       .when(change('c1', to))
       .then([{ type: 'UserStatusChanged', data: { userId: ID, changeId: 'c1', from, to, automatic: false, trigger: 'MANUAL' } }]));
 
-  it.each(pairs.filter(([from, to]) => from !== to && to === 'A'))('%s → %s also makes the N/A persona RTBM', (from, to) =>
+  it.each(allowedPairs.filter(([, to]) => to === 'A'))('%s → %s also makes the N/A persona RTBM', (from, to) =>
     given([...userIn(ID, 'MENTOR', from), ...personaIn(ID, 1, 'MENTOR', 'N/A')])
       .when(change('c1', to))
       .then([
         { type: 'UserStatusChanged', data: { userId: ID, changeId: 'c1', from, to, automatic: false, trigger: 'MANUAL' } },
         activated(1, 'c1'),
       ]));
+
+  it.each(refusedPairs)('%s → %s is refused, naming the moves an admin may make', (from, to) =>
+    given([...userIn(ID, 'MENTOR', from), ...personaIn(ID, 1, 'MENTOR', 'N/A')])
+      .when(change('c1', to))
+      .thenThrows('ILLEGAL_TRANSITION', `From ${from} an admin may move them to:`, (error) => {
+        expect(error.details).toMatchObject({ from, to, allowed: DIRECT[from] });
+        for (const allowed of DIRECT[from]) expect(error.message).toContain(`(${allowed})`);
+      }));
+
+  it('AI → A is refused: it would skip the application and the screening', () =>
+    given(userIn(ID, 'MENTOR', 'AI'))
+      .when(change('c1', 'A'))
+      .thenThrows('ILLEGAL_TRANSITION', 'would skip the application and the screening'));
+
+  it('a user who left after being Active may come back to SI or straight to A', () =>
+    given([
+      ...userIn(ID, 'MENTOR', 'AI'),
+      { type: 'ApplicationCompleted', data: { userId: ID } },
+      statusChanged(ID, 'c-app', 'AI', 'SI', true),
+      statusChanged(ID, 'c-a', 'SI', 'A'),
+      statusChanged(ID, 'c-iw', 'A', 'IW'),
+    ])
+      .when(change('c1', 'A'))
+      .then([{ type: 'UserStatusChanged', data: { userId: ID, changeId: 'c1', from: 'IW', to: 'A', automatic: false, trigger: 'MANUAL' } }]));
+
+  it('a user who left during screening comes back to SI, not straight to A', () =>
+    given([...userIn(ID, 'MENTOR', 'AI'), { type: 'ApplicationCompleted', data: { userId: ID } }, statusChanged(ID, 'c-app', 'AI', 'SI', true), statusChanged(ID, 'c-iw', 'SI', 'IW')])
+      .when(change('c1', 'A'))
+      .thenThrows('ILLEGAL_TRANSITION', 'never screened', (error) => expect(error.details).toMatchObject({ allowed: ['SI', 'IR', 'ID'] })));
 
   it.each(pairs.filter(([from, to]) => from === to))('%s → %s is refused: nothing would change', (from, to) =>
     given(userIn(ID, 'MENTOR', from)).when(change('c1', to)).thenThrows('ILLEGAL_TRANSITION', 'already'));
@@ -290,14 +335,24 @@ describe('RevertUserStatusChange', () => {
     given([...history, statusChanged(ID, 'c2', 'IW', 'IR')])
       .when(revert('r1', 'c1'))
       .thenThrows('REVERT_AMBIGUOUS', 'c2 (IW → IR)', (error) => {
-        expect(error.message).toContain('revert c2 first');
+        expect(error.message).toContain('Revert c2 first');
         expect(error.details).toEqual({ userId: ID, changeId: 'c1', laterChangeIds: ['c2'] });
       }));
 
-  it('names every later change, reverts included', () =>
+  it('"You can always revert any user status changes you make" (seed 000): once the later change was itself reverted, the older one can be', () =>
     given([...history, statusChanged(ID, 'c2', 'IW', 'IR'), reverted(ID, 'r1', 'c2', 'IR', 'IW')])
       .when(revert('r2', 'c1'))
-      .thenThrows('REVERT_AMBIGUOUS', 'change c2 (IW → IR), revert r1 (IR → IW)', (error) => expect(error.message).toContain('revert r1 first')));
+      .then([reverted(ID, 'r2', 'c1', 'IW', 'SI')]));
+
+  it('the later change stands in the way again once its revert was reverted', () =>
+    given([...history, statusChanged(ID, 'c2', 'IW', 'IR'), reverted(ID, 'r1', 'c2', 'IR', 'IW'), reverted(ID, 'r2', 'r1', 'IW', 'IR')])
+      .when(revert('r3', 'c1'))
+      .thenThrows('REVERT_AMBIGUOUS', 'change c2 (IW → IR)', (error) => expect(error.details).toMatchObject({ laterChangeIds: ['c2'] })));
+
+  it('a later change still in effect stands in the way even when another later one was reverted', () =>
+    given([...history, statusChanged(ID, 'c2', 'IW', 'IR'), reverted(ID, 'r1', 'c2', 'IR', 'IW'), statusChanged(ID, 'c3', 'IW', 'ID')])
+      .when(revert('r2', 'c1'))
+      .thenThrows('REVERT_AMBIGUOUS', 'change c3 (IW → ID)', (error) => expect(error.message).toContain('Revert c3 first')));
 
   it('refuses a change already reverted, pointing at the revert', () =>
     given([...history, reverted(ID, 'r1', 'c1', 'IW', 'SI')]).when(revert('r2', 'c1')).thenThrows('RULE_VIOLATED', 'already reverted by r1'));
@@ -318,20 +373,25 @@ describe('RevertUserStatusChange', () => {
   describe('with activation', () => {
     const activation = [...userIn(ID, 'MENTOR', 'SI'), personaCreated(ID, 1, 'MENTOR'), statusChanged(ID, 'c1', 'SI', 'A'), activated(1, 'c1')];
 
-    it('reverting an activation puts the personas it made RTBM back to N/A', () =>
+    it('reverting an activation leaves the personas RTBM, as a direct A → SI does (seed 001 has no move back from RTBM)', () =>
+      given(activation).when(revert('r1', 'c1')).then([reverted(ID, 'r1', 'c1', 'A', 'SI')]));
+
+    it('a direct A → SI gives the same personas', () =>
       given(activation)
-        .when(revert('r1', 'c1'))
-        .then([
-          reverted(ID, 'r1', 'c1', 'A', 'SI'),
-          matchStatusChanged(ID, 1, 'RTBM', 'N/A', { kind: 'ACTIVATION_REVERTED', changeId: 'r1', revertedChangeId: 'c1' }),
-        ]));
+        .when(change('c2', 'SI'))
+        .then([{ type: 'UserStatusChanged', data: { userId: ID, changeId: 'c2', from: 'A', to: 'SI', automatic: false, trigger: 'MANUAL' } }]));
 
     it('a persona matched since keeps its match', () =>
       given([...activation, matchStatusChanged(ID, 1, 'RTBM', 'MATCHED', { kind: 'MATCH_ACTIVATED', matchId: 'm1' }, 'm1')])
         .when(revert('r1', 'c1'))
         .then([reverted(ID, 'r1', 'c1', 'A', 'SI')]));
 
-    it('reverting that revert activates again', () =>
+    it('reverting that revert makes the user Active again; the persona is already RTBM', () =>
+      given([...activation, reverted(ID, 'r1', 'c1', 'A', 'SI')])
+        .when(revert('r2', 'r1'))
+        .then([reverted(ID, 'r2', 'r1', 'SI', 'A')]));
+
+    it('a log recorded before, with the RTBM → N/A undo, still folds: reverting that revert activates again', () =>
       given([
         ...activation,
         reverted(ID, 'r1', 'c1', 'A', 'SI'),
@@ -478,8 +538,8 @@ describe('InactivatePersona', () => {
   it('refuses a MATCHED persona when confirmation is false', () =>
     given(twoPersonas('MATCHED')).when(inactivate(P2, false)).thenThrows('CONFIRMATION_REQUIRED', 'stops the mentor and mentee from communicating'));
 
-  it('inactivates a MATCHED persona with confirmation, recording the cut communication', () =>
-    given(twoPersonas('MATCHED')).when(inactivate(P2, true)).then([inactivated(P2, 'MATCHED', 'm2', true)]));
+  it('on the user stream alone, refuses a confirmed MATCHED persona as matched meanwhile: its match must close with it (match.ts)', () =>
+    given(twoPersonas('MATCHED')).when(inactivate(P2, true)).thenThrows('CONCURRENCY_CONFLICT', 'was matched'));
 
   it('refuses the last active persona, advising a user-status change', () =>
     given(mentor('A', 'RTBM')).when(inactivate(P1)).thenThrows('RULE_VIOLATED', 'change the user status instead'));

@@ -32,7 +32,11 @@ export class EventMetadataType {
   @Field({ description: 'Shared by every event of one request: follow it with `eventLog(filter: { correlationId })` or `eventChain`.' })
   correlationId!: string;
 
-  @Field({ description: 'The id of the command that produced the event; every event of one command shares it.' })
+  @Field({
+    description:
+      'The id of the command that produced the event; every event of one command shares it, except a move the system made by itself ' +
+      '(the automatic AI → SI), which names the event that caused it.',
+  })
   causationId!: string;
 
   @Field(() => String, { nullable: true, description: 'The command type, e.g. ChangeUserStatus.' })

@@ -22,6 +22,14 @@ export class CreateInitiativeInput extends CommandInput {
   @Field({ defaultValue: false, description: 'Whether the volunteer\'s manager must approve the engagement dates.' })
   @IsBoolean()
   managerValidationRequired!: boolean;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The coordinators\' mailbox: volunteers\' messages (sendRegistrationMessage) are e-mailed there. Without it they are kept, not e-mailed.',
+  })
+  @IsOptional()
+  @Length(3, 320)
+  coordinatorEmail?: string | null;
 }
 
 @InputType('RegisterForInitiativeInput', { description: 'The caller (a mentor token naming their user id) volunteers for the initiative.' })
@@ -36,6 +44,15 @@ export class RegistrationInput extends CommandInput {
   @Field(() => ID)
   @Length(1, 100)
   registrationId!: string;
+}
+
+@InputType('SendRegistrationMessageInput', {
+  description: 'A message of the conversation between the volunteer and the coordinator (seed 003), e-mailed to the other side.',
+})
+export class SendRegistrationMessageInput extends RegistrationInput {
+  @Field({ description: 'Plain text, up to 4000 characters; line breaks are kept.' })
+  @Length(1, 4000)
+  message!: string;
 }
 
 @InputType('AssignRegistrationTaskInput')

@@ -17,9 +17,17 @@ import {
   RegistrationInput,
   RegistrationTaskInput,
   RejectEngagementDatesInput,
+  SendRegistrationMessageInput,
   SetEngagementDatesInput,
 } from './initiatives.inputs';
-import { InitiativePayload, InitiativeType, REGISTRATION_STATUS_ENUM, RegistrationPayload, RegistrationType } from './initiatives.types';
+import {
+  InitiativePayload,
+  InitiativeType,
+  REGISTRATION_STATUS_ENUM,
+  RegistrationMessageType,
+  RegistrationPayload,
+  RegistrationType,
+} from './initiatives.types';
 import type { InitiativeContext as Context } from './services';
 import { recordRead } from '../readAudit';
 
@@ -73,12 +81,12 @@ const toRegistration = (view: RegistrationView): RegistrationType =>
 
 const registrationResult = async (
   registrationId: string,
-  work: () => Promise<CommandOutcome | { outcome: CommandOutcome; taskId: string }>,
+  work: () => Promise<CommandOutcome | { outcome: CommandOutcome; taskId?: string; messageId?: string }>,
 ): Promise<RegistrationPayload> => {
   const result = await attempt(work);
-  if (!result.ok) return refused(new RegistrationPayload(), result.errors, { registrationId, taskId: null });
-  const { outcome, taskId } = 'outcome' in result.value ? result.value : { outcome: result.value, taskId: null };
-  return succeeded(new RegistrationPayload(), outcome, { registrationId, taskId });
+  if (!result.ok) return refused(new RegistrationPayload(), result.errors, { registrationId, taskId: null, messageId: null });
+  const { outcome, taskId, messageId } = 'outcome' in result.value ? result.value : { outcome: result.value, taskId: undefined, messageId: undefined };
+  return succeeded(new RegistrationPayload(), outcome, { registrationId, taskId: taskId ?? null, messageId: messageId ?? null });
 };
 
 @Resolver()
@@ -104,6 +112,7 @@ export class InitiativesResolver {
         company: input.company,
         timeZone: input.timeZone,
         managerValidationRequired: input.managerValidationRequired,
+        coordinatorEmail: input.coordinatorEmail ?? null,
       }),
     );
     return result.ok
@@ -120,8 +129,8 @@ export class InitiativesResolver {
       context.services.initiatives.registerVolunteer(contextFor(context, input), input.initiativeId, volunteerId(requireActor(context))),
     );
     return result.ok
-      ? succeeded(new RegistrationPayload(), result.value.outcome, { registrationId: result.value.registrationId, taskId: null })
-      : refused(new RegistrationPayload(), result.errors, { registrationId: null, taskId: null });
+      ? succeeded(new RegistrationPayload(), result.value.outcome, { registrationId: result.value.registrationId, taskId: null, messageId: null })
+      : refused(new RegistrationPayload(), result.errors, { registrationId: null, taskId: null, messageId: null });
   }
 
   @Authorized(...STAFF)
@@ -211,6 +220,26 @@ export class InitiativesResolver {
     });
   }
 
+  @Authorized('mentor', ...STAFF)
+  @Mutation(() => RegistrationPayload, {
+    description:
+      'Write in the registration\'s conversation (seed 003: the volunteer "must initiate a conversation with the coordinator"). The volunteer ' +
+      'writes as VOLUNTEER (their e-mail goes to the initiative\'s coordinator address); a coordinator or admin as COORDINATOR (e-mailed ' +
+      'to the volunteer). Read it as registration { messages }.',
+  })
+  sendRegistrationMessage(@Arg('input') input: SendRegistrationMessageInput, @Ctx() context: Context): Promise<RegistrationPayload> {
+    return registrationResult(input.registrationId, async () => {
+      const actor = requireActor(context);
+      if (actor.role === 'mentor') await this.asVolunteer(context, input.registrationId);
+      return context.services.initiatives.sendMessage(
+        contextFor(context, input),
+        input.registrationId,
+        actor.role === 'mentor' ? 'VOLUNTEER' : 'COORDINATOR',
+        input.message,
+      );
+    });
+  }
+
   @Authorized()
   @Query(() => [InitiativeType], { description: 'Every initiative, oldest first.' })
   async initiatives(@Ctx() context: Context): Promise<InitiativeType[]> {
@@ -281,4 +310,16 @@ export class RegistrationPayloadResolver {
   }
 }
 
-export const initiativeResolvers = [InitiativesResolver, InitiativePayloadResolver, RegistrationPayloadResolver] as const;
+/** The conversation of a registration: each message goes through the `registrationMessage` rule (never a manager's). */
+@Resolver(() => RegistrationType)
+export class RegistrationMessagesResolver {
+  @FieldResolver(() => [RegistrationMessageType], {
+    description: 'The conversation between the volunteer and the coordinator, oldest first (up to 500). Managers see none of it.',
+  })
+  async messages(@Root() registration: RegistrationType, @Ctx() context: Context): Promise<RegistrationMessageType[]> {
+    const views = await context.services.initiativeReadModel.messages(registration.registrationId);
+    return views.map((view) => Object.assign(new RegistrationMessageType(), { ...view, erased: view.message === null }));
+  }
+}
+
+export const initiativeResolvers = [InitiativesResolver, InitiativePayloadResolver, RegistrationPayloadResolver, RegistrationMessagesResolver] as const;

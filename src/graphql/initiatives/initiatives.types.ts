@@ -1,9 +1,11 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import {
   CONFIRMING_PARTIES,
+  MESSAGE_PARTIES,
   REGISTRATION_STATUSES,
   REMINDER_KINDS,
   type ConfirmingParty,
+  type MessageParty,
   type RegistrationStatus,
   type ReminderKind,
 } from '../../domain/initiative';
@@ -15,6 +17,7 @@ const asEnum = <T extends string>(values: readonly T[]): { [K in T]: K } =>
 export const REGISTRATION_STATUS_ENUM = asEnum(REGISTRATION_STATUSES);
 export const CONFIRMING_PARTY_ENUM = asEnum(CONFIRMING_PARTIES);
 export const REMINDER_KIND_ENUM = asEnum(REMINDER_KINDS);
+export const MESSAGE_PARTY_ENUM = asEnum(MESSAGE_PARTIES);
 
 registerEnumType(REGISTRATION_STATUS_ENUM, {
   name: 'RegistrationStatus',
@@ -27,6 +30,10 @@ registerEnumType(REGISTRATION_STATUS_ENUM, {
     AWAITING_CONFIRMATION: { description: '"Awaiting confirmation (mission completed!)": the volunteer or the partner organization confirms.' },
     CONFIRMED: { description: 'The participation is confirmed: the mentoring journey is complete.' },
   },
+});
+registerEnumType(MESSAGE_PARTY_ENUM, {
+  name: 'MessageParty',
+  description: 'Who wrote a message of a registration\'s conversation: the volunteer, or the coordinator (a coordinator or admin).',
 });
 registerEnumType(CONFIRMING_PARTY_ENUM, { name: 'ConfirmingParty', description: 'Who confirmed a participation.' });
 registerEnumType(REMINDER_KIND_ENUM, {
@@ -89,6 +96,37 @@ export class RegistrationReminderType {
 
   @Field({ description: 'ISO-8601.' })
   sentAt!: string;
+}
+
+@ObjectType('RegistrationMessage', {
+  description:
+    'One message of the conversation between a volunteer and the coordinator on a registration (seed 003: "initiate a conversation with ' +
+    'the coordinator"). Seen by the volunteer, coordinators and admins only.',
+})
+export class RegistrationMessageType {
+  @Field(() => ID)
+  messageId!: string;
+
+  @Field(() => ID)
+  registrationId!: string;
+
+  @Field(() => MESSAGE_PARTY_ENUM)
+  from!: MessageParty;
+
+  @Field({ description: 'The sender\'s token subject: the volunteer\'s user id, or the coordinator\'s.' })
+  senderId!: string;
+
+  @Field(() => String, { nullable: true, description: 'The text; null once the volunteer\'s personal data was erased.' })
+  message!: string | null;
+
+  @Field({ description: 'Whether the text was erased with the volunteer\'s personal data.' })
+  erased!: boolean;
+
+  @Field({ description: 'ISO-8601.' })
+  sentAt!: string;
+
+  /** The volunteer whose conversation it is, for the access policy. */
+  userId!: string;
 }
 
 @ObjectType('Registration', { description: 'A volunteer\'s registration to an initiative.' })
@@ -164,4 +202,7 @@ export class RegistrationPayload extends CommandPayload {
 
   @Field(() => ID, { nullable: true, description: 'The task assigned (assignRegistrationTask).' })
   taskId!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'The message sent (sendRegistrationMessage).' })
+  messageId!: string | null;
 }

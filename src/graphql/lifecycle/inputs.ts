@@ -240,9 +240,19 @@ export class ChangePersonaMatchStatusInput extends PersonaInput {
 export class InactivatePersonaInput extends PersonaInput {
   @Field({
     defaultValue: false,
-    description: 'Must be true to inactivate a MATCHED persona: its mentor and mentee can then no longer communicate.',
+    description:
+      'Must be true to inactivate a MATCHED persona: its mentor and mentee can then no longer communicate, so its match is closed ' +
+      '(closure reason "Persona inactivated (created in error)") and the mentor\'s place is freed.',
   })
   confirmCutCommunication!: boolean;
+
+  @Field(() => REMATCH_INTENT_ENUM, {
+    defaultValue: 'MAYBE',
+    description:
+      'When a MATCHED persona is inactivated: does the partner, whose match is closed, want another match? YES or MAYBE (the default) ' +
+      'creates a Rescreening persona for them; NO creates none (an admin can "Make RS" later).',
+  })
+  partnerRematchIntent!: RematchIntent;
 }
 
 @InputType('AssignPersonaToSiteInput')

@@ -84,11 +84,12 @@ export class PersonaResolver {
   @Authorized('admin')
   @Mutation(() => PersonaPayload, {
     description:
-      'Inactivate a persona created in error. A MATCHED persona needs confirmCutCommunication: its pair can then no longer communicate.',
+      'Inactivate a persona created in error. A MATCHED persona needs confirmCutCommunication: its pair can then no longer communicate, ' +
+      'so its match closes in the same step and the mentor\'s capacity is released.',
   })
   inactivatePersona(@Arg('input') input: InactivatePersonaInput, @Ctx() context: Context) {
     return onPersona(input.personaId, () =>
-      context.services.commands.inactivatePersona(commandContextFor(context, input), input.personaId, input.confirmCutCommunication),
+      context.services.commands.inactivatePersona(commandContextFor(context, input), input.personaId, input.confirmCutCommunication, input.partnerRematchIntent),
     );
   }
 

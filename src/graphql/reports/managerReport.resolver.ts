@@ -1,19 +1,55 @@
-import { Arg, Authorized, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Field, Int, ObjectType, Query, registerEnumType, Resolver } from 'type-graphql';
 import { DomainError } from '../../domain/shared/decider';
-import { MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow, type ManagerReportStatus } from '../../../projections/managerReportQueries';
+import {
+  MANAGER_REPORT_STATUS_LABELS,
+  type ManagerReportRole,
+  type ManagerReportRow,
+  type ManagerReportStatus,
+} from '../../../projections/managerReportQueries';
 import { assertCanSee } from '../access';
 import { requireActor } from '../context';
 import type { Context } from '../lifecycle/services';
 import { consistentRead } from '../lifecycle/support';
 import { recordRead } from '../readAudit';
 
-@ObjectType('ManagerReportRow', { description: 'One employee taking part as a mentor (seed 004). The mentee\'s name is never shown.' })
+/** The report's matching-status categories (seed 004), as a GraphQL enum. */
+export const MANAGER_REPORT_STATUS_ENUM: { readonly [K in ManagerReportStatus]: K } = {
+  MATCHED_ACTIVE: 'MATCHED_ACTIVE',
+  UNMATCHED: 'UNMATCHED',
+  MATCHED_DURATION_COMPLETED: 'MATCHED_DURATION_COMPLETED',
+  CONCLUDED: 'CONCLUDED',
+  MATCH_REQUEST_WAITING_MENTEE_APPROVAL: 'MATCH_REQUEST_WAITING_MENTEE_APPROVAL',
+  MATCH_REQUEST_WAITING_MENTOR_APPROVAL: 'MATCH_REQUEST_WAITING_MENTOR_APPROVAL',
+  MATCH_REQUEST_WAITING_2_APPROVALS: 'MATCH_REQUEST_WAITING_2_APPROVALS',
+  MATCH_REQUEST_WAITING_ADMIN_APPROVAL: 'MATCH_REQUEST_WAITING_ADMIN_APPROVAL',
+  NOT_REGISTERED: 'NOT_REGISTERED',
+};
+registerEnumType(MANAGER_REPORT_STATUS_ENUM, {
+  name: 'ManagerReportStatus',
+  description: 'The matching-status categories of the manager report (seed 004).',
+  valuesConfig: Object.fromEntries(
+    Object.entries(MANAGER_REPORT_STATUS_LABELS).map(([status, label]) => [status, { description: `"${label}"` }]),
+  ) as never,
+});
+
+export const MANAGER_REPORT_ROLE_ENUM: { readonly [K in ManagerReportRole]: K } = { MENTOR: 'MENTOR', MENTEE: 'MENTEE' };
+registerEnumType(MANAGER_REPORT_ROLE_ENUM, {
+  name: 'ManagerReportRole',
+  description: 'How the employee on a manager report row takes part: as a mentor or as a mentee.',
+});
+
+@ObjectType('ManagerReportRow', {
+  description: 'One employee taking part in a program, as a mentor or as a mentee (seed 004). The name of a mentee is never shown.',
+})
 export class ManagerReportRowType {
   @Field({ description: 'Matching status, as the report words it (Matched-Active, Unmatched, ...).' })
   matchingStatus!: string;
 
-  @Field({ description: 'The same as a stable code (MATCHED_ACTIVE, MATCH_REQUEST_WAITING_2_APPROVALS, NOT_REGISTERED, ...).' })
+  @Field(() => MANAGER_REPORT_STATUS_ENUM, { description: 'The same as a stable code.' })
   statusCode!: ManagerReportStatus;
+
+  @Field(() => MANAGER_REPORT_ROLE_ENUM, { description: 'The employee\'s role; on a MENTEE row, mentorName and mentorEmail are the employee\'s own.' })
+  role!: ManagerReportRole;
 
   @Field(() => Int)
   upcomingMeetings!: number;
@@ -27,16 +63,16 @@ export class ManagerReportRowType {
   @Field({ description: 'Current Company/Organization.' })
   company!: string;
 
-  @Field()
+  @Field({ description: 'The employee: the mentor, or on a MENTEE row the employee taking part as mentee.' })
   mentorName!: string;
 
-  @Field()
+  @Field({ description: 'The employee\'s e-mail address (see mentorName).' })
   mentorEmail!: string;
 
   @Field({ description: 'Registered (MM-DD-YYYY).' })
   registered!: string;
 
-  @Field({ description: 'Always the placeholder "Mentee": hidden for security and privacy.' })
+  @Field({ description: 'The placeholder "Mentee" where the row is about a match, blank for Unmatched and Not Registered: a name is never shown.' })
   menteeName!: string;
 
   @Field({ description: 'MM-DD-YYYY; blank for unmatched or concluded connections.' })

@@ -51,7 +51,33 @@ export interface Config {
   readonly introspection: boolean;
   /** Requests per minute per token subject (reads, writes) and per client address; 0 switches one off. */
   readonly rateLimits: RateLimitSettings;
+  /** When the hourly background jobs run (issue 18). */
+  readonly jobSchedules: JobSchedules;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Background job schedules (issue 18): service settings, the same for every program.
+
+/**
+ * The registration-reminder and manager-report jobs. Each is idempotent per period (one reminder a
+ * month or quarter, one report per manager and two weeks), so the interval only says how soon after
+ * a period opens it goes out; the first run comes `jobFirstRunDelayMs` after the start instead of a
+ * whole interval later, so a restart does not hold reminders and reports back by an hour.
+ */
+export interface JobSchedules {
+  /** REMINDER_JOB_INTERVAL_MS (default 3,600,000: hourly). */
+  readonly registrationRemindersIntervalMs: number;
+  /** MANAGER_REPORT_JOB_INTERVAL_MS (default 3,600,000: hourly). */
+  readonly managerReportsIntervalMs: number;
+  /** JOB_FIRST_RUN_DELAY_MS (default 60,000): from the start to each job's first run. */
+  readonly firstRunDelayMs: number;
+}
+
+const jobSchedules = (env: NodeJS.ProcessEnv): JobSchedules => ({
+  registrationRemindersIntervalMs: integer(env, 'REMINDER_JOB_INTERVAL_MS', 3_600_000, 1000, 604_800_000),
+  managerReportsIntervalMs: integer(env, 'MANAGER_REPORT_JOB_INTERVAL_MS', 3_600_000, 1000, 604_800_000),
+  firstRunDelayMs: integer(env, 'JOB_FIRST_RUN_DELAY_MS', 60_000, 0, 86_400_000),
+});
 
 
 export class ConfigError extends Error {
@@ -230,5 +256,6 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       addressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 3000, 0, 10_000_000),
       trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
     },
+    jobSchedules: jobSchedules(env),
   };
 };

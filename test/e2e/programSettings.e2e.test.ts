@@ -281,7 +281,7 @@ describe.each(sqlBackends())('program settings over GraphQL on $name', ({ open }
 
   test('the health thresholds are program settings; query arguments override them for one query', async () => {
     t.clock.set('2026-09-03T14:00:00.000Z');
-    const programId = await program();
+    const programId = await program({ checkInAfterWeeks: 6 });
     const mentor = await participant(programId, 'MENTOR', 'Ida Mentor');
     const mentee = await participant(programId, 'MENTEE', 'Jon Mentee');
     const live = await ok('matchPersonas', 'MatchPersonasInput', { programId, mentorPersonaId: mentor.personaId, menteePersonaId: mentee.personaId }, 'match { id }');
@@ -295,7 +295,7 @@ describe.each(sqlBackends())('program settings over GraphQL on $name', ({ open }
           { programId },
         )
       ).matchHealth;
-    expect(await health()).toEqual({ thresholds: { checkInAfterWeeks: 4, missedInARow: 2 }, matchesNeedingCheckIn: [] });
+    expect(await health()).toEqual({ thresholds: { checkInAfterWeeks: 6, missedInARow: 2 }, matchesNeedingCheckIn: [] });
 
     await ok('updateProgramSettings', 'UpdateProgramSettingsInput', { programId, reason: 'Check in sooner', checkInAfterWeeks: 3, missedInARow: 1 });
     expect(await health()).toEqual({

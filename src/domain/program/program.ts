@@ -443,6 +443,10 @@ const addSite = (kind: string, existing: readonly Site[], site: Site): Site => {
   return added!;
 };
 
+/** The settings given: a field present but undefined means "not given", never "unset". */
+const definedOnly = <T extends object>(settings: T): Partial<T> =>
+  Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as Partial<T>;
+
 const sameSettings = (a: ProgramSettings, b: ProgramSettings) => JSON.stringify(a) === JSON.stringify(b);
 
 const decide = (command: ProgramCommand, state: ProgramState): ProgramEvent[] => {
@@ -470,7 +474,7 @@ const decide = (command: ProgramCommand, state: ProgramState): ProgramEvent[] =>
           programId: requireText('Program id', programId),
           name: requireText('Program name', data.name),
           timeZone,
-          settings: validateSettings({ ...DEFAULT_PROGRAM_SETTINGS, ...data.settings }),
+          settings: validateSettings({ ...DEFAULT_PROGRAM_SETTINGS, ...definedOnly(data.settings ?? {}) }),
           partnerSites: validateSites('Partner site', data.partnerSites ?? []),
           mentorSiteLists: validateSites('Mentor site list', data.mentorSiteLists ?? []),
           closureReasons,
@@ -482,8 +486,7 @@ const decide = (command: ProgramCommand, state: ProgramState): ProgramEvent[] =>
   const program = requireProgram(state, programId);
   switch (command.type) {
     case 'ChangeProgramSettings': {
-      const given = Object.fromEntries(Object.entries(command.data.settings).filter(([, value]) => value !== undefined));
-      const to = validateSettings({ ...program.settings, ...given, matchingEnabled: program.settings.matchingEnabled });
+      const to = validateSettings({ ...program.settings, ...definedOnly(command.data.settings), matchingEnabled: program.settings.matchingEnabled });
       const events: ProgramEvent[] = [];
       if (command.data.timeZone !== undefined) {
         const timeZone = canonicalTimeZone(command.data.timeZone);

@@ -38,7 +38,9 @@ export class SiteInput {
   name!: string;
 }
 
-@InputType('ProgramSettingsInput', { description: 'Omitted fields take the defaults (matching off, admin-led, 6 months, 3 business days).' })
+@InputType('ProgramSettingsInput', {
+  description: 'Omitted fields take the defaults (matching off, admin-led, 6 months, 3 business days, no holidays). Change them later with updateProgramSettings.',
+})
 export class ProgramSettingsInput {
   @Field(() => MATCHING_PROCESS_ENUM, { nullable: true })
   @IsOptional()
@@ -72,6 +74,36 @@ export class ProgramSettingsInput {
   @Field({ nullable: true })
   @IsOptional()
   managerValidationRequired?: boolean;
+
+  @Field(() => Int, { nullable: true, description: 'Health: a live match with no meeting for this many weeks needs a check-in (default 4).' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(SETTING_LIMITS.checkInAfterWeeks)
+  checkInAfterWeeks?: number;
+
+  @Field(() => Int, { nullable: true, description: 'Health: this many meetings missed in a row flag a match for a check-in (default 2).' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(SETTING_LIMITS.missedInARow)
+  missedInARow?: number;
+
+  @Field(() => String, { nullable: true, description: 'ISO 3166-1 country code (e.g. US, FR) whose public holidays are not business days.' })
+  @IsOptional()
+  @Length(2, 2)
+  holidayCountry?: string;
+
+  @Field(() => String, { nullable: true, description: 'ISO 3166-2 subdivision of holidayCountry (e.g. NY) adding its own public holidays.' })
+  @IsOptional()
+  @Length(1, 10)
+  holidayRegion?: string;
+
+  @Field(() => [String], { nullable: true, description: 'The program\'s own closed days, YYYY-MM-DD in its time zone.' })
+  @IsOptional()
+  @ArrayMaxSize(SETTING_LIMITS.closedDays)
+  @Length(10, 10, { each: true })
+  closedDays?: string[];
 }
 
 @InputType('CreateProgramInput')

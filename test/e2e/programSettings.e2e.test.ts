@@ -279,6 +279,28 @@ describe.each(sqlBackends())('program settings over GraphQL on $name', ({ open }
     expect((await match(requested.match.id)).status).toBe('EXPIRED');
   });
 
+  test('a new time zone moves where business days are counted and how the e-mails write dates; open requests keep theirs', async () => {
+    t.clock.set('2026-09-03T14:00:00.000Z');
+    const programId = await program({ matchingProcess: 'USER_LED_WITH_APPROVAL', requiredApprovals: ['MENTOR'] });
+    const [mentor1, mentor2] = [await participant(programId, 'MENTOR', 'Kai Mentor'), await participant(programId, 'MENTOR', 'Lea Mentor')];
+    const [mentee1, mentee2] = [await participant(programId, 'MENTEE', 'Max Mentee'), await participant(programId, 'MENTEE', 'Noa Mentee')];
+    // Friday 4 September 2026, 19:00 in New York, already Saturday 01:00 in Paris.
+    t.clock.set('2026-09-04T23:00:00.000Z');
+    const inNewYork = await ok('requestMatch', 'RequestMatchInput', { mentorPersonaId: mentor1.personaId, menteePersonaId: mentee1.personaId }, `match { ${MATCH_FIELDS} }`, mentee1.token);
+    expect(inNewYork.match.expiresAt).toBe('2026-09-09T23:00:00.000Z'); // Wednesday 19:00 in New York
+    await ok('updateProgramSettings', 'UpdateProgramSettingsInput', { programId, reason: 'The program moves to the Paris office', timeZone: 'Europe/Paris' });
+    const inParis = await ok('requestMatch', 'RequestMatchInput', { mentorPersonaId: mentor2.personaId, menteePersonaId: mentee2.personaId }, `match { ${MATCH_FIELDS} }`, mentee2.token);
+    // A Saturday request in Paris: Monday to Wednesday whole, expiring at Thursday 00:00 there.
+    expect(inParis.match.expiresAt).toBe('2026-09-09T22:00:00.000Z');
+    expect((await match(inNewYork.match.id)).expiresAt).toBe('2026-09-09T23:00:00.000Z');
+    const mails = (
+      await query(`query ($programId: ID!) { notifications(programId: $programId) { kind recipientUserId body } }`, { programId })
+    ).notifications.filter((n: { kind: string }) => n.kind === 'MATCH_REQUEST');
+    const bodyFor = (userId: string) => mails.find((n: { recipientUserId: string }) => n.recipientUserId === userId)?.body as string;
+    expect(bodyFor(mentor1.userId)).toContain('Wednesday, September 9, 2026 at 7:00 PM');
+    expect(bodyFor(mentor2.userId)).toContain('Thursday, September 10, 2026 at 12:00 AM');
+  });
+
   test('the health thresholds are program settings; query arguments override them for one query', async () => {
     t.clock.set('2026-09-03T14:00:00.000Z');
     const programId = await program({ checkInAfterWeeks: 6 });

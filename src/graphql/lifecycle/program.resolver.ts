@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { ProgramCommand } from '../../domain';
-import { attempt } from '../errors';
+import { attempt, toUserErrors } from '../errors';
 import { AddClosureReasonInput, AddSiteInput, CreateProgramInput, ProgramInput, UpdateProgramSettingsInput } from './inputs';
 import { DomainError } from '../../domain/shared/decider';
 import { ProgramPayload, refused, succeeded } from './payloads';
@@ -97,12 +97,8 @@ export class ProgramResolver {
   }
 }
 
-const refusedNow = async (error: DomainError): Promise<ProgramPayload> => {
-  const result = await attempt(() => {
-    throw error;
-  });
-  return refused(new ProgramPayload(), result.ok ? [] : result.errors, { programId: null });
-};
+/** A refusal found before any command runs: the same payload as the domain's, nothing recorded. */
+const refusedNow = async (error: DomainError): Promise<ProgramPayload> => refused(new ProgramPayload(), toUserErrors(error), { programId: null });
 
 const onProgram = async (context: Context, input: ProgramInput, command: ProgramCommand): Promise<ProgramPayload> => {
   const result = await attempt(() => context.services.commands.onProgram(commandContextFor(context, input), command));

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { DomainError } from '../src/domain/shared/decider';
 import type { MeetingLifecycleState } from '../src/domain/meeting/meeting';
+import { DEFAULT_PROGRAM_SETTINGS, SETTING_LIMITS } from '../src/domain/program/program';
 import type { SqlExecutor } from '../src/sql/sqlDatabase';
 import { isoTimestamp } from './shared';
 
@@ -43,16 +44,19 @@ export interface MeetingCounts {
   readonly completed: number;
 }
 
-/** When a live match needs a check-in. Not program settings (yet): the caller of `health` chooses. */
+/** When a live match needs a check-in: the program's settings, which a caller of `health` may override. */
 export interface HealthThresholds {
   /** No meeting that took place in this many weeks (or none since going live that long ago). */
   readonly checkInAfterWeeks: number;
   /** This many meetings in a row, up to now, were missed. */
   readonly missedInARow: number;
 }
-export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = { checkInAfterWeeks: 4, missedInARow: 2 };
-export const MAX_CHECK_IN_WEEKS = 52;
-export const MAX_MISSED_IN_A_ROW = 20;
+export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = {
+  checkInAfterWeeks: DEFAULT_PROGRAM_SETTINGS.checkInAfterWeeks,
+  missedInARow: DEFAULT_PROGRAM_SETTINGS.missedInARow,
+};
+export const MAX_CHECK_IN_WEEKS = SETTING_LIMITS.checkInAfterWeeks;
+export const MAX_MISSED_IN_A_ROW = SETTING_LIMITS.missedInARow;
 
 export type CheckInReasonKind = 'NO_RECENT_MEETING' | 'NEVER_MET' | 'MISSED_IN_A_ROW';
 export const CHECK_IN_REASON_KINDS: readonly CheckInReasonKind[] = ['NO_RECENT_MEETING', 'NEVER_MET', 'MISSED_IN_A_ROW'];
@@ -297,18 +301,28 @@ export class SqlMeetingReadModel {
    */
   async health(programId: string, now: string, thresholds: Partial<HealthThresholds> = {}): Promise<MatchHealth | null> {
     const asOf = requireNow(now);
+    const program = await this.db.query<{ time_zone: string; settings: Partial<HealthThresholds> }>(
+      `SELECT time_zone, settings FROM rm_programs WHERE program_id = $1`,
+      [programId],
+    );
+    const timeZone = program.rows[0]?.time_zone;
+    if (timeZone === undefined) return null;
+    // The program's settings, unless the caller overrides one for this query.
+    const settings = program.rows[0]!.settings;
     const chosen: HealthThresholds = {
       checkInAfterWeeks: requireWhole(
         'checkInAfterWeeks',
-        thresholds.checkInAfterWeeks ?? DEFAULT_HEALTH_THRESHOLDS.checkInAfterWeeks,
+        thresholds.checkInAfterWeeks ?? settings.checkInAfterWeeks ?? DEFAULT_HEALTH_THRESHOLDS.checkInAfterWeeks,
         1,
         MAX_CHECK_IN_WEEKS,
       ),
-      missedInARow: requireWhole('missedInARow', thresholds.missedInARow ?? DEFAULT_HEALTH_THRESHOLDS.missedInARow, 1, MAX_MISSED_IN_A_ROW),
+      missedInARow: requireWhole(
+        'missedInARow',
+        thresholds.missedInARow ?? settings.missedInARow ?? DEFAULT_HEALTH_THRESHOLDS.missedInARow,
+        1,
+        MAX_MISSED_IN_A_ROW,
+      ),
     };
-    const program = await this.db.query<{ time_zone: string }>(`SELECT time_zone FROM rm_programs WHERE program_id = $1`, [programId]);
-    const timeZone = program.rows[0]?.time_zone;
-    if (timeZone === undefined) return null;
     const totals = await this.db.query<{ active_matches: number; completed: number; upcoming: number; missed: number }>(
       `SELECT (SELECT count(*) FROM rm_matches m WHERE m.program_id = $1 AND m.status = 'ACTIVE')::integer AS active_matches,
               count(*) FILTER (WHERE ${completedAt('$2')})::integer AS completed,

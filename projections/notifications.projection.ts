@@ -11,6 +11,7 @@ import type {
   NotificationTemplateSet,
   PersonalDataErased,
   ProgramCreated,
+  ProgramTimeZoneChanged,
   UserEmailChanged,
   UserProfileUpdated,
   UserRegistered,
@@ -105,6 +106,7 @@ export type NotificationSourceEvent =
   | UserEmailChanged
   | UserProfileUpdated
   | ProgramCreated
+  | ProgramTimeZoneChanged
   | NotificationTemplateSet
   | MenteeInvitedToMatch
   | MatchRequested
@@ -361,6 +363,14 @@ const evolve = (batch: Batch, recorded: RecordedEvent<NotificationSourceEvent>):
     case 'ProgramCreated':
       batch.programs.insert({ program_id: event.data.programId, name: event.data.name, time_zone: event.data.timeZone, templates: {}, ...positionOf(recorded) });
       return;
+    case 'ProgramTimeZoneChanged': {
+      // Dates in the program's e-mails are written on its clock from now on.
+      const row = batch.programs.get(event.data.programId);
+      if (!row || !notYetAppliedTo(row, recorded)) return;
+      Object.assign(row, { time_zone: event.data.to }, positionOf(recorded));
+      batch.programs.touch(event.data.programId);
+      return;
+    }
     case 'NotificationTemplateSet': {
       const { programId, kind, template } = event.data;
       const row = batch.programs.get(programId);
@@ -611,6 +621,7 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
     'UserEmailChanged',
     'UserProfileUpdated',
     'ProgramCreated',
+    'ProgramTimeZoneChanged',
     'NotificationTemplateSet',
     'MenteeInvitedToMatch',
     'MatchRequested',

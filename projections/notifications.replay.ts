@@ -2,13 +2,13 @@ import type { GlobalPosition } from '../src/eventstore/eventStore';
 import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
 import { MAJOR, MINOR, inList, latestOf, upToCondition, LOG } from './replaySql';
 
-const PROGRAM_TYPES = ['ProgramCreated', 'InitiativeCreated', 'NotificationTemplateSet'];
+const PROGRAM_TYPES = ['ProgramCreated', 'InitiativeCreated', 'NotificationTemplateSet', 'ProgramTimeZoneChanged'];
 const CONTACT_CHANGE_TYPES = ['UserEmailChanged', 'UserProfileUpdated'];
 
 /**
  * The notification read model's own tables replayed in SQL, straight from es_events: the contacts
  * (each user's current address and name) and the programs (name, time zone, and the
- * templates their NotificationTemplateSet events leave; an initiative is a program of its own with
+ * templates their NotificationTemplateSet events leave, the zone the latest ProgramTimeZoneChanged set; an initiative is a program of its own with
  * none). The outbox is not replayed (see notifications.projection.ts). The read-model tests replay
  * with and without this and compare every row.
  */
@@ -44,19 +44,23 @@ created AS (
   SELECT DISTINCT ON (key) key, name, time_zone, major, minor
     FROM (SELECT CASE WHEN type = 'ProgramCreated' THEN data->>'programId' ELSE data->>'initiativeId' END AS key,
                  data->>'name' AS name, data->>'timeZone' AS time_zone, major, minor
-            FROM events WHERE type <> 'NotificationTemplateSet') c
+            FROM events WHERE type IN ('ProgramCreated', 'InitiativeCreated')) c
    ORDER BY key, major, minor
 ),
 applied AS (
-  SELECT s.data->>'programId' AS key, s.data->>'kind' AS kind, s.data->'template' AS template, s.major, s.minor
+  SELECT s.type, s.data->>'programId' AS key, s.data->>'kind' AS kind, s.data->'template' AS template, s.data->>'to' AS time_zone,
+         s.major, s.minor
     FROM events s
     JOIN created c ON c.key = s.data->>'programId' AND (s.major, s.minor) > (c.major, c.minor)
-   WHERE s.type = 'NotificationTemplateSet'
+   WHERE s.type IN ('NotificationTemplateSet', 'ProgramTimeZoneChanged')
 ),
 latest AS (
-  SELECT DISTINCT ON (key, kind) key, kind, template FROM applied ORDER BY key, kind, major DESC, minor DESC
+  SELECT DISTINCT ON (key, kind) key, kind, template FROM applied WHERE type = 'NotificationTemplateSet' ORDER BY key, kind, major DESC, minor DESC
+),
+zone AS (
+  SELECT DISTINCT ON (key) key, time_zone FROM applied WHERE type = 'ProgramTimeZoneChanged' ORDER BY key, major DESC, minor DESC
 )
-SELECT c.key, c.name, c.time_zone,
+SELECT c.key, c.name, COALESCE((SELECT z.time_zone FROM zone z WHERE z.key = c.key), c.time_zone),
        COALESCE((SELECT jsonb_object_agg(l.kind, l.template) FROM latest l WHERE l.key = c.key AND l.template <> 'null'::jsonb), '{}'::jsonb),
        COALESCE(a.major, c.major)::numeric, COALESCE(a.minor, c.minor)::numeric
   FROM created c

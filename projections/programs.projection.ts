@@ -73,6 +73,9 @@ export const programsProjection = projection<ProgramEvent>({
       case 'ProgramSettingsChanged':
         await update('settings = $5::jsonb', jsonParam(completeSettings(event.data.to)));
         return;
+      case 'ProgramTimeZoneChanged':
+        await update('time_zone = $5::text', event.data.to);
+        return;
       case 'NotificationTemplateSet': {
         const { kind, template } = event.data;
         if (template === null) await update('notification_templates = notification_templates - $5::text', kind);

@@ -239,8 +239,17 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     queries: services.initiativeReadModel,
     clock,
     logger,
+    intervalMs: config.jobSchedules.registrationRemindersIntervalMs,
+    firstRunDelayMs: config.jobSchedules.firstRunDelayMs,
   });
-  const managerReportScheduler = new ManagerReportScheduler({ pipeline, reports: managerReports, clock, logger });
+  const managerReportScheduler = new ManagerReportScheduler({
+    pipeline,
+    reports: managerReports,
+    clock,
+    logger,
+    intervalMs: config.jobSchedules.managerReportsIntervalMs,
+    firstRunDelayMs: config.jobSchedules.firstRunDelayMs,
+  });
   const jobs = { notifications, scheduler, registrationReminders, managerReports: managerReportScheduler };
 
 

@@ -53,6 +53,8 @@ export interface Config {
   readonly rateLimits: RateLimitSettings;
   /** Token lifetime, clock skew, audience, an identity provider, and how often the revocation list is read. */
   readonly tokens: TokenSettings;
+  /** When the hourly background jobs run (issue 18). */
+  readonly jobSchedules: JobSchedules;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,6 +161,30 @@ const tokenSettings = (env: NodeJS.ProcessEnv): TokenSettings => {
     revocationPollMs: integer(env, 'REVOCATION_POLL_MS', 5000, 50, 600_000),
   };
 };
+
+// ---------------------------------------------------------------------------------------------
+// Background job schedules (issue 18): service settings, the same for every program.
+
+/**
+ * The registration-reminder and manager-report jobs. Each is idempotent per period (one reminder a
+ * month or quarter, one report per manager and two weeks), so the interval only says how soon after
+ * a period opens it goes out; the first run comes `jobFirstRunDelayMs` after the start instead of a
+ * whole interval later, so a restart does not hold reminders and reports back by an hour.
+ */
+export interface JobSchedules {
+  /** REMINDER_JOB_INTERVAL_MS (default 3,600,000: hourly). */
+  readonly registrationRemindersIntervalMs: number;
+  /** MANAGER_REPORT_JOB_INTERVAL_MS (default 3,600,000: hourly). */
+  readonly managerReportsIntervalMs: number;
+  /** JOB_FIRST_RUN_DELAY_MS (default 60,000): from the start to each job's first run. */
+  readonly firstRunDelayMs: number;
+}
+
+const jobSchedules = (env: NodeJS.ProcessEnv): JobSchedules => ({
+  registrationRemindersIntervalMs: integer(env, 'REMINDER_JOB_INTERVAL_MS', 3_600_000, 1000, 604_800_000),
+  managerReportsIntervalMs: integer(env, 'MANAGER_REPORT_JOB_INTERVAL_MS', 3_600_000, 1000, 604_800_000),
+  firstRunDelayMs: integer(env, 'JOB_FIRST_RUN_DELAY_MS', 60_000, 0, 86_400_000),
+});
 
 
 export class ConfigError extends Error {
@@ -338,5 +364,6 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
     },
     tokens: tokenSettings(env),
+    jobSchedules: jobSchedules(env),
   };
 };

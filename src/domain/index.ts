@@ -32,6 +32,7 @@ export const PROGRAM_EVENT_TYPES = [
   'PairBanLifted',
   'AutoMatchingRan',
   'ProgramSettingsChanged',
+  'ProgramTimeZoneChanged',
   'MatchingTurnedOn',
   'MatchingTurnedOff',
   'ClosureReasonAdded',

@@ -20,9 +20,11 @@ export class ManagerReportScheduler {
       readonly logger: Logger;
       /** Between runs (default an hour; each manager's report is issued once per two-week period). */
       readonly intervalMs?: number;
+      /** From start to the first run (default: one interval). */
+      readonly firstRunDelayMs?: number;
     },
   ) {
-    this.job = new PeriodicJob('Manager reports', options.intervalMs ?? 3_600_000, () => this.run(), options.logger);
+    this.job = new PeriodicJob('Manager reports', options.intervalMs ?? 3_600_000, () => this.run(), options.logger, options.firstRunDelayMs);
   }
 
   start(): void {

@@ -18,21 +18,23 @@ export class PeriodicJob<Report> {
     private readonly intervalMs: number,
     private readonly run: () => Promise<Report>,
     private readonly logger: Logger,
+    /** From `start()` to the first run (default: one interval). */
+    private readonly firstDelayMs: number = intervalMs,
   ) {}
 
   start(): void {
     this.stopped = false;
-    const loop = () => {
+    const loop = (delayMs: number = this.intervalMs) => {
       this.timer = setTimeout(() => {
         void this.tick()
           .catch((error: unknown) => this.logger.error({ err: error, job: this.name }, `${this.name} failed; it will run again`))
           .finally(() => {
             if (!this.stopped) loop();
           });
-      }, this.intervalMs);
+      }, delayMs);
       this.timer.unref();
     };
-    loop();
+    loop(this.firstDelayMs);
   }
 
   /** Stops the loop and waits for a run in progress. */

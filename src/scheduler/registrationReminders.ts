@@ -30,6 +30,8 @@ export interface RegistrationRemindersOptions {
   readonly logger: Logger;
   /** Between ticks (default: an hour; a reminder is due for a whole month or quarter). */
   readonly intervalMs?: number;
+  /** From start to the first tick (default: one interval). */
+  readonly firstRunDelayMs?: number;
   /** Reminders per tick; the rest go out on the next ones. */
   readonly batchSize?: number;
 }
@@ -38,7 +40,7 @@ export class RegistrationReminderScheduler {
   private readonly job: PeriodicJob<ReminderReport>;
 
   constructor(private readonly options: RegistrationRemindersOptions) {
-    this.job = new PeriodicJob('Registration reminders', options.intervalMs ?? 3_600_000, () => this.runTick(), options.logger);
+    this.job = new PeriodicJob('Registration reminders', options.intervalMs ?? 3_600_000, () => this.runTick(), options.logger, options.firstRunDelayMs);
   }
 
   start(): void {

@@ -2,7 +2,7 @@ import type { DomainEvent } from '../../eventstore/eventStore';
 import { DomainError, assertNever, type Decider } from '../shared/decider';
 import { requireText } from '../shared/validation';
 import { addBusinessDays, addMonths, hasPassed } from '../shared/calendar';
-import { findClosureReason, requireProgram, type ApprovingParty, type Program, type ProgramState } from '../program/program';
+import { businessCalendarOf, findClosureReason, requireProgram, type ApprovingParty, type Program, type ProgramState } from '../program/program';
 import type { ParticipantRole } from '../user/matchStatus';
 import {
   inactivation,
@@ -673,6 +673,21 @@ export const decideDiscardStagedMatch = (command: DiscardStagedMatch, match: Mat
   ];
 };
 
+/*
+ * Settings changes (updateProgramSettings) and matches already under way. A setting is read when a
+ * decision needs it, and a request records what it was promised when it was made:
+ * - An open request (REQUESTED) keeps the approvals it recorded (`requiredApprovals`,
+ *   `pendingApprovals`) and its `expiresAt`. Changing the matching process (even to ADMIN_LED), the
+ *   required approvals, the expiry, the holidays or the time zone changes neither: the participants
+ *   were told whom the request waits for and until when. It can still be approved or declined, and
+ *   it still expires at its date; an admin who wants it gone withdraws it. Requests made after the
+ *   change follow the new settings (ADMIN_LED refuses new ones).
+ * - A staged match (STAGED) is an admin's proposal and waits for an admin in every process: a
+ *   process or approval change leaves it STAGED. Approving it checks matching on and the mentor's
+ *   capacity as they stand then, and its duration is the one in force when it goes live.
+ * - A live match keeps its `endsAt`; a lower mentor capacity ends no match, it refuses the next one.
+ */
+
 const REQUESTER_PARTY: Readonly<Record<RequestingParty, ApprovingParty>> = { MENTEE: 'MENTEE', MENTOR: 'MENTOR' };
 
 /**
@@ -711,7 +726,7 @@ export const decideRequestMatch = (command: RequestMatch, states: MatchStreams):
       requestedBy: data.requestedBy,
       requiredApprovals: [...required],
       pendingApprovals: pending,
-      expiresAt: addBusinessDays(data.now, requestExpiryBusinessDays, program.timeZone),
+      expiresAt: addBusinessDays(data.now, requestExpiryBusinessDays, businessCalendarOf(program)),
       message,
     },
   };

@@ -1,6 +1,7 @@
 import type { DomainEvent } from '../../eventstore/eventStore';
 import { DomainError, assertNever, type Decider } from '../shared/decider';
-import { requirePositiveInteger, requireText } from '../shared/validation';
+import { requireText } from '../shared/validation';
+import { holidayRegionsOf, isKnownHolidayCountry, type BusinessCalendar } from '../shared/calendar';
 import { validateTemplate, type NotificationKind, type NotificationTemplate } from '../notification/templates';
 import {
   DEFAULT_AUTO_MATCHING,
@@ -38,6 +39,16 @@ export interface ProgramSettings {
   readonly managerValidationRequired: boolean;
   /** Auto-matching criteria and their weights. */
   readonly matchingCriteria: readonly MatchingCriterion[];
+  /** Health: a live match with no meeting for this many weeks needs a check-in (default 4). */
+  readonly checkInAfterWeeks: number;
+  /** Health: a live match whose latest meetings were this many missed in a row needs a check-in (default 2). */
+  readonly missedInARow: number;
+  /** Public holidays of this country (ISO 3166-1 alpha-2, e.g. "US") are not business days; null: none. */
+  readonly holidayCountry: string | null;
+  /** A subdivision of the country (ISO 3166-2 code, e.g. "NY") whose own public holidays are added. */
+  readonly holidayRegion: string | null;
+  /** The program's own closed days (local dates "YYYY-MM-DD", sorted): not business days. */
+  readonly closedDays: readonly string[];
 }
 
 export const DEFAULT_PROGRAM_SETTINGS: ProgramSettings = {
@@ -49,7 +60,30 @@ export const DEFAULT_PROGRAM_SETTINGS: ProgramSettings = {
   mentorCapacity: 1,
   managerValidationRequired: false,
   matchingCriteria: [],
+  checkInAfterWeeks: 4,
+  missedInARow: 2,
+  holidayCountry: null,
+  holidayRegion: null,
+  closedDays: [],
 };
+
+/** Bounds of the settings, shared with the API's input checks. */
+export const SETTING_LIMITS = {
+  matchDurationMonths: 60,
+  requestExpiryBusinessDays: 60,
+  mentorCapacity: 50,
+  checkInAfterWeeks: 52,
+  missedInARow: 20,
+  closedDays: 1000,
+} as const;
+
+/** The calendar the program's business days are counted in (request expiry). */
+export const businessCalendarOf = (program: Pick<Program, 'timeZone' | 'settings'>): BusinessCalendar => ({
+  timeZone: program.timeZone,
+  holidayCountry: program.settings.holidayCountry,
+  holidayRegion: program.settings.holidayRegion,
+  closedDays: program.settings.closedDays,
+});
 
 /** Every program starts with these; it can add its own (AddClosureReason), never remove one. */
 export const DEFAULT_CLOSURE_REASONS: readonly string[] = [
@@ -85,12 +119,18 @@ export type CreateProgram = {
     readonly extraClosureReasons?: readonly string[];
   };
 };
+/**
+ * Change any of the settings (those not given stay). What a change does to matches already under
+ * way is in `decideRequestMatch`'s neighbourhood (src/domain/match/match.ts, "Settings changes").
+ */
 export type ChangeProgramSettings = {
   readonly type: 'ChangeProgramSettings';
   readonly data: {
     readonly programId: string;
     /** Matching on/off has its own commands (TurnMatchingOn/Off). */
     readonly settings: Partial<Omit<ProgramSettings, 'matchingEnabled'>>;
+    /** IANA name; changes where business days and durations are counted from now on. */
+    readonly timeZone?: string;
   };
 };
 export type TurnMatchingOn = { readonly type: 'TurnMatchingOn'; readonly data: { readonly programId: string } };
@@ -160,8 +200,15 @@ export type ProgramCreated = DomainEvent<
 >;
 export type ProgramSettingsChanged = DomainEvent<
   'ProgramSettingsChanged',
-  { readonly programId: string; readonly from: ProgramSettings; readonly to: ProgramSettings }
+  {
+    readonly programId: string;
+    readonly from: ProgramSettings;
+    readonly to: ProgramSettings;
+    /** The names of the settings that differ (absent on events recorded before it was added). */
+    readonly changed?: readonly string[];
+  }
 >;
+export type ProgramTimeZoneChanged = DomainEvent<'ProgramTimeZoneChanged', { readonly programId: string; readonly from: string; readonly to: string }>;
 export type MatchingTurnedOn = DomainEvent<'MatchingTurnedOn', { readonly programId: string }>;
 export type MatchingTurnedOff = DomainEvent<'MatchingTurnedOff', { readonly programId: string }>;
 export type ClosureReasonAdded = DomainEvent<'ClosureReasonAdded', { readonly programId: string; readonly closureReason: string }>;
@@ -212,6 +259,7 @@ export type ProgramEvent =
   | AutoMatchingRan
   | NotificationTemplateSet
   | ProgramSettingsChanged
+  | ProgramTimeZoneChanged
   | MatchingTurnedOn
   | MatchingTurnedOff
   | ClosureReasonAdded
@@ -287,9 +335,18 @@ const validateSettings = (settings: ProgramSettings): ProgramSettings => {
       { field: 'requiredApprovals' },
     );
   }
-  requirePositiveInteger('Match duration (months)', settings.matchDurationMonths);
-  requirePositiveInteger('Request expiry (business days)', settings.requestExpiryBusinessDays);
-  requirePositiveInteger('Mentor capacity', settings.mentorCapacity);
+  requireWholeInRange('matchDurationMonths', 'Match duration (months)', settings.matchDurationMonths, SETTING_LIMITS.matchDurationMonths);
+  requireWholeInRange(
+    'requestExpiryBusinessDays',
+    'Request expiry (business days)',
+    settings.requestExpiryBusinessDays,
+    SETTING_LIMITS.requestExpiryBusinessDays,
+  );
+  requireWholeInRange('mentorCapacity', 'Mentor capacity', settings.mentorCapacity, SETTING_LIMITS.mentorCapacity);
+  requireWholeInRange('checkInAfterWeeks', 'Check-in after (weeks)', settings.checkInAfterWeeks, SETTING_LIMITS.checkInAfterWeeks);
+  requireWholeInRange('missedInARow', 'Meetings missed in a row', settings.missedInARow, SETTING_LIMITS.missedInARow);
+  const holidays = validateHolidays(settings.holidayCountry, settings.holidayRegion);
+  const closedDays = validateClosedDays(settings.closedDays);
   const criteria = settings.matchingCriteria.map((c) => ({ criterion: requireText('Matching criterion', c.criterion), weight: c.weight }));
   for (const { criterion, weight } of criteria) {
     if (!Number.isFinite(weight) || weight < 0) {
@@ -301,7 +358,67 @@ const validateSettings = (settings: ProgramSettings): ProgramSettings => {
   if (new Set(criteria.map((c) => c.criterion.toLowerCase())).size !== criteria.length) {
     throw new DomainError('VALIDATION_FAILED', 'Each matching criterion may appear only once.', { field: 'matchingCriteria' });
   }
-  return { ...settings, requiredApprovals: [...approvals], matchingCriteria: criteria };
+  return { ...settings, ...holidays, closedDays, requiredApprovals: [...approvals], matchingCriteria: criteria };
+};
+
+const requireWholeInRange = (field: string, label: string, value: number, max: number): void => {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new DomainError('VALIDATION_FAILED', `${label} must be a whole number of at least 1 (got ${value}).`, { field });
+  }
+  if (value > max) throw new DomainError('VALIDATION_FAILED', `${label} must be at most ${max} (got ${value}).`, { field });
+};
+
+const validateHolidays = (country: string | null, region: string | null): Pick<ProgramSettings, 'holidayCountry' | 'holidayRegion'> => {
+  const holidayCountry = country?.trim().toUpperCase() || null;
+  const holidayRegion = region?.trim().toUpperCase() || null;
+  if (holidayCountry === null) {
+    if (holidayRegion !== null) {
+      throw new DomainError('VALIDATION_FAILED', `Holiday region "${region}" needs its country: set holidayCountry too (e.g. "US" for "NY").`, {
+        field: 'holidayRegion',
+      });
+    }
+    return { holidayCountry, holidayRegion };
+  }
+  if (!/^[A-Z]{2}$/.test(holidayCountry) || !isKnownHolidayCountry(holidayCountry)) {
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      `"${country}" is not a country whose public holidays are known; use an ISO 3166-1 two-letter code such as "US", "FR" or "DE".`,
+      { field: 'holidayCountry' },
+    );
+  }
+  if (holidayRegion !== null) {
+    const regions = holidayRegionsOf(holidayCountry);
+    if (!regions.includes(holidayRegion)) {
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        regions.length === 0
+          ? `Country ${holidayCountry} has no regions with holidays of their own; leave holidayRegion empty.`
+          : `"${region}" is not a region of ${holidayCountry}; use one of: ${regions.join(', ')}.`,
+        { field: 'holidayRegion' },
+      );
+    }
+  }
+  return { holidayCountry, holidayRegion };
+};
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+const validateClosedDays = (days: readonly string[]): string[] => {
+  if (days.length > SETTING_LIMITS.closedDays) {
+    throw new DomainError('VALIDATION_FAILED', `At most ${SETTING_LIMITS.closedDays} closed days (got ${days.length}).`, { field: 'closedDays' });
+  }
+  const cleaned = days.map((day) => day.trim());
+  for (const day of cleaned) {
+    const parts = ISO_DATE.exec(day);
+    const date = parts ? new Date(Date.UTC(Number(parts[1]), Number(parts[2]) - 1, Number(parts[3]))) : null;
+    if (!parts || !date || date.getUTCFullYear() !== Number(parts[1]) || date.getUTCMonth() !== Number(parts[2]) - 1 || date.getUTCDate() !== Number(parts[3])) {
+      throw new DomainError('VALIDATION_FAILED', `Closed day "${day}" is not a date; write it as YYYY-MM-DD, e.g. 2026-12-24.`, {
+        field: 'closedDays',
+        value: day,
+      });
+    }
+  }
+  return [...new Set(cleaned)].sort();
 };
 
 const validateSites = (kind: string, sites: readonly Site[]): Site[] => {
@@ -325,6 +442,10 @@ const addSite = (kind: string, existing: readonly Site[], site: Site): Site => {
   }
   return added!;
 };
+
+/** The settings given: a field present but undefined means "not given", never "unset". */
+const definedOnly = <T extends object>(settings: T): Partial<T> =>
+  Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as Partial<T>;
 
 const sameSettings = (a: ProgramSettings, b: ProgramSettings) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -353,7 +474,7 @@ const decide = (command: ProgramCommand, state: ProgramState): ProgramEvent[] =>
           programId: requireText('Program id', programId),
           name: requireText('Program name', data.name),
           timeZone,
-          settings: validateSettings({ ...DEFAULT_PROGRAM_SETTINGS, ...data.settings }),
+          settings: validateSettings({ ...DEFAULT_PROGRAM_SETTINGS, ...definedOnly(data.settings ?? {}) }),
           partnerSites: validateSites('Partner site', data.partnerSites ?? []),
           mentorSiteLists: validateSites('Mentor site list', data.mentorSiteLists ?? []),
           closureReasons,
@@ -365,9 +486,27 @@ const decide = (command: ProgramCommand, state: ProgramState): ProgramEvent[] =>
   const program = requireProgram(state, programId);
   switch (command.type) {
     case 'ChangeProgramSettings': {
-      const to = validateSettings({ ...program.settings, ...command.data.settings, matchingEnabled: program.settings.matchingEnabled });
+      const to = validateSettings({ ...program.settings, ...definedOnly(command.data.settings), matchingEnabled: program.settings.matchingEnabled });
+      const events: ProgramEvent[] = [];
+      if (command.data.timeZone !== undefined) {
+        const timeZone = canonicalTimeZone(command.data.timeZone);
+        if (timeZone === null) {
+          throw new DomainError(
+            'VALIDATION_FAILED',
+            `"${command.data.timeZone}" is not an IANA time zone; use a name such as "America/New_York" or "Europe/Paris".`,
+            { field: 'timeZone' },
+          );
+        }
+        if (timeZone !== program.timeZone) events.push({ type: 'ProgramTimeZoneChanged', data: { programId, from: program.timeZone, to: timeZone } });
+      }
       // Saving unchanged settings is not a fact worth recording.
-      return sameSettings(program.settings, to) ? [] : [{ type: 'ProgramSettingsChanged', data: { programId, from: program.settings, to } }];
+      if (!sameSettings(program.settings, to)) {
+        const changed = (Object.keys(to) as (keyof ProgramSettings)[]).filter(
+          (key) => JSON.stringify(program.settings[key]) !== JSON.stringify(to[key]),
+        );
+        events.unshift({ type: 'ProgramSettingsChanged', data: { programId, from: program.settings, to, changed } });
+      }
+      return events;
     }
     case 'TurnMatchingOn':
       if (program.settings.matchingEnabled) {
@@ -450,6 +589,8 @@ const evolve = (state: ProgramState, event: ProgramEvent): ProgramState => {
   switch (event.type) {
     case 'ProgramSettingsChanged':
       return { ...state, settings: { ...DEFAULT_PROGRAM_SETTINGS, ...event.data.to } };
+    case 'ProgramTimeZoneChanged':
+      return { ...state, timeZone: event.data.to };
     case 'MatchingCriteriaSet': {
       const { version, criteria, objective } = event.data;
       return { ...state, autoMatching: { version, criteria, objective } };

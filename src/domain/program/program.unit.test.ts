@@ -128,6 +128,7 @@ describe('ChangeProgramSettings', () => {
             programId: P,
             from: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true },
             to: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true, matchDurationMonths: 9 },
+            changed: ['matchDurationMonths'],
           },
         },
       ]));
@@ -141,6 +142,105 @@ describe('ChangeProgramSettings', () => {
     given([programCreated()])
       .when({ type: 'ChangeProgramSettings', data: { programId: P, settings: { requestExpiryBusinessDays: -3 } } })
       .thenThrows('VALIDATION_FAILED', 'Request expiry'));
+});
+
+describe('ChangeProgramSettings: every setting of issue 18', () => {
+  const on = { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true };
+  const change = (settings: Record<string, unknown>, timeZone?: string): ProgramCommand => ({
+    type: 'ChangeProgramSettings',
+    data: { programId: P, settings: settings as never, ...(timeZone !== undefined ? { timeZone } : {}) },
+  });
+
+  it('changes process, approvals, expiry, duration, capacity, health thresholds, holidays and closed days in one event naming each', () =>
+    given([programCreated()])
+      .when(
+        change({
+          matchingProcess: 'USER_LED_WITH_APPROVAL',
+          requiredApprovals: ['MENTOR', 'ADMIN'],
+          requestExpiryBusinessDays: 5,
+          matchDurationMonths: 9,
+          mentorCapacity: 2,
+          checkInAfterWeeks: 3,
+          missedInARow: 3,
+          holidayCountry: 'us',
+          holidayRegion: 'ny',
+          closedDays: ['2026-12-31', '2026-12-24', '2026-12-24'],
+        }),
+      )
+      .then([
+        {
+          type: 'ProgramSettingsChanged',
+          data: {
+            programId: P,
+            from: on,
+            to: {
+              ...on,
+              matchingProcess: 'USER_LED_WITH_APPROVAL',
+              requiredApprovals: ['MENTOR', 'ADMIN'],
+              requestExpiryBusinessDays: 5,
+              matchDurationMonths: 9,
+              mentorCapacity: 2,
+              checkInAfterWeeks: 3,
+              missedInARow: 3,
+              holidayCountry: 'US',
+              holidayRegion: 'NY',
+              closedDays: ['2026-12-24', '2026-12-31'],
+            },
+            changed: [
+              'matchingProcess',
+              'requiredApprovals',
+              'matchDurationMonths',
+              'requestExpiryBusinessDays',
+              'mentorCapacity',
+              'checkInAfterWeeks',
+              'missedInARow',
+              'holidayCountry',
+              'holidayRegion',
+              'closedDays',
+            ],
+          },
+        },
+      ]));
+
+  it('changes the time zone with an event of its own, in its canonical spelling', () =>
+    given([programCreated()])
+      .when(change({}, 'europe/paris'))
+      .then([{ type: 'ProgramTimeZoneChanged', data: { programId: P, from: 'America/New_York', to: 'Europe/Paris' } }]));
+  it('records nothing for the time zone it already has', () => given([programCreated()]).when(change({}, 'America/New_York')).then([]));
+  it('refuses a time zone it does not know', () =>
+    given([programCreated()]).when(change({}, 'Mars/Olympus')).thenThrows('VALIDATION_FAILED', 'not an IANA time zone'));
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['with approval but nobody to approve', { matchingProcess: 'USER_LED_WITH_APPROVAL', requiredApprovals: [] }, 'at least one approving party'],
+    ['an approving party twice', { requiredApprovals: ['MENTOR', 'MENTOR'] }, 'distinct'],
+    ['an expiry of 0 business days', { requestExpiryBusinessDays: 0 }, 'Request expiry (business days) must be a whole number of at least 1'],
+    ['an expiry of 61 business days', { requestExpiryBusinessDays: 61 }, 'at most 60'],
+    ['a duration of 1.5 months', { matchDurationMonths: 1.5 }, 'Match duration'],
+    ['a capacity of 51', { mentorCapacity: 51 }, 'Mentor capacity must be at most 50'],
+    ['a check-in after 0 weeks', { checkInAfterWeeks: 0 }, 'Check-in after (weeks)'],
+    ['21 missed in a row', { missedInARow: 21 }, 'Meetings missed in a row must be at most 20'],
+    ['an unknown country', { holidayCountry: 'XX' }, 'ISO 3166-1 two-letter code'],
+    ['a region without its country', { holidayRegion: 'NY' }, 'needs its country'],
+    ['a region the country does not have', { holidayCountry: 'US', holidayRegion: 'ZZ' }, 'is not a region of US'],
+    ['a closed day that is not a date', { closedDays: ['2026-02-30'] }, 'Closed day "2026-02-30" is not a date'],
+    ['a closed day in another spelling', { closedDays: ['24/12/2026'] }, 'write it as YYYY-MM-DD'],
+  ])('refuses %s', (_case, settings, message) => given([programCreated()]).when(change(settings)).thenThrows('VALIDATION_FAILED', message));
+
+  it('clears the holidays with null', () => {
+    const withHolidays = fold(programDecider, [programCreated()]) as Program;
+    expect(withHolidays.settings.holidayCountry).toBeNull();
+    return given([
+      programCreated(),
+      { type: 'ProgramSettingsChanged', data: { programId: P, from: on, to: { ...on, holidayCountry: 'US', holidayRegion: 'NY' } } },
+    ])
+      .when(change({ holidayCountry: null, holidayRegion: null }))
+      .then([
+        {
+          type: 'ProgramSettingsChanged',
+          data: { programId: P, from: { ...on, holidayCountry: 'US', holidayRegion: 'NY' }, to: on, changed: ['holidayCountry', 'holidayRegion'] },
+        },
+      ]);
+  });
 });
 
 describe('closure reasons and sites', () => {
@@ -242,7 +342,7 @@ describe('matching settings', () => {
       .then([
         {
           type: 'ProgramSettingsChanged',
-          data: { programId: P, from: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true }, to: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true, mentorCapacity: 3 } },
+          data: { programId: P, from: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true }, to: { ...DEFAULT_PROGRAM_SETTINGS, matchingEnabled: true, mentorCapacity: 3 }, changed: ['mentorCapacity'] },
         },
       ]));
   it.each([0, 2.5])('refuses a mentor capacity of %s', (mentorCapacity) =>

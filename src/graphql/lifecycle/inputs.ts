@@ -1,6 +1,6 @@
 import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsEmail, IsIn, IsInt, IsOptional, Length, Max, Min, ValidateNested } from 'class-validator';
 import { Field, ID, InputType, Int } from 'type-graphql';
-import type { ApprovingParty, MatchingProcess, MatchStatus, ParticipantRole, RematchIntent, UserStatus } from '../../domain';
+import { SETTING_LIMITS, type ApprovingParty, type MatchingProcess, type MatchStatus, type ParticipantRole, type RematchIntent, type UserStatus } from '../../domain';
 import {
   APPROVING_PARTY_ENUM,
   MATCHING_PROCESS_ENUM,
@@ -38,7 +38,9 @@ export class SiteInput {
   name!: string;
 }
 
-@InputType('ProgramSettingsInput', { description: 'Omitted fields take the defaults (matching off, admin-led, 6 months, 3 business days).' })
+@InputType('ProgramSettingsInput', {
+  description: 'Omitted fields take the defaults (matching off, admin-led, 6 months, 3 business days, no holidays). Change them later with updateProgramSettings.',
+})
 export class ProgramSettingsInput {
   @Field(() => MATCHING_PROCESS_ENUM, { nullable: true })
   @IsOptional()
@@ -72,6 +74,36 @@ export class ProgramSettingsInput {
   @Field({ nullable: true })
   @IsOptional()
   managerValidationRequired?: boolean;
+
+  @Field(() => Int, { nullable: true, description: 'Health: a live match with no meeting for this many weeks needs a check-in (default 4).' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(SETTING_LIMITS.checkInAfterWeeks)
+  checkInAfterWeeks?: number;
+
+  @Field(() => Int, { nullable: true, description: 'Health: this many meetings missed in a row flag a match for a check-in (default 2).' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(SETTING_LIMITS.missedInARow)
+  missedInARow?: number;
+
+  @Field(() => String, { nullable: true, description: 'ISO 3166-1 country code (e.g. US, FR) whose public holidays are not business days.' })
+  @IsOptional()
+  @Length(2, 2)
+  holidayCountry?: string;
+
+  @Field(() => String, { nullable: true, description: 'ISO 3166-2 subdivision of holidayCountry (e.g. NY) adding its own public holidays.' })
+  @IsOptional()
+  @Length(1, 10)
+  holidayRegion?: string;
+
+  @Field(() => [String], { nullable: true, description: 'The program\'s own closed days, YYYY-MM-DD in its time zone.' })
+  @IsOptional()
+  @ArrayMaxSize(SETTING_LIMITS.closedDays)
+  @Length(10, 10, { each: true })
+  closedDays?: string[];
 }
 
 @InputType('CreateProgramInput')
@@ -120,6 +152,83 @@ export class AddClosureReasonInput extends ProgramInput {
   @Field()
   @Length(1, 200)
   closureReason!: string;
+}
+
+@InputType('UpdateProgramSettingsInput', {
+  description:
+    'The settings to change; omitted fields stay as they are (null clears holidayCountry/holidayRegion). `reason` is required: ' +
+    'it is recorded with the change. Open requests keep the approvals and expiry they were made with; staged matches stay staged.',
+})
+export class UpdateProgramSettingsInput extends ProgramInput {
+  @Field(() => MATCHING_PROCESS_ENUM, { nullable: true, description: 'ADMIN_LED, USER_LED_WITH_APPROVAL or USER_LED.' })
+  @IsOptional()
+  matchingProcess?: MatchingProcess;
+
+  @Field(() => [APPROVING_PARTY_ENUM], { nullable: true, description: 'Who must approve a request (USER_LED_WITH_APPROVAL needs at least one).' })
+  @IsOptional()
+  @ArrayMaxSize(3)
+  requiredApprovals?: ApprovingParty[];
+
+  @Field(() => Int, { nullable: true, description: 'Business days before an unanswered request expires.' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(SETTING_LIMITS.requestExpiryBusinessDays)
+  requestExpiryBusinessDays?: number;
+
+  @Field(() => Int, { nullable: true, description: 'How long a match lasts once live, in months.' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(SETTING_LIMITS.matchDurationMonths)
+  matchDurationMonths?: number;
+
+  @Field(() => Int, { nullable: true, description: 'Default live matches per mentor (a mentor\'s own capacity wins).' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(SETTING_LIMITS.mentorCapacity)
+  mentorCapacity?: number;
+
+  @Field(() => String, { nullable: true, description: 'IANA time zone, e.g. Europe/Paris: where business days and durations are counted.' })
+  @IsOptional()
+  @Length(1, 100)
+  timeZone?: string;
+
+  @Field(() => Boolean, { nullable: true })
+  @IsOptional()
+  @IsBoolean()
+  managerValidationRequired?: boolean;
+
+  @Field(() => Int, { nullable: true, description: 'Health: a live match with no meeting for this many weeks needs a check-in.' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(SETTING_LIMITS.checkInAfterWeeks)
+  checkInAfterWeeks?: number;
+
+  @Field(() => Int, { nullable: true, description: 'Health: this many meetings missed in a row flag a match for a check-in.' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(SETTING_LIMITS.missedInARow)
+  missedInARow?: number;
+
+  @Field(() => String, { nullable: true, description: 'ISO 3166-1 country code (e.g. US, FR) whose public holidays are not business days; null: none.' })
+  @IsOptional()
+  @Length(2, 2)
+  holidayCountry?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'ISO 3166-2 subdivision of holidayCountry (e.g. NY) adding its own public holidays; null: none.' })
+  @IsOptional()
+  @Length(1, 10)
+  holidayRegion?: string | null;
+
+  @Field(() => [String], { nullable: true, description: 'The program\'s own closed days, YYYY-MM-DD in its time zone (replaces the list).' })
+  @IsOptional()
+  @ArrayMaxSize(SETTING_LIMITS.closedDays)
+  @Length(10, 10, { each: true })
+  closedDays?: string[];
 }
 
 @InputType('AddSiteInput')

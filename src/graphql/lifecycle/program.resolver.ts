@@ -1,7 +1,8 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { ProgramCommand } from '../../domain';
-import { attempt } from '../errors';
-import { AddClosureReasonInput, AddSiteInput, CreateProgramInput, ProgramInput } from './inputs';
+import { attempt, toUserErrors } from '../errors';
+import { AddClosureReasonInput, AddSiteInput, CreateProgramInput, ProgramInput, UpdateProgramSettingsInput } from './inputs';
+import { DomainError } from '../../domain/shared/decider';
 import { ProgramPayload, refused, succeeded } from './payloads';
 import { ProgramType } from './program.type';
 import type { Context } from './services';
@@ -50,6 +51,33 @@ export class ProgramResolver {
     return onProgram(context, input, { type: 'TurnMatchingOff', data: { programId: input.programId } });
   }
 
+  /**
+   * Admins only: coordinators run initiatives (seed 003), not programs. Who changed what and why is
+   * the event's metadata (eventLog filter streamId "program-<id>"); the reason is required so that
+   * every change in that history says why.
+   */
+  @Authorized('admin')
+  @Mutation(() => ProgramPayload, {
+    description:
+      'Change a program\'s settings (process, approvals, expiry, duration, capacity, time zone, holidays and closed days, health ' +
+      'thresholds). One ProgramSettingsChanged (and ProgramTimeZoneChanged) event records who, why, and each setting\'s old and new value; ' +
+      'nothing is recorded when nothing changes. Open requests keep the approvals and expiry they were made with; staged matches stay staged.',
+  })
+  updateProgramSettings(@Arg('input') input: UpdateProgramSettingsInput, @Ctx() context: Context) {
+    const { programId, reason, idempotencyKey: _key, timeZone, ...settings } = input;
+    const given = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
+    if (!reason?.trim()) {
+      return refusedNow(new DomainError('VALIDATION_FAILED', 'Say why the settings change (reason): it is recorded in the program\'s history.', { field: 'reason' }));
+    }
+    if (Object.keys(given).length === 0 && timeZone === undefined) {
+      return refusedNow(new DomainError('VALIDATION_FAILED', 'Name at least one setting to change.', { field: 'input' }));
+    }
+    return onProgram(context, input, {
+      type: 'ChangeProgramSettings',
+      data: { programId, settings: given, ...(timeZone !== undefined ? { timeZone } : {}) },
+    });
+  }
+
   @Authorized('admin')
   @Mutation(() => ProgramPayload, { description: 'Add a closure reason to the program\'s list.' })
   addClosureReason(@Arg('input') input: AddClosureReasonInput, @Ctx() context: Context) {
@@ -68,6 +96,9 @@ export class ProgramResolver {
     return onProgram(context, input, { type: 'AddMentorSiteList', data: { programId: input.programId, mentorSiteList: { ...input.site } } });
   }
 }
+
+/** A refusal found before any command runs: the same payload as the domain's, nothing recorded. */
+const refusedNow = async (error: DomainError): Promise<ProgramPayload> => refused(new ProgramPayload(), toUserErrors(error), { programId: null });
 
 const onProgram = async (context: Context, input: ProgramInput, command: ProgramCommand): Promise<ProgramPayload> => {
   const result = await attempt(() => context.services.commands.onProgram(commandContextFor(context, input), command));

@@ -45,6 +45,21 @@ export class ProgramSettingsType {
 
   @Field(() => [MatchingCriterionType])
   matchingCriteria!: MatchingCriterionType[];
+
+  @Field(() => Int, { description: 'Health: a live match with no meeting for this many weeks needs a check-in (default 4).' })
+  checkInAfterWeeks!: number;
+
+  @Field(() => Int, { description: 'Health: this many meetings missed in a row flag a match for a check-in (default 2).' })
+  missedInARow!: number;
+
+  @Field(() => String, { nullable: true, description: 'Country (ISO 3166-1) whose public holidays are not business days.' })
+  holidayCountry!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Subdivision (ISO 3166-2) of holidayCountry whose own public holidays are added.' })
+  holidayRegion!: string | null;
+
+  @Field(() => [String], { description: 'The program\'s own closed days (YYYY-MM-DD in its time zone), not business days.' })
+  closedDays!: string[];
 }
 
 @ObjectType('Program', { description: 'A mentoring program: a school-year cohort, a company\'s mentoring scheme.' })

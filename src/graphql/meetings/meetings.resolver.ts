@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { CommandOutcome } from '../../commands/pipeline';
 import { DomainError } from '../../domain/shared/decider';
-import { DEFAULT_HEALTH_THRESHOLDS, type MeetingView } from '../../../projections/meetingQueries';
+import type { MeetingView } from '../../../projections/meetingQueries';
 import { assertCanSee } from '../access';
 import { requireActor } from '../context';
 import { attempt } from '../errors';
@@ -144,16 +144,23 @@ export class MeetingResolver {
     description:
       '"Monitor Health" of a program as of now: active matches, sessions completed, and the ACTIVE matches needing a check-in with the ' +
       'reasons (no meeting for checkInAfterWeeks weeks, never met since going live that long ago, or missedInARow meetings missed in a row). ' +
+      'The thresholds are the program\'s settings (updateProgramSettings); an argument given here overrides one for this query only. ' +
       'Null for an unknown program.',
   })
   async matchHealth(
     @Arg('programId', () => ID) programId: string,
     @Ctx() context: MeetingContext,
-    @Arg('checkInAfterWeeks', () => Int, { defaultValue: DEFAULT_HEALTH_THRESHOLDS.checkInAfterWeeks }) checkInAfterWeeks: number,
-    @Arg('missedInARow', () => Int, { defaultValue: DEFAULT_HEALTH_THRESHOLDS.missedInARow }) missedInARow: number,
+    @Arg('checkInAfterWeeks', () => Int, { nullable: true, description: 'Overrides the program\'s setting for this query.' })
+    checkInAfterWeeks?: number | null,
+    @Arg('missedInARow', () => Int, { nullable: true, description: 'Overrides the program\'s setting for this query.' })
+    missedInARow?: number | null,
   ): Promise<MatchHealthType | null> {
     await consistentRead(context);
-    const health = await context.services.meetingReadModel.health(programId, nowOf(context), { checkInAfterWeeks, missedInARow });
+    const overrides = {
+      ...(checkInAfterWeeks !== undefined && checkInAfterWeeks !== null ? { checkInAfterWeeks } : {}),
+      ...(missedInARow !== undefined && missedInARow !== null ? { missedInARow } : {}),
+    };
+    const health = await context.services.meetingReadModel.health(programId, nowOf(context), overrides);
     return health ? (Object.assign(new MatchHealthType(), health) as MatchHealthType) : null;
   }
 

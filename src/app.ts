@@ -55,6 +55,8 @@ export interface AppDependencies {
   readonly clock?: () => Date;
   /** Use this database instead of the one the configuration names (tests); the caller closes it. */
   readonly db?: SqlDatabase;
+  /** Use this event store instead of the one the configuration names (tests); the app closes it. */
+  readonly store?: EventStore;
   /** How long a read waits for the projections to include a client's own write. */
   readonly consistencyTimeoutMs?: number;
 }
@@ -93,13 +95,14 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const { logger } = dependencies;
   const clock = dependencies.clock ?? (() => new Date());
   const db = dependencies.db ?? (await openDatabase(config));
-  const store: EventStore = config.eventStoreConnectionString
-    ? await KurrentEventStore.connect(config.eventStoreConnectionString)
-    : await SqlEventStore.create(db);
+  const store: EventStore =
+    dependencies.store ??
+    (config.eventStoreConnectionString ? KurrentEventStore.connect(config.eventStoreConnectionString) : await SqlEventStore.create(db));
+  const logInDatabase = store instanceof SqlEventStore && store.keepsLogIn(db);
   // The auditors' view of the log: the SQL store's own tables, or with KurrentDB an index of the log
   // that a projection keeps in the read-model database (projections/eventLogIndex.projection.ts).
-  const eventLog: EventLogReader = config.eventStoreConnectionString ? new IndexedEventLog(db, store) : new SqlEventLog(db);
-  const projections = config.eventStoreConnectionString ? [...serverProjections, eventLogIndexProjection] : serverProjections;
+  const eventLog: EventLogReader = logInDatabase ? new SqlEventLog(db) : new IndexedEventLog(db, store);
+  const projections = logInDatabase ? serverProjections : [...serverProjections, eventLogIndexProjection];
   const pseudonyms = await Pseudonyms.load(db);
   if (eventLog instanceof SqlEventLog) await ensureEventLogIndexes(db);
   // Reads are recorded in the read-model database, apart from the domain log.

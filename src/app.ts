@@ -11,7 +11,9 @@ import { MeetingCommands } from './application/meetingCommands';
 import type { MeetingServices } from './graphql/meetings';
 import { LiveEventHub } from './live/liveEvents';
 import type { AuditServices } from './graphql/audit';
-import { SqlEventLog, ensureIndexes as ensureEventLogIndexes } from './audit/eventLog';
+import { SqlEventLog, ensureIndexes as ensureEventLogIndexes, type EventLogReader } from './audit/eventLog';
+import { IndexedEventLog } from './audit/indexedEventLog';
+import { eventLogIndexProjection } from '../projections/eventLogIndex.projection';
 import { ReadAuditLog } from './audit/readAudit';
 import type { LiveServices } from './graphql/live/live.resolver';
 import type { TokenServices } from './graphql/tokens/tokens.resolver';
@@ -57,6 +59,8 @@ export interface AppDependencies {
   readonly clock?: () => Date;
   /** Use this database instead of the one the configuration names (tests); the caller closes it. */
   readonly db?: SqlDatabase;
+  /** Use this event store instead of the one the configuration names (tests); the app closes it. */
+  readonly store?: EventStore;
   /** How long a read waits for the projections to include a client's own write. */
   readonly consistencyTimeoutMs?: number;
 }
@@ -97,16 +101,19 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const { logger } = dependencies;
   const clock = dependencies.clock ?? (() => new Date());
   const db = dependencies.db ?? (await openDatabase(config));
-  const store: EventStore = config.eventStoreConnectionString
-    ? await KurrentEventStore.connect(config.eventStoreConnectionString)
-    : await SqlEventStore.create(db);
-  // The auditors' view of the log reads the SQL tables; with KurrentDB it is not available.
-  const eventLog = config.eventStoreConnectionString ? null : new SqlEventLog(db);
+  const store: EventStore =
+    dependencies.store ??
+    (config.eventStoreConnectionString ? KurrentEventStore.connect(config.eventStoreConnectionString) : await SqlEventStore.create(db));
+  const logInDatabase = store instanceof SqlEventStore && store.keepsLogIn(db);
+  // The auditors' view of the log: the SQL store's own tables, or with KurrentDB an index of the log
+  // that a projection keeps in the read-model database (projections/eventLogIndex.projection.ts).
+  const eventLog: EventLogReader = logInDatabase ? new SqlEventLog(db) : new IndexedEventLog(db, store);
+  const projections = logInDatabase ? serverProjections : [...serverProjections, eventLogIndexProjection];
   const pseudonyms = await Pseudonyms.load(db);
-  if (eventLog) await ensureEventLogIndexes(db);
+  if (eventLog instanceof SqlEventLog) await ensureEventLogIndexes(db);
   // Reads are recorded in the read-model database, apart from the domain log.
   const readLog = await ReadAuditLog.create(db, { logger });
-  const runner = await ProjectionRunner.create(store, db, serverProjections, {
+  const runner = await ProjectionRunner.create(store, db, projections, {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
   // After the runner: the outbox table comes from the notifications projection's schema.

@@ -195,7 +195,7 @@ const COLUMNS = `e.stream_id, e.revision, e.global_position::text AS global_posi
 const ASCENDING = `e.transaction_id, e.global_position`;
 const DESCENDING = `e.transaction_id DESC, e.global_position DESC`;
 const VISIBLE = `e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const toLogEvent = (row: EventRow): LogEvent => ({
   position: { major: BigInt(row.transaction_id), minor: BigInt(row.global_position) },
@@ -208,9 +208,9 @@ const toLogEvent = (row: EventRow): LogEvent => ({
   metadata: row.metadata,
 });
 
-const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-const invalid = (field: string, message: string): DomainError => new DomainError('VALIDATION_FAILED', message, { field });
+export const invalid = (field: string, message: string): DomainError => new DomainError('VALIDATION_FAILED', message, { field });
 
 /**
  * occurredAt is written by the pipeline as `Date.toISOString()` (UTC, milliseconds), so comparing
@@ -268,7 +268,21 @@ export interface ScanOptions {
   readonly limit: number;
 }
 
-export class SqlEventLog {
+/**
+ * What the audit queries read the log through: `SqlEventLog` (the SQL store's own tables) or
+ * `IndexedEventLog` (an index the projections keep beside any store, for KurrentDB).
+ */
+export interface EventLogReader {
+  pseudonymised(pseudonyms: Pseudonyms): EventLogReader;
+  browse(filter: EventLogFilter, page?: EventLogPageRequest): Promise<LogPage>;
+  chain(eventId: string): Promise<EventChain>;
+  streamAt(streamId: string, at: string | Date, field?: string): Promise<StateAt>;
+  diff(streamId: string, from: string | Date, to: string | Date): Promise<StateDiff>;
+  /** Recomputes the hash chains; only where the store keeps them (the SQL stores). */
+  readonly verify?: (options?: VerifyChainsOptions) => Promise<ChainReport>;
+}
+
+export class SqlEventLog implements EventLogReader {
   /** `pseudonyms`: every event and state this log gives is pseudonymised (an analyst's view). */
   constructor(
     private readonly db: SqlDatabase,
@@ -397,39 +411,10 @@ export class SqlEventLog {
    * `persona-<personaId>` gives one persona, folded from its user's stream.
    */
   async streamAt(streamId: string, at: string | Date, field = 'at'): Promise<StateAt> {
-    if (at instanceof Date && Number.isNaN(at.getTime())) throw invalid(field, `${field} must be an ISO-8601 date-time.`);
-    const moment = typeof at === 'string' ? isoMoment(at, field) : at.toISOString();
-    const persona = personaTarget(streamId);
-    const readStreamId = persona ? persona.userStreamId : streamId;
-    const aggregate = aggregateOfStream(readStreamId);
-    if (!aggregate || (streamId.startsWith(`${PERSONA}-`) && !persona)) {
-      throw invalid(
-        'streamId',
-        `streamId must start with an aggregate prefix (${[...AGGREGATE_NAMES, PERSONA].map((name) => `${name}-`).join(', ')}) ` +
-          `followed by an id; got "${streamId}".`,
-      );
-    }
-    const result = await this.db.query<EventRow>(`SELECT ${COLUMNS} FROM es_events_merged e WHERE e.stream_id = $1 ORDER BY e.revision`, [readStreamId]);
-    const until = Date.parse(moment);
-    let state = aggregate.folder.initialState();
-    let eventCount = 0;
-    let lastPosition: GlobalPosition | null = null;
-    for (const row of result.rows) {
-      if (Date.parse(row.metadata.occurredAt) > until) break;
-      state = aggregate.folder.evolve(state, { type: row.event_type, data: row.data });
-      eventCount += 1;
-      lastPosition = { major: BigInt(row.transaction_id), minor: BigInt(row.global_position) };
-    }
-    return {
-      streamId,
-      aggregate: persona ? PERSONA : aggregate.name,
-      at: moment,
-      eventCount,
-      lastPosition,
-      state: this.pseudonyms
-        ? (this.pseudonyms.state(toJsonValue(persona ? personaOf(state, persona.personaId) : state)) as JsonValue)
-        : toJsonValue(persona ? personaOf(state, persona.personaId) : state),
-    };
+    return foldStreamAt(streamId, at, field, this.pseudonyms, async (readStreamId) => {
+      const result = await this.db.query<EventRow>(`SELECT ${COLUMNS} FROM es_events_merged e WHERE e.stream_id = $1 ORDER BY e.revision`, [readStreamId]);
+      return result.rows.map(toLogEvent);
+    });
   }
 
   /** What changed in one aggregate between two moments. */
@@ -460,6 +445,53 @@ export class SqlEventLog {
 const personaOf = (userState: unknown, personaId: string): unknown => {
   const personas = (userState as { personas?: readonly { personaId: string }[] }).personas ?? [];
   return personas.find((persona) => persona.personaId === personaId) ?? { status: 'NOT_CREATED' };
+};
+
+/**
+ * The state of one aggregate as of `at`: its stream's events folded in revision order up to the
+ * first one that occurred after `at`. (Stopping there rather than skipping it keeps the fold a
+ * prefix of the stream, which is a state the aggregate really had, even if clocks disagreed.)
+ * `persona-<personaId>` gives one persona, folded from its user's stream. Whatever store the events
+ * come from: `readStream` gives a stream's events in revision order.
+ */
+export const foldStreamAt = async (
+  streamId: string,
+  at: string | Date,
+  field: string,
+  pseudonyms: Pseudonyms | null,
+  readStream: (streamId: string) => Promise<readonly LogEvent[]>,
+): Promise<StateAt> => {
+  if (at instanceof Date && Number.isNaN(at.getTime())) throw invalid(field, `${field} must be an ISO-8601 date-time.`);
+  const moment = typeof at === 'string' ? isoMoment(at, field) : at.toISOString();
+  const persona = personaTarget(streamId);
+  const readStreamId = persona ? persona.userStreamId : streamId;
+  const aggregate = aggregateOfStream(readStreamId);
+  if (!aggregate || (streamId.startsWith(`${PERSONA}-`) && !persona)) {
+    throw invalid(
+      'streamId',
+      `streamId must start with an aggregate prefix (${[...AGGREGATE_NAMES, PERSONA].map((name) => `${name}-`).join(', ')}) ` +
+        `followed by an id; got "${streamId}".`,
+    );
+  }
+  const until = Date.parse(moment);
+  let state = aggregate.folder.initialState();
+  let eventCount = 0;
+  let lastPosition: GlobalPosition | null = null;
+  for (const event of await readStream(readStreamId)) {
+    if (Date.parse(event.metadata.occurredAt) > until) break;
+    state = aggregate.folder.evolve(state, { type: event.type, data: event.data });
+    eventCount += 1;
+    lastPosition = event.position;
+  }
+  const value = toJsonValue(persona ? personaOf(state, persona.personaId) : state);
+  return {
+    streamId,
+    aggregate: persona ? PERSONA : aggregate.name,
+    at: moment,
+    eventCount,
+    lastPosition,
+    state: pseudonyms ? (pseudonyms.state(value) as JsonValue) : value,
+  };
 };
 
 /** The JSON diff of two folded states (`jsonDiff`), as `diff` returns it. */

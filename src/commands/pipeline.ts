@@ -140,8 +140,13 @@ export class CommandPipeline {
         this.onAppended(outcome);
         return outcome;
       } catch (error) {
-        if (isMultiStreamUnsupported(error)) {
-          throw new DomainError('RULE_VIOLATED', (error as Error).message);
+        if (isStoreFeatureUnsupported(error)) {
+          const { feature, requiredServerVersion, serverVersion } = error as { feature?: string; requiredServerVersion?: string; serverVersion?: string };
+          throw new DomainError('RULE_VIOLATED', (error as Error).message, {
+            ...(feature ? { feature } : {}),
+            ...(requiredServerVersion ? { requiredServerVersion } : {}),
+            ...(serverVersion ? { serverVersion } : {}),
+          });
         }
         if (error instanceof IdempotencyKeyReusedError) {
           throw new DomainError('IDEMPOTENCY_KEY_REUSED', error.message, { idempotencyKey: error.idempotencyKey });
@@ -198,5 +203,6 @@ export class CommandPipeline {
   }
 }
 
-const isMultiStreamUnsupported = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'MULTI_STREAM_APPEND_UNSUPPORTED';
+/** The event store cannot do what the command needs (KurrentDB older than the release that can): refused, nothing written. */
+const isStoreFeatureUnsupported = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EVENT_STORE_FEATURE_UNSUPPORTED';

@@ -1,27 +1,36 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   ANY,
+  AppendConsistencyViolationError,
   BACKWARDS,
   END,
-  EventStoreDBClient,
   FORWARDS,
+  KurrentDBClient,
   NO_STREAM,
+  STREAM_STATE,
   StreamNotFoundError,
   WrongExpectedVersionError,
+  streamNameFilter,
   type AllStreamResolvedEvent,
-  type AppendExpectedRevision,
+  type AppendRecordInput,
+  type AppendRecordsResult,
   type AppendResult as ClientAppendResult,
+  type AppendStreamRequest,
+  type AppendStreamState,
   type AppendToStreamOptions,
-  type CurrentRevision,
+  type ConsistencyCheck,
+  type CurrentStreamState,
+  type Filter,
   type JSONEventData,
   type JSONType,
+  type MultiAppendResult,
   type Position,
   type ReadAllOptions as ClientReadAllOptions,
   type ReadPosition,
   type ReadStreamOptions as ClientReadStreamOptions,
   type RecordedEvent as ClientRecordedEvent,
   type ResolvedEvent,
-} from '@eventstore/db-client';
+} from '@kurrent/kurrentdb-client';
 import {
   START,
   IdempotencyKeyReusedError,
@@ -38,33 +47,87 @@ import {
   type ReadStreamOptions,
   type ReadStreamResult,
   type RecordedEvent,
+  type Role,
   type StreamWrite,
 } from './eventStore';
 
 /**
- * The part of `EventStoreDBClient` this adapter uses. The real client satisfies it; unit tests pass
- * an in-memory stand-in.
+ * The part of `KurrentDBClient` (@kurrent/kurrentdb-client) this adapter uses. `wrapClient` makes
+ * one of the real client; unit tests pass an in-memory stand-in.
  */
 export interface KurrentClient {
+  /** The v1 append: one stream, any server version. */
   appendToStream(streamName: string, events: JSONEventData[], options: AppendToStreamOptions): Promise<ClientAppendResult>;
+  /** Atomic append to several streams, each with its expected state (KurrentDB 25.1+). */
+  multiStreamAppend(requests: AppendStreamRequest[]): Promise<MultiAppendResult>;
+  /** Atomic append of records to any streams with consistency checks on any streams (KurrentDB 26.1+). */
+  appendRecords(records: AppendRecordInput[], checks?: ConsistencyCheck[]): Promise<AppendRecordsResult>;
   readStream(streamName: string, options: ClientReadStreamOptions): AsyncIterable<ResolvedEvent>;
   readAll(options: ClientReadAllOptions): AsyncIterable<AllStreamResolvedEvent>;
+  /** The server's version as it reports it (`25.1.0.2012`), or `unknown` when it does not say. */
+  serverVersion(): Promise<string>;
   dispose(): Promise<void>;
 }
 
-/** Refuses, before writing anything, an append that would need atomicity across streams. */
-export class MultiStreamAppendUnsupportedError extends Error {
-  readonly code = 'MULTI_STREAM_APPEND_UNSUPPORTED';
-  constructor(readonly streamIds: readonly string[]) {
+/** The real client behind the `KurrentClient` interface. */
+export const wrapClient = (client: KurrentDBClient): KurrentClient => ({
+  appendToStream: (streamName, events, options) => client.appendToStream(streamName, events, options),
+  multiStreamAppend: (requests) => client.multiStreamAppend(requests),
+  appendRecords: (records, checks) => client.appendRecords(records, checks),
+  readStream: (streamName, options) => client.readStream(streamName, options),
+  readAll: (options) => client.readAll(options),
+  // The client asks the server's ServerFeatures service once and caches the answer; the getter is
+  // protected in its typings, public at run time.
+  serverVersion: async () => (await (client as unknown as { capabilities: Promise<{ serverVersion: string }> }).capabilities).serverVersion,
+  dispose: () => client.dispose(),
+});
+
+// -- server versions -------------------------------------------------------------------------------
+
+/** What this adapter needs from the server, and since which KurrentDB release the server has it. */
+export const FEATURES = {
+  multiStreamAppend: { version: [25, 1] as const, what: 'writing to several streams in one atomic append (multiStreamAppend)' },
+  appendRecordsChecks: { version: [26, 1] as const, what: 'checking a stream it does not write in the same atomic append (appendRecords consistency checks)' },
+} as const;
+
+export type Feature = keyof typeof FEATURES;
+
+/** `25.1.0.2012` → [25, 1]; anything unreadable (`unknown`) → null. */
+export const parseServerVersion = (version: string): readonly [number, number] | null => {
+  const match = /^(\d+)\.(\d+)/.exec(version.trim());
+  return match ? [Number(match[1]), Number(match[2])] : null;
+};
+
+export const serverHas = (version: string, feature: Feature): boolean => {
+  const parsed = parseServerVersion(version);
+  const [major, minor] = FEATURES[feature].version;
+  return parsed !== null && (parsed[0] > major || (parsed[0] === major && parsed[1] >= minor));
+};
+
+/**
+ * A command needs something the connected server does not have. Thrown before anything is written;
+ * the message names the KurrentDB release that has it and the one connected.
+ */
+export class EventStoreFeatureUnsupportedError extends Error {
+  readonly code = 'EVENT_STORE_FEATURE_UNSUPPORTED';
+  readonly requiredServerVersion: string;
+  constructor(
+    readonly feature: Feature,
+    readonly serverVersion: string,
+    readonly streamIds: readonly string[],
+  ) {
+    const required = FEATURES[feature].version.join('.');
     super(
-      `This command writes to ${streamIds.length} streams at once (${streamIds.join(', ')}), which must happen atomically. ` +
-        'The KurrentDB adapter (@eventstore/db-client) cannot append to several streams atomically, so nothing was written. ' +
-        'Run multi-stream commands such as matching and closing a match on the PostgreSQL or embedded store; ' +
-        'KurrentDB 25.1+ with its newer client can append to several streams atomically (future work for this adapter).',
+      `This command needs ${FEATURES[feature].what} (streams ${streamIds.join(', ')}), which KurrentDB has from version ${required}; ` +
+        `the connected server is ${serverVersion === 'unknown' ? 'of an unknown, older version' : `version ${serverVersion}`}. Nothing was written. ` +
+        `Upgrade the server to KurrentDB ${required} or newer, or keep the events in PostgreSQL (unset EVENTSTORE_CONNECTION_STRING).`,
     );
-    this.name = 'MultiStreamAppendUnsupportedError';
+    this.name = 'EventStoreFeatureUnsupportedError';
+    this.requiredServerVersion = required;
   }
 }
+
+// -- the stored form ---------------------------------------------------------------------------------
 
 /** Bookkeeping streams for idempotency keys; kept out of `readAll` and `readHead`. */
 export const IDEMPOTENCY_STREAM_PREFIX = '_idempotency-';
@@ -73,16 +136,75 @@ export const IDEMPOTENCY_STREAM_PREFIX = '_idempotency-';
 export const idempotencyStreamId = (idempotencyKey: string): string =>
   IDEMPOTENCY_STREAM_PREFIX + createHash('sha256').update(idempotencyKey, 'utf8').digest('hex');
 
-export const toClientExpectedRevision = (expected: ExpectedRevision): AppendExpectedRevision =>
+/**
+ * The server-side filter of the domain log: streams whose name starts with `$` are the server's
+ * own, `_` our bookkeeping; every domain stream starts with a letter (`user-`, `match-`, ...).
+ */
+export const DOMAIN_STREAMS_REGEX = '^[^$_]';
+
+/**
+ * Metadata as the server requires it for the atomic appends: a flat object of string values (it
+ * stores them as the event's JSON metadata and adds `$schema.name` and `$schema.format`). The same
+ * object goes through the one-stream append, so every event reads back the same way. Correlation
+ * and causation use KurrentDB's own keys, `$correlationId` and `$causationId`, which its
+ * `$by_correlation_id` projection and UI understand.
+ */
+export type StoredMetadata = Record<string, string>;
+
+const JSON_PREFIX = 'json:';
+const CORRELATION = '$correlationId';
+const CAUSATION = '$causationId';
+
+export const encodeMetadata = (metadata: EventMetadata, schemaVersion: number): StoredMetadata => {
+  const stored: StoredMetadata = { schemaVersion: String(schemaVersion) };
+  for (const [key, value] of Object.entries(metadata)) {
+    if (value === undefined) continue;
+    if (key === 'actor') {
+      const actor = value as EventMetadata['actor'];
+      stored.actorId = actor.id;
+      stored.actorRole = actor.role;
+    } else if (key === 'correlationId') stored[CORRELATION] = value as string;
+    else if (key === 'causationId') stored[CAUSATION] = value as string;
+    // Any other field keeps its name when it is text, and travels as JSON when it is not.
+    else if (typeof value === 'string') stored[key] = value;
+    else stored[JSON_PREFIX + key] = JSON.stringify(value);
+  }
+  return stored;
+};
+
+/** The inverse of `encodeMetadata`; keys the server adds (`$schema.*`, any other `$` key) are left out. */
+export const decodeMetadata = (stored: Readonly<Record<string, unknown>>): { metadata: EventMetadata; schemaVersion: number } => {
+  const metadata: Record<string, unknown> = {};
+  let actorId = '';
+  let actorRole = '';
+  let schemaVersion = 1;
+  for (const [key, value] of Object.entries(stored)) {
+    if (typeof value !== 'string') continue;
+    if (key === 'schemaVersion') schemaVersion = Number(value);
+    else if (key === 'actorId') actorId = value;
+    else if (key === 'actorRole') actorRole = value;
+    else if (key === CORRELATION) metadata.correlationId = value;
+    else if (key === CAUSATION) metadata.causationId = value;
+    else if (key.startsWith(JSON_PREFIX)) metadata[key.slice(JSON_PREFIX.length)] = JSON.parse(value);
+    else if (!key.startsWith('$')) metadata[key] = value;
+  }
+  metadata.actor = { id: actorId, role: actorRole as Role };
+  return { metadata: metadata as unknown as EventMetadata, schemaVersion };
+};
+
+export const toClientExpectedRevision = (expected: ExpectedRevision): AppendStreamState =>
   expected === 'any' ? ANY : expected === 'no_stream' ? NO_STREAM : BigInt(expected);
 
-/** The client reports a missing stream as `no_stream` (or -1 from older servers). */
-export const fromClientRevision = (current: CurrentRevision): number | null =>
-  current === NO_STREAM || current < 0n ? null : Number(current);
+/** The client reports a missing stream as `no_stream` (or a negative number: deleted, tombstoned). */
+export const fromClientRevision = (current: CurrentStreamState | bigint): number | null =>
+  current === NO_STREAM || (typeof current === 'bigint' && current < 0n) ? null : Number(current);
+
+const fromClientExpected = (expected: AppendStreamState): ExpectedRevision =>
+  expected === ANY ? 'any' : expected === NO_STREAM ? 'no_stream' : expected === 'stream_exists' ? 'any' : Number(expected);
 
 export const toGlobalPosition = (position: Position | undefined): GlobalPosition => {
   if (!position) {
-    throw new Error('KurrentDB returned an event without its log position; EventStoreDB 22.6 or newer is required.');
+    throw new Error('KurrentDB returned an event without its log position; KurrentDB (or EventStoreDB 22.6) or newer is required.');
   }
   return { major: position.commit, minor: position.prepare };
 };
@@ -99,21 +221,19 @@ export const isDomainEvent = (event: Pick<ClientRecordedEvent, 'streamId' | 'typ
   !event.type.startsWith('$') &&
   !event.streamId.startsWith('$') &&
   !event.streamId.startsWith(IDEMPOTENCY_STREAM_PREFIX) &&
-  typeof (event.metadata as { schemaVersion?: unknown } | undefined)?.schemaVersion === 'number';
+  typeof (event.metadata as { schemaVersion?: unknown } | undefined)?.schemaVersion === 'string';
 
-type StoredMetadata = EventMetadata & { readonly schemaVersion: number };
-
-/** Our envelope as a JSON event: the schema version travels in the metadata. */
+/** Our envelope as a JSON event. */
 export const toEventData = (event: NewEvent): JSONEventData => ({
   id: event.id,
   contentType: 'application/json',
   type: event.type,
   data: event.data as JSONType,
-  metadata: { ...event.metadata, schemaVersion: event.schemaVersion } satisfies StoredMetadata,
+  metadata: encodeMetadata(event.metadata, event.schemaVersion),
 });
 
 export const fromClientEvent = (event: ClientRecordedEvent): RecordedEvent => {
-  const { schemaVersion, ...metadata } = event.metadata as unknown as StoredMetadata;
+  const { metadata, schemaVersion } = decodeMetadata((event.metadata ?? {}) as Record<string, unknown>);
   return {
     id: event.id,
     type: event.type,
@@ -126,76 +246,74 @@ export const fromClientEvent = (event: ClientRecordedEvent): RecordedEvent => {
   };
 };
 
-export const translateAppendError = (error: unknown, write: Pick<StreamWrite, 'streamId' | 'expectedRevision'>): unknown =>
-  error instanceof WrongExpectedVersionError
-    ? new WrongExpectedRevisionError(write.streamId, write.expectedRevision, fromClientRevision(error.actualVersion))
-    : error;
+/** The first broken expectation of a failed atomic append, as the stream it concerns and its actual revision. */
+export const conflictOf = (error: unknown): { streamId: string; expected: ExpectedRevision; actual: number | null } | null => {
+  if (error instanceof WrongExpectedVersionError) {
+    return { streamId: error.streamName, expected: fromClientExpected(error.expectedState), actual: fromClientRevision(error.actualState) };
+  }
+  if (error instanceof AppendConsistencyViolationError && error.violations.length > 0) {
+    const [first] = error.violations;
+    return { streamId: first!.streamName, expected: fromClientExpected(first!.expectedState), actual: fromClientRevision(first!.actualState) };
+  }
+  return null;
+};
 
-/** Events of the key's bookkeeping stream. Only the last one matters. */
-type KeyRecord =
-  | { readonly type: 'IdempotencyKeyReserved'; readonly data: Reservation }
-  | { readonly type: 'IdempotencyKeyCompleted'; readonly data: { streamId: string; firstRevision: number; eventIds: string[] } }
-  | { readonly type: 'IdempotencyKeyReleased'; readonly data: { streamId: string } };
-
-interface Reservation {
-  readonly streamId: string;
-  readonly expectedRevision: ExpectedRevision;
-  readonly events: readonly NewEvent[];
+/** The record an idempotency key's stream holds: every stream the append named, and the ids it stored. */
+export interface KeyRecord {
+  /** Every stream of the append, written or checked, sorted: a retry must name the same ones. */
+  readonly streams: readonly string[];
+  readonly eventIds: readonly string[];
 }
 
-interface KeyState {
-  readonly revision: number;
-  readonly record: KeyRecord;
-}
+const KEY_EVENT_TYPE = 'IdempotencyKeyUsed';
 
 const EMPTY_APPEND: AppendResult = Object.freeze({ events: [], streamRevisions: {}, lastPosition: START, duplicate: false });
 
-// Bounds the retries of a keyed append whose key is contended; every retry means another caller
-// moved the key on, so running out means heavy contention on one key, not a stuck loop.
-const MAX_KEY_ATTEMPTS = 10;
-
-/** `readAll` asks for this many raw events at least, since system events are filtered out here. */
+/** `readAll` asks for this many raw events at least, since events outside the domain log are skipped. */
 const MIN_PAGE = 128;
 
+/** How far past a key's record `readIdempotencyKey` looks for the events it names before giving up. */
+const KEY_SEARCH_LIMIT = 10_000;
+
 /**
- * KurrentDB / EventStoreDB through `@eventstore/db-client`.
+ * KurrentDB through `@kurrent/kurrentdb-client`.
  *
- * Single-stream appends only: this client has no atomic multi-stream append, and faking one
- * (write, then compensate) would let readers see half a command. Such appends are refused with
- * MULTI_STREAM_APPEND_UNSUPPORTED before anything is written.
+ * Appends. One stream without a key or checks: the v1 append (every server version). Several
+ * streams, or an idempotency key: one atomic append, with `appendRecords` on KurrentDB 26.1+ (every
+ * expected revision as a consistency check) or `multiStreamAppend` on 25.1+ (each stream with its
+ * expected state). Checks of streams the command read but does not write need `appendRecords`
+ * (26.1+); on 25.1 and 26.0 such a command is refused before anything is written, with an error
+ * naming the version it needs (there is no sound way to check a stream there without writing to
+ * it). Older servers can append to one stream at a time, without keys.
  *
- * Idempotency keys. A key owns a bookkeeping stream `_idempotency-<sha256(key)>` whose last event
- * says where the key stands: Reserved (with the full write), Completed (where the events landed) or
- * Released (the write was refused; the key is free again). A keyed append:
- *   1. reserves the key by appending Reserved at the key stream's expected revision; of concurrent
- *      callers exactly one succeeds, and the others wait for the winner's outcome instead;
- *   2. appends the reserved events, with the reserved ids and expected revision;
- *   3. records Completed (or Released on a revision conflict).
- * A reservation still unfinished after `takeOverAfterMs` (its writer crashed, or is very slow) is
- * finished by whoever waits on it, by repeating step 2 with the same ids: the server treats a
- * repeated append of ids it already stored as a no-op that reports where they landed (durably with
- * `no_stream` or an exact revision; from a cache of recent ids with `any`). Waiting first matters:
- * the server silently drops a repeat that arrives before the original is indexed, and the client
- * then only sees its deadline pass. So every caller with one key gets the first caller's events, a
- * crash between the steps is repaired by the next caller, and `readIdempotencyKey` may write
- * (steps 2-3) to give a final answer.
+ * Idempotency keys. A key owns the stream `_idempotency-<sha256(key)>`, whose one event
+ * (`IdempotencyKeyUsed`: the streams named and the event ids) is written first in the same atomic
+ * append as the command's events, expecting that stream not to exist. Of concurrent callers with
+ * one key exactly one append passes; the others fail on the key stream and read the winner's
+ * events. A conflict on a domain stream writes nothing, the key included, so it stays free for the
+ * retry. `readIdempotencyKey` reads the key's event and finds the events it names in `$all` just
+ * after it (a server-side filter on the named streams).
  */
 export class KurrentEventStore implements EventStore {
   readonly name = 'KurrentDB';
   // Its events are kept whole (no table beside the log to split personal data into); erasure is refused.
   readonly erasesPersonalData = false;
 
-  private readonly takeOverAfterMs: number;
+  private version: Promise<string> | null = null;
 
-  constructor(
-    private readonly client: KurrentClient,
-    options: { takeOverAfterMs?: number } = {},
-  ) {
-    this.takeOverAfterMs = options.takeOverAfterMs ?? 2_000;
-  }
+  constructor(private readonly client: KurrentClient) {}
 
   static connect(connectionString: string): KurrentEventStore {
-    return new KurrentEventStore(EventStoreDBClient.connectionString(connectionString));
+    return new KurrentEventStore(wrapClient(KurrentDBClient.connectionString(connectionString)));
+  }
+
+  /** The connected server's version, asked once. */
+  serverVersion(): Promise<string> {
+    this.version ??= this.client.serverVersion().catch((error: unknown) => {
+      this.version = null;
+      throw error;
+    });
+    return this.version;
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
@@ -211,18 +329,76 @@ export class KurrentEventStore implements EventStore {
   }
 
   async appendToStreams(writes: readonly StreamWrite[], options: AppendOptions = {}): Promise<AppendResult> {
-    const nonEmpty = writes.filter((write) => write.events.length > 0);
-    if (nonEmpty.length === 0) return EMPTY_APPEND;
-    if (nonEmpty.length > 1) throw new MultiStreamAppendUnsupportedError(nonEmpty.map((write) => write.streamId));
-    const write = nonEmpty[0]!;
-    if (options.idempotencyKey === undefined) return resultOf(await this.append(write), false);
-    return this.appendOnce(write, options.idempotencyKey);
+    const written = writes.filter((write) => write.events.length > 0);
+    if (written.length === 0) return EMPTY_APPEND;
+    // A check with `any` checks nothing.
+    const checked = writes.filter((write) => write.events.length === 0 && write.expectedRevision !== 'any');
+    const key = options.idempotencyKey;
+    if (written.length === 1 && checked.length === 0 && key === undefined) return resultOf(await this.appendOne(written[0]!), false);
+
+    const streams = [...new Set(writes.map((write) => write.streamId))].sort();
+    if (key !== undefined) {
+      const earlier = await this.earlierUse(key, streams);
+      if (earlier) return resultOf(earlier, true);
+    }
+    const version = await this.serverVersion();
+    const useRecords = serverHas(version, 'appendRecordsChecks');
+    if (checked.length > 0 && !useRecords) {
+      throw new EventStoreFeatureUnsupportedError('appendRecordsChecks', version, checked.map((write) => write.streamId));
+    }
+    if (!useRecords && !serverHas(version, 'multiStreamAppend')) {
+      throw new EventStoreFeatureUnsupportedError('multiStreamAppend', version, key === undefined ? streams : [...streams, idempotencyStreamId(key)]);
+    }
+    const keyWrite: StreamWrite[] =
+      key === undefined
+        ? []
+        : [
+            {
+              streamId: idempotencyStreamId(key),
+              expectedRevision: 'no_stream',
+              events: [keyEvent({ streams, eventIds: written.flatMap((write) => write.events.map((event) => event.id)) })],
+            },
+          ];
+    // The key's record goes first, so the events it names follow it in the log.
+    const all = [...keyWrite, ...written];
+    try {
+      if (useRecords) {
+        await this.client.appendRecords(
+          all.flatMap((write) => write.events.map((event) => ({ streamName: write.streamId, record: toEventData(event) }))),
+          [...all, ...checked]
+            .filter((write) => write.expectedRevision !== 'any')
+            .map((write) => ({ type: STREAM_STATE, streamName: write.streamId, expectedState: toClientExpectedRevision(write.expectedRevision) })),
+        );
+      } else {
+        await this.client.multiStreamAppend(
+          all.map((write) => ({
+            streamName: write.streamId,
+            events: write.events.map(toEventData),
+            expectedState: toClientExpectedRevision(write.expectedRevision),
+          })),
+        );
+      }
+    } catch (error) {
+      const conflict = conflictOf(error);
+      if (!conflict) throw error;
+      // Another caller with the same key got there first (whichever stream the server named).
+      if (key !== undefined) {
+        const earlier = await this.earlierUse(key, streams);
+        if (earlier) return resultOf(earlier, true);
+      }
+      throw new WrongExpectedRevisionError(conflict.streamId, conflict.expected, conflict.actual);
+    }
+    // The atomic appends answer with revisions and one log position, not the events' positions: read them back.
+    const stored = await Promise.all(written.map((write) => this.readBack(write)));
+    return resultOf(
+      stored.flat().sort((a, b) => comparePositions(a.position, b.position)),
+      false,
+    );
   }
 
   async readIdempotencyKey(idempotencyKey: string): Promise<readonly RecordedEvent[] | null> {
-    const key = await this.readKey(idempotencyKey);
-    if (!key || key.record.type === 'IdempotencyKeyReleased') return null;
-    return this.settle(idempotencyKey, key);
+    const found = await this.readKey(idempotencyKey);
+    return found ? this.eventsOfKey(found.record, found.position) : null;
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<readonly RecordedEvent[]> {
@@ -234,7 +410,12 @@ export class KurrentEventStore implements EventStore {
     let cursor = options.after ?? START;
     for (;;) {
       let raw = 0;
-      for await (const resolved of this.client.readAll({ fromPosition: toReadPosition(cursor), maxCount: pageSize, direction: FORWARDS })) {
+      for await (const resolved of this.client.readAll({
+        fromPosition: toReadPosition(cursor),
+        maxCount: pageSize,
+        direction: FORWARDS,
+        filter: domainFilter(),
+      })) {
         raw++;
         const event = resolved.event;
         if (!event) continue;
@@ -274,7 +455,7 @@ export class KurrentEventStore implements EventStore {
       let raw = 0;
       let last: GlobalPosition | null = null;
       const fromPosition: ReadPosition = before ? { commit: before.major, prepare: before.minor } : END;
-      for await (const resolved of this.client.readAll({ fromPosition, maxCount: MIN_PAGE, direction: BACKWARDS })) {
+      for await (const resolved of this.client.readAll({ fromPosition, maxCount: MIN_PAGE, direction: BACKWARDS, filter: domainFilter() })) {
         raw++;
         const event = resolved.event;
         if (!event) continue;
@@ -319,109 +500,65 @@ export class KurrentEventStore implements EventStore {
     return null;
   }
 
-  /**
-   * Appends one stream's events and returns them as stored. They are read back because the append
-   * reports only the stream revision (and no position at all when it was a repeat of an earlier one).
-   */
-  private async append(write: Reservation): Promise<RecordedEvent[]> {
+  /** One stream, no key, no checks: the v1 append, which every server version has. */
+  private async appendOne(write: StreamWrite): Promise<RecordedEvent[]> {
     let appended: ClientAppendResult;
     try {
       appended = await this.client.appendToStream(write.streamId, write.events.map(toEventData), {
-        expectedRevision: toClientExpectedRevision(write.expectedRevision),
+        streamState: toClientExpectedRevision(write.expectedRevision),
       });
     } catch (error) {
-      throw translateAppendError(error, write);
-    }
-    const count = write.events.length;
-    const first = Number(appended.nextExpectedRevision) - count + 1;
-    const stored = (await this.readEvents(write.streamId, { fromRevision: BigInt(first), maxCount: count })) ?? [];
-    if (stored.map((event) => event.id).join() !== write.events.map((event) => event.id).join()) {
-      throw new Error(`KurrentDB reported events for ${write.streamId} at revisions ${first}.. that the stream does not hold there.`);
-    }
-    return stored;
-  }
-
-  private async appendOnce(write: StreamWrite, idempotencyKey: string): Promise<AppendResult> {
-    for (let attempt = 1; attempt <= MAX_KEY_ATTEMPTS; attempt++) {
-      const key = await this.readKey(idempotencyKey);
-      if (key && key.record.type !== 'IdempotencyKeyReleased') {
-        if (key.record.data.streamId !== write.streamId) throw new IdempotencyKeyReusedError(idempotencyKey);
-        const earlier = await this.settle(idempotencyKey, key);
-        if (earlier?.some((event) => event.streamId !== write.streamId)) throw new IdempotencyKeyReusedError(idempotencyKey);
-        if (earlier) return resultOf(earlier, true);
-        continue; // the earlier write was refused and the key released: ours may go ahead
-      }
-      const reservation: Reservation = { streamId: write.streamId, expectedRevision: write.expectedRevision, events: write.events };
-      const reserved = await this.appendKeyRecord(idempotencyKey, key?.revision ?? null, {
-        type: 'IdempotencyKeyReserved',
-        data: reservation,
-      });
-      if (!reserved) continue; // another caller reserved the key first: the next round returns its result
-      return resultOf(await this.finish(idempotencyKey, key ? key.revision + 1 : 0, reservation), false);
-    }
-    throw new Error(`Idempotency key "${idempotencyKey}" stayed contended for ${MAX_KEY_ATTEMPTS} attempts; try again.`);
-  }
-
-  /**
-   * The events a reserved or completed key stands for, or `null` if its write was refused. Waits for
-   * a reservation's own writer to finish it, and finishes it itself once that takes too long.
-   */
-  private async settle(idempotencyKey: string, key: KeyState): Promise<RecordedEvent[] | null> {
-    const takeOverAt = Date.now() + this.takeOverAfterMs;
-    let current = key;
-    for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
-      const { record } = current;
-      switch (record.type) {
-        case 'IdempotencyKeyCompleted': {
-          const { streamId, firstRevision, eventIds } = record.data;
-          return (await this.readEvents(streamId, { fromRevision: BigInt(firstRevision), maxCount: eventIds.length })) ?? [];
-        }
-        case 'IdempotencyKeyReleased':
-          return null;
-        case 'IdempotencyKeyReserved':
-          if (Date.now() >= takeOverAt) {
-            try {
-              return await this.finish(idempotencyKey, current.revision, record.data);
-            } catch (error) {
-              if (error instanceof WrongExpectedRevisionError && error.streamId === record.data.streamId) return null;
-              throw error;
-            }
-          }
-          await new Promise((resolve) => setTimeout(resolve, pause));
-          current = (await this.readKey(idempotencyKey)) ?? current;
-      }
-    }
-  }
-
-  /** Steps 2 and 3 for the reservation at `reservedAt` in the key stream; safe to run more than once. */
-  private async finish(idempotencyKey: string, reservedAt: number, reservation: Reservation): Promise<RecordedEvent[]> {
-    let events: RecordedEvent[];
-    try {
-      events = await this.append(reservation);
-    } catch (error) {
-      if (error instanceof WrongExpectedRevisionError) {
-        await this.appendKeyRecord(idempotencyKey, reservedAt, { type: 'IdempotencyKeyReleased', data: { streamId: reservation.streamId } });
+      if (error instanceof WrongExpectedVersionError) {
+        throw new WrongExpectedRevisionError(write.streamId, write.expectedRevision, fromClientRevision(error.actualState));
       }
       throw error;
     }
-    // Whoever records the outcome first wins; every finisher saw the same outcome.
-    await this.appendKeyRecord(idempotencyKey, reservedAt, {
-      type: 'IdempotencyKeyCompleted',
-      data: { streamId: reservation.streamId, firstRevision: events[0]!.revision, eventIds: events.map((event) => event.id) },
-    });
-    return events;
+    return this.readBack(write, Number(appended.nextExpectedRevision));
   }
 
-  private async readKey(idempotencyKey: string): Promise<KeyState | null> {
+  /**
+   * The events of a write as stored. Their stream ends at them right after the append (`last`),
+   * unless someone appended since: then they are found by id among the stream's newest events.
+   */
+  private async readBack(write: StreamWrite, last?: number): Promise<RecordedEvent[]> {
+    const count = write.events.length;
+    const ids = write.events.map((event) => event.id).join();
+    const from =
+      last !== undefined ? last - count + 1 : typeof write.expectedRevision === 'number' ? write.expectedRevision + 1 : write.expectedRevision === 'no_stream' ? 0 : null;
+    if (from !== null) {
+      const stored = (await this.readEvents(write.streamId, { fromRevision: BigInt(from), maxCount: count })) ?? [];
+      if (stored.map((event) => event.id).join() === ids) return stored;
+    }
+    // `any`: the events are the stream's newest but for what others appended since; look back for them.
+    const newest: RecordedEvent[] = [];
     try {
-      for await (const resolved of this.client.readStream(idempotencyStreamId(idempotencyKey), {
-        fromRevision: END,
-        direction: BACKWARDS,
-        maxCount: 1,
-      })) {
-        if (resolved.event) {
-          return { revision: Number(resolved.event.revision), record: { type: resolved.event.type, data: resolved.event.data } as KeyRecord };
+      for await (const resolved of this.client.readStream(write.streamId, { fromRevision: END, direction: BACKWARDS, maxCount: KEY_SEARCH_LIMIT })) {
+        if (!resolved.event) continue;
+        newest.unshift(fromClientEvent(resolved.event));
+        const index = newest.findIndex((event) => event.id === write.events[0]!.id);
+        if (index >= 0 && newest.length - index >= count) {
+          const stored = newest.slice(index, index + count);
+          if (stored.map((event) => event.id).join() === ids) return stored;
         }
+      }
+    } catch (error) {
+      if (!(error instanceof StreamNotFoundError)) throw error;
+    }
+    throw new Error(`KurrentDB accepted events for ${write.streamId} that reading the stream back does not find.`);
+  }
+
+  /** The events an earlier append with this key stored; IDEMPOTENCY_KEY_REUSED if it named other streams. */
+  private async earlierUse(idempotencyKey: string, streams: readonly string[]): Promise<RecordedEvent[] | null> {
+    const found = await this.readKey(idempotencyKey);
+    if (!found) return null;
+    if (found.record.streams.join('\n') !== streams.join('\n')) throw new IdempotencyKeyReusedError(idempotencyKey);
+    return this.eventsOfKey(found.record, found.position);
+  }
+
+  private async readKey(idempotencyKey: string): Promise<{ record: KeyRecord; position: GlobalPosition } | null> {
+    try {
+      for await (const resolved of this.client.readStream(idempotencyStreamId(idempotencyKey), { fromRevision: BigInt(0), maxCount: 1 })) {
+        if (resolved.event) return { record: resolved.event.data as unknown as KeyRecord, position: toGlobalPosition(resolved.event.position) };
       }
     } catch (error) {
       if (error instanceof StreamNotFoundError) return null;
@@ -430,21 +567,43 @@ export class KurrentEventStore implements EventStore {
     return null;
   }
 
-  /** Appends after revision `after` of the key stream (`null`: it must not exist); false if someone else did first. */
-  private async appendKeyRecord(idempotencyKey: string, after: number | null, record: KeyRecord): Promise<boolean> {
-    try {
-      await this.client.appendToStream(
-        idempotencyStreamId(idempotencyKey),
-        [{ id: randomUUID(), contentType: 'application/json', type: record.type, data: record.data as unknown as JSONType, metadata: undefined }],
-        { expectedRevision: after === null ? NO_STREAM : BigInt(after) },
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof WrongExpectedVersionError) return false;
-      throw error;
+  /** The events a key's record names: in `$all` after it, read with a server-side filter on their streams. */
+  private async eventsOfKey(record: KeyRecord, keyPosition: GlobalPosition): Promise<RecordedEvent[]> {
+    const wanted = new Set(record.eventIds);
+    const found = new Map<string, RecordedEvent>();
+    const filter = streamNameFilter({ prefixes: [...record.streams] });
+    let cursor = keyPosition;
+    let scanned = 0;
+    while (found.size < wanted.size && scanned < KEY_SEARCH_LIMIT) {
+      let raw = 0;
+      for await (const resolved of this.client.readAll({ fromPosition: toReadPosition(cursor), maxCount: MIN_PAGE, direction: FORWARDS, filter })) {
+        raw++;
+        const event = resolved.event;
+        if (!event) continue;
+        const position = toGlobalPosition(event.position);
+        if (comparePositions(position, cursor) <= 0) continue;
+        cursor = position;
+        if (wanted.has(event.id) && isDomainEvent(event)) found.set(event.id, fromClientEvent(event));
+      }
+      scanned += raw;
+      if (raw < MIN_PAGE) break;
     }
+    if (found.size < wanted.size) {
+      throw new Error(`KurrentDB holds the record of an idempotency key but ${wanted.size - found.size} of its ${wanted.size} events were not found after it.`);
+    }
+    return [...found.values()].sort((a, b) => comparePositions(a.position, b.position));
   }
 }
+
+const keyEvent = (record: KeyRecord): NewEvent => ({
+  id: randomUUID(),
+  type: KEY_EVENT_TYPE,
+  schemaVersion: 1,
+  data: record,
+  metadata: { occurredAt: new Date().toISOString(), actor: { id: 'event-store', role: 'system' }, correlationId: '', causationId: '' },
+});
+
+const domainFilter = (): Filter => streamNameFilter({ regex: DOMAIN_STREAMS_REGEX });
 
 const resultOf = (events: readonly RecordedEvent[], duplicate: boolean): AppendResult => {
   const streamRevisions: Record<string, number> = {};

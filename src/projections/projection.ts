@@ -13,6 +13,12 @@ import type { BatchWrite } from './rows';
  * the rows the batch touches once, evolves them in memory, and writes each table with one
  * statement (COPY for rows that cannot exist yet), instead of one round trip per event and row.
  */
+/** In `handles`: every event of the log, whatever its type (an index of the whole log). */
+export const ALL_EVENTS = '*';
+
+/** Whether a projection takes events of this type. */
+export const handlesType = (handled: ReadonlySet<string>, type: string): boolean => handled.has(type) || handled.has(ALL_EVENTS);
+
 export interface Projection<E extends DomainEvent = DomainEvent> {
   readonly name: string;
   readonly handles: readonly E['type'][];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import { SqlEventStore } from '../eventstore/sqlEventStore';
 import { loadQuery, type SqlDatabase, type SqlExecutor } from '../sql/sqlDatabase';
-import { FEW_EVENTS, type InDatabaseLoad, type Projection, type ReplayApplier } from './projection';
+import { ALL_EVENTS, FEW_EVENTS, handlesType, type InDatabaseLoad, type Projection, type ReplayApplier } from './projection';
 import { writeAll, type BatchWrite } from './rows';
 
 /** es_events' columns in its order, as the merged view gives them (with personal data, or erased). */
@@ -197,7 +197,10 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
   const label = projections.map((p) => p.name).join(', ');
   const live = (await db.query<{ schema: string }>(`SELECT current_schema() AS schema`)).rows[0]!.schema;
   const shadow = `replay_${randomBytes(6).toString('hex')}`;
-  const sqlStore = options.inDatabase !== false && store instanceof SqlEventStore && store.keepsLogIn(db) ? store : null;
+  // A projection of the whole log (ALL_EVENTS: the event log's index) reads every event in Node.js,
+  // so such a replay does not take the in-database path, which reads events of named types.
+  const wholeLog = projections.some((projection) => (projection.handles as readonly string[]).includes(ALL_EVENTS));
+  const sqlStore = options.inDatabase !== false && !wholeLog && store instanceof SqlEventStore && store.keepsLogIn(db) ? store : null;
   const inSql = sqlStore ? projections.filter((projection) => projection.replayInDatabase) : [];
   const inNode = projections.filter((projection) => !inSql.includes(projection));
   const handled = inNode.map((projection) => new Set<string>(projection.handles));
@@ -363,7 +366,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       for (let from = 0; from < events.length; from += COMPUTE_SLICE) {
         const slice = events.slice(from, from + COMPUTE_SLICE);
         for (const [i, applier] of appliers.entries()) {
-          const mine = applier ? slice.filter((event) => handled[i]!.has(event.type)) : [];
+          const mine = applier ? slice.filter((event) => handlesType(handled[i]!, event.type)) : [];
           if (mine.length > 0) applier!.apply(mine);
         }
         await yieldToConnections();
@@ -377,7 +380,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
           await yieldToConnections();
           continue;
         }
-        const mine = events.filter((event) => handled[i]!.has(event.type));
+        const mine = events.filter((event) => handlesType(handled[i]!, event.type));
         if (mine.length > 0) writes.push((tx) => projection.applyBatch(tx, mine));
       }
       await writing;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
-import type { Projection } from './projection';
+import { handlesType, type Projection } from './projection';
 import { replayProjections, type ReplayProgress } from './replay';
 
 const CHECKPOINT_SCHEMA = /* sql */ `
@@ -340,7 +340,7 @@ export class ProjectionRunner {
         // Another runner got here first: leave the batch to it.
         if (comparePositions(current.get(projection.name) ?? START, from) !== 0) continue;
         const handled = new Set<string>(projection.handles);
-        const mine = events.filter((event) => handled.has(event.type));
+        const mine = events.filter((event) => handlesType(handled, event.type));
         if (mine.length > 0) await projection.applyBatch(tx, mine);
         done.push(projection.name);
       }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { exportNdjson } from '../../src/audit/exportNdjson';
+import type { SqlEventLog } from '../../src/audit/eventLog';
 import { serverProjections } from '../../projections';
 import { RAW_PERSONAL_DATA, mintToken } from '../../src/graphql/auth';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
@@ -246,7 +247,7 @@ describe.each(sqlBackends())('erasure of personal data on $name', ({ open }) => 
     expect(logged.map((event) => event.type)).toContain('PersonalDataErased');
     containsNone('eventLog', JSON.stringify(logged));
     let ndjson = '';
-    await exportNdjson(t.app.services.eventLog!, {}, new Writable({ write: (chunk, _encoding, done) => ((ndjson += chunk.toString()), done()) }));
+    await exportNdjson(t.app.services.eventLog as SqlEventLog, {}, new Writable({ write: (chunk, _encoding, done) => ((ndjson += chunk.toString()), done()) }));
     expect(ndjson.split('\n').filter(Boolean).length).toBeGreaterThan(20);
     containsNone('NDJSON export', ndjson);
     containsNone('matches.csv', await download(`/exports/matches.csv?programId=${programId}&status=ACTIVE&status=DECLINED`));
@@ -291,7 +292,7 @@ describe.each(sqlBackends())('erasure of personal data on $name', ({ open }) => 
     containsNone('raw eventLog', JSON.stringify(await query(registrations, {}, rawAllowed)));
 
     // The log is whole.
-    const report = await t.app.services.eventLog!.verify();
+    const report = await (t.app.services.eventLog as SqlEventLog).verify();
     expect(report).toMatchObject({ intact: true, problemCount: 0 });
 
     // A replay from zero gives the same erased state, in SQL and in Node.js alike (the outbox is never replayed).

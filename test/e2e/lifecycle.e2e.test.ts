@@ -1,4 +1,4 @@
-import { announcePostgresSkip, sqlBackends } from '../support/databases';
+import { announceKurrentSkip, announcePostgresSkip, storeBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
 
 const HOUR = 3_600_000;
@@ -7,7 +7,7 @@ const USER_FIELDS = `id email name status canBeMatched access { logIn seeCurricu
   personas { id number role personaStatus matchStatus matchId partner { id user { name } } access { logIn seeCurriculum } }`;
 const PAYLOAD = `errors { code message field details } position replayed eventCount`;
 
-describe.each(sqlBackends())('participant lifecycle over GraphQL on $name', ({ open }) => {
+describe.each(storeBackends())('participant lifecycle over GraphQL on $name', ({ open, env }) => {
   let t: TestApp;
   let admin: string;
   const log: { step: string; at: string }[] = [];
@@ -15,7 +15,7 @@ describe.each(sqlBackends())('participant lifecycle over GraphQL on $name', ({ o
   let lastPosition = '';
 
   beforeAll(async () => {
-    t = await startTestApp(await open());
+    t = await startTestApp(await open(), undefined, { env });
     admin = await t.token('admin', 'alice.admin');
   });
   afterAll(async () => {
@@ -231,3 +231,4 @@ const inputType = (mutation: string): string =>
   })[mutation]!;
 
 announcePostgresSkip('participant lifecycle e2e');
+announceKurrentSkip('participant lifecycle e2e');

@@ -49,3 +49,34 @@ export const announcePostgresSkip = (suite: string): void => {
     test.skip(`${suite} on PostgreSQL (skipped: DATABASE_URL is unset)`, () => undefined);
   }
 };
+
+export const kurrentConnectionString = (): string | undefined => process.env.EVENTSTORE_CONNECTION_STRING || undefined;
+
+/** Where a composed server keeps its events and read models, and the settings that say so. */
+export interface StoreBackend {
+  readonly name: string;
+  readonly open: () => Promise<TestDatabase>;
+  /** More configuration for the server (the KurrentDB connection string). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * The SQL back ends, and KurrentDB (events) with embedded read models when
+ * EVENTSTORE_CONNECTION_STRING names a server (a loud skip otherwise: `announceKurrentSkip`). On a
+ * shared server the log holds earlier runs' events too; the fresh read models catch up on them.
+ */
+export const storeBackends = (): StoreBackend[] => {
+  const kurrent = kurrentConnectionString();
+  return [
+    ...sqlBackends().map((backend) => ({ ...backend, env: {} })),
+    ...(kurrent ? [{ name: 'KurrentDB (events) with embedded read models', open: openTestPglite, env: { EVENTSTORE_CONNECTION_STRING: kurrent } }] : []),
+  ];
+};
+
+/** Call at the top of a test file that has a KurrentDB part: says loudly when it is skipped. */
+export const announceKurrentSkip = (suite: string): void => {
+  if (!kurrentConnectionString()) {
+    console.warn(`\n*** ${suite}: KurrentDB part SKIPPED because EVENTSTORE_CONNECTION_STRING is unset (e.g. kurrentdb://127.0.0.1:2113?tls=false). ***\n`);
+    test.skip(`${suite} on KurrentDB (skipped: EVENTSTORE_CONNECTION_STRING is unset)`, () => undefined);
+  }
+};

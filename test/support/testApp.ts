@@ -7,6 +7,7 @@ import { mintToken, type TokenRole } from '../../src/graphql/auth';
 import type { RunningHttpServer } from '../../src/http/server';
 import { createLogger } from '../../src/log';
 import type { TestDatabase } from './databases';
+import type { EventStore } from '../../src/eventstore/eventStore';
 import { TEST_TOKEN_SECRET } from './tokens';
 
 export interface GraphQLResponse<Data = Record<string, any>> {
@@ -35,6 +36,8 @@ export interface TestAppOptions {
   readonly smtpUrl?: string;
   /** More configuration, as environment variables (e.g. rate limits, which are off here unless set, or MAX_QUERY_COST for tests that send large generated operations). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The event store to compose the server with instead of the configured one (an imitation of KurrentDB). */
+  readonly store?: EventStore;
 }
 
 /**
@@ -73,6 +76,7 @@ export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05
     logger: createLogger({ level: 'silent' }),
     clock: () => clock.now,
     db: database.db,
+    ...(options.store ? { store: options.store } : {}),
   });
   const http = await app.start();
   const graphqlUrl = new URL('graphql', http.url).toString();

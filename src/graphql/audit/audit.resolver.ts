@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
-import type { LogEvent, SqlEventLog } from '../../audit/eventLog';
+import type { EventLogReader, LogEvent } from '../../audit/eventLog';
 import { subjectOfStream } from '../../audit/readAudit';
 import { recordRead } from '../readAudit';
 import { DomainError } from '../../domain/shared/decider';
@@ -26,14 +26,9 @@ const DEFAULT_LOG_PAGE = 20;
  * The log as the caller may read it: analysts see names and e-mails as pseudonyms and no free text,
  * unless their token grants personal-data:raw, and then each read is recorded in the read audit (RAW_PERSONAL_DATA).
  */
-const eventLogOf = (context: AuditContext, via: string, objectId: string = via): SqlEventLog => {
+const eventLogOf = (context: AuditContext, via: string, objectId: string = via): EventLogReader => {
   const { eventLog } = context.services;
-  if (!eventLog) {
-    throw new DomainError(
-      'RULE_VIOLATED',
-      'This server keeps its events in KurrentDB; the event log browser reads the PostgreSQL or embedded event store only.',
-    );
-  }
+  if (!eventLog) throw new DomainError('RULE_VIOLATED', 'This server has no event log to browse.');
   const view = personalDataView(context, { objectId, subjectUserId: null, via: `Query.${via}` });
   return view === 'raw' ? eventLog : eventLog.pseudonymised(view);
 };

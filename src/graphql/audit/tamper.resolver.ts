@@ -48,7 +48,7 @@ export class TamperEvidenceResolver {
   })
   async verifyEventLog(@Ctx() context: AuditContext, @Arg('streamId', () => String, { nullable: true }) streamId?: string) {
     const log = context.services.eventLog;
-    if (!log) {
+    if (!log?.verify) {
       throw new DomainError('RULE_VIOLATED', 'This server keeps its events in KurrentDB; hash chains are kept by the PostgreSQL or embedded store only.');
     }
     const report = await log.verify(streamId ? { streamId } : {});

@@ -26,6 +26,9 @@ import { AutoMatchingService } from './application/autoMatching';
 import { createNotificationWorker, listOutbox, type NotificationWorker } from './notifications';
 import { MatchingScheduler } from './scheduler/matchingScheduler';
 import { matchesExportRoute } from './http/routes';
+import { usersImportRoute } from './http/importRoutes';
+import { BulkRegistration } from './application/bulkRegistration';
+import type { ImportServices } from './graphql/imports/bulkRegistration.resolver';
 import { bearerToken, verifyToken } from './graphql/auth';
 import { LifecycleCommands } from './application/lifecycleCommands';
 import { loadEmailStreams } from './identity/emailStreams';
@@ -62,7 +65,7 @@ export interface App {
   readonly db: SqlDatabase;
   readonly store: EventStore;
   readonly runner: ProjectionRunner;
-  readonly services: LifecycleServices & MeetingServices & LiveServices & AuditServices;
+  readonly services: LifecycleServices & MeetingServices & LiveServices & AuditServices & ImportServices;
   readonly schema: GraphQLSchema;
   /**
    * The background jobs: the notification worker and the matching scheduler. `start()` runs them
@@ -165,7 +168,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const emailStreams = await loadEmailStreams(db);
   const initiativeReadModel = new SqlInitiativeReadModel(db);
   const commands = new LifecycleCommands(pipeline, store, randomUUID, emailStreams, (userId) => initiativeReadModel.registrationIdsOfUser(userId));
-  const services: LifecycleServices & MeetingServices & LiveServices & AuditServices = {
+  const bulkRegistration = new BulkRegistration(commands, store, { maxRows: config.imports.maxRows, concurrency: config.imports.concurrency });
+  const services: LifecycleServices & MeetingServices & LiveServices & AuditServices & ImportServices = {
+    bulkRegistration,
     eventLog,
     pseudonyms,
     readLog,
@@ -268,6 +273,14 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, maxAliases: config.maxQueryAliases, maxExpensiveFields: config.maxExpensiveFields },
         subscriptions: true,
         routes: [
+          usersImportRoute({
+            bulk: bulkRegistration,
+            authenticate: authenticateRoute,
+            maxBytes: config.imports.maxBytes,
+            clock,
+            newId: randomUUID,
+            onError: (error) => logger.error({ err: error }, 'User import failed'),
+          }),
           matchesExportRoute({
             readModel: matching,
             clock,

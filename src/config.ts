@@ -51,6 +51,15 @@ export interface Config {
   readonly introspection: boolean;
   /** Requests per minute per token subject (reads, writes) and per client address; 0 switches one off. */
   readonly rateLimits: RateLimitSettings;
+  /** Bulk registration (`registerUsers`, `POST /imports/users.csv`): the same caps on every door. */
+  readonly imports: {
+    /** Most rows one call or file may carry (IMPORT_MAX_ROWS). */
+    readonly maxRows: number;
+    /** Largest CSV upload in bytes (IMPORT_MAX_BYTES). */
+    readonly maxBytes: number;
+    /** Rows registered at once (IMPORT_CONCURRENCY). */
+    readonly concurrency: number;
+  };
 }
 
 
@@ -229,6 +238,11 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       writesPerMinute: integer(env, 'RATE_LIMIT_WRITES_PER_MINUTE', 120, 0, 10_000_000),
       addressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 3000, 0, 10_000_000),
       trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
+    },
+    imports: {
+      maxRows: integer(env, 'IMPORT_MAX_ROWS', 20_000, 1, 1_000_000),
+      maxBytes: integer(env, 'IMPORT_MAX_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      concurrency: integer(env, 'IMPORT_CONCURRENCY', 8, 1, 64),
     },
   };
 };

@@ -70,6 +70,8 @@ export const UNGOVERNED_TYPES: readonly string[] = [
   'UserError', 'ProgramPayload', 'UserPayload', 'PersonaPayload', 'MatchPayload', 'UserStatusChangeResult', 'ChangeUserStatusesPayload',
   'BulkMatchPayload', 'InvitationResult', 'InviteMenteesPayload', 'MeetingPayload', 'InitiativePayload', 'RegistrationPayload',
   'RunAutoMatchingPayload',
+  // Bulk registration answers ids and outcomes, never a person's data.
+  'RegisterUsersPayload', 'BulkRegistrationResult',
   // The read log ("who read what") is reached only through personalDataReads, which only auditors may call.
   'PersonalDataReadConnection', 'PersonalDataReadEdge', 'PersonalDataRead',
 ];

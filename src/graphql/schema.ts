@@ -8,11 +8,12 @@ import { accessPolicyMiddleware } from './access';
 import { authChecker } from './authorization';
 import { HealthResolver } from './health.resolver';
 import { lifecycleResolvers } from './lifecycle';
+import { BulkRegistrationResolver } from './imports/bulkRegistration.resolver';
 
 /** The whole API. `schema.graphql` at the top level is this, printed (`npm run schema`). */
 export const buildApiSchema = (): Promise<GraphQLSchema> =>
   buildSchema({
-    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers, ...auditResolvers, LiveEventsResolver],
+    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers, ...auditResolvers, LiveEventsResolver, BulkRegistrationResolver],
     authChecker,
     // Every field asks the access policy, so no path reaches an object or field the caller may not see.
     globalMiddlewares: [accessPolicyMiddleware],

@@ -27,6 +27,9 @@ import { createNotificationWorker, listOutbox, type NotificationWorker } from '.
 import { MatchingScheduler } from './scheduler/matchingScheduler';
 import { matchesExportRoute } from './http/routes';
 import { usersImportRoute } from './http/importRoutes';
+import { OneClickLinks } from './links/oneClickLinks';
+import { mailFinishing } from './links/mailFinishing';
+import { linkRoutes } from './http/linkRoutes';
 import { BulkRegistration } from './application/bulkRegistration';
 import type { ImportServices } from './graphql/imports/bulkRegistration.resolver';
 import { bearerToken, verifyToken } from './graphql/auth';
@@ -106,6 +109,10 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const runner = await ProjectionRunner.create(store, db, serverProjections, {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
+  // Signed with a key derived from the token keys (none yet: links read "sign in to your dashboard").
+  const oneClickLinks = config.tokenKeys
+    ? new OneClickLinks(config.tokenKeys, config.mailExtras.publicUrl, config.mailExtras.oneClickLinkDays * 86_400_000)
+    : null;
   // After the runner: the outbox table comes from the notifications projection's schema.
   const notifications = createNotificationWorker({
     db,
@@ -114,7 +121,11 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     from: config.mailFrom,
     clock,
     logger,
-    worker: { pollMs: config.notificationPollMs, maxAgeMs: config.notificationMaxAgeHours * 3_600_000 },
+    worker: {
+      pollMs: config.notificationPollMs,
+      maxAgeMs: config.notificationMaxAgeHours * 3_600_000,
+      finish: mailFinishing({ links: oneClickLinks, adminNotificationEmail: config.mailExtras.adminNotificationEmail }),
+    },
   });
   let scheduler: MatchingScheduler | null = null;
   const liveEvents = new LiveEventHub({ store, logger });
@@ -273,6 +284,14 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, maxAliases: config.maxQueryAliases, maxExpensiveFields: config.maxExpensiveFields },
         subscriptions: true,
         routes: [
+          ...linkRoutes({
+            links: oneClickLinks,
+            initiatives: services.initiatives,
+            store,
+            clock,
+            newId: randomUUID,
+            onError: (error) => logger.error({ err: error }, 'One-click link failed'),
+          }),
           usersImportRoute({
             bulk: bulkRegistration,
             authenticate: authenticateRoute,

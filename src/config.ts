@@ -51,6 +51,15 @@ export interface Config {
   readonly introspection: boolean;
   /** Requests per minute per token subject (reads, writes) and per client address; 0 switches one off. */
   readonly rateLimits: RateLimitSettings;
+  /** E-mail extras (issue 18, item 4). */
+  readonly mailExtras: {
+    /** Where e-mails to the program's administrators go (a request waiting for admin approval); unset: not sent, FAILED saying so. */
+    readonly adminNotificationEmail?: string;
+    /** The service's address as a mail client reaches it, for links in e-mails (PUBLIC_URL). */
+    readonly publicUrl: string;
+    /** How long a one-click link in an e-mail works (ONE_CLICK_LINK_DAYS). */
+    readonly oneClickLinkDays: number;
+  };
   /** Bulk registration (`registerUsers`, `POST /imports/users.csv`): the same caps on every door. */
   readonly imports: {
     /** Most rows one call or file may carry (IMPORT_MAX_ROWS). */
@@ -206,6 +215,27 @@ const trustedProxies = (raw: string | undefined): string[] => {
   return list;
 };
 
+const adminNotificationEmail = (raw: string | undefined): string | undefined => {
+  const value = raw?.trim();
+  if (!value) return undefined;
+  if (!/^[^\s@,<>]+@[^\s@,<>]+\.[^\s@,<>]+$/.test(value)) {
+    throw new ConfigError(`ADMIN_NOTIFICATION_EMAIL must be one e-mail address (a list's address for several people); got "${value}".`);
+  }
+  return value;
+};
+
+const publicUrl = (raw: string | undefined, host: string, port: string): string => {
+  const value = raw?.trim() || `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) address such as https://mentoring.example.org; got "${value}".`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`PUBLIC_URL must start with http:// or https://; got "${value}".`);
+  return value.replace(/\/+$/, '');
+};
+
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const tokenKeys = tokenKeysFromEnv(env);
   const databaseUrl = env.DATABASE_URL || undefined;
@@ -238,6 +268,11 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       writesPerMinute: integer(env, 'RATE_LIMIT_WRITES_PER_MINUTE', 120, 0, 10_000_000),
       addressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 3000, 0, 10_000_000),
       trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
+    },
+    mailExtras: {
+      adminNotificationEmail: adminNotificationEmail(env.ADMIN_NOTIFICATION_EMAIL),
+      publicUrl: publicUrl(env.PUBLIC_URL, env.HOST || '127.0.0.1', env.PORT || '4000'),
+      oneClickLinkDays: integer(env, 'ONE_CLICK_LINK_DAYS', 14, 1, 365),
     },
     imports: {
       maxRows: integer(env, 'IMPORT_MAX_ROWS', 20_000, 1, 1_000_000),

@@ -9,11 +9,12 @@ import { authChecker } from './authorization';
 import { HealthResolver } from './health.resolver';
 import { lifecycleResolvers } from './lifecycle';
 import { BulkRegistrationResolver } from './imports/bulkRegistration.resolver';
+import { NotificationPreviewResolver } from './notifications/preview.resolver';
 
 /** The whole API. `schema.graphql` at the top level is this, printed (`npm run schema`). */
 export const buildApiSchema = (): Promise<GraphQLSchema> =>
   buildSchema({
-    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers, ...auditResolvers, LiveEventsResolver, BulkRegistrationResolver],
+    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers, ...auditResolvers, LiveEventsResolver, BulkRegistrationResolver, NotificationPreviewResolver],
     authChecker,
     // Every field asks the access policy, so no path reaches an object or field the caller may not see.
     globalMiddlewares: [accessPolicyMiddleware],

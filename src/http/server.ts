@@ -358,7 +358,10 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
       if (url.pathname === GRAPHQL_PATH) {
         await handleGraphQL(request, response, url, requestId, record);
       } else if (routes.some((route) => route.path === url.pathname && (route.method === method || (route.method === 'GET' && method === 'HEAD')))) {
-        const route = routes.find((candidate) => candidate.path === url.pathname)!;
+        // One path may have a GET and a POST (the one-click links' page and its form).
+        const route =
+          routes.find((candidate) => candidate.path === url.pathname && candidate.method === method) ??
+          routes.find((candidate) => candidate.path === url.pathname && candidate.method === 'GET')!;
         // An upload writes: it counts against the address like a mutation; the route takes the subject's write bucket once it knows them.
         const decision = limiter.take(route.method === 'POST' ? 'write' : 'read', record.address, null);
         if (!decision.ok) {

@@ -18,6 +18,6 @@ export const mailFinishing =
     return {
       toAddress: null,
       body,
-      missing: 'ADMIN_NOTIFICATION_EMAIL is not set, so e-mails to the program\'s administrators have no address; set it and retry this e-mail.',
+      missing: 'ADMIN_NOTIFICATION_EMAIL is not set, so e-mails to the program\'s administrators have no address; set it to send the e-mails queued afterwards.',
     };
   };

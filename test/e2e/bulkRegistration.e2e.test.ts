@@ -233,3 +233,30 @@ describe.each(sqlBackends())('bulk registration on $name', ({ open }) => {
     expect(await eventCount(t)).toBe(before);
   });
 });
+
+describe('the upload door shares the rate limits of /graphql', () => {
+  test('an upload takes a write from the token subject\'s bucket: the next upload or mutation of that subject is refused with 429', async () => {
+    const { openTestPglite } = await import('../support/databases');
+    const t = await startTestApp(await openTestPglite(), '2026-01-05T09:00:00.000Z', { env: { RATE_LIMIT_WRITES_PER_MINUTE: '2' } });
+    try {
+      const admin = await t.token('admin', 'rita.admin');
+      const created = await t.gql(`mutation { createProgram(input: { name: "Limits", timeZone: "UTC" }) { program { id } } }`, {}, { token: admin });
+      const programId = created.data!.createProgram.program.id as string;
+      const upload = () =>
+        fetch(new URL(`/imports/users.csv?programId=${programId}`, t.http.url), {
+          method: 'POST',
+          headers: { 'content-type': 'text/csv', authorization: `Bearer ${admin}` },
+          body: 'email,name,role\nrita.one@limits.example,One,MENTOR\n',
+        });
+      expect((await upload()).status).toBe(200);
+      const refused = await upload();
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+      const mutation = await t.gql(`mutation { createProgram(input: { name: "More", timeZone: "UTC" }) { program { id } } }`, {}, { token: admin });
+      expect(mutation.status).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
+});

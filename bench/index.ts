@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem, type as osType } from 'node:os';
 import { dirname, join } from 'node:path';
 import { appendThroughput } from './appendThroughput';
+import { bulkRegistration } from './bulkRegistration';
 import { autoMatching } from './autoMatching';
 import { eventLogScale } from './eventLogScale';
 import { fuzz } from './fuzz';
@@ -13,7 +14,7 @@ import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, fuzz];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, fuzz, bulkRegistration];
 
 const HEADER = `# Benchmarks
 

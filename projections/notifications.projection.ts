@@ -21,6 +21,7 @@ import type { InitiativeCreated, RegistrationMessageSent, RegistrationReminderSe
 import { userIdOfPersona } from '../src/domain/user/userId';
 import type { RecordedEvent } from '../src/eventstore/eventStore';
 import { engagementDatesSummary, humanDateTime, renderNotification, type ProgramTemplates } from '../src/notifications/rendering';
+import { linkMarker } from '../src/links/oneClickLinks';
 import type { GlobalPosition } from '../src/eventstore/eventStore';
 import { projection } from '../src/projections/projection';
 import {
@@ -91,7 +92,7 @@ CREATE TABLE IF NOT EXISTS notification_outbox (
 -- Added with the manager report: managers receive e-mail (with the report attached) but are not users.
 ALTER TABLE notification_outbox ADD COLUMN IF NOT EXISTS attachments jsonb;
 ALTER TABLE notification_outbox DROP CONSTRAINT IF EXISTS notification_outbox_recipient_role_check;
-ALTER TABLE notification_outbox ADD CONSTRAINT notification_outbox_recipient_role_check CHECK (recipient_role IN ('MENTOR', 'MENTEE', 'MANAGER'));
+ALTER TABLE notification_outbox ADD CONSTRAINT notification_outbox_recipient_role_check CHECK (recipient_role IN ('MENTOR', 'MENTEE', 'MANAGER', 'ADMIN'));
 CREATE INDEX IF NOT EXISTS notification_outbox_pending ON notification_outbox (next_attempt_at) WHERE state = 'PENDING';
 CREATE INDEX IF NOT EXISTS notification_outbox_sending ON notification_outbox (claimed_until) WHERE state = 'SENDING';
 CREATE INDEX IF NOT EXISTS notification_outbox_newest ON notification_outbox (created_at DESC, event_position_major DESC, event_position_minor DESC);
@@ -286,6 +287,44 @@ const enqueue = (batch: Batch, recorded: RecordedEvent, programId: string, progr
   }
 };
 
+/**
+ * An e-mail to the program's administrators, who are not users of the system: no address is known
+ * here (the projection has no configuration); the worker addresses it to ADMIN_NOTIFICATION_EMAIL
+ * when it sends, or marks it FAILED saying that variable is unset.
+ */
+const enqueueForAdmins = (
+  batch: Batch,
+  recorded: RecordedEvent,
+  programId: string,
+  program: ProgramInfo,
+  kind: NotificationKind,
+  values: Readonly<Record<string, string>>,
+): void => {
+  if (batch.outbox === null) return;
+  const recipientName = 'Program administrators';
+  const { subject, body } = renderNotification(kind, program.templates, { ...values, programName: program.name, recipientName });
+  const [major, minor] = positionParams(recorded);
+  batch.outbox.push({
+    id: `${recorded.id}:ADMIN`,
+    event_id: recorded.id,
+    event_type: recorded.type,
+    event_position_major: major,
+    event_position_minor: minor,
+    kind,
+    program_id: programId,
+    recipient_role: 'ADMIN',
+    recipient_user_id: '',
+    to_address: null,
+    to_name: recipientName,
+    subject,
+    body,
+    attachments: null,
+    created_at: recorded.metadata.occurredAt,
+    state: 'PENDING',
+    last_error: null,
+  });
+};
+
 const sideName = (side: Side, mentor: Contact, mentee: Contact): string => (side === 'MENTOR' ? mentor.name : mentee.name);
 
 /** The users whose contacts an event needs (or, for a registration, provides). */
@@ -390,9 +429,11 @@ const evolve = (batch: Batch, recorded: RecordedEvent<NotificationSourceEvent>):
     }
     case 'MatchRequested': {
       const { programId, mentorUserId, menteeUserId, requestedBy, pendingApprovals, expiresAt, message } = event.data;
-      // The requester's own approval is implied; an ADMIN approval is asked for in the admin UI.
+      // The requester's own approval is implied. An ADMIN approval is asked of the program's
+      // administrators: one e-mail, addressed when it is sent (ADMIN_NOTIFICATION_EMAIL, see the worker).
       const asked = (['MENTOR', 'MENTEE'] as const).filter((side) => pendingApprovals.includes(side));
-      if (asked.length === 0) return;
+      const askAdmin = (pendingApprovals as readonly string[]).includes('ADMIN');
+      if (asked.length === 0 && !askAdmin) return;
       const program = programOf(batch, programId);
       const [mentor, mentee] = contactsOf(batch, mentorUserId, menteeUserId);
       const values = {
@@ -402,6 +443,7 @@ const evolve = (batch: Batch, recorded: RecordedEvent<NotificationSourceEvent>):
         message: message ?? NO_MESSAGE,
         expiresAt: humanDateTime(expiresAt, program.timeZone),
       };
+      if (askAdmin) enqueueForAdmins(batch, recorded, programId, program, 'ADMIN_APPROVAL_REQUEST', values);
       enqueue(
         batch,
         recorded,
@@ -460,14 +502,22 @@ const evolve = (batch: Batch, recorded: RecordedEvent<NotificationSourceEvent>):
     case 'RegistrationReminderSent': {
       const { initiativeId, userId, kind, period, engagementPeriods } = event.data;
       const [volunteer] = contactsOf(batch, userId);
+      // Markers, not links: the worker signs a link for the recipient when it sends (src/links/oneClickLinks.ts).
+      const { registrationId } = event.data;
+      const addDatesLink = linkMarker('ADD_DATES', registrationId);
       const notice: Notice =
         kind === 'MONTHLY_SEARCH'
-          ? { kind: 'REGISTRATION_SEARCH_REMINDER', side: 'MENTOR', recipient: volunteer!, values: { period } }
+          ? { kind: 'REGISTRATION_SEARCH_REMINDER', side: 'MENTOR', recipient: volunteer!, values: { period, addDatesLink } }
           : {
               kind: 'REGISTRATION_PROGRESS_REMINDER',
               side: 'MENTOR',
               recipient: volunteer!,
-              values: { period, engagementDates: engagementDatesSummary(engagementPeriods) },
+              values: {
+                period,
+                engagementDates: engagementDatesSummary(engagementPeriods),
+                addDatesLink,
+                missionEndedLink: linkMarker('MISSION_ENDED', registrationId),
+              },
             };
       // A volunteer is the mentor side of the outbox: the recipient roles are MENTOR and MENTEE.
       enqueue(batch, recorded, initiativeId, programOf(batch, initiativeId), [notice]);

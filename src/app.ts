@@ -33,6 +33,12 @@ import { bearerToken } from './graphql/auth';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { TokenRevocations } from './auth/revocations';
 import { eventStoreUserDirectory } from './auth/userDirectory';
+import { usersImportRoute } from './http/importRoutes';
+import { OneClickLinks } from './links/oneClickLinks';
+import { mailFinishing } from './links/mailFinishing';
+import { linkRoutes } from './http/linkRoutes';
+import { BulkRegistration } from './application/bulkRegistration';
+import type { ImportServices } from './graphql/imports/bulkRegistration.resolver';
 import { LifecycleCommands } from './application/lifecycleCommands';
 import { loadEmailStreams } from './identity/emailStreams';
 import { CommandPipeline } from './commands/pipeline';
@@ -70,7 +76,7 @@ export interface App {
   readonly db: SqlDatabase;
   readonly store: EventStore;
   readonly runner: ProjectionRunner;
-  readonly services: LifecycleServices & MeetingServices & LiveServices & AuditServices & TokenServices;
+  readonly services: LifecycleServices & MeetingServices & LiveServices & AuditServices & TokenServices & ImportServices;
   readonly schema: GraphQLSchema;
   /** Every door's token check: local keys, the identity provider, the revocation list. */
   readonly authenticator: Authenticator;
@@ -116,6 +122,10 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const runner = await ProjectionRunner.create(store, db, projections, {
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
+  // Signed with a key derived from the token keys (none yet: links read "sign in to your dashboard").
+  const oneClickLinks = config.tokenKeys
+    ? new OneClickLinks(config.tokenKeys, config.mailExtras.publicUrl, config.mailExtras.oneClickLinkDays * 86_400_000)
+    : null;
   // After the runner: the outbox table comes from the notifications projection's schema.
   const notifications = createNotificationWorker({
     db,
@@ -124,7 +134,11 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     from: config.mailFrom,
     clock,
     logger,
-    worker: { pollMs: config.notificationPollMs, maxAgeMs: config.notificationMaxAgeHours * 3_600_000 },
+    worker: {
+      pollMs: config.notificationPollMs,
+      maxAgeMs: config.notificationMaxAgeHours * 3_600_000,
+      finish: mailFinishing({ links: oneClickLinks, adminNotificationEmail: config.mailExtras.adminNotificationEmail }),
+    },
   });
   let scheduler: MatchingScheduler | null = null;
   const liveEvents = new LiveEventHub({ store, logger });
@@ -195,8 +209,10 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     logger,
   });
   const commands = new LifecycleCommands(pipeline, store, randomUUID, emailStreams, (userId) => initiativeReadModel.registrationIdsOfUser(userId));
-  const services: LifecycleServices & MeetingServices & LiveServices & AuditServices & TokenServices = {
+  const bulkRegistration = new BulkRegistration(commands, store, { maxRows: config.imports.maxRows, concurrency: config.imports.concurrency });
+  const services: LifecycleServices & MeetingServices & LiveServices & AuditServices & TokenServices & ImportServices = {
     revocations,
+    bulkRegistration,
     eventLog,
     pseudonyms,
     readLog,
@@ -310,6 +326,22 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, maxAliases: config.maxQueryAliases, maxExpensiveFields: config.maxExpensiveFields },
         subscriptions: true,
         routes: [
+          ...linkRoutes({
+            links: oneClickLinks,
+            initiatives: services.initiatives,
+            store,
+            clock,
+            newId: randomUUID,
+            onError: (error) => logger.error({ err: error }, 'One-click link failed'),
+          }),
+          usersImportRoute({
+            bulk: bulkRegistration,
+            authenticate: authenticateRoute,
+            maxBytes: config.imports.maxBytes,
+            clock,
+            newId: randomUUID,
+            onError: (error) => logger.error({ err: error }, 'User import failed'),
+          }),
           matchesExportRoute({
             readModel: matching,
             clock,

@@ -55,6 +55,24 @@ export interface Config {
   readonly tokens: TokenSettings;
   /** When the hourly background jobs run (issue 18). */
   readonly jobSchedules: JobSchedules;
+  /** E-mail extras (issue 18, item 4). */
+  readonly mailExtras: {
+    /** Where e-mails to the program's administrators go (a request waiting for admin approval); unset: not sent, FAILED saying so. */
+    readonly adminNotificationEmail?: string;
+    /** The service's address as a mail client reaches it, for links in e-mails (PUBLIC_URL). */
+    readonly publicUrl: string;
+    /** How long a one-click link in an e-mail works (ONE_CLICK_LINK_DAYS). */
+    readonly oneClickLinkDays: number;
+  };
+  /** Bulk registration (`registerUsers`, `POST /imports/users.csv`): the same caps on every door. */
+  readonly imports: {
+    /** Most rows one call or file may carry (IMPORT_MAX_ROWS). */
+    readonly maxRows: number;
+    /** Largest CSV upload in bytes (IMPORT_MAX_BYTES). */
+    readonly maxBytes: number;
+    /** Rows registered at once (IMPORT_CONCURRENCY). */
+    readonly concurrency: number;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,6 +348,27 @@ const trustedProxies = (raw: string | undefined): string[] => {
   return list;
 };
 
+const adminNotificationEmail = (raw: string | undefined): string | undefined => {
+  const value = raw?.trim();
+  if (!value) return undefined;
+  if (!/^[^\s@,<>]+@[^\s@,<>]+\.[^\s@,<>]+$/.test(value)) {
+    throw new ConfigError(`ADMIN_NOTIFICATION_EMAIL must be one e-mail address (a list's address for several people); got "${value}".`);
+  }
+  return value;
+};
+
+const publicUrl = (raw: string | undefined, host: string, port: string): string => {
+  const value = raw?.trim() || `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) address such as https://mentoring.example.org; got "${value}".`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`PUBLIC_URL must start with http:// or https://; got "${value}".`);
+  return value.replace(/\/+$/, '');
+};
+
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const tokenKeys = tokenKeysFromEnv(env);
   const databaseUrl = env.DATABASE_URL || undefined;
@@ -365,5 +404,15 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     },
     tokens: tokenSettings(env),
     jobSchedules: jobSchedules(env),
+    mailExtras: {
+      adminNotificationEmail: adminNotificationEmail(env.ADMIN_NOTIFICATION_EMAIL),
+      publicUrl: publicUrl(env.PUBLIC_URL, env.HOST || '127.0.0.1', env.PORT || '4000'),
+      oneClickLinkDays: integer(env, 'ONE_CLICK_LINK_DAYS', 14, 1, 365),
+    },
+    imports: {
+      maxRows: integer(env, 'IMPORT_MAX_ROWS', 20_000, 1, 1_000_000),
+      maxBytes: integer(env, 'IMPORT_MAX_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      concurrency: integer(env, 'IMPORT_CONCURRENCY', 8, 1, 64),
+    },
   };
 };

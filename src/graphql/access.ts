@@ -71,6 +71,10 @@ export const UNGOVERNED_TYPES: readonly string[] = [
   'UserError', 'ProgramPayload', 'UserPayload', 'PersonaPayload', 'MatchPayload', 'UserStatusChangeResult', 'ChangeUserStatusesPayload',
   'BulkMatchPayload', 'InvitationResult', 'InviteMenteesPayload', 'MeetingPayload', 'InitiativePayload', 'RegistrationPayload',
   'RunAutoMatchingPayload',
+  // Bulk registration answers ids and outcomes, never a person's data.
+  'RegisterUsersPayload', 'BulkRegistrationResult',
+  // A preview is the program's template filled with sample values the caller gave or built-in ones: no one's data.
+  'NotificationPreview', 'PreviewValue',
   // The read log ("who read what") is reached only through personalDataReads, which only auditors may call.
   'PersonalDataReadConnection', 'PersonalDataReadEdge', 'PersonalDataRead',
   // Token revocations are reached only through revokeTokens (admins) and tokenRevocations (admins, auditors).

@@ -10,11 +10,23 @@ import { pseudonymisationMiddleware } from './personalDataAccess';
 import { authChecker } from './authorization';
 import { HealthResolver } from './health.resolver';
 import { lifecycleResolvers } from './lifecycle';
+import { BulkRegistrationResolver } from './imports/bulkRegistration.resolver';
+import { NotificationPreviewResolver } from './notifications/preview.resolver';
 
 /** The whole API. `schema.graphql` at the top level is this, printed (`npm run schema`). */
 export const buildApiSchema = (): Promise<GraphQLSchema> =>
   buildSchema({
-    resolvers: [HealthResolver, ...lifecycleResolvers, ...meetingResolvers, ...initiativeResolvers, ...auditResolvers, LiveEventsResolver, TokenRevocationResolver],
+    resolvers: [
+      HealthResolver,
+      ...lifecycleResolvers,
+      ...meetingResolvers,
+      ...initiativeResolvers,
+      ...auditResolvers,
+      LiveEventsResolver,
+      TokenRevocationResolver,
+      BulkRegistrationResolver,
+      NotificationPreviewResolver,
+    ],
     authChecker,
     // Every field asks the access policy, so no path reaches an object or field the caller may not see;
     // then analysts read its personal data pseudonymised, whatever the path.

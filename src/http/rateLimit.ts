@@ -86,6 +86,18 @@ export class RateLimiter {
     return { ok: true };
   }
 
+  /** Takes one request from a signed-in subject's bucket of that kind only (a route that learnt the subject after taking the address's). */
+  takeForSubject(kind: RequestKind, subject: string): RateDecision {
+    const perMinute = kind === 'write' ? this.settings.writesPerMinute : this.settings.readsPerMinute;
+    if (perMinute <= 0) return { ok: true };
+    const bucket = this.refilled(`${kind}:${subject}`, perMinute, this.now());
+    if (bucket.tokens < 1) {
+      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(((1 - bucket.tokens) * 60) / perMinute)), limit: `${perMinute} ${kind === 'write' ? 'mutations' : 'reads'} a minute for one token subject` };
+    }
+    bucket.tokens -= 1;
+    return { ok: true };
+  }
+
   private refilled(key: string, capacity: number, now: number): Bucket {
     let bucket = this.buckets.get(key);
     if (!bucket) {

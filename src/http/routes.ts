@@ -12,7 +12,15 @@ export interface HttpRoute {
   /** The exact path, without the query string. */
   readonly path: string;
   /** `url` is the request's URL, parsed (query parameters in `url.searchParams`). */
-  handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void>;
+  handle(request: IncomingMessage, response: ServerResponse, url: URL, door?: RouteDoor): Promise<void>;
+}
+
+/**
+ * The server's limits, for a route to apply once it knows the caller: the per-subject rate limit
+ * of its kind (the address's limit was taken before the route ran), the same buckets /graphql uses.
+ */
+export interface RouteDoor {
+  takeForSubject(kind: 'read' | 'write', subject: string): { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number; readonly limit: string };
 }
 
 /** The caller as the route needs to know them; `authenticate` returns null for a request without credentials. */
@@ -28,28 +36,31 @@ export interface RouteCaller {
  * Refusals with the same stable codes as the GraphQL API, and a sentence a person can act on.
  * `authenticate` may throw an error with `code: 'UNAUTHENTICATED'` (a bad token): it is answered 401.
  */
-export type RouteErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'VALIDATION_FAILED' | 'NOT_FOUND' | 'INTERNAL';
+export type RouteErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'VALIDATION_FAILED' | 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE' | 'RATE_LIMITED' | 'INTERNAL';
 
 const STATUS_OF: Readonly<Record<RouteErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   VALIDATION_FAILED: 400,
   NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
   INTERNAL: 500,
 };
 
-const sendError = (response: ServerResponse, code: RouteErrorCode, message: string, extra: Record<string, unknown> = {}): void => {
+export const sendError = (response: ServerResponse, code: RouteErrorCode, message: string, extra: Record<string, unknown> = {}): void => {
   const body = JSON.stringify({ error: { code, message, ...extra } });
   response.writeHead(STATUS_OF[code], {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     ...(code === 'UNAUTHENTICATED' ? { 'www-authenticate': 'Bearer' } : {}),
+    ...(code === 'RATE_LIMITED' && typeof extra.retryAfterSeconds === 'number' ? { 'retry-after': String(extra.retryAfterSeconds) } : {}),
   });
   response.end(body);
 };
 
-const isUnauthenticated = (error: unknown): error is Error =>
+export const isUnauthenticated = (error: unknown): error is Error =>
   error instanceof Error && (error as Error & { code?: unknown }).code === 'UNAUTHENTICATED';
 
 // ---------------------------------------------------------------------------------------------

@@ -376,15 +376,19 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
       if (url.pathname === GRAPHQL_PATH) {
         await handleGraphQL(request, response, url, requestId, record);
       } else if (routes.some((route) => route.path === url.pathname && (route.method === method || (route.method === 'GET' && method === 'HEAD')))) {
-        const route = routes.find((candidate) => candidate.path === url.pathname)!;
-        const decision = limiter.take('read', record.address, null);
+        // One path may have a GET and a POST (the one-click links' page and its form).
+        const route =
+          routes.find((candidate) => candidate.path === url.pathname && candidate.method === method) ??
+          routes.find((candidate) => candidate.path === url.pathname && candidate.method === 'GET')!;
+        // An upload writes: it counts against the address like a mutation; the route takes the subject's write bucket once it knows them.
+        const decision = limiter.take(route.method === 'POST' ? 'write' : 'read', record.address, null);
         if (!decision.ok) {
           sendJson(response, 429, graphqlError(`Too many requests: the limit is ${decision.limit}. Try again in ${decision.retryAfterSeconds} s.`, 'RATE_LIMITED', { retryAfterSeconds: decision.retryAfterSeconds }), {
             'retry-after': String(decision.retryAfterSeconds),
           });
           return;
         }
-        await route.handle(request, response, url);
+        await route.handle(request, response, url, { takeForSubject: (kind, subject) => limiter.takeForSubject(kind, subject) });
       } else if (url.pathname === '/health' && readOnly) {
         await handleHealth(response);
       } else if (url.pathname === '/' && readOnly && explorerHtml) {

@@ -13,7 +13,7 @@ export interface OutboxEntry {
   readonly eventType: string;
   readonly kind: NotificationKind;
   readonly programId: string;
-  readonly recipientRole: 'MENTOR' | 'MENTEE';
+  readonly recipientRole: 'MENTOR' | 'MENTEE' | 'MANAGER' | 'ADMIN';
   readonly recipientUserId: string;
   readonly toAddress: string | null;
   readonly toName: string;

@@ -51,6 +51,23 @@ export interface NotificationWorkerOptions {
   readonly maxAgeMs?: number;
   /** Domain of the Message-IDs (default: the sender's). */
   readonly messageIdDomain?: string;
+  /**
+   * Last touches made when a message is sent, never stored: the address of e-mails to the program's
+   * administrators (recipient ADMIN, who are not users) and the signed one-click links in place of
+   * their markers. Default: the row as it is.
+   */
+  readonly finish?: (row: SendingRow) => { readonly toAddress: string | null; readonly body: string; readonly missing?: string };
+}
+
+/** What `finish` is given of a row about to be sent. */
+export interface SendingRow {
+  readonly id: string;
+  readonly kind: string;
+  readonly recipientRole: string;
+  readonly recipientUserId: string;
+  readonly toAddress: string | null;
+  readonly body: string;
+  readonly createdAt: Date;
 }
 
 export interface NotificationWorkerDependencies {
@@ -77,6 +94,9 @@ interface ClaimedRow {
   readonly id: string;
   readonly event_id: string;
   readonly kind: string;
+  readonly recipient_role: string;
+  readonly recipient_user_id: string;
+  readonly created_at: string | Date;
   readonly to_address: string | null;
   readonly to_name: string;
   readonly subject: string;
@@ -238,7 +258,7 @@ export class NotificationWorker {
             SET state = 'SENDING', claimed_until = $3::timestamptz, claimed_by = $4, attempts = o.attempts + 1
            FROM due
           WHERE o.id = due.id
-         RETURNING o.id, o.event_id, o.kind, o.to_address, o.to_name, o.subject, o.body, o.attachments, o.attempts`,
+         RETURNING o.id, o.event_id, o.kind, o.recipient_role, o.recipient_user_id, o.created_at, o.to_address, o.to_name, o.subject, o.body, o.attachments, o.attempts`,
         [now, this.batchSize, this.at(this.leaseMs), token],
       );
       return rows.map((row) => ({ ...row, attempts: Number(row.attempts) }));
@@ -257,15 +277,26 @@ export class NotificationWorker {
       logger.warn({ notificationId: row.id }, 'Notification lease ran out before it could be sent; another worker has it');
       return 'lost';
     }
-    if (row.to_address === null) return this.fail(row, token, 'No e-mail address is known for the recipient.');
+    const finished = this.options.finish
+      ? this.options.finish({
+          id: row.id,
+          kind: row.kind,
+          recipientRole: row.recipient_role,
+          recipientUserId: row.recipient_user_id,
+          toAddress: row.to_address,
+          body: row.body,
+          createdAt: new Date(row.created_at),
+        })
+      : { toAddress: row.to_address, body: row.body };
+    if (finished.toAddress === null) return this.fail(row, token, finished.missing ?? 'No e-mail address is known for the recipient.');
     const mail: OutgoingMail = {
       notificationId: row.id,
       kind: row.kind,
       eventId: row.event_id,
       from: this.options.from,
-      to: { name: row.to_name, address: row.to_address },
+      to: { name: row.to_name, address: finished.toAddress },
       subject: row.subject,
-      text: row.body,
+      text: finished.body,
       ...(row.attachments ? { attachments: row.attachments } : {}),
       messageId: messageIdFor(row.id, this.messageIdDomain),
       date: this.dependencies.clock(),

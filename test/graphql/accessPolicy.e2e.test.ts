@@ -117,6 +117,8 @@ const argumentValues = (truth: Truth, field: GraphQLField<unknown, unknown>, arg
     at: ['2026-06-01T00:00:00.000Z'],
     from: ['2026-01-01T00:00:00.000Z'],
     to: ['2026-06-01T00:00:00.000Z'],
+    // previewNotification: one kind is enough, the answer is sample text either way.
+    kind: ['MATCH_REQUEST'],
   };
   if (argName === 'id') {
     const byType: Record<string, unknown[]> = {

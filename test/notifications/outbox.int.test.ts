@@ -107,7 +107,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
       type: 'MatchRequestExpired',
       data: { ...pair('m-2', MARIA, THEO), requestedBy: 'MENTOR', expiresAt: '2026-11-26T15:00:00.000Z' },
     });
-    // Only the staff is asked: no participant e-mail.
+    // Only the staff is asked: no participant e-mail; the administrators get theirs (issue 18), as for m-2.
     await matchEvent(store, {
       type: 'MatchRequested',
       data: {
@@ -134,7 +134,15 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
     await activate(store, 'm-4', MARIA, THEO, '2027-05-23T14:00:00.000Z');
     await runner.catchUp();
 
-    const rows = await outbox();
+    const all = await outbox();
+    // E-mails to the administrators: addressed when sent (ADMIN_NOTIFICATION_EMAIL), so no address here.
+    const toAdmins = all.filter((r) => r.recipientRole === 'ADMIN');
+    expect(toAdmins.map((r) => [r.kind, r.toAddress, r.state, r.subject])).toEqual([
+      ['ADMIN_APPROVAL_REQUEST', null, 'PENDING', 'A match request in Riverside 2026 waits for your approval'],
+      ['ADMIN_APPROVAL_REQUEST', null, 'PENDING', 'A match request in Riverside 2026 waits for your approval'],
+    ]);
+    expect(toAdmins[0]!.body).toContain('Maria Mentor asked for a match in Riverside 2026 (mentor: Maria Mentor, mentee: Theo Mentee)');
+    const rows = all.filter((r) => r.recipientRole !== 'ADMIN');
     expect(rows.map((r) => [r.kind, r.recipientRole, r.toAddress, r.state])).toEqual([
       ['PREFERENCES_INVITATION', 'MENTEE', 'theo@example.org', 'PENDING'],
       ['MATCH_REQUEST', 'MENTOR', 'maria@example.org', 'PENDING'],
@@ -144,7 +152,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
       ['MATCH_ACTIVATED', 'MENTEE', 'theo@example.org', 'PENDING'],
       ['MATCH_ACTIVATED', 'MENTOR', 'maria@example.org', 'PENDING'],
     ]);
-    expect(rows.every((r) => r.id === `${r.eventId}:${r.recipientRole}` && r.programId === PROGRAM_ID)).toBe(true);
+    expect(all.every((r) => r.id === `${r.eventId}:${r.recipientRole}` && r.programId === PROGRAM_ID)).toBe(true);
 
     const [invitation, request, declined, askMentee, expired, activatedMentee, activatedMentor] = rows;
     expect(invitation!.subject).toBe('Submit Your Mentor Preferences for Riverside 2026');
@@ -168,7 +176,8 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
     // And that is what the server receives.
     smtp = await startSmtpServer();
     const round = await smtpWorker(smtp).drain();
-    expect(round).toMatchObject({ claimed: 7, sent: 7, retrying: 0, failed: 0 });
+    // The two e-mails to the administrators have no address for a worker not told one (ADMIN_NOTIFICATION_EMAIL): FAILED, not sent.
+    expect(round).toMatchObject({ claimed: 9, sent: 7, retrying: 0, failed: 2 });
     expect(smtp.accepted.map((m) => m.notificationId)).toEqual(rows.map((r) => r.id));
     const received = smtp.accepted[6]!;
     expect(received.subject).toBe('Mentorship Assignment: Riverside 2026');
@@ -178,7 +187,12 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
     expect(received.headers.get('auto-submitted')).toBe('auto-generated');
     expect(received.messageId).toBe(`<notification.${rows[6]!.eventId}.MENTOR@riverside.example>`);
     expect(received.text).toBe(activatedMentor!.body);
-    const sent = await outbox();
+    const after = await outbox();
+    expect(after.filter((r) => r.recipientRole === 'ADMIN').map((r) => [r.state, r.lastError])).toEqual([
+      ['FAILED', 'No e-mail address is known for the recipient.'],
+      ['FAILED', 'No e-mail address is known for the recipient.'],
+    ]);
+    const sent = after.filter((r) => r.recipientRole !== 'ADMIN');
     expect(sent.every((r) => r.state === 'SENT' && r.attempts === 1 && r.sentAt !== null && r.lastError === null)).toBe(true);
     expect(sent[0]!.messageId).toBe(smtp.accepted[0]!.messageId);
     expect(sent[0]!.smtpResponse).toMatch(/^250 /);

@@ -24,7 +24,9 @@ export type NotificationKind =
   /** Seed 003, quarterly: a volunteer in progress reflects on the engagement, with a summary of its dates. */
   | 'REGISTRATION_PROGRESS_REMINDER'
   /** Seed 003: a message of the conversation between a volunteer and the coordinator, to the other side. */
-  | 'REGISTRATION_MESSAGE';
+  | 'REGISTRATION_MESSAGE'
+  /** To the program's administrators (ADMIN_NOTIFICATION_EMAIL): a match request waits for their approval. */
+  | 'ADMIN_APPROVAL_REQUEST';
 
 export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   'PREFERENCES_INVITATION',
@@ -36,6 +38,7 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   'REGISTRATION_PROGRESS_REMINDER',
   'REGISTRATION_MESSAGE',
   'MANAGER_REPORT',
+  'ADMIN_APPROVAL_REQUEST',
 ];
 
 export interface NotificationTemplate {
@@ -54,8 +57,10 @@ export const TEMPLATE_PLACEHOLDERS: Readonly<Record<NotificationKind, readonly s
   REQUEST_EXPIRED: [...COMMON, 'mentorName', 'menteeName'],
   MATCH_ACTIVATED: [...COMMON, 'mentorName', 'menteeName', 'mentorEmail', 'menteeEmail', 'endsAt'],
   // For an initiative's e-mails, programName is the initiative's name.
-  REGISTRATION_SEARCH_REMINDER: [...COMMON, 'period'],
-  REGISTRATION_PROGRESS_REMINDER: [...COMMON, 'period', 'engagementDates'],
+  // The links are signed one-click links, made for each recipient when the e-mail is sent (src/links/).
+  REGISTRATION_SEARCH_REMINDER: [...COMMON, 'period', 'addDatesLink'],
+  REGISTRATION_PROGRESS_REMINDER: [...COMMON, 'period', 'engagementDates', 'addDatesLink', 'missionEndedLink'],
+  ADMIN_APPROVAL_REQUEST: [...COMMON, 'requesterName', 'mentorName', 'menteeName', 'message', 'expiresAt'],
   REGISTRATION_MESSAGE: [...COMMON, 'senderName', 'message'],
 };
 
@@ -100,14 +105,22 @@ export const DEFAULT_TEMPLATES: Readonly<Record<NotificationKind, NotificationTe
   REGISTRATION_SEARCH_REMINDER: {
     subject: 'Have you found a mentee for {{programName}}?',
     body:
-      'Hello {{recipientName}},\n\nYou are looking for a mentee in {{programName}}. Once you have found one, sign in and enter ' +
-      'your engagement dates on your dashboard.\n',
+      'Hello {{recipientName}},\n\nYou are looking for a mentee in {{programName}}. Once you have found one, enter ' +
+      'your engagement dates on your dashboard, or straight from here:\n\n{{addDatesLink}}\n',
   },
   REGISTRATION_PROGRESS_REMINDER: {
     subject: 'How is your mentoring in {{programName}} going?',
     body:
       'Hello {{recipientName}},\n\nTake a moment to reflect on your engagement in {{programName}}. Your engagement dates:\n\n' +
-      '{{engagementDates}}\n\nYou can add new dates, or tell us the mission has ended, from your dashboard.\n',
+      '{{engagementDates}}\n\nYou can add new dates, or tell us the mission has ended, from your dashboard or straight from here:\n\n' +
+      'Add new dates: {{addDatesLink}}\nThe mission has ended: {{missionEndedLink}}\n',
+  },
+  ADMIN_APPROVAL_REQUEST: {
+    subject: 'A match request in {{programName}} waits for your approval',
+    body:
+      'Hello,\n\n{{requesterName}} asked for a match in {{programName}} (mentor: {{mentorName}}, mentee: {{menteeName}}), ' +
+      'and the program requires an administrator\'s approval.\n\nTheir message: {{message}}\n\n' +
+      'Please approve or decline it in the program\'s administration by {{expiresAt}}; after that it expires.\n',
   },
   REGISTRATION_MESSAGE: {
     subject: 'New message about {{programName}} from {{senderName}}',

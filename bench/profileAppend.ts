@@ -2,7 +2,7 @@ import { SqlEventStore } from '../src/eventstore/sqlEventStore';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
 import { Pool } from 'pg';
-import { PEER_INSERT, PEER_SCHEMA, compare, createPeerTable, fmt, median, peerAppend, poolOptions, runCount, runFor, storeAppend, userStatusChanged, withSchema, type Append } from './appendThroughput';
+import { PEER_INSERT, PEER_SCHEMA, compare, createPeerTable, fmt, median, peerAppend, poolOptions, runCount, runFor, storeAppend, userRegistered, userStatusChanged, withSchema, type Append } from './appendThroughput';
 
 /**
  * Where does an append's time go? Each variant below is one way of writing the same event (one
@@ -287,8 +287,25 @@ const CTE_UNNEST_SQL = `WITH s AS (
     FROM s, unnest($2::uuid[], $3::text[], $4::integer[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS e(id, type, v, d, m, ord)
   RETURNING revision, global_position::text AS global_position, transaction_id::text AS transaction_id`;
 
+const withoutReason = (): ReturnType<typeof userStatusChanged> => {
+  const { streamId, event } = userStatusChanged();
+  const { reason: _reason, ...metadata } = event.metadata;
+  return { streamId, event: { ...event, metadata } };
+};
+
 const VARIANTS: readonly Variant[] = [
   { name: 'adapter', description: 'SqlEventStore.appendToStreams as it is', append: (_db, store) => storeAppend(store) },
+  {
+    name: 'adapter-no-reason',
+    description: 'SqlEventStore.appendToStreams, the same event without a reason (nothing to keep beside the log)',
+    append: (_db, store) => storeAppend(store, withoutReason),
+  },
+  {
+    name: 'adapter-personal',
+    description: 'SqlEventStore.appendToStreams with an event with personal data (UserRegistered)',
+    append: (_db, store) => storeAppend(store, userRegistered),
+  },
+  { name: 'peer-personal', description: 'the plain INSERT of UserRegistered (for --serial)', setup: PEER_TABLE, append: (db) => peerAppend(db, userRegistered) },
   { name: 'peer', description: 'the plain INSERT itself (for --serial)', setup: PEER_TABLE, append: (db) => peerAppend(db) },
   {
     name: 'peer-prepared',

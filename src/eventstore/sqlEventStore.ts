@@ -552,6 +552,8 @@ export class SqlEventStore implements EventStore {
         WHERE s.stream_id = $1
         ORDER BY e.revision`,
       [streamId, from, limit],
+      // Every command reads its stream first: prepared once per connection, like the append.
+      { name: 'es_read_stream_v1' },
     );
     const first = result.rows[0];
     if (!first) return { events: [], currentRevision: null };
@@ -835,6 +837,8 @@ export class SqlEventStore implements EventStore {
          JOIN unnest($1::text[], $2::text[]) AS p(major, minor)
            ON e.transaction_id = p.major::xid8 AND e.global_position = p.minor::bigint`,
       [positions.map((p) => p.major.toString()), positions.map((p) => p.minor.toString())],
+      // Every history page reads its events here: prepared once per connection.
+      { name: 'es_read_at_v1' },
     );
     const byPosition = new Map(rows.map((row) => [`${row.transaction_id}/${row.global_position}`, row]));
     return positions.flatMap((p) => {

@@ -25,7 +25,7 @@ import { assertCanSee, viewerOf } from '../access';
 import { seesStaffOnlyHistory } from '../../domain/access/policy';
 import { personalDataView } from '../personalDataAccess';
 import { ERASED } from '../../domain/personalData';
-import { commandContextFor, connection, consistentRead, pageSize } from './support';
+import { commandContextFor, consistentRead, lazyCountConnection, pageSize } from './support';
 import { AccessType, ManagerType, PersonaSnapshotType, PersonaType, UserConnectionType, UserSnapshotType, UserType } from './user.type';
 import type { HistoryEntryView, UserView } from '../../readmodels/lifecycle';
 
@@ -52,13 +52,10 @@ class UserStatusInfoType {
 
 /** A page of the user's history, without the entries the policy keeps from the caller (counted out too). */
 const historyPage = async (context: Context, userId: string, first: number, after: string | undefined, via: string) => {
-  const page = await context.services.readModel.history(
-    userId,
-    { first: pageSize(first), ...(after ? { after } : {}) },
-    { participantView: !seesStaffOnlyHistory(await viewerOf(context)) },
-  );
+  const options = { participantView: !seesStaffOnlyHistory(await viewerOf(context)) };
+  const page = await context.services.readModel.historyPage(userId, { first: pageSize(first), ...(after ? { after } : {}) }, options);
   recordRead(context, { kind: 'USER_HISTORY', objectId: userId, subjectUserId: userId, via });
-  return connection(page, asHistoryEntry);
+  return lazyCountConnection(page, asHistoryEntry, () => context.services.readModel.countHistory(userId, options));
 };
 
 @Resolver(() => UserType)
@@ -92,12 +89,10 @@ export class UserResolver {
   ) {
     const readable = readableUsers(context);
     await consistentRead(context);
-    const page = await context.services.readModel.users(
-      { ...filter, ...(readable === 'all' ? {} : { userIds: readable }) },
-      { first: pageSize(first), ...(after ? { after } : {}) },
-    );
+    const users = { ...filter, ...(readable === 'all' ? {} : { userIds: readable }) };
+    const page = await context.services.readModel.usersPage(users, { first: pageSize(first), ...(after ? { after } : {}) });
     for (const { node } of page.edges) recordRead(context, { kind: 'USER_RECORD', objectId: node.userId, subjectUserId: node.userId, via: 'Query.users' });
-    return connection(page, asUser);
+    return lazyCountConnection(page, asUser, () => context.services.readModel.countUsers(users));
   }
 
   @Authorized()

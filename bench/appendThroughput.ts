@@ -527,4 +527,25 @@ against the acknowledged appends. On this shared 2-CPU machine a single run's ra
   function's signature or result, so a cached plan never meets a changed function). Head-to-head
   before this change: **1.18×** the adapter's rate. The run above is with it.
   The rest of the gap is the store's own work: two rows (es_streams, es_events) and four index entries
-  against one row and two, about 1,300 against 920 bytes of WAL per append.`;
+  against one row and two, about 1,300 against 920 bytes of WAL per append.
+- *Kept (personal rows, issues 15 and 19):* the personal rows of an append (the free-text reason of an
+  event that concerns a person, and the personal fields of a registration and the like) are written by
+  \`es_append_stream\` / \`es_append\` themselves, from a last \`p_personal jsonb\` argument, in the one
+  prepared call (\`es_append_stream_v3\`), instead of by a CTE around the call inserting from
+  \`jsonb_to_recordset\`; only an erasure (rare) still wraps the call. Node builds the split event field
+  by field (no object spreads) and works out no subjects for an event with neither personal fields nor a
+  reason. Serial head-to-head (\`profileAppend.js --serial adapter adapter-cte adapter-no-reason peer\`,
+  5 × 3,000 events, load average about 30): PostgreSQL CPU 361 µs an event against 478 µs for the CTE
+  (−25 %), Node 323 against 378 µs; the plain INSERT 267 / 257 µs in the same run.
+- *Runs on 2026-12-05* (other sessions' builds and tests kept the load average at 25–31 on the 2 CPUs;
+  the plain INSERT ran at a quarter of its quiet-machine rate, and round ratios spread from 0.17 to 1.07):
+  this code measured **0.463×** (personal event 0.510×) and, in the run shown above, **0.643×** (0.785×).
+  On such a machine the ratio says little; CPU per event says more: the store's PostgreSQL CPU was
+  1.4–1.9× the INSERT's and its Node CPU 1.5–2×. Re-run on a quiet machine before judging the target.
+- *Where the rest is:* the usual event carries a reason, so the store writes three rows (es_streams,
+  es_events, es_personal_data) and five index entries against the INSERT's one row and two; an insert
+  into es_personal_data alone costs 30–50 µs of PostgreSQL CPU (psql loop, 20,000 rows). The same event
+  without a reason (\`adapter-no-reason\`) costs 1.1–1.5× the INSERT's PostgreSQL CPU. Not done here
+  (measured reason for the 0.8× miss, and the next step): keeping an event's personal part in its own
+  row costs a row per append; keeping it in an unhashed, erasable column of es_events would remove that
+  row (and the join on reads), at the price of erasure updating es_events rows in place.`;

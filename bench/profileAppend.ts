@@ -2,7 +2,7 @@ import { SqlEventStore } from '../src/eventstore/sqlEventStore';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
 import { Pool } from 'pg';
-import { PEER_INSERT, PEER_SCHEMA, compare, createPeerTable, fmt, median, peerAppend, poolOptions, runCount, runFor, storeAppend, userStatusChanged, withSchema, type Append } from './appendThroughput';
+import { PEER_INSERT, PEER_SCHEMA, compare, createPeerTable, fmt, median, peerAppend, poolOptions, runCount, runFor, storeAppend, userRegistered, userStatusChanged, withSchema, type Append } from './appendThroughput';
 
 /**
  * Where does an append's time go? Each variant below is one way of writing the same event (one
@@ -287,8 +287,51 @@ const CTE_UNNEST_SQL = `WITH s AS (
     FROM s, unnest($2::uuid[], $3::text[], $4::integer[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS e(id, type, v, d, m, ord)
   RETURNING revision, global_position::text AS global_position, transaction_id::text AS transaction_id`;
 
+/** How the personal rows were written before they went into es_append_stream (for a head-to-head). */
+const OLD_PERSONAL_CTE = `WITH a AS (SELECT es_append_stream($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::jsonb, $7::jsonb, NULL) AS result),
+  personal AS (
+    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
+    SELECT r.event_id, r.subject_ids, CASE WHEN gone THEN NULL ELSE r.data END, r.erased, CASE WHEN gone THEN NULL ELSE r.metadata END, r.erased_metadata
+      FROM jsonb_to_recordset($8::jsonb) AS r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb),
+           LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
+     WHERE (SELECT a.result FROM a) IS NOT NULL)
+  SELECT result FROM a`;
+
+const withoutReason = (): ReturnType<typeof userStatusChanged> => {
+  const { streamId, event } = userStatusChanged();
+  const { reason: _reason, ...metadata } = event.metadata;
+  return { streamId, event: { ...event, metadata } };
+};
+
 const VARIANTS: readonly Variant[] = [
   { name: 'adapter', description: 'SqlEventStore.appendToStreams as it is', append: (_db, store) => storeAppend(store) },
+  {
+    name: 'adapter-no-reason',
+    description: 'SqlEventStore.appendToStreams, the same event without a reason (nothing to keep beside the log)',
+    append: (_db, store) => storeAppend(store, withoutReason),
+  },
+  {
+    name: 'adapter-personal',
+    description: 'SqlEventStore.appendToStreams with an event with personal data (UserRegistered)',
+    append: (_db, store) => storeAppend(store, userRegistered),
+  },
+  {
+    name: 'adapter-cte',
+    description: 'the personal row written as before: es_append_stream inside a CTE with an INSERT from jsonb_to_recordset, prepared',
+    append: (_db, store, pool) => async () => {
+      const { streamId, event } = userStatusChanged();
+      const work = await (store as unknown as { personalWork(w: unknown): Promise<{ rows: unknown[]; stored: Map<string, typeof event> }> }).personalWork([
+        { streamId, expectedRevision: 'no_stream', events: [event] },
+      ]);
+      const stored = work.stored.get(event.id)!;
+      await pool.query({
+        name: 'adapter-cte',
+        text: OLD_PERSONAL_CTE,
+        values: [streamId, 'no_stream', [stored.id], [stored.type], [stored.schemaVersion], JSON.stringify([stored.data]), JSON.stringify([stored.metadata]), JSON.stringify(work.rows)],
+      });
+    },
+  },
+  { name: 'peer-personal', description: 'the plain INSERT of UserRegistered (for --serial)', setup: PEER_TABLE, append: (db) => peerAppend(db, userRegistered) },
   { name: 'peer', description: 'the plain INSERT itself (for --serial)', setup: PEER_TABLE, append: (db) => peerAppend(db) },
   {
     name: 'peer-prepared',

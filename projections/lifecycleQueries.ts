@@ -28,6 +28,7 @@ import type {
   MatchViewStatus,
   Page,
   PageRequest,
+  PageWithoutTotal,
   PersonaView,
   ProgramView,
   UserFilter,
@@ -81,6 +82,19 @@ export const requireFirst = (first: number): number => {
 };
 
 /** Turns `first + 1` fetched rows into a page: the extra row only says there is a next page. */
+export const toPageWithoutTotal = <Row, T>(
+  rows: readonly Row[],
+  first: number,
+  after: string | undefined,
+  toNode: (row: Row) => T,
+  toCursor: (row: Row) => string,
+): PageWithoutTotal<T> => ({
+  edges: rows.slice(0, first).map((row) => ({ node: toNode(row), cursor: toCursor(row) })),
+  hasNextPage: rows.length > first,
+  hasPreviousPage: after !== undefined,
+});
+
+/** `toPageWithoutTotal` with the total. */
 export const toPage = <Row, T>(
   rows: readonly Row[],
   first: number,
@@ -88,12 +102,11 @@ export const toPage = <Row, T>(
   totalCount: number,
   toNode: (row: Row) => T,
   toCursor: (row: Row) => string,
-): Page<T> => ({
-  edges: rows.slice(0, first).map((row) => ({ node: toNode(row), cursor: toCursor(row) })),
-  hasNextPage: rows.length > first,
-  hasPreviousPage: after !== undefined,
-  totalCount,
-});
+): Page<T> => ({ ...toPageWithoutTotal(rows, first, after, toNode, toCursor), totalCount });
+
+/** The condition that leaves the staff-only entries out of a participant's own history (adds its parameter). */
+const hiddenFromParticipants = (options: HistoryOptions, params: unknown[]): string =>
+  options.participantView ? ` AND event_type <> ALL ($${params.push([...STAFF_ONLY_HISTORY_EVENTS])}::text[])` : '';
 
 /** ILIKE pattern for a substring, with the pattern characters typed by the person taken literally. */
 export const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
@@ -337,23 +350,29 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
   }
 
   async users(filter: UserFilter, page: PageRequest): Promise<Page<UserView>> {
+    const [rows, totalCount] = await Promise.all([this.usersPage(filter, page), this.countUsers(filter)]);
+    return { ...rows, totalCount };
+  }
+
+  async usersPage(filter: UserFilter, page: PageRequest): Promise<PageWithoutTotal<UserView>> {
     const first = requireFirst(page.first);
-    const countParams: unknown[] = [];
-    const countWhere = whereClause(userConditions(filter, countParams));
     const params: unknown[] = [];
     const conditions = userConditions(filter, params);
     if (page.after !== undefined) {
       const [name, userId] = decodeCursor('users', page.after, USERS_CURSOR);
       conditions.push(`(u.name, u.user_id) > ($${params.push(name)}::text, $${params.push(userId)}::text)`);
     }
-    const [count, { rows }] = await Promise.all([
-      this.db.query<{ total: number }>(`SELECT count(*)::integer AS total FROM rm_users u ${countWhere}`, countParams),
-      this.db.query<UserRow>(
-        `SELECT ${USER_COLUMNS} FROM rm_users u ${whereClause(conditions)} ORDER BY u.name, u.user_id LIMIT $${params.push(first + 1)}`,
-        params,
-      ),
-    ]);
-    return toPage(rows, first, page.after, count.rows[0]!.total, toUser, (row) => encodeCursor('users', [row.name, row.user_id]));
+    const { rows } = await this.db.query<UserRow>(
+      `SELECT ${USER_COLUMNS} FROM rm_users u ${whereClause(conditions)} ORDER BY u.name, u.user_id LIMIT $${params.push(first + 1)}`,
+      params,
+    );
+    return toPageWithoutTotal(rows, first, page.after, toUser, (row) => encodeCursor('users', [row.name, row.user_id]));
+  }
+
+  async countUsers(filter: UserFilter): Promise<number> {
+    const params: unknown[] = [];
+    const { rows } = await this.db.query<{ total: number }>(`SELECT count(*)::integer AS total FROM rm_users u ${whereClause(userConditions(filter, params))}`, params);
+    return rows[0]!.total;
   }
 
   async usersByIds(userIds: readonly string[]): Promise<readonly UserView[]> {
@@ -384,30 +403,39 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
   }
 
   async history(userId: string, page: PageRequest, options: HistoryOptions = {}): Promise<Page<HistoryEntryView>> {
+    const [entries, totalCount] = await Promise.all([this.historyPage(userId, page, options), this.countHistory(userId, options)]);
+    return { ...entries, totalCount };
+  }
+
+  async historyPage(userId: string, page: PageRequest, options: HistoryOptions = {}): Promise<PageWithoutTotal<HistoryEntryView>> {
     const first = requireFirst(page.first);
     const params: unknown[] = [userId];
-    const hidden = options.participantView ? ` AND event_type <> ALL ($2::text[])` : '';
-    if (options.participantView) params.push([...STAFF_ONLY_HISTORY_EVENTS]);
-    const conditions = [`user_id = $1${hidden}`];
+    const conditions = [`user_id = $1${hiddenFromParticipants(options, params)}`];
     if (page.after !== undefined) {
       const [major, minor] = decodeCursor('history', page.after, HISTORY_CURSOR);
       // bigint: compared with the bigint columns of a current table, and widened for numeric ones of older tables.
       conditions.push(`(position_major, position_minor) < ($${params.push(major)}::bigint, $${params.push(minor)}::bigint)`);
     }
-    const [count, { rows }] = await Promise.all([
-      this.db.query<{ total: number }>(`SELECT count(*)::integer AS total FROM rm_user_history WHERE user_id = $1${hidden}`, params.slice(0, options.participantView ? 2 : 1)),
-      this.db.query<HistoryRow>(
-        // Qualified: the bare names would sort by the ::text aliases of HISTORY_COLUMNS ("10" < "9").
-        `SELECT ${HISTORY_COLUMNS} FROM rm_user_history ${whereClause(conditions)}
-          ORDER BY rm_user_history.position_major DESC, rm_user_history.position_minor DESC LIMIT $${params.push(first + 1)}`,
-        params,
-      ),
-    ]);
+    const { rows } = await this.db.query<HistoryRow>(
+      // Qualified: the bare names would sort by the ::text aliases of HISTORY_COLUMNS ("10" < "9").
+      `SELECT ${HISTORY_COLUMNS} FROM rm_user_history ${whereClause(conditions)}
+        ORDER BY rm_user_history.position_major DESC, rm_user_history.position_minor DESC LIMIT $${params.push(first + 1)}`,
+      params,
+    );
     const events = await eventsOfRows(this.events, userId, rows.slice(0, first));
     const eventOf = new Map(rows.slice(0, first).map((row, i) => [row, events[i]!]));
     const pseudonymise = options.pseudonymise ?? ((event: RecordedEvent): RecordedEvent => event);
-    return toPage(rows, first, page.after, count.rows[0]!.total, (row) => toHistoryEntry(row, pseudonymise(eventOf.get(row)!)), (row) =>
+    return toPageWithoutTotal(rows, first, page.after, (row) => toHistoryEntry(row, pseudonymise(eventOf.get(row)!)), (row) =>
       encodeCursor('history', [row.position_major, row.position_minor]),
     );
+  }
+
+  async countHistory(userId: string, options: HistoryOptions = {}): Promise<number> {
+    const params: unknown[] = [userId];
+    const { rows } = await this.db.query<{ total: number }>(
+      `SELECT count(*)::integer AS total FROM rm_user_history WHERE user_id = $1${hiddenFromParticipants(options, params)}`,
+      params,
+    );
+    return rows[0]!.total;
   }
 }

@@ -96,6 +96,9 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** How often the projection runner looks for new events when nothing woke it, on the embedded store. */
+const EMBEDDED_IDLE_POLL_MS = 5_000;
+
 const openDatabase = async (config: Config): Promise<SqlDatabase> => {
   if (config.databaseUrl) return openPostgres(config.databaseUrl);
   mkdirSync(config.dataDir, { recursive: true });
@@ -120,6 +123,10 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   // Reads are recorded in the read-model database, apart from the domain log.
   const readLog = await ReadAuditLog.create(db, { logger });
   const runner = await ProjectionRunner.create(store, db, projections, {
+    // Every append of this process wakes the runner (the pipeline's onAppended). The embedded store
+    // has no other writer, so its idle poll is only a safety net and need not take its single
+    // connection four times a second; on PostgreSQL other instances append, and the poll finds them.
+    ...(db.kind === 'embedded' && !config.eventStoreConnectionString ? { idleMs: EMBEDDED_IDLE_POLL_MS } : {}),
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
   // Signed with a key derived from the token keys (none yet: links read "sign in to your dashboard").

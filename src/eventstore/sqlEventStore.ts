@@ -3,6 +3,7 @@ import {
   WrongExpectedRevisionError,
   IdempotencyKeyReusedError,
   type AppendOptions,
+  type EventMetadata,
   type AppendResult,
   type EventStore,
   type NewEvent,
@@ -22,6 +23,7 @@ import {
   maskInlinePersonalData,
   splitPersonalData,
   subjectsOf,
+  type PersonalDataMarker,
 } from '../domain/personalData';
 
 /**
@@ -42,6 +44,18 @@ import {
  */
 /** The previous hash of a stream's first event: 32 zero bytes, as a bytea literal. */
 const GENESIS = `'\\x${'00'.repeat(32)}'::bytea`;
+
+/**
+ * Writes an append's personal rows (a jsonb array of `PersonalRow`s, see personalWork) beside its
+ * events, inside the append functions: the same statement and transaction as the events, no CTE
+ * around the call and no second round trip. A row of a subject already erased is stored erased.
+ */
+const KEEP_PERSONAL_DATA = (rows: string): string => `
+    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
+    SELECT r.event_id, r.subject_ids, CASE WHEN g.gone THEN NULL ELSE r.data END, r.erased,
+           CASE WHEN g.gone THEN NULL ELSE r.metadata END, r.erased_metadata
+      FROM jsonb_to_recordset(${rows}) AS r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb),
+           LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g`;
 
 export const EVENT_STORE_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS es_streams (
@@ -100,22 +114,17 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     p_data::text || E'\\n' || p_metadata::text, 'UTF8'))
 $$;
 
--- es_append gained a hash column in its result; CREATE OR REPLACE cannot change a result type.
-DO $$
-BEGIN
-  IF to_regprocedure('es_append(jsonb, text)') IS NOT NULL AND NOT EXISTS (
-    SELECT 1 FROM pg_proc p WHERE p.oid = to_regprocedure('es_append(jsonb, text)') AND 'hash' = ANY (p.proargnames)
-  ) THEN
-    DROP FUNCTION es_append(jsonb, text);
-  END IF;
-END;
-$$;
+-- The append functions now take the append's personal rows as a last argument (default NULL, so a
+-- call without it still works): the versions without it would make such calls ambiguous.
+DROP FUNCTION IF EXISTS es_append(jsonb, text);
+DROP FUNCTION IF EXISTS es_append_stream(text, text, uuid[], text[], integer[], jsonb, jsonb);
 
 -- p_writes: [{ "streamId", "expected": "any" | "no_stream" | <int>, "events": [{ "id", "type",
 -- "schemaVersion", "data", "metadata" }] }]. Returns the stored rows; "duplicate" is true when the
 -- idempotency key had been used (nothing is written then). A broken expectation raises SQLSTATE
--- ES409 with the stream, expected and actual revisions in DETAIL.
-CREATE OR REPLACE FUNCTION es_append(p_writes jsonb, p_idempotency_key text)
+-- ES409 with the stream, expected and actual revisions in DETAIL. p_personal: the personal rows to
+-- keep beside the events (see KEEP_PERSONAL_DATA), or NULL.
+CREATE OR REPLACE FUNCTION es_append(p_writes jsonb, p_idempotency_key text, p_personal jsonb DEFAULT NULL)
 RETURNS TABLE (stream_id text, revision integer, global_position bigint, transaction_id xid8,
                event_id uuid, duplicate boolean, hash bytea)
 LANGUAGE plpgsql AS $$
@@ -211,6 +220,8 @@ BEGIN
       UPDATE es_streams s SET last_hash = previous WHERE s.stream_id = w ->> 'streamId';
     END IF;
   END LOOP;
+  IF p_personal IS NOT NULL THEN${KEEP_PERSONAL_DATA('p_personal')};
+  END IF;
 END;
 $$;
 
@@ -219,9 +230,11 @@ $$;
 -- cost far less to parse, plan and run per call. p_expected: 'any', 'no_stream' or the revision as
 -- text; p_data and p_metadata: jsonb arrays with one element per event. Returns '<last revision>
 -- <transaction id> <global position of each event, in order> <hash of each event, hex, in order>',
--- space-separated (a hash is '-' when the stream awaits its backfill).
+-- space-separated (a hash is '-' when the stream awaits its backfill). p_personal: the personal rows
+-- to keep beside the events, or NULL.
 CREATE OR REPLACE FUNCTION es_append_stream(p_stream_id text, p_expected text, p_ids uuid[], p_types text[],
-                                            p_schema_versions integer[], p_data jsonb, p_metadata jsonb)
+                                            p_schema_versions integer[], p_data jsonb, p_metadata jsonb,
+                                            p_personal jsonb DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -249,6 +262,8 @@ BEGIN
       INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
         VALUES (p_stream_id, 0, p_ids[1], p_types[1], p_schema_versions[1], p_data -> 0, p_metadata -> 0, ${GENESIS}, next_hash)
         RETURNING ev.global_position INTO pos;
+      IF p_personal IS NOT NULL THEN${KEEP_PERSONAL_DATA('p_personal')};
+      END IF;
       RETURN '0 ' || pg_current_xact_id()::text || ' ' || pos::text || ' ' || encode(next_hash, 'hex');
     END IF;
   ELSIF p_expected = 'no_stream' THEN
@@ -299,6 +314,8 @@ BEGIN
   END LOOP;
   IF chain IS NULL AND n > 0 THEN
     UPDATE es_streams s SET last_hash = previous WHERE s.stream_id = p_stream_id;
+  END IF;
+  IF p_personal IS NOT NULL THEN${KEEP_PERSONAL_DATA('p_personal')};
   END IF;
   RETURN last_revision || ' ' || pg_current_xact_id() || positions || hashes;
 END;
@@ -435,6 +452,17 @@ const recorded = (
     ? { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position }
     : { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position, hash };
 
+const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
+const ERASED_REASON: Readonly<Record<string, unknown>> = Object.freeze({ reason: ERASED });
+
+/** The metadata with the personal-data marker, and without its reason when that is kept beside the log. */
+const withMarker = (metadata: EventMetadata, marker: PersonalDataMarker, dropReason: boolean): EventMetadata => {
+  const copy: Record<string, unknown> = {};
+  for (const key in metadata) if (!(dropReason && key === 'reason')) copy[key] = metadata[key as keyof EventMetadata];
+  copy.personalData = marker;
+  return copy as unknown as EventMetadata;
+};
+
 interface PersonalRow {
   readonly event_id: string;
   readonly subject_ids: readonly string[];
@@ -456,23 +484,15 @@ interface PersonalWork {
 const PERSONAL_RECORD = `r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb)`;
 
 /**
- * The statements that write personal data beside an append (`a`, a CTE), in the same statement and so
- * the same transaction: they run only when `appended` (a condition on `a`) holds, and an append that
- * fails fails them too. A personal row of a subject already erased (or erased by this append) is
- * stored erased. Adds its parameters to `params`.
+ * The statements of an erasure (an append with a `PersonalDataErased` event), around the append `a`
+ * (a CTE) in the same statement and so the same transaction: they run only when `appended` (a
+ * condition on `a`) holds, and an append that fails fails them too. The append's own personal rows are
+ * stored erased when one of their subjects is erased (by this append or before). Rare (an admin's
+ * erasure), so not prepared; an append without an erasure passes its personal rows to the append
+ * function itself (KEEP_PERSONAL_DATA). Adds its parameters to `params`.
  */
-const personalStatements = (work: PersonalWork, params: unknown[], appended: string): string => {
+const erasureStatements = (work: PersonalWork, params: unknown[], appended: string): string => {
   const rows = `$${params.push(JSON.stringify(work.rows))}::jsonb`;
-  // The common case, personal data appended: one INSERT (prepared with the append on the one-stream path).
-  if (work.erase.length === 0) {
-    return `,
-  personal AS (
-    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
-    SELECT r.event_id, r.subject_ids, CASE WHEN gone THEN NULL ELSE r.data END, r.erased, CASE WHEN gone THEN NULL ELSE r.metadata END, r.erased_metadata
-      FROM jsonb_to_recordset(${rows}) AS ${PERSONAL_RECORD},
-           LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
-     WHERE ${appended})`;
-  }
   const erase = `$${params.push(work.erase)}::text[]`;
   const erasedBy = `$${params.push(work.erasedBy)}::uuid`;
   const masks = `$${params.push(JSON.stringify(work.masks))}::jsonb`;
@@ -532,6 +552,8 @@ export class SqlEventStore implements EventStore {
         WHERE s.stream_id = $1
         ORDER BY e.revision`,
       [streamId, from, limit],
+      // Every command reads its stream first: prepared once per connection, like the append.
+      { name: 'es_read_stream_v1' },
     );
     const first = result.rows[0];
     if (!first) return { events: [], currentRevision: null };
@@ -552,8 +574,8 @@ export class SqlEventStore implements EventStore {
       throw new Error('appendToStreams: each stream may appear once per append');
     }
     const personal = await this.personalWork(all);
+    if (all.length === 1 && options.idempotencyKey === undefined) return this.appendToOneStream(all[0]!, personal);
     const stored = personal ? all.map((write) => ({ ...write, events: write.events.map((event) => personal.stored.get(event.id) ?? event) })) : all;
-    if (all.length === 1 && options.idempotencyKey === undefined) return this.appendToOneStream(stored[0]!, all[0]!.events, personal);
     const payload = stored.map((write) => ({ streamId: write.streamId, expected: write.expectedRevision, events: write.events }));
     let rows: {
       stream_id: string;
@@ -565,15 +587,17 @@ export class SqlEventStore implements EventStore {
       hash: string | null;
     }[];
     try {
-      const params: unknown[] = [JSON.stringify(payload), options.idempotencyKey ?? null];
-      const appended = `SELECT * FROM es_append($1::jsonb, $2)`;
+      const erasure = personal !== null && personal.erase.length > 0;
+      // Personal rows go to es_append itself, unless this append erases (see erasureStatements).
+      const params: unknown[] = [JSON.stringify(payload), options.idempotencyKey ?? null, personal && !erasure ? JSON.stringify(personal.rows) : null];
+      const appended = `SELECT * FROM es_append($1::jsonb, $2, $3::jsonb)`;
       const columns = `stream_id, revision, global_position::text AS global_position, transaction_id::text AS transaction_id,
                   event_id::text AS event_id, duplicate, encode(hash, 'hex') AS hash`;
       rows = (
         await this.db.query<(typeof rows)[number]>(
-          personal
-            ? `WITH a AS (${appended}) ${personalStatements(personal, params, `NOT COALESCE((SELECT bool_or(a.duplicate) FROM a), true)`)} SELECT ${columns} FROM a`
-            : `SELECT ${columns} FROM es_append($1::jsonb, $2)`,
+          erasure
+            ? `WITH a AS (${appended}) ${erasureStatements(personal, params, `NOT COALESCE((SELECT bool_or(a.duplicate) FROM a), true)`)} SELECT ${columns} FROM a`
+            : `SELECT ${columns} FROM es_append($1::jsonb, $2, $3::jsonb)`,
           params,
         )
       ).rows;
@@ -609,13 +633,11 @@ export class SqlEventStore implements EventStore {
   }
 
   /** The common append: one stream, no idempotency key (see `es_append_stream`). */
-  private async appendToOneStream(
-    { streamId, expectedRevision, events }: StreamWrite,
-    asGiven: readonly NewEvent[],
-    personal: PersonalWork | null,
-  ): Promise<AppendResult> {
+  private async appendToOneStream({ streamId, expectedRevision, events: asGiven }: StreamWrite, personal: PersonalWork | null): Promise<AppendResult> {
+    const events = personal ? asGiven.map((event) => personal.stored.get(event.id) ?? event) : asGiven;
     let result: string;
     try {
+      const erasure = personal !== null && personal.erase.length > 0;
       const params: unknown[] = [
         streamId,
         String(expectedRevision),
@@ -624,21 +646,21 @@ export class SqlEventStore implements EventStore {
         events.map((e) => e.schemaVersion),
         JSON.stringify(events.map((e) => e.data)),
         JSON.stringify(events.map((e) => e.metadata)),
+        // The personal rows are written by es_append_stream itself, in the same call (unless this append erases).
+        personal && !erasure ? JSON.stringify(personal.rows) : null,
       ];
-      const append = `SELECT es_append_stream($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::jsonb, $7::jsonb) AS result`;
-      const rows = personal
+      const append = `SELECT es_append_stream($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::jsonb, $7::jsonb, $8::jsonb) AS result`;
+      const rows = erasure
         ? await this.db.query<{ result: string }>(
-            `WITH a AS (${append}) ${personalStatements(personal, params, `(SELECT a.result FROM a) IS NOT NULL`)} SELECT result FROM a`,
+            `WITH a AS (${append}) ${erasureStatements(personal, params, `(SELECT a.result FROM a) IS NOT NULL`)} SELECT result FROM a`,
             params,
-            // Without an erasure the text is always the same: prepared once per connection, as the plain append is.
-            personal.erase.length === 0 ? { name: 'es_append_stream_personal_v2' } : {},
           )
         : await this.db.query<{ result: string }>(
             append,
             params,
             // Prepared once per connection: parsing and planning were a sixth of PostgreSQL's work per
             // append (BENCHMARKS.md). Bump the version when es_append_stream's signature or result changes.
-            { name: 'es_append_stream_v2' },
+            { name: 'es_append_stream_v3' },
           );
       result = rows.rows[0]!.result;
     } catch (error) {
@@ -681,22 +703,41 @@ export class SqlEventStore implements EventStore {
           erasedBy = event.id;
           continue;
         }
-        const split = splitPersonalData(event.type, event.data as Readonly<Record<string, unknown>>);
-        const { reason, ...kept } = event.metadata;
-        const subjects = split.personal?.subjects ?? subjectsOf(event.data as Readonly<Record<string, unknown>>);
+        const data = event.data as Readonly<Record<string, unknown>>;
+        const reason = event.metadata.reason;
+        const split = splitPersonalData(event.type, data);
+        // Most events have neither personal fields nor a reason: nothing more to do (no subjects worked out).
+        if (!split.personal && typeof reason !== 'string') continue;
+        const subjects = split.personal?.subjects ?? subjectsOf(data);
         // A reason is free text, which may name anyone the event concerns: it goes with them.
         const splitReason = typeof reason === 'string' && subjects.length > 0;
         if (!split.personal && !splitReason) continue;
-        const marker = { fields: split.personal ? Object.keys(split.personal.values) : [], ...(splitReason ? { metadata: ['reason'] } : {}) };
-        stored.set(event.id, { ...event, data: split.kept, metadata: { ...(splitReason ? kept : event.metadata), personalData: marker } });
-        returned.set(event.id, { ...event, metadata: { ...event.metadata, personalData: marker } });
+        const marker: PersonalDataMarker = splitReason
+          ? { fields: split.personal ? Object.keys(split.personal.values) : [], metadata: ['reason'] }
+          : { fields: Object.keys(split.personal!.values) };
+        // Built field by field: object spreads followed by more properties cost microseconds each in
+        // Node 20, and this runs for most appends (BENCHMARKS.md, append-throughput).
+        stored.set(event.id, {
+          id: event.id,
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          data: split.kept,
+          metadata: withMarker(event.metadata, marker, splitReason),
+        });
+        returned.set(event.id, {
+          id: event.id,
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          data: event.data,
+          metadata: withMarker(event.metadata, marker, false),
+        });
         rows.push({
           event_id: event.id,
-          subject_ids: [...subjects],
-          data: split.personal?.values ?? {},
-          erased: split.personal?.erased ?? {},
-          metadata: splitReason ? { reason } : {},
-          erased_metadata: splitReason ? { reason: ERASED } : {},
+          subject_ids: subjects,
+          data: split.personal?.values ?? EMPTY,
+          erased: split.personal?.erased ?? EMPTY,
+          metadata: splitReason ? { reason } : EMPTY,
+          erased_metadata: splitReason ? ERASED_REASON : EMPTY,
         });
       }
     }
@@ -796,6 +837,8 @@ export class SqlEventStore implements EventStore {
          JOIN unnest($1::text[], $2::text[]) AS p(major, minor)
            ON e.transaction_id = p.major::xid8 AND e.global_position = p.minor::bigint`,
       [positions.map((p) => p.major.toString()), positions.map((p) => p.minor.toString())],
+      // Every history page reads its events here: prepared once per connection.
+      { name: 'es_read_at_v1' },
     );
     const byPosition = new Map(rows.map((row) => [`${row.transaction_id}/${row.global_position}`, row]));
     return positions.flatMap((p) => {

@@ -191,6 +191,9 @@ export interface Page<T> {
   readonly totalCount: number;
 }
 
+/** A page without its total: what a read returns when the caller did not ask for the count (one query fewer). */
+export type PageWithoutTotal<T> = Omit<Page<T>, 'totalCount'>;
+
 /** Keyset pagination: `after` is the cursor of the last item of the previous page. */
 export interface PageRequest {
   readonly first: number;
@@ -212,10 +215,16 @@ export interface LifecycleReadModel {
   programs(): Promise<readonly ProgramView[]>;
   /** Users ordered by name then id; the cursor is opaque. */
   users(filter: UserFilter, page: PageRequest): Promise<Page<UserView>>;
+  /** `users` without the total, and the total alone: a page whose count is not asked for costs one query. */
+  usersPage(filter: UserFilter, page: PageRequest): Promise<PageWithoutTotal<UserView>>;
+  countUsers(filter: UserFilter): Promise<number>;
   usersByIds(userIds: readonly string[]): Promise<readonly UserView[]>;
   /** All personas of these users, in persona-number order. */
   personasOfUsers(userIds: readonly string[]): Promise<readonly PersonaView[]>;
   matchesByIds(matchIds: readonly string[]): Promise<readonly MatchView[]>;
   /** Newest first; the cursor is opaque. */
   history(userId: string, page: PageRequest, options?: HistoryOptions): Promise<Page<HistoryEntryView>>;
+  /** `history` without the total, and the total alone. */
+  historyPage(userId: string, page: PageRequest, options?: HistoryOptions): Promise<PageWithoutTotal<HistoryEntryView>>;
+  countHistory(userId: string, options?: HistoryOptions): Promise<number>;
 }

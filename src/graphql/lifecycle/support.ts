@@ -1,6 +1,6 @@
 import { DomainError } from '../../domain/shared/decider';
 import type { GlobalPosition } from '../../eventstore/eventStore';
-import type { Page } from '../../readmodels/lifecycle';
+import type { Page, PageWithoutTotal } from '../../readmodels/lifecycle';
 import { commandContext } from '../context';
 import type { CommandInput } from './inputs';
 import type { Context } from './services';
@@ -28,6 +28,28 @@ export const pageSize = (first: number): number => {
     throw new DomainError('VALIDATION_FAILED', `first must be between 1 and ${MAX_PAGE}; got ${first}.`, { field: 'first' });
   }
   return first;
+};
+
+/**
+ * A page read without its total as a Relay connection whose `totalCount` runs `count` only when a
+ * query selects it (a getter: GraphQL reads the property only for selected fields). Most pages are
+ * asked without it, and counting every row that matches costs a query that grows with the data.
+ */
+export const lazyCountConnection = <View, Node>(page: PageWithoutTotal<View>, toNode: (view: View) => Node, count: () => Promise<number>) => {
+  let total: Promise<number> | null = null;
+  return {
+    edges: page.edges.map((edge) => ({ node: toNode(edge.node), cursor: edge.cursor })),
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: page.edges[0]?.cursor ?? null,
+      endCursor: page.edges.at(-1)?.cursor ?? null,
+    },
+    get totalCount(): Promise<number> {
+      total ??= count();
+      return total;
+    },
+  };
 };
 
 /** A read-model page as a Relay connection, each node made an instance of its GraphQL class. */

@@ -24,7 +24,8 @@ import { recordRead } from '../readAudit';
 import { assertCanSee, viewerOf } from '../access';
 import { seesStaffOnlyHistory } from '../../domain/access/policy';
 import { personalDataView } from '../personalDataAccess';
-import { commandContextFor, connection, consistentRead, pageSize } from './support';
+import { commandContextFor, consistentRead, lazyCountConnection, pageSize } from './support';
+import type { RecordedEvent } from '../../eventstore/eventStore';
 import { AccessType, ManagerType, PersonaSnapshotType, PersonaType, UserConnectionType, UserSnapshotType, UserType } from './user.type';
 import type { HistoryEntryView, UserView } from '../../readmodels/lifecycle';
 
@@ -53,13 +54,13 @@ class UserStatusInfoType {
 const historyPage = async (context: Context, userId: string, first: number, after: string | undefined, via: string) => {
   // Analysts' sentences are made from the events pseudonymised, as they read them in the log.
   const view = personalDataView(context, { objectId: userId, subjectUserId: userId, via });
-  const page = await context.services.readModel.history(
-    userId,
-    { first: pageSize(first), ...(after ? { after } : {}) },
-    { participantView: !seesStaffOnlyHistory(await viewerOf(context)), ...(view === 'raw' ? {} : { pseudonymise: (event) => view.event(event as typeof event & { readonly data: Readonly<Record<string, unknown>> }) }) },
-  );
+  const options = {
+    participantView: !seesStaffOnlyHistory(await viewerOf(context)),
+    ...(view === 'raw' ? {} : { pseudonymise: (event: RecordedEvent) => view.event(event as typeof event & { readonly data: Readonly<Record<string, unknown>> }) }),
+  };
+  const page = await context.services.readModel.historyPage(userId, { first: pageSize(first), ...(after ? { after } : {}) }, options);
   recordRead(context, { kind: 'USER_HISTORY', objectId: userId, subjectUserId: userId, via });
-  return connection(page, asHistoryEntry);
+  return lazyCountConnection(page, asHistoryEntry, () => context.services.readModel.countHistory(userId, options));
 };
 
 @Resolver(() => UserType)
@@ -93,12 +94,10 @@ export class UserResolver {
   ) {
     const readable = readableUsers(context);
     await consistentRead(context);
-    const page = await context.services.readModel.users(
-      { ...filter, ...(readable === 'all' ? {} : { userIds: readable }) },
-      { first: pageSize(first), ...(after ? { after } : {}) },
-    );
+    const users = { ...filter, ...(readable === 'all' ? {} : { userIds: readable }) };
+    const page = await context.services.readModel.usersPage(users, { first: pageSize(first), ...(after ? { after } : {}) });
     for (const { node } of page.edges) recordRead(context, { kind: 'USER_RECORD', objectId: node.userId, subjectUserId: node.userId, via: 'Query.users' });
-    return connection(page, asUser);
+    return lazyCountConnection(page, asUser, () => context.services.readModel.countUsers(users));
   }
 
   @Authorized()

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createApp } from './app';
-import { ConfigError, loadConfig, withTokenKeys } from './config';
+import { ConfigError, configErrorLines, loadConfig, withTokenKeys } from './config';
 import { createLogger } from './log';
 
 /** Starts the server: configuration from the environment, then the composition root. */
@@ -10,8 +10,8 @@ const main = async () => {
     config = withTokenKeys(loadConfig(process.env));
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${error.message}\n`);
-      process.exit(2);
+      process.stderr.write(configErrorLines(error));
+      process.exit(1);
     }
     throw error;
   }

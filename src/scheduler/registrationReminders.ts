@@ -1,5 +1,5 @@
 import type { InitiativeCommands } from '../application/initiativeCommands';
-import { PeriodicJob, recordOnce, systemMove } from './periodicJob';
+import { PeriodicJob, recordOnce, systemMove, type JobRunObserver } from './periodicJob';
 import type { ReminderKind } from '../domain/initiative';
 import type { Logger } from '../log';
 
@@ -28,6 +28,8 @@ export interface RegistrationRemindersOptions {
   readonly queries: ReminderQueries;
   readonly clock: () => Date;
   readonly logger: Logger;
+  /** Told of every run (metrics). */
+  readonly onRun?: JobRunObserver;
   /** Between ticks (default: an hour; a reminder is due for a whole month or quarter). */
   readonly intervalMs?: number;
   /** Reminders per tick; the rest go out on the next ones. */
@@ -38,7 +40,7 @@ export class RegistrationReminderScheduler {
   private readonly job: PeriodicJob<ReminderReport>;
 
   constructor(private readonly options: RegistrationRemindersOptions) {
-    this.job = new PeriodicJob('Registration reminders', options.intervalMs ?? 3_600_000, () => this.runTick(), options.logger);
+    this.job = new PeriodicJob('Registration reminders', options.intervalMs ?? 3_600_000, () => this.runTick(), options.logger, options.onRun);
   }
 
   start(): void {

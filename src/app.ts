@@ -131,17 +131,17 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const LAG_READ_LIMIT = 1000;
   const projectionLag = async (): Promise<ProjectionLag[]> => {
     const statuses = await runner.status();
-    const now = clock().getTime();
+    const now = Date.now();
     return Promise.all(
       statuses.map(async ({ projection, position }) => {
         if (eventLog) {
-          const { rows } = await db.query<{ events: number; oldest: string | null }>(
-            `SELECT count(*)::int AS events, min(recorded_at) AS oldest FROM es_events
+          // The age by the database's clock, which stamped recorded_at.
+          const { rows } = await db.query<{ events: number; seconds: number | null }>(
+            `SELECT count(*)::int AS events, extract(epoch FROM now() - min(recorded_at))::float8 AS seconds FROM es_events
               WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)`,
             [position.major.toString(), position.minor.toString()],
           );
-          const oldest = rows[0]?.oldest ? Date.parse(rows[0].oldest) : null;
-          return { projection, events: Number(rows[0]?.events ?? 0), seconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000) };
+          return { projection, events: Number(rows[0]?.events ?? 0), seconds: Math.max(0, Number(rows[0]?.seconds ?? 0)) };
         }
         const pending = await store.readAll({ after: position, maxCount: LAG_READ_LIMIT });
         const oldest = pending[0] ? Date.parse(pending[0].metadata.occurredAt) : null;

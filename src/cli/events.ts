@@ -11,7 +11,6 @@ import { createLogger } from '../log';
 import { loadConfig } from '../config';
 import { DomainError } from '../domain/shared/decider';
 import type { SqlDatabase } from '../sql/sqlDatabase';
-import { openConfiguredDatabase } from './database';
 import { EXIT, line, runTool, warnAboutNpmBanner } from './common';
 
 const USAGE = `Usage: mentoring-events <command> [options]     (or: npm run -s events -- <command> [options])
@@ -301,6 +300,8 @@ const openEventLogDatabase = async (env: NodeJS.ProcessEnv): Promise<SqlDatabase
   if (config.eventStoreConnectionString) {
     throw new DomainError('RULE_VIOLATED', 'EVENTSTORE_CONNECTION_STRING is set: the events live in KurrentDB, which this tool cannot read.');
   }
+  // Loaded when used: `--help` and usage errors answer without loading the database drivers.
+  const { openConfiguredDatabase } = await import('./database');
   const db = await openConfiguredDatabase(config);
   const table = await db.query<{ present: boolean }>(`SELECT to_regclass('es_events') IS NOT NULL AS present`);
   if (table.rows[0]?.present !== true) {

@@ -2,11 +2,9 @@ import { parseArgs } from 'node:util';
 import { serverProjections } from '../../projections';
 import { loadConfig } from '../config';
 import { START, comparePositions, formatPosition, type EventStore } from '../eventstore/eventStore';
-import { KurrentEventStore } from '../eventstore/kurrentEventStore';
 import { SqlEventStore } from '../eventstore/sqlEventStore';
 import { ProjectionRunner } from '../projections/runner';
 import type { SqlDatabase } from '../sql/sqlDatabase';
-import { openConfiguredDatabase } from './database';
 import { EXIT, line, runTool } from './common';
 import type { Writable } from 'node:stream';
 
@@ -147,9 +145,13 @@ export const main = async (argv: readonly string[] = process.argv.slice(2)): Pro
       open: async () => {
         if (opened) return opened;
         const config = loadConfig(process.env);
+        // Loaded when used: `--help` and usage errors answer without loading the database drivers.
+        const { openConfiguredDatabase } = await import('./database');
         const db = await openConfiguredDatabase(config);
         try {
-          const store = config.eventStoreConnectionString ? await KurrentEventStore.connect(config.eventStoreConnectionString) : await SqlEventStore.create(db);
+          const store = config.eventStoreConnectionString
+            ? await (await import('../eventstore/kurrentEventStore')).KurrentEventStore.connect(config.eventStoreConnectionString)
+            : await SqlEventStore.create(db);
           opened = { store, db };
         } catch (error) {
           await db.close();

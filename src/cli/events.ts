@@ -254,7 +254,7 @@ const recordExport = async (db: SqlDatabase, io: EventsCliIo, filter: EventLogFi
     actorId: io.operator ?? `${userInfo().username}@${hostname()}`,
     actorRole: 'operator',
     kind: 'EXPORT',
-    objectId: `events export ${JSON.stringify(filter)}: ${written} events`,
+    objectId: `npm run events -- export ${JSON.stringify(filter)}: ${written} events`,
     subjectUserId: filter.streamId !== undefined ? subjectOfStream(filter.streamId) : null,
     via: 'events CLI export (NDJSON)',
     requestId: null,

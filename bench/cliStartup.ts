@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Benchmark } from './benchmark';
 
@@ -53,7 +53,7 @@ export const cliStartup: Benchmark = {
       const slowest = Math.max(...commands.slice(1).map(([name]) => median(samples.get(name)!)));
       return {
         table: { columns: ['command', 'median ms', '× node -e 0'], rows },
-        environment: [`${rounds} interleaved rounds, wall time from spawn to exit`],
+        environment: [`${rounds} interleaved rounds, wall time from spawn to exit; load average at the end ${loadavg().map((value) => value.toFixed(1)).join(', ')}`],
         result: `slowest tool ${slowest.toFixed(0)} ms (median), ${(slowest / peer).toFixed(1)}× a bare node start`,
         targetMet: slowest < 1000,
         details:

@@ -58,6 +58,8 @@ import { ProjectionRunner } from './projections/runner';
 import { openPglite } from './sql/pglite';
 import { openPostgres } from './sql/postgres';
 import type { SqlDatabase } from './sql/sqlDatabase';
+import { createMetrics, type Metrics, type ProjectionLag } from './observability/metrics';
+import type { ReadinessReport } from './http/server';
 
 export interface AppDependencies {
   readonly logger: Logger;
@@ -80,6 +82,12 @@ export interface App {
   readonly schema: GraphQLSchema;
   /** Every door's token check: local keys, the identity provider, the revocation list. */
   readonly authenticator: Authenticator;
+  /** Prometheus metrics (also served at `/metrics` when METRICS is on). */
+  readonly metrics: Metrics;
+  /** What `/health/ready` answers: store reachable, projections within the lag bound, schema in place. */
+  readiness(): Promise<ReadinessReport>;
+  /** How far each read model is behind the log. */
+  projectionLag(): Promise<readonly ProjectionLag[]>;
   /**
    * The background jobs: the notification worker and the matching scheduler. `start()` runs them
    * when the configuration says so (BACKGROUND_JOBS); tests drive them by hand.
@@ -149,7 +157,75 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   });
   let scheduler: MatchingScheduler | null = null;
   const liveEvents = new LiveEventHub({ store, logger });
+
+  /**
+   * Per read model: events after its checkpoint and the age of the oldest. From the SQL log by count;
+   * from KurrentDB by reading at most LAG_READ_LIMIT events (the count then says "at least").
+   */
+  const LAG_READ_LIMIT = 1000;
+  const projectionLag = async (): Promise<ProjectionLag[]> => {
+    const statuses = await runner.status();
+    const now = Date.now();
+    return Promise.all(
+      statuses.map(async ({ projection, position }) => {
+        if (eventLog) {
+          // The age by the database's clock, which stamped recorded_at.
+          const { rows } = await db.query<{ events: number; seconds: number | null }>(
+            `SELECT count(*)::int AS events, extract(epoch FROM now() - min(recorded_at))::float8 AS seconds FROM es_events
+              WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)`,
+            [position.major.toString(), position.minor.toString()],
+          );
+          return { projection, events: Number(rows[0]?.events ?? 0), seconds: Math.max(0, Number(rows[0]?.seconds ?? 0)) };
+        }
+        const pending = await store.readAll({ after: position, maxCount: LAG_READ_LIMIT });
+        const oldest = pending[0] ? Date.parse(pending[0].metadata.occurredAt) : null;
+        return { projection, events: pending.length, seconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000) };
+      }),
+    );
+  };
+  const metrics = createMetrics({
+    projectionLag,
+    outbox: async () => {
+      const { rows } = await db.query<{ state: string; count: number }>(`SELECT state, count(*)::int AS count FROM notification_outbox GROUP BY state`);
+      return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
+    },
+  });
+  /** Every table start-up creates; one missing means the schema is not (or no longer) in place. */
+  const requiredTables = [
+    ...(eventLog ? ['es_events', 'es_streams', 'es_idempotency', 'es_personal_data'] : []),
+    'projection_checkpoints',
+    'audit_reads',
+    ...runner.projections.flatMap((projection) => projection.tables),
+  ];
+  const readiness = async (): Promise<ReadinessReport> => {
+    const checks: Record<string, { ok: boolean; detail?: unknown }> = {};
+    try {
+      checks.eventStore = { ok: true, detail: { store: store.name, head: formatPosition(await store.readHead()) } };
+    } catch (error) {
+      checks.eventStore = { ok: false, detail: `${store.name} did not answer: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    try {
+      const { rows } = await db.query<{ name: string }>(`SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL`, [requiredTables]);
+      checks.schema = rows.length === 0 ? { ok: true, detail: { tables: requiredTables.length } } : { ok: false, detail: { missing: rows.map((row) => row.name) } };
+    } catch (error) {
+      checks.schema = { ok: false, detail: `the read-model database did not answer: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    try {
+      const bound = config.operations.readyMaxProjectionLagSeconds;
+      const lag = await projectionLag();
+      const behind = lag.filter((row) => row.seconds > bound);
+      checks.projections = {
+        ok: behind.length === 0,
+        detail: { maxLagSeconds: bound, ...(behind.length > 0 ? { behind } : {}), lag: Object.fromEntries(lag.map((row) => [row.projection, row.events])) },
+      };
+    } catch (error) {
+      checks.projections = { ok: false, detail: `could not read the projections' lag: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    return { ready: Object.values(checks).every((check) => check.ok), checks };
+  };
+
   const pipeline = new CommandPipeline(store, {
+    observer: metrics.commands,
     onAppended: (outcome) => {
       runner.notify();
       liveEvents.notify();
@@ -259,6 +335,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     queries: matching,
     clock,
     logger,
+    onRun: metrics.jobRuns,
     intervalMs: config.schedulerIntervalMs,
     catchUp: async () => {
       await runner.waitFor(await store.readHead(), dependencies.consistencyTimeoutMs ?? 5000);
@@ -271,6 +348,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     logger,
     intervalMs: config.jobSchedules.registrationRemindersIntervalMs,
     firstRunDelayMs: config.jobSchedules.firstRunDelayMs,
+    onRun: metrics.jobRuns,
   });
   const managerReportScheduler = new ManagerReportScheduler({
     pipeline,
@@ -279,6 +357,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     logger,
     intervalMs: config.jobSchedules.managerReportsIntervalMs,
     firstRunDelayMs: config.jobSchedules.firstRunDelayMs,
+    onRun: metrics.jobRuns,
   });
   const jobs = { notifications, scheduler, registrationReminders, managerReports: managerReportScheduler };
 
@@ -306,6 +385,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     schema,
     authenticator,
     jobs,
+    metrics,
+    readiness,
+    projectionLag,
     async start() {
       const tokenKeys = config.tokenKeys;
       if (!tokenKeys) throw new ConfigError(MISSING_KEYS_MESSAGE);
@@ -330,6 +412,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         introspection: config.introspection,
         rateLimits: config.rateLimits,
         health,
+        readiness,
+        ...(config.operations.metrics ? { metrics } : {}),
+        corsOrigins: config.operations.corsOrigins,
         limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, maxAliases: config.maxQueryAliases, maxExpensiveFields: config.maxExpensiveFields },
         subscriptions: true,
         routes: [

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { RateLimitSettings } from './http/rateLimit';
 import { TOKEN_ROLES, isTokenRole, keyRing, parseDuration, type TokenKey, type TokenKeyRing, type TokenRole } from './graphql/auth';
 
@@ -73,6 +74,18 @@ export interface Config {
     /** Rows registered at once (IMPORT_CONCURRENCY). */
     readonly concurrency: number;
   };
+  /** Operators' settings: CORS, metrics, readiness (see `OperationsSettings`). */
+  readonly operations: OperationsSettings;
+}
+
+/** What operators tune: which browser origins may call the API, metrics, and when the service is ready. */
+export interface OperationsSettings {
+  /** Browser origins (`https://app.example.org`) allowed to call the API cross-origin; empty: none. */
+  readonly corsOrigins: readonly string[];
+  /** Serve Prometheus metrics at `/metrics`. */
+  readonly metrics: boolean;
+  /** `/health/ready` answers 503 while a projection's oldest unapplied event is older than this. */
+  readonly readyMaxProjectionLagSeconds: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,24 +218,79 @@ const jobSchedules = (env: NodeJS.ProcessEnv): JobSchedules => ({
 });
 
 
+/**
+ * A setting the service cannot start with. `problems` holds one sentence per bad setting (the message
+ * is them joined by line breaks): `loadConfig` reports every problem at once, not the first only.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : [...problems];
+    super(list.join('\n'));
+    this.problems = list;
+  }
 }
+
+/** A value parsed by a zod schema, or a ConfigError with the schema's first complaint, naming the variable. */
+const parsed = <T>(name: string, schema: z.ZodType<T>, raw: string): T => {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`${name} ${result.error.issues[0]?.message ?? 'is not valid'}; got "${raw}".`);
+  return result.data;
+};
 
 const integer = (env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number => {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${raw}".`);
-  }
-  return value;
+  const message = `must be a whole number from ${min} to ${max}`;
+  return parsed(name, z.string().trim().regex(/^-?\d+$/, message).transform(Number).pipe(z.number().int().min(min, message).max(max, message)), raw);
 };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const oneOf = <const T extends readonly [string, ...string[]]>(env: NodeJS.ProcessEnv, name: string, values: T, fallback: T[number]): T[number] => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return parsed(name, z.enum(values, { error: `must be one of ${values.join(', ')}` }), raw.trim().toLowerCase());
+};
+
+/** The schemes the KurrentDB client takes (`esdb` is deprecated by it but still works). */
+const EVENT_STORE_URL = /^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\/[^/\s]+/;
+
+const eventStoreConnectionString = (raw: string | undefined): string | undefined => {
+  if (!raw) return undefined;
+  if (!EVENT_STORE_URL.test(raw)) {
+    throw new ConfigError(
+      `EVENTSTORE_CONNECTION_STRING must be a KurrentDB connection string such as kurrentdb://host:2113?tls=false (or kurrentdb+discover://, esdb://); got "${redact(raw)}".`,
+    );
+  }
+  return raw;
+};
+
+/** An origin as browsers send it: scheme, host and port, nothing else. */
+const corsOrigins = (raw: string | undefined): string[] => {
+  const list = (raw ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of list) {
+    let origin: string | null = null;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = null;
+    }
+    if (origin === null || origin === 'null' || origin !== entry.replace(/\/$/, '')) {
+      throw new ConfigError(`CORS_ORIGINS must list origins such as https://app.example.org (scheme, host and port, no path), separated by commas; "${entry}" is not one.`);
+    }
+  }
+  return list.map((entry) => entry.replace(/\/$/, ''));
+};
+
+/** A URL with its password masked, for messages. */
+const redact = (url: string): string => url.replace(/:[^:@/]*@/, ':***@');
 
 const smtpUrl = (raw: string | undefined): string | undefined => {
   if (!raw) return undefined;
   if (!/^smtps?:\/\/[^/]+/.test(raw)) {
-    throw new ConfigError(`SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465; got "${raw.replace(/:[^:@/]*@/, ':***@')}".`);
+    throw new ConfigError(`SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465; got "${redact(raw)}".`);
   }
   return raw;
 };
@@ -230,9 +298,15 @@ const smtpUrl = (raw: string | undefined): string | undefined => {
 const flag = (env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean => {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
-  throw new ConfigError(`${name} must be true or false; got "${raw}".`);
+  return parsed(
+    name,
+    z
+      .string()
+      .transform((text) => text.trim().toLowerCase())
+      .pipe(z.enum(['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'], { error: 'must be true or false' }))
+      .transform((text) => ['1', 'true', 'yes', 'on'].includes(text)),
+    raw,
+  );
 };
 
 /** The name of the embedded store's key file in DATA_DIR. */
@@ -369,50 +443,81 @@ const publicUrl = (raw: string | undefined, host: string, port: string): string 
   return value.replace(/\/+$/, '');
 };
 
+/**
+ * The configuration, every variable checked. Bad settings are collected and reported together, one
+ * sentence each (ConfigError's `problems`); the entry points print them one per line and exit 1.
+ */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
-  const tokenKeys = tokenKeysFromEnv(env);
-  const databaseUrl = env.DATABASE_URL || undefined;
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError(`DATABASE_URL must be a postgres:// URL; got "${databaseUrl.replace(/:[^:@/]*@/, ':***@')}".`);
-  }
-  return {
+  const problems: string[] = [];
+  /** Reads one setting; a ConfigError is noted and the fallback stands in so the others are still checked. */
+  const setting = <T>(read: () => T, fallback: T): T => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return fallback;
+    }
+  };
+  const tokenKeys = setting(() => tokenKeysFromEnv(env), null);
+  const databaseUrl = setting(() => {
+    const url = env.DATABASE_URL || undefined;
+    if (url && !/^postgres(ql)?:\/\//.test(url)) throw new ConfigError(`DATABASE_URL must be a postgres:// URL; got "${redact(url)}".`);
+    return url;
+  }, undefined);
+  const nodeEnv = setting(() => oneOf(env, 'NODE_ENV', ['production', 'development', 'test'], 'development'), 'development');
+  const config: Config = {
     databaseUrl,
-    eventStoreConnectionString: env.EVENTSTORE_CONNECTION_STRING || undefined,
+    eventStoreConnectionString: setting(() => eventStoreConnectionString(env.EVENTSTORE_CONNECTION_STRING), undefined),
     dataDir: env.DATA_DIR || './data',
     host: env.HOST || '127.0.0.1',
-    port: integer(env, 'PORT', 4000, 0, 65535),
+    port: setting(() => integer(env, 'PORT', 4000, 0, 65535), 4000),
     tokenKeys,
-    logLevel: env.LOG_LEVEL || 'info',
-    maxQueryDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
-    maxQueryCost: integer(env, 'MAX_QUERY_COST', 5000, 10, 10_000_000),
-    maxQueryAliases: integer(env, 'MAX_QUERY_ALIASES', 50, 0, 10_000),
-    maxExpensiveFields: integer(env, 'MAX_EXPENSIVE_FIELDS', 2, 1, 1000),
-    smtpUrl: smtpUrl(env.SMTP_URL),
+    logLevel: setting(() => oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'), 'info'),
+    maxQueryDepth: setting(() => integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100), 12),
+    maxQueryCost: setting(() => integer(env, 'MAX_QUERY_COST', 5000, 10, 10_000_000), 5000),
+    maxQueryAliases: setting(() => integer(env, 'MAX_QUERY_ALIASES', 50, 0, 10_000), 50),
+    maxExpensiveFields: setting(() => integer(env, 'MAX_EXPENSIVE_FIELDS', 2, 1, 1000), 2),
+    smtpUrl: setting(() => smtpUrl(env.SMTP_URL), undefined),
     mailFrom: env.MAIL_FROM || 'Mentoring Programs <no-reply@mentoring.localhost>',
     mailboxFile: env.MAILBOX_FILE || join(env.DATA_DIR || './data', 'mailbox.mbox'),
-    notificationPollMs: integer(env, 'NOTIFICATION_POLL_MS', 5000, 50, 3_600_000),
-    notificationMaxAgeHours: integer(env, 'NOTIFICATION_MAX_AGE_HOURS', 168, 1, 87_600),
-    schedulerIntervalMs: integer(env, 'SCHEDULER_INTERVAL_MS', 30_000, 100, 86_400_000),
-    backgroundJobs: flag(env, 'BACKGROUND_JOBS', true),
-    explorer: flag(env, 'EXPLORER', true),
-    introspection: flag(env, 'INTROSPECTION', true),
+    notificationPollMs: setting(() => integer(env, 'NOTIFICATION_POLL_MS', 5000, 50, 3_600_000), 5000),
+    notificationMaxAgeHours: setting(() => integer(env, 'NOTIFICATION_MAX_AGE_HOURS', 168, 1, 87_600), 168),
+    schedulerIntervalMs: setting(() => integer(env, 'SCHEDULER_INTERVAL_MS', 30_000, 100, 86_400_000), 30_000),
+    backgroundJobs: setting(() => flag(env, 'BACKGROUND_JOBS', true), true),
+    // The explorer is a developer's tool: off in production unless asked for.
+    explorer: setting(() => flag(env, 'EXPLORER', nodeEnv !== 'production'), false),
+    introspection: setting(() => flag(env, 'INTROSPECTION', true), true),
     rateLimits: {
-      readsPerMinute: integer(env, 'RATE_LIMIT_READS_PER_MINUTE', 600, 0, 10_000_000),
-      writesPerMinute: integer(env, 'RATE_LIMIT_WRITES_PER_MINUTE', 120, 0, 10_000_000),
-      addressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 3000, 0, 10_000_000),
-      trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
+      readsPerMinute: setting(() => integer(env, 'RATE_LIMIT_READS_PER_MINUTE', 600, 0, 10_000_000), 600),
+      writesPerMinute: setting(() => integer(env, 'RATE_LIMIT_WRITES_PER_MINUTE', 120, 0, 10_000_000), 120),
+      addressPerMinute: setting(() => integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 3000, 0, 10_000_000), 3000),
+      trustedProxies: setting(() => trustedProxies(env.TRUSTED_PROXIES), []),
     },
-    tokens: tokenSettings(env),
-    jobSchedules: jobSchedules(env),
+    operations: {
+      corsOrigins: setting(() => corsOrigins(env.CORS_ORIGINS), []),
+      metrics: setting(() => flag(env, 'METRICS', true), true),
+      readyMaxProjectionLagSeconds: setting(() => integer(env, 'READY_MAX_PROJECTION_LAG_SECONDS', 60, 1, 86_400), 60),
+    },
+    tokens: setting(() => tokenSettings(env), tokenSettings({})),
+    jobSchedules: setting(() => jobSchedules(env), jobSchedules({})),
     mailExtras: {
-      adminNotificationEmail: adminNotificationEmail(env.ADMIN_NOTIFICATION_EMAIL),
-      publicUrl: publicUrl(env.PUBLIC_URL, env.HOST || '127.0.0.1', env.PORT || '4000'),
-      oneClickLinkDays: integer(env, 'ONE_CLICK_LINK_DAYS', 14, 1, 365),
+      ...setting(() => {
+        const address = adminNotificationEmail(env.ADMIN_NOTIFICATION_EMAIL);
+        return address === undefined ? {} : { adminNotificationEmail: address };
+      }, {}),
+      publicUrl: setting(() => publicUrl(env.PUBLIC_URL, env.HOST || '127.0.0.1', env.PORT || '4000'), 'http://127.0.0.1:4000'),
+      oneClickLinkDays: setting(() => integer(env, 'ONE_CLICK_LINK_DAYS', 14, 1, 365), 14),
     },
     imports: {
-      maxRows: integer(env, 'IMPORT_MAX_ROWS', 20_000, 1, 1_000_000),
-      maxBytes: integer(env, 'IMPORT_MAX_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-      concurrency: integer(env, 'IMPORT_CONCURRENCY', 8, 1, 64),
+      maxRows: setting(() => integer(env, 'IMPORT_MAX_ROWS', 20_000, 1, 1_000_000), 20_000),
+      maxBytes: setting(() => integer(env, 'IMPORT_MAX_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024), 8 * 1024 * 1024),
+      concurrency: setting(() => integer(env, 'IMPORT_CONCURRENCY', 8, 1, 64), 8),
     },
   };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 };
+
+/** How an entry point reports a ConfigError: one line per problem, on stderr, no stack. */
+export const configErrorLines = (error: ConfigError): string => error.problems.map((problem) => `Configuration error: ${problem}\n`).join('');

@@ -1,17 +1,30 @@
 import 'reflect-metadata';
 import { createApp } from './app';
-import { ConfigError, loadConfig, withTokenKeys } from './config';
+import { ConfigError, configErrorLines, loadConfig, withTokenKeys } from './config';
 import { createLogger } from './log';
+import { StoreLockedError } from './sql/storeLock';
+
+const USAGE = `Usage: mentoring-server     (or: npm start, which builds first)
+
+Runs the GraphQL server. Every setting comes from the environment (README, Configuration):
+DATABASE_URL, EVENTSTORE_CONNECTION_STRING, DATA_DIR, PORT, HOST, AUTH_TOKEN_SECRET, LOG_LEVEL,
+CORS_ORIGINS, METRICS, READY_MAX_PROJECTION_LAG_SECONDS, ... A bad setting stops it with one line
+per problem and exit code 1. Routes: /graphql, /health, /health/live, /health/ready, /metrics, and
+the explorer at / (EXPLORER; off with NODE_ENV=production unless EXPLORER=true).`;
 
 /** Starts the server: configuration from the environment, then the composition root. */
 const main = async () => {
+  if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   let config;
   try {
     config = withTokenKeys(loadConfig(process.env));
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${error.message}\n`);
-      process.exit(2);
+      process.stderr.write(configErrorLines(error));
+      process.exit(1);
     }
     throw error;
   }
@@ -51,6 +64,10 @@ const main = async () => {
 };
 
 main().catch((error: unknown) => {
+  if (error instanceof StoreLockedError) {
+    process.stderr.write(`Could not start: ${error.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`Could not start: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

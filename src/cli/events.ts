@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
@@ -10,24 +10,30 @@ import { ReadAuditLog, subjectOfStream } from '../audit/readAudit';
 import { createLogger } from '../log';
 import { loadConfig } from '../config';
 import { DomainError } from '../domain/shared/decider';
-import { openPglite } from '../sql/pglite';
-import { openPostgres } from '../sql/postgres';
 import type { SqlDatabase } from '../sql/sqlDatabase';
-import { SqlEventStore } from '../eventstore/sqlEventStore';
-import { REPLAY_CONNECTIONS } from '../projections/replay';
-import { ProjectionRunner } from '../projections/runner';
-import { serverProjections } from '../../projections';
+import { EXIT, line, runTool, warnAboutNpmBanner } from './common';
 
-const USAGE = `Usage: npm run events -- <command> [options]
+const USAGE = `Usage: mentoring-events <command> [options]     (or: npm run -s events -- <command> [options])
 
 Commands:
 {{COMMANDS}}
 
-Reads the SQL event log (PostgreSQL with DATABASE_URL, else the embedded store in DATA_DIR). The
-embedded store allows one process at a time: stop the server first. Events kept in KurrentDB
-(EVENTSTORE_CONNECTION_STRING) are not reachable from here.`;
+Run \`mentoring-events <command> --help\` for a command's options.
 
-const EXPORT_USAGE = `Usage: npm run events -- export [--out <file>] [--stream <id>] [--aggregate <name>] [--type <T> ...]
+Reads the SQL event log (PostgreSQL with DATABASE_URL, else the embedded store in DATA_DIR). The
+embedded store allows one process at a time: while the server runs on it, this tool is refused
+(stop the server first). Events kept in KurrentDB (EVENTSTORE_CONNECTION_STRING) are not reachable
+from here. To rebuild read models: mentoring-projections rebuild.`;
+
+const VERIFY_USAGE = `Usage: mentoring-events verify [--stream <id>]
+
+Recomputes the hash chains of the whole log (or of one stream) and reports every event altered
+(ALTERED, CHAIN_BROKEN) or removed (MISSING, HEAD_MISMATCH): one JSON object per problem on stdout,
+the verdict on stderr. Exit 0 intact, 1 not intact, 2 bad arguments.
+
+  --stream   verify this stream only, e.g. user-<id>`;
+
+const EXPORT_USAGE = `Usage: mentoring-events export [--out <file>] [--stream <id>] [--aggregate <name>] [--type <T> ...]
                                [--actor <id>] [--role <role>] [--from <iso>] [--to <iso>] [--correlation <id>] [--causation <id>]
 
 Writes the event log, or the slice the options select, as NDJSON: one event per line, in log order,
@@ -70,19 +76,30 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
     summary: 'verify [--stream <id>]   recompute the hash chains and report any event altered or removed (exit 1 if any)',
     run: (argv, io) => runVerify(argv, io),
   },
-  replay: {
-    summary: 'replay <name>|--all   rebuild read models beside the live ones and swap them in (the server keeps running)',
-    run: (argv, io) => runReplay(argv, io),
-  },
+};
+
+/** Read-model rebuilds moved to one command; the old name says where. */
+const MOVED: Readonly<Record<string, string>> = {
+  replay: '`events replay` is now `mentoring-projections rebuild <name>... | --all` (npm run -s projections -- rebuild ...): one command, with progress.',
 };
 
 /** `verify [--stream <id>]`: tamper evidence over the whole log or one stream; exit 1 when something was altered or removed. */
 const runVerify = async (argv: readonly string[], io: EventsCliIo): Promise<number> => {
-  const streamIndex = argv.indexOf('--stream');
-  const streamId = streamIndex >= 0 ? argv[streamIndex + 1] : undefined;
-  if (streamIndex >= 0 && !streamId) {
-    line(io.stderr, 'Usage: npm run events -- verify [--stream <stream id>]');
-    return 2;
+  let values: { stream?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { stream: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+  } catch (error) {
+    line(io.stderr, `${error instanceof Error ? error.message : String(error)}\n\n${VERIFY_USAGE}`);
+    return EXIT.usage;
+  }
+  if (values.help) {
+    line(io.stdout, VERIFY_USAGE);
+    return EXIT.ok;
+  }
+  const streamId = values.stream;
+  if (streamId !== undefined && streamId.trim() === '') {
+    line(io.stderr, `--stream needs a stream id.\n\n${VERIFY_USAGE}`);
+    return EXIT.usage;
   }
   const db = await io.database();
   const report = await new SqlEventLog(db).verify({
@@ -104,49 +121,8 @@ const runVerify = async (argv: readonly string[], io: EventsCliIo): Promise<numb
   return report.intact ? 0 : 1;
 };
 
-const duration = (seconds: number | null): string =>
-  seconds === null ? '?' : seconds < 90 ? `${Math.round(seconds)} s` : `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-
-/**
- * `replay <name>... | --all`: the projections are rebuilt from the start of the log, in one pass, into a
- * schema of their own and swapped in together when complete; a server running on the same PostgreSQL keeps answering from the
- * old tables meanwhile and carries on from the swap. Progress, events/s and an ETA go to stderr.
- */
-const runReplay = async (argv: readonly string[], io: EventsCliIo): Promise<number> => {
-  const db = await io.database();
-  const store = await SqlEventStore.create(db);
-  const projections = serverProjections;
-  const all = argv.includes('--all');
-  const names = all ? projections.map((p) => p.name) : argv.filter((a) => !a.startsWith('-'));
-  const unknown = names.filter((name) => !projections.some((p) => p.name === name));
-  if (names.length === 0 || unknown.length > 0) {
-    line(io.stderr, `${unknown.length > 0 ? `Unknown read model: ${unknown.join(', ')}. ` : ''}Name one or more of: ${projections.map((p) => p.name).join(', ')}, or --all.`);
-    return 2;
-  }
-  const runner = await ProjectionRunner.create(store, db, projections);
-  // One pass over the log for all of them: each event is read once, and every read model is swapped in together.
-  const label = names.join(', ');
-  let lastShown = 0;
-  const { applied } = await runner.replay(names, (p) => {
-    const now = Date.now();
-    if (now - lastShown < 250 && p.applied < p.total) return;
-    lastShown = now;
-    const percent = p.total > 0 ? Math.min(100, Math.floor((100 * p.applied) / p.total)) : 100;
-    const text = `${label}: ${p.applied}/${p.total} events (${percent} %), ${Math.round(p.eventsPerSecond)} events/s, ETA ${duration(p.etaSeconds)}`;
-    if (io.stderr.isTTY) io.stderr.write(`\r${text.padEnd(100)}`);
-    else line(io.stderr, text);
-  });
-  if (io.stderr.isTTY) io.stderr.write('\n');
-  line(io.stderr, `${label}: replayed ${applied} events and swapped in.`);
-  return 0;
-};
-
 const usage = (): string =>
   USAGE.replace('{{COMMANDS}}', Object.values(SUBCOMMANDS).map((command) => `  ${command.summary}`).join('\n'));
-
-const line = (stream: Writable, text: string): void => {
-  stream.write(`${text}\n`);
-};
 
 /** Parses `export`'s options into a filter; a string is a usage error. */
 export const parseExportArgs = (argv: readonly string[]): { readonly filter: EventLogFilter; readonly out?: string; readonly help: boolean } | string => {
@@ -230,7 +206,7 @@ const runExport = async (argv: readonly string[], io: EventsCliIo): Promise<numb
     return 2;
   }
   if (parsed.help) {
-    line(io.stderr, EXPORT_USAGE);
+    line(io.stdout, EXPORT_USAGE);
     return 0;
   }
   const db = await io.database();
@@ -290,11 +266,19 @@ const recordExport = async (db: SqlDatabase, io: EventsCliIo, filter: EventLogFi
 /** Runs one subcommand; the database, if it opened one, is closed by the caller (see `main`). */
 export const runEventsCli = async (argv: readonly string[], io: EventsCliIo): Promise<number> => {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h') {
+  if (name === '--help' || name === '-h' || name === 'help') {
+    line(io.stdout, usage());
+    return EXIT.ok;
+  }
+  if (name === undefined) {
     line(io.stderr, usage());
-    return name === undefined ? 2 : 0;
+    return EXIT.usage;
   }
   const subcommand = SUBCOMMANDS[name];
+  if (!subcommand && MOVED[name] !== undefined) {
+    line(io.stderr, MOVED[name]);
+    return EXIT.usage;
+  }
   if (!subcommand) {
     line(io.stderr, `Unknown command "${name}".\n\n${usage()}`);
     return 2;
@@ -311,20 +295,14 @@ export const runEventsCli = async (argv: readonly string[], io: EventsCliIo): Pr
 };
 
 /** The SQL database the environment configures, refusing what holds no SQL event log. */
-const openConfiguredDatabase = async (env: NodeJS.ProcessEnv): Promise<SqlDatabase> => {
+const openEventLogDatabase = async (env: NodeJS.ProcessEnv): Promise<SqlDatabase> => {
   const config = loadConfig(env);
   if (config.eventStoreConnectionString) {
     throw new DomainError('RULE_VIOLATED', 'EVENTSTORE_CONNECTION_STRING is set: the events live in KurrentDB, which this tool cannot read.');
   }
-  let db: SqlDatabase;
-  if (config.databaseUrl) {
-    // A replay runs its loads, its copy of the few events and its Node.js part on connections of their own.
-    db = openPostgres(config.databaseUrl, { max: REPLAY_CONNECTIONS });
-  } else {
-    // PGlite would quietly create an empty store where none is.
-    if (!existsSync(config.dataDir)) throw new DomainError('NOT_FOUND', `No embedded store at ${config.dataDir} (set DATA_DIR or DATABASE_URL).`);
-    db = await openPglite(config.dataDir);
-  }
+  // Loaded when used: `--help` and usage errors answer without loading the database drivers.
+  const { openConfiguredDatabase } = await import('./database');
+  const db = await openConfiguredDatabase(config);
   const table = await db.query<{ present: boolean }>(`SELECT to_regclass('es_events') IS NOT NULL AS present`);
   if (table.rows[0]?.present !== true) {
     await db.close();
@@ -333,37 +311,23 @@ const openConfiguredDatabase = async (env: NodeJS.ProcessEnv): Promise<SqlDataba
   return db;
 };
 
-const main = async (): Promise<number> => {
+/** The tool as a process: arguments and environment in, data on stdout, the rest on stderr. */
+export const main = async (argv: readonly string[] = process.argv.slice(2)): Promise<number> => {
   let db: SqlDatabase | null = null;
   // A reader that went away (`| head`) ends the export quietly.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0);
   });
+  if (argv[0] === 'export' && !argv.some((arg) => ['--out', '-o', '--help', '-h'].includes(arg))) warnAboutNpmBanner(process.stdout, process.stderr, 'events');
   try {
-    return await runEventsCli(process.argv.slice(2), {
+    return await runEventsCli(argv, {
       stdout: process.stdout,
       stderr: process.stderr,
-      database: async () => (db ??= await openConfiguredDatabase(process.env)),
+      database: async () => (db ??= await openEventLogDatabase(process.env)),
     });
-  } catch (error) {
-    if (error instanceof DomainError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
   } finally {
     await (db as SqlDatabase | null)?.close();
   }
 };
 
-if (require.main === module) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runTool(() => main());

@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { ConfigError, TOKEN_KEY_FILE, readTokenKeyFile, tokenKeysFromEnv } from '../config';
+import { runTool, warnAboutNpmBanner } from './common';
 import { TOKEN_ROLES, isTokenRole, mintToken, parseDuration, type TokenKeyRing } from '../graphql/auth';
 
-const USAGE = `Usage: node dist/src/cli/token.js --role <role> --subject <actor-id> [--user-id <id>] [--name <name>] [--permission <p>]... [--expires <duration>]
+const USAGE = `Usage: mentoring-token --role <role> --subject <actor-id> [--user-id <id>] [--name <name>] [--permission <p>]... [--expires <duration>]
+       (or: npm run -s token -- --role <role> --subject <actor-id> ...)
 
 Prints a bearer token for the GraphQL API (send it as "Authorization: Bearer <token>").
 
@@ -108,11 +110,13 @@ export const runTokenCli = async (
   }
 };
 
-if (require.main === module) {
-  void runTokenCli(process.argv.slice(2), process.env, {
+/** The tool as a process: the token (or the usage asked for) on stdout, everything else on stderr. */
+export const main = (argv: readonly string[] = process.argv.slice(2)): Promise<number> => {
+  if (!argv.includes('--help') && !argv.includes('-h')) warnAboutNpmBanner(process.stdout, process.stderr, 'token');
+  return runTokenCli(argv, process.env, {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
-  }).then((code) => {
-    process.exitCode = code;
   });
-}
+};
+
+if (require.main === module) runTool(() => main());

@@ -79,6 +79,21 @@ export interface PipelineOptions {
   readonly newEventId?: () => string;
   /** Called after every successful append (the composition root wakes the projection runner). */
   readonly onAppended?: (outcome: CommandOutcome) => void;
+  /** Told how every command ended and of every conflict retried (metrics). */
+  readonly observer?: CommandObserver;
+}
+
+/**
+ * How a command ended: `appended` events, `replayed` an earlier call's result (idempotency key),
+ * `unchanged` (nothing to do), `refused` by a rule (with its code), `conflict` (others kept changing
+ * the same streams), `failed` (an unexpected error).
+ */
+export type CommandResult = 'appended' | 'replayed' | 'unchanged' | 'refused' | 'conflict' | 'failed';
+
+export interface CommandObserver {
+  outcome(command: string, result: CommandResult, code?: string): void;
+  /** Another writer changed a stream between load and append; the command is decided again (or gives up). */
+  conflict(command: string): void;
 }
 
 /**
@@ -90,6 +105,7 @@ export class CommandPipeline {
   private readonly maxAttempts: number;
   private readonly newEventId: () => string;
   private readonly onAppended: (outcome: CommandOutcome) => void;
+  private readonly observer: CommandObserver | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -98,9 +114,27 @@ export class CommandPipeline {
     this.maxAttempts = options.maxAttempts ?? 5;
     this.newEventId = options.newEventId ?? randomUUID;
     this.onAppended = options.onAppended ?? (() => undefined);
+    this.observer = options.observer;
   }
 
   async execute<S extends AnySpecs>(context: CommandContext, command: CommandDefinition<S>): Promise<CommandOutcome> {
+    const observer = this.observer;
+    if (!observer) return this.run(context, command);
+    try {
+      const outcome = await this.run(context, command);
+      observer.outcome(command.name, outcome.duplicate ? 'replayed' : outcome.events.length === 0 ? 'unchanged' : 'appended');
+      return outcome;
+    } catch (error) {
+      if (error instanceof DomainError) {
+        observer.outcome(command.name, error.code === 'CONCURRENCY_CONFLICT' ? 'conflict' : 'refused', error.code);
+      } else {
+        observer.outcome(command.name, 'failed');
+      }
+      throw error;
+    }
+  }
+
+  private async run<S extends AnySpecs>(context: CommandContext, command: CommandDefinition<S>): Promise<CommandOutcome> {
     const commandId = this.newEventId();
     for (let attempt = 1; ; attempt++) {
       if (context.idempotencyKey) {
@@ -152,6 +186,7 @@ export class CommandPipeline {
           throw new DomainError('IDEMPOTENCY_KEY_REUSED', error.message, { idempotencyKey: error.idempotencyKey });
         }
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        this.observer?.conflict(command.name);
         if (attempt >= this.maxAttempts) {
           throw new DomainError(
             'CONCURRENCY_CONFLICT',

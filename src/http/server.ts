@@ -24,6 +24,8 @@ import { admitOperation, parseOptions, queryLimitsPlugin, type QueryLimits } fro
 import { RateLimiter, UNLIMITED, clientAddress, type RateDecision, type RateLimitSettings } from './rateLimit';
 import type { Logger } from '../log';
 import { EXPLORER_CONTENT_SECURITY_POLICY, explorerPageAsset, loadExplorerAssets, type ExplorerAsset } from './explorer';
+import { currentRequest, incomingRequestIds, runInRequestScope, type RequestScope } from '../observability/requestScope';
+import type { Metrics } from '../observability/metrics';
 
 export const GRAPHQL_PATH = '/graphql';
 /** GraphQL requests are small; anything larger is a mistake or an attack. */
@@ -104,7 +106,23 @@ export interface HttpServerOptions<Services> {
   readonly nowMs?: () => number;
   /** Re-checks the token of every open socket when revocations or keys change; a socket whose token no longer holds closes with 4403. */
   readonly liveTokens?: LiveTokenCheck;
+  /** Backs `GET /health/ready`: whether this instance should get traffic (default: ready while not stopping). */
+  readonly readiness?: () => Promise<ReadinessReport>;
+  /** Prometheus metrics, served at `GET /metrics` (default: none, and no such route). */
+  readonly metrics?: Metrics;
+  /** Browser origins allowed to call the API cross-origin (CORS); default none. */
+  readonly corsOrigins?: readonly string[];
 }
+
+/** `GET /health/ready`: ready or not, and each check with what it found. */
+export interface ReadinessReport {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly detail?: unknown }>>;
+}
+
+/** Headers a browser frontend may send cross-origin, and those it may read from answers. */
+const CORS_ALLOWED_HEADERS = 'authorization, content-type, x-correlation-id, x-consistent-with, x-request-id, traceparent, apollo-require-preflight';
+const CORS_EXPOSED_HEADERS = 'x-request-id, x-correlation-id, retry-after';
 
 export interface RunningHttpServer {
   readonly url: string;
@@ -118,13 +136,7 @@ export interface RunningHttpServer {
   stop(): Promise<void>;
 }
 
-interface RequestRecord {
-  /** The client's address (X-Forwarded-For read only from a trusted proxy). */
-  address?: string;
-  operationName?: string | null;
-  actorId?: string | null;
-  correlationId?: string;
-}
+type RequestRecord = RequestScope;
 
 class PayloadTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -170,9 +182,19 @@ const sendJson = (response: ServerResponse, status: number, body: unknown, heade
   response.end(text);
 };
 
-const graphqlError = (message: string, code: string, extra: Record<string, unknown> = {}) => ({
-  errors: [{ message, extensions: { code, ...extra } }],
-});
+/** An error answer outside GraphQL execution, naming the request (when there is one) like every error. */
+const graphqlError = (message: string, code: string, extra: Record<string, unknown> = {}) => {
+  const requestId = currentRequest()?.requestId;
+  return { errors: [{ message, extensions: { code, ...extra, ...(requestId !== undefined ? { requestId } : {}) } }] };
+};
+
+/** The route a request is counted under in metrics: a fixed set, never the raw path. */
+const routeLabel = (path: string, routes: readonly HttpRoute[]): string =>
+  path === GRAPHQL_PATH || path === '/metrics' || path.startsWith('/health') || routes.some((route) => route.path === path)
+    ? path
+    : path === '/' || path.startsWith('/explorer/')
+      ? 'explorer'
+      : 'other';
 
 /** Pino's methods, in the shape Apollo's logger expects. */
 const apolloLogger = (logger: Logger) => ({
@@ -196,8 +218,6 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const explorerAssets: ReadonlyMap<string, ExplorerAsset> = options.explorer ? loadExplorerAssets() : new Map();
   const explorerHtml = options.explorer ? explorerPageAsset(GRAPHQL_PATH) : null;
-  // Keyed by request id: Apollo hands plugins a shallow copy of the context, not the object we made.
-  const records = new Map<string, RequestRecord>();
   let draining = false;
 
   const httpServer = createServer((request, response) => {
@@ -215,7 +235,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     async requestDidStart({ contextValue }) {
       return {
         async didResolveOperation({ operation }) {
-          const address = records.get(contextValue.requestId)?.address ?? 'unknown';
+          const address = currentRequest()?.address ?? 'unknown';
           const decision = limiter.take(operation?.operation === 'mutation' ? 'write' : 'read', address, contextValue.actor?.id ?? null);
           if (!decision.ok) throw rateLimited(decision);
         },
@@ -224,12 +244,30 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
   };
 
   const errorReporting = createErrorReporting({ logger });
+  /** Every error names the request it came from, as the logs do. */
+  const formatError = (formatted: Parameters<typeof errorReporting.formatError>[0], error: unknown) => {
+    const result = errorReporting.formatError(formatted, error);
+    const requestId = currentRequest()?.requestId;
+    return requestId === undefined || result.extensions?.requestId !== undefined ? result : { ...result, extensions: { ...result.extensions, requestId } };
+  };
+  // Apollo hands plugins a shallow copy of the context; the request scope is the one object we made.
   const requestRecordPlugin: ApolloServerPlugin<GraphQLContext<Services>> = {
-    async requestDidStart({ contextValue }) {
+    async requestDidStart() {
       return {
-        async didResolveOperation({ operationName }) {
-          const record = records.get(contextValue.requestId);
-          if (record) record.operationName = operationName;
+        async didResolveOperation({ operationName, operation }) {
+          const record = currentRequest();
+          if (record) {
+            record.operationName = operationName;
+            if (operation) record.operationType = operation.operation;
+          }
+        },
+        async willSendResponse({ response }) {
+          const record = currentRequest();
+          if (record && response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0) record.failed = true;
+        },
+        async didEncounterErrors() {
+          const record = currentRequest();
+          if (record) record.failed = true;
         },
       };
     },
@@ -238,7 +276,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
   const apollo = new ApolloServer<GraphQLContext<Services>>({
     schema: options.schema,
     logger: apolloLogger(logger.child({ component: 'apollo' })),
-    formatError: errorReporting.formatError,
+    formatError,
     includeStacktraceInErrorResponses: false,
     introspection: options.introspection ?? true,
     // Without a token nobody may learn field names, not even from "Did you mean …?" hints.
@@ -333,6 +371,66 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     }
   };
 
+  const handleReady = async (response: ServerResponse) => {
+    if (draining) {
+      sendJson(response, 503, { status: 'stopping', ready: false });
+      return;
+    }
+    if (!options.readiness) {
+      sendJson(response, 200, { status: 'ready', ready: true, checks: {} });
+      return;
+    }
+    try {
+      const report = await options.readiness();
+      sendJson(response, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', ...report });
+    } catch (error) {
+      logger.error({ err: error }, 'Readiness check failed');
+      sendJson(response, 503, { status: 'not ready', ready: false, checks: { readiness: { ok: false, detail: 'the check itself failed; see the log' } } });
+    }
+  };
+
+  const corsOrigins = new Set(options.corsOrigins ?? []);
+  /** Adds the CORS answer for an allowed origin; true when the request's origin (if any) is allowed. */
+  const applyCors = (request: IncomingMessage, response: ServerResponse): { readonly origin?: string; readonly allowed: boolean } => {
+    const origin = request.headers.origin;
+    if (corsOrigins.size > 0) response.setHeader('vary', 'Origin');
+    if (origin === undefined) return { allowed: true };
+    if (!corsOrigins.has(origin)) return { origin, allowed: false };
+    response.setHeader('access-control-allow-origin', origin);
+    response.setHeader('access-control-expose-headers', CORS_EXPOSED_HEADERS);
+    return { origin, allowed: true };
+  };
+
+  /** `OPTIONS`: a CORS preflight is answered for allowed origins only; a plain OPTIONS says what the path takes. */
+  const handleOptions = (request: IncomingMessage, response: ServerResponse, cors: { readonly origin?: string; readonly allowed: boolean }) => {
+    const requested = request.headers['access-control-request-method'];
+    if (cors.origin === undefined || requested === undefined) {
+      response.writeHead(204, { allow: 'GET, POST, OPTIONS' });
+      response.end();
+      return;
+    }
+    if (!cors.allowed) {
+      sendJson(
+        response,
+        403,
+        graphqlError(`Origin ${cors.origin} may not call this API from a browser; an operator can allow it with CORS_ORIGINS.`, 'CORS_ORIGIN_NOT_ALLOWED', {
+          origin: cors.origin,
+        }),
+      );
+      return;
+    }
+    if (!['GET', 'POST'].includes(String(requested).toUpperCase())) {
+      sendJson(response, 405, graphqlError(`Method ${String(requested)} is not served here; use GET or POST.`, 'BAD_REQUEST'), { allow: 'GET, POST, OPTIONS' });
+      return;
+    }
+    response.writeHead(204, {
+      'access-control-allow-methods': 'GET, POST, OPTIONS',
+      'access-control-allow-headers': CORS_ALLOWED_HEADERS,
+      'access-control-max-age': '600',
+    });
+    response.end();
+  };
+
   const sendExplorerFile = (request: IncomingMessage, response: ServerResponse, file: ExplorerAsset, cacheControl: string) => {
     const headers = { 'content-type': file.contentType, 'x-content-type-options': 'nosniff', 'cache-control': cacheControl, etag: file.etag };
     if (request.headers['if-none-match'] === file.etag) {
@@ -346,32 +444,48 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
 
   const routes = options.routes ?? [];
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const ids = incomingRequestIds(request.headers, newId);
+    const record: RequestRecord = {
+      ...ids,
+      address: clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], limiter.trustedProxies),
+    };
+    return runInRequestScope(record, () => serve(request, response, record));
+  };
+
+  const serve = async (request: IncomingMessage, response: ServerResponse, record: RequestRecord): Promise<void> => {
     const started = process.hrtime.bigint();
-    const requestId = newId();
-    const record: RequestRecord = {};
+    const { requestId } = record;
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
-    record.address = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], limiter.trustedProxies);
     response.setHeader('x-request-id', requestId);
-    records.set(requestId, record);
-    response.once('close', () => records.delete(requestId));
     response.once('finish', () => {
-      const quiet = url.pathname === '/health' || url.pathname.startsWith('/explorer/');
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const quiet = url.pathname.startsWith('/health') || url.pathname === '/metrics' || url.pathname.startsWith('/explorer/');
       logger[quiet ? 'debug' : 'info'](
         {
           method,
           path: url.pathname,
           status: response.statusCode,
-          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          durationMs: seconds * 1000,
           requestId,
+          ...(record.traceId !== undefined ? { traceId: record.traceId } : {}),
           ...(record.correlationId !== undefined ? { correlationId: record.correlationId } : {}),
           ...(record.operationName !== undefined ? { operationName: record.operationName } : {}),
           ...(record.actorId !== undefined ? { actorId: record.actorId } : {}),
         },
         'request',
       );
+      options.metrics?.observeHttp(routeLabel(url.pathname, routes), method, response.statusCode, seconds);
+      if (record.operationType !== undefined) {
+        options.metrics?.observeOperation(record.operationName, record.operationType, record.failed || response.statusCode >= 400 ? 'error' : 'ok', seconds);
+      }
     });
     try {
+      const cors = applyCors(request, response);
+      if (method === 'OPTIONS') {
+        handleOptions(request, response, cors);
+        return;
+      }
       const readOnly = method === 'GET' || method === 'HEAD';
       if (url.pathname === GRAPHQL_PATH) {
         await handleGraphQL(request, response, url, requestId, record);
@@ -381,7 +495,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
           routes.find((candidate) => candidate.path === url.pathname && candidate.method === method) ??
           routes.find((candidate) => candidate.path === url.pathname && candidate.method === 'GET')!;
         // An upload writes: it counts against the address like a mutation; the route takes the subject's write bucket once it knows them.
-        const decision = limiter.take(route.method === 'POST' ? 'write' : 'read', record.address, null);
+        const decision = limiter.take(route.method === 'POST' ? 'write' : 'read', record.address ?? 'unknown', null);
         if (!decision.ok) {
           sendJson(response, 429, graphqlError(`Too many requests: the limit is ${decision.limit}. Try again in ${decision.retryAfterSeconds} s.`, 'RATE_LIMITED', { retryAfterSeconds: decision.retryAfterSeconds }), {
             'retry-after': String(decision.retryAfterSeconds),
@@ -391,6 +505,15 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
         await route.handle(request, response, url, { takeForSubject: (kind, subject) => limiter.takeForSubject(kind, subject) });
       } else if (url.pathname === '/health' && readOnly) {
         await handleHealth(response);
+      } else if (url.pathname === '/health/live' && readOnly) {
+        // The process answers: that is all liveness means (a restart would not fix a slow database).
+        sendJson(response, 200, { status: 'live' });
+      } else if (url.pathname === '/health/ready' && readOnly) {
+        await handleReady(response);
+      } else if (url.pathname === '/metrics' && readOnly && options.metrics) {
+        const text = await options.metrics.registry.metrics();
+        response.writeHead(200, { 'content-type': options.metrics.registry.contentType, 'cache-control': 'no-store' });
+        response.end(method === 'HEAD' ? undefined : text);
       } else if (url.pathname === '/' && readOnly && explorerHtml) {
         response.setHeader('content-security-policy', EXPLORER_CONTENT_SECURITY_POLICY);
         response.setHeader('referrer-policy', 'no-referrer');

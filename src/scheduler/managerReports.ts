@@ -1,6 +1,6 @@
 import type { CommandPipeline } from '../commands/pipeline';
 import { biweeklyPeriod, managerReportDecider, managerReportStream, type ManagerReportLine } from '../domain/report/managerReport';
-import { PeriodicJob, recordOnce, systemMove } from './periodicJob';
+import { PeriodicJob, recordOnce, systemMove, type JobRunObserver } from './periodicJob';
 import type { Logger } from '../log';
 import { MANAGER_REPORT_ROLE_LABELS, MANAGER_REPORT_STATUS_LABELS, type SqlManagerReportQueries } from '../../projections/managerReportQueries';
 
@@ -18,13 +18,15 @@ export class ManagerReportScheduler {
       readonly reports: Pick<SqlManagerReportQueries, 'managers' | 'report'>;
       readonly clock: () => Date;
       readonly logger: Logger;
+      /** Told of every run (metrics). */
+      readonly onRun?: JobRunObserver;
       /** Between runs (default an hour; each manager's report is issued once per two-week period). */
       readonly intervalMs?: number;
       /** From start to the first run (default: one interval). */
       readonly firstRunDelayMs?: number;
     },
   ) {
-    this.job = new PeriodicJob('Manager reports', options.intervalMs ?? 3_600_000, () => this.run(), options.logger, options.firstRunDelayMs);
+    this.job = new PeriodicJob('Manager reports', options.intervalMs ?? 3_600_000, () => this.run(), options.logger, options.firstRunDelayMs, options.onRun);
   }
 
   start(): void {

@@ -1,6 +1,6 @@
 import type { LifecycleCommands } from '../application/lifecycleCommands';
 import type { CommandContext, CommandOutcome } from '../commands/pipeline';
-import { PeriodicJob, recordOnce, systemMove } from './periodicJob';
+import { PeriodicJob, recordOnce, systemMove, type JobRunObserver } from './periodicJob';
 import type { Logger } from '../log';
 
 /**
@@ -45,6 +45,8 @@ export interface MatchingSchedulerOptions {
   readonly queries: SchedulerQueries;
   readonly clock: () => Date;
   readonly logger: Logger;
+  /** Told of every run (metrics). */
+  readonly onRun?: JobRunObserver;
   /** Between ticks. */
   readonly intervalMs?: number;
   /** Candidates of each kind per tick. */
@@ -59,7 +61,7 @@ export class MatchingScheduler {
   private stopped = false;
 
   constructor(private readonly options: MatchingSchedulerOptions) {
-    this.job = new PeriodicJob('Matching scheduler', options.intervalMs ?? 30_000, () => this.runTick(), options.logger);
+    this.job = new PeriodicJob('Matching scheduler', options.intervalMs ?? 30_000, () => this.runTick(), options.logger, undefined, options.onRun);
   }
 
   start(): void {

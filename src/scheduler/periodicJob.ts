@@ -8,6 +8,9 @@ import type { Logger } from '../log';
  * overlap within one instance; `tick()` runs it now (tests drive the jobs this way); a failed run
  * is logged and the next one comes at the usual time.
  */
+/** Told of every run of a periodic job (metrics): which job, whether it finished, how long it took. */
+export type JobRunObserver = (job: string, outcome: 'ok' | 'failed', seconds: number) => void;
+
 export class PeriodicJob<Report> {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<Report> | null = null;
@@ -20,6 +23,7 @@ export class PeriodicJob<Report> {
     private readonly logger: Logger,
     /** From `start()` to the first run (default: one interval). */
     private readonly firstDelayMs: number = intervalMs,
+    private readonly onRun?: JobRunObserver,
   ) {}
 
   start(): void {
@@ -47,9 +51,22 @@ export class PeriodicJob<Report> {
 
   tick(): Promise<Report> {
     if (!this.running) {
-      this.running = this.run().finally(() => {
-        this.running = null;
-      });
+      const started = process.hrtime.bigint();
+      const observe = (outcome: 'ok' | 'failed') => this.onRun?.(this.name, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+      this.running = this.run()
+        .then(
+          (report) => {
+            observe('ok');
+            return report;
+          },
+          (error: unknown) => {
+            observe('failed');
+            throw error;
+          },
+        )
+        .finally(() => {
+          this.running = null;
+        });
     }
     return this.running;
   }

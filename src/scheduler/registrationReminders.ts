@@ -1,5 +1,5 @@
 import type { InitiativeCommands } from '../application/initiativeCommands';
-import { PeriodicJob, recordOnce, systemMove } from './periodicJob';
+import { PeriodicJob, recordOnce, systemMove, type JobRunObserver } from './periodicJob';
 import type { ReminderKind } from '../domain/initiative';
 import type { Logger } from '../log';
 
@@ -28,6 +28,8 @@ export interface RegistrationRemindersOptions {
   readonly queries: ReminderQueries;
   readonly clock: () => Date;
   readonly logger: Logger;
+  /** Told of every run (metrics). */
+  readonly onRun?: JobRunObserver;
   /** Between ticks (default: an hour; a reminder is due for a whole month or quarter). */
   readonly intervalMs?: number;
   /** From start to the first tick (default: one interval). */
@@ -40,7 +42,7 @@ export class RegistrationReminderScheduler {
   private readonly job: PeriodicJob<ReminderReport>;
 
   constructor(private readonly options: RegistrationRemindersOptions) {
-    this.job = new PeriodicJob('Registration reminders', options.intervalMs ?? 3_600_000, () => this.runTick(), options.logger, options.firstRunDelayMs);
+    this.job = new PeriodicJob('Registration reminders', options.intervalMs ?? 3_600_000, () => this.runTick(), options.logger, options.firstRunDelayMs, options.onRun);
   }
 
   start(): void {

@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { copyStatement, type SqlDatabase, type SqlExecutor, type SqlResult } from './sqlDatabase';
+import { acquireStoreLock } from './storeLock';
 
 // Same shapes as the pg adapter: timestamps as text, int8 as text (callers parse what they need).
 const parsers = { 1114: (v: string) => v, 1184: (v: string) => v, 20: (v: string) => v };
@@ -7,10 +8,18 @@ const parsers = { 1114: (v: string) => v, 1184: (v: string) => v, 20: (v: string
 /**
  * The embedded store: PostgreSQL compiled to WASM. With a `dataDir` it persists there and survives
  * restarts (and `kill -9`: every statement is flushed before it is acknowledged); without one it
- * lives in memory (tests).
+ * lives in memory (tests). A directory is opened by one process at a time: a second one is refused
+ * with StoreLockedError naming the holder's pid (`<dataDir>/store.lock`).
  */
 export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
-  const db = await PGlite.create(dataDir ? { dataDir, parsers } : { parsers });
+  const release = dataDir ? acquireStoreLock(dataDir) : () => undefined;
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dataDir ? { dataDir, parsers } : { parsers });
+  } catch (error) {
+    release();
+    throw error;
+  }
   const run = async <Row>(
     executor: Pick<PGlite, 'query'>,
     sql: string,
@@ -35,6 +44,12 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
     async exec(sql) {
       await db.exec(sql);
     },
-    close: () => db.close(),
+    async close() {
+      try {
+        await db.close();
+      } finally {
+        release();
+      }
+    },
   };
 };

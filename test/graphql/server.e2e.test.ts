@@ -97,7 +97,8 @@ describe('roles', () => {
           message: 'Query.adminOnly needs the role admin; your token has role mentor.',
           locations: [{ line: 1, column: 3 }],
           path: ['adminOnly'],
-          extensions: { code: 'FORBIDDEN', details: { requiredRoles: ['admin'], role: 'mentor' } },
+          // Every error names its request, as the logs do.
+          extensions: { code: 'FORBIDDEN', details: { requiredRoles: ['admin'], role: 'mentor' }, requestId: one.headers.get('x-request-id') },
         },
       ],
     });
@@ -196,7 +197,7 @@ describe('errors', () => {
     expect(body.errors).toEqual([
       expect.objectContaining({
         message: 'A closed match cannot be closed again.',
-        extensions: { code: 'ILLEGAL_TRANSITION', details: { matchId: 'm-1' } },
+        extensions: { code: 'ILLEGAL_TRANSITION', details: { matchId: 'm-1' }, requestId: expect.any(String) },
       }),
     ]);
   });
@@ -233,7 +234,7 @@ describe('HTTP', () => {
       body: JSON.stringify({ query: `{ health { status } }${' '.repeat(20 * 1024)}` }),
     });
     expect(response.status).toBe(413);
-    expect(((await response.json()) as any).errors[0].extensions).toEqual({ code: 'PAYLOAD_TOO_LARGE', maxBytes: 16 * 1024 });
+    expect(((await response.json()) as any).errors[0].extensions).toEqual({ code: 'PAYLOAD_TOO_LARGE', maxBytes: 16 * 1024, requestId: response.headers.get('x-request-id') });
   });
 
   it('refuses batched operations', async () => {

@@ -29,7 +29,7 @@ describe('token CLI', () => {
     expect(code).toBe(2);
     expect(out).toBe('');
     expect(err).toContain(problem);
-    expect(err).toContain('Usage: node dist/src/cli/token.js --role <role> --subject <actor-id>');
+    expect(err).toContain('Usage: mentoring-token --role <role> --subject <actor-id>');
   });
 
   it('prints usage on --help', async () => {

@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Benchmark } from './benchmark';
+
+/**
+ * How long the tools take on a built tree, from process start to exit, as an operator runs them
+ * (`node bin/mentoring-*.js`), against the peer of a bare `node -e 0` in the same rounds.
+ */
+const root = join(__dirname, '..', '..');
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+export const cliStartup: Benchmark = {
+  name: 'cli-startup',
+  title: 'Tools on a built tree: token, events export, projections status',
+  target: 'each answers in under a second on a built tree',
+  async run(log) {
+    const rounds = Number(process.env.BENCH_CLI_ROUNDS ?? 7);
+    const dataDir = mkdtempSync(join(tmpdir(), 'cli-startup-'));
+    const env = { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, AUTH_TOKEN_SECRET: randomBytes(32).toString('base64url') };
+    const time = (args: readonly string[]): number => {
+      const started = process.hrtime.bigint();
+      const result = spawnSync(process.execPath, args, { cwd: root, env, encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    };
+    const commands: readonly (readonly [string, readonly string[]])[] = [
+      ['node -e 0 (peer)', ['-e', '0']],
+      ['mentoring-token --role admin --subject bench', ['bin/mentoring-token.js', '--role', 'admin', '--subject', 'bench']],
+      ['mentoring-events --help', ['bin/mentoring-events.js', '--help']],
+      ['mentoring-events export (empty embedded store)', ['bin/mentoring-events.js', 'export']],
+      ['mentoring-projections status (embedded store)', ['bin/mentoring-projections.js', 'status']],
+    ];
+    try {
+      // Creates the embedded store the other commands read.
+      time(['bin/mentoring-projections.js', 'status']);
+      const samples = new Map<string, number[]>(commands.map(([name]) => [name, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const [name, args] of commands) samples.get(name)!.push(time(args));
+        log(`round ${round + 1}/${rounds}`);
+      }
+      const peer = median(samples.get(commands[0]![0])!);
+      const rows = commands.map(([name]) => {
+        const ms = median(samples.get(name)!);
+        return [name, ms.toFixed(0), (ms / peer).toFixed(1)];
+      });
+      const slowest = Math.max(...commands.slice(1).map(([name]) => median(samples.get(name)!)));
+      return {
+        table: { columns: ['command', 'median ms', '× node -e 0'], rows },
+        environment: [`${rounds} interleaved rounds, wall time from spawn to exit; load average at the end ${loadavg().map((value) => value.toFixed(1)).join(', ')}`],
+        result: `slowest tool ${slowest.toFixed(0)} ms (median), ${(slowest / peer).toFixed(1)}× a bare node start`,
+        targetMet: slowest < 1000,
+        details:
+          'Each tool runs `dist/` directly (the launcher builds only when `dist/` is missing) and loads the database ' +
+          'drivers only when it opens a store; the embedded-store commands include starting PGlite, which is most of their time.',
+      };
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+};

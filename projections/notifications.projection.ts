@@ -92,7 +92,9 @@ CREATE TABLE IF NOT EXISTS notification_outbox (
 -- Added with the manager report: managers receive e-mail (with the report attached) but are not users.
 ALTER TABLE notification_outbox ADD COLUMN IF NOT EXISTS attachments jsonb;
 ALTER TABLE notification_outbox DROP CONSTRAINT IF EXISTS notification_outbox_recipient_role_check;
-ALTER TABLE notification_outbox ADD CONSTRAINT notification_outbox_recipient_role_check CHECK (recipient_role IN ('MENTOR', 'MENTEE', 'MANAGER', 'ADMIN'));
+-- ADMIN added with the e-mail to administrators when a request waits for their approval; COORDINATOR
+-- with the volunteers' messages to an initiative's coordinator mailbox (seed 003).
+ALTER TABLE notification_outbox ADD CONSTRAINT notification_outbox_recipient_role_check CHECK (recipient_role IN ('MENTOR', 'MENTEE', 'MANAGER', 'ADMIN', 'COORDINATOR'));
 CREATE INDEX IF NOT EXISTS notification_outbox_pending ON notification_outbox (next_attempt_at) WHERE state = 'PENDING';
 CREATE INDEX IF NOT EXISTS notification_outbox_sending ON notification_outbox (claimed_until) WHERE state = 'SENDING';
 CREATE INDEX IF NOT EXISTS notification_outbox_newest ON notification_outbox (created_at DESC, event_position_major DESC, event_position_minor DESC);

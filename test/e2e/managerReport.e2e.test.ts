@@ -106,7 +106,7 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
     await request('waitTwo', 'Wu Waitsfortwo', twoApprove, 'MENTEE');
     await request('waitAdmin', 'Wyn Waitsforadmin', adminApproves, 'MENTEE');
     t.clock.set('2026-10-20T14:00:00.000Z');
-  });
+  }, 180_000);
   afterAll(async () => {
     await t?.close();
   });

@@ -366,9 +366,14 @@ export class SqlMatchingReadModel implements MatchingReadModel {
          FROM rm_matches m
          JOIN rm_personas tp ON tp.persona_id = m.mentee_persona_id
          LEFT JOIN rm_personas mp ON mp.persona_id = m.mentor_persona_id
+         LEFT JOIN rm_users tu ON tu.user_id = m.mentee_user_id
+         LEFT JOIN rm_users mu ON mu.user_id = m.mentor_user_id
         WHERE m.status IN ('REQUESTED', 'STAGED')
           AND tp.match_id IS DISTINCT FROM m.match_id
-          AND (tp.match_status <> 'RTBM' OR tp.match_id IS NOT NULL OR tp.persona_status <> 'ACTIVE' OR mp.persona_status = 'INACTIVE')
+          -- A persona stays RTBM when its user leaves Active (seed 001's table has no move back), so
+          -- the user's status is asked too: only Active users can be matched.
+          AND (tp.match_status <> 'RTBM' OR tp.match_id IS NOT NULL OR tp.persona_status <> 'ACTIVE' OR mp.persona_status = 'INACTIVE'
+               OR tu.user_status <> 'A' OR mu.user_status <> 'A')
         ORDER BY m.created_at, m.match_id
         LIMIT $1`,
       [requireLimit(limit)],

@@ -500,7 +500,8 @@ describe.each(sqlBackends())('matching read model on $name', ({ open }) => {
       otherMatchId: 's5',
     });
     expect(seen.blockedWhenTyraMatched).toEqual([blocked('r4', 'mila', 'REQUESTED'), blocked('s7', 'mila', 'STAGED')]);
-    // Now: r4 and s7 are settled; Vera's persona went back to N/A under s10.
+    // Now: r4 and s7 are settled; Vera is no longer Active under s10 (her persona stays RTBM: seed 001's
+    // table has no move back from RTBM, so the user's status is what blocks it).
     expect(await matching.openMatchesBlockedFor(10)).toEqual([
       { matchId: 's10', programId: P1, mentorUserId: ID.mia, menteeUserId: ID.vera, status: 'STAGED', reason: 'PARTICIPANT_UNAVAILABLE', otherMatchId: null },
     ]);

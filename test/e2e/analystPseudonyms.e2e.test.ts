@@ -188,6 +188,8 @@ describe.each(sqlBackends())('analysts read pseudonymised on $name', ({ open }) 
       at: ['2026-12-01T00:00:00.000Z'],
       from: ['2026-01-01T00:00:00.000Z'],
       to: ['2026-12-01T00:00:00.000Z'],
+      // previewNotification: staff's; an analyst is refused it, which the walk must see too.
+      kind: ['MATCH_REQUEST', 'REGISTRATION_MESSAGE'],
     };
     if (argName === 'id') {
       const byType: Record<string, unknown[]> = {
@@ -264,7 +266,8 @@ describe.each(sqlBackends())('analysts read pseudonymised on $name', ({ open }) 
     const eventIds = (log as { edges: { node: { id: string } }[] }[]).flatMap((page) => page.edges.map((edge) => edge.node.id));
     for (const [i, operation] of operations(eventIds).entries()) {
       const response = await gql(operation.query, operation.variables, token);
-      answers.set(`${operation.name} #${i} ${JSON.stringify(operation.variables)}`, JSON.stringify(response));
+      // Each answer's request id (in refusals' extensions) is the request's own, not data: left out of the comparison.
+      answers.set(`${operation.name} #${i} ${JSON.stringify(operation.variables)}`, JSON.stringify(response, (key, value) => (key === 'requestId' ? undefined : value)));
     }
     for (const path of exports()) answers.set(`GET ${path}`, await download(path, token));
     return answers;

@@ -17,5 +17,5 @@ module.exports = {
     tier('e2e', 'e2e'),
   ],
   // Global only (a project cannot set it): PGlite takes seconds to start on a shared 2-core machine.
-  testTimeout: 60000,
+  testTimeout: 120000,
 };

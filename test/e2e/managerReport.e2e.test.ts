@@ -243,6 +243,7 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
       stateDiff: `{ stateDiff(streamId: "user-${anyMentee.userId}", from: "2020-01-01T00:00:00.000Z", to: "2030-01-01T00:00:00.000Z") { changes { after } } }`,
       personalDataReads: '{ personalDataReads(first: 100) { edges { node { objectId subjectUserId via } } } }',
       tokenRevocations: '{ tokenRevocations(first: 100) { subject reason revokedBy { id } } }',
+      previewNotification: `{ previewNotification(kind: MATCH_REQUEST, programId: "${programId}") { subject body } }`,
     };
     const extra: string[] = [];
     const uncovered = fields.map((f) => f.name).filter((name) => !(name in calls) && !extra.includes(name));

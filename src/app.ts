@@ -135,7 +135,17 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     // has no other writer, so its idle poll is only a safety net and need not take its single
     // connection four times a second; on PostgreSQL other instances append, and the poll finds them.
     ...(db.kind === 'embedded' && !config.eventStoreConnectionString ? { idleMs: EMBEDDED_IDLE_POLL_MS } : {}),
-    onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
+    onError: (error, projection, failure) => {
+      metrics.projectionFailed(projection, failure?.event?.type ?? null);
+      logger.error(
+        { err: error, projection, ...(failure ? { event: failure.event, attempts: failure.attempts, failingSince: failure.since, retryAt: failure.retryAt } : {}) },
+        failure?.event
+          ? `Projection ${projection} failed on event ${failure.event.type} at ${failure.event.position} (try ${failure.attempts}); it stops there and tries again at ${failure.retryAt}`
+          : `Projection ${projection} failed; it will be retried`,
+      );
+    },
+    onRecovered: (projection, failure) =>
+      logger.info({ projection, event: failure.event, attempts: failure.attempts, failingSince: failure.since }, `Projection ${projection} applies events again`),
   });
   // Signed with a key derived from the token keys (none yet: links read "sign in to your dashboard").
   const oneClickLinks = config.tokenKeys
@@ -185,6 +195,10 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   };
   const metrics = createMetrics({
     projectionLag,
+    projectionsFailing: () => {
+      const failing = new Set(runner.failures().map((failure) => failure.projection));
+      return runner.projections.map((projection) => ({ projection: projection.name, failing: failing.has(projection.name) }));
+    },
     outbox: async () => {
       const { rows } = await db.query<{ state: string; count: number }>(`SELECT state, count(*)::int AS count FROM notification_outbox GROUP BY state`);
       return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
@@ -214,9 +228,16 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       const bound = config.operations.readyMaxProjectionLagSeconds;
       const lag = await projectionLag();
       const behind = lag.filter((row) => row.seconds > bound);
+      // A read model that fails on an event stops there: not ready at once, whatever its lag says yet.
+      const failing = runner.failures();
       checks.projections = {
-        ok: behind.length === 0,
-        detail: { maxLagSeconds: bound, ...(behind.length > 0 ? { behind } : {}), lag: Object.fromEntries(lag.map((row) => [row.projection, row.events])) },
+        ok: behind.length === 0 && failing.length === 0,
+        detail: {
+          maxLagSeconds: bound,
+          ...(behind.length > 0 ? { behind } : {}),
+          ...(failing.length > 0 ? { failing } : {}),
+          lag: Object.fromEntries(lag.map((row) => [row.projection, row.events])),
+        },
       };
     } catch (error) {
       checks.projections = { ok: false, detail: `could not read the projections' lag: ${error instanceof Error ? error.message : String(error)}` };

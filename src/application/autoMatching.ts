@@ -48,6 +48,9 @@ const allPages = async <T>(read: (after: string | undefined) => Promise<{ edges:
   }
 };
 
+/** The key the run's own record is appended under, derived from the caller's. */
+const runKey = (idempotencyKey: string): string => `${idempotencyKey}:run`;
+
 export class AutoMatchingService {
   constructor(
     private readonly commands: LifecycleCommands,
@@ -148,6 +151,11 @@ export class AutoMatchingService {
   }
 
   async run(context: CommandContext, programId: string): Promise<AutoMatchingRunResult> {
+    // A retried run (same key) answers with the run the first call recorded: run again, it would find
+    // those mentees already staged and stage nothing, under a new run id.
+    const earlier = context.idempotencyKey ? await this.store.readIdempotencyKey(runKey(context.idempotencyKey)) : null;
+    const ran = earlier?.find((event) => event.type === 'AutoMatchingRan');
+    if (ran) return { run: ran.data as AutoMatchingRan['data'], position: ran.position };
     const candidates = await this.candidates(programId);
     const { program, mentees, mentors } = candidates;
     const scores = mentees.map((mentee) => mentors.map((mentor) => this.pairScore(candidates, mentor, mentee)));
@@ -206,7 +214,7 @@ export class AutoMatchingService {
       method: solution.method,
     };
     const recorded = await this.commands.onProgram(
-      { ...context, ...(context.idempotencyKey ? { idempotencyKey: `${context.idempotencyKey}:run` } : {}) },
+      { ...context, ...(context.idempotencyKey ? { idempotencyKey: runKey(context.idempotencyKey) } : {}) },
       { type: 'RecordAutoMatchingRun', data: run },
     );
     return { run, position: recorded.events.length > 0 ? recorded.position : last };

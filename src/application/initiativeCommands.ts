@@ -21,7 +21,7 @@ import {
   type ReminderKind,
 } from '../domain/initiative';
 import type { EventStore } from '../eventstore/eventStore';
-import type { CommandContext, CommandDefinition, CommandOutcome, CommandPipeline, StreamSpec } from '../commands/pipeline';
+import { madeId, type CommandContext, type CommandDefinition, type CommandOutcome, type CommandPipeline, type StreamSpec } from '../commands/pipeline';
 
 /**
  * Seed 003's commands as the pipeline runs them (the streams each reads, its pure decision) and as
@@ -86,7 +86,7 @@ export class InitiativeCommands {
   async createInitiative(context: CommandContext, data: Omit<CreateInitiative['data'], 'initiativeId'>) {
     const initiativeId = this.newId();
     const outcome = await this.pipeline.execute(context, createInitiative({ ...data, initiativeId }));
-    return { initiativeId, outcome };
+    return { initiativeId: madeId(outcome, 'initiativeId', initiativeId), outcome };
   }
 
   async registerVolunteer(context: CommandContext, initiativeId: string, userId: string) {
@@ -97,7 +97,7 @@ export class InitiativeCommands {
   async assignTask(context: CommandContext, registrationId: string, title: string) {
     const taskId = this.newId();
     const outcome = await this.onRegistration(context, { type: 'AssignTask', data: { registrationId, taskId, title } });
-    return { taskId, outcome };
+    return { taskId: madeId(outcome, 'taskId', taskId), outcome };
   }
 
   completeTask(context: CommandContext, registrationId: string, taskId: string) {
@@ -143,7 +143,7 @@ export class InitiativeCommands {
       context,
       sendRegistrationMessage(registration.initiativeId, { registrationId, messageId, from, senderId: context.actor.id, message, now: context.now }),
     );
-    return { messageId, outcome };
+    return { messageId: madeId(outcome, 'messageId', messageId), outcome };
   }
 
   /** The registration as its stream has it now (for the caller to check who may act on it). */

@@ -23,7 +23,7 @@ import {
 } from '../domain';
 import { DomainError, fold } from '../domain/shared/decider';
 import type { EventStore } from '../eventstore/eventStore';
-import type { CommandContext, CommandOutcome, CommandPipeline } from '../commands/pipeline';
+import { madeId, type CommandContext, type CommandOutcome, type CommandPipeline } from '../commands/pipeline';
 import type { EmailStreams } from '../identity/emailStreams';
 import * as define from './lifecycleDefinitions';
 
@@ -49,7 +49,7 @@ export class LifecycleCommands {
   async createProgram(context: CommandContext, data: Omit<Data<Extract<ProgramCommand, { type: 'CreateProgram' }>>, 'programId'>) {
     const programId = this.newId();
     const outcome = await this.onProgram(context, { type: 'CreateProgram', data: { ...data, programId } });
-    return { programId, outcome };
+    return { programId: madeId(outcome, 'programId', programId), outcome };
   }
 
   onProgram(context: CommandContext, command: ProgramCommand): Promise<CommandOutcome> {
@@ -197,13 +197,13 @@ export class LifecycleCommands {
   ) {
     const matchId = this.newId();
     const outcome = await this.pipeline.execute(context, define.matchPersonas({ ...data, matchId, now: context.now }));
-    return { matchId, outcome };
+    return { matchId: madeId(outcome, 'matchId', matchId), outcome };
   }
 
   async requestMatch(context: CommandContext, data: Omit<Data<RequestMatch>, 'matchId' | 'now'>) {
     const matchId = this.newId();
     const outcome = await this.pipeline.execute(context, define.requestMatch({ ...data, matchId, now: context.now }));
-    return { matchId, outcome };
+    return { matchId: madeId(outcome, 'matchId', matchId), outcome };
   }
 
   async approveStagedMatch(context: CommandContext, matchId: string) {

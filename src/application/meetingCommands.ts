@@ -1,4 +1,4 @@
-import type { CommandContext, CommandDefinition, CommandOutcome, CommandPipeline, StreamSpec } from '../commands/pipeline';
+import { madeId, type CommandContext, type CommandDefinition, type CommandOutcome, type CommandPipeline, type StreamSpec } from '../commands/pipeline';
 import { matchDecider, type MatchEvent, type MatchState } from '../domain/match/match';
 import {
   decideRescheduleMeeting,
@@ -67,7 +67,7 @@ export class MeetingCommands {
   async scheduleMeeting(context: CommandContext, data: Omit<Data<ScheduleMeeting>, 'meetingId' | 'now'>) {
     const meetingId = this.newId();
     const outcome = await this.pipeline.execute(context, scheduleMeeting({ ...data, meetingId, now: context.now }));
-    return { meetingId, outcome };
+    return { meetingId: madeId(outcome, 'meetingId', meetingId), outcome };
   }
 
   async rescheduleMeeting(context: CommandContext, data: Omit<Data<RescheduleMeeting>, 'now'>): Promise<CommandOutcome> {

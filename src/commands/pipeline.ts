@@ -138,8 +138,8 @@ export class CommandPipeline {
     const commandId = this.newEventId();
     for (let attempt = 1; ; attempt++) {
       if (context.idempotencyKey) {
-        const earlier = await this.store.readIdempotencyKey(context.idempotencyKey);
-        if (earlier) return { events: earlier, position: earlier.at(-1)?.position ?? START, duplicate: true };
+        const earlier = await this.earlier(context.idempotencyKey, command.name);
+        if (earlier) return earlier;
       }
       const keys = Object.keys(command.streams) as (keyof S & string)[];
       const loaded = {} as Record<keyof S, Loaded<unknown>>;
@@ -153,7 +153,15 @@ export class CommandPipeline {
           };
         }),
       );
-      const decided = command.decide(loaded as LoadedStreams<S>);
+      let decided: DecidedEvents<S>;
+      try {
+        decided = command.decide(loaded as LoadedStreams<S>);
+      } catch (error) {
+        // A call with the same key that committed since the look above made the state refuse this one.
+        const raced = error instanceof DomainError && context.idempotencyKey ? await this.earlier(context.idempotencyKey, command.name) : null;
+        if (raced) return raced;
+        throw error;
+      }
       const writes: StreamWrite[] = keys
         .filter((key) => (decided[key]?.length ?? 0) > 0)
         .map((key) => ({
@@ -183,6 +191,10 @@ export class CommandPipeline {
           });
         }
         if (error instanceof IdempotencyKeyReusedError) {
+          // An overlapping call with the same key made its own fresh ids, so its streams differ from
+          // these: the same command retried early, answered as a retry after it would be.
+          const raced = await this.earlier(error.idempotencyKey, command.name);
+          if (raced) return raced;
           throw new DomainError('IDEMPOTENCY_KEY_REUSED', error.message, { idempotencyKey: error.idempotencyKey });
         }
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
@@ -196,6 +208,25 @@ export class CommandPipeline {
         }
       }
     }
+  }
+
+  /**
+   * What the first call under this key recorded, as this call's answer; null when the key is unused.
+   * A key is one command: events another command recorded under it are refused (IDEMPOTENCY_KEY_REUSED)
+   * rather than passed off as this command's result.
+   */
+  private async earlier(idempotencyKey: string, commandName: string): Promise<CommandOutcome | null> {
+    const events = await this.store.readIdempotencyKey(idempotencyKey);
+    if (!events) return null;
+    const other = events.find((event) => event.metadata.command !== undefined && event.metadata.command !== commandName)?.metadata.command;
+    if (other !== undefined) {
+      throw new DomainError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `Idempotency key "${idempotencyKey}" was already used for ${other}, not ${commandName}. Use a new key for a new command.`,
+        { idempotencyKey },
+      );
+    }
+    return { events, position: events.at(-1)?.position ?? START, duplicate: true };
   }
 
   private envelopes(
@@ -237,6 +268,20 @@ export class CommandPipeline {
     };
   }
 }
+
+/**
+ * The id of the thing a command made (a match, a program, a meeting), for the caller's answer. The
+ * caller made `fresh` for this call, but a call retried under an idempotency key gets the first
+ * call's events back, which name the id that call made: answer with that one, as the first call did.
+ */
+export const madeId = (outcome: CommandOutcome, field: string, fresh: string): string => {
+  if (!outcome.duplicate) return fresh;
+  for (const event of outcome.events) {
+    const id = (event.data as Record<string, unknown>)[field];
+    if (typeof id === 'string') return id;
+  }
+  throw new DomainError('IDEMPOTENCY_KEY_REUSED', `The idempotency key was already used for a command that made no ${field}. Use a new key for a new command.`, {});
+};
 
 /** The event store cannot do what the command needs (KurrentDB older than the release that can): refused, nothing written. */
 const isStoreFeatureUnsupported = (error: unknown): boolean =>

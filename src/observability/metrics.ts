@@ -14,6 +14,8 @@ export interface MetricsSources {
   readonly projectionLag: () => Promise<readonly ProjectionLag[]>;
   /** Outbox rows per state (PENDING, SENDING, SENT, FAILED). */
   readonly outbox: () => Promise<Readonly<Record<string, number>>>;
+  /** Every projection of this instance's runner, and whether its last try failed. */
+  readonly projectionsFailing?: () => readonly { readonly projection: string; readonly failing: boolean }[];
 }
 
 /**
@@ -28,6 +30,8 @@ export interface Metrics {
   observeOperation(operation: string | null | undefined, type: string, outcome: 'ok' | 'error', seconds: number): void;
   /** One HTTP request, by route (a fixed set, never the raw path). */
   observeHttp(route: string, method: string, status: number, seconds: number): void;
+  /** A projection's batch failed (rolled back; tried again after a back-off), on an event of this type when known. */
+  projectionFailed(projection: string, eventType: string | null): void;
 }
 
 /** Operation names are the client's choice: past this many distinct ones, new ones count as `other`. */
@@ -105,6 +109,22 @@ export const createMetrics = (sources: MetricsSources): Metrics => {
       for (const row of await lag()) this.set({ projection: row.projection }, row.seconds);
     },
   });
+  const projectionFailures = new Counter({
+    name: 'projection_failures_total',
+    help: 'Failed projection batches (rolled back, tried again after a back-off), by projection and the type of the event it failed on.',
+    labelNames: ['projection', 'event_type'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'projection_failing',
+    help: '1 while a read model of this instance fails to apply an event (it stops there until it succeeds), else 0.',
+    labelNames: ['projection'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const row of sources.projectionsFailing?.() ?? []) this.set({ projection: row.projection }, row.failing ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'outbox_messages',
     help: 'Notification e-mails in the outbox by state: PENDING and SENDING are the backlog, FAILED gave up.',
@@ -126,5 +146,6 @@ export const createMetrics = (sources: MetricsSources): Metrics => {
     jobRuns: (job, outcome, seconds) => jobRuns.observe({ job, outcome }, seconds),
     observeOperation: (operation, type, outcome, seconds) => operations.observe({ operation: operationLabel(operation), type, outcome }, seconds),
     observeHttp: (route, method, status, seconds) => http.observe({ route, method, status: String(status) }, seconds),
+    projectionFailed: (projection, eventType) => projectionFailures.inc({ projection, event_type: eventType ?? '' }),
   };
 };

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
+import { START, comparePositions, formatPosition, parsePosition, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
 import { handlesType, type Projection } from './projection';
 import { replayProjections, type ReplayProgress } from './replay';
@@ -16,13 +16,41 @@ export interface RunnerOptions {
   readonly batchSize?: number;
   /** How long an idle runner sleeps before looking for new events (a `notify()` wakes it at once). */
   readonly idleMs?: number;
-  readonly onError?: (error: unknown, projection: string) => void;
+  /**
+   * Told of every failed batch: the projection's name and, when the runner could tell (a projection
+   * that failed in the loop), which event failed and when it is tried again.
+   */
+  readonly onError?: (error: unknown, projection: string, failure?: ProjectionFailure) => void;
+  /** Told when a projection that was failing applied its batch again. */
+  readonly onRecovered?: (projection: string, failure: ProjectionFailure) => void;
+  /** First wait before a failing projection is tried again (doubled each failure up to `retryMaxMs`). Default 1 s. */
+  readonly retryBaseMs?: number;
+  /** Longest wait between tries of a failing projection. Default 60 s. */
+  readonly retryMaxMs?: number;
+  /** The clock the back-off reads (tests move it). */
+  readonly now?: () => number;
 }
 
 /** A projection whose batch failed: rolled back, its checkpoint left where it was. */
 interface Failure {
   readonly error: unknown;
   readonly projection: string;
+  /** The event it failed on, found by applying the batch in halves (the events before it are applied). */
+  readonly event?: RecordedEvent;
+}
+
+/** A projection that keeps failing, as operators see it (log, `/health/ready`, metrics). */
+export interface ProjectionFailure {
+  readonly projection: string;
+  /** The failing event, when the runner isolated it. */
+  readonly event: { readonly position: string; readonly type: string; readonly id: string; readonly streamId: string } | null;
+  readonly error: string;
+  /** Failed tries in a row. */
+  readonly attempts: number;
+  /** When the first of them failed, ISO-8601. */
+  readonly since: string;
+  /** When the runner tries again, ISO-8601 (its loop skips the projection until then). */
+  readonly retryAt: string;
 }
 
 /** Catching up on demand (tests, CLI) stops at the first failure, once the round's other work is committed. */
@@ -61,6 +89,8 @@ export class ProjectionRunner {
   private pendingWake = false;
   private readonly waiters = new Set<Waiter>();
   private poller: Promise<void> | null = null;
+  private readonly failing = new Map<string, ProjectionFailure>();
+  private readonly now: () => number;
 
   private constructor(
     private readonly store: EventStore,
@@ -70,6 +100,7 @@ export class ProjectionRunner {
   ) {
     this.batchSize = options.batchSize ?? 500;
     this.idleMs = options.idleMs ?? 250;
+    this.now = options.now ?? Date.now;
     this.progress.setMaxListeners(0);
     const names = projections.map((p) => p.name);
     if (new Set(names).size !== names.length) throw new Error(`Projection names must be unique: ${names.join(', ')}`);
@@ -185,6 +216,11 @@ export class ProjectionRunner {
     });
   }
 
+  /** The projections whose last try failed, with the event they fail on and when they are tried next. */
+  failures(): readonly ProjectionFailure[] {
+    return [...this.failing.values()];
+  }
+
   async status(): Promise<ProjectionStatus[]> {
     await this.refreshPositions();
     return this.projections.map((p) => ({ projection: p.name, position: this.positions.get(p.name) ?? START }));
@@ -250,9 +286,11 @@ export class ProjectionRunner {
       this.pendingWake = false;
       try {
         const report = (failures: readonly Failure[]) => {
-          for (const { error, projection } of failures) this.options.onError?.(error, projection);
+          for (const { error, projection } of failures) this.options.onError?.(error, projection, this.failing.get(projection));
         };
-        if ((await this.processRound(this.projections, report)) > 0) busy = true;
+        // A failing projection waits out its back-off; the others go on meanwhile.
+        const due = this.projections.filter((p) => !this.backingOff(p.name));
+        if (due.length > 0 && (await this.processRound(due, report, true)) > 0) busy = true;
       } catch (error) {
         this.options.onError?.(error, this.projections.map((p) => p.name).join(', '));
       }
@@ -273,7 +311,12 @@ export class ProjectionRunner {
    * One batch for each group of projections that stand at the same checkpoint (normally all of
    * them: they move together). Returns how many events were applied.
    */
-  private async processRound(projections: readonly Projection[], onFailures: (failures: readonly Failure[]) => void): Promise<number> {
+  private async processRound(
+    projections: readonly Projection[],
+    onFailures: (failures: readonly Failure[]) => void,
+    /** The background loop: find the failing event, apply what comes before it, back off. Catching up on demand just fails. */
+    background = false,
+  ): Promise<number> {
     const checkpoints = await this.readCheckpoints();
     const groups = new Map<string, { from: GlobalPosition; members: Projection[] }>();
     for (const projection of projections) {
@@ -287,7 +330,8 @@ export class ProjectionRunner {
     for (const { from, members } of groups.values()) {
       if (!this.running && this.loop !== null) break;
       const failures: Failure[] = [];
-      read += await this.processBatch(members, from, failures);
+      read += await this.processBatch(members, from, failures, background);
+      if (background) for (const failure of failures) this.recordFailure(failure);
       if (failures.length > 0) onFailures(failures);
     }
     return read;
@@ -300,7 +344,7 @@ export class ProjectionRunner {
    * one whose batch fails is rolled back alone, reported, and keeps its checkpoint (tried again next
    * round, on its own); the others go on.
    */
-  private async processBatch(members: readonly Projection[], from: GlobalPosition, failures: Failure[]): Promise<number> {
+  private async processBatch(members: readonly Projection[], from: GlobalPosition, failures: Failure[], isolate: boolean): Promise<number> {
     const events = await this.store.readAll({ after: from, maxCount: this.batchSize });
     if (events.length === 0) {
       for (const projection of members) this.advanced(projection.name, from);
@@ -311,6 +355,7 @@ export class ProjectionRunner {
       return events.length;
     } catch (error) {
       if (members.length === 1) {
+        if (isolate) return this.isolate(members[0]!, from, events, error, failures);
         failures.push({ error, projection: members[0]!.name });
         return 0;
       }
@@ -320,12 +365,72 @@ export class ProjectionRunner {
           await this.applyTogether([member], from, events);
           applied = events.length;
         } catch (alone) {
-          failures.push({ error: alone, projection: member.name });
+          if (isolate) applied = Math.max(applied, await this.isolate(member, from, events, alone, failures));
+          else failures.push({ error: alone, projection: member.name });
         }
       }
       // A batch nobody could apply is no progress: the loop then waits before it tries again.
       return applied;
     }
+  }
+
+  /**
+   * A projection's batch failed: finds the event it fails on by applying the batch in halves (a
+   * failure is taken to be the event's, the same each time), so that the events before it are
+   * applied and the failure names the event. Returns how many events were applied.
+   */
+  private async isolate(projection: Projection, from: GlobalPosition, events: readonly RecordedEvent[], error: unknown, failures: Failure[]): Promise<number> {
+    // Tried again on the event it failed on last time: no need to look for it.
+    if (this.failing.get(projection.name)?.event?.id === events[0]!.id) {
+      failures.push({ error, projection: projection.name, event: events[0]! });
+      return 0;
+    }
+    let rest = events;
+    let at = from;
+    let applied = 0;
+    let last = error;
+    while (rest.length > 1) {
+      const head = rest.slice(0, Math.ceil(rest.length / 2));
+      try {
+        await this.applyTogether([projection], at, head);
+        at = head.at(-1)!.position;
+        applied += head.length;
+        rest = rest.slice(head.length);
+      } catch (failed) {
+        last = failed;
+        rest = head;
+      }
+    }
+    try {
+      // Its own error, alone (or it passes: whatever failed is gone).
+      await this.applyTogether([projection], at, rest);
+      return applied + rest.length;
+    } catch (failed) {
+      last = failed;
+    }
+    failures.push({ error: last, projection: projection.name, event: rest[0]! });
+    return applied;
+  }
+
+  private backingOff(name: string): boolean {
+    const failure = this.failing.get(name);
+    return failure !== undefined && Date.parse(failure.retryAt) > this.now();
+  }
+
+  private recordFailure({ error, projection, event }: Failure): void {
+    const earlier = this.failing.get(projection);
+    const attempts = (earlier?.attempts ?? 0) + 1;
+    const base = this.options.retryBaseMs ?? 1000;
+    const delay = Math.min(this.options.retryMaxMs ?? 60_000, base * 2 ** Math.min(attempts - 1, 30));
+    const now = this.now();
+    this.failing.set(projection, {
+      projection,
+      event: event ? { position: formatPosition(event.position), type: event.type, id: event.id, streamId: event.streamId } : (earlier?.event ?? null),
+      error: error instanceof Error ? error.message : String(error),
+      attempts,
+      since: earlier?.since ?? new Date(now).toISOString(),
+      retryAt: new Date(now + delay).toISOString(),
+    });
   }
 
   private async applyTogether(members: readonly Projection[], from: GlobalPosition, events: readonly RecordedEvent[]): Promise<void> {
@@ -356,6 +461,11 @@ export class ProjectionRunner {
   }
 
   private advanced(name: string, position: GlobalPosition): void {
+    const failure = this.failing.get(name);
+    if (failure?.event && comparePositions(position, parsePosition(failure.event.position) ?? START) >= 0) {
+      this.failing.delete(name);
+      this.options.onRecovered?.(name, failure);
+    }
     const known = this.positions.get(name) ?? START;
     if (comparePositions(position, known) > 0) this.positions.set(name, position);
     this.progress.emit('advanced');

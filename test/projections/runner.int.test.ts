@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
-import { appendToStream } from '../../src/eventstore/eventStore';
-import { ProjectionRunner } from '../../src/projections/runner';
+import { appendToStream, comparePositions, formatPosition } from '../../src/eventstore/eventStore';
+import { eventByEvent, projection } from '../../src/projections/projection';
+import { ProjectionRunner, type ProjectionFailure } from '../../src/projections/runner';
 import { announcePostgresSkip, openTestPostgres, postgresUrl, sqlBackends } from '../support/databases';
 import { newEvent } from '../eventstore/eventStore.contract';
 import { countingProjection, readCounts } from './countingProjection';
@@ -82,6 +83,93 @@ describe.each(sqlBackends())('projection runner on $name', ({ open }) => {
       expect(new Set(errors)).toEqual(new Set(['broken_counts']));
       // Both count into the same table: 40 from the healthy one, 10 from the broken one's first batch.
       expect((await readCounts(db)).reduce((sum, row) => sum + row.events, 0)).toBe(50);
+    } finally {
+      await close();
+    }
+  });
+
+  test('a projection that throws on one event stops just before it, says which, backs off, and recovers; the others go on', async () => {
+    const { db, close } = await open();
+    try {
+      const store = await SqlEventStore.create(db);
+      for (let i = 0; i < 30; i++) await appendToStream(store, `s-${i % 3}`, 'any', [tick(i)]);
+      const poison = (await store.readAll({ maxCount: 100 })).find((event) => (event.data as { n: number }).n === 17)!;
+      let poisoned = true;
+      // A real read model (its own table) that throws on the event with n = 17 for as long as `poisoned`.
+      const picky = projection({
+        name: 'picky_counts',
+        handles: ['Tick'],
+        schema: `CREATE TABLE IF NOT EXISTS picky_counts (n integer PRIMARY KEY);`,
+        tables: ['picky_counts'],
+        applyBatch: eventByEvent(async (tx, event) => {
+          const { n } = event.data as { n: number };
+          if (poisoned && n === 17) throw new Error('picky_counts cannot take 17');
+          await tx.query(`INSERT INTO picky_counts (n) VALUES ($1)`, [n]);
+        }),
+      });
+      const clock = { now: Date.parse('2026-01-05T09:00:00.000Z') };
+      const reported: (ProjectionFailure | undefined)[] = [];
+      const recovered: string[] = [];
+      const runner = await ProjectionRunner.create(store, db, [countingProjection(), picky], {
+        batchSize: 10,
+        idleMs: 5,
+        retryBaseMs: 1000,
+        retryMaxMs: 4000,
+        now: () => clock.now,
+        onError: (_error, name, failure) => reported.push(name === 'picky_counts' ? failure : undefined),
+        onRecovered: (name) => recovered.push(name),
+      });
+      const head = await store.readHead();
+      const until = async (done: () => Promise<boolean> | boolean) => {
+        const deadline = Date.now() + 20_000;
+        while (!(await done())) {
+          if (Date.now() > deadline) throw new Error('timed out');
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      };
+      const positionOf = async (name: string) => (await runner.status()).find((p) => p.projection === name)!.position;
+      runner.start();
+      try {
+        await until(async () => comparePositions(await positionOf('stream_counts'), head) === 0 && reported.length > 0);
+        // Everything before the poisoned event is applied, nothing after it; the failure names it.
+        const failure = {
+          projection: 'picky_counts',
+          event: { position: formatPosition(poison.position), type: 'Tick', id: poison.id, streamId: poison.streamId },
+          error: 'picky_counts cannot take 17',
+          attempts: 1,
+          since: '2026-01-05T09:00:00.000Z',
+          retryAt: '2026-01-05T09:00:01.000Z',
+        };
+        expect(runner.failures()).toEqual([failure]);
+        expect(reported).toEqual([failure]);
+        expect(comparePositions(await positionOf('picky_counts'), poison.position)).toBeLessThan(0);
+        const picked = (await db.query<{ n: number }>(`SELECT n FROM picky_counts ORDER BY n`)).rows.map((row) => row.n);
+        expect(picked).toEqual(Array.from({ length: 17 }, (_, n) => n));
+
+        // Not a hot loop: new events and wake-ups do not make it try again before its time.
+        for (let i = 0; i < 20; i++) {
+          runner.notify();
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        expect(reported).toHaveLength(1);
+        // Each due try that fails doubles the wait, up to the bound.
+        for (const [attempts, wait] of [[2, 2000], [3, 4000], [4, 4000]] as const) {
+          clock.now += 4000;
+          await until(() => reported.length === attempts);
+          expect(runner.failures()[0]).toMatchObject({ attempts, since: failure.since, retryAt: new Date(clock.now + wait).toISOString() });
+        }
+
+        // Fixed (a new release, a constraint dropped): its next due try applies the rest, and it is no longer failing.
+        poisoned = false;
+        clock.now += 4000;
+        await until(async () => comparePositions(await positionOf('picky_counts'), head) === 0);
+        expect(runner.failures()).toEqual([]);
+        expect(recovered).toEqual(['picky_counts']);
+        expect((await db.query<{ c: number }>(`SELECT count(*)::int AS c FROM picky_counts`)).rows[0]!.c).toBe(30);
+        expect((await readCounts(db)).reduce((sum, row) => sum + row.events, 0)).toBe(30);
+      } finally {
+        await runner.stop();
+      }
     } finally {
       await close();
     }

@@ -151,6 +151,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     logger,
     worker: {
       pollMs: config.notificationPollMs,
+      leaseMs: config.instances.notificationLeaseMs,
       maxAgeMs: config.notificationMaxAgeHours * 3_600_000,
       finish: mailFinishing({ links: oneClickLinks, adminNotificationEmail: config.mailExtras.adminNotificationEmail }),
     },

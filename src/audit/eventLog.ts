@@ -139,22 +139,45 @@ const INDEXES: readonly { readonly name: string; readonly on: string }[] = [
 /**
  * Creates the filters' indexes if missing. Call once at startup, after the event store created
  * `es_events`. On PostgreSQL each is built CONCURRENTLY, so a first start on a long log does not
- * block writers; two instances starting together may race to create one, and the loser's
- * "already exists" is ignored.
+ * block writers. Instances starting together race: builds of different indexes wait for each other
+ * and PostgreSQL ends one of them as a deadlock, which leaves that index INVALID (present, never
+ * used, and skipped by `IF NOT EXISTS` for ever after). So the check is "present and valid", a lost
+ * race is tried again after a short random pause, and from the second round an index still invalid
+ * is dropped and built again; it returns only when every index is valid.
  */
 export const ensureIndexes = async (db: SqlDatabase): Promise<void> => {
   if (db.kind === 'embedded') {
     await db.exec(INDEXES.map(({ name, on }) => `CREATE INDEX IF NOT EXISTS ${name} ON es_events ${on};`).join('\n'));
     return;
   }
-  for (const { name, on } of INDEXES) {
-    try {
-      await db.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ON es_events ${on}`);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      // 42P07: relation exists; 23505: the catalog's unique index caught a simultaneous create.
-      if (code !== '42P07' && code !== '23505') throw error;
+  const ROUNDS = 8;
+  for (let round = 0; ; round++) {
+    const { rows } = await db.query<{ name: string; valid: boolean }>(
+      `SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = to_regclass('es_events') AND c.relname = ANY($1::text[])`,
+      [INDEXES.map((index) => index.name)],
+    );
+    const valid = new Set(rows.filter((row) => row.valid).map((row) => row.name));
+    const invalid = new Set(rows.filter((row) => !row.valid).map((row) => row.name));
+    const todo = INDEXES.filter((index) => !valid.has(index.name));
+    if (todo.length === 0) return;
+    if (round === ROUNDS) throw new Error(`Could not build the audit indexes ${todo.map((index) => index.name).join(', ')} on es_events after ${ROUNDS} tries.`);
+    for (const { name, on } of todo) {
+      try {
+        // In the first round an invalid index may be another instance's build in progress: leave it.
+        if (invalid.has(name)) {
+          if (round === 0) continue;
+          await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+        }
+        await db.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ON es_events ${on}`);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        // 42P07: relation exists; 23505: the catalog's unique index caught a simultaneous create;
+        // 40P01: two builds waited for each other; 42704: dropped meanwhile by another instance.
+        if (code !== '42P07' && code !== '23505' && code !== '40P01' && code !== '42704') throw error;
+      }
     }
+    await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(Math.random() * 400)));
   }
 };
 

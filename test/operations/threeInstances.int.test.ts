@@ -39,7 +39,8 @@ interface Instance {
   url: string;
   alive: boolean;
   lines: string[];
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** The first line matching `pattern` from line `from` on (default: lines still to come). */
+  waitFor(pattern: RegExp, from?: number): Promise<string>;
 }
 
 const startInstance = (name: string, env: Record<string, string>): Instance => {
@@ -53,9 +54,9 @@ const startInstance = (name: string, env: Record<string, string>): Instance => {
     url: '',
     alive: true,
     lines: [],
-    waitFor: (pattern, timeoutMs = SETTLE_MS) =>
+    waitFor: (pattern, started = instance.lines.length) =>
       new Promise((resolve, reject) => {
-        const started = instance.lines.length;
+        const timeoutMs = 2 * SETTLE_MS;
         const timer = setTimeout(() => reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms`)), timeoutMs);
         const check = () => {
           const line = instance.lines.slice(started).find((l) => pattern.test(l));
@@ -133,7 +134,7 @@ run(
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'error',
-        AUTH_TOKEN_SECRET: TEST_TOKEN_SECRET,
+        AUTH_TOKEN_KEYS: `test:${TEST_TOKEN_SECRET}`,
         AUTH_MAX_TOKEN_LIFETIME: '3650d',
         BACKGROUND_JOBS: 'true',
         SMTP_URL: smtp.url,
@@ -148,7 +149,7 @@ run(
         JOB_FIRST_RUN_DELAY_MS: '3600000',
       };
       for (const name of ['A', 'B', 'C']) instances.push(startInstance(name, env));
-      for (const instance of instances) instance.url = (await instance.waitFor(/^ready /, 120_000)).slice('ready '.length);
+      for (const instance of instances) instance.url = (await instance.waitFor(/^ready /, 0)).slice('ready '.length);
       const [a, b, c] = instances as [Instance, Instance, Instance];
 
       const now = new Date();

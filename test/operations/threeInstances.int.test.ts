@@ -155,6 +155,9 @@ run(
       const adminToken = await mintToken({ secret: TEST_TOKEN_KEYS, subject: 'alice.admin', role: 'admin', expiresIn: '3650d', now });
       const acknowledged: Acknowledged[] = [];
       let lost = 0;
+      /** Set mid-load: the next command sent to C is the last thing C gets. */
+      let killNext = false;
+      let killedAt = -1;
       let turn = 0;
 
       /** Sends one command to the next live instance; on a broken connection, again (same keys) to another. */
@@ -170,6 +173,12 @@ run(
           const target = live[turn++ % live.length]!;
           let response: Response;
           try {
+            if (killNext && target === instances[2]) {
+              // Killed with this command in its hands: the client sees the connection break.
+              killNext = false;
+              killedAt = acknowledged.length;
+              setTimeout(() => target.child.kill('SIGKILL'), 10);
+            }
             response = await fetch(`${target.url}/graphql`, {
               method: 'POST',
               headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-correlation-id': correlationId },
@@ -234,7 +243,6 @@ run(
       };
 
       // Three lanes of load at once, each spreading its commands over the live instances.
-      let killedAt = -1;
       const load = async (from: number, to: number, afterEach: (done: number) => void = () => undefined) => {
         let next = from;
         let done = 0;
@@ -250,11 +258,7 @@ run(
       // The first half's requests and matches fall due: the schedulers move them (and mail) while the load goes on.
       await advanceClocks(200 * DAY);
       await load(PAIRS / 2, PAIRS, (done) => {
-        if (done === KILL_AFTER_PAIRS && killedAt < 0) {
-          killedAt = acknowledged.length;
-          c.child.kill('SIGKILL');
-          c.alive = false;
-        }
+        if (done === KILL_AFTER_PAIRS) killNext = true;
       });
       expect(killedAt).toBeGreaterThan(0);
       expect(await until('C to be gone', async () => c.child.signalCode === 'SIGKILL')).toBe(true);

@@ -108,7 +108,7 @@ export interface App {
 const EMBEDDED_IDLE_POLL_MS = 5_000;
 
 const openDatabase = async (config: Config): Promise<SqlDatabase> => {
-  if (config.databaseUrl) return openPostgres(config.databaseUrl);
+  if (config.databaseUrl) return openPostgres(config.databaseUrl, { max: config.instances.databasePoolMax });
   mkdirSync(config.dataDir, { recursive: true });
   return openPglite(config.dataDir);
 };

@@ -86,13 +86,19 @@ export interface Config {
  * reach, so how long the e-mails an instance had in hand wait after it dies (`kill -9`, a lost
  * machine) before another sends them. Each send is cut off at half the lease, so a lease shorter
  * than twice the SMTP server's slowest answer turns slow sends into retries.
+ *
+ * DATABASE_POOL_MAX (default 20; 2 to 500): most PostgreSQL connections this instance opens. The
+ * instances together (plus the CLIs, which open up to 8 for a rebuild) must stay under the server's
+ * `max_connections` less its reserved ones.
  */
 export interface InstanceSettings {
   readonly notificationLeaseMs: number;
+  readonly databasePoolMax: number;
 }
 
 const instanceSettings = (env: NodeJS.ProcessEnv): InstanceSettings => ({
   notificationLeaseMs: integer(env, 'NOTIFICATION_LEASE_MS', 300_000, 2_000, 3_600_000),
+  databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 20, 2, 500),
 });
 
 /** What operators tune: which browser origins may call the API, metrics, and when the service is ready. */

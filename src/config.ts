@@ -88,7 +88,7 @@ export interface Config {
  * than twice the SMTP server's slowest answer turns slow sends into retries.
  *
  * DATABASE_POOL_MAX (default 20; 2 to 500): most PostgreSQL connections this instance opens. The
- * instances together (plus the CLIs, which open up to 8 for a rebuild) must stay under the server's
+ * instances together (plus the CLIs: a rebuild opens up to 6) must stay under the server's
  * `max_connections` less its reserved ones.
  */
 export interface InstanceSettings {

@@ -108,7 +108,7 @@ export interface App {
 const EMBEDDED_IDLE_POLL_MS = 5_000;
 
 const openDatabase = async (config: Config): Promise<SqlDatabase> => {
-  if (config.databaseUrl) return openPostgres(config.databaseUrl);
+  if (config.databaseUrl) return openPostgres(config.databaseUrl, { max: config.instances.databasePoolMax });
   mkdirSync(config.dataDir, { recursive: true });
   return openPglite(config.dataDir);
 };
@@ -161,6 +161,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     logger,
     worker: {
       pollMs: config.notificationPollMs,
+      leaseMs: config.instances.notificationLeaseMs,
       maxAgeMs: config.notificationMaxAgeHours * 3_600_000,
       finish: mailFinishing({ links: oneClickLinks, adminNotificationEmail: config.mailExtras.adminNotificationEmail }),
     },

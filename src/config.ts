@@ -76,7 +76,30 @@ export interface Config {
   };
   /** Operators' settings: CORS, metrics, readiness (see `OperationsSettings`). */
   readonly operations: OperationsSettings;
+  /** Several instances on one database (see `InstanceSettings`). */
+  readonly instances: InstanceSettings;
 }
+
+/**
+ * Work several instances share through leases in the database. NOTIFICATION_LEASE_MS (default
+ * 300,000; 2,000 to 3,600,000): how long an e-mail claimed by one instance stays out of the others'
+ * reach, so how long the e-mails an instance had in hand wait after it dies (`kill -9`, a lost
+ * machine) before another sends them. Each send is cut off at half the lease, so a lease shorter
+ * than twice the SMTP server's slowest answer turns slow sends into retries.
+ *
+ * DATABASE_POOL_MAX (default 20; 2 to 500): most PostgreSQL connections this instance opens. The
+ * instances together (plus the CLIs: a rebuild opens up to 6) must stay under the server's
+ * `max_connections` less its reserved ones.
+ */
+export interface InstanceSettings {
+  readonly notificationLeaseMs: number;
+  readonly databasePoolMax: number;
+}
+
+const instanceSettings = (env: NodeJS.ProcessEnv): InstanceSettings => ({
+  notificationLeaseMs: integer(env, 'NOTIFICATION_LEASE_MS', 300_000, 2_000, 3_600_000),
+  databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 20, 2, 500),
+});
 
 /** What operators tune: which browser origins may call the API, metrics, and when the service is ready. */
 export interface OperationsSettings {
@@ -500,6 +523,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
       readyMaxProjectionLagSeconds: setting(() => integer(env, 'READY_MAX_PROJECTION_LAG_SECONDS', 60, 1, 86_400), 60),
     },
     tokens: setting(() => tokenSettings(env), tokenSettings({})),
+    instances: setting(() => instanceSettings(env), instanceSettings({})),
     jobSchedules: setting(() => jobSchedules(env), jobSchedules({})),
     mailExtras: {
       ...setting(() => {

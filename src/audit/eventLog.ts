@@ -139,22 +139,55 @@ const INDEXES: readonly { readonly name: string; readonly on: string }[] = [
 /**
  * Creates the filters' indexes if missing. Call once at startup, after the event store created
  * `es_events`. On PostgreSQL each is built CONCURRENTLY, so a first start on a long log does not
- * block writers; two instances starting together may race to create one, and the loser's
- * "already exists" is ignored.
+ * block writers. Instances starting together race: builds of different indexes wait for each other
+ * and PostgreSQL ends one of them (a deadlock, "tuple concurrently updated"), which can leave an index INVALID (present, never
+ * used, and skipped by `IF NOT EXISTS` for ever after). So the check is "present and valid", a lost
+ * race is tried again after a short random pause, and from the second round an index still invalid
+ * is dropped and built again; it returns only when every index is valid.
  */
 export const ensureIndexes = async (db: SqlDatabase): Promise<void> => {
   if (db.kind === 'embedded') {
     await db.exec(INDEXES.map(({ name, on }) => `CREATE INDEX IF NOT EXISTS ${name} ON es_events ${on};`).join('\n'));
     return;
   }
-  for (const { name, on } of INDEXES) {
-    try {
-      await db.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ON es_events ${on}`);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      // 42P07: relation exists; 23505: the catalog's unique index caught a simultaneous create.
-      if (code !== '42P07' && code !== '23505') throw error;
+  const ROUNDS = 8;
+  let lastError: unknown = null;
+  for (let round = 0; ; ) {
+    // `building`: another session is building it now (a first start on a long log takes a while).
+    const { rows } = await db.query<{ name: string; valid: boolean; building: boolean }>(
+      `SELECT c.relname AS name, i.indisvalid AS valid,
+              EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid) AS building
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = to_regclass('es_events') AND c.relname = ANY($1::text[])`,
+      [INDEXES.map((index) => index.name)],
+    );
+    const valid = new Set(rows.filter((row) => row.valid).map((row) => row.name));
+    const invalid = new Set(rows.filter((row) => !row.valid).map((row) => row.name));
+    const building = new Set(rows.filter((row) => row.building).map((row) => row.name));
+    const todo = INDEXES.filter((index) => !valid.has(index.name));
+    if (todo.length === 0) return;
+    if (round === ROUNDS) {
+      const why = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`Could not build the audit indexes ${todo.map((index) => index.name).join(', ')} on es_events after ${ROUNDS} tries${why}`);
     }
+    for (const { name, on } of todo) {
+      try {
+        // Another instance's build in progress is waited for; an invalid index nobody builds is a lost race.
+        if (building.has(name)) continue;
+        if (invalid.has(name)) {
+          await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+        }
+        await db.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ON es_events ${on}`);
+      } catch (error) {
+        // Lost to another instance's build or drop: "already exists", a catalog unique violation,
+        // a deadlock, "tuple concurrently updated", "does not exist". The next round looks again,
+        // and a lasting cause (no permission, say) is reported after the last one.
+        lastError = error;
+      }
+    }
+    // Waiting on others' builds does not use up the tries.
+    if (!todo.every((index) => building.has(index.name))) round++;
+    await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(Math.random() * 400)));
   }
 };
 

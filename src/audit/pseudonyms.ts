@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { ERASED, ERASED_VALUES, PERSONAL_DATA, type PersonalField } from '../domain/personalData';
-import type { SqlDatabase } from '../sql/sqlDatabase';
+import { migrateExclusively, type SqlDatabase } from '../sql/sqlDatabase';
 import { userIdForEmail } from '../domain/user/userId';
 
 /**
@@ -33,7 +33,7 @@ export class Pseudonyms {
 
   /** This installation's key, made (at random) on first use. */
   static async load(db: SqlDatabase): Promise<Pseudonyms> {
-    await db.exec(KEY_SCHEMA);
+    await migrateExclusively(db, KEY_SCHEMA);
     await db.query(`INSERT INTO personal_data_pseudonym_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, [randomBytes(32)]);
     const { rows } = await db.query<{ key: Buffer | Uint8Array }>(`SELECT key FROM personal_data_pseudonym_key WHERE id = 1`);
     return new Pseudonyms(Buffer.from(rows[0]!.key));

@@ -2,7 +2,7 @@ import { DomainError } from '../domain/shared/decider';
 import { userStream } from '../domain/streams';
 import { personaTarget } from './aggregates';
 import type { Logger } from '../log';
-import type { SqlDatabase } from '../sql/sqlDatabase';
+import { migrateExclusively, type SqlDatabase } from '../sql/sqlDatabase';
 
 /**
  * Who read what: staff reads of a person's record or history, kept in a table of their own
@@ -102,7 +102,7 @@ const ARRAY_TYPES = ['timestamptz', 'text', 'text', 'text', 'text', 'text', 'tex
 
 /** The table and its indexes: newest first, overall, by subject and by actor. */
 export const ensureReadAuditSchema = async (db: SqlDatabase): Promise<void> => {
-  await db.exec(`
+  await migrateExclusively(db, `
     CREATE TABLE IF NOT EXISTS audit_reads (
       id bigserial PRIMARY KEY,
       read_at timestamptz NOT NULL,

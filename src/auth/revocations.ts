@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/shared/decider';
 import type { AuthenticatedActor } from '../graphql/auth';
 import type { Logger } from '../log';
-import type { SqlDatabase } from '../sql/sqlDatabase';
+import { migrateExclusively, type SqlDatabase } from '../sql/sqlDatabase';
 
 /**
  * The token revocation list: one token by its id (`jti`), or every token of a subject issued before
@@ -118,12 +118,8 @@ export class TokenRevocations {
   ) {}
 
   static async create(db: SqlDatabase, options: TokenRevocationsOptions): Promise<TokenRevocations> {
-    try {
-      await db.exec(SCHEMA);
-    } catch {
-      // Two instances creating the table at once: one wins, and the table is there for the other.
-      await db.exec(SCHEMA);
-    }
+    // Instances starting together take turns (a second try after a lost race could lose again).
+    await migrateExclusively(db, SCHEMA);
     const list = new TokenRevocations(db, options);
     await list.refresh();
     return list;

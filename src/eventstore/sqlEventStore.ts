@@ -14,7 +14,7 @@ import {
   type RecordedEvent,
   type StreamWrite,
 } from './eventStore';
-import type { SqlDatabase } from '../sql/sqlDatabase';
+import { sqlState, type SqlDatabase } from '../sql/sqlDatabase';
 import {
   ERASED,
   PERSONAL_DATA,
@@ -872,10 +872,21 @@ export class SqlEventStore implements EventStore {
 const migrate = async (db: SqlDatabase): Promise<void> => {
   // Several processes may start at once against one PostgreSQL; migrate under an advisory lock.
   if (db.kind === 'postgres') {
-    await db.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(727274)`);
-      await tx.query(EVENT_STORE_SCHEMA);
-    });
+    // The script's ALTER TABLEs lock es_events even when there is nothing to add, and another
+    // instance's CREATE INDEX CONCURRENTLY (audit indexes) waits for this transaction: PostgreSQL
+    // ends one of the two as a deadlock. The script is idempotent, so the loser here runs it again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await db.transaction(async (tx) => {
+          await tx.query(`SELECT pg_advisory_xact_lock(727274)`);
+          await tx.query(EVENT_STORE_SCHEMA);
+        });
+        break;
+      } catch (error) {
+        if (sqlState(error) !== '40P01' || attempt === 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.floor(Math.random() * 200)));
+      }
+    }
   } else {
     await db.exec(EVENT_STORE_SCHEMA);
   }

@@ -90,3 +90,25 @@ export const loadQuery = async (
     await tx.query(insert);
   });
 };
+
+/** The advisory lock every start-up schema script of the read-model database takes (see `migrateExclusively`). */
+const SCHEMA_LOCK = 727276;
+
+/**
+ * Runs a start-up schema script (`CREATE TABLE IF NOT EXISTS ...`). `IF NOT EXISTS` does not make
+ * concurrent runs safe in PostgreSQL: two instances starting at once against one database both pass
+ * the check and the loser fails on the catalog's unique index ("duplicate key value violates unique
+ * constraint pg_type_typname_nsp_index"). On PostgreSQL the script therefore runs in one transaction
+ * under an advisory lock, so instances starting together take turns; the embedded store has one
+ * process and runs it as it is.
+ */
+export const migrateExclusively = async (db: SqlDatabase, script: string): Promise<void> => {
+  if (db.kind !== 'postgres') {
+    await db.exec(script);
+    return;
+  }
+  await db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`);
+    await tx.query(script);
+  });
+};

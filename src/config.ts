@@ -489,12 +489,15 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     return url;
   }, undefined);
   const nodeEnv = setting(() => oneOf(env, 'NODE_ENV', ['production', 'development', 'test'], 'development'), 'development');
+  // Read once: PUBLIC_URL's default is made from it (a bad PORT is reported once, not again through PUBLIC_URL).
+  const eventStore = setting(() => eventStoreConnectionString(env.EVENTSTORE_CONNECTION_STRING), undefined);
+  const port = setting(() => integer(env, 'PORT', 4000, 0, 65535), 4000);
   const config: Config = {
     databaseUrl,
-    eventStoreConnectionString: setting(() => eventStoreConnectionString(env.EVENTSTORE_CONNECTION_STRING), undefined),
+    eventStoreConnectionString: eventStore,
     dataDir: env.DATA_DIR || './data',
     host: env.HOST || '127.0.0.1',
-    port: setting(() => integer(env, 'PORT', 4000, 0, 65535), 4000),
+    port,
     tokenKeys,
     logLevel: setting(() => oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'), 'info'),
     maxQueryDepth: setting(() => integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100), 12),
@@ -530,7 +533,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
         const address = adminNotificationEmail(env.ADMIN_NOTIFICATION_EMAIL);
         return address === undefined ? {} : { adminNotificationEmail: address };
       }, {}),
-      publicUrl: setting(() => publicUrl(env.PUBLIC_URL, env.HOST || '127.0.0.1', env.PORT || '4000'), 'http://127.0.0.1:4000'),
+      publicUrl: setting(() => publicUrl(env.PUBLIC_URL, env.HOST || '127.0.0.1', String(port)), 'http://127.0.0.1:4000'),
       oneClickLinkDays: setting(() => integer(env, 'ONE_CLICK_LINK_DAYS', 14, 1, 365), 14),
     },
     imports: {

@@ -137,7 +137,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     ...(db.kind === 'embedded' && !config.eventStoreConnectionString ? { idleMs: EMBEDDED_IDLE_POLL_MS } : {}),
     onError: (error, projection) => logger.error({ err: error, projection }, 'Projection batch failed; it will be retried'),
   });
-  // Signed with a key derived from the token keys (none yet: links read "sign in to your dashboard").
+  // Signed with a key derived from the token keys. Without local keys (an identity provider only) there
+  // are none: e-mails read "sign in to your dashboard" where a link would be, and /links says links are off.
   const oneClickLinks = config.tokenKeys
     ? new OneClickLinks(config.tokenKeys, config.mailExtras.publicUrl, config.mailExtras.oneClickLinkDays * 86_400_000)
     : null;
@@ -389,8 +390,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     readiness,
     projectionLag,
     async start() {
-      const tokenKeys = config.tokenKeys;
-      if (!tokenKeys) throw new ConfigError(MISSING_KEYS_MESSAGE);
+      // Some way to sign in: local keys, or an identity provider (its tokens only).
+      if (!config.tokenKeys && !config.tokens.oidc) throw new ConfigError(MISSING_KEYS_MESSAGE);
       runner.start();
       readLog.start();
       authenticator.start();

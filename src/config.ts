@@ -401,18 +401,28 @@ export const createTokenKeyFile = (dataDir: string, now: Date = new Date()): Tok
 
 /** Why a server will not start without keys; one line, naming what to set. */
 export const MISSING_KEYS_MESSAGE =
-  'No token signing key is configured: set AUTH_TOKEN_SECRET (at least 32 random characters, e.g. `openssl rand -base64 48`) or AUTH_TOKEN_KEYS=<kid>:<secret>,... for this store.';
+  'No token signing key is configured: set AUTH_TOKEN_SECRET (at least 32 random characters, e.g. `openssl rand -base64 48`) or AUTH_TOKEN_KEYS=<kid>:<secret>,... for this store, or an identity provider (OIDC_ISSUER, OIDC_AUDIENCE, OIDC_JWKS_URL, OIDC_ROLE_MAP) to accept its tokens only.';
 
 /**
  * The configuration with its token keys settled, for a server start: configured keys win; the
  * embedded store without any uses its key file, creating it on the first start; PostgreSQL and
- * KurrentDB setups without keys are refused (a ConfigError with `MISSING_KEYS_MESSAGE`).
+ * KurrentDB setups without keys are refused (a ConfigError with `MISSING_KEYS_MESSAGE`) unless an
+ * identity provider is configured: such a server accepts the provider's tokens only (`tokenKeys`
+ * stays null), and what needs a local key says it is unavailable (the token CLI's `mint`; one-click
+ * links in e-mails read "sign in to your dashboard" instead).
  */
-export const withTokenKeys = (config: Config, now: Date = new Date()): Config & { readonly tokenKeys: TokenKeyRing } => {
-  if (config.tokenKeys) return { ...config, tokenKeys: config.tokenKeys };
-  if (config.databaseUrl || config.eventStoreConnectionString) throw new ConfigError(MISSING_KEYS_MESSAGE);
+export const withTokenKeys = (config: Config, now: Date = new Date()): Config => {
+  if (config.tokenKeys) return config;
+  if (config.databaseUrl || config.eventStoreConnectionString) {
+    if (config.tokens.oidc) return config;
+    throw new ConfigError(MISSING_KEYS_MESSAGE);
+  }
   return { ...config, tokenKeys: readTokenKeyFile(config.dataDir) ?? createTokenKeyFile(config.dataDir, now) };
 };
+
+/** Said by whatever needs a local key on a server that accepts identity-provider tokens only. */
+export const OIDC_ONLY_MESSAGE =
+  'This server has no local token key: it accepts only the identity provider\'s tokens (OIDC_ISSUER). Sign in through the provider, or set AUTH_TOKEN_KEYS (or AUTH_TOKEN_SECRET) on the server and here to use this server\'s own tokens as well.';
 
 const trustedProxies = (raw: string | undefined): string[] => {
   const list = (raw ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);

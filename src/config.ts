@@ -123,7 +123,25 @@ export interface TokenSettings {
   readonly oidc: OidcSettings | null;
   /** How often each instance reads the revocation list (new entries from other instances, and open sockets re-checked). */
   readonly revocationPollMs: number;
+  /** The identity provider's per-user lookups, kept briefly (see `userCacheSettings`). */
+  readonly userCache: UserCacheSettings;
 }
+
+/**
+ * AUTH_USER_CACHE_SECONDS (default 10; 0: no cache) and AUTH_USER_CACHE_ENTRIES (default 10,000):
+ * how long and how many of the identity provider's user lookups (address to user, user's status and
+ * personas) are reused. This instance's own changes take effect at once; another instance's within
+ * the TTL.
+ */
+export interface UserCacheSettings {
+  readonly ttlSeconds: number;
+  readonly maxEntries: number;
+}
+
+const userCacheSettings = (env: NodeJS.ProcessEnv): UserCacheSettings => ({
+  ttlSeconds: integer(env, 'AUTH_USER_CACHE_SECONDS', 10, 0, 3600),
+  maxEntries: integer(env, 'AUTH_USER_CACHE_ENTRIES', 10_000, 1, 1_000_000),
+});
 
 const durationSetting = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
   const raw = env[name];
@@ -190,6 +208,7 @@ const tokenSettings = (env: NodeJS.ProcessEnv): TokenSettings => {
     ...(env.AUTH_TOKEN_AUDIENCE?.trim() ? { localAudience: env.AUTH_TOKEN_AUDIENCE.trim() } : {}),
     oidc,
     revocationPollMs: integer(env, 'REVOCATION_POLL_MS', 5000, 50, 600_000),
+    userCache: userCacheSettings(env),
   };
 };
 

@@ -195,7 +195,15 @@ const runRevokeCli = async (argv: readonly string[], env: Readonly<Record<string
     import('../auth/revocations'),
     import('../log'),
   ]);
-  const db = await openConfiguredDatabase(config);
+  let db;
+  try {
+    db = await openConfiguredDatabase(config);
+  } catch (error) {
+    // No embedded store there: nothing to record into (a failure, not a bad argument).
+    if (!(error instanceof DomainError)) throw error;
+    io.err(error.message);
+    return 1;
+  }
   try {
     const list = await TokenRevocations.create(db, {
       now: io.now ?? (() => new Date()),

@@ -32,7 +32,7 @@ import { matchesExportRoute, type RouteCaller } from './http/routes';
 import { bearerToken } from './graphql/auth';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { TokenRevocations } from './auth/revocations';
-import { eventStoreUserDirectory } from './auth/userDirectory';
+import { cachedUserDirectory, eventStoreUserDirectory, type CachedUserDirectory } from './auth/userDirectory';
 import { usersImportRoute } from './http/importRoutes';
 import { OneClickLinks } from './links/oneClickLinks';
 import { mailFinishing } from './links/mailFinishing';
@@ -147,7 +147,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     onRecovered: (projection, failure) =>
       logger.info({ projection, event: failure.event, attempts: failure.attempts, failingSince: failure.since }, `Projection ${projection} applies events again`),
   });
-  // Signed with a key derived from the token keys (none yet: links read "sign in to your dashboard").
+  // Signed with a key derived from the token keys. Without local keys (an identity provider only) there
+  // are none: e-mails read "sign in to your dashboard" where a link would be, and /links says links are off.
   const oneClickLinks = config.tokenKeys
     ? new OneClickLinks(config.tokenKeys, config.mailExtras.publicUrl, config.mailExtras.oneClickLinkDays * 86_400_000)
     : null;
@@ -246,10 +247,13 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     return { ready: Object.values(checks).every((check) => check.ok), checks };
   };
 
+  // Set once the e-mail streams are loaded, below; told of this instance's writes to users and addresses.
+  let userDirectory: CachedUserDirectory | null = null;
   const pipeline = new CommandPipeline(store, {
     observer: metrics.commands,
     onAppended: (outcome) => {
       runner.notify();
+      userDirectory?.streamsChanged(outcome.events.map((event) => event.streamId));
       liveEvents.notify();
       // A match went live: the mentee's other requests and staged matches are withdrawn soon after.
       if (outcome.events.some((event) => event.type === 'MatchActivated')) scheduler?.sweepSoon();
@@ -305,15 +309,32 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     pollMs: config.tokens.revocationPollMs,
     logger,
   });
+  const directory = eventStoreUserDirectory(store, emailStreams);
+  if (config.tokens.userCache.ttlSeconds > 0) {
+    userDirectory = cachedUserDirectory(directory, {
+      ttlMs: config.tokens.userCache.ttlSeconds * 1000,
+      maxEntries: config.tokens.userCache.maxEntries,
+      now: clock,
+    });
+  }
   const authenticator = createAuthenticator({
     localKeys: config.tokenKeys,
     settings: config.tokens,
     revocations,
-    users: eventStoreUserDirectory(store, emailStreams),
+    users: userDirectory ?? directory,
     now: clock,
     logger,
   });
-  const commands = new LifecycleCommands(pipeline, store, randomUUID, emailStreams, (userId) => initiativeReadModel.registrationIdsOfUser(userId));
+  const commands = new LifecycleCommands(
+    pipeline,
+    store,
+    randomUUID,
+    emailStreams,
+    (userId) => initiativeReadModel.registrationIdsOfUser(userId),
+    async ({ email }) => {
+      await revocations.eraseAddress(email);
+    },
+  );
   const bulkRegistration = new BulkRegistration(commands, store, { maxRows: config.imports.maxRows, concurrency: config.imports.concurrency });
   const services: LifecycleServices & MeetingServices & LiveServices & AuditServices & TokenServices & ImportServices = {
     revocations,
@@ -411,8 +432,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     readiness,
     projectionLag,
     async start() {
-      const tokenKeys = config.tokenKeys;
-      if (!tokenKeys) throw new ConfigError(MISSING_KEYS_MESSAGE);
+      // Some way to sign in: local keys, or an identity provider (its tokens only).
+      if (!config.tokenKeys && !config.tokens.oidc) throw new ConfigError(MISSING_KEYS_MESSAGE);
       runner.start();
       readLog.start();
       authenticator.start();

@@ -146,7 +146,25 @@ export interface TokenSettings {
   readonly oidc: OidcSettings | null;
   /** How often each instance reads the revocation list (new entries from other instances, and open sockets re-checked). */
   readonly revocationPollMs: number;
+  /** The identity provider's per-user lookups, kept briefly (see `userCacheSettings`). */
+  readonly userCache: UserCacheSettings;
 }
+
+/**
+ * AUTH_USER_CACHE_SECONDS (default 10; 0: no cache) and AUTH_USER_CACHE_ENTRIES (default 10,000):
+ * how long and how many of the identity provider's user lookups (address to user, user's status and
+ * personas) are reused. This instance's own changes take effect at once; another instance's within
+ * the TTL.
+ */
+export interface UserCacheSettings {
+  readonly ttlSeconds: number;
+  readonly maxEntries: number;
+}
+
+const userCacheSettings = (env: NodeJS.ProcessEnv): UserCacheSettings => ({
+  ttlSeconds: integer(env, 'AUTH_USER_CACHE_SECONDS', 10, 0, 3600),
+  maxEntries: integer(env, 'AUTH_USER_CACHE_ENTRIES', 10_000, 1, 1_000_000),
+});
 
 const durationSetting = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
   const raw = env[name];
@@ -213,6 +231,7 @@ const tokenSettings = (env: NodeJS.ProcessEnv): TokenSettings => {
     ...(env.AUTH_TOKEN_AUDIENCE?.trim() ? { localAudience: env.AUTH_TOKEN_AUDIENCE.trim() } : {}),
     oidc,
     revocationPollMs: integer(env, 'REVOCATION_POLL_MS', 5000, 50, 600_000),
+    userCache: userCacheSettings(env),
   };
 };
 
@@ -424,18 +443,28 @@ export const createTokenKeyFile = (dataDir: string, now: Date = new Date()): Tok
 
 /** Why a server will not start without keys; one line, naming what to set. */
 export const MISSING_KEYS_MESSAGE =
-  'No token signing key is configured: set AUTH_TOKEN_SECRET (at least 32 random characters, e.g. `openssl rand -base64 48`) or AUTH_TOKEN_KEYS=<kid>:<secret>,... for this store.';
+  'No token signing key is configured: set AUTH_TOKEN_SECRET (at least 32 random characters, e.g. `openssl rand -base64 48`) or AUTH_TOKEN_KEYS=<kid>:<secret>,... for this store, or an identity provider (OIDC_ISSUER, OIDC_AUDIENCE, OIDC_JWKS_URL, OIDC_ROLE_MAP) to accept its tokens only.';
 
 /**
  * The configuration with its token keys settled, for a server start: configured keys win; the
  * embedded store without any uses its key file, creating it on the first start; PostgreSQL and
- * KurrentDB setups without keys are refused (a ConfigError with `MISSING_KEYS_MESSAGE`).
+ * KurrentDB setups without keys are refused (a ConfigError with `MISSING_KEYS_MESSAGE`) unless an
+ * identity provider is configured: such a server accepts the provider's tokens only (`tokenKeys`
+ * stays null), and what needs a local key says it is unavailable (the token CLI's `mint`; one-click
+ * links in e-mails read "sign in to your dashboard" instead).
  */
-export const withTokenKeys = (config: Config, now: Date = new Date()): Config & { readonly tokenKeys: TokenKeyRing } => {
-  if (config.tokenKeys) return { ...config, tokenKeys: config.tokenKeys };
-  if (config.databaseUrl || config.eventStoreConnectionString) throw new ConfigError(MISSING_KEYS_MESSAGE);
+export const withTokenKeys = (config: Config, now: Date = new Date()): Config => {
+  if (config.tokenKeys) return config;
+  if (config.databaseUrl || config.eventStoreConnectionString) {
+    if (config.tokens.oidc) return config;
+    throw new ConfigError(MISSING_KEYS_MESSAGE);
+  }
   return { ...config, tokenKeys: readTokenKeyFile(config.dataDir) ?? createTokenKeyFile(config.dataDir, now) };
 };
+
+/** Said by whatever needs a local key on a server that accepts identity-provider tokens only. */
+export const OIDC_ONLY_MESSAGE =
+  'This server has no local token key: it accepts only the identity provider\'s tokens (OIDC_ISSUER). Sign in through the provider, or set AUTH_TOKEN_KEYS (or AUTH_TOKEN_SECRET) on the server and here to use this server\'s own tokens as well.';
 
 const trustedProxies = (raw: string | undefined): string[] => {
   const list = (raw ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);

@@ -36,8 +36,9 @@ const main = async () => {
       url: http.url,
       eventStore: app.store.name,
       readModels: app.db.kind === 'embedded' ? `embedded (PGlite) in ${config.dataDir}` : 'PostgreSQL',
-      tokenKeyIds: config.tokenKeys.verifying.map((key) => key.kid),
-      signingKeyId: config.tokenKeys.signing.kid,
+      // Null with an identity provider and no local key: only the provider's tokens are accepted.
+      tokenKeyIds: config.tokenKeys?.verifying.map((key) => key.kid) ?? null,
+      signingKeyId: config.tokenKeys?.signing.kid ?? null,
       identityProvider: config.tokens.oidc?.issuer ?? null,
       maxTokenLifetimeSeconds: config.tokens.maxLifetimeSeconds,
     },

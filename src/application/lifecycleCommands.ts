@@ -44,6 +44,12 @@ export class LifecycleCommands {
     private readonly emails: EmailStreams,
     /** A user's registrations to initiatives (another aggregate's), whose free text an erasure takes too. */
     private readonly registrationIdsOf: (userId: string) => Promise<readonly string[]> = async () => [],
+    /**
+     * Personal data kept outside the log that an erasure takes too (the token revocation list's rows
+     * naming the address). Run before the erasure is appended, once the request is known to be a real
+     * one (confirmed, the user there and not yet erased), so a crash in between leaves no address behind.
+     */
+    private readonly eraseOutsideTheLog: (user: { readonly userId: string; readonly email: string }) => Promise<void> = async () => undefined,
   ) {}
 
   async createProgram(context: CommandContext, data: Omit<Data<Extract<ProgramCommand, { type: 'CreateProgram' }>>, 'programId'>) {
@@ -178,6 +184,8 @@ export class LifecycleCommands {
     const registrationIds = await this.registrationIdsOf(userId);
     const user = fold(userDecider, (await this.store.readStream(userStream(userId))).events as never[]);
     if (user.status !== 'REGISTERED') throw new DomainError('NOT_FOUND', `User ${userId} does not exist.`, { userId });
+    // Refusals (not confirmed, already erased) come from the decision below and change nothing here either.
+    if (confirm && !user.personalDataErased) await this.eraseOutsideTheLog({ userId, email: user.email });
     // Its address names the reservation stream to release; the decision refuses if it changed meanwhile.
     return this.pipeline.execute(context, define.erasePersonalData({ userId, registrationIds, confirm }, user.email, this.emails));
   }

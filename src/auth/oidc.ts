@@ -149,7 +149,8 @@ export class OidcVerifier {
       throw unauthenticated('its e-mail address is not verified by the identity provider ("email_verified" is not true).');
     }
     if (!participant && claims.userId === undefined) return null;
-    // Read every time (a stream read or two): a user whose status or address changed is seen at once.
+    // From the directory on every request (its answers kept at most AUTH_USER_CACHE_SECONDS): the
+    // comparison with the token's `userId` and the status and role checks below are never skipped.
     const userId = userClaimKind === 'email' ? await this.directory.userIdOfEmail(value) : value;
     const user = userId === null ? null : await this.directory.user(userId);
     if (participant) {

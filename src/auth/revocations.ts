@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/shared/decider';
+import { normalizeEmail } from '../domain/user/userId';
 import type { AuthenticatedActor } from '../graphql/auth';
 import type { Logger } from '../log';
 import { migrateExclusively, type SqlDatabase } from '../sql/sqlDatabase';
@@ -16,7 +17,9 @@ import { migrateExclusively, type SqlDatabase } from '../sql/sqlDatabase';
  * - revocations are about sessions, not the mentoring domain the log records.
  *
  * The table is its own audit: rows are only ever added (who revoked what, when, why); nothing the
- * API offers changes or deletes one. Each instance keeps the rows still in effect in memory and
+ * API offers changes or deletes one, except an erasure of personal data (`eraseAddress`): the erased
+ * person's address is replaced by a pseudonym (a SHA-256 of it) wherever a row holds it, and a
+ * subject revocation so pseudonymised keeps refusing that address's tokens. Each instance keeps the rows still in effect in memory and
  * reads them again every `pollMs` (so another instance's revocation holds here within that time;
  * this instance's own at once), then tells its listeners, which close revoked live sockets.
  */
@@ -79,6 +82,11 @@ interface Row {
   reason: string;
 }
 
+/** What an erased address reads as in the list: still matchable against a token's subject, no longer readable. */
+export const addressPseudonym = (address: string): string => `erased:sha256:${createHash('sha256').update(normalizeEmail(address), 'utf8').digest('hex')}`;
+const PSEUDONYM_PREFIX = 'erased:sha256:';
+const ERASED_IN_REASON = '[erased address]';
+
 const isoOf = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
 
 const fromRow = (row: Row): TokenRevocation => ({
@@ -109,6 +117,8 @@ export class TokenRevocations {
   /** Token id → its revocation; subject → the latest "issued before" time in effect. */
   private tokens = new Map<string, TokenRevocation>();
   private subjects = new Map<string, TokenRevocation>();
+  /** Whether a subject in effect is an erased address's pseudonym (only then are tokens' subjects hashed). */
+  private pseudonymised = false;
   private readonly listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
 
@@ -160,6 +170,7 @@ export class TokenRevocations {
     for (const revocation of rows.map(fromRow)) this.remember(revocation, tokens, subjects);
     this.tokens = tokens;
     this.subjects = subjects;
+    this.pseudonymised = [...subjects.keys()].some((subject) => subject.startsWith(PSEUDONYM_PREFIX));
     this.changed();
   }
 
@@ -236,14 +247,40 @@ export class TokenRevocations {
       ],
     );
     this.remember(revocation, this.tokens, this.subjects);
+    if (revocation.subject?.startsWith(PSEUDONYM_PREFIX)) this.pseudonymised = true;
     this.changed();
     return revocation;
+  }
+
+  /**
+   * Erasure of a person's personal data: every row naming their address (as the revoked subject, as
+   * who revoked, or in the reason) holds a pseudonym instead; the revocation stays in effect. Returns
+   * how many rows changed. Idempotent.
+   */
+  async eraseAddress(address: string): Promise<number> {
+    const normalized = normalizeEmail(address);
+    if (normalized === '') return 0;
+    const pattern = normalized.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE auth_token_revocations
+          SET subject = CASE WHEN lower(subject) = $1 THEN $2 ELSE subject END,
+              revoked_by = CASE WHEN lower(revoked_by) = $1 THEN $2 ELSE revoked_by END,
+              reason = regexp_replace(reason, $3, $4, 'gi')
+        WHERE lower(subject) = $1 OR lower(revoked_by) = $1 OR strpos(lower(reason), $1) > 0
+        RETURNING id`,
+      [normalized, addressPseudonym(normalized), pattern, ERASED_IN_REASON],
+    );
+    await this.refresh();
+    return rows.length;
   }
 
   /** Why this token is revoked, or null when it is not. */
   revokedReason(actor: AuthenticatedActor): string | null {
     if (actor.tokenId !== undefined && this.tokens.has(actor.tokenId)) return `it was revoked (token ${actor.tokenId}).`;
-    for (const subject of new Set([actor.subject ?? actor.id, actor.id])) {
+    const named = [actor.subject ?? actor.id, actor.id];
+    // A subject revocation whose address was erased is kept under the address's pseudonym.
+    if (this.pseudonymised) for (const subject of [...named]) if (subject.includes('@')) named.push(addressPseudonym(subject));
+    for (const subject of new Set(named)) {
       const revocation = this.subjects.get(subject);
       // `iat` counts whole seconds: a token from the very second of the revocation is refused too.
       if (revocation && (actor.issuedAt === undefined || actor.issuedAt.getTime() <= Date.parse(revocation.issuedBefore!))) {

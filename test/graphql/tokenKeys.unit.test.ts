@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTokenCli } from '../../src/cli/token';
-import { ConfigError, MISSING_KEYS_MESSAGE, TOKEN_KEY_FILE, loadConfig, tokenKeysFromEnv, withTokenKeys } from '../../src/config';
+import { ConfigError, MISSING_KEYS_MESSAGE, OIDC_ONLY_MESSAGE, TOKEN_KEY_FILE, loadConfig, tokenKeysFromEnv, withTokenKeys } from '../../src/config';
 import { verifyToken } from '../../src/graphql/auth';
 
 const freshDir = () => mkdtempSync(join(tmpdir(), 'token-keys-'));
@@ -42,9 +42,27 @@ describe('token keys in the configuration', () => {
     expect(MISSING_KEYS_MESSAGE).toContain('AUTH_TOKEN_SECRET');
   });
 
+  const OIDC = {
+    OIDC_ISSUER: 'https://idp.example.test/realms/mentoring',
+    OIDC_AUDIENCE: 'mentoring-api',
+    OIDC_JWKS_URL: 'https://idp.example.test/certs',
+    OIDC_ROLE_MAP: '{"mentoring-admins":"admin"}',
+  };
+
+  it.each([
+    ['PostgreSQL', { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' }],
+    ['KurrentDB', { EVENTSTORE_CONNECTION_STRING: 'esdb://127.0.0.1:2113?tls=false' }],
+  ])('starts on %s with an identity provider and no local key: the provider\'s tokens only, no key file made', (_store, env) => {
+    const dataDir = freshDir();
+    const config = withTokenKeys(loadConfig({ ...env, ...OIDC, DATA_DIR: dataDir }));
+    expect(config.tokenKeys).toBeNull();
+    expect(config.tokens.oidc?.issuer).toBe(OIDC.OIDC_ISSUER);
+    expect(() => statSync(join(dataDir, TOKEN_KEY_FILE))).toThrow(/ENOENT/);
+  });
+
   it('creates a random key in DATA_DIR (mode 0600) on the first embedded start and reuses it afterwards', () => {
     const dataDir = freshDir();
-    const first = withTokenKeys(loadConfig({ DATA_DIR: dataDir })).tokenKeys;
+    const first = withTokenKeys(loadConfig({ DATA_DIR: dataDir })).tokenKeys!;
     const file = join(dataDir, TOKEN_KEY_FILE);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const stored = JSON.parse(readFileSync(file, 'utf8'));
@@ -52,7 +70,7 @@ describe('token keys in the configuration', () => {
     expect(Buffer.from(first.signing.secret, 'base64url').length).toBe(32);
     expect(withTokenKeys(loadConfig({ DATA_DIR: dataDir })).tokenKeys).toEqual(first);
     // Another install gets another key.
-    expect(withTokenKeys(loadConfig({ DATA_DIR: freshDir() })).tokenKeys.signing.secret).not.toBe(first.signing.secret);
+    expect(withTokenKeys(loadConfig({ DATA_DIR: freshDir() })).tokenKeys!.signing.secret).not.toBe(first.signing.secret);
   });
 
   it('says what to do with a damaged key file instead of making a new key over it', () => {
@@ -72,11 +90,22 @@ describe('token CLI and the key file', () => {
 
   it('signs with the key the first embedded start created, so the README commands work', async () => {
     const dataDir = freshDir();
-    const keys = withTokenKeys(loadConfig({ DATA_DIR: dataDir })).tokenKeys;
+    const keys = withTokenKeys(loadConfig({ DATA_DIR: dataDir })).tokenKeys!;
     const { code, out, err } = await run(['--role', 'admin', '--subject', 'alice'], { DATA_DIR: dataDir });
     expect(code).toBe(0);
     expect(err).toBe('');
     await expect(verifyToken(keys, out)).resolves.toEqual({ id: 'alice', role: 'admin', expiresAt: expect.any(Date), issuedAt: expect.any(Date), subject: 'alice', issuer: 'mentoring-lifecycle', tokenId: expect.any(String), keyId: expect.any(String) });
+  });
+
+  it('says a server with only an identity provider has no key to mint with, and mints nothing', async () => {
+    const { code, out, err } = await run(['--role', 'admin', '--subject', 'alice'], {
+      DATA_DIR: freshDir(),
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x',
+      OIDC_ISSUER: 'https://idp.example.test/realms/mentoring',
+    });
+    expect(code).toBe(1);
+    expect(out).toBe('');
+    expect(err).toBe(OIDC_ONLY_MESSAGE);
   });
 
   it('refuses to mint without any key, saying how to get one', async () => {

@@ -1,12 +1,11 @@
-import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { mintToken, type TokenRole } from '../../src/graphql/auth';
 import { TOKEN_REVOKED_CLOSE_CODE } from '../../src/http/server';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
+import { JwksServer, makeKey, segment, signJwt } from '../support/identityProvider';
 
 /**
  * Tokens from an identity provider (OIDC) and the revocation list, against the composed server: a
@@ -18,50 +17,6 @@ announcePostgresSkip('OIDC tokens and revocation');
 const ISSUER = 'https://idp.example.test/realms/mentoring';
 const AUDIENCE = 'mentoring-api';
 const ROLE_MAP = { 'mentoring-admins': 'admin', 'mentoring-auditors': 'auditor', mentors: 'mentor', mentees: 'mentee', 'team-leads': 'manager' };
-
-interface SigningKey {
-  readonly kid: string;
-  readonly alg: 'RS256' | 'ES256';
-  readonly privateKey: KeyObject;
-  readonly jwk: Record<string, unknown>;
-}
-
-const makeKey = (kid: string, alg: 'RS256' | 'ES256'): SigningKey => {
-  const { privateKey, publicKey } =
-    alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { kid, alg, privateKey, jwk: { ...(publicKey.export({ format: 'jwk' }) as Record<string, unknown>), kid, alg, use: 'sig' } };
-};
-
-const segment = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-
-/** A JWT as an identity provider signs it: RS256 PKCS#1 v1.5, ES256 raw r||s. */
-const signJwt = (key: SigningKey, claims: Record<string, unknown>, header: Record<string, unknown> = {}): string => {
-  const input = `${segment({ alg: key.alg, typ: 'JWT', kid: key.kid, ...header })}.${segment(claims)}`;
-  const signature = sign('sha256', Buffer.from(input), key.alg === 'ES256' ? { key: key.privateKey, dsaEncoding: 'ieee-p1363' } : key.privateKey);
-  return `${input}.${signature.toString('base64url')}`;
-};
-
-/** The identity provider's JWKS endpoint: the keys it publishes can be changed by the test. */
-class JwksServer {
-  published: SigningKey[] = [];
-  fetches = 0;
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((_request, response) => {
-      this.fetches += 1;
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ keys: this.published.map((key) => key.jwk) }));
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/protocol/openid-connect/certs`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 describe.each(sqlBackends())('identity-provider tokens and revocation on $name', ({ open }) => {
   const rsa = makeKey('rsa-1', 'RS256');

@@ -49,7 +49,11 @@ export class RevokeTokensInput {
   reason!: string;
 }
 
-@ObjectType('TokenRevocation', { description: 'One revocation of bearer tokens: what, since when, who revoked it, when and why. Never changed or removed.' })
+@ObjectType('TokenRevocation', {
+  description:
+    'One revocation of bearer tokens: what, since when, who revoked it, when and why. Never removed; erasing a person\'s personal data ' +
+    'replaces their e-mail address in it with a pseudonym (`erased:sha256:...`), and a revocation of that address stays in effect.',
+})
 export class TokenRevocationType {
   @Field(() => ID)
   id!: string;

@@ -45,7 +45,10 @@ describe.each(sqlBackends())('statements per request on $name', ({ open }) => {
       userId = registered.data!.registerUser.user.id;
     }
     // A history of some length for the user measured.
-    for (const status of ['SI', 'A', 'IW', 'A', 'IR', 'A']) await changeStatus(status);
+    // AI → SI is the completed application's (seed 000: no direct move), then the admin's moves.
+    const completed = await t.gql(`mutation ($input: UserInput!) { completeApplication(input: $input) { errors { code message } } }`, { input: { userId } }, { token: admin });
+    expect(completed.data!.completeApplication.errors).toEqual([]);
+    for (const status of ['A', 'IW', 'A', 'IR', 'A']) await changeStatus(status);
     await t.app.runner.catchUp();
     await t.app.services.readLog.flush();
     // At rest for two seconds: what the background jobs send with nothing to do.

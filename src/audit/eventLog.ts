@@ -245,6 +245,22 @@ export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) 
 
 export const invalid = (field: string, message: string): DomainError => new DomainError('VALIDATION_FAILED', message, { field });
 
+/** A log page request checked: its direction, its size, and the position it starts after (or before). */
+export const checkLogPage = (page: EventLogPageRequest): { backward: boolean; size: number; from: GlobalPosition | undefined } => {
+  const backward = page.last !== undefined || page.before !== undefined;
+  if (backward && (page.first !== undefined || page.after !== undefined)) {
+    throw invalid('last', 'Page forward with first/after or backward with last/before, not both at once.');
+  }
+  const size = backward ? (page.last ?? DEFAULT_PAGE) : (page.first ?? DEFAULT_PAGE);
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
+    throw invalid(backward ? 'last' : 'first', `${backward ? 'last' : 'first'} must be between 1 and ${MAX_PAGE}; got ${size}.`);
+  }
+  const cursor = backward ? page.before : page.after;
+  const from = cursor !== undefined ? decodeCursor(cursor, backward ? 'before' : 'after') : undefined;
+  return { backward, size, from };
+};
+
+
 /**
  * occurredAt is written by the pipeline as `Date.toISOString()` (UTC, milliseconds), so comparing
  * the text compares the moments and the text index serves the range. Inputs are brought to that form.
@@ -337,16 +353,7 @@ export class SqlEventLog implements EventLogReader {
   /** One page of the filtered log, in log order. */
   async browse(filter: EventLogFilter, page: EventLogPageRequest = {}): Promise<LogPage> {
     const checked = normalizeFilter(filter);
-    const backward = page.last !== undefined || page.before !== undefined;
-    if (backward && (page.first !== undefined || page.after !== undefined)) {
-      throw invalid('last', 'Page forward with first/after or backward with last/before, not both at once.');
-    }
-    const size = backward ? (page.last ?? DEFAULT_PAGE) : (page.first ?? DEFAULT_PAGE);
-    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
-      throw invalid(backward ? 'last' : 'first', `${backward ? 'last' : 'first'} must be between 1 and ${MAX_PAGE}; got ${size}.`);
-    }
-    const cursor = backward ? page.before : page.after;
-    const from = cursor !== undefined ? decodeCursor(cursor, backward ? 'before' : 'after') : undefined;
+    const { backward, size, from } = checkLogPage(page);
 
     const params: unknown[] = [];
     const where = [...filterClauses(checked, params), VISIBLE];

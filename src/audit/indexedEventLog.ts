@@ -3,10 +3,8 @@ import type { EventStore, GlobalPosition, RecordedEvent } from '../eventstore/ev
 import type { SqlDatabase } from '../sql/sqlDatabase';
 import {
   CHAIN_LIMIT,
-  DEFAULT_PAGE,
-  MAX_PAGE,
   UUID,
-  decodeCursor,
+  checkLogPage,
   diffStates,
   encodeCursor,
   escapeLike,
@@ -48,16 +46,7 @@ export class IndexedEventLog implements EventLogReader {
 
   async browse(filter: EventLogFilter, page: EventLogPageRequest = {}): Promise<LogPage> {
     const checked = normalizeFilter(filter);
-    const backward = page.last !== undefined || page.before !== undefined;
-    if (backward && (page.first !== undefined || page.after !== undefined)) {
-      throw invalid('last', 'Page forward with first/after or backward with last/before, not both at once.');
-    }
-    const size = backward ? (page.last ?? DEFAULT_PAGE) : (page.first ?? DEFAULT_PAGE);
-    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
-      throw invalid(backward ? 'last' : 'first', `${backward ? 'last' : 'first'} must be between 1 and ${MAX_PAGE}; got ${size}.`);
-    }
-    const cursor = backward ? page.before : page.after;
-    const from = cursor !== undefined ? decodeCursor(cursor, backward ? 'before' : 'after') : undefined;
+    const { backward, size, from } = checkLogPage(page);
 
     const params: unknown[] = [];
     const where = filterClauses(checked, params);

@@ -51,18 +51,20 @@ export const createMetrics = (sources: MetricsSources): Metrics => {
     return name;
   };
 
+  // Seconds, from a fast read to a slow export: the same scale for every request histogram.
+  const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   const operations = new Histogram({
     name: 'graphql_operation_duration_seconds',
     help: 'GraphQL operations over HTTP, by operation name, type (query, mutation) and outcome (error: the response carried errors).',
     labelNames: ['operation', 'type', 'outcome'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: DURATION_BUCKETS,
     registers: [registry],
   });
   const http = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP requests by route, method and status.',
     labelNames: ['route', 'method', 'status'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: DURATION_BUCKETS,
     registers: [registry],
   });
   const commandOutcomes = new Counter({

@@ -11,7 +11,9 @@ import { MeetingCommands } from './application/meetingCommands';
 import type { MeetingServices } from './graphql/meetings';
 import { LiveEventHub } from './live/liveEvents';
 import type { AuditServices } from './graphql/audit';
-import { SqlEventLog, ensureIndexes as ensureEventLogIndexes, type EventLogReader } from './audit/eventLog';
+import { SqlEventLog, migrateAuditIndexes, type EventLogReader } from './audit/eventLog';
+import { BACKGROUND_COMPONENT, serverMigrationSets } from './schemaMigrations';
+import { migrationStatus } from './sql/migrations';
 import { IndexedEventLog } from './audit/indexedEventLog';
 import { eventLogIndexProjection } from '../projections/eventLogIndex.projection';
 import { ReadAuditLog } from './audit/readAudit';
@@ -127,7 +129,12 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const eventLog: EventLogReader = logInDatabase ? new SqlEventLog(db) : new IndexedEventLog(db, store);
   const projections = logInDatabase ? serverProjections : [...serverProjections, eventLogIndexProjection];
   const pseudonyms = await Pseudonyms.load(db);
-  if (eventLog instanceof SqlEventLog) await ensureEventLogIndexes(db);
+  // The audit indexes: on the embedded store now (a migration like the others); on PostgreSQL in the
+  // background once the server listens (built CONCURRENTLY; a long log takes a minute to index).
+  if (eventLog instanceof SqlEventLog && db.kind === 'embedded') await migrateAuditIndexes(db);
+  const migrationSets = serverMigrationSets({ logInDatabase: eventLog instanceof SqlEventLog, projections });
+  const stopIndexing = new AbortController();
+  let indexing: Promise<void> | null = null;
   // Reads are recorded in the read-model database, apart from the domain log.
   const readLog = await ReadAuditLog.create(db, { logger });
   const runner = await ProjectionRunner.create(store, db, projections, {
@@ -221,8 +228,23 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       checks.eventStore = { ok: false, detail: `${store.name} did not answer: ${error instanceof Error ? error.message : String(error)}` };
     }
     try {
+      // Migrations done: every one of this deployment's lists recorded with the code's scripts (the
+      // audit indexes may still be building in the background: reported, not required), and the
+      // tables there.
+      const states = await migrationStatus(db, migrationSets);
+      const wrong = states.filter((row) => row.state !== 'applied' && !(row.state === 'pending' && row.component === BACKGROUND_COMPONENT));
+      const building = states.filter((row) => row.state === 'pending' && row.component === BACKGROUND_COMPONENT);
       const { rows } = await db.query<{ name: string }>(`SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL`, [requiredTables]);
-      checks.schema = rows.length === 0 ? { ok: true, detail: { tables: requiredTables.length } } : { ok: false, detail: { missing: rows.map((row) => row.name) } };
+      checks.schema = {
+        ok: wrong.length === 0 && rows.length === 0,
+        detail: {
+          migrations: states.filter((row) => row.state === 'applied').length,
+          tables: requiredTables.length,
+          ...(wrong.length > 0 ? { notApplied: wrong.map((row) => ({ migration: `${row.component}/${row.name}`, state: row.state })) } : {}),
+          ...(building.length > 0 ? { buildingInBackground: building.map((row) => `${row.component}/${row.name}`) } : {}),
+          ...(rows.length > 0 ? { missing: rows.map((row) => row.name) } : {}),
+        },
+      };
     } catch (error) {
       checks.schema = { ok: false, detail: `the read-model database did not answer: ${error instanceof Error ? error.message : String(error)}` };
     }
@@ -506,9 +528,24 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
           () => readLog.stop(),
         ],
       });
+      if (eventLog instanceof SqlEventLog && db.kind === 'postgres') {
+        indexing = migrateAuditIndexes(db, stopIndexing.signal).then(
+          (outcome) => {
+            if (outcome === 'built') logger.info({ migrations: BACKGROUND_COMPONENT }, 'Audit indexes on es_events built and recorded');
+          },
+          (error: unknown) => {
+            if (!stopIndexing.signal.aborted) {
+              logger.error({ err: error }, 'Building the audit indexes on es_events failed; the event log answers without them (slower), and the next start tries again');
+            }
+          },
+        );
+      }
       return http;
     },
     async stop() {
+      // An index build in hand is finished (a long one could take a while); the rest wait for the next start.
+      stopIndexing.abort();
+      await indexing;
       if (http) await http.stop();
       else await Promise.all([authenticator.stop(), jobs.scheduler.stop(), registrationReminders.stop(), managerReportScheduler.stop(), notifications.close(), runner.stop(), readLog.stop()]);
       await store.close();

@@ -1,6 +1,7 @@
 import { verifyChains, type ChainReport, type VerifyChainsOptions } from '../eventstore/tamperEvidence';
 import { DomainError } from '../domain/shared/decider';
 import { ROLES, formatPosition, parsePosition, type Actor, type EventMetadata, type GlobalPosition } from '../eventstore/eventStore';
+import { migrate, migrationSet, pendingMigrations, recordMigration, type Migration } from '../sql/migrations';
 import type { SqlDatabase } from '../sql/sqlDatabase';
 import { AGGREGATE_NAMES, PERSONA, aggregateOfStream, isAggregateName, personaTarget } from './aggregates';
 import { jsonDiff, toJsonValue, type JsonChange, type JsonValue } from './jsonDiff';
@@ -122,55 +123,96 @@ export const CHAIN_LIMIT = 1000;
 const MAX_EVENT_TYPES = 100;
 
 /**
- * The filters' indexes. Expression indexes end in the log-order columns, so a filtered page in
- * log order is one index range scan. Kept here, not in the event store's schema: they serve only
- * this reader.
+ * The filters' indexes, as migrations of their own (src/sql/migrations.ts). Expression indexes end
+ * in the log-order columns, so a filtered page in log order is one index range scan. Kept here, not
+ * in the event store's schema: they serve only this reader, which answers correctly without them
+ * (only slower), so on PostgreSQL they are built after the server listens (`migrateAuditIndexes`).
+ * Each line of a migration here is one `CREATE INDEX IF NOT EXISTS <name> ON es_events <definition>;`
+ * (PostgreSQL builds them one at a time, CONCURRENTLY). To add an index, add a migration at the end.
  */
-const INDEXES: readonly { readonly name: string; readonly on: string }[] = [
-  { name: 'es_events_audit_correlation', on: `((metadata->>'correlationId'), transaction_id, global_position)` },
-  { name: 'es_events_audit_causation', on: `((metadata->>'causationId'), transaction_id, global_position)` },
-  { name: 'es_events_audit_actor', on: `((metadata->'actor'->>'id'), transaction_id, global_position)` },
-  { name: 'es_events_audit_type', on: `(event_type, transaction_id, global_position)` },
-  { name: 'es_events_audit_occurred_at', on: `((metadata->>'occurredAt'))` },
-  // LIKE 'user-%' can use a text_pattern_ops index whatever the database's collation.
-  { name: 'es_events_audit_stream_prefix', on: `(stream_id text_pattern_ops)` },
-];
+export const AUDIT_INDEX_MIGRATIONS = migrationSet('event-log-indexes', [
+  // es_events_audit_stream_prefix: LIKE 'user-%' can use a text_pattern_ops index whatever the database's collation.
+  {
+    name: '0001_audit_indexes',
+    sql: `CREATE INDEX IF NOT EXISTS es_events_audit_correlation ON es_events ((metadata->>'correlationId'), transaction_id, global_position);
+CREATE INDEX IF NOT EXISTS es_events_audit_causation ON es_events ((metadata->>'causationId'), transaction_id, global_position);
+CREATE INDEX IF NOT EXISTS es_events_audit_actor ON es_events ((metadata->'actor'->>'id'), transaction_id, global_position);
+CREATE INDEX IF NOT EXISTS es_events_audit_type ON es_events (event_type, transaction_id, global_position);
+CREATE INDEX IF NOT EXISTS es_events_audit_occurred_at ON es_events ((metadata->>'occurredAt'));
+CREATE INDEX IF NOT EXISTS es_events_audit_stream_prefix ON es_events (stream_id text_pattern_ops);`,
+  },
+]);
+
+interface AuditIndex {
+  readonly name: string;
+  readonly on: string;
+}
+
+const INDEX_LINE = /^CREATE INDEX IF NOT EXISTS ([a-z_][a-z0-9_]*) ON es_events (.+);$/;
+
+/** The indexes a migration of `AUDIT_INDEX_MIGRATIONS` creates. */
+const indexesOf = (migration: Migration): AuditIndex[] =>
+  migration.sql
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const match = INDEX_LINE.exec(line.trim());
+      if (!match) throw new Error(`${migration.name}: each line of an audit-index migration is one "CREATE INDEX IF NOT EXISTS <name> ON es_events <definition>;"`);
+      return { name: match[1]!, on: match[2]! };
+    });
 
 /**
- * Creates the filters' indexes if missing. Call once at startup, after the event store created
- * `es_events`. On PostgreSQL each is built CONCURRENTLY, so a first start on a long log does not
+ * Applies the audit-index migrations this database has not recorded, and records them. On the
+ * embedded store, a migration like any other (one process, nothing to build concurrently with; a
+ * first start has an empty log). On PostgreSQL, outside any transaction with CREATE INDEX
+ * CONCURRENTLY, which does not block writers: the server calls it in the background after it
+ * listens, so start-up does not grow with the log (a 1M-event log takes about a minute to index).
+ * Returns what it did; with `signal` aborted it stops between two indexes (recording nothing: the next
+ * start goes on, an index left half-built is dropped and built again).
+ */
+export const migrateAuditIndexes = async (db: SqlDatabase, signal?: AbortSignal): Promise<'up to date' | 'built' | 'stopped'> => {
+  if (db.kind === 'embedded') return (await migrate(db, AUDIT_INDEX_MIGRATIONS)).length > 0 ? 'built' : 'up to date';
+  const pending = await pendingMigrations(db, AUDIT_INDEX_MIGRATIONS);
+  if (pending.length === 0) return 'up to date';
+  for (const migration of pending) {
+    if (!(await ensureIndexes(db, indexesOf(migration), signal))) return 'stopped';
+    await recordMigration(db, AUDIT_INDEX_MIGRATIONS, migration.name);
+  }
+  return 'built';
+};
+
+/**
+ * Builds these indexes CONCURRENTLY if missing (PostgreSQL), so a first start on a long log does not
  * block writers. Instances starting together race: builds of different indexes wait for each other
  * and PostgreSQL ends one of them (a deadlock, "tuple concurrently updated"), which can leave an index INVALID (present, never
  * used, and skipped by `IF NOT EXISTS` for ever after). So the check is "present and valid", a lost
  * race is tried again after a short random pause, and from the second round an index still invalid
- * is dropped and built again; it returns only when every index is valid.
+ * is dropped and built again; it returns true only when every index is valid (false: `signal` aborted).
  */
-export const ensureIndexes = async (db: SqlDatabase): Promise<void> => {
-  if (db.kind === 'embedded') {
-    await db.exec(INDEXES.map(({ name, on }) => `CREATE INDEX IF NOT EXISTS ${name} ON es_events ${on};`).join('\n'));
-    return;
-  }
+const ensureIndexes = async (db: SqlDatabase, indexes: readonly AuditIndex[], signal?: AbortSignal): Promise<boolean> => {
   const ROUNDS = 8;
   let lastError: unknown = null;
   for (let round = 0; ; ) {
+    if (signal?.aborted) return false;
     // `building`: another session is building it now (a first start on a long log takes a while).
     const { rows } = await db.query<{ name: string; valid: boolean; building: boolean }>(
       `SELECT c.relname AS name, i.indisvalid AS valid,
               EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid) AS building
          FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
         WHERE i.indrelid = to_regclass('es_events') AND c.relname = ANY($1::text[])`,
-      [INDEXES.map((index) => index.name)],
+      [indexes.map((index) => index.name)],
     );
     const valid = new Set(rows.filter((row) => row.valid).map((row) => row.name));
     const invalid = new Set(rows.filter((row) => !row.valid).map((row) => row.name));
     const building = new Set(rows.filter((row) => row.building).map((row) => row.name));
-    const todo = INDEXES.filter((index) => !valid.has(index.name));
-    if (todo.length === 0) return;
+    const todo = indexes.filter((index) => !valid.has(index.name));
+    if (todo.length === 0) return true;
     if (round === ROUNDS) {
       const why = lastError instanceof Error ? `: ${lastError.message}` : '';
       throw new Error(`Could not build the audit indexes ${todo.map((index) => index.name).join(', ')} on es_events after ${ROUNDS} tries${why}`);
     }
     for (const { name, on } of todo) {
+      if (signal?.aborted) return false;
       try {
         // Another instance's build in progress is waited for; an invalid index nobody builds is a lost race.
         if (building.has(name)) continue;

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { ERASED, ERASED_VALUES, PERSONAL_DATA, type PersonalField } from '../domain/personalData';
-import { migrateExclusively, type SqlDatabase } from '../sql/sqlDatabase';
+import { migrate, migrationSet } from '../sql/migrations';
+import type { SqlDatabase } from '../sql/sqlDatabase';
 import { userIdForEmail } from '../domain/user/userId';
 
 /**
@@ -26,6 +27,9 @@ CREATE TABLE IF NOT EXISTS personal_data_pseudonym_key (
   key bytea NOT NULL
 );`;
 
+/** The pseudonym key's table (src/sql/migrations.ts): a change is a new migration at the end. */
+export const PSEUDONYM_KEY_MIGRATIONS = migrationSet('pseudonym-key', [{ name: '0001_baseline', sql: KEY_SCHEMA }]);
+
 type Data = Readonly<Record<string, unknown>>;
 
 export class Pseudonyms {
@@ -33,7 +37,7 @@ export class Pseudonyms {
 
   /** This installation's key, made (at random) on first use. */
   static async load(db: SqlDatabase): Promise<Pseudonyms> {
-    await migrateExclusively(db, KEY_SCHEMA);
+    await migrate(db, PSEUDONYM_KEY_MIGRATIONS);
     await db.query(`INSERT INTO personal_data_pseudonym_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, [randomBytes(32)]);
     const { rows } = await db.query<{ key: Buffer | Uint8Array }>(`SELECT key FROM personal_data_pseudonym_key WHERE id = 1`);
     return new Pseudonyms(Buffer.from(rows[0]!.key));

@@ -2,7 +2,8 @@ import { DomainError } from '../domain/shared/decider';
 import { userStream } from '../domain/streams';
 import { personaTarget } from './aggregates';
 import type { Logger } from '../log';
-import { migrateExclusively, type SqlDatabase } from '../sql/sqlDatabase';
+import { migrate, migrationSet } from '../sql/migrations';
+import type { SqlDatabase } from '../sql/sqlDatabase';
 
 /**
  * Who read what: staff reads of a person's record or history, kept in a table of their own
@@ -101,8 +102,7 @@ const COLUMNS = ['read_at', 'actor_id', 'actor_role', 'object_kind', 'object_id'
 const ARRAY_TYPES = ['timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'] as const;
 
 /** The table and its indexes: newest first, overall, by subject and by actor. */
-export const ensureReadAuditSchema = async (db: SqlDatabase): Promise<void> => {
-  await migrateExclusively(db, `
+const READ_AUDIT_SCHEMA = /* sql */ `
     CREATE TABLE IF NOT EXISTS audit_reads (
       id bigserial PRIMARY KEY,
       read_at timestamptz NOT NULL,
@@ -118,7 +118,13 @@ export const ensureReadAuditSchema = async (db: SqlDatabase): Promise<void> => {
     CREATE INDEX IF NOT EXISTS audit_reads_newest ON audit_reads (read_at DESC, id DESC);
     CREATE INDEX IF NOT EXISTS audit_reads_subject ON audit_reads (subject_user_id, read_at DESC, id DESC);
     CREATE INDEX IF NOT EXISTS audit_reads_actor ON audit_reads (actor_id, read_at DESC, id DESC);
-  `);
+  `;
+
+/** The read audit's schema (src/sql/migrations.ts): a change is a new migration at the end. */
+export const READ_AUDIT_MIGRATIONS = migrationSet('read-audit', [{ name: '0001_baseline', sql: READ_AUDIT_SCHEMA }]);
+
+export const ensureReadAuditSchema = async (db: SqlDatabase): Promise<void> => {
+  await migrate(db, READ_AUDIT_MIGRATIONS);
 };
 
 // One statement whatever the batch size: each column travels as one array parameter.

@@ -3,7 +3,8 @@ import { DomainError } from '../domain/shared/decider';
 import { normalizeEmail } from '../domain/user/userId';
 import type { AuthenticatedActor } from '../graphql/auth';
 import type { Logger } from '../log';
-import { migrateExclusively, type SqlDatabase } from '../sql/sqlDatabase';
+import { migrate, migrationSet } from '../sql/migrations';
+import type { SqlDatabase } from '../sql/sqlDatabase';
 
 /**
  * The token revocation list: one token by its id (`jti`), or every token of a subject issued before
@@ -70,6 +71,9 @@ CREATE TABLE IF NOT EXISTS auth_token_revocations (
 CREATE INDEX IF NOT EXISTS auth_token_revocations_in_effect ON auth_token_revocations ((coalesce(issued_before, revoked_at)));
 `;
 
+/** The revocation list's schema (src/sql/migrations.ts): a change is a new migration at the end. */
+export const REVOCATION_MIGRATIONS = migrationSet('token-revocations', [{ name: '0001_baseline', sql: SCHEMA }]);
+
 interface Row {
   id: string;
   kind: RevocationKind;
@@ -128,8 +132,7 @@ export class TokenRevocations {
   ) {}
 
   static async create(db: SqlDatabase, options: TokenRevocationsOptions): Promise<TokenRevocations> {
-    // Instances starting together take turns (a second try after a lost race could lose again).
-    await migrateExclusively(db, SCHEMA);
+    await migrate(db, REVOCATION_MIGRATIONS);
     const list = new TokenRevocations(db, options);
     await list.refresh();
     return list;

@@ -14,7 +14,8 @@ import {
   type RecordedEvent,
   type StreamWrite,
 } from './eventStore';
-import { sqlState, type SqlDatabase } from '../sql/sqlDatabase';
+import { migrate as applyMigrations, migrationSet } from '../sql/migrations';
+import type { SqlDatabase } from '../sql/sqlDatabase';
 import {
   ERASED,
   PERSONAL_DATA,
@@ -395,6 +396,12 @@ CREATE OR REPLACE VIEW es_events_merged AS
          e.recorded_at, e.previous_hash, e.hash, e.metadata AS stored_metadata
     FROM es_events e LEFT JOIN es_personal_data p ON p.event_id = e.event_id;
 `;
+
+/**
+ * The event store's schema, migration by migration (src/sql/migrations.ts): to change it, add the
+ * next one at the end (\`{ name: '0002_...', sql: ... }\`); never edit one that shipped.
+ */
+export const EVENT_STORE_MIGRATIONS = migrationSet('event-store', [{ name: '0001_baseline', sql: EVENT_STORE_SCHEMA }]);
 
 /** Streams chained per backfill transaction (`es_backfill_hashes`). */
 const BACKFILL_STREAMS_PER_CALL = 500;
@@ -870,26 +877,7 @@ export class SqlEventStore implements EventStore {
 }
 
 const migrate = async (db: SqlDatabase): Promise<void> => {
-  // Several processes may start at once against one PostgreSQL; migrate under an advisory lock.
-  if (db.kind === 'postgres') {
-    // The script's ALTER TABLEs lock es_events even when there is nothing to add, and another
-    // instance's CREATE INDEX CONCURRENTLY (audit indexes) waits for this transaction: PostgreSQL
-    // ends one of the two as a deadlock. The script is idempotent, so the loser here runs it again.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await db.transaction(async (tx) => {
-          await tx.query(`SELECT pg_advisory_xact_lock(727274)`);
-          await tx.query(EVENT_STORE_SCHEMA);
-        });
-        break;
-      } catch (error) {
-        if (sqlState(error) !== '40P01' || attempt === 5) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.floor(Math.random() * 200)));
-      }
-    }
-  } else {
-    await db.exec(EVENT_STORE_SCHEMA);
-  }
+  await applyMigrations(db, EVENT_STORE_MIGRATIONS);
   await backfillHashes(db);
 };
 

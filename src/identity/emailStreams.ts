@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { EMAIL_RESERVATION_STREAM_PREFIX, normalizeEmail } from '../domain';
-import type { SqlExecutor } from '../sql/sqlDatabase';
+import { migrate, migrationSet } from '../sql/migrations';
+import type { SqlDatabase } from '../sql/sqlDatabase';
 
 /**
  * Names the reservation stream of an e-mail address (emailReservation.ts) without writing the
@@ -28,6 +29,9 @@ CREATE TABLE IF NOT EXISTS es_settings (
   created_at timestamptz NOT NULL DEFAULT now()
 )`;
 
+/** The installation's settings table (src/sql/migrations.ts): a change is a new migration at the end. */
+export const SETTINGS_MIGRATIONS = migrationSet('settings', [{ name: '0001_baseline', sql: SETTINGS_SCHEMA }]);
+
 const KEY_NAME = 'email-reservation-key';
 
 /**
@@ -37,13 +41,8 @@ const KEY_NAME = 'email-reservation-key';
  * makes reservations unreadable: a new key would let registered addresses register again, so back it
  * up with the database.
  */
-export const loadEmailReservationKey = async (db: SqlExecutor): Promise<Buffer> => {
-  try {
-    await db.query(SETTINGS_SCHEMA);
-  } catch {
-    // Two instances creating the table at once: one of them wins, the other's table is there now.
-    await db.query(SETTINGS_SCHEMA);
-  }
+export const loadEmailReservationKey = async (db: SqlDatabase): Promise<Buffer> => {
+  await migrate(db, SETTINGS_MIGRATIONS);
   await db.query(`INSERT INTO es_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
     KEY_NAME,
     randomBytes(32).toString('hex'),
@@ -52,4 +51,4 @@ export const loadEmailReservationKey = async (db: SqlExecutor): Promise<Buffer> 
   return Buffer.from(rows[0]!.value, 'hex');
 };
 
-export const loadEmailStreams = async (db: SqlExecutor): Promise<EmailStreams> => keyedEmailStreams(await loadEmailReservationKey(db));
+export const loadEmailStreams = async (db: SqlDatabase): Promise<EmailStreams> => keyedEmailStreams(await loadEmailReservationKey(db));

@@ -1,4 +1,5 @@
 import type { DomainEvent, GlobalPosition, RecordedEvent } from '../eventstore/eventStore';
+import { migrationSet, type Migration, type MigrationSet } from '../sql/migrations';
 import type { SqlExecutor } from '../sql/sqlDatabase';
 import type { BatchWrite } from './rows';
 
@@ -16,14 +17,26 @@ import type { BatchWrite } from './rows';
 /** In `handles`: every event of the log, whatever its type (an index of the whole log). */
 export const ALL_EVENTS = '*';
 
+/** A projection's migrations, recorded as the component `projection:<name>`: its baseline, then the rest. */
+export const projectionMigrations = (projection: Pick<Projection, 'name' | 'schema' | 'migrations'>): MigrationSet =>
+  migrationSet(`projection:${projection.name}`, [{ name: '0001_baseline', sql: projection.schema }, ...(projection.migrations ?? [])]);
+
 /** Whether a projection takes events of this type. */
 export const handlesType = (handled: ReadonlySet<string>, type: string): boolean => handled.has(type) || handled.has(ALL_EVENTS);
 
 export interface Projection<E extends DomainEvent = DomainEvent> {
   readonly name: string;
   readonly handles: readonly E['type'][];
-  /** Idempotent DDL for the projection's tables. */
+  /**
+   * The DDL that created the projection's tables before migrations were recorded: its migration
+   * `0001_baseline` (src/sql/migrations.ts). Never edit it: a change goes in `migrations`.
+   */
   readonly schema: string;
+  /**
+   * The schema's later migrations, in order (`0002_...` onwards): to change a read model's tables,
+   * add one at the end. A rebuild makes its tables by running the baseline and these in turn.
+   */
+  readonly migrations?: readonly Migration[];
   /** The tables a rebuild empties. */
   readonly tables: readonly string[];
   readonly applyBatch: (tx: SqlExecutor, events: readonly RecordedEvent<E>[]) => Promise<void>;

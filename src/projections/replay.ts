@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import { SqlEventStore } from '../eventstore/sqlEventStore';
 import { loadQuery, type SqlDatabase, type SqlExecutor } from '../sql/sqlDatabase';
-import { ALL_EVENTS, FEW_EVENTS, handlesType, type InDatabaseLoad, type Projection, type ReplayApplier } from './projection';
+import { ALL_EVENTS, FEW_EVENTS, handlesType, projectionMigrations, type InDatabaseLoad, type Projection, type ReplayApplier } from './projection';
 import { writeAll, type BatchWrite } from './rows';
 
 /** es_events' columns in its order, as the merged view gives them (with personal data, or erased). */
@@ -247,7 +247,10 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     // The replay schema first: the DDL creates there, and the projections write there; anything one
     // only reads from elsewhere (another read model) still resolves to the live schema.
     const path = `${quoted(shadow)}, ${quoted(live)}`;
-    await db.exec(`SET search_path TO ${path}; ${projections.map((p) => p.schema).join('\n')}; SET search_path TO ${quoted(live)};`);
+    // The tables as the live ones are: every migration of each projection, in order (not recorded:
+    // the live schema's record already says they are applied, and the swap keeps it true).
+    const ddl = projections.flatMap((p) => projectionMigrations(p).migrations.map((migration) => migration.sql));
+    await db.exec(`SET search_path TO ${path}; ${ddl.join('\n;\n')}; SET search_path TO ${quoted(live)};`);
     const sqlTables = new Set(inSql.flatMap((p) => p.tables));
     const deferred = [
       ...(await deferKeys(db, shadow, new Set([...sqlTables, ...inNode.flatMap((p) => (p.replayApplier ? (p.replayKeysAfter ?? []) : []))]))),

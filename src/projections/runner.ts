@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { START, comparePositions, formatPosition, parsePosition, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
-import { handlesType, type Projection } from './projection';
+import { migrate, migrationSet } from '../sql/migrations';
+import { handlesType, projectionMigrations, type Projection } from './projection';
 import { replayProjections, type ReplayProgress } from './replay';
 
 const CHECKPOINT_SCHEMA = /* sql */ `
@@ -11,6 +12,9 @@ CREATE TABLE IF NOT EXISTS projection_checkpoints (
   position_minor numeric(20) NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
 );`;
+
+/** The checkpoints' table (src/sql/migrations.ts): a change is a new migration at the end. */
+export const CHECKPOINT_MIGRATIONS = migrationSet('projection-checkpoints', [{ name: '0001_baseline', sql: CHECKPOINT_SCHEMA }]);
 
 export interface RunnerOptions {
   readonly batchSize?: number;
@@ -112,15 +116,8 @@ export class ProjectionRunner {
     projections: readonly Projection[],
     options: RunnerOptions = {},
   ): Promise<ProjectionRunner> {
-    const schema = [CHECKPOINT_SCHEMA, ...projections.map((p) => p.schema)].join('\n');
-    if (db.kind === 'postgres') {
-      await db.transaction(async (tx) => {
-        await tx.query(`SELECT pg_advisory_xact_lock(727275)`);
-        await tx.query(schema);
-      });
-    } else {
-      await db.exec(schema);
-    }
+    await migrate(db, CHECKPOINT_MIGRATIONS);
+    for (const projection of projections) await migrate(db, projectionMigrations(projection));
     return new ProjectionRunner(store, db, projections, options);
   }
 

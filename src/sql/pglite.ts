@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { copyStatement, type SqlDatabase, type SqlExecutor, type SqlResult } from './sqlDatabase';
+import { copyStatement, type SqlDatabase, type SqlResult, type SqlTransaction } from './sqlDatabase';
 import { acquireStoreLock } from './storeLock';
 
 // Same shapes as the pg adapter: timestamps as text, int8 as text (callers parse what they need).
@@ -38,7 +38,13 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
     copyFrom: (table, columns, text) => copy(db, table, columns, text),
     transaction: (work) =>
       db.transaction(async (tx) => {
-        const executor: SqlExecutor = { query: (sql, params) => run(tx, sql, params), copyFrom: (table, columns, text) => copy(tx, table, columns, text) };
+        const executor: SqlTransaction = {
+          query: (sql, params) => run(tx, sql, params),
+          copyFrom: (table, columns, text) => copy(tx, table, columns, text),
+          exec: async (sql) => {
+            await tx.exec(sql);
+          },
+        };
         return work(executor);
       }),
     async exec(sql) {

@@ -1,6 +1,6 @@
 import { Pool, types, type PoolClient, type PoolConfig } from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
-import { copyStatement, type QueryOptions, type SqlDatabase, type SqlExecutor, type SqlResult } from './sqlDatabase';
+import { copyStatement, type QueryOptions, type SqlDatabase, type SqlResult, type SqlTransaction } from './sqlDatabase';
 
 // Keep timestamps as text (as PGlite is set up to): the domain speaks ISO-8601 strings.
 const TIMESTAMP_OIDS = new Set([1114, 1184]);
@@ -45,9 +45,13 @@ export const openPostgres = (connectionString: string, options: Omit<PoolConfig,
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const tx: SqlExecutor = {
+        const tx: SqlTransaction = {
           query: (sql, params, options) => run(client, sql, params, options),
           copyFrom: (table, columns, text) => copy(client, table, columns, text),
+          // No parameters: the simple protocol, which takes several statements.
+          exec: async (sql) => {
+            await client.query(sql);
+          },
         };
         const result = await work(tx);
         await client.query('COMMIT');

@@ -52,11 +52,17 @@ export const copyStatement = (table: string, columns: readonly string[], source:
 export const insertSelectStatement = (table: string, columns: readonly string[], select: string): string =>
   `INSERT INTO ${tableColumns(table, columns)} ${select}`;
 
+/** What `transaction` hands its work: the executor, and scripts (migrations) in the same transaction. */
+export interface SqlTransaction extends SqlExecutor {
+  /** Runs a script of several statements without parameters. */
+  exec(sql: string): Promise<void>;
+}
+
 export interface SqlDatabase extends SqlExecutor {
   /** `embedded` (PGlite: one connection, queries run one at a time) or `postgres`. */
   readonly kind: 'embedded' | 'postgres';
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
@@ -88,27 +94,5 @@ export const loadQuery = async (
   await db.transaction(async (tx) => {
     for (const setting of settings) await tx.query(setting);
     await tx.query(insert);
-  });
-};
-
-/** The advisory lock every start-up schema script of the read-model database takes (see `migrateExclusively`). */
-const SCHEMA_LOCK = 727276;
-
-/**
- * Runs a start-up schema script (`CREATE TABLE IF NOT EXISTS ...`). `IF NOT EXISTS` does not make
- * concurrent runs safe in PostgreSQL: two instances starting at once against one database both pass
- * the check and the loser fails on the catalog's unique index ("duplicate key value violates unique
- * constraint pg_type_typname_nsp_index"). On PostgreSQL the script therefore runs in one transaction
- * under an advisory lock, so instances starting together take turns; the embedded store has one
- * process and runs it as it is.
- */
-export const migrateExclusively = async (db: SqlDatabase, script: string): Promise<void> => {
-  if (db.kind !== 'postgres') {
-    await db.exec(script);
-    return;
-  }
-  await db.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`);
-    await tx.query(script);
   });
 };

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { SqlEventLog, encodeCursor, ensureIndexes, type EventLogFilter, type LogEvent, type LogPage } from '../../src/audit/eventLog';
+import { SqlEventLog, encodeCursor, migrateAuditIndexes, type EventLogFilter, type LogEvent, type LogPage } from '../../src/audit/eventLog';
 import { exportNdjson, type ExportedEvent } from '../../src/audit/exportNdjson';
 import { runEventsCli } from '../../src/cli/events';
 import { CommandPipeline } from '../../src/commands/pipeline';
@@ -60,8 +60,8 @@ describe.each(sqlBackends())('audit event log on $name', ({ open }) => {
   beforeAll(async () => {
     database = await open();
     const store = await SqlEventStore.create(database.db);
-    await ensureIndexes(database.db);
-    await ensureIndexes(database.db); // idempotent: every start calls it
+    expect(await migrateAuditIndexes(database.db)).toBe('built');
+    expect(await migrateAuditIndexes(database.db)).toBe('up to date'); // recorded: every start asks
     log = new SqlEventLog(database.db);
     const scenario = new Scenario(store);
 

@@ -1,5 +1,5 @@
 import { registerWithLegacyId } from '../support/identity';
-import { SqlEventLog, ensureIndexes, type EventLogFilter, type EventLogReader, type LogEvent, type LogPage } from '../../src/audit/eventLog';
+import { SqlEventLog, migrateAuditIndexes, type EventLogFilter, type EventLogReader, type LogEvent, type LogPage } from '../../src/audit/eventLog';
 import { IndexedEventLog } from '../../src/audit/indexedEventLog';
 import { Pseudonyms } from '../../src/audit/pseudonyms';
 import { CommandPipeline } from '../../src/commands/pipeline';
@@ -36,7 +36,7 @@ describe.each(sqlBackends())('indexed event log against the SQL log on $name', (
   beforeAll(async () => {
     database = await open();
     const store = await SqlEventStore.create(database.db);
-    await ensureIndexes(database.db);
+    await migrateAuditIndexes(database.db);
     const scenario = new Scenario(store);
     await scenario.run(ADMIN, onProgram({ type: 'CreateProgram', data: { programId: P1, name: 'Indexed 2026', timeZone: 'Europe/Berlin' } }), 'New year');
     await scenario.run(ADMIN, onProgram({ type: 'TurnMatchingOn', data: { programId: P1 } }));

@@ -1,4 +1,4 @@
-import type { QueryOptions, SqlDatabase, SqlExecutor } from '../../src/sql/sqlDatabase';
+import type { QueryOptions, SqlDatabase, SqlExecutor, SqlTransaction } from '../../src/sql/sqlDatabase';
 
 /** One statement sent to the database, as the counting wrapper saw it. */
 export interface SentStatement {
@@ -61,7 +61,15 @@ export const countingDatabase = (db: SqlDatabase): CountingDatabase => {
     async transaction(work) {
       sent.push({ sql: 'BEGIN', bytes: 5 });
       try {
-        const result = await db.transaction((tx) => work(wrap(tx)));
+        const result = await db.transaction((tx) =>
+          work({
+            ...wrap(tx),
+            exec(sql: string) {
+              sent.push({ sql, bytes: Buffer.byteLength(sql) });
+              return tx.exec(sql);
+            },
+          } satisfies SqlTransaction),
+        );
         sent.push({ sql: 'COMMIT', bytes: 6 });
         return result;
       } catch (error) {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { createApp } from './app';
 import { ConfigError, configErrorLines, loadConfig, withTokenKeys } from './config';
 import { createLogger } from './log';
+import { MigrationRefusedError } from './sql/migrations';
 import { StoreLockedError } from './sql/storeLock';
 
 const USAGE = `Usage: mentoring-server     (or: npm start, which builds first)
@@ -65,7 +66,7 @@ const main = async () => {
 };
 
 main().catch((error: unknown) => {
-  if (error instanceof StoreLockedError) {
+  if (error instanceof StoreLockedError || error instanceof MigrationRefusedError) {
     process.stderr.write(`Could not start: ${error.message}\n`);
     process.exit(1);
   }

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { ConfigError } from '../config';
 import { DomainError } from '../domain/shared/decider';
+import { MigrationRefusedError } from '../sql/migrations';
 import { StoreLockedError } from '../sql/storeLock';
 
 /** Exit codes every tool uses: 0 done, 1 failed (or found a problem), 2 bad arguments. */
@@ -34,7 +35,7 @@ export const runTool = (main: () => Promise<number>): void => {
       if (error instanceof ConfigError) {
         for (const problem of error.problems) process.stderr.write(`Configuration error: ${problem}\n`);
         process.exitCode = EXIT.failed;
-      } else if (error instanceof StoreLockedError) {
+      } else if (error instanceof StoreLockedError || error instanceof MigrationRefusedError) {
         process.stderr.write(`${error.message}\n`);
         process.exitCode = EXIT.failed;
       } else if (error instanceof DomainError) {

@@ -58,6 +58,8 @@ export interface EventsCliIo {
   readonly stdout: Writable;
   readonly stderr: Writable & { readonly isTTY?: boolean };
   readonly database: () => Promise<SqlDatabase>;
+  /** For `migrate`: the configured SQL database, whether or not it holds the log yet. */
+  readonly schemaDatabase?: () => Promise<{ readonly db: SqlDatabase; readonly logInDatabase: boolean }>;
   /** Who runs the tool, for the read log (default: the operating-system user at this host). */
   readonly operator?: string;
 }
@@ -76,7 +78,26 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
     summary: 'verify [--stream <id>]   recompute the hash chains and report any event altered or removed (exit 1 if any)',
     run: (argv, io) => runVerify(argv, io),
   },
+  migrate: {
+    summary: 'migrate [--status]   apply the schema migrations the database lacks, or list them all (--help for more)',
+    run: (argv, io) => runMigrate(argv, io),
+  },
 };
+
+const MIGRATE_USAGE = `Usage: mentoring-events migrate [--status]
+
+Schema migrations of the SQL database (the event log when it is kept there, the read models, the
+settings, the audit tables). The server applies them itself at start-up; this is for seeing them and
+for applying them ahead of a deployment.
+
+  --status   list every migration this version has, and any the database records that it does not:
+             one JSON object per line on stdout ({ component, name, state, appliedAt }, state one of
+             applied, pending, unknown (the database is newer than this version), changed (applied
+             with another script)). Exit 0 when all are applied, 1 otherwise.
+
+Without --status: applies the pending ones in order and records them (on PostgreSQL the event log's
+audit indexes are built CONCURRENTLY, which can take a while on a long log: progress on stderr), then
+prints the status. A database newer than this version is refused (exit 1), nothing changed.`;
 
 /** Read-model rebuilds moved to one command; the old name says where. */
 const MOVED: Readonly<Record<string, string>> = {
@@ -119,6 +140,57 @@ const runVerify = async (argv: readonly string[], io: EventsCliIo): Promise<numb
       : `NOT intact: ${report.problemCount} problem(s) in ${report.eventsChecked} events of ${report.streamsChecked} streams (listed on stdout, one JSON per line).`,
   );
   return report.intact ? 0 : 1;
+};
+
+/** `migrate [--status]`: the schema migrations, listed or applied. */
+const runMigrate = async (argv: readonly string[], io: EventsCliIo): Promise<number> => {
+  let values: { status?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { status: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+  } catch (error) {
+    line(io.stderr, `${error instanceof Error ? error.message : String(error)}\n\n${MIGRATE_USAGE}`);
+    return EXIT.usage;
+  }
+  if (values.help) {
+    line(io.stdout, MIGRATE_USAGE);
+    return EXIT.ok;
+  }
+  const { db, logInDatabase } = io.schemaDatabase ? await io.schemaDatabase() : { db: await io.database(), logInDatabase: true };
+  const { serverMigrationSets } = await import('../schemaMigrations');
+  const { serverProjections } = await import('../../projections');
+  const { eventLogIndexProjection } = await import('../../projections/eventLogIndex.projection');
+  const { MigrationRefusedError, migrate, migrationStatus } = await import('../sql/migrations');
+  const { AUDIT_INDEX_MIGRATIONS, migrateAuditIndexes } = await import('../audit/eventLog');
+  const sets = serverMigrationSets({ logInDatabase, projections: logInDatabase ? serverProjections : [...serverProjections, eventLogIndexProjection] });
+  if (!values.status) {
+    try {
+      for (const set of sets) {
+        if (set.component === AUDIT_INDEX_MIGRATIONS.component) {
+          line(io.stderr, `${set.component}: building the audit indexes on es_events if missing (CONCURRENTLY on PostgreSQL)...`);
+          line(io.stderr, `${set.component}: ${await migrateAuditIndexes(db)}`);
+        } else {
+          const applied = await migrate(db, set);
+          line(io.stderr, `${set.component}: ${applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date'}`);
+        }
+      }
+    } catch (error) {
+      if (error instanceof MigrationRefusedError) {
+        line(io.stderr, error.message);
+        return EXIT.failed;
+      }
+      throw error;
+    }
+  }
+  const states = await migrationStatus(db, sets);
+  for (const state of states) line(io.stdout, JSON.stringify(state));
+  const notApplied = states.filter((state) => state.state !== 'applied');
+  line(
+    io.stderr,
+    notApplied.length === 0
+      ? `All ${states.length} migrations applied.`
+      : `${states.length - notApplied.length} of ${states.length} migrations applied; not applied: ${notApplied.map((s) => `${s.component}/${s.name} (${s.state})`).join(', ')}.`,
+  );
+  return notApplied.length === 0 ? EXIT.ok : EXIT.failed;
 };
 
 const usage = (): string =>
@@ -324,6 +396,12 @@ export const main = async (argv: readonly string[] = process.argv.slice(2)): Pro
       stdout: process.stdout,
       stderr: process.stderr,
       database: async () => (db ??= await openEventLogDatabase(process.env)),
+      schemaDatabase: async () => {
+        const config = loadConfig(process.env);
+        const { openConfiguredDatabase } = await import('./database');
+        db ??= await openConfiguredDatabase(config);
+        return { db, logInDatabase: !config.eventStoreConnectionString };
+      },
     });
   } finally {
     await (db as SqlDatabase | null)?.close();

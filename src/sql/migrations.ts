@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Umzug } from 'umzug';
 import { sqlState, type SqlDatabase, type SqlExecutor, type SqlTransaction } from './sqlDatabase';
 
 /**
@@ -143,6 +142,9 @@ export const migrate = async (db: SqlDatabase, set: MigrationSet): Promise<reado
         const pending = pendingAfterChecks(set, await recordedOf(tx, set.component));
         if (pending.length === 0) return [];
         const byName = new Map(set.migrations.map((migration) => [migration.name, migration]));
+        // Loaded only when there is something to apply: it takes a quarter of a second, which every
+        // start-up and tool run on an up-to-date database is spared.
+        const { Umzug } = await import('umzug');
         const umzug = new Umzug<SqlTransaction>({
           migrations: pending.map((migration) => ({ name: migration.name, up: async ({ context }) => context.exec(migration.sql) })),
           context: tx,

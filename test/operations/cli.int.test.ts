@@ -38,6 +38,7 @@ describe('--help', () => {
     ['events', ['--help'], 'Usage: mentoring-events <command>'],
     ['events', ['export', '--help'], 'Usage: mentoring-events export'],
     ['events', ['verify', '--help'], 'Usage: mentoring-events verify'],
+    ['events', ['migrate', '--help'], 'Usage: mentoring-events migrate'],
     ['projections', ['--help'], 'Usage: mentoring-projections <command>'],
     ['projections', ['status', '--help'], 'Usage: mentoring-projections status'],
     ['projections', ['rebuild', '--help'], 'Usage: mentoring-projections rebuild'],

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { runEventsCli } from '../../src/cli/events';
 import { serverProjections } from '../../projections';
 import { migrateAuditIndexes } from '../../src/audit/eventLog';
 import { Pseudonyms } from '../../src/audit/pseudonyms';
@@ -13,10 +15,12 @@ import { serverMigrationSets } from '../../src/schemaMigrations';
 import { MigrationRefusedError, migrate, migrationSet, migrationStatus } from '../../src/sql/migrations';
 import { openPostgres } from '../../src/sql/postgres';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
+import { comparePositions, type GlobalPosition } from '../../src/eventstore/eventStore';
 import { announcePostgresSkip, postgresUrl, sqlBackends, type TestDatabase } from '../support/databases';
 import { userIdForEmail } from '../../src/domain';
 import { ADMIN, Scenario, onProgram, self } from '../readmodels/lifecycleScenario';
 import { registerWithLegacyId } from '../support/identity';
+import { startTestApp } from '../support/testApp';
 
 const P1 = 'prog-migrations';
 const OLD = userIdForEmail('old.user@example.org');
@@ -35,6 +39,14 @@ const startComponents = async (db: SqlDatabase): Promise<SqlEventStore> => {
   await TokenRevocations.create(db, { now: () => new Date(), maxLifetimeSeconds: 3600, clockSkewSeconds: 60, pollMs: 60_000, logger });
   await runner.catchUp();
   return store;
+};
+
+/**
+ * Until the log's readers see `position`: the SQL store shows an event once no older transaction is
+ * open anywhere on the server, and other databases' long transactions (a benchmark's load) hold it back.
+ */
+const untilVisible = async (store: SqlEventStore, position: GlobalPosition): Promise<void> => {
+  for (let i = 0; i < 600 && comparePositions(await store.readHead(), position) < 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
 };
 
 const tableExists = async (db: SqlDatabase, name: string): Promise<boolean> =>
@@ -163,7 +175,8 @@ describe.each(sqlBackends())('schema migrations on $name', ({ open }) => {
     const oldStore = await startComponents(db);
     const scenario = new Scenario(oldStore);
     await scenario.run(ADMIN, onProgram({ type: 'CreateProgram', data: { programId: P1, name: 'Before 2026', timeZone: 'Europe/Berlin' } }), 'Old');
-    await scenario.run(self(OLD, 'MENTOR'), registerWithLegacyId({ email: 'old.user@example.org', name: 'Old User', programId: P1, role: 'MENTOR' }));
+    const registered = await scenario.run(self(OLD, 'MENTOR'), registerWithLegacyId({ email: 'old.user@example.org', name: 'Old User', programId: P1, role: 'MENTOR' }));
+    await untilVisible(oldStore, registered.outcome.position);
     const key = await loadEmailReservationKey(db);
     const events = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM es_events`)).rows[0]!.n;
     await db.query(`DROP TABLE schema_migrations`);
@@ -177,6 +190,40 @@ describe.each(sqlBackends())('schema migrations on $name', ({ open }) => {
     // The store still appends and chains after the upgrade.
     await scenario.run(ADMIN, onProgram({ type: 'TurnMatchingOn', data: { programId: P1 } }));
     expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM es_events`)).rows[0]!.n).toBe(events + 1);
+  });
+
+  it('lists and applies them from the command line (mentoring-events migrate)', async () => {
+    const cli = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const stdout = new PassThrough().on('data', (chunk: Buffer) => out.push(chunk.toString()));
+      const stderr = new PassThrough().on('data', (chunk: Buffer) => err.push(chunk.toString()));
+      const code = await runEventsCli(argv, { stdout, stderr, database: async () => db, schemaDatabase: async () => ({ db, logInDatabase: true }) });
+      return { code, lines: out.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { component: string; name: string; state: string }), stderr: err.join('') };
+    };
+    const total = ALL_SETS.reduce((n, set) => n + set.migrations.length, 0);
+    const before = await cli('migrate', '--status');
+    expect(before.code).toBe(1);
+    expect(before.lines.length).toBe(total);
+    expect(before.lines.every((row) => row.state === 'pending')).toBe(true);
+    expect(await tableExists(db, 'es_events')).toBe(false);
+
+    const applied = await cli('migrate');
+    expect(applied.code).toBe(0);
+    expect(applied.lines.every((row) => row.state === 'applied')).toBe(true);
+    expect(applied.stderr).toContain(`All ${total} migrations applied.`);
+    expect(await tableExists(db, 'rm_users')).toBe(true);
+    expect((await cli('migrate', '--status')).code).toBe(0);
+
+    await db.query(`INSERT INTO schema_migrations (component, name, checksum) VALUES ('projection:users', '0007_from_the_future', 'x')`);
+    const refused = await cli('migrate');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('projection:users schema is newer than this code');
+    const status = await cli('migrate', '--status');
+    expect(status.code).toBe(1);
+    expect(status.lines.filter((row) => row.state !== 'applied')).toEqual([
+      { component: 'projection:users', name: '0007_from_the_future', state: 'unknown', appliedAt: expect.any(String) },
+    ]);
   });
 
   it('takes turns when components of one process migrate at once', async () => {
@@ -211,7 +258,8 @@ describe.each(sqlBackends())('schema migrations on $name', ({ open }) => {
       },
     };
     const runner = await ProjectionRunner.create(store, db, [counting]);
-    await new Scenario(store).run(ADMIN, onProgram({ type: 'CreateProgram', data: { programId: P1, name: 'Counted', timeZone: 'Europe/Berlin' } }));
+    const created = await new Scenario(store).run(ADMIN, onProgram({ type: 'CreateProgram', data: { programId: P1, name: 'Counted', timeZone: 'Europe/Berlin' } }));
+    await untilVisible(store, created.outcome.position);
     await runner.catchUp();
     await runner.rebuild('migrated_counts');
     expect(await columnsOf(db, 'migrated_counts')).toEqual(['program_id', 'name']);
@@ -254,5 +302,40 @@ describe('schema migrations with several PostgreSQL instances starting at once',
     expect(rows.length).toBe(ALL_SETS.reduce((n, set) => n + set.migrations.length, 0));
     expect(rows.every((row) => row.n === 1)).toBe(true);
     expect((await migrationStatus(pools[0]!, ALL_SETS)).filter((row) => row.state !== 'applied')).toEqual([]);
+  });
+});
+
+describe.each(sqlBackends())('the server and its migrations on $name', ({ open }) => {
+  it('is ready once every migration is recorded, builds the audit indexes after it listens, and says when the database is newer', async () => {
+    const database = await open();
+    const t = await startTestApp(database);
+    try {
+      const schemaCheck = async () => (await t.app.readiness()).checks.schema as { ok: boolean; detail: { migrations: number; notApplied?: unknown; buildingInBackground?: string[] } };
+      // On PostgreSQL the audit indexes are built in the background after the server listens
+      // (instantly on a test's short log); readiness does not wait for them, and they end up recorded.
+      for (let i = 0; i < 100 && (await schemaCheck()).detail.buildingInBackground; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      const ready = await schemaCheck();
+      expect(ready.ok).toBe(true);
+      expect(ready.detail.buildingInBackground).toBeUndefined();
+      expect(ready.detail.migrations).toBe(ALL_SETS.reduce((n, set) => n + set.migrations.length, 0));
+      const { rows } = await t.app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM schema_migrations WHERE component = 'event-log-indexes'`);
+      expect(rows[0]!.n).toBe(1);
+
+      // Another instance of a newer release applied a migration this one does not have.
+      await t.app.db.query(`INSERT INTO schema_migrations (component, name, checksum) VALUES ('read-audit', '0002_from_a_newer_release', 'x')`);
+      const newer = await schemaCheck();
+      expect(newer.ok).toBe(false);
+      expect(newer.detail.notApplied).toEqual([{ migration: 'read-audit/0002_from_a_newer_release', state: 'unknown' }]);
+    } finally {
+      await t.app.stop();
+    }
+    // And an instance of this release starting now is refused, naming the versions.
+    const refused = await startTestApp({ db: database.db, close: async () => undefined }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(MigrationRefusedError);
+    expect((refused as Error).message).toMatch(/read-audit schema is newer than this code: it records migration 0002_from_a_newer_release/);
+    await database.close();
   });
 });

@@ -180,7 +180,7 @@ interface SeedResult {
   readonly types: readonly { type: string; count: number }[];
 }
 
-const seed = async (db: SqlDatabase, target: number, batch: number, log: (line: string) => void): Promise<SeedResult> => {
+export const seed = async (db: SqlDatabase, target: number, batch: number, log: (line: string) => void): Promise<SeedResult> => {
   const store = new SeedingStore();
   const pipeline = new CommandPipeline(store);
   let clock = Date.UTC(2023, 0, 2, 8, 0);

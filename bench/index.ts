@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { appendThroughput } from './appendThroughput';
 import { bulkRegistration } from './bulkRegistration';
 import { autoMatching } from './autoMatching';
+import { serverStartup } from './serverStartup';
 import { cliStartup } from './cliStartup';
 import { eventLogScale } from './eventLogScale';
 import { fuzz } from './fuzz';
@@ -15,7 +16,7 @@ import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, fuzz, bulkRegistration, cliStartup];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, fuzz, bulkRegistration, cliStartup, serverStartup];
 
 const HEADER = `# Benchmarks
 

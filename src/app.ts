@@ -228,19 +228,23 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       checks.eventStore = { ok: false, detail: `${store.name} did not answer: ${error instanceof Error ? error.message : String(error)}` };
     }
     try {
-      // Migrations done: every one of this deployment's lists recorded with the code's scripts (the
-      // audit indexes may still be building in the background: reported, not required), and the
-      // tables there.
+      // Migrations done: every migration of this release recorded (the audit indexes may still be
+      // building in the background: reported, not required), and the tables there. Migrations the
+      // database records that this release does not have (a newer release's instance applied them
+      // during a rolling upgrade) or with another script are reported but keep it ready: taking every
+      // older instance out of service at once, as the first new one migrates, would help no one.
       const states = await migrationStatus(db, migrationSets);
-      const wrong = states.filter((row) => row.state !== 'applied' && !(row.state === 'pending' && row.component === BACKGROUND_COMPONENT));
+      const wrong = states.filter((row) => row.state === 'pending' && row.component !== BACKGROUND_COMPONENT);
       const building = states.filter((row) => row.state === 'pending' && row.component === BACKGROUND_COMPONENT);
+      const other = states.filter((row) => row.state === 'unknown' || row.state === 'changed');
       const { rows } = await db.query<{ name: string }>(`SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL`, [requiredTables]);
       checks.schema = {
         ok: wrong.length === 0 && rows.length === 0,
         detail: {
           migrations: states.filter((row) => row.state === 'applied').length,
           tables: requiredTables.length,
-          ...(wrong.length > 0 ? { notApplied: wrong.map((row) => ({ migration: `${row.component}/${row.name}`, state: row.state })) } : {}),
+          ...(wrong.length > 0 ? { notApplied: wrong.map((row) => `${row.component}/${row.name}`) } : {}),
+          ...(other.length > 0 ? { notThisRelease: other.map((row) => ({ migration: `${row.component}/${row.name}`, state: row.state })) } : {}),
           ...(building.length > 0 ? { buildingInBackground: building.map((row) => `${row.component}/${row.name}`) } : {}),
           ...(rows.length > 0 ? { missing: rows.map((row) => row.name) } : {}),
         },

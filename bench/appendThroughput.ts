@@ -544,10 +544,20 @@ against the acknowledged appends. On this shared 2-CPU machine a single run's ra
   this code measured **0.463×** (personal event 0.510×) and, in the run shown above, **0.643×** (0.785×).
   On such a machine the ratio says little; CPU per event says more: the store's PostgreSQL CPU was
   1.4–1.9× the INSERT's and its Node CPU 1.5–2×. Re-run on a quiet machine before judging the target.
-- *Where the rest is:* the usual event carries a reason, so the store writes three rows (es_streams,
+- *Where the rest was:* the usual event carries a reason, so the store wrote three rows (es_streams,
   es_events, es_personal_data) and five index entries against the INSERT's one row and two; an insert
-  into es_personal_data alone costs 30–50 µs of PostgreSQL CPU (psql loop, 20,000 rows). The same event
-  without a reason (\`adapter-no-reason\`) costs 1.1–1.5× the INSERT's PostgreSQL CPU. Not done here
-  (measured reason for the 0.8× miss, and the next step): keeping an event's personal part in its own
-  row costs a row per append; keeping it in an unhashed, erasable column of es_events would remove that
-  row (and the join on reads), at the price of erasure updating es_events rows in place.`;
+  into es_personal_data alone cost 30–50 µs of PostgreSQL CPU (psql loop, 20,000 rows).
+- *Kept (personal columns, issue 15):* an event's personal part (its personal fields and its reason)
+  lives in nullable columns of its own es_events row (\`personal_subjects\`, \`personal_data\`,
+  \`personal_erased\`, \`personal_metadata\`, \`personal_erased_metadata\`), outside the hash, written by
+  the event's INSERT in the append function (from the same \`p_personal\` rows, through the inlined SQL
+  function \`es_personal_part\`): two rows per append again, and no join in \`es_events_merged\`. An
+  erasure UPDATEs the values to NULL. Backend CPU per append in a server-side loop (10,000 appends per
+  run, 4 interleaved runs, median): 73 µs against 83 µs with the es_personal_data row (an event with a
+  reason); 66 against 58 µs for an event with nothing personal (the LEFT JOIN on a NULL argument).
+  Full runs, old build then this one, minutes apart on a loaded machine (load average 9–13): old
+  **0.719×** (personal event **0.642×**), new **0.754×** (**0.742×**); PostgreSQL CPU per event 486–541
+  µs (personal 538–591) before against 432–495 (423–455), the INSERT's 273–357 in both. Erasing one
+  user on a log of 100,000 events (10,000 users): 230–290 ms (median 265 ms, load 12), of which the
+  UPDATE's scan of es_events is 135 ms and the scan for events from before the split the rest; no
+  index on \`personal_subjects\` (a GIN entry per append for a rare admin operation).`;

@@ -287,11 +287,17 @@ const CTE_UNNEST_SQL = `WITH s AS (
     FROM s, unnest($2::uuid[], $3::text[], $4::integer[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS e(id, type, v, d, m, ord)
   RETURNING revision, global_position::text AS global_position, transaction_id::text AS transaction_id`;
 
-/** How the personal rows were written before they went into es_append_stream (for a head-to-head). */
+/**
+ * How the personal rows were written before they went into es_append_stream, and then into es_events'
+ * own columns (for a head-to-head): a row of their own in es_personal_data, which the variant creates.
+ */
+const OLD_PERSONAL_TABLE = `CREATE TABLE IF NOT EXISTS es_personal_data (event_id uuid PRIMARY KEY, subject_ids text[] NOT NULL,
+  data jsonb, erased jsonb NOT NULL, metadata jsonb, erased_metadata jsonb NOT NULL DEFAULT '{}')`;
 const OLD_PERSONAL_CTE = `WITH a AS (SELECT es_append_stream($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::jsonb, $7::jsonb, NULL) AS result),
   personal AS (
     INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
-    SELECT r.event_id, r.subject_ids, CASE WHEN gone THEN NULL ELSE r.data END, r.erased, CASE WHEN gone THEN NULL ELSE r.metadata END, r.erased_metadata
+    SELECT r.event_id, r.subject_ids, CASE WHEN gone THEN NULL ELSE r.data END, COALESCE(r.erased, '{}'),
+           CASE WHEN gone THEN NULL ELSE r.metadata END, COALESCE(r.erased_metadata, '{}')
       FROM jsonb_to_recordset($8::jsonb) AS r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb),
            LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
      WHERE (SELECT a.result FROM a) IS NOT NULL)
@@ -317,7 +323,8 @@ const VARIANTS: readonly Variant[] = [
   },
   {
     name: 'adapter-cte',
-    description: 'the personal row written as before: es_append_stream inside a CTE with an INSERT from jsonb_to_recordset, prepared',
+    description: 'the personal row written as two versions ago: es_append_stream inside a CTE with an INSERT into es_personal_data, prepared',
+    setup: OLD_PERSONAL_TABLE,
     append: (_db, store, pool) => async () => {
       const { streamId, event } = userStatusChanged();
       const work = await (store as unknown as { personalWork(w: unknown): Promise<{ rows: unknown[]; stored: Map<string, typeof event> }> }).personalWork([

@@ -215,7 +215,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   });
   /** Every table start-up creates; one missing means the schema is not (or no longer) in place. */
   const requiredTables = [
-    ...(eventLog ? ['es_events', 'es_streams', 'es_idempotency', 'es_personal_data'] : []),
+    ...(eventLog ? ['es_events', 'es_streams', 'es_idempotency', 'es_erased_subjects'] : []),
     'projection_checkpoints',
     'audit_reads',
     ...runner.projections.flatMap((projection) => projection.tables),

@@ -4,13 +4,13 @@ import { userIdForEmail } from './user/userId';
  * Which data of which event is personal, and whose: the one map the SQL event store splits appends
  * by, merges reads by, and erases by (see "Personal data and erasure" in the README).
  *
- * Personal values never enter `es_events.data`: the store keeps them in `es_personal_data`, one row
- * per event, tagged with the subjects below, and records only the names of the split fields in the
- * event's metadata. Erasing a subject deletes the values of every row tagged with it; reads then see
- * each field's erased value (`ERASED_VALUES`) and `personalDataErased: true` in the event's data.
- * The hash chain is computed over the stored row, so erasing never breaks it. The free-text `reason`
- * of an event's metadata is kept beside the log the same way, with the subjects the event concerns
- * (`subjectsOf`), and reads `[erased]` once erased.
+ * Personal values never enter `es_events.data`: the store keeps them in the event row's personal
+ * columns (outside the hash chain), tagged with the subjects below, and records only the names of the
+ * split fields in the event's metadata. Erasing a subject deletes the values of every event tagged
+ * with it; reads then see each field's erased value (`ERASED_VALUES`) and `personalDataErased: true`
+ * in the event's data. The hash chain covers the stored data and metadata, not those columns, so
+ * erasing never breaks it. The free-text `reason` of an event's metadata is kept in those columns the
+ * same way, with the subjects the event concerns (`subjectsOf`), and reads `[erased]` once erased.
  *
  * A subject is a user id, or a scope whose free text concerns both parties (`match:<id>`,
  * `registration:<id>`); erasing a user erases the scopes they took part in as well. Erasing any
@@ -121,7 +121,7 @@ export const subjectsOf = (data: Data): readonly string[] =>
 
 /** The marker an event whose personal fields were split off carries in its metadata. */
 export interface PersonalDataMarker {
-  /** The fields kept in `es_personal_data` rather than in the event's data. */
+  /** The fields kept in the event's personal columns rather than in its data. */
   readonly fields: readonly string[];
   /** Likewise of its metadata: `reason`, free text. */
   readonly metadata?: readonly string[];

@@ -27,7 +27,8 @@ export interface EventMetadata {
   readonly command?: string;
   /**
    * Set by the SQL stores on an event whose personal fields (src/domain/personalData.ts) were kept
-   * beside the log rather than in its data: which ones. Reads merge them back (or their erased form).
+   * in its row's personal columns (outside the hash) rather than in its data: which ones. Reads
+   * merge them back (or their erased form).
    */
   readonly personalData?: { readonly fields: readonly string[]; readonly metadata?: readonly string[] };
 }

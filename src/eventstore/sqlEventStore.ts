@@ -47,16 +47,16 @@ import {
 const GENESIS = `'\\x${'00'.repeat(32)}'::bytea`;
 
 /**
- * Writes an append's personal rows (a jsonb array of `PersonalRow`s, see personalWork) beside its
- * events, inside the append functions: the same statement and transaction as the events, no CTE
- * around the call and no second round trip. A row of a subject already erased is stored erased.
+ * An event row's INSERT into es_events, personal part included: the columns, and the FROM clause whose
+ * `p` gives the event's personal part (es_personal_part: its row of the append's personal rows, erased
+ * already when one of its subjects is, or none). One statement per event, inside the append functions:
+ * no second row, no CTE around the call and no second round trip.
  */
-const KEEP_PERSONAL_DATA = (rows: string): string => `
-    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
-    SELECT r.event_id, r.subject_ids, CASE WHEN g.gone THEN NULL ELSE r.data END, r.erased,
-           CASE WHEN g.gone THEN NULL ELSE r.metadata END, r.erased_metadata
-      FROM jsonb_to_recordset(${rows}) AS r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb),
-           LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g`;
+const EVENT_INSERT_COLUMNS = `stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash,
+                             personal_subjects, personal_data, personal_erased, personal_metadata, personal_erased_metadata`;
+const PERSONAL_VALUES = `p.subject_ids, p.data, p.erased, p.metadata, p.erased_metadata`;
+const WITH_PERSONAL_PART = (rows: string, eventId: string): string =>
+  `FROM (VALUES (1)) AS one LEFT JOIN es_personal_part(${rows}, ${eventId}) AS p ON true`;
 
 export const EVENT_STORE_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS es_streams (
@@ -123,8 +123,8 @@ DROP FUNCTION IF EXISTS es_append_stream(text, text, uuid[], text[], integer[], 
 -- p_writes: [{ "streamId", "expected": "any" | "no_stream" | <int>, "events": [{ "id", "type",
 -- "schemaVersion", "data", "metadata" }] }]. Returns the stored rows; "duplicate" is true when the
 -- idempotency key had been used (nothing is written then). A broken expectation raises SQLSTATE
--- ES409 with the stream, expected and actual revisions in DETAIL. p_personal: the personal rows to
--- keep beside the events (see KEEP_PERSONAL_DATA), or NULL.
+-- ES409 with the stream, expected and actual revisions in DETAIL. p_personal: the append's personal
+-- rows (see es_personal_part), written into their events' personal columns, or NULL.
 CREATE OR REPLACE FUNCTION es_append(p_writes jsonb, p_idempotency_key text, p_personal jsonb DEFAULT NULL)
 RETURNS TABLE (stream_id text, revision integer, global_position bigint, transaction_id xid8,
                event_id uuid, duplicate boolean, hash bytea)
@@ -211,9 +211,11 @@ BEGIN
       next_hash := es_event_hash(previous, w ->> 'streamId', last_revision - n + item.i, (item.value ->> 'id')::uuid,
                                  item.value ->> 'type', (item.value ->> 'schemaVersion')::integer, item.value -> 'data', item.value -> 'metadata');
       RETURN QUERY
-        INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
-        VALUES (w ->> 'streamId', last_revision - n + item.i, (item.value ->> 'id')::uuid, item.value ->> 'type',
-                (item.value ->> 'schemaVersion')::integer, item.value -> 'data', item.value -> 'metadata', previous, next_hash)
+        INSERT INTO es_events AS ev (${EVENT_INSERT_COLUMNS})
+        SELECT w ->> 'streamId', last_revision - n + item.i, (item.value ->> 'id')::uuid, item.value ->> 'type',
+               (item.value ->> 'schemaVersion')::integer, item.value -> 'data', item.value -> 'metadata', previous, next_hash,
+               ${PERSONAL_VALUES}
+          ${WITH_PERSONAL_PART('p_personal', "(item.value ->> 'id')::uuid")}
         RETURNING ev.stream_id, ev.revision, ev.global_position, ev.transaction_id, ev.event_id, false, ev.hash;
       previous := next_hash;
     END LOOP;
@@ -221,8 +223,6 @@ BEGIN
       UPDATE es_streams s SET last_hash = previous WHERE s.stream_id = w ->> 'streamId';
     END IF;
   END LOOP;
-  IF p_personal IS NOT NULL THEN${KEEP_PERSONAL_DATA('p_personal')};
-  END IF;
 END;
 $$;
 
@@ -231,8 +231,8 @@ $$;
 -- cost far less to parse, plan and run per call. p_expected: 'any', 'no_stream' or the revision as
 -- text; p_data and p_metadata: jsonb arrays with one element per event. Returns '<last revision>
 -- <transaction id> <global position of each event, in order> <hash of each event, hex, in order>',
--- space-separated (a hash is '-' when the stream awaits its backfill). p_personal: the personal rows
--- to keep beside the events, or NULL.
+-- space-separated (a hash is '-' when the stream awaits its backfill). p_personal: the append's
+-- personal rows (see es_personal_part), or NULL.
 CREATE OR REPLACE FUNCTION es_append_stream(p_stream_id text, p_expected text, p_ids uuid[], p_types text[],
                                             p_schema_versions integer[], p_data jsonb, p_metadata jsonb,
                                             p_personal jsonb DEFAULT NULL)
@@ -260,11 +260,11 @@ BEGIN
       ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING
       RETURNING s.last_hash INTO next_hash;
     IF next_hash IS NOT NULL THEN
-      INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
-        VALUES (p_stream_id, 0, p_ids[1], p_types[1], p_schema_versions[1], p_data -> 0, p_metadata -> 0, ${GENESIS}, next_hash)
+      INSERT INTO es_events AS ev (${EVENT_INSERT_COLUMNS})
+        SELECT p_stream_id, 0, p_ids[1], p_types[1], p_schema_versions[1], p_data -> 0, p_metadata -> 0, ${GENESIS}, next_hash,
+               ${PERSONAL_VALUES}
+          ${WITH_PERSONAL_PART('p_personal', 'p_ids[1]')}
         RETURNING ev.global_position INTO pos;
-      IF p_personal IS NOT NULL THEN${KEEP_PERSONAL_DATA('p_personal')};
-      END IF;
       RETURN '0 ' || pg_current_xact_id()::text || ' ' || pos::text || ' ' || encode(next_hash, 'hex');
     END IF;
   ELSIF p_expected = 'no_stream' THEN
@@ -305,9 +305,10 @@ BEGIN
     ELSE
       next_hash := chain[i];
     END IF;
-    INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
-      VALUES (p_stream_id, last_revision - n + i, p_ids[i], p_types[i], p_schema_versions[i],
-              p_data -> (i - 1), p_metadata -> (i - 1), previous, next_hash)
+    INSERT INTO es_events AS ev (${EVENT_INSERT_COLUMNS})
+      SELECT p_stream_id, last_revision - n + i, p_ids[i], p_types[i], p_schema_versions[i],
+             p_data -> (i - 1), p_metadata -> (i - 1), previous, next_hash, ${PERSONAL_VALUES}
+        ${WITH_PERSONAL_PART('p_personal', 'p_ids[i]')}
       RETURNING ev.global_position INTO pos;
     positions := positions || ' ' || pos;
     hashes := hashes || ' ' || coalesce(encode(next_hash, 'hex'), '-');
@@ -315,8 +316,6 @@ BEGIN
   END LOOP;
   IF chain IS NULL AND n > 0 THEN
     UPDATE es_streams s SET last_hash = previous WHERE s.stream_id = p_stream_id;
-  END IF;
-  IF p_personal IS NOT NULL THEN${KEEP_PERSONAL_DATA('p_personal')};
   END IF;
   RETURN last_revision || ' ' || pg_current_xact_id() || positions || hashes;
 END;
@@ -363,21 +362,27 @@ BEGIN
 END;
 $$;
 
--- Personal data (src/domain/personalData.ts says which fields of which events): kept beside the log,
--- one row per event, so that erasing it deletes values that never entered es_events (whose hash
--- chains stay whole). data: the personal fields as written, NULL once erased; erased: what they read
--- as afterwards. metadata and erased_metadata: the same for the free-text reason of the metadata. An
--- event written before this table existed keeps its personal values inline; erasing its subject adds
--- a row here with data and metadata NULL, which masks them on every read.
-CREATE TABLE IF NOT EXISTS es_personal_data (
-  event_id uuid PRIMARY KEY,
-  subject_ids text[] NOT NULL,
-  data jsonb,
-  erased jsonb NOT NULL
-);
-ALTER TABLE es_personal_data ADD COLUMN IF NOT EXISTS metadata jsonb, ADD COLUMN IF NOT EXISTS erased_metadata jsonb NOT NULL DEFAULT '{}';
--- No index on subject_ids: an erasure (rare, an admin's) scans the table once; every append with
--- personal data (common) would pay for a GIN entry per subject.
+-- ---------------------------------------------------------------------------------------------------
+-- Personal data in es_events (issue 15). One block, idempotent, in this order: lift it whole into a
+-- migration. (The append functions above write these columns: their INSERTs take the personal part
+-- from es_personal_part, defined here.)
+--
+-- src/domain/personalData.ts says which fields of which events are personal. An event's personal part
+-- (those fields of its data, and the free-text reason of its metadata) is kept in nullable columns of
+-- its own row, outside the hash chain: es_event_hash covers stream, revision, id, type, schema version,
+-- data and metadata as stored, never these. personal_subjects: whose it is (what an erasure matches;
+-- NULL when the event has no personal part). personal_data, personal_metadata: the values as written,
+-- NULL once erased. personal_erased, personal_erased_metadata: what they read as afterwards. So an
+-- append writes two rows (stream and event), and an erasure UPDATEs the values of the subject's events
+-- to NULL in place: no hash changes, the chains verify as before. An event written before personal
+-- data was split keeps its personal values inline in data; erasing its subject sets its erased columns
+-- (values NULL), which mask those values on every read.
+ALTER TABLE es_events ADD COLUMN IF NOT EXISTS personal_subjects text[], ADD COLUMN IF NOT EXISTS personal_data jsonb,
+  ADD COLUMN IF NOT EXISTS personal_erased jsonb, ADD COLUMN IF NOT EXISTS personal_metadata jsonb,
+  ADD COLUMN IF NOT EXISTS personal_erased_metadata jsonb;
+-- No index on personal_subjects: an erasure (rare, an admin's) scans es_events once (BENCHMARKS.md says
+-- how long that takes), where every append with personal data (most) would pay for a GIN entry per subject.
+
 -- Whose personal data was erased (by the PersonalDataErased event erased_by): personal data of theirs
 -- appended later is stored already erased.
 CREATE TABLE IF NOT EXISTS es_erased_subjects (
@@ -385,16 +390,57 @@ CREATE TABLE IF NOT EXISTS es_erased_subjects (
   erased_by uuid NOT NULL,
   erased_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- One event's personal part, from an append's personal rows (p_rows: a jsonb array of { event_id,
+-- subject_ids, data, erased, metadata, erased_metadata }, as SqlEventStore.personalWork builds them),
+-- its values NULL when one of its subjects is already erased; no row when the event has none or p_rows
+-- is NULL. Plain SQL, STABLE and not STRICT, so that PostgreSQL inlines it into the append's INSERT.
+CREATE OR REPLACE FUNCTION es_personal_part(p_rows jsonb, p_event_id uuid)
+RETURNS TABLE (subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb)
+LANGUAGE sql STABLE AS $$
+  SELECT r.subject_ids, CASE WHEN g.gone THEN NULL ELSE r.data END, r.erased,
+         CASE WHEN g.gone THEN NULL ELSE r.metadata END, r.erased_metadata
+    FROM jsonb_to_recordset(p_rows) AS r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb),
+         LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
+   WHERE r.event_id = p_event_id
+$$;
+
 -- The log as every reader sees it: es_events' columns, in its order, with each event's personal part
 -- merged back into data and metadata (or its erased form), then the metadata as stored (never holds
 -- a personal value; filters on it use es_events' indexes). The store's reads, the audit log, the
--- exports and the SQL replays all read this; only tamper verification reads es_events itself.
+-- exports and the SQL replays all read this; only tamper verification reads es_events itself. An
+-- empty part is stored NULL (an event whose only personal value is its reason has no data part).
 CREATE OR REPLACE VIEW es_events_merged AS
   SELECT e.global_position, e.transaction_id, e.stream_id, e.revision, e.event_id, e.event_type, e.schema_version,
-         CASE WHEN p.event_id IS NULL THEN e.data ELSE e.data || COALESCE(p.data, p.erased) END AS data,
-         CASE WHEN p.event_id IS NULL THEN e.metadata ELSE e.metadata || COALESCE(p.metadata, p.erased_metadata) END AS metadata,
+         CASE WHEN e.personal_subjects IS NULL THEN e.data
+              ELSE e.data || COALESCE(e.personal_data, e.personal_erased, '{}') END AS data,
+         CASE WHEN e.personal_subjects IS NULL THEN e.metadata
+              ELSE e.metadata || COALESCE(e.personal_metadata, e.personal_erased_metadata, '{}') END AS metadata,
          e.recorded_at, e.previous_hash, e.hash, e.metadata AS stored_metadata
-    FROM es_events e LEFT JOIN es_personal_data p ON p.event_id = e.event_id;
+    FROM es_events e;
+
+-- Earlier versions kept each event's personal part in a table of its own, es_personal_data (one row
+-- per event, these same five values), which every read joined. Its rows are moved into their events'
+-- columns, once, and the table dropped, rather than kept and joined for old events only: a join on
+-- every read (history pages, replays, exports) for rows that could be anywhere in the log, and two
+-- places for an erasure to clear and for a search to miss, for good. Moving is safe for the chains:
+-- these values were never hashed, and data, metadata and the hashes are left as they are. The cost is
+-- one UPDATE of the events that had a row (their rows rewritten once).
+DO $$
+BEGIN
+  IF to_regclass('es_personal_data') IS NOT NULL THEN
+    -- The oldest form of the table had no metadata columns.
+    ALTER TABLE es_personal_data ADD COLUMN IF NOT EXISTS metadata jsonb, ADD COLUMN IF NOT EXISTS erased_metadata jsonb NOT NULL DEFAULT '{}';
+    UPDATE es_events e
+       SET personal_subjects = p.subject_ids, personal_data = p.data, personal_erased = p.erased,
+           personal_metadata = p.metadata, personal_erased_metadata = p.erased_metadata
+      FROM es_personal_data p
+     WHERE p.event_id = e.event_id;
+    DROP TABLE es_personal_data;
+  END IF;
+END;
+$$;
+-- ---------------------------------------------------------------------------------------------------
 `;
 
 /**
@@ -459,7 +505,6 @@ const recorded = (
     ? { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position }
     : { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position, hash };
 
-const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
 const ERASED_REASON: Readonly<Record<string, unknown>> = Object.freeze({ reason: ERASED });
 
 /** The metadata with the personal-data marker, and without its reason when that is kept beside the log. */
@@ -470,13 +515,14 @@ const withMarker = (metadata: EventMetadata, marker: PersonalDataMarker, dropRea
   return copy as unknown as EventMetadata;
 };
 
+/** An event's personal part, as es_personal_part reads it into the event's personal columns (null: none, or erased). */
 interface PersonalRow {
   readonly event_id: string;
   readonly subject_ids: readonly string[];
   readonly data: Readonly<Record<string, unknown>> | null;
-  readonly erased: Readonly<Record<string, unknown>>;
+  readonly erased: Readonly<Record<string, unknown>> | null;
   readonly metadata: Readonly<Record<string, unknown>> | null;
-  readonly erased_metadata: Readonly<Record<string, unknown>>;
+  readonly erased_metadata: Readonly<Record<string, unknown>> | null;
 }
 
 interface PersonalWork {
@@ -488,39 +534,37 @@ interface PersonalWork {
   readonly masks: readonly PersonalRow[];
 }
 
-const PERSONAL_RECORD = `r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb)`;
-
 /**
  * The statements of an erasure (an append with a `PersonalDataErased` event), around the append `a`
  * (a CTE) in the same statement and so the same transaction: they run only when `appended` (a
- * condition on `a`) holds, and an append that fails fails them too. The append's own personal rows are
- * stored erased when one of their subjects is erased (by this append or before). Rare (an admin's
- * erasure), so not prepared; an append without an erasure passes its personal rows to the append
- * function itself (KEEP_PERSONAL_DATA). Adds its parameters to `params`.
+ * condition on `a`) holds, and an append that fails fails them too. The append's own events are
+ * written by the append function, their personal values already NULL where a subject is erased (by
+ * this append: personalWork; before: es_personal_part). The UPDATEs cannot see those rows (one
+ * snapshot per statement), and need not. Rare (an admin's erasure), so not prepared. Adds its
+ * parameters to `params`.
  */
 const erasureStatements = (work: PersonalWork, params: unknown[], appended: string): string => {
-  const rows = `$${params.push(JSON.stringify(work.rows))}::jsonb`;
   const erase = `$${params.push(work.erase)}::text[]`;
   const erasedBy = `$${params.push(work.erasedBy)}::uuid`;
   const masks = `$${params.push(JSON.stringify(work.masks))}::jsonb`;
+  // The subject's events: one pass over es_events (no index on personal_subjects: see the schema).
+  // A legacy event (values inline) is masked by its erased columns, merged with any mask it already has
+  // (an earlier erasure of another of its subjects may have masked fewer fields).
   return `,
-  personal AS (
-    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
-    SELECT r.event_id, r.subject_ids, CASE WHEN gone THEN NULL ELSE r.data END, r.erased, CASE WHEN gone THEN NULL ELSE r.metadata END, r.erased_metadata
-      FROM jsonb_to_recordset(${rows}) AS ${PERSONAL_RECORD},
-           LATERAL (SELECT r.subject_ids && ${erase} OR EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
-     WHERE ${appended}),
   erased_subjects AS (
     INSERT INTO es_erased_subjects (subject_id, erased_by)
     SELECT DISTINCT s, ${erasedBy} FROM unnest(${erase}) AS s WHERE ${appended}
     ON CONFLICT (subject_id) DO NOTHING),
-  erased_rows AS (
-    UPDATE es_personal_data d SET data = NULL, metadata = NULL
-     WHERE d.subject_ids && ${erase} AND (d.data IS NOT NULL OR d.metadata IS NOT NULL) AND ${appended}),
+  erased_events AS (
+    UPDATE es_events e SET personal_data = NULL, personal_metadata = NULL
+     WHERE e.personal_subjects && ${erase} AND (e.personal_data IS NOT NULL OR e.personal_metadata IS NOT NULL) AND ${appended}),
   masked AS (
-    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
-    SELECT r.event_id, r.subject_ids, NULL, r.erased, NULL, r.erased_metadata FROM jsonb_to_recordset(${masks}) AS ${PERSONAL_RECORD} WHERE ${appended}
-    ON CONFLICT (event_id) DO UPDATE SET data = NULL, metadata = NULL)`;
+    UPDATE es_events e
+       SET personal_subjects = r.subject_ids, personal_data = NULL, personal_metadata = NULL,
+           personal_erased = COALESCE(e.personal_erased, '{}') || r.erased,
+           personal_erased_metadata = COALESCE(e.personal_erased_metadata, '{}') || r.erased_metadata
+      FROM jsonb_to_recordset(${masks}) AS r(event_id uuid, subject_ids text[], erased jsonb, erased_metadata jsonb)
+     WHERE e.event_id = r.event_id AND ${appended})`;
 };
 
 // Rows below the oldest running transaction are final: no earlier-positioned row can still appear.
@@ -595,8 +639,8 @@ export class SqlEventStore implements EventStore {
     }[];
     try {
       const erasure = personal !== null && personal.erase.length > 0;
-      // Personal rows go to es_append itself, unless this append erases (see erasureStatements).
-      const params: unknown[] = [JSON.stringify(payload), options.idempotencyKey ?? null, personal && !erasure ? JSON.stringify(personal.rows) : null];
+      // The personal parts go to es_append itself, into the events' rows.
+      const params: unknown[] = [JSON.stringify(payload), options.idempotencyKey ?? null, personal && personal.rows.length > 0 ? JSON.stringify(personal.rows) : null];
       const appended = `SELECT * FROM es_append($1::jsonb, $2, $3::jsonb)`;
       const columns = `stream_id, revision, global_position::text AS global_position, transaction_id::text AS transaction_id,
                   event_id::text AS event_id, duplicate, encode(hash, 'hex') AS hash`;
@@ -653,8 +697,8 @@ export class SqlEventStore implements EventStore {
         events.map((e) => e.schemaVersion),
         JSON.stringify(events.map((e) => e.data)),
         JSON.stringify(events.map((e) => e.metadata)),
-        // The personal rows are written by es_append_stream itself, in the same call (unless this append erases).
-        personal && !erasure ? JSON.stringify(personal.rows) : null,
+        // The personal parts are written by es_append_stream itself, into the events' rows.
+        personal && personal.rows.length > 0 ? JSON.stringify(personal.rows) : null,
       ];
       const append = `SELECT es_append_stream($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::jsonb, $7::jsonb, $8::jsonb) AS result`;
       const rows = erasure
@@ -738,29 +782,35 @@ export class SqlEventStore implements EventStore {
           data: event.data,
           metadata: withMarker(event.metadata, marker, false),
         });
+        // An empty part is NULL (see es_events_merged): the usual event's only personal value is its reason.
         rows.push({
           event_id: event.id,
           subject_ids: subjects,
-          data: split.personal?.values ?? EMPTY,
-          erased: split.personal?.erased ?? EMPTY,
-          metadata: splitReason ? { reason } : EMPTY,
-          erased_metadata: splitReason ? ERASED_REASON : EMPTY,
+          data: split.personal?.values ?? null,
+          erased: split.personal?.erased ?? null,
+          metadata: splitReason ? { reason } : null,
+          erased_metadata: splitReason ? ERASED_REASON : null,
         });
       }
     }
     if (rows.length === 0 && erase.length === 0) return null;
-    return { rows, stored, returned, erase, erasedBy, masks: erase.length > 0 ? await this.inlineMasks(new Set(erase)) : [] };
+    if (erase.length === 0) return { rows, stored, returned, erase, erasedBy, masks: [] };
+    // The erasure's own append: events of the subjects it erases are stored erased (the append
+    // function checks only the subjects erased before).
+    const erased = new Set(erase);
+    const kept = rows.map((row) => (row.subject_ids.some((subject) => erased.has(subject)) ? { ...row, data: null, metadata: null } : row));
+    return { rows: kept, stored, returned, erase, erasedBy, masks: await this.inlineMasks(erased) };
   }
 
   /**
-   * Rows that mask, as erased, the inline personal values (and reasons) of these subjects' events from
-   * before the split. One pass over those events: an erasure is rare, and this is what it costs.
+   * Masks, as erased, for the inline personal values (and reasons) of these subjects' events from
+   * before the split (including those an earlier erasure masked: the masks merge). One pass over
+   * those events: an erasure is rare, and this is what it costs.
    */
   private async inlineMasks(subjects: ReadonlySet<string>): Promise<PersonalRow[]> {
     const { rows } = await this.db.query<{ event_id: string; event_type: string; data: Record<string, unknown>; has_reason: boolean }>(
       `SELECT e.event_id::text AS event_id, e.event_type, e.data, e.metadata ? 'reason' AS has_reason FROM es_events e
-        WHERE (e.event_type = ANY($1::text[]) OR e.metadata ? 'reason') AND NOT (e.metadata ? 'personalData')
-          AND NOT EXISTS (SELECT 1 FROM es_personal_data p WHERE p.event_id = e.event_id)`,
+        WHERE (e.event_type = ANY($1::text[]) OR e.metadata ? 'reason') AND NOT (e.metadata ? 'personalData')`,
       [PERSONAL_EVENT_TYPES],
     );
     return rows.flatMap((row) => {

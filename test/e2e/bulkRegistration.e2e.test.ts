@@ -115,7 +115,7 @@ describe.each(sqlBackends())('bulk registration on $name', ({ open }) => {
     expect(raw).not.toContain('hedy@bulk.example');
     expect(raw).not.toContain('Frequency Hopping');
     const split = await t.app.db.query<{ data: unknown }>(
-      `SELECT p.data FROM es_personal_data p JOIN es_events e ON e.event_id = p.event_id WHERE e.stream_id = $1`,
+      `SELECT personal_data AS data FROM es_events WHERE stream_id = $1`,
       [`user-${result.results[0].userId}`],
     );
     expect(JSON.stringify(split.rows)).toContain('Hedy Lamarr');

@@ -64,9 +64,9 @@ describe.each(sqlBackends())('personal data beside the log: $name', ({ open }) =
     const again = await store.appendToStreams(writes, { idempotencyKey: 'key-g' });
     expect(again.duplicate).toBe(true);
     expect(again.events.find((e) => e.id === request.id)!.data).toEqual(request.data);
-    const rows = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_personal_data WHERE event_id = $1`, [request.id]);
-    expect(rows.rows[0]!.n).toBe('1');
-    expect(JSON.stringify((await db.query(`SELECT data FROM es_events WHERE event_id = $1`, [request.id])).rows)).not.toContain('Hello from Maya');
+    const rows = await db.query<{ message: string }>(`SELECT personal_data->>'message' AS message FROM es_events WHERE event_id = $1`, [request.id]);
+    expect(rows.rows).toEqual([{ message: 'Hello from Maya' }]);
+    expect(JSON.stringify((await db.query(`SELECT data, metadata FROM es_events WHERE event_id = $1`, [request.id])).rows)).not.toContain('Hello from Maya');
   });
 
   test('a refused append stores no personal data', async () => {
@@ -74,7 +74,7 @@ describe.each(sqlBackends())('personal data beside the log: $name', ({ open }) =
     await expect(store.appendToStreams([{ streamId: 'user-u-split', expectedRevision: 'no_stream', events: [event] }])).rejects.toMatchObject({
       code: 'CONCURRENCY_CONFLICT',
     });
-    expect((await db.query(`SELECT 1 FROM es_personal_data WHERE event_id = $1`, [event.id])).rows).toHaveLength(0);
+    expect(await everything(db, ['es_events', 'es_streams'])).not.toContain('someone.else@example.org');
   });
 
   test('erasure: reads show the erased form, nothing personal is left beside the log, later data arrives erased, chains verify', async () => {
@@ -112,16 +112,74 @@ describe.each(sqlBackends())('personal data beside the log: $name', ({ open }) =
 
     const merged = JSON.stringify((await store.readAll({ maxCount: 10_000 })).map((e) => [e.data, e.metadata]));
     for (const value of [name, email, 'Zee', 'PS 321']) expect(merged).not.toContain(value);
-    // Beside the log nothing of theirs is left; only the old event's raw bytes remain in es_events (README).
-    const beside = await everything(db, ['es_personal_data', 'es_erased_subjects', 'es_streams']);
-    for (const value of [name, email, 'Zee']) expect(beside).not.toContain(value);
+    // Nothing of theirs is left in the personal columns or beside the log; only the old event's raw
+    // bytes remain in es_events' data (README).
+    const personal = await everything(db, [
+      '(SELECT personal_subjects, personal_data, personal_erased, personal_metadata, personal_erased_metadata FROM es_events)',
+      'es_erased_subjects',
+      'es_streams',
+    ]);
+    for (const value of [name, email, 'Zee']) expect(personal).not.toContain(value);
+    expect(personal).toContain('Kept Person');
     expect(await everything(db, ['es_events'])).not.toContain(name);
 
     const later = newEvent('ProfileAttributesSet', { userId, attributes: { nickname: 'Back again' } });
     await store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 2, events: [later] }]);
     expect((await store.readStream(`user-${userId}`)).events[3]!.data).toEqual({ userId, attributes: {}, personalDataErased: true });
-    expect(await everything(db, ['es_personal_data', 'es_events'])).not.toContain('Back again');
+    expect(await everything(db, ['es_events'])).not.toContain('Back again');
 
+    expect((await verifyChains(db)).intact).toBe(true);
+    // The hash still covers data and metadata as stored: an edit after the erasure is found.
+    await db.query(`UPDATE es_events SET metadata = metadata || '{"edited": true}' WHERE event_id = $1`, [request.id]);
+    const report = await verifyChains(db);
+    expect(report.problems.map((problem) => [problem.kind, problem.eventId])).toEqual([['ALTERED', request.id]]);
+    await db.query(`UPDATE es_events SET metadata = metadata - 'edited' WHERE event_id = $1`, [request.id]);
+    expect((await verifyChains(db)).intact).toBe(true);
+  });
+
+  test('an erasure appended with more events of its subject stores those erased', async () => {
+    const userId = 'u-same-append';
+    await store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 'no_stream', events: [registered(userId, 'Ines Same', 'ines.same@example.org')] }]);
+    const attributes = newEvent('ProfileAttributesSet', { userId, attributes: { nickname: 'Inny' } });
+    const erasure = newEvent(PERSONAL_DATA_ERASED, { userId, subjectIds: [userId] });
+    const appended = await store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 0, events: [attributes, erasure] }]);
+    expect(appended.events).toHaveLength(2);
+    const stream = (await store.readStream(`user-${userId}`)).events;
+    expect(stream[0]!.data).toMatchObject({ name: ERASED, email: ERASED, personalDataErased: true });
+    expect(stream[1]!.data).toEqual({ userId, attributes: {}, personalDataErased: true });
+    const text = await everything(db, ['es_events']);
+    for (const value of ['Ines Same', 'ines.same@example.org', 'Inny']) expect(text).not.toContain(value);
+    expect((await verifyChains(db)).intact).toBe(true);
+  });
+
+  test('a database written by an earlier version (personal parts in es_personal_data) reads the same after the migration, and erases', async () => {
+    const userId = 'u-earlier';
+    const event = registered(userId, 'Olga Earlier', 'olga.earlier@example.org');
+    const reasoned = newEvent('MatchRequested', { matchId: 'm-earlier', mentorUserId: 'u-m', menteeUserId: userId, message: 'Olga here' });
+    await store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 'no_stream', events: [event] }]);
+    await store.appendToStreams([{ streamId: 'match-m-earlier', expectedRevision: 'no_stream', events: [reasoned] }]);
+    const before = (await store.readAll({ maxCount: 10_000 })).filter((e) => e.id === event.id || e.id === reasoned.id);
+    expect(before).toHaveLength(2);
+    // As an earlier version stored them: the personal parts in a table of their own, the columns empty
+    // (and its view joined that table).
+    await db.query(`CREATE TABLE es_personal_data (event_id uuid PRIMARY KEY, subject_ids text[] NOT NULL, data jsonb, erased jsonb NOT NULL,
+                      metadata jsonb, erased_metadata jsonb NOT NULL DEFAULT '{}')`);
+    await db.query(`INSERT INTO es_personal_data SELECT event_id, personal_subjects, COALESCE(personal_data, '{}'), COALESCE(personal_erased, '{}'),
+                      COALESCE(personal_metadata, '{}'), COALESCE(personal_erased_metadata, '{}') FROM es_events WHERE event_id = ANY($1::uuid[])`, [[event.id, reasoned.id]]);
+    await db.query(`UPDATE es_events SET personal_subjects = NULL, personal_data = NULL, personal_erased = NULL, personal_metadata = NULL,
+                      personal_erased_metadata = NULL WHERE event_id = ANY($1::uuid[])`, [[event.id, reasoned.id]]);
+    expect((await store.readStream(`user-${userId}`)).events[0]!.data).not.toHaveProperty('name');
+
+    store = await SqlEventStore.create(db);
+    expect((await db.query(`SELECT to_regclass('es_personal_data') IS NULL AS gone`)).rows).toEqual([{ gone: true }]);
+    const after = (await store.readAll({ maxCount: 10_000 })).filter((e) => e.id === event.id || e.id === reasoned.id);
+    expect(after).toEqual(before);
+    expect((await verifyChains(db)).intact).toBe(true);
+
+    await store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 0, events: [newEvent(PERSONAL_DATA_ERASED, { userId, subjectIds: [userId] })] }]);
+    expect((await store.readStream(`user-${userId}`)).events[0]!.data).toMatchObject({ name: ERASED, personalDataErased: true });
+    const text = await everything(db, ['es_events']);
+    for (const value of ['Olga Earlier', 'olga.earlier@example.org', 'Olga here']) expect(text).not.toContain(value);
     expect((await verifyChains(db)).intact).toBe(true);
   });
 });

@@ -46,19 +46,21 @@ import {
 /** The previous hash of a stream's first event: 32 zero bytes, as a bytea literal. */
 const GENESIS = `'\\x${'00'.repeat(32)}'::bytea`;
 
+// 0001_baseline: the schema as the code created it before migrations were recorded. Shipped: never
+// edited (its checksum is recorded); later changes are the migrations after it.
 /**
- * An event row's INSERT into es_events, personal part included: the columns, and the FROM clause whose
- * `p` gives the event's personal part (es_personal_part: its row of the append's personal rows, erased
- * already when one of its subjects is, or none). One statement per event, inside the append functions:
- * no second row, no CTE around the call and no second round trip.
+ * Writes an append's personal rows (a jsonb array of `PersonalRow`s, see personalWork) beside its
+ * events, inside the append functions: the same statement and transaction as the events, no CTE
+ * around the call and no second round trip. A row of a subject already erased is stored erased.
  */
-const EVENT_INSERT_COLUMNS = `stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash,
-                             personal_subjects, personal_data, personal_erased, personal_metadata, personal_erased_metadata`;
-const PERSONAL_VALUES = `p.subject_ids, p.data, p.erased, p.metadata, p.erased_metadata`;
-const WITH_PERSONAL_PART = (rows: string, eventId: string): string =>
-  `FROM (VALUES (1)) AS one LEFT JOIN es_personal_part(${rows}, ${eventId}) AS p ON true`;
+const KEEP_PERSONAL_DATA = (rows: string): string => `
+    INSERT INTO es_personal_data (event_id, subject_ids, data, erased, metadata, erased_metadata)
+    SELECT r.event_id, r.subject_ids, CASE WHEN g.gone THEN NULL ELSE r.data END, r.erased,
+           CASE WHEN g.gone THEN NULL ELSE r.metadata END, r.erased_metadata
+      FROM jsonb_to_recordset(${rows}) AS r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb),
+           LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g`;
 
-export const EVENT_STORE_SCHEMA = /* sql */ `
+const BASELINE_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS es_streams (
   stream_id text PRIMARY KEY,
   revision integer NOT NULL
@@ -120,6 +122,380 @@ $$;
 DROP FUNCTION IF EXISTS es_append(jsonb, text);
 DROP FUNCTION IF EXISTS es_append_stream(text, text, uuid[], text[], integer[], jsonb, jsonb);
 
+-- p_writes: [{ "streamId", "expected": "any" | "no_stream" | <int>, "events": [{ "id", "type",
+-- "schemaVersion", "data", "metadata" }] }]. Returns the stored rows; "duplicate" is true when the
+-- idempotency key had been used (nothing is written then). A broken expectation raises SQLSTATE
+-- ES409 with the stream, expected and actual revisions in DETAIL. p_personal: the personal rows to
+-- keep beside the events (see KEEP_PERSONAL_DATA), or NULL.
+CREATE OR REPLACE FUNCTION es_append(p_writes jsonb, p_idempotency_key text, p_personal jsonb DEFAULT NULL)
+RETURNS TABLE (stream_id text, revision integer, global_position bigint, transaction_id xid8,
+               event_id uuid, duplicate boolean, hash bytea)
+LANGUAGE plpgsql AS $$
+DECLARE
+  w jsonb;
+  item record;
+  n integer;
+  expected jsonb;
+  last_revision integer;
+  actual integer;
+  previous bytea;
+  next_hash bytea;
+  stored_streams text[];
+  requested_streams text[];
+  first_key_use boolean := true;
+  genesis constant bytea := ${GENESIS};
+BEGIN
+  IF p_idempotency_key IS NOT NULL THEN
+    SELECT array_agg(x ->> 'streamId' ORDER BY x ->> 'streamId') INTO requested_streams
+      FROM jsonb_array_elements(p_writes) x;
+    INSERT INTO es_idempotency AS i (idempotency_key, stream_ids, event_ids)
+      SELECT p_idempotency_key, requested_streams,
+             ARRAY(SELECT (e ->> 'id')::uuid FROM jsonb_array_elements(p_writes) x,
+                   jsonb_array_elements(x -> 'events') e)
+      ON CONFLICT (idempotency_key) DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    first_key_use := n = 1;
+    IF NOT first_key_use THEN
+      SELECT i.stream_ids INTO stored_streams FROM es_idempotency i WHERE i.idempotency_key = p_idempotency_key;
+      IF stored_streams IS DISTINCT FROM requested_streams THEN
+        RAISE EXCEPTION 'idempotency key reused' USING ERRCODE = 'ES422', DETAIL = p_idempotency_key;
+      END IF;
+      RETURN QUERY
+        SELECT ev.stream_id, ev.revision, ev.global_position, ev.transaction_id, ev.event_id, true, ev.hash
+          FROM es_events ev JOIN es_idempotency i ON ev.event_id = ANY (i.event_ids)
+         WHERE i.idempotency_key = p_idempotency_key
+         ORDER BY ev.transaction_id, ev.global_position;
+      RETURN;
+    END IF;
+  END IF;
+
+  -- Lock streams in one order so two multi-stream appends cannot deadlock. Each lock also reads the
+  -- stream's head hash (a new stream's row starts at the genesis value and is set after its events).
+  FOR w IN SELECT x FROM jsonb_array_elements(p_writes) x ORDER BY x ->> 'streamId' LOOP
+    n := jsonb_array_length(w -> 'events');
+    expected := w -> 'expected';
+    IF expected = '"no_stream"' THEN
+      INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (w ->> 'streamId', n - 1, genesis)
+        ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING;
+      GET DIAGNOSTICS actual = ROW_COUNT;
+      IF actual = 0 THEN
+        SELECT s.revision INTO actual FROM es_streams s WHERE s.stream_id = w ->> 'streamId';
+        RAISE EXCEPTION 'wrong expected revision' USING ERRCODE = 'ES409',
+          DETAIL = json_build_array(w ->> 'streamId', 'no_stream', actual)::text;
+      END IF;
+      IF n = 0 THEN
+        -- A check that the stream does not exist: the row just inserted holds its key until this
+        -- transaction ends (a concurrent first append to it waits, then goes ahead; one that got there
+        -- first makes the insert above fail), and is removed so the stream still does not exist.
+        DELETE FROM es_streams s WHERE s.stream_id = w ->> 'streamId';
+        CONTINUE;
+      END IF;
+      last_revision := n - 1;
+      previous := genesis;
+    ELSIF expected = '"any"' THEN
+      INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (w ->> 'streamId', n - 1, genesis)
+        ON CONFLICT ON CONSTRAINT es_streams_pkey DO UPDATE SET revision = s.revision + n
+        RETURNING s.revision, s.last_hash INTO last_revision, previous;
+    ELSE
+      UPDATE es_streams s SET revision = s.revision + n
+       WHERE s.stream_id = w ->> 'streamId' AND s.revision = (expected #>> '{}')::integer
+       RETURNING s.revision, s.last_hash INTO last_revision, previous;
+      IF last_revision IS NULL THEN
+        SELECT s.revision INTO actual FROM es_streams s WHERE s.stream_id = w ->> 'streamId';
+        RAISE EXCEPTION 'wrong expected revision' USING ERRCODE = 'ES409',
+          DETAIL = json_build_array(w ->> 'streamId', (expected #>> '{}')::integer, actual)::text;
+      END IF;
+    END IF;
+
+    -- A stream not yet backfilled has no head hash (NULL): its new events get none either, and
+    -- es_backfill_hashes chains them with the rest.
+    FOR item IN SELECT x.value, x.ordinality::integer AS i FROM jsonb_array_elements(w -> 'events') WITH ORDINALITY x LOOP
+      next_hash := es_event_hash(previous, w ->> 'streamId', last_revision - n + item.i, (item.value ->> 'id')::uuid,
+                                 item.value ->> 'type', (item.value ->> 'schemaVersion')::integer, item.value -> 'data', item.value -> 'metadata');
+      RETURN QUERY
+        INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
+        VALUES (w ->> 'streamId', last_revision - n + item.i, (item.value ->> 'id')::uuid, item.value ->> 'type',
+                (item.value ->> 'schemaVersion')::integer, item.value -> 'data', item.value -> 'metadata', previous, next_hash)
+        RETURNING ev.stream_id, ev.revision, ev.global_position, ev.transaction_id, ev.event_id, false, ev.hash;
+      previous := next_hash;
+    END LOOP;
+    IF n > 0 THEN
+      UPDATE es_streams s SET last_hash = previous WHERE s.stream_id = w ->> 'streamId';
+    END IF;
+  END LOOP;
+  IF p_personal IS NOT NULL THEN${KEEP_PERSONAL_DATA('p_personal')};
+  END IF;
+END;
+$$;
+
+-- The common append, one stream and no idempotency key, with es_append's checks, errors and hashes.
+-- Plain typed parameters instead of a jsonb envelope, and a plain (not set-returning) result, which
+-- cost far less to parse, plan and run per call. p_expected: 'any', 'no_stream' or the revision as
+-- text; p_data and p_metadata: jsonb arrays with one element per event. Returns '<last revision>
+-- <transaction id> <global position of each event, in order> <hash of each event, hex, in order>',
+-- space-separated (a hash is '-' when the stream awaits its backfill). p_personal: the personal rows
+-- to keep beside the events, or NULL.
+CREATE OR REPLACE FUNCTION es_append_stream(p_stream_id text, p_expected text, p_ids uuid[], p_types text[],
+                                            p_schema_versions integer[], p_data jsonb, p_metadata jsonb,
+                                            p_personal jsonb DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  n integer := cardinality(p_ids);
+  last_revision integer;
+  actual integer;
+  pos bigint;
+  positions text;
+  hashes text;
+  previous bytea;
+  next_hash bytea;
+  chain bytea[];
+BEGIN
+  IF p_expected = 'no_stream' AND n = 1 THEN
+    -- The hot path, one event to a new stream: its hash is computed within the stream row's INSERT
+    -- (head hash included, so es_streams is written once), and then the event is written with it.
+    -- As few plpgsql statements as possible (variable defaults included): each costs its expression
+    -- setup on every call.
+    INSERT INTO es_streams AS s (stream_id, revision, last_hash)
+      VALUES (p_stream_id, 0, es_event_hash(${GENESIS}, p_stream_id, 0, p_ids[1], p_types[1], p_schema_versions[1],
+                                            p_data -> 0, p_metadata -> 0))
+      ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING
+      RETURNING s.last_hash INTO next_hash;
+    IF next_hash IS NOT NULL THEN
+      INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
+        VALUES (p_stream_id, 0, p_ids[1], p_types[1], p_schema_versions[1], p_data -> 0, p_metadata -> 0, ${GENESIS}, next_hash)
+        RETURNING ev.global_position INTO pos;
+      IF p_personal IS NOT NULL THEN${KEEP_PERSONAL_DATA('p_personal')};
+      END IF;
+      RETURN '0 ' || pg_current_xact_id()::text || ' ' || pos::text || ' ' || encode(next_hash, 'hex');
+    END IF;
+  ELSIF p_expected = 'no_stream' THEN
+    -- A new stream's chain is known before the stream row is written, so the row is written once,
+    -- head hash included (no second write of es_streams).
+    next_hash := ${GENESIS};
+    FOR i IN 1 .. n LOOP
+      next_hash := es_event_hash(next_hash, p_stream_id, i - 1, p_ids[i], p_types[i], p_schema_versions[i],
+                                 p_data -> (i - 1), p_metadata -> (i - 1));
+      chain[i] := next_hash;
+    END LOOP;
+    INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (p_stream_id, n - 1, next_hash)
+      ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING
+      RETURNING s.revision INTO last_revision;
+    previous := ${GENESIS};
+  ELSIF p_expected = 'any' THEN
+    INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (p_stream_id, n - 1, ${GENESIS})
+      ON CONFLICT ON CONSTRAINT es_streams_pkey DO UPDATE SET revision = s.revision + n
+      RETURNING s.revision, s.last_hash INTO last_revision, previous;
+  ELSE
+    UPDATE es_streams s SET revision = s.revision + n
+     WHERE s.stream_id = p_stream_id AND s.revision = p_expected::integer
+     RETURNING s.revision, s.last_hash INTO last_revision, previous;
+  END IF;
+  IF last_revision IS NULL THEN
+    SELECT s.revision INTO actual FROM es_streams s WHERE s.stream_id = p_stream_id;
+    RAISE EXCEPTION 'wrong expected revision' USING ERRCODE = 'ES409',
+      DETAIL = json_build_array(p_stream_id,
+                                CASE WHEN p_expected = 'no_stream' THEN to_json(p_expected) ELSE to_json(p_expected::integer) END,
+                                actual)::text;
+  END IF;
+  positions := '';
+  hashes := '';
+  FOR i IN 1 .. n LOOP
+    IF chain IS NULL THEN
+      next_hash := es_event_hash(previous, p_stream_id, last_revision - n + i, p_ids[i], p_types[i], p_schema_versions[i],
+                                 p_data -> (i - 1), p_metadata -> (i - 1));
+    ELSE
+      next_hash := chain[i];
+    END IF;
+    INSERT INTO es_events AS ev (stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash)
+      VALUES (p_stream_id, last_revision - n + i, p_ids[i], p_types[i], p_schema_versions[i],
+              p_data -> (i - 1), p_metadata -> (i - 1), previous, next_hash)
+      RETURNING ev.global_position INTO pos;
+    positions := positions || ' ' || pos;
+    hashes := hashes || ' ' || coalesce(encode(next_hash, 'hex'), '-');
+    previous := next_hash;
+  END LOOP;
+  IF chain IS NULL AND n > 0 THEN
+    UPDATE es_streams s SET last_hash = previous WHERE s.stream_id = p_stream_id;
+  END IF;
+  IF p_personal IS NOT NULL THEN${KEEP_PERSONAL_DATA('p_personal')};
+  END IF;
+  RETURN last_revision || ' ' || pg_current_xact_id() || positions || hashes;
+END;
+$$;
+
+-- Backfill for databases whose events predate the hash columns: chains up to p_max_streams streams
+-- that have no head hash, in stream id order after p_after, each from its first event in revision
+-- order, and returns the last stream id looked at (NULL when there are none left). Each stream is
+-- locked (appends to it wait) and chained whole, so a call that is interrupted leaves every stream
+-- either chained or untouched: call again until NULL, in separate transactions, to resume. A stream
+-- any of whose events already has a hash is not a stream that predates the columns but a damaged
+-- one: it is left for the verifier to report, never re-chained (which would hide the damage).
+CREATE OR REPLACE FUNCTION es_backfill_hashes(p_after text, p_max_streams integer)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  s record;
+  e record;
+  previous bytea;
+  next_hash bytea;
+  last_seen text;
+  genesis constant bytea := ${GENESIS};
+BEGIN
+  FOR s IN SELECT st.stream_id FROM es_streams st
+            WHERE st.last_hash IS NULL AND st.stream_id > p_after
+            ORDER BY st.stream_id LIMIT p_max_streams LOOP
+    last_seen := s.stream_id;
+    PERFORM 1 FROM es_streams st WHERE st.stream_id = s.stream_id AND st.last_hash IS NULL FOR UPDATE;
+    CONTINUE WHEN NOT FOUND;
+    CONTINUE WHEN EXISTS (SELECT 1 FROM es_events ev WHERE ev.stream_id = s.stream_id AND ev.hash IS NOT NULL);
+    previous := genesis;
+    FOR e IN SELECT ev.revision, ev.event_id, ev.event_type, ev.schema_version, ev.data, ev.metadata
+               FROM es_events ev WHERE ev.stream_id = s.stream_id ORDER BY ev.revision LOOP
+      next_hash := es_event_hash(previous, s.stream_id, e.revision, e.event_id, e.event_type, e.schema_version, e.data, e.metadata);
+      UPDATE es_events ev SET previous_hash = previous, hash = next_hash
+       WHERE ev.stream_id = s.stream_id AND ev.revision = e.revision;
+      previous := next_hash;
+    END LOOP;
+    IF previous IS DISTINCT FROM genesis THEN
+      UPDATE es_streams st SET last_hash = previous WHERE st.stream_id = s.stream_id;
+    END IF;
+  END LOOP;
+  RETURN last_seen;
+END;
+$$;
+
+-- Personal data (src/domain/personalData.ts says which fields of which events): kept beside the log,
+-- one row per event, so that erasing it deletes values that never entered es_events (whose hash
+-- chains stay whole). data: the personal fields as written, NULL once erased; erased: what they read
+-- as afterwards. metadata and erased_metadata: the same for the free-text reason of the metadata. An
+-- event written before this table existed keeps its personal values inline; erasing its subject adds
+-- a row here with data and metadata NULL, which masks them on every read.
+CREATE TABLE IF NOT EXISTS es_personal_data (
+  event_id uuid PRIMARY KEY,
+  subject_ids text[] NOT NULL,
+  data jsonb,
+  erased jsonb NOT NULL
+);
+ALTER TABLE es_personal_data ADD COLUMN IF NOT EXISTS metadata jsonb, ADD COLUMN IF NOT EXISTS erased_metadata jsonb NOT NULL DEFAULT '{}';
+-- No index on subject_ids: an erasure (rare, an admin's) scans the table once; every append with
+-- personal data (common) would pay for a GIN entry per subject.
+-- Whose personal data was erased (by the PersonalDataErased event erased_by): personal data of theirs
+-- appended later is stored already erased.
+CREATE TABLE IF NOT EXISTS es_erased_subjects (
+  subject_id text PRIMARY KEY,
+  erased_by uuid NOT NULL,
+  erased_at timestamptz NOT NULL DEFAULT now()
+);
+-- The log as every reader sees it: es_events' columns, in its order, with each event's personal part
+-- merged back into data and metadata (or its erased form), then the metadata as stored (never holds
+-- a personal value; filters on it use es_events' indexes). The store's reads, the audit log, the
+-- exports and the SQL replays all read this; only tamper verification reads es_events itself.
+CREATE OR REPLACE VIEW es_events_merged AS
+  SELECT e.global_position, e.transaction_id, e.stream_id, e.revision, e.event_id, e.event_type, e.schema_version,
+         CASE WHEN p.event_id IS NULL THEN e.data ELSE e.data || COALESCE(p.data, p.erased) END AS data,
+         CASE WHEN p.event_id IS NULL THEN e.metadata ELSE e.metadata || COALESCE(p.metadata, p.erased_metadata) END AS metadata,
+         e.recorded_at, e.previous_hash, e.hash, e.metadata AS stored_metadata
+    FROM es_events e LEFT JOIN es_personal_data p ON p.event_id = e.event_id;
+`;
+
+/**
+ * An event row's INSERT into es_events, personal part included: the columns, and the FROM clause whose
+ * `p` gives the event's personal part (es_personal_part: its row of the append's personal rows, erased
+ * already when one of its subjects is, or none). One statement per event, inside the append functions:
+ * no second row, no CTE around the call and no second round trip.
+ */
+const EVENT_INSERT_COLUMNS = `stream_id, revision, event_id, event_type, schema_version, data, metadata, previous_hash, hash,
+                             personal_subjects, personal_data, personal_erased, personal_metadata, personal_erased_metadata`;
+const PERSONAL_VALUES = `p.subject_ids, p.data, p.erased, p.metadata, p.erased_metadata`;
+const WITH_PERSONAL_PART = (rows: string, eventId: string): string =>
+  `FROM (VALUES (1)) AS one LEFT JOIN es_personal_part(${rows}, ${eventId}) AS p ON true`;
+
+/**
+ * 0002: personal data in es_events' own columns (issue 15), replacing the es_personal_data table:
+ * the columns, es_personal_part, the append functions writing them (same signatures, so CREATE OR
+ * REPLACE), the view reading them, and the move of earlier rows. See the comments in the script.
+ */
+const PERSONAL_COLUMNS = /* sql */ `
+-- ---------------------------------------------------------------------------------------------------
+-- Personal data in es_events (issue 15).
+--
+-- src/domain/personalData.ts says which fields of which events are personal. An event's personal part
+-- (those fields of its data, and the free-text reason of its metadata) is kept in nullable columns of
+-- its own row, outside the hash chain: es_event_hash covers stream, revision, id, type, schema version,
+-- data and metadata as stored, never these. personal_subjects: whose it is (what an erasure matches;
+-- NULL when the event has no personal part). personal_data, personal_metadata: the values as written,
+-- NULL once erased. personal_erased, personal_erased_metadata: what they read as afterwards. So an
+-- append writes two rows (stream and event), and an erasure UPDATEs the values of the subject's events
+-- to NULL in place: no hash changes, the chains verify as before. An event written before personal
+-- data was split keeps its personal values inline in data; erasing its subject sets its erased columns
+-- (values NULL), which mask those values on every read.
+ALTER TABLE es_events ADD COLUMN IF NOT EXISTS personal_subjects text[], ADD COLUMN IF NOT EXISTS personal_data jsonb,
+  ADD COLUMN IF NOT EXISTS personal_erased jsonb, ADD COLUMN IF NOT EXISTS personal_metadata jsonb,
+  ADD COLUMN IF NOT EXISTS personal_erased_metadata jsonb;
+-- No index on personal_subjects: an erasure (rare, an admin's) scans es_events once (BENCHMARKS.md says
+-- how long that takes), where every append with personal data (most) would pay for a GIN entry per subject.
+
+-- Whose personal data was erased (by the PersonalDataErased event erased_by): personal data of theirs
+-- appended later is stored already erased.
+CREATE TABLE IF NOT EXISTS es_erased_subjects (
+  subject_id text PRIMARY KEY,
+  erased_by uuid NOT NULL,
+  erased_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- One event's personal part, from an append's personal rows (p_rows: a jsonb array of { event_id,
+-- subject_ids, data, erased, metadata, erased_metadata }, as SqlEventStore.personalWork builds them),
+-- its values NULL when one of its subjects is already erased; no row when the event has none or p_rows
+-- is NULL. Plain SQL, STABLE and not STRICT, so that PostgreSQL inlines it into the append's INSERT.
+CREATE OR REPLACE FUNCTION es_personal_part(p_rows jsonb, p_event_id uuid)
+RETURNS TABLE (subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb)
+LANGUAGE sql STABLE AS $$
+  SELECT r.subject_ids, CASE WHEN g.gone THEN NULL ELSE r.data END, r.erased,
+         CASE WHEN g.gone THEN NULL ELSE r.metadata END, r.erased_metadata
+    FROM jsonb_to_recordset(p_rows) AS r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb),
+         LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
+   WHERE r.event_id = p_event_id
+$$;
+
+-- The log as every reader sees it: es_events' columns, in its order, with each event's personal part
+-- merged back into data and metadata (or its erased form), then the metadata as stored (never holds
+-- a personal value; filters on it use es_events' indexes). The store's reads, the audit log, the
+-- exports and the SQL replays all read this; only tamper verification reads es_events itself. An
+-- empty part is stored NULL (an event whose only personal value is its reason has no data part).
+CREATE OR REPLACE VIEW es_events_merged AS
+  SELECT e.global_position, e.transaction_id, e.stream_id, e.revision, e.event_id, e.event_type, e.schema_version,
+         CASE WHEN e.personal_subjects IS NULL THEN e.data
+              ELSE e.data || COALESCE(e.personal_data, e.personal_erased, '{}') END AS data,
+         CASE WHEN e.personal_subjects IS NULL THEN e.metadata
+              ELSE e.metadata || COALESCE(e.personal_metadata, e.personal_erased_metadata, '{}') END AS metadata,
+         e.recorded_at, e.previous_hash, e.hash, e.metadata AS stored_metadata
+    FROM es_events e;
+
+-- Earlier versions kept each event's personal part in a table of its own, es_personal_data (one row
+-- per event, these same five values), which every read joined. Its rows are moved into their events'
+-- columns, once, and the table dropped, rather than kept and joined for old events only: a join on
+-- every read (history pages, replays, exports) for rows that could be anywhere in the log, and two
+-- places for an erasure to clear and for a search to miss, for good. Moving is safe for the chains:
+-- these values were never hashed, and data, metadata and the hashes are left as they are. The cost is
+-- one UPDATE of the events that had a row (their rows rewritten once).
+DO $$
+BEGIN
+  IF to_regclass('es_personal_data') IS NOT NULL THEN
+    -- The oldest form of the table had no metadata columns.
+    ALTER TABLE es_personal_data ADD COLUMN IF NOT EXISTS metadata jsonb, ADD COLUMN IF NOT EXISTS erased_metadata jsonb NOT NULL DEFAULT '{}';
+    UPDATE es_events e
+       SET personal_subjects = p.subject_ids, personal_data = p.data, personal_erased = p.erased,
+           personal_metadata = p.metadata, personal_erased_metadata = p.erased_metadata
+      FROM es_personal_data p
+     WHERE p.event_id = e.event_id;
+    DROP TABLE es_personal_data;
+  END IF;
+END;
+$$;
+-- ---------------------------------------------------------------------------------------------------
+-- The append functions, writing the personal part into the event's own row (only their INSERTs changed
+-- from 0001_baseline, which wrote es_personal_data rows after them).
 -- p_writes: [{ "streamId", "expected": "any" | "no_stream" | <int>, "events": [{ "id", "type",
 -- "schemaVersion", "data", "metadata" }] }]. Returns the stored rows; "duplicate" is true when the
 -- idempotency key had been used (nothing is written then). A broken expectation raises SQLSTATE
@@ -320,126 +696,6 @@ BEGIN
   RETURN last_revision || ' ' || pg_current_xact_id() || positions || hashes;
 END;
 $$;
-
--- Backfill for databases whose events predate the hash columns: chains up to p_max_streams streams
--- that have no head hash, in stream id order after p_after, each from its first event in revision
--- order, and returns the last stream id looked at (NULL when there are none left). Each stream is
--- locked (appends to it wait) and chained whole, so a call that is interrupted leaves every stream
--- either chained or untouched: call again until NULL, in separate transactions, to resume. A stream
--- any of whose events already has a hash is not a stream that predates the columns but a damaged
--- one: it is left for the verifier to report, never re-chained (which would hide the damage).
-CREATE OR REPLACE FUNCTION es_backfill_hashes(p_after text, p_max_streams integer)
-RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-  s record;
-  e record;
-  previous bytea;
-  next_hash bytea;
-  last_seen text;
-  genesis constant bytea := ${GENESIS};
-BEGIN
-  FOR s IN SELECT st.stream_id FROM es_streams st
-            WHERE st.last_hash IS NULL AND st.stream_id > p_after
-            ORDER BY st.stream_id LIMIT p_max_streams LOOP
-    last_seen := s.stream_id;
-    PERFORM 1 FROM es_streams st WHERE st.stream_id = s.stream_id AND st.last_hash IS NULL FOR UPDATE;
-    CONTINUE WHEN NOT FOUND;
-    CONTINUE WHEN EXISTS (SELECT 1 FROM es_events ev WHERE ev.stream_id = s.stream_id AND ev.hash IS NOT NULL);
-    previous := genesis;
-    FOR e IN SELECT ev.revision, ev.event_id, ev.event_type, ev.schema_version, ev.data, ev.metadata
-               FROM es_events ev WHERE ev.stream_id = s.stream_id ORDER BY ev.revision LOOP
-      next_hash := es_event_hash(previous, s.stream_id, e.revision, e.event_id, e.event_type, e.schema_version, e.data, e.metadata);
-      UPDATE es_events ev SET previous_hash = previous, hash = next_hash
-       WHERE ev.stream_id = s.stream_id AND ev.revision = e.revision;
-      previous := next_hash;
-    END LOOP;
-    IF previous IS DISTINCT FROM genesis THEN
-      UPDATE es_streams st SET last_hash = previous WHERE st.stream_id = s.stream_id;
-    END IF;
-  END LOOP;
-  RETURN last_seen;
-END;
-$$;
-
--- ---------------------------------------------------------------------------------------------------
--- Personal data in es_events (issue 15). One block, idempotent, in this order: lift it whole into a
--- migration. (The append functions above write these columns: their INSERTs take the personal part
--- from es_personal_part, defined here.)
---
--- src/domain/personalData.ts says which fields of which events are personal. An event's personal part
--- (those fields of its data, and the free-text reason of its metadata) is kept in nullable columns of
--- its own row, outside the hash chain: es_event_hash covers stream, revision, id, type, schema version,
--- data and metadata as stored, never these. personal_subjects: whose it is (what an erasure matches;
--- NULL when the event has no personal part). personal_data, personal_metadata: the values as written,
--- NULL once erased. personal_erased, personal_erased_metadata: what they read as afterwards. So an
--- append writes two rows (stream and event), and an erasure UPDATEs the values of the subject's events
--- to NULL in place: no hash changes, the chains verify as before. An event written before personal
--- data was split keeps its personal values inline in data; erasing its subject sets its erased columns
--- (values NULL), which mask those values on every read.
-ALTER TABLE es_events ADD COLUMN IF NOT EXISTS personal_subjects text[], ADD COLUMN IF NOT EXISTS personal_data jsonb,
-  ADD COLUMN IF NOT EXISTS personal_erased jsonb, ADD COLUMN IF NOT EXISTS personal_metadata jsonb,
-  ADD COLUMN IF NOT EXISTS personal_erased_metadata jsonb;
--- No index on personal_subjects: an erasure (rare, an admin's) scans es_events once (BENCHMARKS.md says
--- how long that takes), where every append with personal data (most) would pay for a GIN entry per subject.
-
--- Whose personal data was erased (by the PersonalDataErased event erased_by): personal data of theirs
--- appended later is stored already erased.
-CREATE TABLE IF NOT EXISTS es_erased_subjects (
-  subject_id text PRIMARY KEY,
-  erased_by uuid NOT NULL,
-  erased_at timestamptz NOT NULL DEFAULT now()
-);
-
--- One event's personal part, from an append's personal rows (p_rows: a jsonb array of { event_id,
--- subject_ids, data, erased, metadata, erased_metadata }, as SqlEventStore.personalWork builds them),
--- its values NULL when one of its subjects is already erased; no row when the event has none or p_rows
--- is NULL. Plain SQL, STABLE and not STRICT, so that PostgreSQL inlines it into the append's INSERT.
-CREATE OR REPLACE FUNCTION es_personal_part(p_rows jsonb, p_event_id uuid)
-RETURNS TABLE (subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb)
-LANGUAGE sql STABLE AS $$
-  SELECT r.subject_ids, CASE WHEN g.gone THEN NULL ELSE r.data END, r.erased,
-         CASE WHEN g.gone THEN NULL ELSE r.metadata END, r.erased_metadata
-    FROM jsonb_to_recordset(p_rows) AS r(event_id uuid, subject_ids text[], data jsonb, erased jsonb, metadata jsonb, erased_metadata jsonb),
-         LATERAL (SELECT EXISTS (SELECT 1 FROM es_erased_subjects s WHERE s.subject_id = ANY (r.subject_ids)) AS gone) g
-   WHERE r.event_id = p_event_id
-$$;
-
--- The log as every reader sees it: es_events' columns, in its order, with each event's personal part
--- merged back into data and metadata (or its erased form), then the metadata as stored (never holds
--- a personal value; filters on it use es_events' indexes). The store's reads, the audit log, the
--- exports and the SQL replays all read this; only tamper verification reads es_events itself. An
--- empty part is stored NULL (an event whose only personal value is its reason has no data part).
-CREATE OR REPLACE VIEW es_events_merged AS
-  SELECT e.global_position, e.transaction_id, e.stream_id, e.revision, e.event_id, e.event_type, e.schema_version,
-         CASE WHEN e.personal_subjects IS NULL THEN e.data
-              ELSE e.data || COALESCE(e.personal_data, e.personal_erased, '{}') END AS data,
-         CASE WHEN e.personal_subjects IS NULL THEN e.metadata
-              ELSE e.metadata || COALESCE(e.personal_metadata, e.personal_erased_metadata, '{}') END AS metadata,
-         e.recorded_at, e.previous_hash, e.hash, e.metadata AS stored_metadata
-    FROM es_events e;
-
--- Earlier versions kept each event's personal part in a table of its own, es_personal_data (one row
--- per event, these same five values), which every read joined. Its rows are moved into their events'
--- columns, once, and the table dropped, rather than kept and joined for old events only: a join on
--- every read (history pages, replays, exports) for rows that could be anywhere in the log, and two
--- places for an erasure to clear and for a search to miss, for good. Moving is safe for the chains:
--- these values were never hashed, and data, metadata and the hashes are left as they are. The cost is
--- one UPDATE of the events that had a row (their rows rewritten once).
-DO $$
-BEGIN
-  IF to_regclass('es_personal_data') IS NOT NULL THEN
-    -- The oldest form of the table had no metadata columns.
-    ALTER TABLE es_personal_data ADD COLUMN IF NOT EXISTS metadata jsonb, ADD COLUMN IF NOT EXISTS erased_metadata jsonb NOT NULL DEFAULT '{}';
-    UPDATE es_events e
-       SET personal_subjects = p.subject_ids, personal_data = p.data, personal_erased = p.erased,
-           personal_metadata = p.metadata, personal_erased_metadata = p.erased_metadata
-      FROM es_personal_data p
-     WHERE p.event_id = e.event_id;
-    DROP TABLE es_personal_data;
-  END IF;
-END;
-$$;
 -- ---------------------------------------------------------------------------------------------------
 `;
 
@@ -447,7 +703,10 @@ $$;
  * The event store's schema, migration by migration (src/sql/migrations.ts): to change it, add the
  * next one at the end (\`{ name: '0002_...', sql: ... }\`); never edit one that shipped.
  */
-export const EVENT_STORE_MIGRATIONS = migrationSet('event-store', [{ name: '0001_baseline', sql: EVENT_STORE_SCHEMA }]);
+export const EVENT_STORE_MIGRATIONS = migrationSet('event-store', [
+  { name: '0001_baseline', sql: BASELINE_SCHEMA },
+  { name: '0002_personal_data_columns', sql: PERSONAL_COLUMNS },
+]);
 
 /** Streams chained per backfill transaction (`es_backfill_hashes`). */
 const BACKFILL_STREAMS_PER_CALL = 500;

@@ -38,7 +38,7 @@ const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US',
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** A database for the run: a fresh schema on DATABASE_URL (dropped afterwards), else the embedded store in memory. */
-const openBenchDatabase = async (): Promise<{ db: SqlDatabase; label: string; close: () => Promise<void> }> => {
+export const openBenchDatabase = async (): Promise<{ db: SqlDatabase; label: string; close: () => Promise<void> }> => {
   const url = process.env.DATABASE_URL;
   if (!url) {
     const db = await openPglite();

@@ -1,0 +1,347 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { execute, parse, type DocumentNode } from 'graphql';
+import { createApp } from '../src/app';
+import type { CommandContext } from '../src/commands/pipeline';
+import { loadConfig } from '../src/config';
+import { userStream } from '../src/domain/streams';
+import type { NewEvent } from '../src/eventstore/eventStore';
+import { mintToken } from '../src/graphql/auth';
+import { createContextFactory } from '../src/graphql/context';
+import { createLogger } from '../src/log';
+import type { SqlDatabase } from '../src/sql/sqlDatabase';
+import type { Benchmark, BenchmarkReport } from './benchmark';
+import { openBenchDatabase } from './readAudit';
+
+/**
+ * Issue 19, item 3: what a first page of `users` (plain, filtered, searched) and of `userHistory`
+ * costs as the read models grow, through the whole GraphQL stack (token, resolvers, access policy,
+ * read model, read audit) executed in process, one client and sixteen.
+ */
+
+const intFromEnv = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? Math.floor(value) : fallback;
+};
+
+const sizesFromEnv = (name: string, fallback: readonly number[]): number[] => {
+  const value = process.env[name];
+  if (!value) return [...fallback];
+  const sizes = value.split(',').map((part) => Number(part.trim()));
+  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new Error(`${name} must be a comma-separated list of whole numbers (got ${value})`);
+  return [...sizes].sort((a, b) => a - b);
+};
+
+const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/**
+ * Users 1..n straight into rm_users, as the projection writes them: names of 30 first names and 64,000 three-syllable surnames, e-mails
+ * first.surname<n>@domain, statuses A 60 % / SI 20 % / AI 10 % / IW 5 % / IR 5 %, a third mentors,
+ * ten programs, each attribute drawn from its own hash of n (independent of the others and of
+ * the name order). Deterministic: size n holds the same users whichever sizes ran before.
+ */
+const FILL_USERS = /* sql */ `
+WITH words AS (
+  SELECT ARRAY['ba','ko','ri','ma','ne','lo','su','ta','vi','de','ha','mi','go','ru','pe','sa','ze','fo','li','qua',
+               'wen','dor','bel','tran','mor','kas','lin','ver','ston','field','ham','ley','worth','by','ton','well','ford','ridge','wood','dale'] AS syllables,
+         ARRAY['Olivia','Liam','Emma','Noah','Ava','Oliver','Sophia','Elijah','Isabella','James','Mia','William','Amelia','Lucas','Harper',
+               'Henry','Evelyn','Theo','Aria','Jack','Chloe','Leo','Nora','Mateo','Zoe','Ezra','Lily','Kai','Hazel','Omar'] AS first_names,
+         ARRAY['example.org','mail.example','school.example','corp.example'] AS domains,
+         ARRAY['A','A','A','A','A','A','A','A','A','A','A','A','SI','SI','SI','SI','AI','AI','IW','IR'] AS statuses
+), numbered AS (
+  SELECT i, abs(hashint4(i)) AS h_name, abs(hashint4(i + 1000000007)) AS h_status, abs(hashint4(i + 2000000011)) AS h_other
+    FROM generate_series($1::integer, $2::integer) AS i
+), people AS (
+  SELECT i, h_status, h_other, words.first_names[1 + h_name % 30] AS first_name,
+         initcap(words.syllables[1 + (h_name / 30) % 40] || words.syllables[1 + (h_name / 1200) % 40] || words.syllables[1 + (h_name / 48000) % 40]) AS surname,
+         words.domains[1 + h_other % 4] AS domain, words.statuses[1 + h_status % 20] AS status
+    FROM numbered, words
+)
+INSERT INTO rm_users (user_id, email, normalized_email, name, program_id, role, company, manager_name, manager_email, user_status,
+                      application_completed, registered_at, updated_at, profile, last_position_major, last_position_minor)
+SELECT 'bench-user-' || lpad(i::text, 7, '0'), email, lower(email), first_name || ' ' || surname, 'bench-program-' || (h_other / 4) % 10,
+       CASE WHEN (h_other / 40) % 3 = 0 THEN 'MENTOR' ELSE 'MENTEE' END, NULL, NULL, NULL, status,
+       status NOT IN ('AI'), timestamptz '2026-01-05 09:00Z' + i * interval '1 second', timestamptz '2026-01-05 09:00Z' + i * interval '1 second',
+       '{}'::jsonb, 0, 0
+  FROM people, LATERAL (SELECT lower(first_name) || '.' || lower(surname) || i || '@' || domain AS email) e`;
+
+/** The table's secondary indexes: dropped before a fill and built again after it, as a replay does. */
+const secondaryIndexes = async (db: SqlDatabase, table: string): Promise<{ name: string; definition: string }[]> =>
+  (
+    await db.query<{ name: string; definition: string }>(
+      `SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = $1::regclass AND NOT i.indisprimary AND NOT i.indisunique`,
+      [table],
+    )
+  ).rows;
+
+const fillUsers = async (db: SqlDatabase, from: number, to: number): Promise<void> => {
+  const indexes = await secondaryIndexes(db, 'rm_users');
+  for (const index of indexes) await db.query(`DROP INDEX ${index.name}`);
+  const chunk = 200_000;
+  for (let start = from; start <= to; start += chunk) await db.query(FILL_USERS, [start, Math.min(to, start + chunk - 1)]);
+  for (const index of indexes) await db.query(index.definition);
+  await db.query(db.kind === 'postgres' ? 'VACUUM ANALYZE rm_users' : 'ANALYZE rm_users');
+};
+
+interface Measured {
+  readonly p50: number;
+  readonly p99: number;
+  readonly perSecond: number;
+}
+
+/** `total` calls from `concurrency` clients at once; latency of each call, throughput of all. */
+const measure = async (call: () => Promise<void>, total: number, concurrency: number): Promise<Measured> => {
+  const times: number[] = [];
+  let started = 0;
+  const begun = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started < total) {
+        started += 1;
+        const at = process.hrtime.bigint();
+        await call();
+        times.push(Number(process.hrtime.bigint() - at) / 1e6);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - begun) / 1e9;
+  const sorted = times.sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), perSecond: total / seconds };
+};
+
+const USERS_QUERY = `query ($filter: UserFilterInput) { users(first: 20, filter: $filter) {
+  edges { cursor node { id name email status role } } pageInfo { hasNextPage endCursor } } }`;
+const HISTORY_QUERY = `query ($userId: ID!) { userHistory(userId: $userId, first: 20) {
+  edges { cursor node { id summary occurredAt actor { id role } } } pageInfo { hasNextPage } } }`;
+
+interface Row {
+  readonly query: string;
+  readonly size: number;
+  readonly matches: number | null;
+  readonly one: Measured;
+  readonly sixteen: Measured;
+}
+
+export const readScale: Benchmark = {
+  name: 'read-scale',
+  title: 'users (list, filters, search) and userHistory first pages as the read models grow',
+  target:
+    'flat p99 (issue 19, item 3): `users` plain, filtered and searched at 1k, 10k, 100k and 1M users, and `history` at 10 / 1,000 / 100,000 ' +
+    'entries for one user; judged here as p99 at the largest size within 2× the smallest size\'s p99, at c = 1 and c = 16',
+  async run(log): Promise<BenchmarkReport> {
+    const userSizes = sizesFromEnv('BENCH_READ_SCALE_USERS', [1_000, 10_000, 100_000, 1_000_000]);
+    const historySizes = sizesFromEnv('BENCH_READ_SCALE_HISTORY', [10, 1_000, 100_000]);
+    const calls = intFromEnv('BENCH_READ_SCALE_CALLS', 300);
+    const concurrentCalls = intFromEnv('BENCH_READ_SCALE_CONCURRENT_CALLS', 1_600);
+    const database = await openBenchDatabase();
+    const db = database.db;
+    const logger = createLogger({ level: 'warn' });
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      BACKGROUND_JOBS: 'false',
+      AUTH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+      RATE_LIMIT_READS_PER_MINUTE: '0',
+      RATE_LIMIT_WRITES_PER_MINUTE: '0',
+      RATE_LIMIT_ADDRESS_PER_MINUTE: '0',
+    });
+    const app = await createApp(config, { logger, db });
+    const rows: Row[] = [];
+    const fills: string[] = [];
+    try {
+      // The projection runner (the history's events are projected by it).
+      await app.start();
+      const token = await mintToken({ secret: config.tokenKeys!, subject: 'bench.admin', role: 'admin', expiresIn: '2h' });
+      const contexts = createContextFactory({ secret: config.tokenKeys!, clock: () => new Date(), services: app.services, logger });
+      const documents = new Map<string, DocumentNode>();
+      /** One GraphQL call as the server makes it (context per call: token, loaders), without HTTP. */
+      const call = (query: string, variables: Record<string, unknown>, check: (data: any) => void) => async (): Promise<void> => {
+        let document = documents.get(query);
+        if (!document) documents.set(query, (document = parse(query)));
+        const contextValue = await contexts({ headers: { authorization: `Bearer ${token}` } });
+        const result = await execute({ schema: app.schema, document, contextValue, variableValues: variables });
+        if (result.errors) throw new Error(`read-scale: ${JSON.stringify(result.errors).slice(0, 400)}`);
+        check(result.data);
+      };
+      const run = async (query: string, size: number, matches: number | null, once: () => Promise<void>) => {
+        for (let i = 0; i < Math.min(50, calls); i++) await once();
+        const one = await measure(once, calls, 1);
+        const sixteen = await measure(once, concurrentCalls, 16);
+        rows.push({ query, size, matches, one, sixteen });
+        log(`  ${query} @ ${fmt(size)}: c=1 p50 ${fmt(one.p50, 2)} p99 ${fmt(one.p99, 2)} ms; c=16 p50 ${fmt(sixteen.p50, 2)} p99 ${fmt(sixteen.p99, 2)} ms, ${fmt(sixteen.perSecond)} req/s`);
+      };
+
+      // ---- users at each size
+      let filled = 0;
+      for (const size of userSizes) {
+        const started = performance.now();
+        await fillUsers(db, filled + 1, size);
+        filled = size;
+        const seconds = (performance.now() - started) / 1000;
+        fills.push(`${fmt(size)} users: ${fmt(seconds, 1)} s`);
+        log(`read-scale: ${database.label}: ${fmt(size)} users (filled in ${fmt(seconds, 1)} s; load ${loadavg().map((l) => fmt(l, 1)).join(', ')})`);
+        // User 500 is there at every size: their e-mail's local part finds them alone, their surname finds them and their namesakes.
+        const needle = (
+          await db.query<{ email: string; name: string }>(`SELECT email, name FROM rm_users WHERE user_id = $1`, [`bench-user-${String(Math.min(500, size)).padStart(7, '0')}`])
+        ).rows[0]!;
+        const emailFragment = needle.email.split('@')[0]!;
+        const surname = needle.name.split(' ')[1]!;
+        const count = async (where: string, params: unknown[]) =>
+          Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_users u WHERE ${where}`, params)).rows[0]!.n);
+        const searchCount = (text: string) => count(`u.name ILIKE $1 OR u.email ILIKE $1`, [`%${text}%`]);
+        const listed = (expectFull: boolean) => (data: any) => {
+          const edges = data?.users?.edges as unknown[] | undefined;
+          if (!edges || (expectFull && edges.length !== 20) || edges.length === 0) throw new Error(`read-scale: unexpected page ${JSON.stringify(data).slice(0, 300)}`);
+        };
+        const cases: { name: string; filter: Record<string, unknown> | null; matches: number | null }[] = [
+          { name: 'users(first: 20)', filter: null, matches: size },
+          {
+            name: 'filter: statuses [SI, AI], role MENTOR',
+            filter: { statuses: ['SI', 'AI'], role: 'MENTOR' },
+            matches: await count(`u.user_status IN ('SI', 'AI') AND u.role = 'MENTOR'`, []),
+          },
+          {
+            name: 'filter: status IR in one program',
+            filter: { statuses: ['IR'], programId: 'bench-program-3' },
+            matches: await count(`u.user_status = 'IR' AND u.program_id = 'bench-program-3'`, []),
+          },
+          { name: `search e-mail fragment ("${emailFragment}")`, filter: { search: emailFragment }, matches: await searchCount(emailFragment) },
+          { name: `search surname ("${surname}")`, filter: { search: surname }, matches: await searchCount(surname) },
+          { name: 'search common fragment ("worth")', filter: { search: 'worth' }, matches: await searchCount('worth') },
+        ];
+        for (const { name, filter, matches } of cases) {
+          await run(name.replace(/ \(".*"\)$/, ''), size, matches, call(USERS_QUERY, filter ? { filter } : {}, listed((matches ?? 0) >= 20)));
+        }
+      }
+
+      // ---- one user's history at each size
+      let tick = Date.parse('2026-01-05T09:00:00.000Z');
+      const context = (): CommandContext => ({ actor: { id: 'bench.admin', role: 'admin' }, now: new Date((tick += 1000)).toISOString(), correlationId: `bench-${tick}` });
+      const { programId } = await app.services.commands.createProgram(context(), { name: 'Bench program', timeZone: 'UTC' });
+      const { userId } = await app.services.commands.registerUser(context(), {
+        email: 'heavy.history.bench@example.org',
+        name: 'Heavy History',
+        programId,
+        role: 'MENTEE',
+        company: null,
+        manager: null,
+      });
+      await app.services.commands.completeApplication(context(), userId);
+      await app.services.commands.changeUserStatus(context(), userId, 'IW');
+      const entriesOf = async () => {
+        if (!(await app.services.catchUpProjections())) throw new Error('read-scale: the projections did not catch up');
+        return Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_user_history WHERE user_id = $1`, [userId])).rows[0]!.n);
+      };
+      const stream = userStream(userId);
+      const { events, currentRevision } = await app.store.readStream(stream);
+      const template = [...events].reverse().find((event) => event.type === 'UserStatusChanged')!;
+      let revision = currentRevision!;
+      let status = (template.data as { to: string }).to;
+      for (const size of historySizes) {
+        const started = performance.now();
+        // The status changes a command would append (IW ↔ SI), made from the one the command above
+        // appended and appended in batches: a command folds the whole stream first, so 100,000 of
+        // them one by one would take hours and measure the command path, not the read.
+        let entries = await entriesOf();
+        while (entries < size) {
+          const batch: NewEvent[] = [];
+          for (let i = 0; i < Math.min(5_000, size - entries); i++) {
+            const to = status === 'IW' ? 'SI' : 'IW';
+            const now = new Date((tick += 1000)).toISOString();
+            batch.push({
+              id: randomUUID(),
+              type: 'UserStatusChanged',
+              schemaVersion: template.schemaVersion,
+              data: { ...(template.data as object), changeId: `bench-change-${randomUUID()}`, from: status, to },
+              metadata: { ...template.metadata, occurredAt: now, correlationId: `bench-${tick}` },
+            });
+            status = to;
+          }
+          const appended = await app.store.appendToStreams([{ streamId: stream, expectedRevision: revision, events: batch }]);
+          revision = appended.streamRevisions[stream]!;
+          entries = await entriesOf();
+        }
+        const seconds = (performance.now() - started) / 1000;
+        fills.push(`history of ${fmt(entries)} entries: ${fmt(seconds, 1)} s`);
+        log(`read-scale: one user with ${fmt(entries)} history entries (appended and projected in ${fmt(seconds, 1)} s)`);
+        await db.query(db.kind === 'postgres' ? 'VACUUM ANALYZE rm_user_history' : 'ANALYZE rm_user_history');
+        await run(
+          'userHistory(first: 20)',
+          entries,
+          entries,
+          call(HISTORY_QUERY, { userId }, (data: any) => {
+            if (data?.userHistory?.edges?.length !== Math.min(20, entries)) throw new Error(`read-scale: unexpected history page ${JSON.stringify(data).slice(0, 300)}`);
+          }),
+        );
+      }
+    } finally {
+      await app.stop();
+      await database.close();
+    }
+
+    // ---- the table: each query's sizes, and its p99 against its smallest size's
+    const queries = [...new Set(rows.map((row) => row.query))];
+    const table: string[][] = [];
+    const flatness: { query: string; one: number; sixteen: number }[] = [];
+    for (const query of queries) {
+      const ofQuery = rows.filter((row) => row.query === query);
+      const smallest = ofQuery[0]!;
+      for (const row of ofQuery) {
+        table.push([
+          query,
+          fmt(row.size),
+          row.matches === null ? '' : fmt(row.matches),
+          fmt(row.one.p50, 2),
+          fmt(row.one.p99, 2),
+          fmt(row.one.p99 / smallest.one.p99, 2) + '×',
+          fmt(row.sixteen.p50, 2),
+          fmt(row.sixteen.p99, 2),
+          fmt(row.sixteen.perSecond),
+          fmt(row.sixteen.p99 / smallest.sixteen.p99, 2) + '×',
+        ]);
+      }
+      const largest = ofQuery.at(-1)!;
+      flatness.push({ query, one: largest.one.p99 / smallest.one.p99, sixteen: largest.sixteen.p99 / smallest.sixteen.p99 });
+    }
+    const worst = flatness.reduce((a, b) => (Math.max(b.one, b.sixteen) > Math.max(a.one, a.sixteen) ? b : a));
+    const met = flatness.every((f) => f.one <= 2 && f.sixteen <= 2);
+    return {
+      environment: [
+        `Database: ${database.label}`,
+        `Users: ${userSizes.map((size) => fmt(size)).join(' / ')}; history entries of one user: ${historySizes.map((size) => fmt(size)).join(' / ')}`,
+        `${fmt(calls)} timed calls at c = 1 and ${fmt(concurrentCalls)} at c = 16 per row, after up to 50 warm-up calls`,
+        `Fill times: ${fills.join('; ')}`,
+        `Load average at the end: ${loadavg().map((l) => fmt(l, 2)).join(', ')} (2 cores shared with other work)`,
+      ],
+      table: {
+        columns: ['query', 'size', 'matching rows', 'c=1 p50 ms', 'c=1 p99 ms', 'c=1 p99 / smallest', 'c=16 p50 ms', 'c=16 p99 ms', 'c=16 req/s', 'c=16 p99 / smallest'],
+        rows: table,
+      },
+      result:
+        `largest size's p99 over the smallest's: ${flatness.map((f) => `${f.query} ${fmt(f.one, 2)}× / ${fmt(f.sixteen, 2)}×`).join('; ')} (c = 1 / c = 16); ` +
+        `worst ${worst.query}`,
+      targetMet: met,
+      details: `
+Method: \`bench/readScale.ts\`. One composed app (\`createApp\`) on one database; each call is the GraphQL
+operation executed in process on the app's schema with a context made per call by the server's context factory
+(token check, resolver, access policy, read model, read audit), as an admin: \`users(first: 20)\` with the filter of
+the row (user fields, page info, no \`totalCount\`, which counts every matching row by its nature) and
+\`userHistory(first: 20)\` (id, sentence, time, actor). Sizes grow in one database: 1..n users are added to
+\`rm_users\` by bulk \`INSERT ... SELECT FROM generate_series\` straight into the
+read-model tables, their secondary indexes dropped before and built after each fill as a replay builds them, then
+\`VACUUM ANALYZE\`. Nothing goes through the event log for them: appending a million registrations through the API
+would take hours on this machine, and the \`users\` query reads only the read model. The history user is real:
+registered, application completed and one status change by commands, then the status changes a command would
+append (IW ↔ SI, copies of that one with new ids) appended to the user's stream in batches of 5,000 through the
+event store and projected by the app's projection runner, because a history page reads its events from the log.
+"Matching rows" is how many users the filter or search matches (the history: its entries). The e-mail fragment is
+the local part of user 500's address (one person at every size); the surname is user 500's (a person and their
+namesakes); "worth" is a syllable in about 7 % of the surnames.
+`,
+    };
+  },
+};

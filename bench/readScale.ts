@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { execute, parse, type DocumentNode } from 'graphql';
-import { createApp } from '../src/app';
+import { createApp, type App } from '../src/app';
 import type { CommandContext } from '../src/commands/pipeline';
 import { loadConfig } from '../src/config';
 import { userStream } from '../src/domain/streams';
@@ -77,7 +77,7 @@ const secondaryIndexes = async (db: SqlDatabase, table: string): Promise<{ name:
     )
   ).rows;
 
-const fillUsers = async (db: SqlDatabase, from: number, to: number): Promise<void> => {
+export const fillUsers = async (db: SqlDatabase, from: number, to: number): Promise<void> => {
   const indexes = await secondaryIndexes(db, 'rm_users');
   for (const index of indexes) await db.query(`DROP INDEX ${index.name}`);
   const chunk = 200_000;
@@ -92,24 +92,46 @@ interface Measured {
   readonly perSecond: number;
 }
 
-/** `total` calls from `concurrency` clients at once; latency of each call, throughput of all. */
-const measure = async (call: () => Promise<void>, total: number, concurrency: number): Promise<Measured> => {
-  const times: number[] = [];
+/** What one size's calls took, gathered over the rounds. */
+interface Side {
+  readonly times: number[];
+  seconds: number;
+}
+
+/** `total` calls from `concurrency` clients at once: each call's latency, and the time they took together. */
+const block = async (call: () => Promise<void>, total: number, concurrency: number, side: Side): Promise<void> => {
   let started = 0;
   const begun = process.hrtime.bigint();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: Math.min(concurrency, total) }, async () => {
       while (started < total) {
         started += 1;
         const at = process.hrtime.bigint();
         await call();
-        times.push(Number(process.hrtime.bigint() - at) / 1e6);
+        side.times.push(Number(process.hrtime.bigint() - at) / 1e6);
       }
     }),
   );
-  const seconds = Number(process.hrtime.bigint() - begun) / 1e9;
-  const sorted = times.sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), perSecond: total / seconds };
+  side.seconds += Number(process.hrtime.bigint() - begun) / 1e9;
+};
+
+/**
+ * One query at every size, in rounds: each round runs a block of calls on each size in turn, the
+ * order rotating, so that every size meets the same moments of this shared machine's load.
+ */
+const interleaved = async (calls: readonly (() => Promise<void>)[], perSize: number, concurrency: number, rounds: number): Promise<Measured[]> => {
+  const sides: Side[] = calls.map(() => ({ times: [], seconds: 0 }));
+  for (let round = 0; round < rounds; round++) {
+    const size = Math.ceil(perSize / rounds);
+    for (let k = 0; k < calls.length; k++) {
+      const i = (round + k) % calls.length;
+      await block(calls[i]!, size, concurrency, sides[i]!);
+    }
+  }
+  return sides.map((side) => {
+    const sorted = [...side.times].sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), perSecond: side.times.length / side.seconds };
+  });
 };
 
 const USERS_QUERY = `query ($filter: UserFilterInput) { users(first: 20, filter: $filter) {
@@ -125,6 +147,15 @@ interface Row {
   readonly sixteen: Measured;
 }
 
+/** A composed app on a database of its own, and one GraphQL call through it as the server makes it (context per call), without HTTP. */
+interface Target {
+  readonly db: SqlDatabase;
+  readonly label: string;
+  readonly app: App;
+  call(query: string, variables: Record<string, unknown>, check: (data: any) => void): () => Promise<void>;
+  close(): Promise<void>;
+}
+
 export const readScale: Benchmark = {
   name: 'read-scale',
   title: 'users (list, filters, search) and userHistory first pages as the read models grow',
@@ -136,8 +167,7 @@ export const readScale: Benchmark = {
     const historySizes = sizesFromEnv('BENCH_READ_SCALE_HISTORY', [10, 1_000, 100_000]);
     const calls = intFromEnv('BENCH_READ_SCALE_CALLS', 300);
     const concurrentCalls = intFromEnv('BENCH_READ_SCALE_CONCURRENT_CALLS', 1_600);
-    const database = await openBenchDatabase();
-    const db = database.db;
+    const rounds = intFromEnv('BENCH_READ_SCALE_ROUNDS', 5);
     const logger = createLogger({ level: 'warn' });
     const config = loadConfig({
       PORT: '0',
@@ -149,100 +179,118 @@ export const readScale: Benchmark = {
       RATE_LIMIT_WRITES_PER_MINUTE: '0',
       RATE_LIMIT_ADDRESS_PER_MINUTE: '0',
     });
-    const app = await createApp(config, { logger, db });
+    const token = await mintToken({ secret: config.tokenKeys!, subject: 'bench.admin', role: 'admin', expiresIn: '3h' });
+    const documents = new Map<string, DocumentNode>();
+    const targets: Target[] = [];
+    const openTarget = async (): Promise<Target> => {
+      // Several apps at once on a shared server: pools that give back what they do not use.
+      const database = await openBenchDatabase({ max: 10, idleTimeoutMillis: 2_000 });
+      const app = await createApp(config, { logger, db: database.db });
+      await app.start();
+      const contexts = createContextFactory({ secret: config.tokenKeys!, clock: () => new Date(), services: app.services, logger });
+      const target: Target = {
+        db: database.db,
+        label: database.label,
+        app,
+        call: (query, variables, check) => async () => {
+          let document = documents.get(query);
+          if (!document) documents.set(query, (document = parse(query)));
+          const contextValue = await contexts({ headers: { authorization: `Bearer ${token}` } });
+          const result = await execute({ schema: app.schema, document, contextValue, variableValues: variables });
+          if (result.errors) throw new Error(`read-scale: ${JSON.stringify(result.errors).slice(0, 400)}`);
+          check(result.data);
+        },
+        close: async () => {
+          targets.splice(targets.indexOf(target), 1);
+          await app.stop();
+          await database.close();
+        },
+      };
+      targets.push(target);
+      return target;
+    };
     const rows: Row[] = [];
     const fills: string[] = [];
+    let label = '';
+    const measureAll = async (query: string, sizes: readonly number[], matches: readonly (number | null)[], once: readonly (() => Promise<void>)[]) => {
+      for (const call of once) for (let i = 0; i < Math.min(50, calls); i++) await call();
+      const one = await interleaved(once, calls, 1, rounds);
+      const sixteen = await interleaved(once, concurrentCalls, 16, rounds);
+      sizes.forEach((size, i) => {
+        rows.push({ query, size, matches: matches[i]!, one: one[i]!, sixteen: sixteen[i]! });
+        log(`  ${query} @ ${fmt(size)}: c=1 p50 ${fmt(one[i]!.p50, 2)} p99 ${fmt(one[i]!.p99, 2)} ms; c=16 p50 ${fmt(sixteen[i]!.p50, 2)} p99 ${fmt(sixteen[i]!.p99, 2)} ms, ${fmt(sixteen[i]!.perSecond)} req/s`);
+      });
+    };
     try {
-      // The projection runner (the history's events are projected by it).
-      await app.start();
-      const token = await mintToken({ secret: config.tokenKeys!, subject: 'bench.admin', role: 'admin', expiresIn: '2h' });
-      const contexts = createContextFactory({ secret: config.tokenKeys!, clock: () => new Date(), services: app.services, logger });
-      const documents = new Map<string, DocumentNode>();
-      /** One GraphQL call as the server makes it (context per call: token, loaders), without HTTP. */
-      const call = (query: string, variables: Record<string, unknown>, check: (data: any) => void) => async (): Promise<void> => {
-        let document = documents.get(query);
-        if (!document) documents.set(query, (document = parse(query)));
-        const contextValue = await contexts({ headers: { authorization: `Bearer ${token}` } });
-        const result = await execute({ schema: app.schema, document, contextValue, variableValues: variables });
-        if (result.errors) throw new Error(`read-scale: ${JSON.stringify(result.errors).slice(0, 400)}`);
-        check(result.data);
-      };
-      const run = async (query: string, size: number, matches: number | null, once: () => Promise<void>) => {
-        for (let i = 0; i < Math.min(50, calls); i++) await once();
-        const one = await measure(once, calls, 1);
-        const sixteen = await measure(once, concurrentCalls, 16);
-        rows.push({ query, size, matches, one, sixteen });
-        log(`  ${query} @ ${fmt(size)}: c=1 p50 ${fmt(one.p50, 2)} p99 ${fmt(one.p99, 2)} ms; c=16 p50 ${fmt(sixteen.p50, 2)} p99 ${fmt(sixteen.p99, 2)} ms, ${fmt(sixteen.perSecond)} req/s`);
-      };
-
-      // ---- users at each size
-      let filled = 0;
+      // ---- users: one database and app a size, measured side by side
+      const userTargets: Target[] = [];
       for (const size of userSizes) {
+        const target = await openTarget();
+        label = target.label;
         const started = performance.now();
-        await fillUsers(db, filled + 1, size);
-        filled = size;
+        await fillUsers(target.db, 1, size);
         const seconds = (performance.now() - started) / 1000;
         fills.push(`${fmt(size)} users: ${fmt(seconds, 1)} s`);
-        log(`read-scale: ${database.label}: ${fmt(size)} users (filled in ${fmt(seconds, 1)} s; load ${loadavg().map((l) => fmt(l, 1)).join(', ')})`);
-        // User 500 is there at every size: their e-mail's local part finds them alone, their surname finds them and their namesakes.
-        const needle = (
-          await db.query<{ email: string; name: string }>(`SELECT email, name FROM rm_users WHERE user_id = $1`, [`bench-user-${String(Math.min(500, size)).padStart(7, '0')}`])
-        ).rows[0]!;
-        const emailFragment = needle.email.split('@')[0]!;
-        const surname = needle.name.split(' ')[1]!;
-        const count = async (where: string, params: unknown[]) =>
-          Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_users u WHERE ${where}`, params)).rows[0]!.n);
-        const searchCount = (text: string) => count(`u.name ILIKE $1 OR u.email ILIKE $1`, [`%${text}%`]);
-        const listed = (expectFull: boolean) => (data: any) => {
-          const edges = data?.users?.edges as unknown[] | undefined;
-          if (!edges || (expectFull && edges.length !== 20) || edges.length === 0) throw new Error(`read-scale: unexpected page ${JSON.stringify(data).slice(0, 300)}`);
-        };
-        const cases: { name: string; filter: Record<string, unknown> | null; matches: number | null }[] = [
-          { name: 'users(first: 20)', filter: null, matches: size },
-          {
-            name: 'filter: statuses [SI, AI], role MENTOR',
-            filter: { statuses: ['SI', 'AI'], role: 'MENTOR' },
-            matches: await count(`u.user_status IN ('SI', 'AI') AND u.role = 'MENTOR'`, []),
-          },
-          {
-            name: 'filter: status IR in one program',
-            filter: { statuses: ['IR'], programId: 'bench-program-3' },
-            matches: await count(`u.user_status = 'IR' AND u.program_id = 'bench-program-3'`, []),
-          },
-          { name: `search e-mail fragment ("${emailFragment}")`, filter: { search: emailFragment }, matches: await searchCount(emailFragment) },
-          { name: `search surname ("${surname}")`, filter: { search: surname }, matches: await searchCount(surname) },
-          { name: 'search common fragment ("worth")', filter: { search: 'worth' }, matches: await searchCount('worth') },
-        ];
-        for (const { name, filter, matches } of cases) {
-          await run(name.replace(/ \(".*"\)$/, ''), size, matches, call(USERS_QUERY, filter ? { filter } : {}, listed((matches ?? 0) >= 20)));
-        }
+        log(`read-scale: ${target.label}: ${fmt(size)} users (filled in ${fmt(seconds, 1)} s; load ${loadavg().map((l) => fmt(l, 1)).join(', ')})`);
+        userTargets.push(target);
       }
+      // User 500 is the same person at every size: their e-mail's local part finds them alone, their surname them and their namesakes.
+      const needle = (await userTargets[0]!.db.query<{ email: string; name: string }>(`SELECT email, name FROM rm_users WHERE user_id = 'bench-user-0000500'`)).rows[0]!;
+      const emailFragment = needle.email.split('@')[0]!;
+      const surname = needle.name.split(' ')[1]!;
+      const searchCondition = (text: string) => ({ where: `u.name ILIKE $1 OR u.email ILIKE $1`, params: [`%${text}%`] });
+      const cases: { name: string; filter: Record<string, unknown> | null; where: { where: string; params: unknown[] } }[] = [
+        { name: 'users(first: 20)', filter: null, where: { where: 'true', params: [] } },
+        { name: 'filter: statuses [SI, AI], role MENTOR', filter: { statuses: ['SI', 'AI'], role: 'MENTOR' }, where: { where: `u.user_status IN ('SI', 'AI') AND u.role = 'MENTOR'`, params: [] } },
+        { name: 'filter: status IR in one program', filter: { statuses: ['IR'], programId: 'bench-program-3' }, where: { where: `u.user_status = 'IR' AND u.program_id = 'bench-program-3'`, params: [] } },
+        { name: `search e-mail fragment ("${emailFragment}")`, filter: { search: emailFragment }, where: searchCondition(emailFragment) },
+        { name: `search surname ("${surname}")`, filter: { search: surname }, where: searchCondition(surname) },
+        { name: 'search common fragment ("worth")', filter: { search: 'worth' }, where: searchCondition('worth') },
+      ];
+      for (const { name, filter, where } of cases) {
+        const matches: number[] = [];
+        for (const target of userTargets) {
+          matches.push(Number((await target.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_users u WHERE ${where.where}`, where.params)).rows[0]!.n));
+        }
+        const once = userTargets.map((target, i) =>
+          target.call(USERS_QUERY, filter ? { filter } : {}, (data: any) => {
+            const edges = data?.users?.edges as unknown[] | undefined;
+            if (edges?.length !== Math.min(20, matches[i]!)) throw new Error(`read-scale: unexpected page ${JSON.stringify(data).slice(0, 300)}`);
+          }),
+        );
+        await measureAll(name, userSizes, matches, once);
+      }
+      for (const target of userTargets) await target.close();
 
-      // ---- one user's history at each size
+      // ---- history: one user a size, in one database, measured side by side
+      const target = await openTarget();
+      const { app, db } = target;
       let tick = Date.parse('2026-01-05T09:00:00.000Z');
       const context = (): CommandContext => ({ actor: { id: 'bench.admin', role: 'admin' }, now: new Date((tick += 1000)).toISOString(), correlationId: `bench-${tick}` });
       const { programId } = await app.services.commands.createProgram(context(), { name: 'Bench program', timeZone: 'UTC' });
-      const { userId } = await app.services.commands.registerUser(context(), {
-        email: 'heavy.history.bench@example.org',
-        name: 'Heavy History',
-        programId,
-        role: 'MENTEE',
-        company: null,
-        manager: null,
-      });
-      await app.services.commands.completeApplication(context(), userId);
-      await app.services.commands.changeUserStatus(context(), userId, 'IW');
-      const entriesOf = async () => {
-        if (!(await app.services.catchUpProjections())) throw new Error('read-scale: the projections did not catch up');
-        return Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_user_history WHERE user_id = $1`, [userId])).rows[0]!.n);
-      };
-      const stream = userStream(userId);
-      const { events, currentRevision } = await app.store.readStream(stream);
-      const template = [...events].reverse().find((event) => event.type === 'UserStatusChanged')!;
-      let revision = currentRevision!;
-      let status = (template.data as { to: string }).to;
+      const userIds: string[] = [];
+      const entryCounts: number[] = [];
       for (const size of historySizes) {
         const started = performance.now();
+        const { userId } = await app.services.commands.registerUser(context(), {
+          email: `heavy.history.${size}.bench@example.org`,
+          name: `Heavy History ${size}`,
+          programId,
+          role: 'MENTEE',
+          company: null,
+          manager: null,
+        });
+        await app.services.commands.completeApplication(context(), userId);
+        await app.services.commands.changeUserStatus(context(), userId, 'IW');
+        const entriesOf = async () => {
+          if (!(await app.services.catchUpProjections())) throw new Error('read-scale: the projections did not catch up');
+          return Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_user_history WHERE user_id = $1`, [userId])).rows[0]!.n);
+        };
+        const stream = userStream(userId);
+        const { events, currentRevision } = await app.store.readStream(stream);
+        const template = [...events].reverse().find((event) => event.type === 'UserStatusChanged')!;
+        let revision = currentRevision!;
+        let status = (template.data as { to: string }).to;
         // The status changes a command would append (IW ↔ SI), made from the one the command above
         // appended and appended in batches: a command folds the whole stream first, so 100,000 of
         // them one by one would take hours and measure the command path, not the read.
@@ -251,13 +299,12 @@ export const readScale: Benchmark = {
           const batch: NewEvent[] = [];
           for (let i = 0; i < Math.min(5_000, size - entries); i++) {
             const to = status === 'IW' ? 'SI' : 'IW';
-            const now = new Date((tick += 1000)).toISOString();
             batch.push({
               id: randomUUID(),
               type: 'UserStatusChanged',
               schemaVersion: template.schemaVersion,
               data: { ...(template.data as object), changeId: `bench-change-${randomUUID()}`, from: status, to },
-              metadata: { ...template.metadata, occurredAt: now, correlationId: `bench-${tick}` },
+              metadata: { ...template.metadata, occurredAt: new Date((tick += 1000)).toISOString(), correlationId: `bench-${tick}` },
             });
             status = to;
           }
@@ -267,20 +314,23 @@ export const readScale: Benchmark = {
         }
         const seconds = (performance.now() - started) / 1000;
         fills.push(`history of ${fmt(entries)} entries: ${fmt(seconds, 1)} s`);
-        log(`read-scale: one user with ${fmt(entries)} history entries (appended and projected in ${fmt(seconds, 1)} s)`);
-        await db.query(db.kind === 'postgres' ? 'VACUUM ANALYZE rm_user_history' : 'ANALYZE rm_user_history');
-        await run(
-          'userHistory(first: 20)',
-          entries,
-          entries,
-          call(HISTORY_QUERY, { userId }, (data: any) => {
-            if (data?.userHistory?.edges?.length !== Math.min(20, entries)) throw new Error(`read-scale: unexpected history page ${JSON.stringify(data).slice(0, 300)}`);
-          }),
-        );
+        log(`read-scale: a user with ${fmt(entries)} history entries (appended and projected in ${fmt(seconds, 1)} s)`);
+        userIds.push(userId);
+        entryCounts.push(entries);
       }
+      await db.query(db.kind === 'postgres' ? 'VACUUM ANALYZE rm_user_history' : 'ANALYZE rm_user_history');
+      await measureAll(
+        'userHistory(first: 20)',
+        entryCounts,
+        entryCounts,
+        userIds.map((userId, i) =>
+          target.call(HISTORY_QUERY, { userId }, (data: any) => {
+            if (data?.userHistory?.edges?.length !== Math.min(20, entryCounts[i]!)) throw new Error(`read-scale: unexpected history page ${JSON.stringify(data).slice(0, 300)}`);
+          }),
+        ),
+      );
     } finally {
-      await app.stop();
-      await database.close();
+      for (const target of [...targets]) await target.close();
     }
 
     // ---- the table: each query's sizes, and its p99 against its smallest size's
@@ -311,7 +361,7 @@ export const readScale: Benchmark = {
     const met = flatness.every((f) => f.one <= 2 && f.sixteen <= 2);
     return {
       environment: [
-        `Database: ${database.label}`,
+        `Database: ${label}; one database (a fresh schema) and one composed app a users size, side by side; the history users in one more`,
         `Users: ${userSizes.map((size) => fmt(size)).join(' / ')}; history entries of one user: ${historySizes.map((size) => fmt(size)).join(' / ')}`,
         `${fmt(calls)} timed calls at c = 1 and ${fmt(concurrentCalls)} at c = 16 per row, after up to 50 warm-up calls`,
         `Fill times: ${fills.join('; ')}`,
@@ -326,21 +376,23 @@ export const readScale: Benchmark = {
         `worst ${worst.query}`,
       targetMet: met,
       details: `
-Method: \`bench/readScale.ts\`. One composed app (\`createApp\`) on one database; each call is the GraphQL
-operation executed in process on the app's schema with a context made per call by the server's context factory
-(token check, resolver, access policy, read model, read audit), as an admin: \`users(first: 20)\` with the filter of
-the row (user fields, page info, no \`totalCount\`, which counts every matching row by its nature) and
-\`userHistory(first: 20)\` (id, sentence, time, actor). Sizes grow in one database: 1..n users are added to
-\`rm_users\` by bulk \`INSERT ... SELECT FROM generate_series\` straight into the
-read-model tables, their secondary indexes dropped before and built after each fill as a replay builds them, then
-\`VACUUM ANALYZE\`. Nothing goes through the event log for them: appending a million registrations through the API
-would take hours on this machine, and the \`users\` query reads only the read model. The history user is real:
-registered, application completed and one status change by commands, then the status changes a command would
-append (IW ↔ SI, copies of that one with new ids) appended to the user's stream in batches of 5,000 through the
-event store and projected by the app's projection runner, because a history page reads its events from the log.
-"Matching rows" is how many users the filter or search matches (the history: its entries). The e-mail fragment is
-the local part of user 500's address (one person at every size); the surname is user 500's (a person and their
-namesakes); "worth" is a syllable in about 7 % of the surnames.
+Method: \`bench/readScale.ts\`. Each call is the GraphQL operation executed in process on a composed app's schema
+(\`createApp\`) with a context made per call by the server's context factory (token check, resolver, access policy,
+read model, read audit), as an admin: \`users(first: 20)\` with the filter of the row (user fields, page info; no
+\`totalCount\`, which counts every matching row by its nature and is run only when asked) and
+\`userHistory(first: 20)\` (id, sentence, time, actor). Every size has its own database (a fresh schema) and app,
+all open at once, and each query is measured on all sizes side by side: ${rounds} rounds, each a block of calls
+on every size in turn (the order rotating), so every size meets the same moments of the machine's load; the
+p99 ratio to the smallest size is the flatness figure. The users are written straight into \`rm_users\` by bulk
+\`INSERT ... SELECT FROM generate_series\` (the table's secondary indexes dropped before and built after, as a
+replay builds them, then \`VACUUM ANALYZE\`); nothing goes through the event log for them: appending a million
+registrations through the API would take hours on this machine, and the \`users\` query reads only the read model.
+The history users are real: registered, application completed and one status change by commands, then the status
+changes a command would append (IW ↔ SI, copies of that one with new ids) appended to their streams in batches of
+5,000 through the event store and projected by the app's projection runner, because a history page reads its events
+from the log. "Matching rows" is how many users the filter or search matches (the history: the user's entries). The
+e-mail fragment is the local part of user 500's address (the same person at every size, found alone); the surname
+is user 500's (they and their namesakes); "worth" is a syllable in about 7 % of the surnames.
 `,
     };
   },

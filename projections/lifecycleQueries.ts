@@ -362,11 +362,13 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
    * A page in (name, user_id) order, from after the cursor's key (keyset: no OFFSET, so page 5,000
    * costs what page 1 does). With a status or program filter the page is read one status at a
    * time, each from its own range of rm_users_by_status_name or rm_users_by_program_status_name in
-   * name order and stopping after `first + 1` rows, and the ranges merged: however rare the
-   * statuses or the program, and however their users' names are spread, no more than `first + 1`
-   * rows a status are read. One range of the name index with the statuses as a filter instead
-   * reads every row of other statuses before the first match (all of them when none matches), and
-   * the (program, status) index alone returns every row of the filter to be sorted.
+   * name order and stopping after `first + 1` rows that pass the other filters, and the ranges
+   * merged: however rare the statuses or the program, and however their users' names are spread,
+   * rows of other statuses or programs are never read. One range of the name index with the
+   * statuses as a filter instead reads every row of other statuses before the first match (all of
+   * them when none matches), and the (program, status) index alone returns every row of the filter
+   * to be sorted. A search is answered from the trigram indexes when the database expects few
+   * matches, and from the name order (stopping at the page's end) when it expects many.
    */
   async usersPage(filter: UserFilter, page: PageRequest): Promise<PageWithoutTotal<UserView>> {
     const first = requireFirst(page.first);

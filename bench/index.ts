@@ -10,13 +10,14 @@ import { cliStartup } from './cliStartup';
 import { eventLogScale } from './eventLogScale';
 import { fuzz } from './fuzz';
 import { readAudit } from './readAudit';
+import { readScale } from './readScale';
 import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
 
 /**
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, fuzz, bulkRegistration, cliStartup, serverStartup];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, readScale, fuzz, bulkRegistration, cliStartup, serverStartup];
 
 const HEADER = `# Benchmarks
 

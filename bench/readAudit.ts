@@ -38,7 +38,7 @@ const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US',
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** A database for the run: a fresh schema on DATABASE_URL (dropped afterwards), else the embedded store in memory. */
-const openBenchDatabase = async (): Promise<{ db: SqlDatabase; label: string; close: () => Promise<void> }> => {
+export const openBenchDatabase = async (pool: { max?: number; idleTimeoutMillis?: number } = {}): Promise<{ db: SqlDatabase; label: string; close: () => Promise<void> }> => {
   const url = process.env.DATABASE_URL;
   if (!url) {
     const db = await openPglite();
@@ -47,7 +47,7 @@ const openBenchDatabase = async (): Promise<{ db: SqlDatabase; label: string; cl
   const schema = `bench_${randomBytes(6).toString('hex')}`;
   const admin = openPostgres(url, { max: 1 });
   await admin.query(`CREATE SCHEMA ${schema}`);
-  const db = openPostgres(url, { options: `-c search_path=${schema}` });
+  const db = openPostgres(url, { ...pool, options: `-c search_path=${schema}` });
   return {
     db,
     label: 'PostgreSQL (DATABASE_URL, a fresh schema)',

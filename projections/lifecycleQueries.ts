@@ -1,5 +1,6 @@
 import {
   DEFAULT_PROGRAM_SETTINGS,
+  USER_STATUSES,
   type ApprovingParty,
   type LifecycleEvent,
   type MatchSource,
@@ -298,13 +299,16 @@ const eventsOfRows = async (events: HistoryEvents, userId: string, rows: readonl
 
 const given = <T>(value: T | null | undefined): value is T => value !== undefined && value !== null;
 
-/** `UserFilter` as SQL conditions on `rm_users u`, numbering parameters from `params.length + 1`. */
-const userConditions = (filter: UserFilter, params: unknown[]): string[] => {
+/**
+ * `UserFilter` as SQL conditions on `rm_users u`, numbering parameters from `params.length + 1`.
+ * `statusesApart`: the statuses are left to the caller (`usersPage` reads one index range a status).
+ */
+const userConditions = (filter: UserFilter, params: unknown[], { statusesApart = false } = {}): string[] => {
   const add = (value: unknown) => `$${params.push(value)}`;
   const conditions: string[] = [];
   // An empty list is a filter that nothing passes (a caller allowed to see no one sees no one); a
   // null (GraphQL lets a client send one for any optional field) is no filter, like an absent one.
-  if (given(filter.statuses)) conditions.push(`u.user_status = ANY(${add([...filter.statuses])}::text[])`);
+  if (given(filter.statuses) && !statusesApart) conditions.push(`u.user_status = ANY(${add([...filter.statuses])}::text[])`);
   if (given(filter.userIds)) conditions.push(`u.user_id = ANY(${add([...filter.userIds])}::text[])`);
   if (given(filter.role)) conditions.push(`u.role = ${add(filter.role)}`);
   if (given(filter.programId)) conditions.push(`u.program_id = ${add(filter.programId)}`);
@@ -354,18 +358,40 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
     return { ...rows, totalCount };
   }
 
+  /**
+   * A page in (name, user_id) order, from after the cursor's key (keyset: no OFFSET, so page 5,000
+   * costs what page 1 does). With a status or program filter the page is read one status at a
+   * time, each from its own range of rm_users_by_status_name or rm_users_by_program_status_name in
+   * name order and stopping after `first + 1` rows that pass the other filters, and the ranges
+   * merged: however rare the statuses or the program, and however their users' names are spread,
+   * rows of other statuses or programs are never read. One range of the name index with the
+   * statuses as a filter instead reads every row of other statuses before the first match (all of
+   * them when none matches), and the (program, status) index alone returns every row of the filter
+   * to be sorted. A search is answered from the trigram indexes when the database expects few
+   * matches, and from the name order (stopping at the page's end) when it expects many.
+   */
   async usersPage(filter: UserFilter, page: PageRequest): Promise<PageWithoutTotal<UserView>> {
     const first = requireFirst(page.first);
     const params: unknown[] = [];
-    const conditions = userConditions(filter, params);
+    const byStatus = given(filter.statuses) || given(filter.programId);
+    const conditions = userConditions(filter, params, { statusesApart: byStatus });
     if (page.after !== undefined) {
       const [name, userId] = decodeCursor('users', page.after, USERS_CURSOR);
       conditions.push(`(u.name, u.user_id) > ($${params.push(name)}::text, $${params.push(userId)}::text)`);
     }
-    const { rows } = await this.db.query<UserRow>(
-      `SELECT ${USER_COLUMNS} FROM rm_users u ${whereClause(conditions)} ORDER BY u.name, u.user_id LIMIT $${params.push(first + 1)}`,
-      params,
-    );
+    let sql: string;
+    if (byStatus) {
+      // No statuses with a program: every status, so that the program's ranges are read in name order too.
+      const statuses = [...new Set(filter.statuses ?? USER_STATUSES)];
+      const limit = `$${params.push(first + 1)}`;
+      sql = `SELECT page.* FROM unnest($${params.push(statuses)}::text[]) AS s(user_status)
+        CROSS JOIN LATERAL (SELECT ${USER_COLUMNS} FROM rm_users u ${whereClause(['u.user_status = s.user_status', ...conditions])}
+                             ORDER BY u.name, u.user_id LIMIT ${limit}) page
+        ORDER BY page.name, page.user_id LIMIT ${limit}`;
+    } else {
+      sql = `SELECT ${USER_COLUMNS} FROM rm_users u ${whereClause(conditions)} ORDER BY u.name, u.user_id LIMIT $${params.push(first + 1)}`;
+    }
+    const { rows } = await this.db.query<UserRow>(sql, params);
     return toPageWithoutTotal(rows, first, page.after, toUser, (row) => encodeCursor('users', [row.name, row.user_id]));
   }
 

@@ -57,6 +57,7 @@ ALTER TABLE rm_personas
   ADD COLUMN IF NOT EXISTS match_completed boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS rm_personas_by_program_role ON rm_personas (program_id, role, match_status);
 
+
 CREATE TABLE IF NOT EXISTS rm_mentor_capacities (
   user_id text NOT NULL,
   program_id text NOT NULL,
@@ -318,10 +319,58 @@ const evolveAll = (rows: UserRows, events: readonly RecordedEvent<UserEvent>[]):
 
 const writesOf = (rows: UserRows): BatchWrite => writeAll(rows.users.takeWrites(), rows.personas.takeWrites(), rows.capacities.takeWrites());
 
+/** Migration 0002 of the users read model (after its baseline, USERS_SCHEMA, which shipped and is never edited). */
+const USERS_PAGING_AND_SEARCH = /* sql */ `
+-- ---- Paging, filtering and searching rm_users at any size (issue 19, item 3) --------------------
+-- The \`users\` list is ordered by
+-- (name, user_id) and paged by that key (projections/lifecycleQueries.ts, \`usersPage\`):
+-- * A status or program filter reads one ordered index range per status and merges them (a LATERAL
+--   per status), so a page costs ~20 index entries a status whatever the table holds or how the
+--   filter correlates with names. (program_id, user_status, ...) also serves what the former
+--   rm_users_by_program_status served (its two leading columns).
+-- * The search (\`ILIKE '%fragment%'\` on name or e-mail) is answered from trigram indexes (pg_trgm,
+--   in PostgreSQL's contrib; loaded into the embedded store by src/sql/pglite.ts): the rows that can
+--   match, not the whole table. They index the columns themselves: no copy of the personal data
+--   to erase (an erasure overwrites the columns, and the indexes follow). The extension goes to
+--   \`public\` when there is one (a schema per test or replay can be dropped without taking it, and
+--   the indexes of every other schema, along), is looked up where it already is, and its absence
+--   (a server without contrib, no right to create it) leaves the search working, unindexed.
+CREATE INDEX IF NOT EXISTS rm_users_by_status_name ON rm_users (user_status, name, user_id);
+CREATE INDEX IF NOT EXISTS rm_users_by_program_status_name ON rm_users (program_id, user_status, name, user_id);
+DROP INDEX IF EXISTS rm_users_by_program_status;
+DO $$
+DECLARE
+  trgm_schema text;
+BEGIN
+  SELECT n.nspname INTO trgm_schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+  IF trgm_schema IS NULL THEN
+    BEGIN
+      IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'public') THEN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+      ELSE
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+      END IF;
+    EXCEPTION
+      -- Another session created it at the same moment: use theirs.
+      WHEN unique_violation OR duplicate_object THEN NULL;
+      WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
+        RAISE NOTICE 'pg_trgm is not available (%): the users search works without its index', SQLERRM;
+    END;
+    SELECT n.nspname INTO trgm_schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+  END IF;
+  IF trgm_schema IS NOT NULL THEN
+    EXECUTE format('CREATE INDEX IF NOT EXISTS rm_users_name_trigrams ON rm_users USING gin (name %I.gin_trgm_ops)', trgm_schema);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS rm_users_email_trigrams ON rm_users USING gin (email %I.gin_trgm_ops)', trgm_schema);
+  END IF;
+END $$;
+-- ---- end of the rm_users paging block --------------------------------------------------------
+`;
+
 export const usersProjection = projection<UserEvent>({
   name: 'users',
   handles: USER_EVENT_TYPES,
   schema: USERS_SCHEMA,
+  migrations: [{ name: '0002_users_paging_and_search', sql: USERS_PAGING_AND_SEARCH }],
   tables: ['rm_users', 'rm_personas', 'rm_mentor_capacities'],
   applyBatch: async (tx, events) => {
     const domain = events.map(asDomainEvent);

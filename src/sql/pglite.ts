@@ -1,9 +1,13 @@
+/// <reference path="./pgliteContrib.d.ts" />
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { copyStatement, type SqlDatabase, type SqlResult, type SqlTransaction } from './sqlDatabase';
 import { acquireStoreLock } from './storeLock';
 
 // Same shapes as the pg adapter: timestamps as text, int8 as text (callers parse what they need).
 const parsers = { 1114: (v: string) => v, 1184: (v: string) => v, 20: (v: string) => v };
+/** pg_trgm: the users search's trigram indexes (projections/users.projection.ts), as on PostgreSQL. */
+const extensions = { pg_trgm };
 
 /**
  * The embedded store: PostgreSQL compiled to WASM. With a `dataDir` it persists there and survives
@@ -15,7 +19,7 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
   const release = dataDir ? acquireStoreLock(dataDir) : () => undefined;
   let db: PGlite;
   try {
-    db = await PGlite.create(dataDir ? { dataDir, parsers } : { parsers });
+    db = await PGlite.create(dataDir ? { dataDir, parsers, extensions } : { parsers, extensions });
   } catch (error) {
     release();
     throw error;

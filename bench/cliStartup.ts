@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Benchmark } from './benchmark';
+import { SqlEventStore } from '../src/eventstore/sqlEventStore';
+import { openPostgres } from '../src/sql/postgres';
 
 /**
  * How long the tools take on a built tree, from process start to exit, as an operator runs them
@@ -24,25 +26,47 @@ export const cliStartup: Benchmark = {
     const rounds = Number(process.env.BENCH_CLI_ROUNDS ?? 7);
     const dataDir = mkdtempSync(join(tmpdir(), 'cli-startup-'));
     const env = { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, AUTH_TOKEN_SECRET: randomBytes(32).toString('base64url') };
-    const time = (args: readonly string[]): number => {
+    // With DATABASE_URL, the same tools on PostgreSQL too (a schema of the bench's own, holding an empty log).
+    const databaseUrl = process.env.DATABASE_URL;
+    const schema = `bench_cli_${randomBytes(4).toString('hex')}`;
+    let postgresEnv: Record<string, string> | null = null;
+    if (databaseUrl) {
+      const admin = openPostgres(databaseUrl, { max: 1 });
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      await admin.close();
+      const db = openPostgres(databaseUrl, { max: 2, options: `-c search_path=${schema}` });
+      await SqlEventStore.create(db);
+      await db.close();
+      const scoped = new URL(databaseUrl);
+      scoped.searchParams.set('options', `-c search_path=${schema}`);
+      postgresEnv = { DATABASE_URL: scoped.toString() };
+    }
+    const time = (args: readonly string[], extra: Record<string, string> = {}): number => {
       const started = process.hrtime.bigint();
-      const result = spawnSync(process.execPath, args, { cwd: root, env, encoding: 'utf8' });
+      const result = spawnSync(process.execPath, args, { cwd: root, env: { ...env, ...extra }, encoding: 'utf8' });
       if (result.status !== 0) throw new Error(`${args.join(' ')} failed (${result.status}): ${result.stderr}`);
       return Number(process.hrtime.bigint() - started) / 1e6;
     };
-    const commands: readonly (readonly [string, readonly string[]])[] = [
+    const commands: readonly (readonly [string, readonly string[], Record<string, string>?])[] = [
       ['node -e 0 (peer)', ['-e', '0']],
       ['mentoring-token --role admin --subject bench', ['bin/mentoring-token.js', '--role', 'admin', '--subject', 'bench']],
       ['mentoring-events --help', ['bin/mentoring-events.js', '--help']],
       ['mentoring-events export (empty embedded store)', ['bin/mentoring-events.js', 'export']],
       ['mentoring-projections status (embedded store)', ['bin/mentoring-projections.js', 'status']],
+      ...(postgresEnv
+        ? ([
+            ['mentoring-events export (empty log, PostgreSQL)', ['bin/mentoring-events.js', 'export'], postgresEnv],
+            ['mentoring-projections status (PostgreSQL)', ['bin/mentoring-projections.js', 'status'], postgresEnv],
+          ] as const)
+        : []),
     ];
     try {
       // Creates the embedded store the other commands read.
       time(['bin/mentoring-projections.js', 'status']);
+      if (postgresEnv) time(['bin/mentoring-projections.js', 'status'], postgresEnv);
       const samples = new Map<string, number[]>(commands.map(([name]) => [name, []]));
       for (let round = 0; round < rounds; round++) {
-        for (const [name, args] of commands) samples.get(name)!.push(time(args));
+        for (const [name, args, extra] of commands) samples.get(name)!.push(time(args, extra));
         log(`round ${round + 1}/${rounds}`);
       }
       const peer = median(samples.get(commands[0]![0])!);
@@ -58,10 +82,17 @@ export const cliStartup: Benchmark = {
         targetMet: slowest < 1000,
         details:
           'Each tool runs `dist/` directly (the launcher builds only when `dist/` is missing) and loads the database ' +
-          'drivers only when it opens a store; the embedded-store commands include starting PGlite, which is most of their time.',
+          'driver of the store it opens only when it opens it; the embedded-store commands include starting PGlite (its WASM ' +
+          'PostgreSQL), which is most of their time and alone costs about 2 s of CPU here. The PostgreSQL rows (run when ' +
+          'DATABASE_URL is set) are the same tools without that start.',
       };
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+      if (databaseUrl) {
+        const admin = openPostgres(databaseUrl, { max: 1 });
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await admin.close();
+      }
     }
   },
 };

@@ -61,6 +61,7 @@ import { openPglite } from './sql/pglite';
 import { openPostgres } from './sql/postgres';
 import type { SqlDatabase } from './sql/sqlDatabase';
 import { createMetrics, type Metrics, type ProjectionLag } from './observability/metrics';
+import { NO_TRACING, startTracing, tracedDatabase, tracedEventStore } from './observability/tracing';
 import type { ReadinessReport } from './http/server';
 
 export interface AppDependencies {
@@ -119,11 +120,16 @@ const openDatabase = async (config: Config): Promise<SqlDatabase> => {
 export const createApp = async (config: Config, dependencies: AppDependencies): Promise<App> => {
   const { logger } = dependencies;
   const clock = dependencies.clock ?? (() => new Date());
-  const db = dependencies.db ?? (await openDatabase(config));
-  const store: EventStore =
+  // Off unless configured: then nothing of the OpenTelemetry SDK is loaded and every seam calls straight through.
+  const tracing = config.tracing ? await startTracing(config.tracing) : NO_TRACING;
+  const untracedDb = dependencies.db ?? (await openDatabase(config));
+  // Every SQL statement and event-store call of the service is a span (when tracing is on).
+  const db = tracedDatabase(untracedDb, tracing);
+  const untracedStore: EventStore =
     dependencies.store ??
     (config.eventStoreConnectionString ? KurrentEventStore.connect(config.eventStoreConnectionString) : await SqlEventStore.create(db));
-  const logInDatabase = store instanceof SqlEventStore && store.keepsLogIn(db);
+  const logInDatabase = untracedStore instanceof SqlEventStore && (untracedStore.keepsLogIn(db) || untracedStore.keepsLogIn(untracedDb));
+  const store = tracedEventStore(untracedStore, tracing);
   // The auditors' view of the log: the SQL store's own tables, or with KurrentDB an index of the log
   // that a projection keeps in the read-model database (projections/eventLogIndex.projection.ts).
   const eventLog: EventLogReader = logInDatabase ? new SqlEventLog(db) : new IndexedEventLog(db, store);
@@ -138,6 +144,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   // Reads are recorded in the read-model database, apart from the domain log.
   const readLog = await ReadAuditLog.create(db, { logger });
   const runner = await ProjectionRunner.create(store, db, projections, {
+    tracing,
     // Every append of this process wakes the runner (the pipeline's onAppended). The embedded store
     // has no other writer, so its idle poll is only a safety net and need not take its single
     // connection four times a second; on PostgreSQL other instances append, and the poll finds them.
@@ -162,6 +169,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   // After the runner: the outbox table comes from the notifications projection's schema.
   const notifications = createNotificationWorker({
     db,
+    tracing,
     smtpUrl: config.smtpUrl,
     mailboxFile: config.mailboxFile,
     from: config.mailFrom,
@@ -277,6 +285,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   let userDirectory: CachedUserDirectory | null = null;
   const pipeline = new CommandPipeline(store, {
     observer: metrics.commands,
+    tracing,
     onAppended: (outcome) => {
       runner.notify();
       userDirectory?.streamsChanged(outcome.events.map((event) => event.streamId));
@@ -482,6 +491,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
         rateLimits: config.rateLimits,
         health,
         readiness,
+        tracing,
         ...(config.operations.metrics ? { metrics } : {}),
         corsOrigins: config.operations.corsOrigins,
         limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost, maxAliases: config.maxQueryAliases, maxExpensiveFields: config.maxExpensiveFields },
@@ -555,6 +565,8 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       await store.close();
       // An injected database belongs to whoever injected it.
       if (!dependencies.db) await db.close();
+      // Last: the spans of the shutdown itself go out too.
+      await tracing.shutdown();
     },
   };
 };

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { RateLimitSettings } from './http/rateLimit';
+import type { TracingSettings } from './observability/tracing';
 import { TOKEN_ROLES, isTokenRole, keyRing, parseDuration, type TokenKey, type TokenKeyRing, type TokenRole } from './graphql/auth';
 
 /**
@@ -78,6 +79,8 @@ export interface Config {
   readonly operations: OperationsSettings;
   /** Several instances on one database (see `InstanceSettings`). */
   readonly instances: InstanceSettings;
+  /** OpenTelemetry tracing; `null` (the default) when no exporter is configured: nothing of the SDK is loaded. */
+  readonly tracing: TracingSettings | null;
 }
 
 /**
@@ -110,6 +113,74 @@ export interface OperationsSettings {
   /** `/health/ready` answers 503 while a projection's oldest unapplied event is older than this. */
   readonly readyMaxProjectionLagSeconds: number;
 }
+
+// ---------------------------------------------------------------------------------------------
+// OpenTelemetry: the standard OTEL_* variables, the subset this service acts on.
+
+/** The OTLP/HTTP port collectors listen on, and the path of the traces signal under a base endpoint. */
+const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318';
+const TRACES_PATH = 'v1/traces';
+
+const otlpUrl = (name: string, raw: string): URL => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL such as http://collector:4318; got "${redact(raw)}".`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must start with http:// or https:// (traces go out over OTLP/HTTP); got "${redact(raw)}".`);
+  return url;
+};
+
+/** `key=value,key2=value2`, values percent-encoded (the OTLP exporter specification). */
+const otlpHeaders = (name: string, raw: string | undefined): Record<string, string> => {
+  const headers: Record<string, string> = {};
+  for (const entry of (raw ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+    const equals = entry.indexOf('=');
+    const key = equals > 0 ? entry.slice(0, equals).trim() : '';
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(key)) throw new ConfigError(`${name} must read key=value,key2=value2; "${entry.slice(0, 40)}" is not a header.`);
+    let value: string;
+    try {
+      value = decodeURIComponent(entry.slice(equals + 1).trim());
+    } catch {
+      throw new ConfigError(`${name}: the value of "${key}" is not valid percent-encoding.`);
+    }
+    headers[key] = value;
+  }
+  return headers;
+};
+
+/**
+ * Tracing is on when OTEL_TRACES_EXPORTER=otlp or an OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT,
+ * to which /v1/traces is added, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, used as it is); off when
+ * neither is set, when OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true. Spans go out as OTLP
+ * JSON over HTTP: a protocol setting other than http/json is refused rather than ignored.
+ */
+const tracingSettings = (env: NodeJS.ProcessEnv): TracingSettings | null => {
+  if (flag(env, 'OTEL_SDK_DISABLED', false)) return null;
+  const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || undefined;
+  const baseEndpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  for (const exporter of exporters) {
+    if (exporter !== 'otlp' && exporter !== 'none') throw new ConfigError(`OTEL_TRACES_EXPORTER must be otlp or none (this service exports OTLP only); got "${exporter}".`);
+  }
+  if (exporters.includes('none') || (exporters.length === 0 && !tracesEndpoint && !baseEndpoint)) return null;
+  for (const name of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
+    const protocol = env[name]?.trim();
+    if (protocol && protocol !== 'http/json') {
+      throw new ConfigError(`${name} must be http/json (spans are sent as OTLP JSON over HTTP, which collectors accept on port 4318); got "${protocol}".`);
+    }
+  }
+  const url = tracesEndpoint
+    ? otlpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', tracesEndpoint)
+    : new URL(TRACES_PATH, `${otlpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', baseEndpoint ?? DEFAULT_OTLP_ENDPOINT).toString().replace(/\/?$/, '/')}`);
+  return {
+    tracesUrl: url.toString(),
+    headers: { ...otlpHeaders('OTEL_EXPORTER_OTLP_HEADERS', env.OTEL_EXPORTER_OTLP_HEADERS), ...otlpHeaders('OTEL_EXPORTER_OTLP_TRACES_HEADERS', env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || 'mentoring-lifecycle',
+    scheduleDelayMs: integer(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000, 1, 600_000),
+  };
+};
 
 // ---------------------------------------------------------------------------------------------
 // Tokens: checks on every token, an OIDC identity provider beside the local keys, revocations.
@@ -556,6 +627,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     },
     tokens: setting(() => tokenSettings(env), tokenSettings({})),
     instances: setting(() => instanceSettings(env), instanceSettings({})),
+    tracing: setting(() => tracingSettings(env), null),
     jobSchedules: setting(() => jobSchedules(env), jobSchedules({})),
     mailExtras: {
       ...setting(() => {

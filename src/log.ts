@@ -30,7 +30,11 @@ export const createLogger = (options: LoggerOptions): Logger => {
     mixin: (mergeObject: object, _level: number, logger: Logger) => {
       const scope = currentRequest();
       if (!scope || 'requestId' in mergeObject || 'requestId' in logger.bindings()) return {};
-      return scope.traceId !== undefined ? { requestId: scope.requestId, traceId: scope.traceId } : { requestId: scope.requestId };
+      return {
+        requestId: scope.requestId,
+        ...(scope.traceId !== undefined ? { traceId: scope.traceId } : {}),
+        ...(scope.spanId !== undefined ? { spanId: scope.spanId } : {}),
+      };
     },
   };
   return options.destination ? pino(settings, options.destination) : pino(settings);

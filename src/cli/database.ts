@@ -2,8 +2,6 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config';
 import { DomainError } from '../domain/shared/decider';
 import { REPLAY_CONNECTIONS } from '../projections/replay';
-import { openPglite } from '../sql/pglite';
-import { openPostgres } from '../sql/postgres';
 import type { SqlDatabase } from '../sql/sqlDatabase';
 
 /**
@@ -11,8 +9,10 @@ import type { SqlDatabase } from '../sql/sqlDatabase';
  * (PGlite would quietly create an empty one) and is refused while another process holds it.
  */
 export const openConfiguredDatabase = async (config: Config, options: { readonly connections?: number } = {}): Promise<SqlDatabase> => {
-  if (config.databaseUrl) return openPostgres(config.databaseUrl, { max: options.connections ?? REPLAY_CONNECTIONS });
+  // Each driver is loaded only when it is the one configured: `pg` and PGlite each take a few hundred
+  // milliseconds to load, which a tool answering on the other store should not pay (bench cli-startup).
+  if (config.databaseUrl) return (await import('../sql/postgres')).openPostgres(config.databaseUrl, { max: options.connections ?? REPLAY_CONNECTIONS });
   if (!existsSync(config.dataDir)) throw new DomainError('NOT_FOUND', `No embedded store at ${config.dataDir} (set DATA_DIR or DATABASE_URL).`);
-  return openPglite(config.dataDir);
+  return (await import('../sql/pglite')).openPglite(config.dataDir);
 };
 

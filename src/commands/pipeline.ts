@@ -12,6 +12,7 @@ import {
   type StreamWrite,
 } from '../eventstore/eventStore';
 import { DomainError, type Decider } from '../domain/shared/decider';
+import { NO_TRACING, type Tracing } from '../observability/tracing';
 
 /** Who, when and why: everything a command's events record besides their data. */
 export interface CommandContext {
@@ -79,6 +80,8 @@ export interface PipelineOptions {
   readonly newEventId?: () => string;
   /** Called after every successful append (the composition root wakes the projection runner). */
   readonly onAppended?: (outcome: CommandOutcome) => void;
+  /** A span per command, named after it, with its outcome (OpenTelemetry; off by default). */
+  readonly tracing?: Tracing;
   /** Told how every command ended and of every conflict retried (metrics). */
   readonly observer?: CommandObserver;
 }
@@ -106,6 +109,7 @@ export class CommandPipeline {
   private readonly newEventId: () => string;
   private readonly onAppended: (outcome: CommandOutcome) => void;
   private readonly observer: CommandObserver | undefined;
+  private readonly tracing: Tracing;
 
   constructor(
     private readonly store: EventStore,
@@ -115,23 +119,27 @@ export class CommandPipeline {
     this.newEventId = options.newEventId ?? randomUUID;
     this.onAppended = options.onAppended ?? (() => undefined);
     this.observer = options.observer;
+    this.tracing = options.tracing ?? NO_TRACING;
   }
 
   async execute<S extends AnySpecs>(context: CommandContext, command: CommandDefinition<S>): Promise<CommandOutcome> {
-    const observer = this.observer;
-    if (!observer) return this.run(context, command);
-    try {
-      const outcome = await this.run(context, command);
-      observer.outcome(command.name, outcome.duplicate ? 'replayed' : outcome.events.length === 0 ? 'unchanged' : 'appended');
-      return outcome;
-    } catch (error) {
-      if (error instanceof DomainError) {
-        observer.outcome(command.name, error.code === 'CONCURRENCY_CONFLICT' ? 'conflict' : 'refused', error.code);
-      } else {
-        observer.outcome(command.name, 'failed');
+    if (!this.observer && !this.tracing.enabled) return this.run(context, command);
+    return this.tracing.inSpan(`command ${command.name}`, { 'command.name': command.name }, async (span) => {
+      const ended = (result: CommandResult, code?: string): void => {
+        this.observer?.outcome(command.name, result, code);
+        span.setAttributes({ 'command.outcome': result, 'command.refusal_code': code });
+      };
+      try {
+        const outcome = await this.run(context, command);
+        ended(outcome.duplicate ? 'replayed' : outcome.events.length === 0 ? 'unchanged' : 'appended');
+        span.setAttributes({ 'command.events': outcome.events.length });
+        return outcome;
+      } catch (error) {
+        if (error instanceof DomainError) ended(error.code === 'CONCURRENCY_CONFLICT' ? 'conflict' : 'refused', error.code);
+        else ended('failed');
+        throw error;
       }
-      throw error;
-    }
+    });
   }
 
   private async run<S extends AnySpecs>(context: CommandContext, command: CommandDefinition<S>): Promise<CommandOutcome> {

@@ -24,7 +24,8 @@ import { admitOperation, parseOptions, queryLimitsPlugin, type QueryLimits } fro
 import { RateLimiter, UNLIMITED, clientAddress, type RateDecision, type RateLimitSettings } from './rateLimit';
 import type { Logger } from '../log';
 import { EXPLORER_CONTENT_SECURITY_POLICY, explorerPageAsset, loadExplorerAssets, type ExplorerAsset } from './explorer';
-import { currentRequest, incomingRequestIds, runInRequestScope, type RequestScope } from '../observability/requestScope';
+import { currentRequest, incomingRequestIds, incomingTraceParent, runInRequestScope, type RequestScope } from '../observability/requestScope';
+import { NO_TRACING, type RequestSpan, type Tracing } from '../observability/tracing';
 import type { Metrics } from '../observability/metrics';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -112,6 +113,8 @@ export interface HttpServerOptions<Services> {
   readonly metrics?: Metrics;
   /** Browser origins allowed to call the API cross-origin (CORS); default none. */
   readonly corsOrigins?: readonly string[];
+  /** A server span per request, named after its GraphQL operation (OpenTelemetry; default off). */
+  readonly tracing?: Tracing;
 }
 
 /** `GET /health/ready`: ready or not, and each check with what it found. */
@@ -215,6 +218,9 @@ const hooksOf = (onShutdown: HttpServerOptions<unknown>['onShutdown']): readonly
 export const startHttpServer = async <Services>(options: HttpServerOptions<Services>): Promise<RunningHttpServer> => {
   const { logger } = options;
   const newId = options.newId ?? randomUUID;
+  const tracing = options.tracing ?? NO_TRACING;
+  /** Each traced request's span, to name it once the operation is known. */
+  const requestSpans = new WeakMap<RequestScope, RequestSpan>();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const explorerAssets: ReadonlyMap<string, ExplorerAsset> = options.explorer ? loadExplorerAssets() : new Map();
   const explorerHtml = options.explorer ? explorerPageAsset(GRAPHQL_PATH) : null;
@@ -259,6 +265,9 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
           if (record) {
             record.operationName = operationName;
             if (operation) record.operationType = operation.operation;
+            // Named as the semantic conventions for GraphQL say: `mutation createProgram`, or the type alone.
+            requestSpans.get(record)?.updateName(operationName ? `${operation?.operation ?? 'operation'} ${operationName}` : (operation?.operation ?? 'GraphQL operation'));
+            requestSpans.get(record)?.setAttributes({ 'graphql.operation.name': operationName ?? undefined, 'graphql.operation.type': operation?.operation });
           }
         },
         async willSendResponse({ response }) {
@@ -445,11 +454,23 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
   const routes = options.routes ?? [];
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const ids = incomingRequestIds(request.headers, newId);
-    const record: RequestRecord = {
-      ...ids,
-      address: clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], limiter.trustedProxies),
-    };
-    return runInRequestScope(record, () => serve(request, response, record));
+    const address = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], limiter.trustedProxies);
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const span = tracing.requestSpan(`${request.method ?? 'GET'} ${routeLabel(path, routes)}`, incomingTraceParent(request.headers), {
+      'http.request.method': request.method,
+      'url.path': path,
+      'client.address': address,
+      'http.route': routeLabel(path, routes),
+    });
+    if (!span) {
+      const record: RequestRecord = { ...ids, address };
+      return runInRequestScope(record, () => serve(request, response, record));
+    }
+    // The trace the span belongs to (the caller's, or a new one) is the one every log line names.
+    const record: RequestRecord = { ...ids, traceId: span.traceId, spanId: span.spanId, address };
+    requestSpans.set(record, span);
+    response.once('close', () => span.end(response.statusCode));
+    return span.run(() => runInRequestScope(record, () => serve(request, response, record)));
   };
 
   const serve = async (request: IncomingMessage, response: ServerResponse, record: RequestRecord): Promise<void> => {
@@ -469,6 +490,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
           durationMs: seconds * 1000,
           requestId,
           ...(record.traceId !== undefined ? { traceId: record.traceId } : {}),
+          ...(record.spanId !== undefined ? { spanId: record.spanId } : {}),
           ...(record.correlationId !== undefined ? { correlationId: record.correlationId } : {}),
           ...(record.operationName !== undefined ? { operationName: record.operationName } : {}),
           ...(record.actorId !== undefined ? { actorId: record.actorId } : {}),

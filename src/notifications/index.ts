@@ -2,6 +2,7 @@ import type { Logger } from '../log';
 import type { SqlDatabase } from '../sql/sqlDatabase';
 import { mailboxFileTransport, smtpTransport, type MailTransport } from './transport';
 import { NotificationWorker, type NotificationWorkerOptions } from './worker';
+import { NO_TRACING, tracedTransport, type Tracing } from '../observability/tracing';
 
 export { notificationsProjection, NOTIFICATIONS_SCHEMA, NOTIFICATION_OUTBOX_TABLE } from '../../projections/notifications.projection';
 export { NotificationWorker, type NotificationRound, type NotificationWorkerOptions } from './worker';
@@ -25,6 +26,8 @@ export interface NotificationSettings {
   readonly from: string;
   readonly clock: () => Date;
   readonly logger: Logger;
+  /** A span per e-mail sent (OpenTelemetry; off by default). */
+  readonly tracing?: Tracing;
   /** Tuning; see `NotificationWorkerOptions` for each default. */
   readonly worker?: Omit<NotificationWorkerOptions, 'from'>;
 }
@@ -40,6 +43,6 @@ export const createMailTransport = (settings: Pick<NotificationSettings, 'smtpUr
  */
 export const createNotificationWorker = (settings: NotificationSettings): NotificationWorker =>
   new NotificationWorker(
-    { db: settings.db, transport: createMailTransport(settings), clock: settings.clock, logger: settings.logger },
+    { db: settings.db, transport: tracedTransport(createMailTransport(settings), settings.tracing ?? NO_TRACING), clock: settings.clock, logger: settings.logger },
     { ...settings.worker, from: settings.from },
   );

@@ -8,8 +8,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface RequestScope {
   /** From `x-request-id` when the caller sent a plain one, else the trace id of `traceparent`, else made here. */
   readonly requestId: string;
-  /** The trace id of a valid `traceparent` header. */
+  /** The trace id of a valid `traceparent` header, or of the request's span when tracing is on. */
   readonly traceId?: string;
+  /** The request's own span id when tracing is on. */
+  readonly spanId?: string;
   /** The client's address (X-Forwarded-For read only from a trusted proxy). */
   address?: string;
   operationName?: string | null;
@@ -36,11 +38,17 @@ const TRACEPARENT = /^([\da-f]{2})-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/;
 
 const single = (value: string | readonly string[] | undefined): string | undefined => (typeof value === 'string' ? value : value?.[0]);
 
+/** The caller's place in a W3C trace (`traceparent`), when the header is valid. */
+export const incomingTraceParent = (headers: IncomingHttpHeaders): { readonly traceId: string; readonly spanId: string; readonly sampled: boolean } | undefined => {
+  const trace = TRACEPARENT.exec(single(headers.traceparent)?.trim().toLowerCase() ?? '');
+  if (!trace || trace[1] === 'ff' || /^0+$/.test(trace[2]!) || /^0+$/.test(trace[3]!)) return undefined;
+  return { traceId: trace[2]!, spanId: trace[3]!, sampled: (parseInt(trace[4]!, 16) & 1) === 1 };
+};
+
 /** The request id and trace id a request arrives with (`x-request-id`, `traceparent`), or a new id. */
 export const incomingRequestIds = (headers: IncomingHttpHeaders, newId: () => string): { readonly requestId: string; readonly traceId?: string } => {
   const offered = single(headers['x-request-id'])?.trim();
-  const trace = TRACEPARENT.exec(single(headers.traceparent)?.trim().toLowerCase() ?? '');
-  const traceId = trace && trace[1] !== 'ff' && !/^0+$/.test(trace[2]!) && !/^0+$/.test(trace[3]!) ? trace[2] : undefined;
+  const traceId = incomingTraceParent(headers)?.traceId;
   const requestId = offered && SAFE_REQUEST_ID.test(offered) ? offered : (traceId ?? newId());
   return { requestId, ...(traceId !== undefined ? { traceId } : {}) };
 };

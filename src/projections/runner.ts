@@ -4,6 +4,7 @@ import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
 import { migrate, migrationSet } from '../sql/migrations';
 import { handlesType, projectionMigrations, type Projection } from './projection';
 import { replayProjections, type ReplayProgress } from './replay';
+import { NO_TRACING, type Tracing } from '../observability/tracing';
 
 const CHECKPOINT_SCHEMA = /* sql */ `
 CREATE TABLE IF NOT EXISTS projection_checkpoints (
@@ -18,6 +19,8 @@ export const CHECKPOINT_MIGRATIONS = migrationSet('projection-checkpoints', [{ n
 
 export interface RunnerOptions {
   readonly batchSize?: number;
+  /** A span per batch (OpenTelemetry; off by default). */
+  readonly tracing?: Tracing;
   /** How long an idle runner sleeps before looking for new events (a `notify()` wakes it at once). */
   readonly idleMs?: number;
   /**
@@ -347,6 +350,21 @@ export class ProjectionRunner {
       for (const projection of members) this.advanced(projection.name, from);
       return 0;
     }
+    // A span for a batch that has events only: an idle poll leaves no trace.
+    const tracing = this.options.tracing ?? NO_TRACING;
+    if (!tracing.enabled) return this.applyBatch(members, from, events, failures, isolate);
+    return tracing.inSpan(
+      'projection batch',
+      { 'projection.names': members.map((member) => member.name).join(' '), 'projection.from': formatPosition(from), 'projection.events': events.length },
+      async (span) => {
+        const applied = await this.applyBatch(members, from, events, failures, isolate);
+        span.setAttributes({ 'projection.events_applied': applied, 'projection.failures': failures.length });
+        return applied;
+      },
+    );
+  }
+
+  private async applyBatch(members: readonly Projection[], from: GlobalPosition, events: readonly RecordedEvent[], failures: Failure[], isolate: boolean): Promise<number> {
     try {
       await this.applyTogether(members, from, events);
       return events.length;

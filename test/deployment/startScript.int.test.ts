@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { mintToken } from '../../src/graphql/auth';
 import { TEST_TOKEN_SECRET } from '../support/tokens';
+import { builtTree } from '../support/builtTree';
 
 /*
  * The image's start-up outside Docker: docker/start.sh runs the compiled server as an unprivileged
@@ -53,16 +54,14 @@ if (canSwitchUser) {
     let work: string;
     let appDir: string;
 
-    beforeAll(() => {
+    beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), 'image-'));
       chmodSync(work, 0o755);
       appDir = join(work, 'app');
       mkdirSync(join(appDir, 'docker'), { recursive: true });
-      // The build stage: compile, as `npm run build` does, into the application directory.
-      const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(appDir, 'dist')], {
-        encoding: 'utf8',
-      });
-      if (tsc.status !== 0) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
+      // The build stage: what `npm run build` compiles, copied into the application directory (one
+      // build shared with the other tests that run built code, test/support/builtTree.ts).
+      cpSync(join(await builtTree(), 'dist'), join(appDir, 'dist'), { recursive: true });
       copyFileSync(join(root, 'package.json'), join(appDir, 'package.json'));
       symlinkSync(join(root, 'node_modules'), join(appDir, 'node_modules'));
       for (const file of ['start.sh', 'healthcheck.mjs']) copyFileSync(join(root, 'docker', file), join(appDir, 'docker', file));
@@ -76,7 +75,7 @@ if (canSwitchUser) {
         } else chmodSync(path, stat.mode & 0o555);
       };
       readOnly(appDir);
-    }, 240_000);
+    }, 960_000);
 
     afterAll(() => {
       chmodSync(appDir, 0o755);

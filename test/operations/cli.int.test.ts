@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { builtTree } from '../support/builtTree';
 
 /*
  * The tools as an operator runs them: real processes of a built tree (bin/ launchers, dist/ built
- * once here into a temporary copy, so a stale dist/ in the checkout cannot fool the test), their
+ * from the current sources into a temporary tree, so a stale dist/ in the checkout cannot fool the test), their
  * stdout and stderr apart, their exit codes, and the embedded store's lock against a real holder.
  */
 
@@ -16,21 +17,10 @@ const clean = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir()
 const run = (tool: string, args: readonly string[], env: Record<string, string> = {}): SpawnSyncReturns<string> =>
   spawnSync(process.execPath, [join(tree, 'bin', `mentoring-${tool}.js`), ...args], { env: { ...clean, ...env }, encoding: 'utf8', timeout: 120_000 });
 
-beforeAll(() => {
-  tree = mkdtempSync(join(tmpdir(), 'built-tree-'));
-  cpSync(join(root, 'bin'), join(tree, 'bin'), { recursive: true });
-  cpSync(join(root, 'package.json'), join(tree, 'package.json'));
-  symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'));
-  const build = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(tree, 'dist')], {
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
-  if (build.status !== 0) throw new Error(`The build failed:\n${build.stdout}${build.stderr}`);
-}, 660_000);
-
-afterAll(() => {
-  rmSync(tree, { recursive: true, force: true });
-});
+// One build shared with the other tests that run the built tree (test/support/builtTree.ts).
+beforeAll(async () => {
+  tree = await builtTree();
+}, 960_000);
 
 describe('--help', () => {
   it.each([

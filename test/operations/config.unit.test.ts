@@ -41,6 +41,56 @@ describe('settings validated at start', () => {
     ]);
   });
 
+  it('leaves tracing off unless an OTLP exporter or endpoint is configured', () => {
+    expect(loadConfig({}).tracing).toBeNull();
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'x', OTEL_EXPORTER_OTLP_HEADERS: 'a=b' }).tracing).toBeNull();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeNull();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeNull();
+  });
+
+  it('reads the standard OTEL_* settings', () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      headers: {},
+      serviceName: 'mentoring-lifecycle',
+      scheduleDelayMs: 5000,
+    });
+    // A base with a path keeps it; the traces endpoint is taken as it is and wins.
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.org/otlp/' }).tracing?.tracesUrl).toBe('https://otel.example.org/otlp/v1/traces');
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:9999/custom', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing
+        ?.tracesUrl,
+    ).toBe('http://b:9999/custom');
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing?.tracesUrl).toBe('http://localhost:4318/v1/traces');
+    const tracing = loadConfig({
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_HEADERS: 'api-key=s%3Dcret, tenant=acme',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'tenant=other',
+      OTEL_SERVICE_NAME: 'mentoring-eu',
+      OTEL_BSP_SCHEDULE_DELAY: '250',
+    }).tracing;
+    expect(tracing).toMatchObject({ headers: { 'api-key': 's=cret', tenant: 'other' }, serviceName: 'mentoring-eu', scheduleDelayMs: 250 });
+  });
+
+  it('refuses bad tracing settings, one line each, with the others', () => {
+    expect(problems({ OTEL_TRACES_EXPORTER: 'jaeger', LOG_LEVEL: 'loud' })).toEqual([
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "loud".',
+      'OTEL_TRACES_EXPORTER must be otlp or none (this service exports OTLP only); got "jaeger".',
+    ]);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT must start with http:// or https:// (traces go out over OTLP/HTTP); got "collector:4318".',
+    ]);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' })).toEqual(['OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL such as http://collector:4318; got "not a url".']);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toEqual([
+      'OTEL_EXPORTER_OTLP_PROTOCOL must be http/json (spans are sent as OTLP JSON over HTTP, which collectors accept on port 4318); got "grpc".',
+    ]);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_HEADERS: 'novalue' })).toEqual([
+      'OTEL_EXPORTER_OTLP_HEADERS must read key=value,key2=value2; "novalue" is not a header.',
+    ]);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_BSP_SCHEDULE_DELAY: 'soon' })).toEqual(['OTEL_BSP_SCHEDULE_DELAY must be a whole number from 1 to 600000; got "soon".']);
+    expect(problems({ OTEL_SDK_DISABLED: 'perhaps' })).toEqual(['OTEL_SDK_DISABLED must be true or false; got "perhaps".']);
+  });
+
   it('turns the explorer off in production unless asked for', () => {
     expect(loadConfig({ NODE_ENV: 'production' }).explorer).toBe(false);
     expect(loadConfig({ NODE_ENV: 'production', EXPLORER: 'true' }).explorer).toBe(true);

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TokenRevocations, type TokenRevocation } from '../../src/auth/revocations';
@@ -9,37 +9,26 @@ import { openPglite } from '../../src/sql/pglite';
 import { openPostgres } from '../../src/sql/postgres';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 import { announcePostgresSkip, postgresUrl } from '../support/databases';
+import { builtTree } from '../support/builtTree';
 
 /*
  * `mentoring-token revoke` and an identity-provider-only server as an operator runs them: real
- * processes of a tree built here (as test/operations/cli.int.test.ts does), on the embedded store and
+ * processes of the built tree test/operations/cli.int.test.ts also runs (test/support/builtTree.ts), on the embedded store and
  * on PostgreSQL (a schema of this file's own, named in the URL the processes get).
  */
 
 announcePostgresSkip('token CLI revoke and the OIDC-only server');
 
-const root = join(__dirname, '..', '..');
 let tree: string;
 const clean = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() };
 
 const run = (args: readonly string[], env: Record<string, string>): SpawnSyncReturns<string> =>
   spawnSync(process.execPath, [join(tree, 'bin', 'mentoring-token.js'), ...args], { env: { ...clean, ...env }, encoding: 'utf8', timeout: 120_000 });
 
-beforeAll(() => {
-  tree = mkdtempSync(join(tmpdir(), 'built-tree-'));
-  cpSync(join(root, 'bin'), join(tree, 'bin'), { recursive: true });
-  cpSync(join(root, 'package.json'), join(tree, 'package.json'));
-  symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'));
-  const build = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(tree, 'dist')], {
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
-  if (build.status !== 0) throw new Error(`The build failed:\n${build.stdout}${build.stderr}`);
-}, 660_000);
-
-afterAll(() => {
-  rmSync(tree, { recursive: true, force: true });
-});
+// One build shared with the other tests that run the built tree (test/support/builtTree.ts).
+beforeAll(async () => {
+  tree = await builtTree();
+}, 960_000);
 
 interface Store {
   readonly name: string;

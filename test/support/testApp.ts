@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config';
 import { mintToken, type TokenRole } from '../../src/graphql/auth';
 import type { RunningHttpServer } from '../../src/http/server';
 import { createLogger } from '../../src/log';
+import type { DestinationStream } from 'pino';
 import type { TestDatabase } from './databases';
 import type { EventStore } from '../../src/eventstore/eventStore';
 import { TEST_TOKEN_SECRET } from './tokens';
@@ -38,6 +39,8 @@ export interface TestAppOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The event store to compose the server with instead of the configured one (an imitation of KurrentDB). */
   readonly store?: EventStore;
+  /** Where the server's log lines go, at level info (default: nowhere). */
+  readonly logDestination?: DestinationStream;
 }
 
 /**
@@ -73,7 +76,7 @@ export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05
     },
   };
   const app = await createApp(config, {
-    logger: createLogger({ level: 'silent' }),
+    logger: options.logDestination ? createLogger({ level: 'info', destination: options.logDestination }) : createLogger({ level: 'silent' }),
     clock: () => clock.now,
     db: database.db,
     ...(options.store ? { store: options.store } : {}),

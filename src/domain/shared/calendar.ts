@@ -1,4 +1,4 @@
-import Holidays from 'date-holidays';
+import type HolidaysLibrary from 'date-holidays';
 import { DateTime } from 'luxon';
 
 /**
@@ -46,12 +46,20 @@ const isWeekend = (day: DateTime): boolean => day.weekday === 6 || day.weekday =
 // country/region is a cache of a pure function, not state.
 const holidayYears = new Map<string, ReadonlySet<string>>();
 
+/**
+ * `date-holidays` with its tables takes a few hundred milliseconds to load: loaded on first use, so
+ * the tools and everything that only names the domain's types start without it (bench cli-startup).
+ */
+let holidaysLibrary: typeof HolidaysLibrary | undefined;
+// The package is CommonJS whose export is the class itself.
+const Holidays = (): typeof HolidaysLibrary => (holidaysLibrary ??= require('date-holidays') as typeof HolidaysLibrary);
+
 /** The local dates ("YYYY-MM-DD") of the public holidays of `year` in the country/region. */
 export const publicHolidays = (country: string, region: string | null, year: number): ReadonlySet<string> => {
   const key = `${country}/${region ?? ''}/${year}`;
   let dates = holidayYears.get(key);
   if (!dates) {
-    const calendar = region ? new Holidays(country, region, { types: ['public'] }) : new Holidays(country, { types: ['public'] });
+    const calendar = region ? new (Holidays())(country, region, { types: ['public'] }) : new (Holidays())(country, { types: ['public'] });
     const found = new Set<string>();
     for (const holiday of calendar.getHolidays(year) || []) {
       if (holiday.type !== 'public') continue;
@@ -66,7 +74,7 @@ export const publicHolidays = (country: string, region: string | null, year: num
   return dates;
 };
 
-const holidayLists = () => new Holidays();
+const holidayLists = () => new (Holidays())();
 
 /** Whether `date-holidays` knows the country (ISO 3166-1 alpha-2, upper case). */
 export const isKnownHolidayCountry = (country: string): boolean => Object.prototype.hasOwnProperty.call(holidayLists().getCountries() ?? {}, country);

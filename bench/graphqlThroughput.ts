@@ -551,6 +551,7 @@ export const graphqlThroughput: Benchmark = {
           ratio,
           fmt(med(phase, 'nodeCpuUs')),
           side.name === 'postgres' ? fmt(med(phase, 'pgCpuUs')) : 'in Node',
+          fmt(med(phase, 'statements'), 1),
         ]);
       }
       for (const entry of longStreams) {
@@ -563,6 +564,7 @@ export const graphqlThroughput: Benchmark = {
           entry.length === STREAM_LENGTHS[0] ? '1.00 (peer)' : `${fmt(entry.p50 / longStreams[0]!.p50, 2)} of 10 events (p50)`,
           fmt(entry.nodeCpuUs),
           side.name === 'postgres' ? fmt(entry.pgCpuUs) : 'in Node',
+          '',
         ]);
       }
       const ratio = med('mutation', 'perSecond') / appendRate;
@@ -580,7 +582,7 @@ export const graphqlThroughput: Benchmark = {
     }
     return {
       table: {
-        columns: ['store', 'request', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'Node CPU µs/req', 'PG CPU µs/req'],
+        columns: ['store', 'request', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'Node CPU µs/req', 'PG CPU µs/req', 'statements/req'],
         rows,
       },
       environment: [
@@ -610,6 +612,7 @@ the same HTTP server, token check and context; it is the ceiling for the reads. 
 seconds; rounds rotate the phase order, and the table shows medians over rounds. CPU per request: Node is
 \`process.cpuUsage\` of the server process (the clients are in the child; on the embedded store this includes
 PGlite), PostgreSQL is \`/proc/<pid>/schedstat\` of the backends with the side's \`application_name\` (the
-projection runner's and the read audit's work included). Long streams: users whose streams hold 10, 1,000 and
+projection runner's and the read audit's work included); statements per request likewise count everything the
+app sent to its database during the phase (BEGIN and COMMIT included). Long streams: users whose streams hold 10, 1,000 and
 10,000 events (the rest appended directly as IW/A moves), then one client sends \`changeUserStatus\` to each in turn;
 each user's first call is left out.`;

@@ -11,13 +11,14 @@ import { eventLogScale } from './eventLogScale';
 import { fuzz } from './fuzz';
 import { readAudit } from './readAudit';
 import { readScale } from './readScale';
+import { graphqlThroughput } from './graphqlThroughput';
 import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
 
 /**
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, readScale, fuzz, bulkRegistration, cliStartup, serverStartup];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, readScale, fuzz, bulkRegistration, cliStartup, serverStartup, graphqlThroughput];
 
 const HEADER = `# Benchmarks
 

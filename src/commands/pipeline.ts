@@ -84,6 +84,83 @@ export interface PipelineOptions {
   readonly tracing?: Tracing;
   /** Told how every command ended and of every conflict retried (metrics). */
   readonly observer?: CommandObserver;
+  /**
+   * Keep the folded state of the streams commands touch, so the next command on a stream reads only
+   * the events after it (one short query, whatever the stream's length) instead of the whole stream.
+   * Off unless given (the composition root turns it on for the SQL store, whose tail read returns the
+   * stream's revision in the same statement).
+   */
+  readonly stateCache?: StreamStateCacheOptions;
+}
+
+export interface StreamStateCacheOptions {
+  /** Most streams kept; the least recently used goes first. */
+  readonly maxStreams: number;
+  /**
+   * How long a state is used before the stream is read whole again. Bounds how long this process
+   * keeps personal data that another instance erased from an event of a stream other than the
+   * user's own (this instance's own erasures, and any erasure in the stream read, drop it at once).
+   */
+  readonly maxAgeMs: number;
+  readonly now?: () => number;
+}
+
+/** An erasure changes what earlier events of the person read back as: a state folded before it is stale. */
+const ERASURE = 'PersonalDataErased';
+
+interface CachedState {
+  readonly evolve: unknown;
+  readonly state: unknown;
+  readonly revision: number;
+  readonly storedAt: number;
+}
+
+/**
+ * Folded states by stream, as of a revision. A state is only ever extended by the events after its
+ * revision, read in the same statement as the stream's current revision: if they do not account for
+ * every revision since (a stream that was removed and made again, a store that changed underneath),
+ * the stream is read whole. States are immutable (deciders' `evolve` returns a new state), so a
+ * cached one can be shared.
+ */
+class StreamStates {
+  private readonly entries = new Map<string, CachedState>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: StreamStateCacheOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get(streamId: string, evolve: unknown): CachedState | undefined {
+    const entry = this.entries.get(streamId);
+    if (!entry) return undefined;
+    if (entry.evolve !== evolve || this.now() - entry.storedAt > this.options.maxAgeMs) {
+      this.entries.delete(streamId);
+      return undefined;
+    }
+    // Most recently used last, so the first key is the one to drop.
+    this.entries.delete(streamId);
+    this.entries.set(streamId, entry);
+    return entry;
+  }
+
+  set(streamId: string, evolve: unknown, state: unknown, revision: number, storedAt = this.now()): void {
+    this.entries.delete(streamId);
+    this.entries.set(streamId, { evolve, state, revision, storedAt });
+    while (this.entries.size > this.options.maxStreams) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /** When the state was last read whole (an extended state keeps it, so maxAgeMs bounds the oldest event's reading). */
+  readAt(streamId: string): number | undefined {
+    return this.entries.get(streamId)?.storedAt;
+  }
+
+  delete(streamId: string): void {
+    this.entries.delete(streamId);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
 }
 
 /**
@@ -110,6 +187,7 @@ export class CommandPipeline {
   private readonly onAppended: (outcome: CommandOutcome) => void;
   private readonly observer: CommandObserver | undefined;
   private readonly tracing: Tracing;
+  private readonly states: StreamStates | null;
 
   constructor(
     private readonly store: EventStore,
@@ -120,6 +198,12 @@ export class CommandPipeline {
     this.onAppended = options.onAppended ?? (() => undefined);
     this.observer = options.observer;
     this.tracing = options.tracing ?? NO_TRACING;
+    this.states = options.stateCache ? new StreamStates(options.stateCache) : null;
+  }
+
+  /** Events were appended outside this pipeline (or the store was changed underneath): forget what may be stale. */
+  forgetStates(): void {
+    this.states?.clear();
   }
 
   async execute<S extends AnySpecs>(context: CommandContext, command: CommandDefinition<S>): Promise<CommandOutcome> {
@@ -153,12 +237,7 @@ export class CommandPipeline {
       const loaded = {} as Record<keyof S, Loaded<unknown>>;
       await Promise.all(
         keys.map(async (key) => {
-          const spec = command.streams[key]!;
-          const { events, currentRevision } = await this.store.readStream(spec.streamId);
-          loaded[key] = {
-            state: events.reduce((state, event) => spec.decider.evolve(state, event), spec.decider.initialState()),
-            revision: currentRevision,
-          };
+          loaded[key] = await this.load(command.streams[key]!);
         }),
       );
       let decided: DecidedEvents<S>;
@@ -187,6 +266,7 @@ export class CommandPipeline {
       try {
         const result = await this.store.appendToStreams(writes, { idempotencyKey: context.idempotencyKey });
         const outcome = { events: result.events, position: result.lastPosition, duplicate: result.duplicate };
+        if (this.states) this.remember(command.streams, loaded, result.events, result.duplicate);
         this.onAppended(outcome);
         return outcome;
       } catch (error) {
@@ -215,6 +295,52 @@ export class CommandPipeline {
           );
         }
       }
+    }
+  }
+
+  /** A stream's folded state: the cached state and the events after it, or the whole stream. */
+  private async load<State>(spec: StreamSpec<State, DomainEvent>): Promise<Loaded<State>> {
+    const { decider, streamId } = spec;
+    const cached = this.states?.get(streamId, decider.evolve);
+    if (cached) {
+      const { events, currentRevision } = await this.store.readStream(streamId, { fromRevision: cached.revision + 1 });
+      const whole =
+        currentRevision !== null &&
+        events.length === currentRevision - cached.revision &&
+        (events.length === 0 || events[0]!.revision === cached.revision + 1) &&
+        !events.some((event) => event.type === ERASURE);
+      if (whole) {
+        const state = events.reduce((folded, event) => decider.evolve(folded, event), cached.state as State);
+        if (events.length > 0) this.states!.set(streamId, decider.evolve, state, currentRevision, cached.storedAt);
+        return { state, revision: currentRevision };
+      }
+      this.states!.delete(streamId);
+    }
+    const { events, currentRevision } = await this.store.readStream(streamId);
+    const state = events.reduce((folded, event) => decider.evolve(folded, event), decider.initialState());
+    if (this.states && currentRevision !== null) this.states.set(streamId, decider.evolve, state, currentRevision);
+    return { state, revision: currentRevision };
+  }
+
+  /** After an append: each written stream's state is the loaded one with the recorded events folded in. */
+  private remember(streams: AnySpecs, loaded: Record<string, Loaded<unknown>>, recorded: readonly RecordedEvent[], duplicate: boolean): void {
+    const states = this.states!;
+    if (duplicate || recorded.some((event) => event.type === ERASURE)) {
+      // An earlier call's events (not folded onto what was loaded), or an erasure, which changes how
+      // the person's earlier events, in any stream, read back.
+      states.clear();
+      return;
+    }
+    for (const [key, spec] of Object.entries(streams)) {
+      const mine = recorded.filter((event) => event.streamId === spec.streamId);
+      if (mine.length === 0) continue;
+      const before = loaded[key]!;
+      if (mine[0]!.revision !== (before.revision ?? -1) + 1) {
+        states.delete(spec.streamId);
+        continue;
+      }
+      const state = mine.reduce((folded, event) => spec.decider.evolve(folded as never, event), before.state);
+      states.set(spec.streamId, spec.decider.evolve, state, mine.at(-1)!.revision, states.readAt(spec.streamId));
     }
   }
 

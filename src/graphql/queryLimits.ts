@@ -278,8 +278,8 @@ export interface CheckRequest {
  * The limits, for a parsed and validated document: size, depth, aliases, expensive fields, cost,
  * variables and strings. Returns the refusal (a GraphQLError with a stable code), or null to let it run.
  */
-export const checkOperation = (request: CheckRequest, limits: QueryLimits = {}): GraphQLError | null => {
-  const { maxDepth, maxCost, maxAliases, maxExpensiveFields, maxDocumentBytes, pageSizeArguments, expensiveFields } = resolveLimits(limits);
+export const checkOperation = (request: CheckRequest, limits: QueryLimits = {}, memo?: CheckMemo): GraphQLError | null => {
+  const { maxDepth, maxAliases, maxDocumentBytes } = resolveLimits(limits);
   const { schema, document } = request;
   if (request.source !== undefined) {
     const bytes = Buffer.byteLength(request.source, 'utf8');
@@ -295,32 +295,12 @@ export const checkOperation = (request: CheckRequest, limits: QueryLimits = {}):
     return clientError('BAD_REQUEST', request.operationName ? `The document has no operation named "${request.operationName}".` : 'The document has several operations: name the one to run (operationName).', { status: 400 });
   }
   const what = operation.operation;
-  const depth = operationDepth(operation, document);
-  if (depth > maxDepth) {
-    return clientError('QUERY_TOO_DEEP', `This ${what} nests fields ${depth} levels deep; the limit is ${maxDepth}. Split it into smaller queries.`, {
-      status: 400,
-      extensions: { depth, maxDepth },
-    });
-  }
-  const aliases = operationAliases(operation, document);
-  if (aliases > maxAliases) {
-    return clientError('QUERY_TOO_MANY_ALIASES', `This ${what} uses ${aliases} aliases; the limit is ${maxAliases}. Split it into smaller requests.`, {
-      status: 400,
-      extensions: { aliases, maxAliases },
-    });
-  }
+  const documentRefusal = remembered(memo, document, `document\u0000${request.operationName ?? ''}`, () => documentChecks(operation, document, maxDepth, maxAliases));
+  if (documentRefusal) return documentRefusal;
 
   const variables = request.variables ?? {};
   const unstorable = firstUnstorableValue(variables, '$variables');
   if (unstorable) return invalidInput(`${unstorable.path.replace(/^\$variables\./, '$')} ${unstorable.problem}.`, unstorable.path.replace(/^\$variables\./, ''));
-  let literalProblem: GraphQLError | null = null;
-  visit(document, {
-    StringValue(node) {
-      const problem = unstorableString(node.value);
-      if (problem && !literalProblem) literalProblem = invalidInput(`A string in the document ${problem}.`, null);
-    },
-  });
-  if (literalProblem) return literalProblem;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: MAX_LISTED_VARIABLE_ERRORS });
   if (coerced.errors) {
     const messages = coerced.errors
@@ -333,6 +313,23 @@ export const checkOperation = (request: CheckRequest, limits: QueryLimits = {}):
     });
   }
 
+  // The cost depends on the document and the numbers among the variables (page sizes), never on a
+  // string's value: remembered per document for the strings blanked out, so the same operation sent
+  // for another user is not estimated again (two walks of the document with the schema each time).
+  const costKey = `cost\u0000${request.operationName ?? ''}\u0000${JSON.stringify(variables, (_key, value: unknown) => (typeof value === 'string' ? '' : value))}`;
+  return remembered(memo, document, costKey, () => costChecks(schema, document, request.operationName, variables, what, limits));
+};
+
+const costChecks = (
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown>,
+  what: string,
+  limits: QueryLimits,
+): GraphQLError | null => {
+  const { maxCost, maxExpensiveFields, pageSizeArguments, expensiveFields } = resolveLimits(limits);
+  const request = { operationName };
   const costOptions = {
     schema,
     document,
@@ -359,6 +356,56 @@ export const checkOperation = (request: CheckRequest, limits: QueryLimits = {}):
       { status: 400, extensions: { ...(Number.isFinite(cost) ? { cost } : {}), maxCost } },
     );
   }
+  return null;
+};
+
+/** What depends on the document alone: depth, aliases, and the strings written in it. */
+const documentChecks = (operation: OperationDefinitionNode, document: DocumentNode, maxDepth: number, maxAliases: number): GraphQLError | null => {
+  const what = operation.operation;
+  const depth = operationDepth(operation, document);
+  if (depth > maxDepth) {
+    return clientError('QUERY_TOO_DEEP', `This ${what} nests fields ${depth} levels deep; the limit is ${maxDepth}. Split it into smaller queries.`, {
+      status: 400,
+      extensions: { depth, maxDepth },
+    });
+  }
+  const aliases = operationAliases(operation, document);
+  if (aliases > maxAliases) {
+    return clientError('QUERY_TOO_MANY_ALIASES', `This ${what} uses ${aliases} aliases; the limit is ${maxAliases}. Split it into smaller requests.`, {
+      status: 400,
+      extensions: { aliases, maxAliases },
+    });
+  }
+
+  let literalProblem: GraphQLError | null = null;
+  visit(document, {
+    StringValue(node) {
+      const problem = unstorableString(node.value);
+      if (problem && !literalProblem) literalProblem = invalidInput(`A string in the document ${problem}.`, null);
+    },
+  });
+  if (literalProblem) return literalProblem;
+  return null;
+};
+
+/**
+ * Checks already passed, by document (Apollo hands the same parsed document for the same text) and
+ * key; a few dozen keys per document, then it starts over. Refusals are not kept: each refused
+ * request gets an error of its own.
+ */
+export type CheckMemo = WeakMap<DocumentNode, Map<string, GraphQLError | null>>;
+const MEMO_KEYS_PER_DOCUMENT = 64;
+
+const remembered = (memo: CheckMemo | undefined, document: DocumentNode, key: string, check: () => GraphQLError | null): GraphQLError | null => {
+  if (!memo) return check();
+  let byKey = memo.get(document);
+  if (!byKey) memo.set(document, (byKey = new Map()));
+  const known = byKey.get(key);
+  if (known !== undefined) return known;
+  const refusal = check();
+  if (refusal) return refusal;
+  if (byKey.size >= MEMO_KEYS_PER_DOCUMENT) byKey.clear();
+  byKey.set(key, null);
   return null;
 };
 
@@ -438,22 +485,27 @@ export const admitOperation = (request: AdmitRequest, limits: QueryLimits = {}):
  * `hideSchemaDetailsFromClientErrors` removes the suggestions); this runs `checkOperation` after
  * validation and before execution.
  */
-export const queryLimitsPlugin = (limits: QueryLimits = {}): ApolloServerPlugin => ({
-  async requestDidStart() {
-    return {
-      async didResolveOperation({ document, schema, request, source }) {
-        const refusal = checkOperation(
-          {
-            schema,
-            document,
-            ...(source !== undefined ? { source } : {}),
-            ...(request.operationName ? { operationName: request.operationName } : {}),
-            ...(request.variables ? { variables: request.variables } : {}),
-          },
-          limits,
-        );
-        if (refusal) throw refusal;
-      },
-    };
-  },
-});
+export const queryLimitsPlugin = (limits: QueryLimits = {}): ApolloServerPlugin => {
+  // Per server: the documents Apollo keeps parsed, with the checks already made on them.
+  const memo: CheckMemo = new WeakMap();
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, schema, request, source }) {
+          const refusal = checkOperation(
+            {
+              schema,
+              document,
+              ...(source !== undefined ? { source } : {}),
+              ...(request.operationName ? { operationName: request.operationName } : {}),
+              ...(request.variables ? { variables: request.variables } : {}),
+            },
+            limits,
+            memo,
+          );
+          if (refusal) throw refusal;
+        },
+      };
+    },
+  };
+};

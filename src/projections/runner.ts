@@ -36,6 +36,13 @@ export interface RunnerOptions {
   readonly retryMaxMs?: number;
   /** The clock the back-off reads (tests move it). */
   readonly now?: () => number;
+  /**
+   * Before a round that follows a small one, wait this long for more appends, unless a request is
+   * waiting for the read models (read-your-writes), which goes at once. Default 0. A round costs about a
+   * dozen statements however few events it applies; on the embedded store, whose single connection
+   * the requests share, rounds of one event each took most of it under a write load.
+   */
+  readonly coalesceMs?: number;
 }
 
 /** A projection whose batch failed: rolled back, its checkpoint left where it was. */
@@ -190,18 +197,24 @@ export class ProjectionRunner {
     this.poller = (async () => {
       while (this.waiters.size > 0) {
         this.notify();
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, WAIT_POLL_MS);
+        const advancedHere = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => done(false), WAIT_POLL_MS);
           const progress = this.progress;
-          function done() {
+          const onAdvanced = () => done(true);
+          function done(advanced: boolean) {
             clearTimeout(timer);
-            progress.off('advanced', done);
-            resolve();
+            progress.off('advanced', onAdvanced);
+            resolve(advanced);
           }
-          progress.once('advanced', done);
+          progress.once('advanced', onAdvanced);
         });
         this.settleWaiters();
         if (this.waiters.size === 0) break;
+        // This process's runner moved on and will go on: no need to ask the database too. Under load
+        // the checkpoints were read after every batch (0.56 statements per read-your-writes request,
+        // measured); the database is read when nothing moved here for a tick (another instance's
+        // runner took the batch, or this one is stopped).
+        if (advancedHere && this.running) continue;
         try {
           await this.refreshPositions();
         } catch (error) {
@@ -281,8 +294,10 @@ export class ProjectionRunner {
   }
 
   private async runLoop(): Promise<void> {
+    let full = true;
     while (this.running) {
       let busy = false;
+      if (!full) await this.coalesce();
       this.pendingWake = false;
       try {
         const report = (failures: readonly Failure[]) => {
@@ -290,7 +305,9 @@ export class ProjectionRunner {
         };
         // A failing projection waits out its back-off; the others go on meanwhile.
         const due = this.projections.filter((p) => !this.backingOff(p.name));
-        if (due.length > 0 && (await this.processRound(due, report, true)) > 0) busy = true;
+        const read = due.length > 0 ? await this.processRound(due, report, true) : 0;
+        busy = read > 0;
+        full = read >= this.batchSize;
       } catch (error) {
         this.options.onError?.(error, this.projections.map((p) => p.name).join(', '));
       }
@@ -305,6 +322,22 @@ export class ProjectionRunner {
         this.wake = null;
       }
     }
+  }
+
+  /** Waits `coalesceMs` for more appends to gather, cut short by a waiting request or `stop()`. */
+  private async coalesce(): Promise<void> {
+    const ms = this.options.coalesceMs ?? 0;
+    if (ms <= 0 || !this.running || this.waiters.size > 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        if (this.waiters.size > 0 || !this.running) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+    });
+    this.wake = null;
   }
 
   /**

@@ -119,7 +119,7 @@ export interface RunResult {
 }
 
 /** Time each of these processes has spent on a CPU so far, µs (Linux /proc/<pid>/schedstat, ns precision). */
-const processesCpuUs = (pids: readonly number[]): Map<number, number> => {
+export const processesCpuUs = (pids: readonly number[]): Map<number, number> => {
   const times = new Map<number, number>();
   for (const pid of pids) {
     try {

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { createApp } from '../src/app';
-import { loadConfig } from '../src/config';
 import { mintToken } from '../src/graphql/auth';
 import { createLogger } from '../src/log';
 import { openPglite } from '../src/sql/pglite';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
 import type { Benchmark, BenchmarkReport } from './benchmark';
+import { benchAppConfig } from './readAudit';
 
 /**
  * Bulk registration (issue 18, item 2): "10,000 rows must finish in the bench under a minute on
@@ -66,15 +66,7 @@ export const bulkRegistration: Benchmark = {
     const concurrency = intFromEnv('BENCH_BULK_CONCURRENCY', 8);
     const database = await openBenchDatabase();
     const logger = createLogger({ level: 'warn' });
-    const config = loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      BACKGROUND_JOBS: 'false',
-      AUTH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
-      RATE_LIMIT_READS_PER_MINUTE: '0',
-      RATE_LIMIT_WRITES_PER_MINUTE: '0',
-      RATE_LIMIT_ADDRESS_PER_MINUTE: '0',
+    const config = benchAppConfig({
       IMPORT_MAX_ROWS: String(Math.max(rows, 20_000)),
       IMPORT_MAX_BYTES: String(64 * 1024 * 1024),
       IMPORT_CONCURRENCY: String(concurrency),

@@ -1,11 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../src/app';
 import type { CommandContext } from '../src/commands/pipeline';
-import { loadConfig } from '../src/config';
 import { userStream } from '../src/domain/streams';
 import type { NewEvent } from '../src/eventstore/eventStore';
 import { SqlEventStore } from '../src/eventstore/sqlEventStore';
@@ -15,9 +13,10 @@ import { createLogger } from '../src/log';
 import { openPglite } from '../src/sql/pglite';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase, SqlExecutor } from '../src/sql/sqlDatabase';
-import { userStatusChanged } from './appendThroughput';
+import { processesCpuUs, userStatusChanged } from './appendThroughput';
 import type { Benchmark, BenchmarkReport } from './benchmark';
 import type { LoadRequest, LoadResult } from './httpLoad';
+import { benchAppConfig } from './readAudit';
 
 /**
  * The GraphQL path against the store under it (issue 19): in one process and one run, on PostgreSQL
@@ -54,18 +53,6 @@ const median = (values: readonly number[]): number => {
 
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
-/** CPU time so far of these processes, µs (Linux /proc/<pid>/schedstat). */
-const schedstatUs = (pids: Iterable<number>): Map<number, number> => {
-  const times = new Map<number, number>();
-  for (const pid of pids) {
-    try {
-      times.set(pid, Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000);
-    } catch {
-      // gone, or not Linux
-    }
-  }
-  return times;
-};
 
 /**
  * The PostgreSQL backends of one side, found by application name; a backend that connected during
@@ -80,7 +67,7 @@ class BackendCpu {
   async snapshot(): Promise<Map<number, number> | null> {
     if (!this.admin) return null;
     const { rows } = await this.admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [this.applicationName]);
-    return schedstatUs(rows.map((row) => Number(row.pid)));
+    return processesCpuUs(rows.map((row) => Number(row.pid)));
   }
 
   static between(before: Map<number, number> | null, after: Map<number, number> | null): number {
@@ -357,16 +344,7 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
   const longCalls = intFromEnv('BENCH_GRAPHQL_LONG_CALLS', 200);
   const logger = createLogger({ level: 'warn' });
   const secret = randomBytes(32).toString('base64url');
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    BACKGROUND_JOBS: 'false',
-    AUTH_TOKEN_SECRET: secret,
-    RATE_LIMIT_READS_PER_MINUTE: '0',
-    RATE_LIMIT_WRITES_PER_MINUTE: '0',
-    RATE_LIMIT_ADDRESS_PER_MINUTE: '0',
-  });
+  const config = benchAppConfig({ AUTH_TOKEN_SECRET: secret });
   const tally = new StatementTally();
   const app = await createApp(config, { logger, db: tally.wrap(side.db) });
   const peerStore = await SqlEventStore.create(side.peerDb);

@@ -4,7 +4,7 @@ import { createApp, type App } from '../src/app';
 import { ReadAuditLog, type ReadEntry, type ReadRecorder } from '../src/audit/readAudit';
 import { execute, parse } from 'graphql';
 import type { CommandContext } from '../src/commands/pipeline';
-import { loadConfig } from '../src/config';
+import { loadConfig, type Config } from '../src/config';
 import { mintToken } from '../src/graphql/auth';
 import { createContextFactory } from '../src/graphql/context';
 import { startHttpServer, type RunningHttpServer } from '../src/http/server';
@@ -36,6 +36,24 @@ const intFromEnv = (name: string, fallback: number): number => {
 const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/**
+ * The configuration of an app a benchmark composes in its process: an ephemeral port on loopback, warnings
+ * only, no background jobs, a token key made for this run only (nothing is kept), and no rate limits
+ * (thousands of requests from one token are the point). `extra` adds or overrides settings.
+ */
+export const benchAppConfig = (extra: Readonly<Record<string, string>> = {}): Config =>
+  loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    BACKGROUND_JOBS: 'false',
+    AUTH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    RATE_LIMIT_READS_PER_MINUTE: '0',
+    RATE_LIMIT_WRITES_PER_MINUTE: '0',
+    RATE_LIMIT_ADDRESS_PER_MINUTE: '0',
+    ...extra,
+  });
 
 /** A database for the run: a fresh schema on DATABASE_URL (dropped afterwards), else the embedded store in memory. */
 export const openBenchDatabase = async (pool: { max?: number; idleTimeoutMillis?: number } = {}): Promise<{ db: SqlDatabase; label: string; close: () => Promise<void> }> => {
@@ -96,18 +114,7 @@ export const readAudit: Benchmark = {
     const warmup = Math.min(200, calls);
     const database = await openBenchDatabase();
     const logger = createLogger({ level: 'warn' });
-    const config = loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      BACKGROUND_JOBS: 'false',
-      // A key made for this run only; nothing is kept.
-      AUTH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
-      // Thousands of reads from one token are the point here.
-      RATE_LIMIT_READS_PER_MINUTE: '0',
-      RATE_LIMIT_WRITES_PER_MINUTE: '0',
-      RATE_LIMIT_ADDRESS_PER_MINUTE: '0',
-    });
+    const config = benchAppConfig();
     const app = await createApp(config, { logger, db: database.db });
     let recording: RunningHttpServer | null = null;
     let plain: RunningHttpServer | null = null;

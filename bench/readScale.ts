@@ -1,9 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { execute, parse, type DocumentNode } from 'graphql';
 import { createApp, type App } from '../src/app';
 import type { CommandContext } from '../src/commands/pipeline';
-import { loadConfig } from '../src/config';
 import { userStream } from '../src/domain/streams';
 import type { NewEvent } from '../src/eventstore/eventStore';
 import { mintToken } from '../src/graphql/auth';
@@ -12,7 +11,7 @@ import { createLogger } from '../src/log';
 import type { SqlDatabase, SqlExecutor } from '../src/sql/sqlDatabase';
 import { SqlLifecycleReadModel } from '../projections/lifecycleQueries';
 import type { Benchmark, BenchmarkReport } from './benchmark';
-import { openBenchDatabase } from './readAudit';
+import { benchAppConfig, openBenchDatabase } from './readAudit';
 
 /**
  * Issue 19, item 3: what a first page of `users` (plain, filtered, searched) and of `userHistory`
@@ -193,16 +192,7 @@ export const readScale: Benchmark = {
     const concurrentCalls = intFromEnv('BENCH_READ_SCALE_CONCURRENT_CALLS', 1_600);
     const rounds = intFromEnv('BENCH_READ_SCALE_ROUNDS', 5);
     const logger = createLogger({ level: 'warn' });
-    const config = loadConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      BACKGROUND_JOBS: 'false',
-      AUTH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
-      RATE_LIMIT_READS_PER_MINUTE: '0',
-      RATE_LIMIT_WRITES_PER_MINUTE: '0',
-      RATE_LIMIT_ADDRESS_PER_MINUTE: '0',
-    });
+    const config = benchAppConfig();
     const token = await mintToken({ secret: config.tokenKeys!, subject: 'bench.admin', role: 'admin', expiresIn: '3h' });
     const documents = new Map<string, DocumentNode>();
     const targets: Target[] = [];

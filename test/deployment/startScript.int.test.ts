@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,7 +63,14 @@ if (canSwitchUser) {
       // build shared with the other tests that run built code, test/support/builtTree.ts).
       cpSync(join(await builtTree(), 'dist'), join(appDir, 'dist'), { recursive: true });
       copyFileSync(join(root, 'package.json'), join(appDir, 'package.json'));
-      symlinkSync(join(root, 'node_modules'), join(appDir, 'node_modules'));
+      // The image copies its node_modules in; so does this, as hard links (no data copied). A link to
+      // the checkout's would not do: nobody cannot follow it when the checkout sits in a directory
+      // only its owner may enter (a clone in `mktemp -d`, mode 0700).
+      const linked = spawnSync('cp', ['-al', join(root, 'node_modules'), join(appDir, 'node_modules')]);
+      if (linked.status !== 0) {
+        rmSync(join(appDir, 'node_modules'), { recursive: true, force: true });
+        cpSync(join(root, 'node_modules'), join(appDir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+      }
       for (const file of ['start.sh', 'healthcheck.mjs']) copyFileSync(join(root, 'docker', file), join(appDir, 'docker', file));
       chmodSync(join(appDir, 'docker', 'start.sh'), 0o755);
       // As the runtime stage leaves it: root's, and nobody may write none of it.

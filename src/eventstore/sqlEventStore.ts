@@ -14,6 +14,7 @@ import {
   type RecordedEvent,
   type StreamWrite,
 } from './eventStore';
+import { AppendBatcher, type BatchOutcome, type GroupCommitOptions } from './appendBatcher';
 import { migrate as applyMigrations, migrationSet } from '../sql/migrations';
 import type { SqlDatabase } from '../sql/sqlDatabase';
 import {
@@ -700,12 +701,133 @@ $$;
 `;
 
 /**
+ * 0003: group commit (issue 19). `es_append_streams` runs several single-stream appends in one call,
+ * one transaction and one commit: the adapter sends the appends that queued while its calls were in
+ * flight (AppendBatcher). Each append is checked and written as `es_append_stream` does it, but a
+ * broken expectation is that append's result, not an exception, so the others still commit.
+ */
+const GROUP_COMMIT = /* sql */ `
+-- Several appends, each to one stream without an idempotency key, in one transaction. Append k (1-based)
+-- is to p_stream_ids[k] with expectation p_expected[k] ('any', 'no_stream' or the revision as text);
+-- its p_counts[k] events are p_ids, p_types, p_schema_versions, p_data and p_metadata (jsonb arrays)
+-- from index p_offsets[k] (0-based) on, all appends' events in one run. p_personal: NULL, or one
+-- element per append (its personal rows, see es_personal_part, or an empty array). Returns one text per
+-- append: es_append_stream's result, or '!' and the stream's actual revision ('!' alone when it does not
+-- exist) when the expectation does not hold; such an append writes nothing and raises nothing, so no
+-- savepoint is needed to keep the others. Any other error (a duplicate event id) fails the whole call.
+-- Appends are applied in stream id order (then in the order given), as es_append locks its streams:
+-- two calls, or a call and a multi-stream append, never wait on each other's rows in opposite orders;
+-- two appends to one stream apply one after the other, the second seeing the first.
+CREATE OR REPLACE FUNCTION es_append_streams(p_stream_ids text[], p_expected text[], p_counts integer[], p_offsets integer[],
+                                  p_ids uuid[], p_types text[], p_schema_versions integer[], p_data jsonb,
+                                  p_metadata jsonb, p_personal jsonb)
+RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+  results text[] := array_fill(NULL::text, ARRAY[cardinality(p_stream_ids)]);
+  xid text := pg_current_xact_id()::text;
+  k integer;
+  n integer;
+  f integer;
+  stream text;
+  personal jsonb;
+  last_revision integer;
+  actual integer;
+  pos bigint;
+  positions text;
+  hashes text;
+  previous bytea;
+  next_hash bytea;
+  chain bytea[];
+BEGIN
+  FOR k IN SELECT x.ordinal FROM unnest(p_stream_ids) WITH ORDINALITY AS x(stream_id, ordinal) ORDER BY x.stream_id, x.ordinal LOOP
+    stream := p_stream_ids[k];
+    n := p_counts[k];
+    f := p_offsets[k];
+    personal := p_personal -> (k - 1);
+    IF p_expected[k] = 'no_stream' AND n = 1 THEN
+      -- The hot path, as in es_append_stream: hash computed within the stream row's INSERT.
+      INSERT INTO es_streams AS s (stream_id, revision, last_hash)
+        VALUES (stream, 0, es_event_hash(${GENESIS}, stream, 0, p_ids[f + 1], p_types[f + 1], p_schema_versions[f + 1],
+                                         p_data -> f, p_metadata -> f))
+        ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING
+        RETURNING s.last_hash INTO next_hash;
+      IF next_hash IS NOT NULL THEN
+        INSERT INTO es_events AS ev (${EVENT_INSERT_COLUMNS})
+          SELECT stream, 0, p_ids[f + 1], p_types[f + 1], p_schema_versions[f + 1], p_data -> f, p_metadata -> f, ${GENESIS}, next_hash,
+                 ${PERSONAL_VALUES}
+            ${WITH_PERSONAL_PART('personal', 'p_ids[f + 1]')}
+          RETURNING ev.global_position INTO pos;
+        results[k] := '0 ' || xid || ' ' || pos::text || ' ' || encode(next_hash, 'hex');
+        CONTINUE;
+      END IF;
+      last_revision := NULL;
+    ELSIF p_expected[k] = 'no_stream' THEN
+      next_hash := ${GENESIS};
+      chain := '{}';
+      FOR i IN 1 .. n LOOP
+        next_hash := es_event_hash(next_hash, stream, i - 1, p_ids[f + i], p_types[f + i], p_schema_versions[f + i],
+                                   p_data -> (f + i - 1), p_metadata -> (f + i - 1));
+        chain[i] := next_hash;
+      END LOOP;
+      last_revision := NULL;
+      INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (stream, n - 1, next_hash)
+        ON CONFLICT ON CONSTRAINT es_streams_pkey DO NOTHING
+        RETURNING s.revision INTO last_revision;
+      previous := ${GENESIS};
+    ELSIF p_expected[k] = 'any' THEN
+      chain := NULL;
+      INSERT INTO es_streams AS s (stream_id, revision, last_hash) VALUES (stream, n - 1, ${GENESIS})
+        ON CONFLICT ON CONSTRAINT es_streams_pkey DO UPDATE SET revision = s.revision + n
+        RETURNING s.revision, s.last_hash INTO last_revision, previous;
+    ELSE
+      chain := NULL;
+      last_revision := NULL;
+      UPDATE es_streams s SET revision = s.revision + n
+       WHERE s.stream_id = stream AND s.revision = p_expected[k]::integer
+       RETURNING s.revision, s.last_hash INTO last_revision, previous;
+    END IF;
+    IF last_revision IS NULL THEN
+      SELECT s.revision INTO actual FROM es_streams s WHERE s.stream_id = stream;
+      results[k] := '!' || coalesce(actual::text, '');
+      CONTINUE;
+    END IF;
+    positions := '';
+    hashes := '';
+    FOR i IN 1 .. n LOOP
+      IF chain IS NULL THEN
+        next_hash := es_event_hash(previous, stream, last_revision - n + i, p_ids[f + i], p_types[f + i], p_schema_versions[f + i],
+                                   p_data -> (f + i - 1), p_metadata -> (f + i - 1));
+      ELSE
+        next_hash := chain[i];
+      END IF;
+      INSERT INTO es_events AS ev (${EVENT_INSERT_COLUMNS})
+        SELECT stream, last_revision - n + i, p_ids[f + i], p_types[f + i], p_schema_versions[f + i],
+               p_data -> (f + i - 1), p_metadata -> (f + i - 1), previous, next_hash, ${PERSONAL_VALUES}
+          ${WITH_PERSONAL_PART('personal', 'p_ids[f + i]')}
+        RETURNING ev.global_position INTO pos;
+      positions := positions || ' ' || pos;
+      hashes := hashes || ' ' || coalesce(encode(next_hash, 'hex'), '-');
+      previous := next_hash;
+    END LOOP;
+    IF chain IS NULL THEN
+      UPDATE es_streams s SET last_hash = previous WHERE s.stream_id = stream;
+    END IF;
+    results[k] := last_revision || ' ' || xid || positions || hashes;
+  END LOOP;
+  RETURN results;
+END;
+$$;
+`;
+
+/**
  * The event store's schema, migration by migration (src/sql/migrations.ts): to change it, add the
  * next one at the end (\`{ name: '0002_...', sql: ... }\`); never edit one that shipped.
  */
 export const EVENT_STORE_MIGRATIONS = migrationSet('event-store', [
   { name: '0001_baseline', sql: BASELINE_SCHEMA },
   { name: '0002_personal_data_columns', sql: PERSONAL_COLUMNS },
+  { name: '0003_group_commit', sql: GROUP_COMMIT },
 ]);
 
 /** Streams chained per backfill transaction (`es_backfill_hashes`). */
@@ -763,6 +885,40 @@ const recorded = (
   hash === null
     ? { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position }
     : { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position, hash };
+
+/**
+ * A single-stream append's result from `es_append_stream`'s (or an `es_append_streams` item's) text:
+ * '<last revision> <transaction id> <position> <position> ... <hash> <hash> ...'.
+ */
+const streamAppended = (result: string, { streamId, events: asGiven }: StreamWrite, personal: PersonalWork | null): AppendResult => {
+  const parts = result.split(' ');
+  const lastRevision = Number(parts[0]);
+  const major = BigInt(parts[1]!);
+  const n = asGiven.length;
+  const first = lastRevision - n + 1;
+  const stored = asGiven.map((given, i) => {
+    const event = personal?.returned.get(given.id) ?? given;
+    const hash = parts[2 + n + i]!;
+    return recorded(event, streamId, first + i, { major, minor: BigInt(parts[2 + i]!) }, hash === '-' ? null : hash);
+  });
+  return { events: stored, streamRevisions: { [streamId]: lastRevision }, lastPosition: stored.at(-1)!.position, duplicate: false };
+};
+
+/** A single-stream append without an idempotency key, as the batcher holds it. */
+interface OneStreamAppend {
+  readonly write: StreamWrite;
+  readonly personal: PersonalWork | null;
+}
+
+/**
+ * Group commit by kind of database (measured: BENCHMARKS.md, append-throughput). PGlite runs one
+ * statement at a time anyway, so appends that arrive meanwhile wait for the one in flight and go next
+ * together.
+ */
+const DEFAULT_GROUP_COMMIT: Readonly<Record<SqlDatabase['kind'], GroupCommitOptions | false>> = {
+  postgres: { maxInFlight: 4, maxBatch: 64 },
+  embedded: { maxInFlight: 1, maxBatch: 64 },
+};
 
 const ERASED_REASON: Readonly<Record<string, unknown>> = Object.freeze({ reason: ERASED });
 
@@ -833,8 +989,21 @@ export class SqlEventStore implements EventStore {
   readonly name: string;
   readonly erasesPersonalData = true;
 
-  private constructor(private readonly db: SqlDatabase) {
+  /** Single-stream appends that queue while others are in flight go out together (see `groupCommit`). */
+  private readonly batcher: AppendBatcher<OneStreamAppend, AppendResult> | null;
+
+  private constructor(
+    private readonly db: SqlDatabase,
+    groupCommit: GroupCommitOptions | false,
+  ) {
     this.name = db.kind === 'embedded' ? 'embedded (PGlite)' : 'PostgreSQL';
+    this.batcher = groupCommit
+      ? new AppendBatcher(
+          ({ write, personal }) => this.appendToOneStream(write, personal),
+          (appends) => this.appendBatch(appends),
+          groupCommit,
+        )
+      : null;
   }
 
   /** Whether the log is in this database (then a replay can build read models from es_events in SQL). */
@@ -842,9 +1011,14 @@ export class SqlEventStore implements EventStore {
     return this.db === db;
   }
 
-  static async create(db: SqlDatabase): Promise<SqlEventStore> {
+  /**
+   * `groupCommit`: how concurrent single-stream appends are batched (`es_append_streams`), or `false` to
+   * send each on its own; by default what measured best on each kind of database (BENCHMARKS.md,
+   * append-throughput).
+   */
+  static async create(db: SqlDatabase, options: { readonly groupCommit?: GroupCommitOptions | false } = {}): Promise<SqlEventStore> {
     await migrate(db);
-    return new SqlEventStore(db);
+    return new SqlEventStore(db, options.groupCommit ?? DEFAULT_GROUP_COMMIT[db.kind]);
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
@@ -884,7 +1058,11 @@ export class SqlEventStore implements EventStore {
       throw new Error('appendToStreams: each stream may appear once per append');
     }
     const personal = await this.personalWork(all);
-    if (all.length === 1 && options.idempotencyKey === undefined) return this.appendToOneStream(all[0]!, personal);
+    if (all.length === 1 && options.idempotencyKey === undefined) {
+      // An erasure wraps its append in more statements (erasureStatements): never batched.
+      const alone = this.batcher === null || (personal !== null && personal.erase.length > 0);
+      return alone ? this.appendToOneStream(all[0]!, personal) : this.batcher!.submit({ write: all[0]!, personal });
+    }
     const stored = personal ? all.map((write) => ({ ...write, events: write.events.map((event) => personal.stored.get(event.id) ?? event) })) : all;
     const payload = stored.map((write) => ({ streamId: write.streamId, expected: write.expectedRevision, events: write.events }));
     let rows: {
@@ -943,7 +1121,8 @@ export class SqlEventStore implements EventStore {
   }
 
   /** The common append: one stream, no idempotency key (see `es_append_stream`). */
-  private async appendToOneStream({ streamId, expectedRevision, events: asGiven }: StreamWrite, personal: PersonalWork | null): Promise<AppendResult> {
+  private async appendToOneStream(write: StreamWrite, personal: PersonalWork | null): Promise<AppendResult> {
+    const { streamId, expectedRevision, events: asGiven } = write;
     const events = personal ? asGiven.map((event) => personal.stored.get(event.id) ?? event) : asGiven;
     let result: string;
     try {
@@ -976,18 +1155,64 @@ export class SqlEventStore implements EventStore {
     } catch (error) {
       throw translateAppendError(error, undefined);
     }
-    // '<last revision> <transaction id> <position> <position> ... <hash> <hash> ...'
-    const parts = result.split(' ');
-    const lastRevision = Number(parts[0]);
-    const major = BigInt(parts[1]!);
-    const n = events.length;
-    const first = lastRevision - n + 1;
-    const stored = asGiven.map((given, i) => {
-      const event = personal?.returned.get(given.id) ?? given;
-      const hash = parts[2 + n + i]!;
-      return recorded(event, streamId, first + i, { major, minor: BigInt(parts[2 + i]!) }, hash === '-' ? null : hash);
+    return streamAppended(result, write, personal);
+  }
+
+  /**
+   * Several single-stream appends in one call of `es_append_streams` (one transaction): each its own
+   * outcome, a broken expectation failing that append alone. Any other error rejects the whole call
+   * (AppendBatcher then sends the appends one by one).
+   */
+  private async appendBatch(appends: readonly OneStreamAppend[]): Promise<readonly BatchOutcome<AppendResult>[]> {
+    const streamIds: string[] = [];
+    const expected: string[] = [];
+    const counts: number[] = [];
+    const offsets: number[] = [];
+    const ids: string[] = [];
+    const types: string[] = [];
+    const schemaVersions: number[] = [];
+    const data: unknown[] = [];
+    const metadata: unknown[] = [];
+    let personalRows = false;
+    for (const { write, personal } of appends) {
+      streamIds.push(write.streamId);
+      expected.push(String(write.expectedRevision));
+      counts.push(write.events.length);
+      offsets.push(ids.length);
+      for (const given of write.events) {
+        const event = personal?.stored.get(given.id) ?? given;
+        ids.push(event.id);
+        types.push(event.type);
+        schemaVersions.push(event.schemaVersion);
+        data.push(event.data);
+        metadata.push(event.metadata);
+      }
+      if (personal && personal.rows.length > 0) personalRows = true;
+    }
+    const { rows } = await this.db.query<{ results: string[] }>(
+      `SELECT es_append_streams($1::text[], $2::text[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], $7::integer[], $8::jsonb, $9::jsonb, $10::jsonb) AS results`,
+      [
+        streamIds,
+        expected,
+        counts,
+        offsets,
+        ids,
+        types,
+        schemaVersions,
+        JSON.stringify(data),
+        JSON.stringify(metadata),
+        personalRows ? JSON.stringify(appends.map(({ personal }) => personal?.rows ?? [])) : null,
+      ],
+      // Bump the version when es_append_streams' signature or result changes (see es_append_stream_v3).
+      { name: 'es_append_streams_v1' },
+    );
+    return rows[0]!.results.map((result, i): BatchOutcome<AppendResult> => {
+      const { write, personal } = appends[i]!;
+      if (!result.startsWith('!')) return { ok: true, value: streamAppended(result, write, personal) };
+      // Only a numeric or 'no_stream' expectation can break ('any' always holds).
+      const actual = result === '!' ? null : Number(result.slice(1));
+      return { ok: false, error: new WrongExpectedRevisionError(write.streamId, write.expectedRevision as number | 'no_stream', actual) };
     });
-    return { events: stored, streamRevisions: { [streamId]: lastRevision }, lastPosition: stored.at(-1)!.position, duplicate: false };
   }
 
   /**

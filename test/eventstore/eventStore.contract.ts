@@ -168,6 +168,57 @@ export const eventStoreContract = (
       expect((await store.readStream(id)).events).toHaveLength(1);
     });
 
+    test('a burst of concurrent single-stream appends: each caller gets its own outcome, as if they ran one at a time', async () => {
+      // Adapters may send concurrent appends together (SqlEventStore's group commit): a broken
+      // expectation must fail that append alone, and appends to one stream must still chain up.
+      const existing = stream();
+      await appendToStream(store, existing, 'no_stream', [newEvent('Created')]);
+      const shared = stream();
+      const contested = stream();
+      const fresh = Array.from({ length: 12 }, () => stream());
+      const outcomes = await Promise.allSettled([
+        ...fresh.map((id, i) => appendToStream(store, id, 'no_stream', i % 3 === 0 ? [newEvent('A', { i }), newEvent('B', { i })] : [newEvent('A', { i }, 'why')])),
+        ...Array.from({ length: 5 }, (_, i) => appendToStream(store, shared, 'any', [newEvent('Tick', { i })])),
+        ...Array.from({ length: 4 }, (_, i) => appendToStream(store, contested, 'no_stream', [newEvent('Created', { i })])),
+        appendToStream(store, existing, 5, [newEvent('Stale')]),
+        appendToStream(store, existing, 'no_stream', [newEvent('Stale')]),
+        appendToStream(store, existing, 0, [newEvent('Next')]),
+      ]);
+      const [freshOutcomes, sharedOutcomes, contestedOutcomes, [stale, staleNoStream, next]] = [
+        outcomes.slice(0, 12),
+        outcomes.slice(12, 17),
+        outcomes.slice(17, 21),
+        outcomes.slice(21),
+      ];
+      for (const [i, outcome] of freshOutcomes.entries()) {
+        expect(outcome.status).toBe('fulfilled');
+        const result = (outcome as PromiseFulfilledResult<Awaited<ReturnType<typeof appendToStream>>>).value;
+        expect(result.events.map((e) => [e.streamId, e.revision])).toEqual(result.events.map((_, r) => [fresh[i], r]));
+        expect((await store.readStream(fresh[i]!)).events.map((e) => e.id)).toEqual(result.events.map((e) => e.id));
+      }
+      expect(sharedOutcomes.every((o) => o.status === 'fulfilled')).toBe(true);
+      const sharedRevisions = sharedOutcomes.map((o) => (o as PromiseFulfilledResult<Awaited<ReturnType<typeof appendToStream>>>).value.events[0]!.revision);
+      expect([...sharedRevisions].sort()).toEqual([0, 1, 2, 3, 4]);
+      const sharedRead = await store.readStream(shared);
+      expect(sharedRead.events.map((e) => e.revision)).toEqual([0, 1, 2, 3, 4]);
+      expect(sharedRead.events.map((e) => (e.data as { i: number }).i).sort()).toEqual([0, 1, 2, 3, 4]);
+      expect(contestedOutcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      for (const o of contestedOutcomes.filter((o) => o.status === 'rejected')) {
+        expect((o as PromiseRejectedResult).reason).toMatchObject({ streamId: contested, expected: 'no_stream', actual: 0 });
+      }
+      expect((await store.readStream(contested)).events).toHaveLength(1);
+      expect(next.status).toBe('fulfilled');
+      // Whichever ran first, the stale expectations were refused with the stream's revision at that moment.
+      for (const refused of [stale, staleNoStream]) {
+        expect(refused.status).toBe('rejected');
+        expect((refused as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
+        expect((refused as PromiseRejectedResult).reason).toMatchObject({ streamId: existing });
+        expect([0, 1]).toContain((refused as PromiseRejectedResult).reason.actual);
+      }
+      expect((stale as PromiseRejectedResult).reason).toMatchObject({ expected: 5 });
+      expect((await store.readStream(existing)).events.map((e) => e.type)).toEqual(['Created', 'Next']);
+    });
+
     test('idempotent retry: the same key appends nothing new and returns the first result', async () => {
       const id = stream();
       const key = `key-${randomUUID()}`;

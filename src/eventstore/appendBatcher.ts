@@ -1,0 +1,85 @@
+import { AsyncResource } from 'node:async_hooks';
+
+/** What one item of a batch came to: its result, or an error that is its own (the others still stand). */
+export type BatchOutcome<Result> = { readonly ok: true; readonly value: Result } | { readonly ok: false; readonly error: unknown };
+
+export interface GroupCommitOptions {
+  /**
+   * Calls in flight at once. An item goes out alone, at once, while fewer are in flight (no added
+   * latency when idle); beyond that it waits for the next call, with the others that queued.
+   */
+  readonly maxInFlight: number;
+  /** Items per call, at most. */
+  readonly maxBatch: number;
+}
+
+interface Queued<Item, Result> {
+  readonly item: Item;
+  /** The caller's async context, so that its call (and the SQL span under it) belongs to its trace. */
+  readonly scope: AsyncResource;
+  readonly resolve: (result: Result) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Opportunistic group commit: items submitted while `maxInFlight` calls are in flight queue, and each
+ * call that ends sends what queued as one `many` call (one round trip, one transaction). `many` says
+ * per item whether it succeeded; when it throws (an error that belongs to no item in particular, or
+ * to one it cannot tell), the items are retried one at a time with `one`, in the order given, so each
+ * caller gets its own true result.
+ */
+export class AppendBatcher<Item, Result> {
+  private inFlight = 0;
+  private readonly queue: Queued<Item, Result>[] = [];
+
+  constructor(
+    private readonly one: (item: Item) => Promise<Result>,
+    private readonly many: (items: readonly Item[]) => Promise<readonly BatchOutcome<Result>[]>,
+    private readonly options: GroupCommitOptions,
+  ) {}
+
+  submit(item: Item): Promise<Result> {
+    if (this.inFlight < this.options.maxInFlight) {
+      this.inFlight++;
+      const result = this.one(item);
+      void result.then(this.callEnded, this.callEnded);
+      return result;
+    }
+    return new Promise<Result>((resolve, reject) => this.queue.push({ item, scope: new AsyncResource('AppendBatcher'), resolve, reject }));
+  }
+
+  private readonly callEnded = (): void => {
+    this.inFlight--;
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      this.inFlight++;
+      void this.send(this.queue.splice(0, this.options.maxBatch)).finally(this.callEnded);
+    }
+  };
+
+  private async send(batch: readonly Queued<Item, Result>[]): Promise<void> {
+    if (batch.length > 1) {
+      let outcomes: readonly BatchOutcome<Result>[] | null = null;
+      try {
+        // The call runs in the first caller's context: its SQL span lands in a trace it served.
+        outcomes = await batch[0]!.scope.runInAsyncScope(() => this.many(batch.map((queued) => queued.item)));
+      } catch {
+        // Retried one at a time below.
+      }
+      if (outcomes) {
+        for (const [i, queued] of batch.entries()) {
+          const outcome = outcomes[i]!;
+          if (outcome.ok) queued.resolve(outcome.value);
+          else queued.reject(outcome.error);
+        }
+        return;
+      }
+    }
+    for (const queued of batch) {
+      try {
+        queued.resolve(await queued.scope.runInAsyncScope(() => this.one(queued.item)));
+      } catch (error) {
+        queued.reject(error);
+      }
+    }
+  }
+}

@@ -2,7 +2,7 @@ import { SqlEventStore } from '../src/eventstore/sqlEventStore';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
 import { Pool } from 'pg';
-import { PEER_INSERT, PEER_SCHEMA, compare, createPeerTable, fmt, median, peerAppend, poolOptions, runCount, runFor, storeAppend, userRegistered, userStatusChanged, withSchema, type Append } from './appendThroughput';
+import { APPLICATION_NAME, PEER_INSERT, PEER_SCHEMA, compare, countingAppendCalls, createPeerTable, fmt, median, peerAppend, poolOptions, runCount, runFor, storeAppend, userRegistered, userStatusChanged, withSchema, type Append, type RunResult } from './appendThroughput';
 
 /**
  * Where does an append's time go? Each variant below is one way of writing the same event (one
@@ -15,6 +15,10 @@ import { PEER_INSERT, PEER_SCHEMA, compare, createPeerTable, fmt, median, peerAp
  *     connections per side, BENCH_PG_OPTIONS adds server options such as -c synchronous_commit=off).
  *   node dist/bench/profileAppend.js [variant ...] --against <variant>
  *     The same, with another variant in place of the plain INSERT (a head-to-head).
+ *   node dist/bench/profileAppend.js --group-commit off,1:64,4:64,...
+ *     The store with each group-commit setting (\`<max in flight>:<max batch>\`, or off) and the plain
+ *     INSERT, all interleaved in one run (16 writers, BENCH_ROUNDS × BENCH_SECONDS each): rate, ratio to
+ *     the INSERT, appends per call, Node and PostgreSQL CPU per event.
  *   node dist/bench/profileAppend.js --serial [variant ...]
  *     One connection and one writer per variant, variants interleaved (BENCH_ROUNDS × BENCH_EVENTS):
  *     the PostgreSQL backend's CPU time per event (from /proc/<pid>/schedstat) and Node's, with
@@ -312,6 +316,14 @@ const withoutReason = (): ReturnType<typeof userStatusChanged> => {
 const VARIANTS: readonly Variant[] = [
   { name: 'adapter', description: 'SqlEventStore.appendToStreams as it is', append: (_db, store) => storeAppend(store) },
   {
+    name: 'adapter-group-commit-off',
+    description: 'SqlEventStore.appendToStreams with group commit off: every append its own es_append_stream call',
+    append: (db) => {
+      const alone = SqlEventStore.create(db, { groupCommit: false });
+      return async () => storeAppend(await alone)();
+    },
+  },
+  {
     name: 'adapter-no-reason',
     description: 'SqlEventStore.appendToStreams, the same event without a reason (nothing to keep beside the log)',
     append: (_db, store) => storeAppend(store, withoutReason),
@@ -579,9 +591,59 @@ const serial = async (url: string, variants: readonly Variant[]): Promise<void> 
   });
 };
 
+/** Group-commit settings head to head, with the plain INSERT, interleaved (see the usage above). */
+const groupCommitCaps = async (url: string, settings: readonly string[]): Promise<void> => {
+  const rounds = Number(process.env.BENCH_ROUNDS) || 3;
+  const seconds = Number(process.env.BENCH_SECONDS) || 3;
+  await withSchema(url, async (options, admin) => {
+    const storeDb = openPostgres(url, poolOptions('store', options, 16));
+    const peerDb = openPostgres(url, poolOptions('peer', options, 16));
+    try {
+      const counted = countingAppendCalls(storeDb);
+      await createPeerTable(peerDb);
+      const sides: { name: string; side: 'store' | 'peer'; append: Append; runs: RunResult[]; perCall: number[] }[] = [
+        { name: 'INSERT', side: 'peer', append: peerAppend(peerDb), runs: [], perCall: [] },
+      ];
+      for (const setting of settings) {
+        const caps = /^(\d+):(\d+)$/.exec(setting);
+        if (!caps && setting !== 'off') throw new Error(`--group-commit: '${setting}' is neither off nor <max in flight>:<max batch>`);
+        const groupCommit = caps ? { maxInFlight: Number(caps[1]), maxBatch: Number(caps[2]) } : false;
+        sides.push({ name: setting, side: 'store', append: storeAppend(await SqlEventStore.create(counted.db, { groupCommit })), runs: [], perCall: [] });
+      }
+      for (const side of sides) await runFor(side.append, 16, 1);
+      for (let round = 0; round < rounds; round++) {
+        for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+          await admin.query('CHECKPOINT').catch(() => undefined);
+          const pids = (
+            await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [APPLICATION_NAME[side.side]])
+          ).rows.map((row) => row.pid);
+          const calls = counted.calls();
+          const run = await runFor(side.append, 16, seconds, pids);
+          side.runs.push(run);
+          side.perCall.push(run.events / (counted.calls() - calls));
+          console.log(`  round ${round + 1} ${side.name}: ${fmt(run.perSecond)}/s`);
+        }
+      }
+      const peerRate = median(sides[0]!.runs.map((r) => r.perSecond));
+      for (const side of sides) {
+        const rate = median(side.runs.map((r) => r.perSecond));
+        console.log(
+          `${side.name.padEnd(8)} ${fmt(rate)}/s, ${fmt(rate / peerRate, 2)}× the INSERT, ` +
+            (side.side === 'store' ? `${fmt(median(side.perCall), 1)} appends per call, ` : '') +
+            `CPU µs/event node ${fmt(median(side.runs.map((r) => r.nodeCpuUs)))} PostgreSQL ${fmt(median(side.runs.map((r) => r.serverCpuUs)))}`,
+        );
+      }
+    } finally {
+      await Promise.all([storeDb.close(), peerDb.close()]);
+    }
+  });
+};
+
 const main = async (): Promise<void> => {
   const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
   const args = process.argv.slice(2);
+  const groupCommitAt = args.indexOf('--group-commit');
+  if (groupCommitAt >= 0) return groupCommitCaps(url, (args[groupCommitAt + 1] ?? '').split(','));
   const againstAt = args.indexOf('--against');
   const against = againstAt >= 0 ? VARIANTS.find((v) => v.name === args[againstAt + 1]) : undefined;
   if (againstAt >= 0 && !against) throw new Error(`--against: no variant ${args[againstAt + 1]}`);

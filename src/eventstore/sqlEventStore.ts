@@ -915,7 +915,7 @@ interface OneStreamAppend {
  * statement at a time anyway, so appends that arrive meanwhile wait for the one in flight and go next
  * together.
  */
-const DEFAULT_GROUP_COMMIT: Readonly<Record<SqlDatabase['kind'], GroupCommitOptions | false>> = {
+export const DEFAULT_GROUP_COMMIT: Readonly<Record<SqlDatabase['kind'], GroupCommitOptions>> = {
   postgres: { maxInFlight: 4, maxBatch: 64 },
   embedded: { maxInFlight: 1, maxBatch: 64 },
 };

@@ -43,6 +43,9 @@ import {
  * no idempotency key) calls `es_append_stream`, which takes plain typed parameters and returns one
  * text value; everything else calls the general `es_append`. Both check and fail alike; the lean
  * one is much cheaper for PostgreSQL to parse, plan and run (see BENCHMARKS.md, append-throughput).
+ * Common appends that arrive while others are in flight are sent together, as one call of
+ * `es_append_streams` (one round trip, one transaction, one commit; see AppendBatcher), each with its
+ * own outcome.
  */
 /** The previous hash of a stream's first event: 32 zero bytes, as a bytea literal. */
 const GENESIS = `'\\x${'00'.repeat(32)}'::bytea`;

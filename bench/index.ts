@@ -7,6 +7,7 @@ import { bulkRegistration } from './bulkRegistration';
 import { autoMatching } from './autoMatching';
 import { serverStartup } from './serverStartup';
 import { cliStartup } from './cliStartup';
+import { embeddedRest } from './embeddedRest';
 import { eventLogScale } from './eventLogScale';
 import { fuzz } from './fuzz';
 import { readAudit } from './readAudit';
@@ -18,7 +19,7 @@ import type { Benchmark, BenchmarkReport, BenchmarkTable } from './benchmark';
  * `npm run bench [-- --only <name>[,<name>]] [--no-write]`: runs the benchmarks below, prints a
  * table for each, and rewrites each one's section of BENCHMARKS.md (other sections are kept).
  */
-const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, readScale, fuzz, bulkRegistration, cliStartup, serverStartup, graphqlThroughput];
+const BENCHMARKS: readonly Benchmark[] = [appendThroughput, autoMatching, eventLogScale, readAudit, readScale, fuzz, bulkRegistration, cliStartup, embeddedRest, serverStartup, graphqlThroughput];
 
 const HEADER = `# Benchmarks
 

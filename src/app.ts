@@ -48,7 +48,6 @@ import { ConfigError, MISSING_KEYS_MESSAGE, type Config } from './config';
 import { userDecider, userStream, type UserState } from './domain';
 import { START, comparePositions, formatPosition, type EventStore, type GlobalPosition } from './eventstore/eventStore';
 import { DomainError } from './domain/shared/decider';
-import { KurrentEventStore } from './eventstore/kurrentEventStore';
 import { SqlEventStore } from './eventstore/sqlEventStore';
 import { createContextFactory } from './graphql/context';
 import type { HealthReport } from './graphql/health.type';
@@ -135,7 +134,10 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const db = tracedDatabase(untracedDb, tracing);
   const untracedStore: EventStore =
     dependencies.store ??
-    (config.eventStoreConnectionString ? KurrentEventStore.connect(config.eventStoreConnectionString) : await SqlEventStore.create(db));
+    (config.eventStoreConnectionString
+      ? // Loaded only when configured: the KurrentDB client (gRPC) is a fifth of the server's module loading.
+        (await import('./eventstore/kurrentEventStore')).KurrentEventStore.connect(config.eventStoreConnectionString)
+      : await SqlEventStore.create(db));
   const logInDatabase = untracedStore instanceof SqlEventStore && (untracedStore.keepsLogIn(db) || untracedStore.keepsLogIn(untracedDb));
   const store = tracedEventStore(untracedStore, tracing);
   // The auditors' view of the log: the SQL store's own tables, or with KurrentDB an index of the log

@@ -18,7 +18,7 @@ export const line = (stream: Writable, text: string): void => {
  */
 export const warnAboutNpmBanner = (stdout: { readonly isTTY?: boolean }, stderr: Writable, tool: string, env: NodeJS.ProcessEnv = process.env): void => {
   if (env.npm_command === 'run' && env.npm_config_loglevel !== 'silent' && !stdout.isTTY) {
-    line(stderr, `Note: npm printed its banner into stdout before this output. For clean data run \`npm run -s ${tool} -- ...\` or \`npx mentoring-${tool} ...\`.`);
+    line(stderr, `Note: npm printed its banner into stdout before this output. For clean data run \`node bin/mentoring-${tool}.js ...\` (or \`npm run -s ${tool} -- ...\`).`);
   }
 };
 

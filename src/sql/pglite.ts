@@ -8,6 +8,14 @@ import { acquireStoreLock } from './storeLock';
 const parsers = { 1114: (v: string) => v, 1184: (v: string) => v, 20: (v: string) => v };
 /** pg_trgm: the users search's trigram indexes (projections/users.projection.ts), as on PostgreSQL. */
 const extensions = { pg_trgm };
+/**
+ * PGlite's postgresql.conf keeps PostgreSQL's default `shared_buffers = 128MB`, and its start writes
+ * over all of it: 128 MiB of resident memory and ~0.35 s of CPU on every open, before any query. The
+ * files sit in the OS page cache behind it anyway (the data directory is mounted, not copied), so
+ * 16 MB costs nothing measurable (a 100,000-event rebuild took less CPU with it than with 128 MB) and
+ * keeps a tool's open and the server at rest small (BENCHMARKS.md, embedded-rest and cli-startup).
+ */
+const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
 /**
  * The embedded store: PostgreSQL compiled to WASM. With a `dataDir` it persists there and survives
@@ -19,7 +27,7 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
   const release = dataDir ? acquireStoreLock(dataDir) : () => undefined;
   let db: PGlite;
   try {
-    db = await PGlite.create(dataDir ? { dataDir, parsers, extensions } : { parsers, extensions });
+    db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers, extensions, startParams });
   } catch (error) {
     release();
     throw error;

@@ -1,5 +1,5 @@
-import type { MatchLifecycleStatus, MatchSource } from '../domain';
-import type { MatchView, Page, PageRequest } from './lifecycle';
+import type { MatchLifecycleStatus, MatchSource } from '../../domain';
+import type { MatchView, Page, PageRequest } from '../lifecycle/lifecycle.types';
 
 /**
  * Read side of the matching workflows (seed 002): the funnel an admin works from, the lists behind

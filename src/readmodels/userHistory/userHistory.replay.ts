@@ -1,7 +1,7 @@
-import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
-import type { GlobalPosition } from '../src/eventstore/eventStore';
-import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
-import { AT, MAJOR, MINOR, inList, latestOf, upToCondition, LOG } from './replaySql';
+import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../../domain';
+import type { GlobalPosition } from '../../eventstore/eventStore';
+import { FEW_EVENTS, type InDatabaseReplay } from '../../projectionEngine/projection';
+import { AT, MAJOR, MINOR, inList, latestOf, upToCondition, LOG } from '../shared/replaySql';
 
 /**
  * The user history replayed in SQL, straight from es_events: the same rows `historyEntriesOf` and

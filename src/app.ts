@@ -139,7 +139,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const logInDatabase = untracedStore instanceof SqlEventStore && (untracedStore.keepsLogIn(db) || untracedStore.keepsLogIn(untracedDb));
   const store = tracedEventStore(untracedStore, tracing);
   // The auditors' view of the log: the SQL store's own tables, or with KurrentDB an index of the log
-  // that a projection keeps in the read-model database (projections/eventLogIndex.projection.ts).
+  // that a projection keeps in the read-model database (src/readmodels/eventLogIndex/eventLogIndex.projection.ts).
   const eventLog: EventLogReader = logInDatabase ? new SqlEventLog(db) : new IndexedEventLog(db, store);
   const projections = logInDatabase ? serverProjections : [...serverProjections, eventLogIndexProjection];
   const pseudonyms = await Pseudonyms.load(db);

@@ -19,7 +19,7 @@ import type {
   UserStatus,
 } from '../../domain';
 
-/** Read-side rows of the participant lifecycle, as the projections in `projections/` keep them. */
+/** Read-side rows of the participant lifecycle, as the projections in `src/readmodels/` keep them. */
 
 export interface ProgramView {
   readonly programId: string;

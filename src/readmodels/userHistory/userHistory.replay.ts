@@ -28,7 +28,7 @@ interface UserEntrySql {
 const text = (path: string) => `e.data->>'${path}'`;
 const literal = (value: string) => `'${value}'`;
 
-/** As `userEntry` in historyEntries.ts; ProfileAttributesSet makes no entry. */
+/** As `userEntry` in userHistory.entries.ts; ProfileAttributesSet makes no entry. */
 const USER_ENTRIES: Record<UserEvent['type'], UserEntrySql | null> = {
   PersonalDataErased: null,
   UserRegistered: { field: 'REGISTRATION', to: text('userStatus') },

@@ -14,7 +14,7 @@ import {
   type RematchIntent,
 } from '../../src/domain';
 import { DomainError } from '../../src/domain/shared/decider';
-import type { Actor, EventStore } from '../../src/eventstore/eventStore';
+import { START, type Actor, type EventStore, type GlobalPosition } from '../../src/eventstore/eventStore';
 import { keyedEmailStreams } from '../../src/identity/emailStreams';
 
 /**
@@ -89,6 +89,8 @@ export interface GeneratedLog {
   readonly refused: number;
   /** Event types appended, with their counts. */
   readonly types: ReadonlyMap<string, number>;
+  /** Where the last append ended: what live projection must reach before it is compared. */
+  readonly lastPosition: GlobalPosition;
   /** Refusals by command and code ("CloseMatch ILLEGAL_TRANSITION"), with their counts: what to tune when a type is never reached. */
   readonly refusals: ReadonlyMap<string, number>;
 }
@@ -127,6 +129,7 @@ export const generateLifecycle = async (store: EventStore, options: GenerateOpti
   let serial = 0;
   let commands = 0;
   let refused = 0;
+  let lastPosition: GlobalPosition = START;
   const next = (prefix: string) => `${prefix}-${options.seed}-${++serial}`;
   const now = () => new Date(clock).toISOString();
 
@@ -144,7 +147,10 @@ export const generateLifecycle = async (store: EventStore, options: GenerateOpti
         if (status) matchStatus.set((event.data as { matchId: string }).matchId, status);
         if (user && event.type === 'PersonaCreated') user.personas.push((event.data as { personaId: string }).personaId);
       }
-      if (outcome.events.length > 0) await options.afterAppend?.();
+      if (outcome.events.length > 0) {
+        lastPosition = outcome.position;
+        await options.afterAppend?.();
+      }
       return outcome.events;
     } catch (error) {
       refuse(command.name, error);
@@ -470,5 +476,5 @@ export const generateLifecycle = async (store: EventStore, options: GenerateOpti
     const [, act] = steps.find(([weight]) => (choice -= weight) < 0) ?? steps[steps.length - 1]!;
     await act();
   }
-  return { commands, refused, types, refusals };
+  return { commands, refused, types, refusals, lastPosition };
 };

@@ -117,6 +117,11 @@ export const generateLifecycle = async (store: EventStore, options: GenerateOpti
   const matches: MatchStreamIds[] = [];
   /** Each match's status as its last event left it: the match steps mostly pick a move it allows. */
   const matchStatus = new Map<string, string>();
+  let clock = Date.UTC(2026, 0, 5, 9) + below(1_000) * 86_400_000;
+  let serial = 0;
+  let commands = 0;
+  let refused = 0;
+  let lastPosition: GlobalPosition = START;
   const types = new Map<string, number>();
   const refusals = new Map<string, number>();
   const refuse = (name: string, error: unknown) => {
@@ -125,11 +130,6 @@ export const generateLifecycle = async (store: EventStore, options: GenerateOpti
     const key = `${name} ${error.code}`;
     refusals.set(key, (refusals.get(key) ?? 0) + 1);
   };
-  let clock = Date.UTC(2026, 0, 5, 9) + below(1_000) * 86_400_000;
-  let serial = 0;
-  let commands = 0;
-  let refused = 0;
-  let lastPosition: GlobalPosition = START;
   const next = (prefix: string) => `${prefix}-${options.seed}-${++serial}`;
   const now = () => new Date(clock).toISOString();
 

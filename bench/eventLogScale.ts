@@ -21,12 +21,12 @@ import { keyedEmailStreams } from '../src/identity/emailStreams';
 
 /** The seeded log's reservation streams, under a key of this run. */
 const EMAIL_STREAMS = keyedEmailStreams(randomBytes(32));
-import type { Projection } from '../src/projections/projection';
-import { REPLAY_CONNECTIONS } from '../src/projections/replay';
-import { ProjectionRunner } from '../src/projections/runner';
+import type { Projection } from '../src/projectionEngine/projection';
+import { REPLAY_CONNECTIONS } from '../src/projectionEngine/replay';
+import { ProjectionRunner } from '../src/projectionEngine/runner';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
-import { SqlLifecycleReadModel, serverProjections } from '../projections';
+import { SqlLifecycleReadModel, serverProjections } from '../src/readmodels';
 import type { Benchmark, BenchmarkReport } from './benchmark';
 import { fmt } from './appendThroughput';
 

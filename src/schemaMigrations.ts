@@ -4,8 +4,8 @@ import { READ_AUDIT_MIGRATIONS } from './audit/readAudit';
 import { REVOCATION_MIGRATIONS } from './auth/revocations';
 import { EVENT_STORE_MIGRATIONS } from './eventstore/sqlEventStore';
 import { SETTINGS_MIGRATIONS } from './identity/emailStreams';
-import { projectionMigrations, type Projection } from './projections/projection';
-import { CHECKPOINT_MIGRATIONS } from './projections/runner';
+import { projectionMigrations, type Projection } from './projectionEngine/projection';
+import { CHECKPOINT_MIGRATIONS } from './projectionEngine/runner';
 import type { MigrationSet } from './sql/migrations';
 
 /**

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from '../config';
 import { DomainError } from '../domain/shared/decider';
-import { REPLAY_CONNECTIONS } from '../projections/replay';
+import { REPLAY_CONNECTIONS } from '../projectionEngine/replay';
 import type { SqlDatabase } from '../sql/sqlDatabase';
 
 /**

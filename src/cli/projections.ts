@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { serverProjections } from '../../projections';
+import { serverProjections } from '../readmodels';
 import { loadConfig } from '../config';
 import { START, comparePositions, formatPosition, type EventStore } from '../eventstore/eventStore';
 import { SqlEventStore } from '../eventstore/sqlEventStore';
-import { ProjectionRunner } from '../projections/runner';
+import { ProjectionRunner } from '../projectionEngine/runner';
 import type { SqlDatabase } from '../sql/sqlDatabase';
 import { EXIT, line, runTool } from './common';
 import type { Writable } from 'node:stream';

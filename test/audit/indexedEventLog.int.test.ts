@@ -6,8 +6,8 @@ import { CommandPipeline } from '../../src/commands/pipeline';
 import { personaIdFor, userIdForEmail } from '../../src/domain';
 import { DomainError } from '../../src/domain/shared/decider';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
-import { ProjectionRunner } from '../../src/projections/runner';
-import { eventLogIndexProjection } from '../../projections/eventLogIndex.projection';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
+import { eventLogIndexProjection } from '../../src/readmodels/eventLogIndex/eventLogIndex.projection';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import { ADMIN, COORDINATOR, Scenario, matchPersonas, minute, onProgram, onUser, self, type MatchIds } from '../readmodels/lifecycleScenario';
 

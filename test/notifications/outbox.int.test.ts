@@ -2,14 +2,14 @@ import { againInBatches, applyBatches } from '../support/applyBatches';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { notificationsProjection } from '../../projections/notifications.projection';
+import { notificationsProjection } from '../../src/readmodels/notifications/notifications.projection';
 import { DEFAULT_TEMPLATES } from '../../src/domain';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { createLogger } from '../../src/log';
 import { listOutbox, retryFailedNotification, type OutboxEntry } from '../../src/notifications/outboxQueries';
 import { mailboxFileTransport, smtpTransport, type MailTransport } from '../../src/notifications/transport';
 import { NotificationWorker, type NotificationWorkerOptions } from '../../src/notifications/worker';
-import { ProjectionRunner } from '../../src/projections/runner';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { serverProjections } from '../../projections';
+import { serverProjections } from '../../src/readmodels';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { mintToken } from '../../src/graphql/auth';
-import { ProjectionRunner } from '../../src/projections/runner';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import { openPostgres } from '../../src/sql/postgres';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 import { announcePostgresSkip, postgresUrl } from '../support/databases';

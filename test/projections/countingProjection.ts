@@ -1,4 +1,4 @@
-import { eventByEvent, projection } from '../../src/projections/projection';
+import { eventByEvent, projection } from '../../src/projectionEngine/projection';
 
 /**
  * A deliberately non-idempotent read model (it increments): any event applied twice or lost

@@ -1,7 +1,7 @@
 /* Child process for the kill -9 projection test: runs the counting projection slowly, printing `applied <n>` per event. */
 import { openPglite } from '../../src/sql/pglite';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
-import { ProjectionRunner } from '../../src/projections/runner';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import { countingProjection } from './countingProjection';
 
 const main = async () => {

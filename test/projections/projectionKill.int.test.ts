@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openPglite } from '../../src/sql/pglite';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { appendToStream } from '../../src/eventstore/eventStore';
-import { ProjectionRunner } from '../../src/projections/runner';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import { newEvent } from '../eventstore/eventStore.contract';
 import { countingProjection, readCounts } from './countingProjection';
 

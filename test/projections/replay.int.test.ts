@@ -3,9 +3,9 @@ import { registerWithLegacyId } from '../support/identity';
 import { CommandPipeline } from '../../src/commands/pipeline';
 import * as define from '../../src/application/lifecycleDefinitions';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
-import { ProjectionRunner } from '../../src/projections/runner';
-import type { ReplayProgress } from '../../src/projections/replay';
-import { lifecycleProjections } from '../../projections';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
+import type { ReplayProgress } from '../../src/projectionEngine/replay';
+import { lifecycleProjections } from '../../src/readmodels';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 
 /**

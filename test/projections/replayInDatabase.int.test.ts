@@ -3,10 +3,10 @@ import { MATCH_EVENT_TYPES, USER_EVENT_TYPES } from '../../src/domain';
 import { matchStream, programStream, userStream } from '../../src/domain/streams';
 import type { NewEvent } from '../../src/eventstore/eventStore';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
-import { ProjectionRunner } from '../../src/projections/runner';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
-import { lifecycleProjections } from '../../projections';
-import { notificationsProjection } from '../../projections/notifications.projection';
+import { lifecycleProjections } from '../../src/readmodels';
+import { notificationsProjection } from '../../src/readmodels/notifications/notifications.projection';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { appendToStream, comparePositions, formatPosition } from '../../src/eventstore/eventStore';
-import { eventByEvent, projection } from '../../src/projections/projection';
-import { ProjectionRunner, type ProjectionFailure } from '../../src/projections/runner';
+import { eventByEvent, projection } from '../../src/projectionEngine/projection';
+import { ProjectionRunner, type ProjectionFailure } from '../../src/projectionEngine/runner';
 import { announcePostgresSkip, openTestPostgres, postgresUrl, sqlBackends } from '../support/databases';
 import { newEvent } from '../eventstore/eventStore.contract';
 import { countingProjection, readCounts } from './countingProjection';

@@ -3,10 +3,10 @@ import { registerWithLegacyId } from '../support/identity';
 import { DEFAULT_CLOSURE_REASONS, DEFAULT_PROGRAM_SETTINGS, personaIdFor, userIdForEmail, type ParticipantRole } from '../../src/domain';
 import { readAllForward, type RecordedEvent } from '../../src/eventstore/eventStore';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
-import { ProjectionRunner } from '../../src/projections/runner';
-import type { HistoryEntryView, MatchView, Page, PersonaView, UserFilter, UserView } from '../../src/readmodels/lifecycle';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
+import type { HistoryEntryView, MatchView, Page, PersonaView, UserFilter, UserView } from '../../src/readmodels/lifecycle/lifecycle.types';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
-import { lifecycleProjections, SqlLifecycleReadModel, userHistoryProjection } from '../../projections';
+import { lifecycleProjections, SqlLifecycleReadModel, userHistoryProjection } from '../../src/readmodels';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 import {

@@ -21,12 +21,12 @@ import { readAllForward, type Actor, type NewEvent, type RecordedEvent } from '.
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { writeMatchesCsv } from '../../src/export/matchesCsv';
 import { matchesExportRoute } from '../../src/http/routes';
-import { ProjectionRunner } from '../../src/projections/runner';
-import type { Page } from '../../src/readmodels/lifecycle';
-import type { BlockedOpenMatch, DueMatch } from '../../src/readmodels/matching';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
+import type { Page } from '../../src/readmodels/lifecycle/lifecycle.types';
+import type { BlockedOpenMatch, DueMatch } from '../../src/readmodels/matching/matching.types';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
-import { lifecycleProjections, SqlLifecycleReadModel } from '../../projections';
-import { SqlMatchingReadModel } from '../../projections/matchingQueries';
+import { lifecycleProjections, SqlLifecycleReadModel } from '../../src/readmodels';
+import { SqlMatchingReadModel } from '../../src/readmodels/matching/matching.queries';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 

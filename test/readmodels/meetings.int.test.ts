@@ -7,11 +7,11 @@ import { DEFAULT_CLOSURE_REASONS, matchStream, personaIdFor, userIdForEmail, typ
 import { DomainError } from '../../src/domain/shared/decider';
 import { readAllForward, type Actor, type RecordedEvent } from '../../src/eventstore/eventStore';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
-import { ProjectionRunner } from '../../src/projections/runner';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
-import { lifecycleProjections } from '../../projections';
-import { meetingsProjection } from '../../projections/meetings.projection';
-import { SqlMeetingReadModel, type MeetingView } from '../../projections/meetingQueries';
+import { lifecycleProjections } from '../../src/readmodels';
+import { meetingsProjection } from '../../src/readmodels/meetings/meetings.projection';
+import { SqlMeetingReadModel, type MeetingView } from '../../src/readmodels/meetings/meetings.queries';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 
 announcePostgresSkip('meetings read model');

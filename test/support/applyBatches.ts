@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../../src/eventstore/eventStore';
-import type { Projection } from '../../src/projections/projection';
+import type { Projection } from '../../src/projectionEngine/projection';
 import type { SqlExecutor } from '../../src/sql/sqlDatabase';
 
 /**

@@ -1,4 +1,4 @@
-import type { Projection } from '../../src/projections/projection';
+import type { Projection } from '../../src/projectionEngine/projection';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 
 /** Every row of every table of these projections, in a stable order, as jsonb: what a rebuild or replay must reproduce. */

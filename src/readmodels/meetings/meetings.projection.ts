@@ -1,8 +1,8 @@
-import { assertNever } from '../src/domain/shared/decider';
-import { MEETING_EVENT_TYPES, MEETING_STATES, type MeetingEvent } from '../src/domain/meeting/meeting';
-import type { PersonalDataErased } from '../src/domain';
-import { eventByEvent, projection } from '../src/projections/projection';
-import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
+import { assertNever } from '../../domain/shared/decider';
+import { MEETING_EVENT_TYPES, MEETING_STATES, type MeetingEvent } from '../../domain/meeting/meeting';
+import type { PersonalDataErased } from '../../domain';
+import { eventByEvent, projection } from '../../projectionEngine/projection';
+import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from '../shared/projectionSupport';
 
 /**
  * One row per meeting: its match and participants (copied from MeetingScheduled), when it is, and

@@ -1,7 +1,7 @@
-import { assertNever } from '../src/domain/shared/decider';
-import { DEFAULT_PROGRAM_SETTINGS, PROGRAM_EVENT_TYPES, type ProgramEvent, type ProgramSettings } from '../src/domain';
-import { eventByEvent, projection } from '../src/projections/projection';
-import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from './shared';
+import { assertNever } from '../../domain/shared/decider';
+import { DEFAULT_PROGRAM_SETTINGS, PROGRAM_EVENT_TYPES, type ProgramEvent, type ProgramSettings } from '../../domain';
+import { eventByEvent, projection } from '../../projectionEngine/projection';
+import { LAST_POSITION_COLUMNS, asDomainEvent, jsonParam, notYetApplied, positionParams } from '../shared/projectionSupport';
 
 /**
  * One row per program: its settings, sites, closure reasons and notification templates as the

@@ -1,5 +1,5 @@
-import type { AttributeValue } from '../src/domain';
-import type { SqlExecutor } from '../src/sql/sqlDatabase';
+import type { AttributeValue } from '../../domain';
+import type { SqlExecutor } from '../../sql/sqlDatabase';
 
 /** What auto-matching reads beyond the funnel: profiles, reporting lines and who was matched before. */
 

@@ -1,4 +1,4 @@
-import { assertNever } from '../src/domain/shared/decider';
+import { assertNever } from '../../domain/shared/decider';
 import {
   describeUserStatus,
   userIdOfPersona,
@@ -13,8 +13,8 @@ import {
   type ProfileAttributesSet,
   type UserEvent,
   type UserProfileUpdated,
-} from '../src/domain';
-import type { HistoryField } from '../src/readmodels/lifecycle';
+} from '../../domain';
+import type { HistoryField } from '../lifecycle/lifecycle.types';
 
 /**
  * What one event says in a user's history timeline: pure, so the sentences can be read and tested

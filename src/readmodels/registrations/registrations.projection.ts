@@ -1,14 +1,14 @@
-import { assertNever } from '../src/domain/shared/decider';
+import { assertNever } from '../../domain/shared/decider';
 import {
   INITIATIVE_EVENT_TYPES,
   REGISTRATION_EVENT_TYPES,
   REGISTRATION_STATUSES,
   type InitiativesEvent,
   type EngagementPeriod,
-} from '../src/domain/initiative';
-import { ERASED, type PersonalDataErased, type UserEmailChanged, type UserProfileUpdated } from '../src/domain';
-import { eventByEvent, projection } from '../src/projections/projection';
-import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from './shared';
+} from '../../domain/initiative';
+import { ERASED, type PersonalDataErased, type UserEmailChanged, type UserProfileUpdated } from '../../domain';
+import { eventByEvent, projection } from '../../projectionEngine/projection';
+import { LAST_POSITION_COLUMNS, asDomainEvent, notYetApplied, positionParams } from '../shared/projectionSupport';
 
 /**
  * Seed 003's read models: initiatives, one row per registration (where it stands, when it was

@@ -1,7 +1,7 @@
-import type { MatchEvent } from '../src/domain';
-import type { GlobalPosition } from '../src/eventstore/eventStore';
-import type { InDatabaseReplay } from '../src/projections/projection';
-import { AT, LATEST_STAMP, STAMP_COLUMNS, inList, latestWritten, upToCondition, LOG } from './replaySql';
+import type { MatchEvent } from '../../domain';
+import type { GlobalPosition } from '../../eventstore/eventStore';
+import type { InDatabaseReplay } from '../../projectionEngine/projection';
+import { AT, LATEST_STAMP, STAMP_COLUMNS, inList, latestWritten, upToCondition, LOG } from '../shared/replaySql';
 
 /**
  * rm_matches replayed in SQL, straight from es_events: the row `evolve` in matches.projection.ts

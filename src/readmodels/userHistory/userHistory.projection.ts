@@ -1,6 +1,6 @@
-import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
-import { projection } from '../src/projections/projection';
-import type { RecordedEvent } from '../src/eventstore/eventStore';
+import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../../domain';
+import { projection } from '../../projectionEngine/projection';
+import type { RecordedEvent } from '../../eventstore/eventStore';
 import {
   POSITION_COLUMNS,
   RowSet,
@@ -13,11 +13,11 @@ import {
   notYetAppliedTo,
   tableSpec,
   type PositionedRow,
-} from '../src/projections/rows';
-import { historyEntriesOf, needsMatchContext, type HistoryEntry, type MatchContext } from './historyEntries';
+} from '../../projectionEngine/rows';
+import { historyEntriesOf, needsMatchContext, type HistoryEntry, type MatchContext } from './userHistory.entries';
 import { userHistoryInDatabase } from './userHistory.replay';
-import type { SqlExecutor } from '../src/sql/sqlDatabase';
-import { LAST_POSITION_COLUMNS, asDomainEvent, positionParams } from './shared';
+import type { SqlExecutor } from '../../sql/sqlDatabase';
+import { LAST_POSITION_COLUMNS, asDomainEvent, positionParams } from '../shared/projectionSupport';
 
 /**
  * One row per (event, user) for every event that touched the user or one of their personas: the

@@ -1,4 +1,4 @@
-import type { GlobalPosition, RecordedEvent } from '../eventstore/eventStore';
+import type { GlobalPosition, RecordedEvent } from '../../eventstore/eventStore';
 import type {
   ApprovingParty,
   AttributeValue,
@@ -17,9 +17,9 @@ import type {
   ScorePart,
   Site,
   UserStatus,
-} from '../domain';
+} from '../../domain';
 
-/** Read-side rows of the participant lifecycle, as the projections in `projections/` keep them. */
+/** Read-side rows of the participant lifecycle, as the projections in `src/readmodels/` keep them. */
 
 export interface ProgramView {
   readonly programId: string;

@@ -7,10 +7,10 @@ import {
   type MessageParty,
   type RegistrationStatus,
   type ReminderKind,
-} from '../src/domain/initiative';
-import { DomainError } from '../src/domain/shared/decider';
-import type { SqlDatabase } from '../src/sql/sqlDatabase';
-import { isoTimestamp } from './shared';
+} from '../../domain/initiative';
+import { DomainError } from '../../domain/shared/decider';
+import type { SqlDatabase } from '../../sql/sqlDatabase';
+import { isoTimestamp } from '../shared/projectionSupport';
 
 /** What the initiatives API, the exports and the reminder scheduler read (seed 003). */
 

@@ -1,4 +1,4 @@
-import type { DomainEvent, RecordedEvent } from '../src/eventstore/eventStore';
+import type { DomainEvent, RecordedEvent } from '../../eventstore/eventStore';
 
 /**
  * What the lifecycle projections share: how a recorded event is read back as its domain union,

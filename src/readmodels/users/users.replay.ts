@@ -1,7 +1,7 @@
-import type { UserEvent } from '../src/domain';
-import type { GlobalPosition } from '../src/eventstore/eventStore';
-import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
-import { AT, LATEST_STAMP, STAMP_COLUMNS, earliestOf, inList, latestOf, latestWritten, upToCondition, LOG } from './replaySql';
+import type { UserEvent } from '../../domain';
+import type { GlobalPosition } from '../../eventstore/eventStore';
+import { FEW_EVENTS, type InDatabaseReplay } from '../../projectionEngine/projection';
+import { AT, LATEST_STAMP, STAMP_COLUMNS, earliestOf, inList, latestOf, latestWritten, upToCondition, LOG } from '../shared/replaySql';
 
 /**
  * rm_users, rm_personas and rm_mentor_capacities replayed in SQL, straight from es_events: the rows

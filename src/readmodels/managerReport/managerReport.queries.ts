@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
-import type { SqlExecutor } from '../src/sql/sqlDatabase';
-import { isoTimestamp } from './shared';
+import type { SqlExecutor } from '../../sql/sqlDatabase';
+import { isoTimestamp } from '../shared/projectionSupport';
 
 /**
  * The bi-weekly manager report (seed 004): for one manager, each of their employees "who are

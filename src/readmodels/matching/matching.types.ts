@@ -1,10 +1,10 @@
-import type { MatchLifecycleStatus, MatchSource } from '../domain';
-import type { MatchView, Page, PageRequest } from './lifecycle';
+import type { MatchLifecycleStatus, MatchSource } from '../../domain';
+import type { MatchView, Page, PageRequest } from '../lifecycle/lifecycle.types';
 
 /**
  * Read side of the matching workflows (seed 002): the funnel an admin works from, the lists behind
  * it, participants' requests, and what the scheduler and the CSV export read. Built from the
- * `rm_` tables of the lifecycle projections; see `projections/matchingQueries.ts`.
+ * `rm_` tables of the lifecycle projections; see `matching.queries.ts`.
  */
 
 /** Where a program's matching stands. */

@@ -1,4 +1,4 @@
-import { assertNever } from '../src/domain/shared/decider';
+import { assertNever } from '../../domain/shared/decider';
 import {
   MATCH_EVENT_TYPES,
   MATCH_LIFECYCLE_STATUSES,
@@ -8,11 +8,11 @@ import {
   type MatchRequested,
   type PersonalDataErased,
   type ScorePart,
-} from '../src/domain';
-import type { RecordedEvent } from '../src/eventstore/eventStore';
-import { projection } from '../src/projections/projection';
-import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, type PositionedRow } from '../src/projections/rows';
-import { LAST_POSITION_COLUMNS, asDomainEvent } from './shared';
+} from '../../domain';
+import type { RecordedEvent } from '../../eventstore/eventStore';
+import { projection } from '../../projectionEngine/projection';
+import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, type PositionedRow } from '../../projectionEngine/rows';
+import { LAST_POSITION_COLUMNS, asDomainEvent } from '../shared/projectionSupport';
 import { matchesInDatabase } from './matches.replay';
 
 const STATUS_CHECK = `CHECK (status IN (${MATCH_LIFECYCLE_STATUSES.map((status) => `'${status}'`).join(', ')}))`;

@@ -1,6 +1,6 @@
-import type { GlobalPosition } from '../src/eventstore/eventStore';
-import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
-import { MAJOR, MINOR, inList, latestOf, upToCondition, LOG } from './replaySql';
+import type { GlobalPosition } from '../../eventstore/eventStore';
+import { FEW_EVENTS, type InDatabaseReplay } from '../../projectionEngine/projection';
+import { MAJOR, MINOR, inList, latestOf, upToCondition, LOG } from '../shared/replaySql';
 
 const PROGRAM_TYPES = ['ProgramCreated', 'InitiativeCreated', 'NotificationTemplateSet', 'ProgramTimeZoneChanged'];
 const CONTACT_CHANGE_TYPES = ['UserEmailChanged', 'UserProfileUpdated'];

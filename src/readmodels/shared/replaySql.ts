@@ -1,4 +1,4 @@
-import type { GlobalPosition } from '../src/eventstore/eventStore';
+import type { GlobalPosition } from '../../eventstore/eventStore';
 
 /**
  * Pieces of the queries that replay read models in SQL (`Projection.replayInDatabase`). Those

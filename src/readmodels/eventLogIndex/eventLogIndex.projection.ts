@@ -1,6 +1,6 @@
-import type { RecordedEvent } from '../src/eventstore/eventStore';
-import { ALL_EVENTS, projection } from '../src/projections/projection';
-import type { SqlExecutor } from '../src/sql/sqlDatabase';
+import type { RecordedEvent } from '../../eventstore/eventStore';
+import { ALL_EVENTS, projection } from '../../projectionEngine/projection';
+import type { SqlExecutor } from '../../sql/sqlDatabase';
 
 /**
  * The event log's index, for a store whose log is not in the read-model database (KurrentDB): one

@@ -1,7 +1,7 @@
-import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../src/domain';
-import type { GlobalPosition } from '../src/eventstore/eventStore';
-import { FEW_EVENTS, type InDatabaseReplay } from '../src/projections/projection';
-import { AT, MAJOR, MINOR, inList, latestOf, upToCondition, LOG } from './replaySql';
+import { MATCH_EVENT_TYPES, USER_EVENT_TYPES, type MatchEvent, type UserEvent } from '../../domain';
+import type { GlobalPosition } from '../../eventstore/eventStore';
+import { FEW_EVENTS, type InDatabaseReplay } from '../../projectionEngine/projection';
+import { AT, MAJOR, MINOR, inList, latestOf, upToCondition, LOG } from '../shared/replaySql';
 
 /**
  * The user history replayed in SQL, straight from es_events: the same rows `historyEntriesOf` and
@@ -28,7 +28,7 @@ interface UserEntrySql {
 const text = (path: string) => `e.data->>'${path}'`;
 const literal = (value: string) => `'${value}'`;
 
-/** As `userEntry` in historyEntries.ts; ProfileAttributesSet makes no entry. */
+/** As `userEntry` in userHistory.entries.ts; ProfileAttributesSet makes no entry. */
 const USER_ENTRIES: Record<UserEvent['type'], UserEntrySql | null> = {
   PersonalDataErased: null,
   UserRegistered: { field: 'REGISTRATION', to: text('userStatus') },

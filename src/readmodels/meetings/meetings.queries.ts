@@ -1,9 +1,9 @@
 import { DateTime } from 'luxon';
-import { DomainError } from '../src/domain/shared/decider';
-import type { MeetingLifecycleState } from '../src/domain/meeting/meeting';
-import { DEFAULT_PROGRAM_SETTINGS, SETTING_LIMITS } from '../src/domain/program/program';
-import type { SqlExecutor } from '../src/sql/sqlDatabase';
-import { isoTimestamp } from './shared';
+import { DomainError } from '../../domain/shared/decider';
+import type { MeetingLifecycleState } from '../../domain/meeting/meeting';
+import { DEFAULT_PROGRAM_SETTINGS, SETTING_LIMITS } from '../../domain/program/program';
+import type { SqlExecutor } from '../../sql/sqlDatabase';
+import { isoTimestamp } from '../shared/projectionSupport';
 
 // ---------------------------------------------------------------------------------------------
 // Views

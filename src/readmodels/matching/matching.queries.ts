@@ -1,6 +1,6 @@
-import { DEFAULT_PROGRAM_SETTINGS, MATCH_LIFECYCLE_STATUSES, type MatchLifecycleStatus, type MatchSource } from '../src/domain';
-import { DomainError } from '../src/domain/shared/decider';
-import type { Page, PageRequest } from '../src/readmodels/lifecycle';
+import { DEFAULT_PROGRAM_SETTINGS, MATCH_LIFECYCLE_STATUSES, type MatchLifecycleStatus, type MatchSource } from '../../domain';
+import { DomainError } from '../../domain/shared/decider';
+import type { Page, PageRequest } from '../lifecycle/lifecycle.types';
 import type {
   AvailableMentorView,
   BlockedOpenMatch,
@@ -13,10 +13,10 @@ import type {
   MatchListRequest,
   UnmatchedMenteeRequest,
   UnmatchedMenteeView,
-} from '../src/readmodels/matching';
-import type { SqlExecutor } from '../src/sql/sqlDatabase';
-import { MATCH_COLUMNS, decodeCursor, encodeCursor, requireFirst, toMatch, toPage, whereClause, type MatchRow } from './lifecycleQueries';
-import { isoTimestamp } from './shared';
+} from './matching.types';
+import type { SqlExecutor } from '../../sql/sqlDatabase';
+import { MATCH_COLUMNS, decodeCursor, encodeCursor, requireFirst, toMatch, toPage, whereClause, type MatchRow } from '../lifecycle/lifecycle.queries';
+import { isoTimestamp } from '../shared/projectionSupport';
 
 // ---------------------------------------------------------------------------------------------
 // The sets the funnel counts and the lists page through, as SQL over the lifecycle tables.

@@ -1,9 +1,9 @@
-import { assertNever } from '../src/domain/shared/decider';
-import { ERASED, USER_EVENT_TYPES, type AttributeValue, type UserEvent } from '../src/domain';
-import type { RecordedEvent } from '../src/eventstore/eventStore';
-import { projection } from '../src/projections/projection';
-import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, writeAll, type BatchWrite, type PositionedRow } from '../src/projections/rows';
-import { LAST_POSITION_COLUMNS, asDomainEvent } from './shared';
+import { assertNever } from '../../domain/shared/decider';
+import { ERASED, USER_EVENT_TYPES, type AttributeValue, type UserEvent } from '../../domain';
+import type { RecordedEvent } from '../../eventstore/eventStore';
+import { projection } from '../../projectionEngine/projection';
+import { POSITION_COLUMNS, RowSet, markApplied, notYetAppliedTo, tableSpec, writeAll, type BatchWrite, type PositionedRow } from '../../projectionEngine/rows';
+import { LAST_POSITION_COLUMNS, asDomainEvent } from '../shared/projectionSupport';
 import { usersInDatabase } from './users.replay';
 
 /**

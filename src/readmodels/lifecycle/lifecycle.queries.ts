@@ -15,10 +15,10 @@ import {
   type RequestingParty,
   type Site,
   type UserStatus,
-} from '../src/domain';
-import { DomainError } from '../src/domain/shared/decider';
-import { STAFF_ONLY_HISTORY_EVENTS } from '../src/domain/access/policy';
-import type { AutoMatchingConfiguration } from '../src/domain';
+} from '../../domain';
+import { DomainError } from '../../domain/shared/decider';
+import { STAFF_ONLY_HISTORY_EVENTS } from '../../domain/access/policy';
+import type { AutoMatchingConfiguration } from '../../domain';
 import type {
   HistoryOptions,
   HistoryEntryView,
@@ -34,15 +34,15 @@ import type {
   ProgramView,
   UserFilter,
   UserView,
-} from '../src/readmodels/lifecycle';
-import type { SqlExecutor } from '../src/sql/sqlDatabase';
-import { formatPosition, type EventStore, type RecordedEvent } from '../src/eventstore/eventStore';
-import { historyEntriesOf } from './historyEntries';
-import { asDomainEvent, isoTimestamp } from './shared';
-import type { PositionedRow } from '../src/projections/rows';
-import type { MatchRow as StoredMatchRow } from './matches.projection';
-import type { HistoryRow } from './userHistory.projection';
-import type { PersonaRow as StoredPersonaRow, UserRow as StoredUserRow } from './users.projection';
+} from './lifecycle.types';
+import type { SqlExecutor } from '../../sql/sqlDatabase';
+import { formatPosition, type EventStore, type RecordedEvent } from '../../eventstore/eventStore';
+import { historyEntriesOf } from '../userHistory/userHistory.entries';
+import { asDomainEvent, isoTimestamp } from '../shared/projectionSupport';
+import type { PositionedRow } from '../../projectionEngine/rows';
+import type { MatchRow as StoredMatchRow } from '../matches/matches.projection';
+import type { HistoryRow } from '../userHistory/userHistory.projection';
+import type { PersonaRow as StoredPersonaRow, UserRow as StoredUserRow } from '../users/users.projection';
 
 // ---------------------------------------------------------------------------------------------
 // Cursors: base64url of a JSON array whose first element names the list, so a cursor of one

@@ -161,7 +161,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     ...(db.kind === 'embedded' && !config.eventStoreConnectionString ? { idleMs: EMBEDDED_IDLE_POLL_MS } : {}),
     // The embedded store's one connection is the requests': gather appends into fewer rounds while no
     // request waits for the read models (one that does is served at once). BENCHMARKS.md, graphql-throughput.
-    ...(db.kind === 'embedded' ? { coalesceMs: EMBEDDED_COALESCE_MS } : {}),
+    ...(db.kind === 'embedded' ? { coalesceMs: EMBEDDED_COALESCE_MS, soleRunner: true } : {}),
     onError: (error, projection, failure) => {
       metrics.projectionFailed(projection, failure?.event?.type ?? null);
       logger.error(

@@ -228,22 +228,35 @@ export class CommandPipeline {
 
   private async run<S extends AnySpecs>(context: CommandContext, command: CommandDefinition<S>): Promise<CommandOutcome> {
     const commandId = this.newEventId();
-    for (let attempt = 1; ; attempt++) {
+    // First decide on the kept states as they are, unread (see `load`); whatever that pass does not
+    // append is decided again on read states.
+    let unread = this.states !== null;
+    let attempt = 1;
+    for (;;) {
       if (context.idempotencyKey) {
         const earlier = await this.earlier(context.idempotencyKey, command.name);
         if (earlier) return earlier;
       }
       const keys = Object.keys(command.streams) as (keyof S & string)[];
       const loaded = {} as Record<keyof S, Loaded<unknown>>;
+      const unreadKeys: (keyof S & string)[] = [];
       await Promise.all(
         keys.map(async (key) => {
-          loaded[key] = await this.load(command.streams[key]!);
+          const kept = unread ? this.kept(command.streams[key]!) : undefined;
+          if (kept) unreadKeys.push(key);
+          loaded[key] = kept ?? (await this.load(command.streams[key]!));
         }),
       );
+      unread = false;
+      const guessed = unreadKeys.length > 0;
       let decided: DecidedEvents<S>;
       try {
         decided = command.decide(loaded as LoadedStreams<S>);
       } catch (error) {
+        if (guessed) {
+          // Refused on a state that may be behind the stream: only a read state may refuse.
+          continue;
+        }
         // A call with the same key that committed since the look above made the state refuse this one.
         const raced = error instanceof DomainError && context.idempotencyKey ? await this.earlier(context.idempotencyKey, command.name) : null;
         if (raced) return raced;
@@ -256,8 +269,13 @@ export class CommandPipeline {
           expectedRevision: loaded[key].revision ?? 'no_stream',
           events: this.envelopes(decided[key]!, context, command.name, command.madeBySystem, commandId),
         }));
-      if (writes.length === 0) return { events: [], position: START, duplicate: false };
-      for (const key of command.checks ?? []) {
+      if (writes.length === 0) {
+        // Likewise, only a read state may say there is nothing to do.
+        if (!guessed) return { events: [], position: START, duplicate: false };
+        continue;
+      }
+      // A stream decided on unread is checked like the command's own `checks`, written to or not.
+      for (const key of new Set([...(command.checks ?? []), ...unreadKeys])) {
         const streamId = command.streams[key]!.streamId;
         if (!writes.some((write) => write.streamId === streamId)) {
           writes.push({ streamId, expectedRevision: loaded[key].revision ?? 'no_stream', events: [] });
@@ -286,6 +304,10 @@ export class CommandPipeline {
           throw new DomainError('IDEMPOTENCY_KEY_REUSED', error.message, { idempotencyKey: error.idempotencyKey });
         }
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        if (guessed) {
+          // Another writer moved a stream past the kept state: the tail read finds what it appended.
+          continue;
+        }
         this.observer?.conflict(command.name);
         if (attempt >= this.maxAttempts) {
           throw new DomainError(
@@ -294,8 +316,21 @@ export class CommandPipeline {
             { streamId: error.streamId },
           );
         }
+        attempt += 1;
       }
     }
+  }
+
+  /**
+   * The kept state of a stream, unread. Deciding on it costs no statement, and is safe because the
+   * append carries the kept revision as the stream's expected one: it commits only if the stream is
+   * still where the state was folded to (the state then is exactly what a read would give: the tail
+   * read's own checks, a gap or an erasure, need events after the kept revision, and there are none);
+   * otherwise the store refuses it atomically, and the command is decided again on a read state.
+   */
+  private kept<State>(spec: StreamSpec<State, DomainEvent>): Loaded<State> | undefined {
+    const cached = this.states?.get(spec.streamId, spec.decider.evolve);
+    return cached && { state: cached.state as State, revision: cached.revision };
   }
 
   /** A stream's folded state: the cached state and the events after it, or the whole stream. */

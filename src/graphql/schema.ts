@@ -3,8 +3,9 @@ import { auditResolvers } from './audit';
 import { LiveEventsResolver } from './live/live.resolver';
 import { TokenRevocationResolver } from './tokens/tokens.resolver';
 import { initiativeResolvers } from './initiatives/initiatives.resolver';
+import { validateOrReject, type ValidationError, type ValidatorOptions } from 'class-validator';
 import { assertValidSchema, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { buildSchema } from 'type-graphql';
+import { ArgumentValidationError, buildSchema } from 'type-graphql';
 import { accessPolicyMiddleware } from './access';
 import { pseudonymisationMiddleware } from './personalDataAccess';
 import { authChecker } from './authorization';
@@ -12,6 +13,26 @@ import { HealthResolver } from './health.resolver';
 import { lifecycleResolvers } from './lifecycle';
 import { BulkRegistrationResolver } from './imports/bulkRegistration.resolver';
 import { NotificationPreviewResolver } from './notifications/preview.resolver';
+
+/** type-graphql's defaults for class-validator, with unknown values (plain objects) let through. */
+const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };
+
+const isObject = (value: unknown): value is object => value !== null && typeof value === 'object';
+
+/**
+ * Every argument's class-validator check, as type-graphql's built-in one does it (objects and lists
+ * of objects; scalars pass), with class-validator imported once: the built-in one `require`s it
+ * anew for each argument of each request (1.7 % of a mutation's CPU in a profile).
+ */
+const validateArgument = async (value: unknown): Promise<void> => {
+  if (!isObject(value)) return;
+  try {
+    if (Array.isArray(value)) await Promise.all(value.filter(isObject).map((item) => validateOrReject(item, VALIDATOR_OPTIONS)));
+    else await validateOrReject(value, VALIDATOR_OPTIONS);
+  } catch (errors) {
+    throw new ArgumentValidationError(errors as ValidationError[]);
+  }
+};
 
 /** The whole API. `schema.graphql` at the top level is this, printed (`npm run schema`). */
 export const buildApiSchema = async (): Promise<GraphQLSchema> => {
@@ -31,7 +52,7 @@ export const buildApiSchema = async (): Promise<GraphQLSchema> => {
     // Every field asks the access policy, so no path reaches an object or field the caller may not see;
     // then analysts read its personal data pseudonymised, whatever the path.
     globalMiddlewares: [accessPolicyMiddleware, pseudonymisationMiddleware],
-    validate: { forbidUnknownValues: false },
+    validateFn: validateArgument,
     // The one subscription (`events`) brings its own source (the live event hub); no topics are published.
     pubSub: {
       publish: () => {

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { CommandPipeline, type CommandContext, type CommandDefinition, type StreamSpec } from '../../src/commands/pipeline';
 import type { DomainEvent, EventStore, NewEvent, ReadStreamOptions } from '../../src/eventstore/eventStore';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
+import { DomainError } from '../../src/domain/shared/decider';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 
 /*
  * The command pipeline's kept stream states (issue 19: a command on a stream of 10,000 events costs
- * what one on 10 does): a command reads only the events after the state it kept, and still decides on
- * exactly what a whole read would give, whoever else wrote to the stream meanwhile.
+ * what one on 10 does): a command first decides on the state it kept without reading the stream (the
+ * append's expected revision checks it), else reads only the events after that state, and what it
+ * appends is always decided on exactly what a whole read would give, whoever else wrote meanwhile.
  */
 
 type Counted = DomainEvent<'Counted', { readonly by: number; readonly note?: string }> | DomainEvent<'PersonalDataErased', { readonly userId: string; readonly subjectIds: readonly string[] }>;
@@ -83,8 +85,9 @@ describe.each(sqlBackends())('kept stream states on $name', ({ open }) => {
     const seen: Counter[] = [];
     for (let i = 1; i <= 3; i++) await pipeline.execute(context(), count(streamId, i, seen));
     expect(seen.map((state) => state.total)).toEqual([0, 1, 3]);
-    // The first read is whole (nothing kept); the next start after the revision the last append left.
-    expect(reads).toEqual([undefined, { fromRevision: 1 }, { fromRevision: 2 }]);
+    // The first read is whole (nothing kept); the next commands decide on the kept state, unread.
+    expect(reads).toEqual([undefined]);
+    expect((await store.readStream(streamId)).currentRevision).toBe(2);
   });
 
   test('events another writer appended meanwhile are read and folded in', async () => {
@@ -97,8 +100,10 @@ describe.each(sqlBackends())('kept stream states on $name', ({ open }) => {
     // A second pipeline (another instance) writes too, after this one kept its state.
     await new CommandPipeline(store, { stateCache: cache }).execute(context(), count(streamId, 1_000, []));
     await pipeline.execute(context(), count(streamId, 1, seen));
-    expect(seen.map((state) => state.total)).toEqual([0, 1_111]);
-    expect(seen[1]!.events).toBe(4);
+    // Decided on the kept state (1) first: the append found the stream moved on and wrote nothing;
+    // decided again on the tail read after it.
+    expect(seen.map((state) => state.total)).toEqual([0, 1, 1_111]);
+    expect(seen[2]!.events).toBe(4);
     expect(reads.at(-1)).toEqual({ fromRevision: 1 });
     const whole = await store.readStream(streamId);
     expect(whole.events.reduce<Counter>((state, event) => counterDecider.evolve(state, event as Counted), counterDecider.initialState()).total).toBe(1_112);
@@ -114,7 +119,8 @@ describe.each(sqlBackends())('kept stream states on $name', ({ open }) => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).execute(context(), count(streamId, 1, []))));
     const seen: Counter[] = [];
     await a.execute(context(), count(streamId, 0, seen));
-    expect(seen[0]).toMatchObject({ total: 12, events: 12 });
+    // The state the appended event was decided on (a kept one behind the stream may come first).
+    expect(seen.at(-1)).toMatchObject({ total: 12, events: 12 });
   });
 
   test('an erasure in the stream read, or appended here, makes the next read whole', async () => {
@@ -138,6 +144,62 @@ describe.each(sqlBackends())('kept stream states on $name', ({ open }) => {
     reads.length = 0;
     await pipeline.execute(context(), count(other, 1, []));
     expect(reads).toEqual([undefined]);
+  });
+
+  test('a refusal, or nothing to do, on the kept state is decided again on a read state', async () => {
+    const reads: (ReadStreamOptions | undefined)[] = [];
+    const pipeline = new CommandPipeline(recording(store, reads), { stateCache: cache });
+    const streamId = `counter-${randomUUID()}`;
+    const seen: Counter[] = [];
+    /** Adds 1 to an even total, refuses an odd one. */
+    const evenOnly: CommandDefinition<{ counter: StreamSpec<Counter, Counted> }> = {
+      name: 'CountEven',
+      streams: { counter: { streamId, decider: counterDecider } },
+      decide: ({ counter }) => {
+        seen.push(counter.state);
+        if (counter.state.total % 2) throw new DomainError('RULE_VIOLATED', 'odd');
+        return { counter: [{ type: 'Counted' as const, data: { by: 1 } }] };
+      },
+    };
+    await pipeline.execute(context(), count(streamId, 1, []));
+    await store.appendToStreams([{ streamId, expectedRevision: 0, events: [direct('Counted', { by: 1 })] }]);
+    reads.length = 0;
+    await pipeline.execute(context(), evenOnly);
+    expect(seen.map((state) => state.total)).toEqual([1, 2]);
+    expect(reads).toEqual([{ fromRevision: 1 }]);
+    // Now odd on both the kept and the read state: refused after the read.
+    await expect(pipeline.execute(context(), evenOnly)).rejects.toMatchObject({ code: 'RULE_VIOLATED' });
+    expect(reads).toEqual([{ fromRevision: 1 }, { fromRevision: 3 }]);
+    // Nothing to do on the kept state (by 0 writes nothing here, as another writer made it even meanwhile).
+    await store.appendToStreams([{ streamId, expectedRevision: 2, events: [direct('Counted', { by: 1 })] }]);
+    const nothingIfOdd: CommandDefinition<{ counter: StreamSpec<Counter, Counted> }> = {
+      name: 'CountIfEven',
+      streams: { counter: { streamId, decider: counterDecider } },
+      decide: ({ counter }) => ({ counter: counter.state.total % 2 ? [] : [{ type: 'Counted' as const, data: { by: 1 } }] }),
+    };
+    const outcome = await pipeline.execute(context(), nothingIfOdd);
+    expect(outcome.events).toHaveLength(1);
+    expect(reads.at(-1)).toEqual({ fromRevision: 3 });
+  });
+
+  test('a stream decided on unread but not written is checked at the append', async () => {
+    const reads: (ReadStreamOptions | undefined)[] = [];
+    const pipeline = new CommandPipeline(recording(store, reads), { stateCache: cache });
+    const [source, target] = [`counter-${randomUUID()}`, `counter-${randomUUID()}`];
+    await pipeline.execute(context(), count(source, 5, []));
+    await pipeline.execute(context(), count(target, 1, []));
+    // Copies the source's total into the target, writing the target only.
+    const copy: CommandDefinition<{ source: StreamSpec<Counter, Counted>; target: StreamSpec<Counter, Counted> }> = {
+      name: 'Copy',
+      streams: { source: { streamId: source, decider: counterDecider }, target: { streamId: target, decider: counterDecider } },
+      decide: ({ source }) => ({ target: [{ type: 'Counted' as const, data: { by: source.state.total } }] }),
+    };
+    await store.appendToStreams([{ streamId: source, expectedRevision: 0, events: [direct('Counted', { by: 100 })] }]);
+    reads.length = 0;
+    await pipeline.execute(context(), copy);
+    const { events } = await store.readStream(target);
+    expect(events.at(-1)!.data).toEqual({ by: 105 });
+    expect(reads).toContainEqual({ fromRevision: 1 });
   });
 
   test('a state older than maxAgeMs is read whole again', async () => {

@@ -55,9 +55,9 @@ const sizesFromEnv = (): number[] => {
   return sizes.length > 0 ? [...new Set(sizes)].sort((a, b) => a - b) : DEFAULT_SIZES;
 };
 
-/** 10k, 100k, 1m: a size as a database name's suffix and a table's label. */
+/** 10k, 100k, 1M: a size as a table's label (and, in lower case, a database name's suffix). */
 const sizeLabel = (events: number): string =>
-  events % 1_000_000 === 0 ? `${events / 1_000_000}m` : events % 1000 === 0 ? `${events / 1000}k` : String(events);
+  events % 1_000_000 === 0 ? `${events / 1_000_000}M` : events % 1000 === 0 ? `${events / 1000}k` : String(events);
 
 /**
  * Where the logs go: BENCH_EVENTS_DATABASE, or a name made from DATABASE_URL's database (so two
@@ -680,7 +680,7 @@ export const eventLogScale: Benchmark = {
     let historyMet = true;
     for (const target of sizes) {
       const label = sizeLabel(target);
-      const { db, store, seeded, size, url } = await openLog(baseUrl, `${prefix}_${label}`, target, seedBatch, log);
+      const { db, store, seeded, size, url } = await openLog(baseUrl, `${prefix}_${label.toLowerCase()}`, target, seedBatch, log);
       try {
         // Before each timed stage: no stage pays for writing out the dirty buffers of the one before (the
         // seeding's, the hint bits the first read of fresh rows sets, the read models just written).

@@ -953,14 +953,16 @@ events (2026-12-04, \`log_executor_stats\`): personas 1.8 s; the history's user 
 them; users 1.1 s; the history's match entries 1.1 s; the match contexts 0.9-1.1 s; matches 0.9 s; keys and indexes
 about 3 s; the rest 0.3 s or less each.
 
-**At 10k and 100k events** the work that does not grow with the log weighs: the replay's tables are 89 statements
+**At 10k and 100k events** the work that does not grow with the log weighs: the replay's tables are about 90 statements
 of DDL (17 tables, 31 indexes, the projections' later migrations) run in one script, about 60-70 ms of the server's
 CPU, and dropping the schema's files about 15 ms of CPU but 150-250 ms of waiting on this machine's disk; and each
 of the nine loads is a query of its own, most a pass over the log with an aggregate. Measured on 2026-12-05 with
 the CPU time of each (one connection, a 10k log): the loads' queries about 95 ms together, the DDL 60-70 ms, against
-about 100 ms (server and Node.js together) for the whole plain read. A replay at 10k thus spends some 370 ms of
-server CPU and 100 ms in Node.js (this run's figures are in the notes), several times the plain read's, so on two
-cores it cannot reach half its rate while it builds its read models in a schema of their own. Cut here: the
+about 100 ms (server and Node.js together) for the whole plain read. A replay at 10k spends some 370 ms of server
+CPU and 100 ms in Node.js (this run's figures are in the notes): on two cores at least 235 ms, against a plain read
+of about 100 ms, so at most about 0.4× even with both cores busy throughout, while it builds its read models in a
+schema of their own. At 100k the same fixed work is a tenth as large beside the rest, and the loads and index
+builds dominate, as at 1M. Cut here: the
 statements that were sent one at a time (dropping each key and index before the load, each load's six settings,
 each index build's two, the swap's two statements per table, the schema's creation) now go as one script each.
 Tried and not kept (2026-12-05): keeping keys and indexes up to date during the load on a log under 200,000 events

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { Writable } from 'node:stream';
 import { exportNdjson } from '../src/audit/exportNdjson';
 import { SqlEventLog } from '../src/audit/eventLog';
@@ -671,6 +672,8 @@ export const eventLogScale: Benchmark = {
     // A small log's replay takes a fraction of a second: the median of several runs, and of the plain reads between them.
     const runsOf = (events: number) => intFromEnv('BENCH_REPLAY_RUNS', events < 1_000_000 ? 5 : 1);
 
+    // The machine may be shared (other processes' load slows a replay's several connections more than one reader).
+    const loadAtStart = loadavg()[0]!;
     let checkpoints = true;
     const rows: string[][] = [];
     const environment: string[] = [];
@@ -884,6 +887,7 @@ export const eventLogScale: Benchmark = {
     const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
     const short = sizes.at(-1)! < 1_000_000 ? ` (the largest log has fewer than the 1,000,000 events the issue asks for: BENCH_EVENTS=${sizes.join(',')})` : '';
     environment.push(
+      `Load average (1 min) ${fmt(loadAtStart, 1)} at the start, ${fmt(loadavg()[0]!, 1)} at the end`,
       checkpoints ? 'CHECKPOINT before each timed stage (plain reads, replays, rebuild in place, export)' : 'no CHECKPOINT between stages (not permitted)',
       `Batches: ${fmt(replayBatch)} events for the replay (its default; BENCH_REPLAY_BATCH), ${fmt(batchSize)} for the runner (its default; BENCH_BATCH); export with exportNdjson's default (1,000)`,
     );

@@ -71,6 +71,13 @@ export interface ReplayOptions {
    * database (default true); false applies every event in Node.js, as a replay from KurrentDB does.
    */
   readonly inDatabase?: boolean;
+  /**
+   * Where the time goes: called as each step ends with how long it took. The steps in turn are
+   * `tables` (the replay schema, its tables, keys and indexes dropped), `Node.js part`, `Node.js
+   * indexes`, `SQL part` (what is left of it then), `swap` and `cleanup`; beside them, each SQL
+   * load and index build as `load <table>` and `index <table>`.
+   */
+  readonly onStep?: (step: string, milliseconds: number) => void;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -111,7 +118,7 @@ const deferIndexes = async (db: SqlDatabase, shadow: string, keep: ReadonlySet<s
     [shadow],
   );
   const deferred = rows.filter((row) => !keep.has(row.name));
-  for (const row of deferred) await db.query(`DROP INDEX ${quoted(shadow)}.${quoted(row.name)}`);
+  if (deferred.length > 0) await db.exec(`DROP INDEX ${deferred.map((row) => `${quoted(shadow)}.${quoted(row.name)}`).join(', ')}`);
   return deferred.filter((row) => swapped.has(row.table)).map(({ table, definition }) => ({ table, definition }));
 };
 
@@ -131,7 +138,8 @@ const deferKeys = async (db: SqlDatabase, shadow: string, tables: ReadonlySet<st
       ORDER BY k.contype, k.conname`,
     [shadow, [...tables]],
   );
-  for (const row of rows) await db.query(`ALTER TABLE ${quoted(shadow)}.${quoted(row.table)} DROP CONSTRAINT ${quoted(row.name)}`);
+  // One script: each statement costs a round trip and, on a busy machine, a wait for a core.
+  if (rows.length > 0) await db.exec(rows.map((row) => `ALTER TABLE ${quoted(shadow)}.${quoted(row.table)} DROP CONSTRAINT ${quoted(row.name)}`).join(';\n'));
   return rows.map(({ name, table, definition }) => ({
     table,
     definition: `ALTER TABLE ${quoted(shadow)}.${quoted(table)} ADD CONSTRAINT ${quoted(name)} ${definition}`,
@@ -235,31 +243,34 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
   // commits do not wait for the disk (the swap's commit does, for all of them).
   const buildIndex = (index: DeferredIndex) =>
     db.kind === 'postgres'
-      ? db.transaction(async (tx) => {
-          await tx.query(`SET LOCAL maintenance_work_mem TO '256MB'; SET LOCAL synchronous_commit TO off`);
-          await tx.query(index.definition);
-        })
+      ? db.transaction((tx) => tx.exec(`SET LOCAL maintenance_work_mem TO '256MB'; SET LOCAL synchronous_commit TO off; ${index.definition}`))
       : db.query(index.definition);
 
-  await db.exec(`CREATE SCHEMA ${quoted(shadow)}`);
+  let stepStart = performance.now();
+  const step = (name: string): void => {
+    const now = performance.now();
+    options.onStep?.(name, now - stepStart);
+    stepStart = now;
+  };
+  // Where the replay ends: the newest event readers can see now (every event up to it is final).
+  // The SQL and the Node.js parts stop at the same event; the runner applies the rest after the swap.
+  const upTo = await store.readHead();
   try {
-    // One script, one implicit transaction: the SETs are undone with it if the DDL fails.
+    // One script, one implicit transaction: the schema and the SETs are undone with it if the DDL fails.
     // The replay schema first: the DDL creates there, and the projections write there; anything one
     // only reads from elsewhere (another read model) still resolves to the live schema.
     const path = `${quoted(shadow)}, ${quoted(live)}`;
     // The tables as the live ones are: every migration of each projection, in order (not recorded:
     // the live schema's record already says they are applied, and the swap keeps it true).
     const ddl = projections.flatMap((p) => projectionMigrations(p).migrations.map((migration) => migration.sql));
-    await db.exec(`SET search_path TO ${path}; ${ddl.join('\n;\n')}; SET search_path TO ${quoted(live)};`);
+    await db.exec(`CREATE SCHEMA ${quoted(shadow)}; SET search_path TO ${path}; ${ddl.join('\n;\n')}; SET search_path TO ${quoted(live)};`);
     const sqlTables = new Set(inSql.flatMap((p) => p.tables));
     const deferred = [
       ...(await deferKeys(db, shadow, new Set([...sqlTables, ...inNode.flatMap((p) => (p.replayApplier ? (p.replayKeysAfter ?? []) : []))]))),
       ...(await deferIndexes(db, shadow, new Set(inNode.flatMap((p) => p.readsWhileApplying ?? [])), new Set(projections.flatMap((p) => p.tables)))),
     ];
+    step('tables');
     const started = performance.now();
-    // Where the replay ends: the newest event readers can see now (every event up to it is final).
-    // The SQL and the Node.js parts stop at the same event; the runner applies the rest after the swap.
-    const upTo = await store.readHead();
     const nodeTypes = [...new Set(inNode.flatMap((projection) => projection.handles))];
     const replays = inSql.map((projection) => projection.replayInDatabase!(upTo));
     // The events of types a log has few of, which SQL loads read and the Node.js part applies, copied
@@ -330,12 +341,16 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       LOADS_AT_ONCE,
       async (load) => {
         if (load.readsFewEvents) await few;
-        await loadQuery(db, load.table, load.columns, load.select, settings);
+        const loadStart = performance.now();
+        await loadQuery(db, load.table, load.columns, load.select, [settings.join('; ')]);
+        options.onStep?.(`load ${load.table}`, performance.now() - loadStart);
         sqlDone += load.weight ?? 1;
         report();
       },
       async (index) => {
+        const buildStart = performance.now();
         await buildIndex(index);
+        options.onStep?.(`index ${index.table}`, performance.now() - buildStart);
         sqlDone += 1;
         report();
       },
@@ -395,11 +410,14 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     }
     await writing;
     if (atEnd.length > 0) await inTransaction(writeAll(...atEnd.map((applier) => applier.takeWrites())));
+    step('Node.js part');
     // Two at a time: the machine's other core builds the next index (or the SQL part goes on there).
     await loadThenIndex([], deferred.filter((index) => !sqlTables.has(index.table)), 2, async () => undefined, buildIndex);
+    step('Node.js indexes');
     await inDatabase;
     // Whoever read the copy has seen it fail already; this is for a copy no one ended up reading.
     await few;
+    step('SQL part');
     await db.transaction(async (tx) => {
       const names = projections.map((p) => p.name).sort();
       await tx.query(
@@ -409,15 +427,22 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
       );
       // The runner in service waits here; when it goes on, it starts after `upTo`.
       await tx.query(`SELECT 1 FROM ${quoted(live)}.projection_checkpoints WHERE projection = ANY($1::text[]) ORDER BY projection FOR UPDATE`, [names]);
-      for (const table of projections.flatMap((p) => p.tables)) {
-        await tx.query(`DROP TABLE IF EXISTS ${quoted(live)}.${quoted(table)} CASCADE`);
-        await tx.query(`ALTER TABLE ${quoted(shadow)}.${quoted(table)} SET SCHEMA ${quoted(live)}`);
+      const tables = projections.flatMap((p) => p.tables);
+      // One script: a statement per table would be a round trip each while the runner in service waits.
+      if (tables.length > 0) {
+        await tx.exec(
+          [
+            `DROP TABLE IF EXISTS ${tables.map((table) => `${quoted(live)}.${quoted(table)}`).join(', ')} CASCADE`,
+            ...tables.map((table) => `ALTER TABLE ${quoted(shadow)}.${quoted(table)} SET SCHEMA ${quoted(live)}`),
+          ].join(';\n'),
+        );
       }
       await tx.query(
         `UPDATE ${quoted(live)}.projection_checkpoints SET position_major = $2, position_minor = $3, updated_at = now() WHERE projection = ANY($1::text[])`,
         [names, upTo.major.toString(), upTo.minor.toString()],
       );
     });
+    step('swap');
     options.onSwapped?.(upTo);
     // Every event up to `upTo` is in the new read models now (from KurrentDB: every one read).
     const covered = counts ? counts.all : applied;
@@ -426,5 +451,6 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     return { applied: covered, position: upTo };
   } finally {
     await db.exec(`DROP SCHEMA IF EXISTS ${quoted(shadow)} CASCADE`);
+    step('cleanup');
   }
 };

@@ -3,7 +3,7 @@ import { START, comparePositions, formatPosition, parsePosition, type EventStore
 import type { SqlDatabase, SqlExecutor } from '../sql/sqlDatabase';
 import { migrate, migrationSet } from '../sql/migrations';
 import { handlesType, projectionMigrations, type Projection } from './projection';
-import { replayProjections, type ReplayProgress } from './replay';
+import { replayProjections, type ReplayOptions, type ReplayProgress } from './replay';
 import { NO_TRACING, type Tracing } from '../observability/tracing';
 
 const CHECKPOINT_SCHEMA = /* sql */ `
@@ -289,7 +289,7 @@ export class ProjectionRunner {
     names: readonly string[] = [],
     onProgress?: (progress: ReplayProgress) => void,
     batchSize?: number,
-    options: { readonly inDatabase?: boolean } = {},
+    options: Pick<ReplayOptions, 'inDatabase' | 'onStep'> = {},
   ): Promise<{ readonly applied: number }> {
     const projections = names.length === 0 ? this.projections : names.map((name) => this.named(name));
     return replayProjections({
@@ -299,6 +299,7 @@ export class ProjectionRunner {
       ...(onProgress ? { onProgress } : {}),
       ...(batchSize ? { batchSize } : {}),
       ...(options.inDatabase === undefined ? {} : { inDatabase: options.inDatabase }),
+      ...(options.onStep ? { onStep: options.onStep } : {}),
       // Waiting readers must not count events the new tables do not have yet.
       onSwapped: (position) => {
         for (const projection of projections) {

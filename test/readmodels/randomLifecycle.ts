@@ -16,6 +16,7 @@ import {
 import { DomainError } from '../../src/domain/shared/decider';
 import { START, type Actor, type EventStore, type GlobalPosition } from '../../src/eventstore/eventStore';
 import { keyedEmailStreams } from '../../src/identity/emailStreams';
+import { seededRandom } from '../../bench/schemaFuzzer';
 
 /**
  * Random command sequences decided by the real deciders: each step picks a command and its
@@ -25,20 +26,9 @@ import { keyedEmailStreams } from '../../src/identity/emailStreams';
  * client's refused mutation does. The clock moves on a little at every step and now and then by
  * weeks, so that requests expire and matches run their duration.
  *
- * Deterministic for a seed (the ids the pipeline makes are random, but no decision reads them).
+ * Deterministic for a seed (the ids the pipeline makes are random, but no decision reads them); the
+ * PRNG is the schema fuzzer's.
  */
-
-/** mulberry32: a small seeded PRNG, enough to pick commands. */
-export const seededRandom = (seed: number): (() => number) => {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 const ADMIN: Actor = { id: 'admin-property', role: 'admin' };
 const TIME_ZONES = ['Europe/Paris', 'America/New_York', 'UTC', 'Asia/Tokyo'];

@@ -6,7 +6,8 @@ import { lifecycleProjections } from '../../src/readmodels';
 import { QUEUES_ONLY, notificationsProjection } from '../../src/readmodels/notifications/notifications.projection';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
-import { generateLifecycle, seededRandom } from './randomLifecycle';
+import { seededRandom } from '../../bench/schemaFuzzer';
+import { generateLifecycle } from './randomLifecycle';
 
 /**
  * The read models with a replay in SQL (`replayInDatabase`: users, matches, user history,

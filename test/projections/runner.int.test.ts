@@ -6,6 +6,7 @@ import { ProjectionRunner, type ProjectionFailure } from '../../src/projectionEn
 import { announcePostgresSkip, openTestPostgres, postgresUrl, sqlBackends } from '../support/databases';
 import { newEvent } from '../eventstore/eventStore.contract';
 import { countingProjection, readCounts } from './countingProjection';
+import { caughtUp } from '../support/caughtUp';
 
 const tick = (n: number) => newEvent('Tick', { n });
 
@@ -16,7 +17,7 @@ describe.each(sqlBackends())('projection runner on $name', ({ open }) => {
       const store = await SqlEventStore.create(db);
       for (let i = 0; i < 30; i++) await appendToStream(store, `s-${i % 4}`, 'any', [tick(i), newEvent('Other')]);
       const runner = await ProjectionRunner.create(store, db, [countingProjection()], { batchSize: 7 });
-      await runner.catchUp();
+      await caughtUp(runner, store);
       const first = await readCounts(db);
       expect(first).toEqual([
         { stream_id: 's-0', events: 8, total: String([0, 4, 8, 12, 16, 20, 24, 28].reduce((a, b) => a + b)) },
@@ -43,7 +44,7 @@ describe.each(sqlBackends())('projection runner on $name', ({ open }) => {
       const partial = await readCounts(db);
       expect(partial.reduce((sum, row) => sum + row.events, 0)).toBe(20);
       const restarted = await ProjectionRunner.create(store, db, [countingProjection()], { batchSize: 10 });
-      await restarted.catchUp();
+      await caughtUp(restarted, store);
       const resumed = await readCounts(db);
       await restarted.rebuild('stream_counts');
       expect(await readCounts(db)).toEqual(resumed);
@@ -67,7 +68,7 @@ describe.each(sqlBackends())('projection runner on $name', ({ open }) => {
         onError: (_error, projection) => errors.push(projection),
       });
       runner.start();
-      const head = await store.readHead();
+      const head = await store.readCommittedHead();
       // The healthy one reaches the head although the broken one shares its batches at first.
       const deadline = Date.now() + 20_000;
       while (Date.now() < deadline) {
@@ -119,7 +120,7 @@ describe.each(sqlBackends())('projection runner on $name', ({ open }) => {
         onError: (_error, name, failure) => reported.push(name === 'picky_counts' ? failure : undefined),
         onRecovered: (name) => recovered.push(name),
       });
-      const head = await store.readHead();
+      const head = await store.readCommittedHead();
       const until = async (done: () => Promise<boolean> | boolean) => {
         const deadline = Date.now() + 20_000;
         while (!(await done())) {
@@ -206,7 +207,7 @@ if (url) {
           for (let i = 0; i < 25; i++) await appendToStream(store, `w-${w}`, 'any', [tick(1)]);
         }),
       );
-      const head = await store.readHead();
+      const head = await store.readCommittedHead();
       expect(await a.waitFor(head, 20_000)).toBe(true);
       await Promise.all([a.stop(), b.stop()]);
       const counts = await readCounts(db);

@@ -23,6 +23,7 @@ import {
   type Executed,
   type MatchIds,
 } from './lifecycleScenario';
+import { caughtUp } from '../support/caughtUp';
 
 announcePostgresSkip('lifecycle read model');
 
@@ -191,7 +192,7 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
       onUser({ type: 'RevertUserStatusChange', data: { userId: ID.ulla, changeId: 'r-ulla-2', revertedChangeId: 'r-ulla-1' } }),
     );
 
-    await runner.catchUp();
+    await caughtUp(runner, store);
     afterClose = {
       match: await readModel.matchesByIds(['m-1']),
       personas: await readModel.personasOfUsers([ID.maria, ID.theo]),
@@ -199,7 +200,7 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
     };
 
     step.reopen = await scenario.run(ADMIN, reopenMatch(M1), 'Closed by mistake');
-    await runner.catchUp();
+    await caughtUp(runner, store);
   }, 180_000);
 
   afterAll(async () => {

@@ -1,9 +1,9 @@
-import { formatPosition, type GlobalPosition } from '../../src/eventstore/eventStore';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import type { Projection } from '../../src/projectionEngine/projection';
 import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import { lifecycleProjections } from '../../src/readmodels';
 import { QUEUES_ONLY, notificationsProjection } from '../../src/readmodels/notifications/notifications.projection';
+import { caughtUpTo } from '../support/caughtUp';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 import { seededRandom } from '../../bench/schemaFuzzer';
@@ -61,22 +61,6 @@ const differences = (expected: Record<string, unknown[]>, actual: Record<string,
       ...onlyReplay.slice(0, 3).map((row) => `  replay only: ${row}`),
     ];
   });
-
-/**
- * Live projection up to the last append. On PostgreSQL an event becomes readable once every older
- * transaction on the server has ended (the store's visibility rule): a busy server (another
- * database's long transaction) can hold the last events back past one catch-up, and the replay,
- * started later, would then see more than live projection did.
- */
-const caughtUpTo = async (runner: ProjectionRunner, position: GlobalPosition): Promise<void> => {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    await runner.catchUp();
-    if (await runner.waitFor(position, 0)) return;
-    if (Date.now() > deadline) throw new Error(`Live projection did not reach ${formatPosition(position)} within a minute`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
 
 describe.each(sqlBackends())('replays equal evolve over decided command sequences, on $name', ({ open }) => {
   const reached = new Map<string, number>();

@@ -1319,14 +1319,17 @@ export class SqlEventStore implements EventStore {
   }
 
   async readIdempotencyKey(idempotencyKey: string): Promise<readonly RecordedEvent[] | null> {
-    const result = await this.db.query<EventRow & { found: boolean }>(
-      `SELECT ${EVENT_COLUMNS} FROM es_events_merged e JOIN es_idempotency i ON e.event_id = ANY (i.event_ids)
+    // One statement, so one snapshot: the key and its events were written by one transaction, so
+    // either both are seen or neither. (Two statements raced: the first saw no events, an overlapping
+    // call with the key committed, the second saw the key, and the key read as one that made nothing.)
+    // A key whose append wrote no events comes back as one row of NULLs.
+    const result = await this.db.query<EventRow | { [K in keyof EventRow]: null }>(
+      `SELECT ${EVENT_COLUMNS} FROM es_idempotency i LEFT JOIN es_events_merged e ON e.event_id = ANY (i.event_ids)
         WHERE i.idempotency_key = $1 ORDER BY ${LOG_ORDER}`,
       [idempotencyKey],
     );
-    if (result.rows.length > 0) return result.rows.map(toRecorded);
-    const key = await this.db.query(`SELECT 1 FROM es_idempotency WHERE idempotency_key = $1`, [idempotencyKey]);
-    return key.rows.length > 0 ? [] : null;
+    if (result.rows.length === 0) return null;
+    return result.rows.filter((row): row is EventRow => row.event_id !== null).map(toRecorded);
   }
 
   readAll(options: ReadAllOptions = {}): Promise<readonly RecordedEvent[]> {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../src/app';
@@ -48,13 +48,15 @@ export interface TestAppOptions {
  * drive them with `app.jobs.notifications.runOnce()` and `app.jobs.scheduler.tick()`.
  */
 export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05T09:00:00.000Z', options: TestAppOptions = {}): Promise<TestApp> => {
+  // The file transport's mailbox, removed with the app (a run of the suite made some two hundred).
+  const mailboxDir = mkdtempSync(join(tmpdir(), 'mailbox-'));
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     AUTH_TOKEN_SECRET: TEST_TOKEN_SECRET,
     BACKGROUND_JOBS: 'false',
-    MAILBOX_FILE: join(mkdtempSync(join(tmpdir(), 'mailbox-')), 'mailbox.mbox'),
+    MAILBOX_FILE: join(mailboxDir, 'mailbox.mbox'),
     ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
     // Tests send hundreds of requests a second from one address with one token.
     RATE_LIMIT_READS_PER_MINUTE: '0',
@@ -106,6 +108,7 @@ export const startTestApp = async (database: TestDatabase, startAt = '2026-01-05
     async close() {
       await app.stop();
       await database.close();
+      rmSync(mailboxDir, { recursive: true, force: true });
     },
   };
 };

@@ -6,7 +6,7 @@ const tier = (name, suffix, extra = {}) => ({
   displayName: name,
   testEnvironment: 'node',
   transform,
-  testMatch: [`<rootDir>/(src|test)/**/*.${suffix}.test.ts`],
+  testMatch: [`<rootDir>/(src|projections|test)/**/*.${suffix}.test.ts`],
   setupFiles: ['reflect-metadata'],
   ...extra,
 });

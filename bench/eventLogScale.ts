@@ -27,7 +27,7 @@ import { REPLAY_CONNECTIONS } from '../src/projectionEngine/replay';
 import { ProjectionRunner } from '../src/projectionEngine/runner';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
-import { SqlLifecycleReadModel, serverProjections } from '../src/readmodels';
+import { SqlLifecycleReadModel, serverProjections } from '../projections';
 import type { Benchmark, BenchmarkReport } from './benchmark';
 import { fmt, processesCpuUs } from './appendThroughput';
 

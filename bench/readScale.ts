@@ -9,7 +9,7 @@ import { mintToken } from '../src/graphql/auth';
 import { createContextFactory } from '../src/graphql/context';
 import { createLogger } from '../src/log';
 import type { SqlDatabase, SqlExecutor } from '../src/sql/sqlDatabase';
-import { SqlLifecycleReadModel } from '../src/readmodels/lifecycle/lifecycle.queries';
+import { SqlLifecycleReadModel } from '../projections/lifecycle/lifecycle.queries';
 import type { Benchmark, BenchmarkReport } from './benchmark';
 import { benchAppConfig, openBenchDatabase } from './readAudit';
 

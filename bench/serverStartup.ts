@@ -8,7 +8,7 @@ import { createLogger } from '../src/log';
 import { ProjectionRunner } from '../src/projectionEngine/runner';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
-import { serverProjections } from '../src/readmodels';
+import { serverProjections } from '../projections';
 import { fmt } from './appendThroughput';
 import type { Benchmark } from './benchmark';
 import { seed } from './eventLogScale';

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { GraphQLSchema } from 'graphql';
-import { serverProjections } from './readmodels';
-import { SqlLifecycleReadModel } from './readmodels/lifecycle/lifecycle.queries';
-import { SqlMatchingReadModel } from './readmodels/matching/matching.queries';
-import { SqlAutoMatchingQueries } from './readmodels/matching/autoMatching.queries';
-import { SqlManagerReportQueries } from './readmodels/managerReport/managerReport.queries';
-import { SqlMeetingReadModel } from './readmodels/meetings/meetings.queries';
+import { serverProjections } from '../projections';
+import { SqlLifecycleReadModel } from '../projections/lifecycle/lifecycle.queries';
+import { SqlMatchingReadModel } from '../projections/matching/matching.queries';
+import { SqlAutoMatchingQueries } from '../projections/matching/autoMatching.queries';
+import { SqlManagerReportQueries } from '../projections/managerReport/managerReport.queries';
+import { SqlMeetingReadModel } from '../projections/meetings/meetings.queries';
 import { MeetingCommands } from './application/meetingCommands';
 import type { MeetingServices } from './graphql/meetings';
 import { LiveEventHub } from './live/liveEvents';
@@ -15,11 +15,11 @@ import { SqlEventLog, migrateAuditIndexes, type EventLogReader } from './audit/e
 import { BACKGROUND_COMPONENT, serverMigrationSets } from './schemaMigrations';
 import { migrationStatus } from './sql/migrations';
 import { IndexedEventLog } from './audit/indexedEventLog';
-import { eventLogIndexProjection } from './readmodels/eventLogIndex/eventLogIndex.projection';
+import { eventLogIndexProjection } from '../projections/eventLogIndex/eventLogIndex.projection';
 import { ReadAuditLog } from './audit/readAudit';
 import type { LiveServices } from './graphql/live/live.resolver';
 import type { TokenServices } from './graphql/tokens/tokens.resolver';
-import { SqlInitiativeReadModel } from './readmodels/registrations/registrations.queries';
+import { SqlInitiativeReadModel } from '../projections/registrations/registrations.queries';
 import { Pseudonyms } from './audit/pseudonyms';
 import { InitiativeCommands } from './application/initiativeCommands';
 import { RegistrationReminderScheduler } from './scheduler/registrationReminders';
@@ -141,7 +141,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const logInDatabase = untracedStore instanceof SqlEventStore && (untracedStore.keepsLogIn(db) || untracedStore.keepsLogIn(untracedDb));
   const store = tracedEventStore(untracedStore, tracing);
   // The auditors' view of the log: the SQL store's own tables, or with KurrentDB an index of the log
-  // that a projection keeps in the read-model database (src/readmodels/eventLogIndex/eventLogIndex.projection.ts).
+  // that a projection keeps in the read-model database (projections/eventLogIndex/eventLogIndex.projection.ts).
   const eventLog: EventLogReader = logInDatabase ? new SqlEventLog(db) : new IndexedEventLog(db, store);
   const projections = logInDatabase ? serverProjections : [...serverProjections, eventLogIndexProjection];
   const pseudonyms = await Pseudonyms.load(db);

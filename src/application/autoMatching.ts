@@ -4,8 +4,8 @@ import type { CommandContext } from '../commands/pipeline';
 import type { EventStore, GlobalPosition } from '../eventstore/eventStore';
 import { comparePositions } from '../eventstore/eventStore';
 import { solveAssignment, type AssignmentSolution } from '../matching/solver/assignment';
-import type { MatchingReadModel, AvailableMentorView, UnmatchedMenteeView } from '../readmodels/matching/matching.types';
-import { pairKey, type ParticipantFacts, type SqlAutoMatchingQueries } from '../readmodels/matching/autoMatching.queries';
+import type { MatchingReadModel, AvailableMentorView, UnmatchedMenteeView } from '../../projections/matching/matching.types';
+import { pairKey, type ParticipantFacts, type SqlAutoMatchingQueries } from '../../projections/matching/autoMatching.queries';
 import type { LifecycleCommands } from './lifecycleCommands';
 
 /**

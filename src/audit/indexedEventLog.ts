@@ -25,7 +25,7 @@ import type { Pseudonyms } from './pseudonyms';
 /**
  * The auditors' view of the log for a store that keeps it outside the read-model database
  * (KurrentDB): filters and pages run on `rm_event_log`, the index the `event_log_index` projection
- * keeps (src/readmodels/eventLogIndex/eventLogIndex.projection.ts, which says why an index and not `$all` filters),
+ * keeps (projections/eventLogIndex/eventLogIndex.projection.ts, which says why an index and not `$all` filters),
  * and the events themselves are read from the store by position, so what a page shows is what the
  * store holds. Same filters, cursors, ordering, page info and errors as `SqlEventLog`; the test
  * test/audit/indexedEventLog.int.test.ts runs both over one log and compares their answers.

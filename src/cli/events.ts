@@ -157,8 +157,8 @@ const runMigrate = async (argv: readonly string[], io: EventsCliIo): Promise<num
   }
   const { db, logInDatabase } = io.schemaDatabase ? await io.schemaDatabase() : { db: await io.database(), logInDatabase: true };
   const { serverMigrationSets } = await import('../schemaMigrations');
-  const { serverProjections } = await import('../readmodels');
-  const { eventLogIndexProjection } = await import('../readmodels/eventLogIndex/eventLogIndex.projection');
+  const { serverProjections } = await import('../../projections');
+  const { eventLogIndexProjection } = await import('../../projections/eventLogIndex/eventLogIndex.projection');
   const { MigrationRefusedError, migrate, migrationStatus } = await import('../sql/migrations');
   const { AUDIT_INDEX_MIGRATIONS, migrateAuditIndexes } = await import('../audit/eventLog');
   const sets = serverMigrationSets({ logInDatabase, projections: logInDatabase ? serverProjections : [...serverProjections, eventLogIndexProjection] });

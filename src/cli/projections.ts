@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { serverProjections } from '../readmodels';
+import { serverProjections } from '../../projections';
 import { loadConfig } from '../config';
 import { START, comparePositions, formatPosition, type EventStore } from '../eventstore/eventStore';
 import { SqlEventStore } from '../eventstore/sqlEventStore';

@@ -2,7 +2,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { DateTime } from 'luxon';
-import type { MatchExportRow } from '../readmodels/matching/matching.types';
+import type { MatchExportRow } from '../../projections/matching/matching.types';
 import type { Pseudonyms } from '../audit/pseudonyms';
 
 /**

@@ -2,7 +2,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { REGISTRATION_STATUS_LABELS } from '../domain/initiative';
-import type { ParticipationDateRow, RegistrationExportRow } from '../readmodels/registrations/registrations.queries';
+import type { ParticipationDateRow, RegistrationExportRow } from '../../projections/registrations/registrations.queries';
 import { localDate, neutralizeFormula } from './matchesCsv';
 import type { Pseudonyms } from '../audit/pseudonyms';
 

@@ -2,8 +2,8 @@ import { getNamedType, GraphQLList, GraphQLObjectType, isListType, isNonNullType
 import type { MiddlewareFn } from 'type-graphql';
 import { fieldVisible, visibility, type AccessKind, type AccessObjects, type MatchFacts, type Viewer, type Visibility } from '../domain/access/policy';
 import { DomainError } from '../domain/shared/decider';
-import type { LifecycleReadModel } from '../readmodels/lifecycle/lifecycle.types';
-import type { MatchingReadModel } from '../readmodels/matching/matching.types';
+import type { LifecycleReadModel } from '../../projections/lifecycle/lifecycle.types';
+import type { MatchingReadModel } from '../../projections/matching/matching.types';
 import type { GraphQLContext } from './context';
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
-import type { ManagerReportRow, SqlManagerReportQueries } from '../readmodels/managerReport/managerReport.queries';
+import type { ManagerReportRow, SqlManagerReportQueries } from '../../projections/managerReport/managerReport.queries';
 import { visibility, type Viewer } from '../domain/access/policy';
 import { managerReportCsv, pseudonymisedManagerReportRow } from '../reports/managerReportCsv';
 import type { Pseudonyms } from '../audit/pseudonyms';

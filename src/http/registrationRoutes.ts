@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { localDate } from '../export/matchesCsv';
 import { pseudonymisedRegistrationRow, writeParticipationDatesCsv, writeRegistrationsCsv } from '../export/registrationsCsv';
 import type { Pseudonyms } from '../audit/pseudonyms';
-import type { InitiativeReadModel } from '../readmodels/registrations/registrations.queries';
+import type { InitiativeReadModel } from '../../projections/registrations/registrations.queries';
 import { csvDownloadRoute, fileNamePart, refusal, type HttpRoute, type RouteCaller, type RouteReadAudit } from './routes';
 
 /**

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { MATCH_LIFECYCLE_STATUSES, type MatchLifecycleStatus } from '../domain';
 import { localDate, pseudonymisedMatchExportRow, writeMatchesCsv } from '../export/matchesCsv';
-import type { MatchExportRow, MatchingReadModel } from '../readmodels/matching/matching.types';
+import type { MatchExportRow, MatchingReadModel } from '../../projections/matching/matching.types';
 import type { ReadRecorder } from '../audit/readAudit';
 import { readsRaw, type Pseudonyms } from '../audit/pseudonyms';
 

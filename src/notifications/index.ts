@@ -4,7 +4,7 @@ import { mailboxFileTransport, smtpTransport, type MailTransport } from './trans
 import { NotificationWorker, type NotificationWorkerOptions } from './worker';
 import { NO_TRACING, tracedTransport, type Tracing } from '../observability/tracing';
 
-export { notificationsProjection, NOTIFICATIONS_SCHEMA, NOTIFICATION_OUTBOX_TABLE } from '../readmodels/notifications/notifications.projection';
+export { notificationsProjection, NOTIFICATIONS_SCHEMA, NOTIFICATION_OUTBOX_TABLE } from '../../projections/notifications/notifications.projection';
 export { NotificationWorker, type NotificationRound, type NotificationWorkerOptions } from './worker';
 export {
   MailDeliveryError,

@@ -1,4 +1,4 @@
-import { isoTimestamp } from '../readmodels/shared/projectionSupport';
+import { isoTimestamp } from '../../projections/shared/projectionSupport';
 import type { NotificationKind } from '../domain/notification/templates';
 import type { SqlExecutor } from '../sql/sqlDatabase';
 

@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { neutralizeFormula } from '../export/matchesCsv';
-import { MANAGER_REPORT_ROLE_LABELS, MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow } from '../readmodels/managerReport/managerReport.queries';
+import { MANAGER_REPORT_ROLE_LABELS, MANAGER_REPORT_STATUS_LABELS, type ManagerReportRow } from '../../projections/managerReport/managerReport.queries';
 import type { ManagerReportLine } from '../domain/report/managerReport';
 import { PSEUDONYMISED, type Pseudonyms } from '../audit/pseudonyms';
 

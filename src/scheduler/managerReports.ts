@@ -2,7 +2,7 @@ import type { CommandPipeline } from '../commands/pipeline';
 import { biweeklyPeriod, managerReportDecider, managerReportStream, type ManagerReportLine } from '../domain/report/managerReport';
 import { PeriodicJob, recordOnce, systemMove, type JobRunObserver } from './periodicJob';
 import type { Logger } from '../log';
-import { MANAGER_REPORT_ROLE_LABELS, MANAGER_REPORT_STATUS_LABELS, type SqlManagerReportQueries } from '../readmodels/managerReport/managerReport.queries';
+import { MANAGER_REPORT_ROLE_LABELS, MANAGER_REPORT_STATUS_LABELS, type SqlManagerReportQueries } from '../../projections/managerReport/managerReport.queries';
 
 /**
  * Every two weeks, each manager with employees taking part as mentors is sent their report (seed

@@ -6,7 +6,7 @@ import { acquireStoreLock } from './storeLock';
 
 // Same shapes as the pg adapter: timestamps as text, int8 as text (callers parse what they need).
 const parsers = { 1114: (v: string) => v, 1184: (v: string) => v, 20: (v: string) => v };
-/** pg_trgm: the users search's trigram indexes (src/readmodels/users/users.projection.ts), as on PostgreSQL. */
+/** pg_trgm: the users search's trigram indexes (projections/users/users.projection.ts), as on PostgreSQL. */
 const extensions = { pg_trgm };
 /**
  * PGlite's postgresql.conf keeps PostgreSQL's default `shared_buffers = 128MB`, and its start writes

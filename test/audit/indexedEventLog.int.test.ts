@@ -7,7 +7,7 @@ import { personaIdFor, userIdForEmail } from '../../src/domain';
 import { DomainError } from '../../src/domain/shared/decider';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { ProjectionRunner } from '../../src/projectionEngine/runner';
-import { eventLogIndexProjection } from '../../src/readmodels/eventLogIndex/eventLogIndex.projection';
+import { eventLogIndexProjection } from '../../projections/eventLogIndex/eventLogIndex.projection';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import { ADMIN, COORDINATOR, Scenario, matchPersonas, minute, onProgram, onUser, self, type MatchIds } from '../readmodels/lifecycleScenario';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { exportNdjson } from '../../src/audit/exportNdjson';
 import type { SqlEventLog } from '../../src/audit/eventLog';
-import { serverProjections } from '../../src/readmodels';
+import { serverProjections } from '../../projections';
 import { RAW_PERSONAL_DATA, mintToken } from '../../src/graphql/auth';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';

@@ -1,4 +1,4 @@
-import { serverProjections } from '../../src/readmodels';
+import { serverProjections } from '../../projections';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 import { startTestApp, type TestApp } from '../support/testApp';

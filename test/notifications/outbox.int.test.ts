@@ -2,7 +2,7 @@ import { againInBatches, applyBatches } from '../support/applyBatches';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { notificationsProjection } from '../../src/readmodels/notifications/notifications.projection';
+import { notificationsProjection } from '../../projections/notifications/notifications.projection';
 import { DEFAULT_TEMPLATES } from '../../src/domain';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { createLogger } from '../../src/log';

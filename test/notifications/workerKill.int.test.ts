@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { notificationsProjection } from '../../src/readmodels/notifications/notifications.projection';
+import { notificationsProjection } from '../../projections/notifications/notifications.projection';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { createLogger } from '../../src/log';
 import { listOutbox } from '../../src/notifications/outboxQueries';

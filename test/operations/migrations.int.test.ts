@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { runEventsCli } from '../../src/cli/events';
-import { serverProjections } from '../../src/readmodels';
+import { serverProjections } from '../../projections';
 import { migrateAuditIndexes } from '../../src/audit/eventLog';
 import { Pseudonyms } from '../../src/audit/pseudonyms';
 import { ensureReadAuditSchema } from '../../src/audit/readAudit';

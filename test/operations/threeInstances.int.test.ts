@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { serverProjections } from '../../src/readmodels';
+import { serverProjections } from '../../projections';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { mintToken } from '../../src/graphql/auth';
 import { ProjectionRunner } from '../../src/projectionEngine/runner';

@@ -5,7 +5,7 @@ import * as define from '../../src/application/lifecycleDefinitions';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import type { ReplayProgress } from '../../src/projectionEngine/replay';
-import { lifecycleProjections } from '../../src/readmodels';
+import { lifecycleProjections } from '../../projections';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 
 /**

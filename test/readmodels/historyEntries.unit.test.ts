@@ -1,4 +1,4 @@
-import { historyEntriesOf } from '../../src/readmodels/userHistory/userHistory.entries';
+import { historyEntriesOf } from '../../projections/userHistory/userHistory.entries';
 import { MENTEE_ID, MENTOR_ID, matchStatusChanged, persona, programCreated, statusChanged } from '../../src/domain/shared/testEvents';
 
 /** The sentences the scenario in lifecycle.int.test.ts does not reach. */

@@ -4,9 +4,9 @@ import { DEFAULT_CLOSURE_REASONS, DEFAULT_PROGRAM_SETTINGS, personaIdFor, userId
 import { readAllForward, type RecordedEvent } from '../../src/eventstore/eventStore';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { ProjectionRunner } from '../../src/projectionEngine/runner';
-import type { HistoryEntryView, MatchView, Page, PersonaView, UserFilter, UserView } from '../../src/readmodels/lifecycle/lifecycle.types';
+import type { HistoryEntryView, MatchView, Page, PersonaView, UserFilter, UserView } from '../../projections/lifecycle/lifecycle.types';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
-import { lifecycleProjections, SqlLifecycleReadModel, userHistoryProjection } from '../../src/readmodels';
+import { lifecycleProjections, SqlLifecycleReadModel, userHistoryProjection } from '../../projections';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 import {

@@ -22,11 +22,11 @@ import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { writeMatchesCsv } from '../../src/export/matchesCsv';
 import { matchesExportRoute } from '../../src/http/routes';
 import { ProjectionRunner } from '../../src/projectionEngine/runner';
-import type { Page } from '../../src/readmodels/lifecycle/lifecycle.types';
-import type { BlockedOpenMatch, DueMatch } from '../../src/readmodels/matching/matching.types';
+import type { Page } from '../../projections/lifecycle/lifecycle.types';
+import type { BlockedOpenMatch, DueMatch } from '../../projections/matching/matching.types';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
-import { lifecycleProjections, SqlLifecycleReadModel } from '../../src/readmodels';
-import { SqlMatchingReadModel } from '../../src/readmodels/matching/matching.queries';
+import { lifecycleProjections, SqlLifecycleReadModel } from '../../projections';
+import { SqlMatchingReadModel } from '../../projections/matching/matching.queries';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 

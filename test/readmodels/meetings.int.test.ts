@@ -9,9 +9,9 @@ import { readAllForward, type Actor, type RecordedEvent } from '../../src/events
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
-import { lifecycleProjections } from '../../src/readmodels';
-import { meetingsProjection } from '../../src/readmodels/meetings/meetings.projection';
-import { SqlMeetingReadModel, type MeetingView } from '../../src/readmodels/meetings/meetings.queries';
+import { lifecycleProjections } from '../../projections';
+import { meetingsProjection } from '../../projections/meetings/meetings.projection';
+import { SqlMeetingReadModel, type MeetingView } from '../../projections/meetings/meetings.queries';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 
 announcePostgresSkip('meetings read model');

@@ -10,9 +10,9 @@ import { createLogger } from '../../src/log';
 import { listOutbox, notificationsProjection } from '../../src/notifications';
 import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import { RegistrationReminderScheduler } from '../../src/scheduler/registrationReminders';
-import { lifecycleProjections } from '../../src/readmodels';
-import { registrationsProjection } from '../../src/readmodels/registrations/registrations.projection';
-import { SqlInitiativeReadModel } from '../../src/readmodels/registrations/registrations.queries';
+import { lifecycleProjections } from '../../projections';
+import { registrationsProjection } from '../../projections/registrations/registrations.projection';
+import { SqlInitiativeReadModel } from '../../projections/registrations/registrations.queries';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 
 announcePostgresSkip('registrations read model');

@@ -1,8 +1,8 @@
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import type { Projection } from '../../src/projectionEngine/projection';
 import { ProjectionRunner } from '../../src/projectionEngine/runner';
-import { lifecycleProjections } from '../../src/readmodels';
-import { QUEUES_ONLY, notificationsProjection } from '../../src/readmodels/notifications/notifications.projection';
+import { lifecycleProjections } from '../../projections';
+import { QUEUES_ONLY, notificationsProjection } from '../../projections/notifications/notifications.projection';
 import { caughtUpTo } from '../support/caughtUp';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';

@@ -19,7 +19,7 @@ import { join, relative } from 'node:path';
 
 const root = join(__dirname, '..', '..');
 /** What `tsconfig.build.json` compiles, and what the tree copies. */
-const INPUTS = ['src', 'bench', 'bin', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
+const INPUTS = ['src', 'projections', 'bench', 'bin', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
 
 const filesUnder = (path: string): string[] => {
   if (!existsSync(path)) return [];

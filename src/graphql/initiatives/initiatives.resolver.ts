@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import { DomainError } from '../../domain/shared/decider';
 import type { RegistrationStatus } from '../../domain/initiative';
 import type { GlobalPosition } from '../../eventstore/eventStore';
-import type { RegistrationFilter, RegistrationView } from '../../readmodels/registrations/registrations.queries';
+import type { RegistrationFilter, RegistrationView } from '../../../projections/registrations/registrations.queries';
 import type { AuthenticatedActor } from '../auth';
 import { canSee } from '../access';
 import { commandContext, requireActor } from '../context';

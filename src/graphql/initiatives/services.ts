@@ -1,7 +1,7 @@
 import type { ReadAuditServices } from '../readAudit';
 import type { InitiativeCommands } from '../../application/initiativeCommands';
 import type { GlobalPosition } from '../../eventstore/eventStore';
-import type { InitiativeReadModel } from '../../readmodels/registrations/registrations.queries';
+import type { InitiativeReadModel } from '../../../projections/registrations/registrations.queries';
 import type { GraphQLContext } from '../context';
 
 /** What the initiatives resolvers need from the application (built in the composition root). */

@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { formatPosition, type GlobalPosition } from '../../eventstore/eventStore';
-import type { HistoryField } from '../../readmodels/lifecycle/lifecycle.types';
+import type { HistoryField } from '../../../projections/lifecycle/lifecycle.types';
 import { HISTORY_FIELD_ENUM } from './enums';
 
 @ObjectType('Actor', { description: 'Who caused an event.' })

@@ -1,6 +1,6 @@
 import { defineLoader } from '../context';
 import type { LifecycleServices } from './services';
-import type { MatchView, PersonaView, ProgramView, UserView } from '../../readmodels/lifecycle/lifecycle.types';
+import type { MatchView, PersonaView, ProgramView, UserView } from '../../../projections/lifecycle/lifecycle.types';
 
 const byKey = <T, K>(keys: readonly K[], rows: readonly T[], keyOf: (row: T) => K): (T | null)[] => {
   const index = new Map(rows.map((row) => [keyOf(row), row]));

@@ -1,6 +1,6 @@
 import { DomainError } from '../../domain/shared/decider';
 import type { GlobalPosition } from '../../eventstore/eventStore';
-import type { Page, PageWithoutTotal } from '../../readmodels/lifecycle/lifecycle.types';
+import type { Page, PageWithoutTotal } from '../../../projections/lifecycle/lifecycle.types';
 import { commandContext } from '../context';
 import type { CommandInput } from './inputs';
 import type { Context } from './services';

@@ -27,7 +27,7 @@ import { personalDataView } from '../personalDataAccess';
 import { commandContextFor, consistentRead, lazyCountConnection, pageSize } from './support';
 import type { RecordedEvent } from '../../eventstore/eventStore';
 import { AccessType, ManagerType, PersonaSnapshotType, PersonaType, UserConnectionType, UserSnapshotType, UserType } from './user.type';
-import type { HistoryEntryView, UserView } from '../../readmodels/lifecycle/lifecycle.types';
+import type { HistoryEntryView, UserView } from '../../../projections/lifecycle/lifecycle.types';
 
 const asUser = (view: UserView): UserType => Object.assign(new UserType(), view);
 const asHistoryEntry = (view: HistoryEntryView): HistoryEntryType => Object.assign(new HistoryEntryType(), view);

@@ -1,6 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { LogInAccess, MatchStatus, ParticipantRole, PersonaStatus, UserStatus } from '../../domain';
-import type { MatchEndReason, MatchView, MatchViewStatus, PersonaView, UserView } from '../../readmodels/lifecycle/lifecycle.types';
+import type { MatchEndReason, MatchView, MatchViewStatus, PersonaView, UserView } from '../../../projections/lifecycle/lifecycle.types';
 import { APPROVING_PARTY_ENUM, LOG_IN_ENUM, MATCH_STATE_ENUM, MATCH_STATUS_ENUM, PERSONA_STATUS_ENUM, REMATCH_INTENT_ENUM, ROLE_ENUM, USER_STATUS_ENUM } from './enums';
 import type { ApprovingParty, MatchSource, RematchIntent, RequestingParty } from '../../domain';
 import { MATCH_SOURCE_ENUM, REQUESTING_PARTY_ENUM, REQUEST_WAITING_ENUM } from '../matching/matching.enums';

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { CommandOutcome } from '../../commands/pipeline';
 import { DomainError } from '../../domain/shared/decider';
-import type { MeetingView } from '../../readmodels/meetings/meetings.queries';
+import type { MeetingView } from '../../../projections/meetings/meetings.queries';
 import { assertCanSee } from '../access';
 import { requireActor } from '../context';
 import { attempt } from '../errors';

@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { MEETING_STATES, type MeetingLifecycleState } from '../../domain/meeting/meeting';
-import { CHECK_IN_REASON_KINDS, MEETING_STATUSES, type CheckInReasonKind, type MeetingStatus } from '../../readmodels/meetings/meetings.queries';
+import { CHECK_IN_REASON_KINDS, MEETING_STATUSES, type CheckInReasonKind, type MeetingStatus } from '../../../projections/meetings/meetings.queries';
 import { CommandPayload } from '../lifecycle/payloads';
 
 const asEnum = <T extends string>(values: readonly T[]): { [K in T]: K } =>

@@ -1,5 +1,5 @@
 import type { MeetingCommands } from '../../application/meetingCommands';
-import type { SqlMeetingReadModel } from '../../readmodels/meetings/meetings.queries';
+import type { SqlMeetingReadModel } from '../../../projections/meetings/meetings.queries';
 import type { GraphQLContext } from '../context';
 import type { LifecycleServices } from '../lifecycle/services';
 

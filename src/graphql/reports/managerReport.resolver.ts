@@ -5,7 +5,7 @@ import {
   type ManagerReportRole,
   type ManagerReportRow,
   type ManagerReportStatus,
-} from '../../readmodels/managerReport/managerReport.queries';
+} from '../../../projections/managerReport/managerReport.queries';
 import { assertCanSee } from '../access';
 import { requireActor } from '../context';
 import type { Context } from '../lifecycle/services';

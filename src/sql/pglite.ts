@@ -1,4 +1,7 @@
 /// <reference path="./pgliteContrib.d.ts" />
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { copyStatement, type SqlDatabase, type SqlResult, type SqlTransaction } from './sqlDatabase';
@@ -18,6 +21,36 @@ const extensions = { pg_trgm };
 const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
 /**
+ * Creates the database files of a new embedded store (PostgreSQL's initdb) in a short-lived child
+ * process. PGlite runs initdb in a second WASM instance beside the first (plus initdb's own module),
+ * and a WebAssembly memory never shrinks: done in the opening process, it left a new server at ~400–800
+ * MiB resident until its first restart (twice a restart's). The child's memory goes back to the
+ * system when it exits, and this process then opens the files as on any restart. V8's baseline
+ * compiler only, as for the tools: the child's life is too short for the optimizing tier to pay.
+ */
+const INIT_SCRIPT = `
+const [from, dataDir, params] = process.argv.slice(1);
+const { PGlite } = require(require.resolve('@electric-sql/pglite', { paths: [from] }));
+PGlite.create({ dataDir, startParams: JSON.parse(params) })
+  .then((db) => db.close())
+  .then(() => process.exit(0), (error) => { process.stderr.write(String(error && error.stack || error)); process.exit(1); });
+`;
+
+const initialiseInChild = (dataDir: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--liftoff-only', '-e', INIT_SCRIPT, __dirname, dataDir, JSON.stringify(startParams)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0 && existsSync(join(dataDir, 'PG_VERSION'))) resolve();
+      else reject(new Error(`Could not create the embedded store in ${dataDir} (initdb ${signal ? `killed by ${signal}` : `exited with ${code}`}): ${stderr.trim()}`));
+    });
+  });
+
+/**
  * The embedded store: PostgreSQL compiled to WASM. With a `dataDir` it persists there and survives
  * restarts (and `kill -9`: every statement is flushed before it is acknowledged); without one it
  * lives in memory (tests). A directory is opened by one process at a time: a second one is refused
@@ -27,6 +60,8 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
   const release = dataDir ? acquireStoreLock(dataDir) : () => undefined;
   let db: PGlite;
   try {
+    // A new store (no PG_VERSION yet): its files are created apart, see initialiseInChild.
+    if (dataDir && !existsSync(join(dataDir, 'PG_VERSION'))) await initialiseInChild(dataDir);
     db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), parsers, extensions, startParams });
   } catch (error) {
     release();

@@ -1418,8 +1418,18 @@ export class SqlEventStore implements EventStore {
 
 const migrate = async (db: SqlDatabase): Promise<void> => {
   await applyMigrations(db, EVENT_STORE_MIGRATIONS);
-  await backfillHashes(db);
+  if (await awaitsBackfill(db)) await backfillHashes(db);
 };
+
+/**
+ * Whether a stream still awaits its hash chain: one plain scan of es_streams that stops at the
+ * first such stream. Checked on every start (an older instance may have appended without hashes
+ * meanwhile), before calling the backfill, because that call is a plpgsql function: the first in the
+ * process loads the plpgsql library and compiles the function, ~0.1 s of a start on the embedded
+ * store (BENCHMARKS.md, embedded-rest) for a database that is nearly always chained already.
+ */
+const awaitsBackfill = async (db: SqlDatabase): Promise<boolean> =>
+  (await db.query<{ found: boolean }>(`SELECT EXISTS (SELECT 1 FROM es_streams WHERE last_hash IS NULL) AS found`)).rows[0]?.found === true;
 
 /**
  * Chains the events of streams that predate the hash columns, a batch of streams per transaction

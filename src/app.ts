@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import type { GraphQLSchema } from 'graphql';
 import { serverProjections } from '../projections';
 import { SqlLifecycleReadModel } from '../projections/lifecycle/lifecycle.queries';
@@ -13,7 +14,7 @@ import { LiveEventHub } from './live/liveEvents';
 import type { AuditServices } from './graphql/audit';
 import { SqlEventLog, migrateAuditIndexes, type EventLogReader } from './audit/eventLog';
 import { BACKGROUND_COMPONENT, serverMigrationSets } from './schemaMigrations';
-import { migrationStatus } from './sql/migrations';
+import { forgetMigrationRecords, migrationStatus, readMigrationRecords } from './sql/migrations';
 import { IndexedEventLog } from './audit/indexedEventLog';
 import { eventLogIndexProjection } from '../projections/eventLogIndex/eventLogIndex.projection';
 import { ReadAuditLog } from './audit/readAudit';
@@ -57,7 +58,6 @@ import { startHttpServer, type RunningHttpServer } from './http/server';
 import type { Logger } from './log';
 import { ProjectionRunner } from './projectionEngine/runner';
 import { openPglite } from './sql/pglite';
-import { openPostgres } from './sql/postgres';
 import type { SqlDatabase } from './sql/sqlDatabase';
 import { createMetrics, type Metrics, type ProjectionLag } from './observability/metrics';
 import { NO_TRACING, startTracing, tracedDatabase, tracedEventStore } from './observability/tracing';
@@ -118,8 +118,15 @@ const EMBEDDED_COALESCE_MS = 100;
 const EMBEDDED_IDLE_POLL_MS = 5_000;
 
 const openDatabase = async (config: Config): Promise<SqlDatabase> => {
-  if (config.databaseUrl) return openPostgres(config.databaseUrl, { max: config.instances.databasePoolMax });
+  // Each driver loaded only when it is the one configured (`pg` is ~40 ms of a start's module loading).
+  if (config.databaseUrl) return (await import('./sql/postgres')).openPostgres(config.databaseUrl, { max: config.instances.databasePoolMax });
   mkdirSync(config.dataDir, { recursive: true });
+  // V8 re-compiles PGlite's hot WASM functions with its optimizing compiler on background threads, by
+  // default as many at once as it has threads: on a two-core machine they took the main thread's core
+  // while the server was starting. One at a time leaves it a core; the same functions are optimized,
+  // only later, so requests run as fast once warm (BENCHMARKS.md, embedded-rest). Set before PGlite
+  // compiles its module.
+  setFlagsFromString('--wasm-num-compilation-tasks=1');
   return openPglite(config.dataDir);
 };
 
@@ -132,6 +139,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
   const untracedDb = dependencies.db ?? (await openDatabase(config));
   // Every SQL statement and event-store call of the service is a span (when tracing is on).
   const db = tracedDatabase(untracedDb, tracing);
+  // One read of the migration record for every component created below (each checks its own list
+  // against it instead of reading it again); forgotten once they are all created.
+  await readMigrationRecords(db);
   const untracedStore: EventStore =
     dependencies.store ??
     (config.eventStoreConnectionString
@@ -365,6 +375,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     pollMs: config.tokens.revocationPollMs,
     logger,
   });
+  forgetMigrationRecords(db);
   const directory = eventStoreUserDirectory(store, emailStreams);
   if (config.tokens.userCache.ttlSeconds > 0) {
     userDirectory = cachedUserDirectory(directory, {
@@ -494,12 +505,6 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       readLog.start();
       authenticator.start();
       await liveEvents.start();
-      if (config.backgroundJobs) {
-        notifications.start();
-        scheduler?.start();
-        registrationReminders.start();
-        managerReportScheduler.start();
-      }
       http = await startHttpServer({
         schema,
         contextFactory: createContextFactory({ authenticate: (token) => authenticator.authenticate(token), clock, services, logger }),
@@ -563,6 +568,14 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
           () => readLog.stop(),
         ],
       });
+      // Once listening: no request needs them, and their first rounds would queue before the first
+      // requests on the embedded store's single connection.
+      if (config.backgroundJobs) {
+        notifications.start();
+        scheduler?.start();
+        registrationReminders.start();
+        managerReportScheduler.start();
+      }
       if (eventLog instanceof SqlEventLog && db.kind === 'postgres') {
         indexing = migrateAuditIndexes(db, stopIndexing.signal).then(
           (outcome) => {

@@ -38,9 +38,14 @@ export class Pseudonyms {
   /** This installation's key, made (at random) on first use. */
   static async load(db: SqlDatabase): Promise<Pseudonyms> {
     await migrate(db, PSEUDONYM_KEY_MIGRATIONS);
-    await db.query(`INSERT INTO personal_data_pseudonym_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, [randomBytes(32)]);
-    const { rows } = await db.query<{ key: Buffer | Uint8Array }>(`SELECT key FROM personal_data_pseudonym_key WHERE id = 1`);
-    return new Pseudonyms(Buffer.from(rows[0]!.key));
+    const read = async () => (await db.query<{ key: Buffer | Uint8Array }>(`SELECT key FROM personal_data_pseudonym_key WHERE id = 1`)).rows[0]?.key;
+    // Read first: made once, read on every start (a write costs a start more, and needs none).
+    let key = await read();
+    if (!key) {
+      await db.query(`INSERT INTO personal_data_pseudonym_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, [randomBytes(32)]);
+      key = await read();
+    }
+    return new Pseudonyms(Buffer.from(key!));
   }
 
   /** For tests and tools that bring their own key. */

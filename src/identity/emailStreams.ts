@@ -43,12 +43,14 @@ const KEY_NAME = 'email-reservation-key';
  */
 export const loadEmailReservationKey = async (db: SqlDatabase): Promise<Buffer> => {
   await migrate(db, SETTINGS_MIGRATIONS);
-  await db.query(`INSERT INTO es_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
-    KEY_NAME,
-    randomBytes(32).toString('hex'),
-  ]);
-  const { rows } = await db.query<{ value: string }>(`SELECT value FROM es_settings WHERE name = $1`, [KEY_NAME]);
-  return Buffer.from(rows[0]!.value, 'hex');
+  const read = async () => (await db.query<{ value: string }>(`SELECT value FROM es_settings WHERE name = $1`, [KEY_NAME])).rows[0]?.value;
+  // Read first: made once, read on every start. Concurrent first starts agree through the primary key.
+  let value = await read();
+  if (value === undefined) {
+    await db.query(`INSERT INTO es_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [KEY_NAME, randomBytes(32).toString('hex')]);
+    value = await read();
+  }
+  return Buffer.from(value!, 'hex');
 };
 
 export const loadEmailStreams = async (db: SqlDatabase): Promise<EmailStreams> => keyedEmailStreams(await loadEmailReservationKey(db));

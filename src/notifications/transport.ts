@@ -1,6 +1,8 @@
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createTransport, type SendMailOptions } from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import type StreamTransport from 'nodemailer/lib/stream-transport';
 
 /**
  * Where notification e-mails go: an SMTP server (nodemailer), or, with none configured, a local
@@ -59,6 +61,12 @@ export class MailDeliveryError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * nodemailer, loaded at the first message rather than at start: a server that sends nothing for a
+ * while should not pay its module loading before it answers (BENCHMARKS.md, embedded-rest).
+ */
+const nodemailer = async () => import('nodemailer');
 
 const MESSAGE_ID_LOCAL_PART = /[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]/g;
 
@@ -131,24 +139,26 @@ export interface SmtpTransportOptions {
  * `smtp://user:pass@host:587`, `smtps://host:465`; query parameters override the options.
  */
 export const smtpTransport = (url: string, options: SmtpTransportOptions = {}): MailTransport => {
-  const transporter = createTransport({
-    url,
-    connectionTimeout: options.connectionTimeoutMs ?? 30_000,
-    greetingTimeout: options.greetingTimeoutMs ?? 30_000,
-    socketTimeout: options.socketTimeoutMs ?? 60_000,
-  });
+  let transporter: Transporter<SMTPTransport.SentMessageInfo> | null = null;
+  const connect = async (): Promise<Transporter<SMTPTransport.SentMessageInfo>> =>
+    (transporter ??= (await nodemailer()).createTransport({
+      url,
+      connectionTimeout: options.connectionTimeoutMs ?? 30_000,
+      greetingTimeout: options.greetingTimeoutMs ?? 30_000,
+      socketTimeout: options.socketTimeoutMs ?? 60_000,
+    }));
   return {
     description: `SMTP ${redactUrl(url)}`,
     async send(mail, signal) {
       try {
-        const info = await transporter.sendMail({ ...mailOptions(mail), ...(signal ? { signal } : {}) });
+        const info = await (await connect()).sendMail({ ...mailOptions(mail), ...(signal ? { signal } : {}) });
         return { messageId: info.messageId, response: info.response };
       } catch (error) {
         throw classifySmtpError(error);
       }
     },
     async close() {
-      transporter.close();
+      transporter?.close();
     },
   };
 };
@@ -171,7 +181,8 @@ const escapeFromLines = (message: string): string => message.replace(/^(>*From )
  * are serialised so two entries never interleave.
  */
 export const mailboxFileTransport = (file: string): MailTransport => {
-  const composer = createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  let composer: Transporter<StreamTransport.SentMessageInfo> | null = null;
+  const compose = async (): Promise<Transporter<StreamTransport.SentMessageInfo>> => (composer ??= (await nodemailer()).createTransport({ streamTransport: true, buffer: true, newline: 'unix' }));
   let queue: Promise<unknown> = Promise.resolve();
   const append = async (entry: string): Promise<void> => {
     await mkdir(dirname(file), { recursive: true });
@@ -189,7 +200,7 @@ export const mailboxFileTransport = (file: string): MailTransport => {
       let raw: string;
       let messageId: string;
       try {
-        const info = await composer.sendMail(mailOptions(mail));
+        const info = await (await compose()).sendMail(mailOptions(mail));
         raw = (info.message as Buffer).toString('utf8');
         messageId = info.messageId;
       } catch (error) {

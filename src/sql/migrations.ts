@@ -126,6 +126,52 @@ const pendingAfterChecks = (set: MigrationSet, recorded: readonly Recorded[]): M
 };
 
 /**
+ * The whole record of schema_migrations as one read found it, per database, while a composition
+ * root starts its components (see `readMigrationRecords`). Each component's `migrate` then checks
+ * its list against this instead of reading the record itself: on an up-to-date database a start
+ * costs one statement for its dozen components instead of two each (BENCHMARKS.md, embedded-rest).
+ * Used once per component and only to learn that nothing is pending: anything else takes the usual
+ * locked path, which reads the record again.
+ */
+const knownRecords = new WeakMap<SqlDatabase, Map<string, Recorded[]>>();
+
+/**
+ * Reads every component's record in one statement for the `migrate` calls that follow (a start).
+ * Nothing is read when the record table does not exist yet (a new database: every component has
+ * work to do and takes the usual path). `forgetMigrationRecords` ends it.
+ */
+export const readMigrationRecords = async (db: SqlDatabase): Promise<void> => {
+  let rows: (Recorded & { component: string })[];
+  try {
+    rows = (await db.query<Recorded & { component: string }>(`SELECT component, name, checksum, applied_at FROM schema_migrations ORDER BY component, name`)).rows;
+  } catch (error) {
+    if (sqlState(error) === '42P01') return;
+    throw error;
+  }
+  const byComponent = new Map<string, Recorded[]>();
+  for (const row of rows) {
+    const list = byComponent.get(row.component) ?? [];
+    list.push(row);
+    byComponent.set(row.component, list);
+  }
+  knownRecords.set(db, byComponent);
+};
+
+/** Ends what `readMigrationRecords` read: later `migrate` calls read the record themselves. */
+export const forgetMigrationRecords = (db: SqlDatabase): void => {
+  knownRecords.delete(db);
+};
+
+/** Whether the record read at start shows every migration of the set applied (after the same refusals). */
+const knownUpToDate = (db: SqlDatabase, set: MigrationSet): boolean => {
+  const known = knownRecords.get(db);
+  const recorded = known?.get(set.component);
+  if (!known || !recorded) return false;
+  known.delete(set.component);
+  return pendingAfterChecks(set, recorded).length === 0;
+};
+
+/**
  * Applies the set's migrations this database has not recorded, in order, and records each; returns
  * their names. All of one component's pending migrations run in one transaction with their records
  * (PostgreSQL and the embedded store both have transactional DDL): a failure applies and records
@@ -134,6 +180,7 @@ const pendingAfterChecks = (set: MigrationSet, recorded: readonly Recorded[]): M
  * short transaction: the lock and one read of the record.
  */
 export const migrate = async (db: SqlDatabase, set: MigrationSet): Promise<readonly string[]> => {
+  if (knownUpToDate(db, set)) return [];
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction(async (tx) => {

@@ -121,8 +121,8 @@ export const embeddedRest: Benchmark = {
       const rebuild = spawnSync(process.execPath, ['bin/mentoring-projections.js', 'rebuild', '--all'], { cwd: root, env: { PATH: process.env.PATH ?? '', DATA_DIR: fullDir, ...base }, encoding: 'utf8' });
       if (rebuild.status !== 0) throw new Error(`rebuild failed: ${rebuild.stderr}`);
       // Creates the empty store (initdb, migrations), so that the timed starts are restarts like the other row.
-      const first = await startServer({ ...base, DATA_DIR: emptyDir }, 0);
-      log(`first start on a new embedded store (initdb, migrations): /health after ${(first.healthMs / 1000).toFixed(2)} s`);
+      const first = await startServer({ ...base, DATA_DIR: emptyDir }, restSeconds);
+      log(`first start on a new embedded store (initdb, migrations): /health after ${(first.healthMs / 1000).toFixed(2)} s, ${first.restMib.toFixed(0)} MiB at rest`);
       const sides: (readonly [string, Record<string, string>])[] = [
         ['embedded, empty store', { ...base, DATA_DIR: emptyDir }],
         [`embedded, ${fmt(events)} events`, { ...base, DATA_DIR: fullDir }],
@@ -147,14 +147,14 @@ export const embeddedRest: Benchmark = {
         return { name, healthMs: pick('healthMs'), cpuMs: pick('cpuAtHealthMs'), mainMs: pick('mainThreadCpuMs'), rest: pick('restMib'), heap: pick('heapUsedMib'), external: pick('externalMib') };
       });
       const embedded = summary.slice(0, 2);
-      const met = embedded.every((side) => side.healthMs < TARGET_SECONDS * 1000 && side.rest < TARGET_MIB);
+      const met = embedded.every((side) => side.healthMs < TARGET_SECONDS * 1000 && side.rest < TARGET_MIB) && first.restMib < TARGET_MIB;
       return {
         table: {
           columns: ['server', 's to /health', 'CPU s at /health', 'of which main thread', `MiB resident at rest (+${restSeconds} s)`, 'MiB JS heap used', 'MiB external'],
           rows: summary.map((side) => [side.name, (side.healthMs / 1000).toFixed(2), (side.cpuMs / 1000).toFixed(2), (side.mainMs / 1000).toFixed(2), side.rest.toFixed(0), side.heap.toFixed(0), side.external.toFixed(0)]),
         },
         environment: [
-          `${rounds} interleaved starts per row (medians), \`node bin/mentoring-server.js\` on a built tree; first start on a new empty store: /health after ${(first.healthMs / 1000).toFixed(2)} s`,
+          `${rounds} interleaved starts per row (medians), \`node bin/mentoring-server.js\` on a built tree; first start on a new empty store: /health after ${(first.healthMs / 1000).toFixed(2)} s, ${first.restMib.toFixed(0)} MiB resident at rest (+${restSeconds} s)`,
           `load average at the end ${loadavg().map((value) => value.toFixed(1)).join(', ')} (2 cores shared with other work: the wall times move with it, the CPU column much less)`,
         ],
         result: embedded

@@ -1,4 +1,4 @@
-import { isEmail } from 'class-validator';
+import { isEmail } from '../graphql/validators';
 import { normalizeEmail, programDecider, programStream, type ParticipantRole } from '../domain';
 import { DomainError, fold } from '../domain/shared/decider';
 import type { EventStore, GlobalPosition } from '../eventstore/eventStore';

@@ -3,7 +3,8 @@ import { auditResolvers } from './audit';
 import { LiveEventsResolver } from './live/live.resolver';
 import { TokenRevocationResolver } from './tokens/tokens.resolver';
 import { initiativeResolvers } from './initiatives/initiatives.resolver';
-import { validateOrReject, type ValidationError, type ValidatorOptions } from 'class-validator';
+import type { ValidationError, ValidatorOptions } from 'class-validator';
+import { Validator } from './validators';
 import { assertValidSchema, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { ArgumentValidationError, buildSchema } from 'type-graphql';
 import { accessPolicyMiddleware } from './access';
@@ -17,6 +18,8 @@ import { NotificationPreviewResolver } from './notifications/preview.resolver';
 /** type-graphql's defaults for class-validator, with unknown values (plain objects) let through. */
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };
 
+const validator = new Validator();
+
 const isObject = (value: unknown): value is object => value !== null && typeof value === 'object';
 
 /**
@@ -27,8 +30,8 @@ const isObject = (value: unknown): value is object => value !== null && typeof v
 const validateArgument = async (value: unknown): Promise<void> => {
   if (!isObject(value)) return;
   try {
-    if (Array.isArray(value)) await Promise.all(value.filter(isObject).map((item) => validateOrReject(item, VALIDATOR_OPTIONS)));
-    else await validateOrReject(value, VALIDATOR_OPTIONS);
+    if (Array.isArray(value)) await Promise.all(value.filter(isObject).map((item) => validator.validateOrReject(item, VALIDATOR_OPTIONS)));
+    else await validator.validateOrReject(value, VALIDATOR_OPTIONS);
   } catch (errors) {
     throw new ArgumentValidationError(errors as ValidationError[]);
   }

@@ -1,4 +1,4 @@
-import { ArrayMaxSize, IsOptional, Length } from 'class-validator';
+import { ArrayMaxSize, IsOptional, Length } from '../validators';
 import { Field, InputType } from 'type-graphql';
 import type { EventLogFilter } from '../../audit/eventLog';
 

@@ -1,4 +1,4 @@
-import { IsOptional, Length } from 'class-validator';
+import { IsOptional, Length } from '../validators';
 import { Arg, Authorized, Ctx, Field, ID, InputType, Int, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
 import { READ_KINDS, type ReadFilter, type ReadKind, type ReadRecord } from '../../audit/readAudit';
 import { DomainError } from '../../domain/shared/decider';

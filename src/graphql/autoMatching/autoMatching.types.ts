@@ -1,4 +1,4 @@
-import { ArrayMaxSize, IsBoolean, IsIn, IsNumber, IsOptional, Length, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsBoolean, IsIn, IsNumber, IsOptional, Length, Max, Min, ValidateNested } from '../validators';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { CRITERION_KINDS, MAX_CRITERIA, OBJECTIVES, type CriterionKind, type Objective } from '../../domain';
 import { UserError } from '../errors';

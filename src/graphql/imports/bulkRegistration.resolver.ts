@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Resolver, registerEnumType } from 'type-graphql';
-import { Length } from 'class-validator';
+import { Length } from '../validators';
 import type { BulkRegistration, BulkRowResult, BulkRowStatus } from '../../application/bulkRegistration';
 import { formatPosition } from '../../eventstore/eventStore';
 import type { ErrorCode } from '../../domain/shared/decider';

@@ -1,4 +1,4 @@
-import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsOptional, Length, Matches, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsOptional, Length, Matches, ValidateNested } from '../validators';
 import { Field, ID, InputType } from 'type-graphql';
 import { MAX_ENGAGEMENT_PERIODS } from '../../domain/initiative';
 import { CommandInput } from '../lifecycle/inputs';

@@ -1,4 +1,4 @@
-import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsEmail, IsIn, IsInt, IsOptional, Length, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsEmail, IsIn, IsInt, IsOptional, Length, Max, Min, ValidateNested } from '../validators';
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { SETTING_LIMITS, type ApprovingParty, type MatchingProcess, type MatchStatus, type ParticipantRole, type RematchIntent, type UserStatus } from '../../domain';
 import {

@@ -1,4 +1,4 @@
-import { IsEmail, IsOptional, Length } from 'class-validator';
+import { IsEmail, IsOptional, Length } from '../validators';
 import { Field, InputType } from 'type-graphql';
 import { UserInput } from './inputs';
 

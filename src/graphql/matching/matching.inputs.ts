@@ -1,4 +1,4 @@
-import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsIn, IsInt, IsOptional, Length, Max, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsIn, IsInt, IsOptional, Length, Max, Min } from '../validators';
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { MAX_MENTOR_CAPACITY, NOTIFICATION_KINDS, type NotificationKind } from '../../domain';
 import { CommandInput } from '../lifecycle/inputs';

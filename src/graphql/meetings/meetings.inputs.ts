@@ -1,4 +1,4 @@
-import { IsInt, IsOptional, Length, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, Length, Max, Min } from '../validators';
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { MAX_MEETING_MINUTES, MAX_MEETING_NOTES, MAX_MEETING_TITLE, MIN_MEETING_MINUTES } from '../../domain/meeting/meeting';
 import { CommandInput } from '../lifecycle/inputs';

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Field, ID, InputType, ObjectType, Query, Resolver } from 'type-graphql';
-import { Length } from 'class-validator';
+import { Length } from '../validators';
 import { DateTime } from 'luxon';
 import { DEFAULT_TEMPLATES, NOTIFICATION_KINDS, TEMPLATE_PLACEHOLDERS, type NotificationKind } from '../../domain/notification/templates';
 import { DomainError } from '../../domain/shared/decider';

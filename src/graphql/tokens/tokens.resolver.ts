@@ -1,4 +1,4 @@
-import { IsOptional, Length } from 'class-validator';
+import { IsOptional, Length } from '../validators';
 import { Arg, Authorized, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
 import type { RevocationRequest, TokenRevocation, TokenRevocations } from '../../auth/revocations';
 import { DomainError } from '../../domain/shared/decider';

@@ -51,6 +51,12 @@ const intFromEnv = (name: string, fallback: number): number => {
   return Number.isFinite(value) && value > 0 ? Math.floor(value) : fallback;
 };
 
+/** BENCH_REPLAY_IN_PLACE=1 or 0: the replay in place or beside the live tables whatever the log's size (default: by size). */
+const inPlaceFromEnv = (): { inPlace?: boolean } => {
+  const value = process.env.BENCH_REPLAY_IN_PLACE;
+  return value === '1' ? { inPlace: true } : value === '0' ? { inPlace: false } : {};
+};
+
 const sizesFromEnv = (): number[] => {
   const sizes = (process.env.BENCH_EVENTS ?? '').split(',').map(Number).filter((n) => Number.isFinite(n) && n > 0).map(Math.floor);
   return sizes.length > 0 ? [...new Set(sizes)].sort((a, b) => a - b) : DEFAULT_SIZES;
@@ -617,7 +623,7 @@ const measureRebuilds = async (
     await options.settle();
     const before = await cpuNow(db);
     const start = performance.now();
-    await runner.replay([], undefined, options.replayBatch, { onStep: (step, ms) => steps.set(step, (steps.get(step) ?? 0) + ms) });
+    await runner.replay([], undefined, options.replayBatch, { onStep: (step, ms) => steps.set(step, (steps.get(step) ?? 0) + ms), ...inPlaceFromEnv() });
     const seconds = (performance.now() - start) / 1000;
     result.replayCpu.push(cpuSince(before, await cpuNow(db)));
     result.replays.push(seconds);
@@ -648,6 +654,12 @@ const stepsNote = (runs: RebuildRuns): string => {
   const sum = (prefix: string) => [...runs.steps].filter(([name]) => name.startsWith(prefix)).reduce((total, [, values]) => total + median(values), 0);
   const cpu = (list: readonly { server: number; node: number }[]) =>
     `${fmt(median(list.map((c) => c.server)))} + ${fmt(median(list.map((c) => c.node)))}`;
+  if (!runs.steps.has('swap')) {
+    return (
+      `ms: script (locks, DELETEs, the nine loads, checkpoints) ${fmt(of('SQL part'))}, Node.js part ${fmt(of('Node.js part'))}, commit ${fmt(of('commit'))}; ` +
+      `CPU ms (PostgreSQL + Node.js) ${cpu(runs.replayCpu)}, the plain read's ${cpu(runs.plainCpu)}`
+    );
+  }
   return (
     `ms: tables ${fmt(of('tables'))}, Node.js part ${fmt(of('Node.js part'))}, its indexes ${fmt(of('Node.js indexes'))}, ` +
     `SQL part after that ${fmt(of('SQL part'))} (its loads ${fmt(sum('load '))} and index builds ${fmt(sum('index '))}, three at once), ` +
@@ -716,7 +728,7 @@ export const eventLogScale: Benchmark = {
           ]);
         }
         rows.push([
-          `**${label}: rebuild of all ${serverProjections.length} projections** (replay beside the live ones, swap; the heavy read models in SQL)`,
+          `**${label}: rebuild of all ${serverProjections.length} projections** (${runs.steps.has('swap') ? 'replay beside the live ones, swap' : 'in place, one transaction'}; the heavy read models in SQL)`,
           fmt(seeded.events),
           fmt(summary.seconds, 2),
           `**${fmt(summary.rate)}**`,
@@ -932,7 +944,10 @@ Measured on each log, through \`openPostgres\` (node-postgres), a CHECKPOINT bef
 read, keyset-paged in log order with the same columns \`readAll\` selects, rows left as node-postgres returns
 them, at the runner's and at the replay's batch size, before the first replay and after each; the reference is
 the faster batch size's median; (b) \`runner.replay()\` of every projection of \`serverProjections\` (what
-\`npm run events -- replay --all\` runs) into a schema of its own: the user history, users, matches and the
+\`npm run events -- replay --all\` runs): on a log of at most \`IN_PLACE_MAX_EVENTS\` (50,000) events in place, in one
+transaction (checkpoints locked, rows deleted, the same nine loads one after another as one script, the Node.js
+part's events read beside it, checkpoints set; \`BENCH_REPLAY_IN_PLACE=1\` or \`0\` forces either path), otherwise
+into a schema of its own: the user history, users, matches and the
 notification contacts and programs filled in SQL straight from es_events (\`replayInDatabase\`: nine queries, each
 loaded into its table with INSERT ... SELECT on a connection of its own, three at once, heaviest first; a table's
 keys and indexes built as soon as its last load is in), while programs, meetings and registrations apply in
@@ -971,11 +986,24 @@ statements that were sent one at a time (dropping each key and index before the 
 each index build's two, the swap's two statements per table, the schema's creation) now go as one script each.
 Tried and not kept (2026-12-05): keeping keys and indexes up to date during the load on a log under 200,000 events
 instead of dropping and building them (server CPU the same within the noise at 10k and 100k, and the path the tests
-take would have differed from the one large logs take). Measured as a prototype, not built: filling the live tables
-in one transaction (DELETE, then the nine loads one after another; readers see the old rows until it commits) at
-10k: no DDL, no swap, but one core; 0.28-0.64× (median 0.33×) against 0.15-0.26× for the replay in the same
-minutes, on a machine with a load average of 10-12, so still under half the plain read; it would also have to keep
-the Node.js part's writes to tables it does not own (the outbox) out of the live schema.
+take would have differed from the one large logs take).
+
+**In place, below 50,000 events** (2026-12-05, \`replayInPlace\`): one transaction on one connection locks the
+checkpoints, deletes the rows (DELETE, not TRUNCATE: readers at READ COMMITTED or REPEATABLE READ keep seeing the
+old rows, without waiting, until it commits, then the new ones whole), runs the nine loads as one script into the
+live tables with their keys and indexes kept, applies the Node.js part (its events read over another connection
+meanwhile) and sets the checkpoints; no DDL, no swap, no file dropped (so its commit need not wait for the disk).
+A projection that applies in Node.js and declares side tables (the outbox) sends the replay beside instead. Same
+minutes, load average 16-21, 10k: 0.38× in place against 0.24× beside; CPU (PostgreSQL + Node.js) 258 + 8 ms
+against 537 + 74 ms, the plain read's 33-42 + 56-80 ms. Why not 0.5× at 10k: the script is about 220-260 ms of one
+backend's CPU, serial by nature (one transaction is one backend): the loads' queries about 100 ms, writing their
+rows (heap, WAL, kept indexes) about 120 ms (by statement: history user entries 42-68 ms, users 30-42, personas 29-31,
+history match entries 25, matches 17-21, the copy of rare events 9-14, the deletes 6), against about 110 ms for the
+whole plain read; dropping the indexes for the load did not make it cheaper at this size. At 100k the same path took
+8 s against 3.8 s beside (both cores busy there), hence the threshold. Beside the live tables, the schema's DDL
+and the keys and indexes dropped for the load are now one transaction whose commit does not wait for the disk
+(three commits that did, before), and the replay schema is dropped in the swap's transaction (one wait for the disk,
+not two).
 
 **What was done before** (from 1,933 events/s, 0.007×, when each projection applied event by event in its own pass,
 to 0.55× at 1M on 2026-12-04): one pass over the log for all projections, each batch applied at once (rows read

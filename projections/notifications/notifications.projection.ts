@@ -690,6 +690,7 @@ export const notificationsProjection = projection<NotificationSourceEvent>({
   // e-mail of the program's history again. Its rows are keyed by event id, so the replay finds
   // them already there and adds nothing.
   tables: ['notification_contacts', 'notification_programs'],
+  sideTables: [NOTIFICATION_OUTBOX_TABLE],
   readsWhileApplying: ['notification_outbox_by_event_position'],
   applyBatch: async (tx, events) => {
     const domain = events.map(asDomainEvent);

@@ -39,6 +39,13 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
   readonly migrations?: readonly Migration[];
   /** The tables a rebuild empties. */
   readonly tables: readonly string[];
+  /**
+   * Tables its DDL makes and `applyBatch` writes that a rebuild never empties nor refills (the
+   * notification outbox: refilling it would queue every e-mail of the log again). A replay beside the
+   * live tables gives them throwaway copies; a replay in place is not taken while such a projection
+   * applies in Node.js.
+   */
+  readonly sideTables?: readonly string[];
   readonly applyBatch: (tx: SqlExecutor, events: readonly RecordedEvent<E>[]) => Promise<void>;
   /**
    * Secondary indexes `applyBatch` reads through (beyond primary keys and unique constraints): a

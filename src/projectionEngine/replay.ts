@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import { SqlEventStore } from '../eventstore/sqlEventStore';
-import { loadQuery, type SqlDatabase, type SqlExecutor } from '../sql/sqlDatabase';
+import { insertSelectStatement, loadQuery, type SqlDatabase, type SqlExecutor, type SqlTransaction } from '../sql/sqlDatabase';
 import { ALL_EVENTS, FEW_EVENTS, handlesType, projectionMigrations, type InDatabaseLoad, type Projection, type ReplayApplier } from './projection';
 import { writeAll, type BatchWrite } from './rows';
 
@@ -72,6 +72,12 @@ export interface ReplayOptions {
    */
   readonly inDatabase?: boolean;
   /**
+   * Rebuild in place, in one transaction (`replayInPlace`), rather than beside the live tables: by
+   * default when the log has at most `IN_PLACE_MAX_EVENTS` events and the replay can take that path;
+   * true takes it whenever it can, false never.
+   */
+  readonly inPlace?: boolean;
+  /**
    * Where the time goes: called as each step ends with how long it took. The steps in turn are
    * `tables` (the replay schema, its tables, keys and indexes dropped), `Node.js part`, `Node.js
    * indexes`, `SQL part` (what is left of it then), `swap` and `cleanup`; beside them, each SQL
@@ -81,6 +87,15 @@ export interface ReplayOptions {
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+/**
+ * Logs up to this many events (by the head's global position, an upper bound) are rebuilt in place.
+ * There a replay beside the live tables spends most of its time on work that does not grow with the
+ * log (some 90 statements of DDL, dropping keys and indexes and building them again, the swap's
+ * DROP and its files); in place it has none of that, but its loads run one after another on one
+ * connection, which on a larger log costs more than the fixed work saves (BENCHMARKS.md,
+ * event-log-scale).
+ */
+export const IN_PLACE_MAX_EVENTS = 50_000;
 /** Events computed between two turns of the event loop. */
 const COMPUTE_SLICE = 100;
 /** Loads (or index builds) in SQL at once. */
@@ -95,6 +110,7 @@ const quoted = (name: string): string => {
   if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
   return `"${name}"`;
 };
+const literal = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
 interface DeferredIndex {
   readonly table: string;
@@ -105,7 +121,7 @@ interface DeferredIndex {
  * Drops the secondary indexes of the replay schema that loading does not need, and returns the
  * definitions of those to build after it (the ones of tables that will be swapped in).
  */
-const deferIndexes = async (db: SqlDatabase, shadow: string, keep: ReadonlySet<string>, swapped: ReadonlySet<string>): Promise<DeferredIndex[]> => {
+const deferIndexes = async (db: SqlTransaction, shadow: string, keep: ReadonlySet<string>, swapped: ReadonlySet<string>): Promise<DeferredIndex[]> => {
   const { rows } = await db.query<{ name: string; table: string; definition: string }>(
     `SELECT c.relname AS name, t.relname AS "table", pg_get_indexdef(i.indexrelid) AS definition
        FROM pg_index i
@@ -127,7 +143,7 @@ const deferIndexes = async (db: SqlDatabase, shadow: string, keep: ReadonlySet<s
  * its Node.js applier does not need (`replayKeysAfter`): each row is made once, so nothing needs them
  * while loading. Returns the statements that add them back.
  */
-const deferKeys = async (db: SqlDatabase, shadow: string, tables: ReadonlySet<string>): Promise<DeferredIndex[]> => {
+const deferKeys = async (db: SqlTransaction, shadow: string, tables: ReadonlySet<string>): Promise<DeferredIndex[]> => {
   if (tables.size === 0) return [];
   const { rows } = await db.query<{ name: string; table: string; definition: string }>(
     `SELECT k.conname AS name, t.relname AS "table", pg_get_constraintdef(k.oid) AS definition
@@ -199,11 +215,114 @@ const loadThenIndex = async (
   });
 };
 
+interface InPlaceReplay {
+  readonly options: ReplayOptions;
+  readonly live: string;
+  readonly sqlStore: SqlEventStore;
+  readonly inSql: readonly Projection[];
+  readonly inNode: readonly Projection[];
+  readonly upTo: GlobalPosition;
+  /** The transaction's settings (SET LOCAL). */
+  readonly settings: readonly string[];
+  readonly step: (name: string) => void;
+}
+
+/**
+ * Rebuilds read models in the live tables, in one transaction: it locks the projections'
+ * checkpoints (the runner in service waits), deletes their rows, fills them again with the SQL
+ * loads as one script (one round trip: no DDL, no keys dropped or indexes rebuilt, no swap), applies
+ * the Node.js part's events (few: the log is small, so they are read at once, before the
+ * transaction), and sets the checkpoints to `upTo`. DELETE, not TRUNCATE: readers, at READ
+ * COMMITTED or REPEATABLE READ alike, go on seeing the old rows, without waiting, until the
+ * transaction commits, and then the new ones, whole (TRUNCATE would make them wait on its lock, and
+ * show an empty table to a snapshot taken before it). The dead rows are autovacuum's.
+ * Its commit does not wait for the disk: a crash before the WAL is written leaves the old read
+ * models and their checkpoints, as they were.
+ */
+const replayInPlace = async (context: InPlaceReplay): Promise<{ readonly applied: number; readonly position: GlobalPosition }> => {
+  const { options, live, sqlStore, inSql, inNode, upTo, settings, step } = context;
+  const { db, projections } = options;
+  const batchSize = options.batchSize ?? 5000;
+  const started = performance.now();
+  const nodeTypes = [...new Set(inNode.flatMap((projection) => projection.handles))];
+  const replays = inSql.map((projection) => projection.replayInDatabase!(upTo));
+  const loads = replays.flatMap((replay) => replay.loads);
+  const fewTypes = loads.some((load) => load.readsFewEvents) ? [...new Set(replays.flatMap((replay) => replay.fewTypes ?? []))] : [];
+  // Read before the transaction: on the embedded store, its one connection is the transaction's until it ends.
+  const readNodeEvents = async (): Promise<RecordedEvent[]> => {
+    const events: RecordedEvent[] = [];
+    if (nodeTypes.length === 0) return events;
+    for (let after: GlobalPosition = START; ; ) {
+      const batch = await sqlStore.readAllOfTypes(nodeTypes, upTo, { after, maxCount: batchSize });
+      events.push(...batch);
+      if (batch.length < batchSize) return events;
+      after = batch.at(-1)!.position;
+    }
+  };
+  const reading = Promise.all([readNodeEvents(), sqlStore.countUpTo(upTo, nodeTypes)]);
+  reading.catch(() => undefined);
+  // On PostgreSQL they come over other connections while the transaction runs its script.
+  if (db.kind !== 'postgres') await reading;
+  const names = projections.map((p) => p.name).sort();
+  const checkpoints = `${quoted(live)}.projection_checkpoints`;
+  const named = `projection IN (${names.map(literal).join(', ')})`;
+  const upToRow = `(${literal(upTo.major.toString())}::xid8, ${upTo.minor.toString()}::bigint)`;
+  const script = [
+    ...settings,
+    `INSERT INTO ${checkpoints} (projection, position_major, position_minor) VALUES ${names.map((name) => `(${literal(name)}, 0, 0)`).join(', ')} ON CONFLICT DO NOTHING`,
+    // The runner in service waits here; when it goes on, it starts after `upTo`.
+    `SELECT 1 FROM ${checkpoints} WHERE ${named} ORDER BY projection FOR UPDATE`,
+    ...projections.flatMap((p) => p.tables).map((table) => `DELETE FROM ${quoted(live)}.${quoted(table)}`),
+    // The loads that read the events of rare types read this copy (a temporary table is found first by name).
+    ...(fewTypes.length > 0
+      ? [
+          `CREATE TEMPORARY TABLE ${quoted(FEW_EVENTS)} ON COMMIT DROP AS SELECT ${LOG_COLUMNS} FROM es_events_merged e
+            WHERE e.event_type IN (${fewTypes.map(literal).join(', ')}) AND (e.transaction_id, e.global_position) <= ${upToRow}`,
+        ]
+      : []),
+    ...loads.map((load) => insertSelectStatement(load.table, load.columns, load.select)),
+    `UPDATE ${checkpoints} SET position_major = ${upTo.major.toString()}, position_minor = ${upTo.minor.toString()}, updated_at = now() WHERE ${named}`,
+  ];
+  await db.transaction(async (tx) => {
+    await tx.exec(script.join(';\n'));
+    step('SQL part');
+    const [events] = await reading;
+    const writes: BatchWrite[] = [];
+    for (const projection of inNode) {
+      const handled = new Set<string>(projection.handles);
+      const mine = events.filter((event) => handlesType(handled, event.type));
+      if (mine.length === 0) continue;
+      const applier = projection.replayApplier?.();
+      if (applier) {
+        applier.apply(mine);
+        writes.push(applier.takeWrites());
+      } else writes.push((executor) => projection.applyBatch(executor, mine));
+    }
+    await writeAll(...writes)(tx);
+    step('Node.js part');
+  });
+  step('commit');
+  const [, counts] = await reading;
+  options.onSwapped?.(upTo);
+  const seconds = (performance.now() - started) / 1000;
+  const label = projections.map((p) => p.name).join(', ');
+  options.onProgress?.({ projection: label, applied: counts.all, position: upTo, total: counts.all, eventsPerSecond: counts.all / seconds, etaSeconds: 0 });
+  return { applied: counts.all, position: upTo };
+};
+
 export const replayProjections = async (options: ReplayOptions): Promise<{ readonly applied: number; readonly position: GlobalPosition }> => {
   const { db, store, projections } = options;
   const batchSize = options.batchSize ?? 5000;
   const label = projections.map((p) => p.name).join(', ');
-  const live = (await db.query<{ schema: string }>(`SELECT current_schema() AS schema`)).rows[0]!.schema;
+  const allTables = projections.flatMap((p) => p.tables);
+  // The live schema, and whether it has every table (a replay in place needs them; one beside makes them).
+  const { schema: live, complete } = (
+    await db.query<{ schema: string; complete: boolean }>(
+      `SELECT current_schema() AS schema,
+              NOT EXISTS (SELECT 1 FROM unnest($1::text[]) t WHERE to_regclass(format('%I.%I', current_schema(), t)) IS NULL) AS complete`,
+      [allTables],
+    )
+  ).rows[0]!;
   const shadow = `replay_${randomBytes(6).toString('hex')}`;
   // A projection of the whole log (ALL_EVENTS: the event log's index) reads every event in Node.js,
   // so such a replay does not take the in-database path, which reads events of named types.
@@ -255,6 +374,17 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
   // Where the replay ends: the newest event readers can see now (every event up to it is final).
   // The SQL and the Node.js parts stop at the same event; the runner applies the rest after the swap.
   const upTo = await store.readHead();
+  if (
+    sqlStore &&
+    complete &&
+    options.inPlace !== false &&
+    (options.inPlace === true || upTo.minor <= BigInt(IN_PLACE_MAX_EVENTS)) &&
+    // Such a projection would write to the live outbox (a replay beside writes to a throwaway copy).
+    inNode.every((projection) => (projection.sideTables ?? []).length === 0)
+  ) {
+    return replayInPlace({ options, live, sqlStore, inSql, inNode, upTo, settings: settings.slice(1), step });
+  }
+  let swapped = false;
   try {
     // One script, one implicit transaction: the schema and the SETs are undone with it if the DDL fails.
     // The replay schema first: the DDL creates there, and the projections write there; anything one
@@ -263,12 +393,20 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     // The tables as the live ones are: every migration of each projection, in order (not recorded:
     // the live schema's record already says they are applied, and the swap keeps it true).
     const ddl = projections.flatMap((p) => projectionMigrations(p).migrations.map((migration) => migration.sql));
-    await db.exec(`CREATE SCHEMA ${quoted(shadow)}; SET search_path TO ${path}; ${ddl.join('\n;\n')}; SET search_path TO ${quoted(live)};`);
     const sqlTables = new Set(inSql.flatMap((p) => p.tables));
-    const deferred = [
-      ...(await deferKeys(db, shadow, new Set([...sqlTables, ...inNode.flatMap((p) => (p.replayApplier ? (p.replayKeysAfter ?? []) : []))]))),
-      ...(await deferIndexes(db, shadow, new Set(inNode.flatMap((p) => p.readsWhileApplying ?? [])), new Set(projections.flatMap((p) => p.tables)))),
-    ];
+    // The schema, its tables, and the keys and indexes dropped for the load, in one transaction: one
+    // commit, which does not wait for the disk (a crash loses only the replay schema), where there
+    // were three that did (on this kind of machine 20-100 ms each).
+    const deferred = await db.transaction(async (tx) => {
+      await tx.exec(
+        `${db.kind === 'postgres' ? 'SET LOCAL synchronous_commit TO off; ' : ''}CREATE SCHEMA ${quoted(shadow)}; SET LOCAL search_path TO ${path}; ` +
+          `${ddl.join('\n;\n')}; SET LOCAL search_path TO ${quoted(live)};`,
+      );
+      return [
+        ...(await deferKeys(tx, shadow, new Set([...sqlTables, ...inNode.flatMap((p) => (p.replayApplier ? (p.replayKeysAfter ?? []) : []))]))),
+        ...(await deferIndexes(tx, shadow, new Set(inNode.flatMap((p) => p.readsWhileApplying ?? [])), new Set(projections.flatMap((p) => p.tables)))),
+      ];
+    });
     step('tables');
     const started = performance.now();
     const nodeTypes = [...new Set(inNode.flatMap((projection) => projection.handles))];
@@ -437,11 +575,15 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
           ].join(';\n'),
         );
       }
+      // What is left of the replay schema goes with this commit, which waits for the disk anyway
+      // (it drops the old tables' files): one such wait, not two.
+      await tx.exec(`DROP SCHEMA ${quoted(shadow)} CASCADE`);
       await tx.query(
         `UPDATE ${quoted(live)}.projection_checkpoints SET position_major = $2, position_minor = $3, updated_at = now() WHERE projection = ANY($1::text[])`,
         [names, upTo.major.toString(), upTo.minor.toString()],
       );
     });
+    swapped = true;
     step('swap');
     options.onSwapped?.(upTo);
     // Every event up to `upTo` is in the new read models now (from KurrentDB: every one read).
@@ -450,7 +592,9 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     options.onProgress?.({ projection: label, applied: covered, position: upTo, total: covered, eventsPerSecond: covered / seconds, etaSeconds: 0 });
     return { applied: covered, position: upTo };
   } finally {
-    await db.exec(`DROP SCHEMA IF EXISTS ${quoted(shadow)} CASCADE`);
-    step('cleanup');
+    if (!swapped) {
+      await db.exec(`DROP SCHEMA IF EXISTS ${quoted(shadow)} CASCADE`);
+      step('cleanup');
+    }
   }
 };

@@ -296,7 +296,7 @@ export class ProjectionRunner {
     names: readonly string[] = [],
     onProgress?: (progress: ReplayProgress) => void,
     batchSize?: number,
-    options: Pick<ReplayOptions, 'inDatabase' | 'onStep'> = {},
+    options: Pick<ReplayOptions, 'inDatabase' | 'inPlace' | 'onStep'> = {},
   ): Promise<{ readonly applied: number }> {
     const projections = names.length === 0 ? this.projections : names.map((name) => this.named(name));
     return replayProjections({
@@ -306,6 +306,7 @@ export class ProjectionRunner {
       ...(onProgress ? { onProgress } : {}),
       ...(batchSize ? { batchSize } : {}),
       ...(options.inDatabase === undefined ? {} : { inDatabase: options.inDatabase }),
+      ...(options.inPlace === undefined ? {} : { inPlace: options.inPlace }),
       ...(options.onStep ? { onStep: options.onStep } : {}),
       // Waiting readers must not count events the new tables do not have yet.
       onSwapped: (position) => {

@@ -134,6 +134,29 @@ describe.each(sqlBackends())('group commit: $name', ({ open }) => {
     expect((await verifyChains(db)).intact).toBe(true);
   });
 
+  test('gathering: appends submitted in one turn of the event loop go as one call, the first included; one alone goes alone', async () => {
+    const recording = recordingAppends(db);
+    const gathering = await SqlEventStore.create(recording.db, { groupCommit: { maxInFlight: 1, maxBatch: 4, gather: true } });
+    const streams = Array.from({ length: 6 }, () => `thing-${randomUUID()}`);
+    const outcomes = await Promise.allSettled([
+      ...streams.map((streamId) => gathering.appendToStreams([{ streamId, expectedRevision: 'no_stream', events: [newEvent('Gathered')] }])),
+      gathering.appendToStreams([{ streamId: streams[0]!, expectedRevision: 'no_stream', events: [newEvent('Again')] }]),
+    ]);
+    // Seven in one turn, at most four a call: four, then the three that waited for it.
+    expect(recording.calls).toEqual([
+      { fn: 'es_append_streams', appends: 4 },
+      { fn: 'es_append_streams', appends: 3 },
+    ]);
+    for (const [i, streamId] of streams.entries()) expect((await gathering.readStream(streamId)).events).toEqual(value(outcomes[i]!).events);
+    expect(reason(outcomes[6]!)).toEqual(new WrongExpectedRevisionError(streams[0]!, 'no_stream', 0));
+
+    recording.calls.splice(0);
+    const alone = await gathering.appendToStreams([{ streamId: `thing-${randomUUID()}`, expectedRevision: 'no_stream', events: [newEvent('Alone')] }]);
+    expect(alone.events).toHaveLength(1);
+    expect(recording.calls).toEqual([{ fn: 'es_append_stream', appends: 1 }]);
+    expect((await verifyChains(db)).intact).toBe(true);
+  });
+
   test('with group commit off, every append is its own call', async () => {
     const recording = recordingAppends(db);
     const alone = await SqlEventStore.create(recording.db, { groupCommit: false });

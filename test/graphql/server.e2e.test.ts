@@ -256,6 +256,8 @@ describe('HTTP', () => {
     const headers = { authorization: `Bearer ${admin}`, 'apollo-require-preflight': 'true' };
     const get = await fetch(`${t.server.url}/graphql?query=${encodeURIComponent('{ whoAmI }')}`, { headers });
     expect(await get.json()).toEqual({ data: { whoAmI: 'alice:admin:-' } });
+    // Answers carry personal data: never stored by a cache, whether they succeeded or failed.
+    expect(get.headers.get('cache-control')).toBe('no-store');
     const mutation = await fetch(`${t.server.url}/graphql?query=${encodeURIComponent('mutation { closeForever }')}`, { headers });
     expect(mutation.status).toBe(405);
   });

@@ -12,7 +12,7 @@ const { useServer } = require('graphql-ws/use/ws') as {
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { getOperationAST, type GraphQLSchema } from 'graphql';
 import { anonymousAccessPlugin, type AnonymousAccessOptions } from '../graphql/authorization';
@@ -298,6 +298,10 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.stopGracePeriodMs ?? 10_000 }),
       // Apollo's landing page loads its code from a CDN; the explorer at `/` replaces it.
       ApolloServerPluginLandingPageDisabled(),
+      // Apollo's cache-control plugin hooks every field of every answer (and has Apollo wrap every
+      // resolver for it) to work out a max-age that here is always none: nothing is cacheable, and
+      // every GraphQL answer says so below (\`no-store\`, as the plugin said).
+      ApolloServerPluginCacheControlDisabled(),
       errorReporting.plugin,
       anonymousAccessPlugin(options.anonymousAccess),
       rateLimitPlugin,
@@ -352,6 +356,8 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
         return context;
       },
     });
+    // Answers name people and depend on the caller's token: never stored by a cache on the way.
+    response.setHeader('cache-control', 'no-store');
     for (const [key, value] of result.headers) response.setHeader(key, value);
     response.statusCode = result.status ?? 200;
     if (result.body.kind === 'complete') {

@@ -35,6 +35,7 @@ import type {
   UserFilter,
   UserView,
 } from './lifecycle.types';
+import { createHash } from 'node:crypto';
 import type { SqlExecutor } from '../../src/sql/sqlDatabase';
 import { formatPosition, type EventStore, type RecordedEvent } from '../../src/eventstore/eventStore';
 import { historyEntriesOf } from '../userHistory/userHistory.entries';
@@ -104,6 +105,24 @@ export const toPage = <Row, T>(
   toNode: (row: Row) => T,
   toCursor: (row: Row) => string,
 ): Page<T> => ({ ...toPageWithoutTotal(rows, first, after, toNode, toCursor), totalCount });
+
+const statementNames = new Map<string, string>();
+
+/**
+ * A name to prepare a page query under (PostgreSQL parses and plans it once per connection, then
+ * only binds): the pages are the hot reads, and planning their SQL cost more database CPU than
+ * running it. Named after its text, so each shape of the query (which filters it has) is its own
+ * statement and a changed text is a new one. Only for shapes whose best plan does not depend on
+ * the values (see `usersPage`).
+ */
+const preparedName = (prefix: string, sql: string): string => {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `${prefix}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+};
 
 /** The condition that leaves the staff-only entries out of a participant's own history (adds its parameter). */
 const hiddenFromParticipants = (options: HistoryOptions, params: unknown[]): string =>
@@ -391,7 +410,9 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
     } else {
       sql = `SELECT ${USER_COLUMNS} FROM rm_users u ${whereClause(conditions)} ORDER BY u.name, u.user_id LIMIT $${params.push(first + 1)}`;
     }
-    const { rows } = await this.db.query<UserRow>(sql, params);
+    // A search, a list of ids or a site is planned for its values each time (how many rows they match decides the plan).
+    const planEachTime = Boolean(filter.search?.trim()) || given(filter.userIds) || given(filter.partnerSiteId);
+    const { rows } = await this.db.query<UserRow>(sql, params, planEachTime ? {} : { name: preparedName('rm_users_page', sql) });
     return toPageWithoutTotal(rows, first, page.after, toUser, (row) => encodeCursor('users', [row.name, row.user_id]));
   }
 
@@ -442,12 +463,10 @@ export class SqlLifecycleReadModel implements LifecycleReadModel {
       // bigint: compared with the bigint columns of a current table, and widened for numeric ones of older tables.
       conditions.push(`(position_major, position_minor) < ($${params.push(major)}::bigint, $${params.push(minor)}::bigint)`);
     }
-    const { rows } = await this.db.query<HistoryRow>(
-      // Qualified: the bare names would sort by the ::text aliases of HISTORY_COLUMNS ("10" < "9").
-      `SELECT ${HISTORY_COLUMNS} FROM rm_user_history ${whereClause(conditions)}
-        ORDER BY rm_user_history.position_major DESC, rm_user_history.position_minor DESC LIMIT $${params.push(first + 1)}`,
-      params,
-    );
+    // Qualified: the bare names would sort by the ::text aliases of HISTORY_COLUMNS ("10" < "9").
+    const sql = `SELECT ${HISTORY_COLUMNS} FROM rm_user_history ${whereClause(conditions)}
+        ORDER BY rm_user_history.position_major DESC, rm_user_history.position_minor DESC LIMIT $${params.push(first + 1)}`;
+    const { rows } = await this.db.query<HistoryRow>(sql, params, { name: preparedName('rm_history_page', sql) });
     const events = await eventsOfRows(this.events, userId, rows.slice(0, first));
     const eventOf = new Map(rows.slice(0, first).map((row, i) => [row, events[i]!]));
     const pseudonymise = options.pseudonymise ?? ((event: RecordedEvent): RecordedEvent => event);

@@ -1,5 +1,13 @@
-import { getNamedType, GraphQLList, GraphQLObjectType, isListType, isNonNullType, type GraphQLOutputType } from 'graphql';
-import type { MiddlewareFn } from 'type-graphql';
+import {
+  getNamedType,
+  GraphQLList,
+  GraphQLObjectType,
+  isListType,
+  isNonNullType,
+  type GraphQLField,
+  type GraphQLFieldResolver,
+  type GraphQLOutputType,
+} from 'graphql';
 import { fieldVisible, visibility, type AccessKind, type AccessObjects, type MatchFacts, type Viewer, type Visibility } from '../domain/access/policy';
 import { DomainError } from '../domain/shared/decider';
 import type { LifecycleReadModel } from '../../projections/lifecycle/lifecycle.types';
@@ -8,10 +16,10 @@ import type { GraphQLContext } from './context';
 
 /**
  * The GraphQL side of the access policy (`src/domain/access/policy.ts`): which API type is which
- * kind of object, the caller as the policy sees them, and a middleware that runs on every field of
- * the schema. Whatever path reaches an object, the middleware leaves out one the caller may not
- * see (null, or gone from its list) and answers null for a field of it they may not see, so a
- * resolver that forgets to ask is still covered.
+ * kind of object, the caller as the policy sees them, and the check every field of the schema is
+ * wrapped in (`withAccessPolicy`). Whatever path reaches an object, the check leaves out one the
+ * caller may not see (null, or gone from its list) and answers null for a field of it they may not
+ * see, so a resolver that forgets to ask is still covered.
  */
 
 interface AccessServices {
@@ -82,17 +90,29 @@ export const UNGOVERNED_TYPES: readonly string[] = [
 ];
 
 const viewers = new WeakMap<object, Promise<Viewer>>();
+/** The same viewers once loaded, for the fields' checks to read without waiting. */
+const loadedViewers = new WeakMap<object, Viewer>();
+
+const needsRelations = (actor: NonNullable<AccessContext['actor']>): boolean =>
+  (actor.role === 'mentor' || actor.role === 'mentee') && actor.userId !== undefined;
+
+const baseViewer = (actor: NonNullable<AccessContext['actor']>): Viewer => ({
+  role: actor.role,
+  actorId: actor.id,
+  ...(actor.userId !== undefined ? { userId: actor.userId } : {}),
+  programIds: [],
+  matches: [],
+});
 
 const loadViewer = async (context: AccessContext): Promise<Viewer> => {
   const actor = context.actor;
   if (!actor) throw new DomainError('UNAUTHENTICATED', 'Sign in first: send "Authorization: Bearer <token>" with the request.');
-  const base = { role: actor.role, actorId: actor.id, ...(actor.userId !== undefined ? { userId: actor.userId } : {}) };
-  if ((actor.role !== 'mentor' && actor.role !== 'mentee') || actor.userId === undefined) return { ...base, programIds: [], matches: [] };
+  if (!needsRelations(actor)) return baseViewer(actor);
   const { readModel, matching } = context.services as AccessServices;
-  const personas = await readModel.personasOfUsers([actor.userId]);
+  const personas = await readModel.personasOfUsers([actor.userId!]);
   const matchIds = personas.flatMap((persona) => (persona.matchId ? [persona.matchId] : []));
-  const [matches, requests] = await Promise.all([readModel.matchesByIds(matchIds), matching.matchRequestsFor(actor.userId)]);
-  return { ...base, programIds: [...new Set(personas.map((persona) => persona.programId))], matches: [...matches, ...requests] };
+  const [matches, requests] = await Promise.all([readModel.matchesByIds(matchIds), matching.matchRequestsFor(actor.userId!)]);
+  return { ...baseViewer(actor), programIds: [...new Set(personas.map((persona) => persona.programId))], matches: [...matches, ...requests] };
 };
 
 /** The caller as the policy sees them: loaded once per request. */
@@ -101,7 +121,23 @@ export const viewerOf = (context: AccessContext): Promise<Viewer> => {
   if (!viewer) {
     viewer = loadViewer(context);
     viewers.set(context, viewer);
+    viewer.then((loaded) => loadedViewers.set(context, loaded), () => undefined);
   }
+  return viewer;
+};
+
+/**
+ * The caller as the policy sees them, when that is known without waiting: staff need nothing
+ * loaded; participants once their matches were read. Undefined until then (ask `viewerOf`).
+ */
+const viewerNow = (context: AccessContext): Viewer | undefined => {
+  const loaded = loadedViewers.get(context);
+  if (loaded) return loaded;
+  const actor = context.actor;
+  if (!actor || needsRelations(actor)) return undefined;
+  const viewer = baseViewer(actor);
+  loadedViewers.set(context, viewer);
+  viewers.set(context, Promise.resolve(viewer));
   return viewer;
 };
 
@@ -137,21 +173,6 @@ const isEdgeOf = (type: GraphQLOutputType): boolean => {
   return !GOVERNED_TYPES[named.name] && named instanceof GraphQLObjectType && named.getFields().node !== undefined;
 };
 
-const seen = (viewer: Viewer, governed: Governed, object: unknown): boolean =>
-  visibility(viewer, governed.kind, governed.facts(object) as never).visible;
-
-const filterValue = (viewer: Viewer, type: GraphQLOutputType, governed: Governed, edge: boolean, value: unknown): unknown => {
-  if (value === null || value === undefined) return value;
-  const inner = isNonNullType(type) ? type.ofType : type;
-  if (isListType(inner) && Array.isArray(value)) {
-    return value
-      .map((item) => filterValue(viewer, (inner as GraphQLList<GraphQLOutputType>).ofType, governed, edge, item))
-      .filter((item) => item !== null && item !== undefined);
-  }
-  const object = edge ? (value as { node: unknown }).node : value;
-  return seen(viewer, governed, object) ? value : null;
-};
-
 /** Each object's visibility, worked out once per request rather than once per field. */
 const decided = new WeakMap<object, WeakMap<object, Visibility>>();
 
@@ -169,19 +190,59 @@ const visibilityOf = (context: AccessContext, viewer: Viewer, governed: Governed
   return seen;
 };
 
-/**
- * Runs on every field: a field of an object the caller sees only in part answers null unless the
- * policy shows it; a governed object the caller may not see is left out of what any field returns.
- */
-export const accessPolicyMiddleware: MiddlewareFn<AccessContext> = async ({ root, info, context }, next) => {
-  if (!context.actor) return next();
-  const parent = GOVERNED_TYPES[info.parentType.name];
-  if (parent && root && typeof root === 'object' && info.fieldName !== '__typename') {
-    const viewer = await viewerOf(context);
-    if (!fieldVisible(visibilityOf(context, viewer, parent, root), info.fieldName)) return null;
+/** What a field returns with every governed object the caller may not see left out (null, or gone from its list). */
+const filterValue = (context: AccessContext, viewer: Viewer, type: GraphQLOutputType, governed: Governed, edge: boolean, value: unknown): unknown => {
+  if (value === null || value === undefined) return value;
+  const inner = isNonNullType(type) ? type.ofType : type;
+  if (isListType(inner) && Array.isArray(value)) {
+    return value
+      .map((item) => filterValue(context, viewer, (inner as GraphQLList<GraphQLOutputType>).ofType, governed, edge, item))
+      .filter((item) => item !== null && item !== undefined);
   }
-  const result = await next();
-  const governed = governedNodeOf(info.returnType);
-  if (!governed) return result;
-  return filterValue(await viewerOf(context), info.returnType as GraphQLOutputType, governed, isEdgeOf(info.returnType), result);
+  const object = edge ? (value as { node: unknown }).node : value;
+  if (object === null || typeof object !== 'object') return visibility(viewer, governed.kind, governed.facts(object) as never).visible ? value : null;
+  return visibilityOf(context, viewer, governed, object).visible ? value : null;
+};
+
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+
+/**
+ * The access policy on one field of the schema, applied where the schema is built
+ * (`governFields` in schema.ts) to every field of every type. A field of a governed object answers
+ * null unless the policy shows the caller that field of that object; a field that returns governed
+ * objects (or edges of them) leaves out every one the caller may not see, whatever resolver made
+ * them. So every object is checked wherever it is reached, including by a resolver that forgets
+ * to ask. Fields with neither (a program's name, a page's cursor) are returned as they are.
+ * Synchronous once the caller is known (at once for staff, after one read for participants), so
+ * plain fields stay plain values for graphql-js rather than a promise each.
+ */
+export const withAccessPolicy = <Source, Context>(
+  parentType: GraphQLObjectType,
+  field: GraphQLField<Source, Context>,
+  resolve: GraphQLFieldResolver<Source, Context>,
+): GraphQLFieldResolver<Source, Context> => {
+  const parent = GOVERNED_TYPES[parentType.name];
+  const governed = governedNodeOf(field.type);
+  if (!parent && !governed) return resolve;
+  const edge = isEdgeOf(field.type);
+  const fieldName = field.name;
+  const type = field.type;
+  const filtered = (context: AccessContext, viewer: Viewer, result: unknown): unknown =>
+    isPromiseLike(result) ? Promise.resolve(result).then((value) => filterValue(context, viewer, type, governed!, edge, value)) : filterValue(context, viewer, type, governed!, edge, result);
+  const guarded: GraphQLFieldResolver<Source, Context> = (root, args, context, info) => {
+    const access = context as AccessContext;
+    if (!access.actor) return resolve(root, args, context, info);
+    const viewer = viewerNow(access);
+    if (parent && root && typeof root === 'object') {
+      // The field's own object first: nothing of it runs for a caller who may not see the field.
+      if (!viewer) return viewerOf(access).then(() => guarded(root, args, context, info));
+      if (!fieldVisible(visibilityOf(access, viewer, parent, root), fieldName)) return null;
+    }
+    const result = resolve(root, args, context, info);
+    if (!governed) return result;
+    if (viewer) return filtered(access, viewer, result);
+    return Promise.all([result, viewerOf(access)]).then(([value, loaded]) => filterValue(access, loaded, type, governed, edge, value));
+  };
+  return guarded;
 };

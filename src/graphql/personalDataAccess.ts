@@ -1,5 +1,4 @@
-import { getNamedType, isListType, isNonNullType, type GraphQLOutputType } from 'graphql';
-import type { MiddlewareFn } from 'type-graphql';
+import { getNamedType, isListType, isNonNullType, type GraphQLField, type GraphQLFieldResolver, type GraphQLObjectType, type GraphQLOutputType } from 'graphql';
 import { PSEUDONYMISED, readsRaw, type Pseudonyms } from '../audit/pseudonyms';
 import { ERASED } from '../domain/personalData';
 import { userIdForEmail } from '../domain/user/userId';
@@ -11,7 +10,7 @@ import { recordRead, type ReadAuditServices } from './readAudit';
  * whom they name, free text and details left out, unless their token grants `personal-data:raw`,
  * and then each raw read is recorded in the read audit (`RAW_PERSONAL_DATA`). This module decides it
  * for the whole API: `personalDataView` says how a caller reads, `PSEUDONYMISED_FIELDS` lists every
- * field of the API that carries a name, an e-mail or free text, and `pseudonymisationMiddleware`
+ * field of the API that carries a name, an e-mail or free text, and `withPseudonymisation`
  * applies the list wherever such a field is reached. The event log, its states and diffs, and the
  * history sentences are pseudonymised where they are made (`Pseudonyms.event`/`state`), as their
  * personal values sit inside JSON or text; the CSV downloads use `readsRaw` and the row
@@ -104,15 +103,36 @@ const leftOut = (type: GraphQLOutputType, value: unknown): unknown => {
   return typeof value === 'string' && value !== '' ? PSEUDONYMISED : value;
 };
 
-/** Runs on every field: a personal field (`PSEUDONYMISED_FIELDS`) reads as the caller may read it. */
-export const pseudonymisationMiddleware: MiddlewareFn<GraphQLContext<PseudonymServices>> = async ({ root, info, context }, next) => {
-  const rule = PSEUDONYMISED_FIELDS[info.parentType.name]?.[info.fieldName];
-  if (!rule || !context.actor || !root || typeof root !== 'object') return next();
-  const subject = 'names' in rule ? (rule.names(root) ?? null) : ((root as { userId?: string }).userId ?? null);
-  // One raw read per object kind and person in a request, however many of their fields it showed.
-  const view = personalDataView(context, { objectId: subject ?? info.parentType.name, subjectUserId: subject, via: info.parentType.name });
-  const value = await next();
-  if (view === 'raw' || value === null || value === undefined || value === ERASED) return value;
-  if ('names' in rule) return subject === null ? PSEUDONYMISED : view.of(subject);
-  return leftOut(info.returnType, value);
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+
+/**
+ * Pseudonymisation on one field of the schema, applied where the schema is built (`governFields`
+ * in schema.ts) to every field: a personal field (`PSEUDONYMISED_FIELDS`) reads as the caller may
+ * read it, whatever path reached its object; every other field is left as it is.
+ */
+export const withPseudonymisation = <Source, Context>(
+  parentType: GraphQLObjectType,
+  field: GraphQLField<Source, Context>,
+  resolve: GraphQLFieldResolver<Source, Context>,
+): GraphQLFieldResolver<Source, Context> => {
+  const rule = PSEUDONYMISED_FIELDS[parentType.name]?.[field.name];
+  if (!rule) return resolve;
+  const via = parentType.name;
+  const returnType = field.type;
+  return (root, args, context, info) => {
+    const caller = context as GraphQLContext<PseudonymServices>;
+    if (!caller.actor || !root || typeof root !== 'object') return resolve(root, args, context, info);
+    const subject = 'names' in rule ? (rule.names(root) ?? null) : ((root as { userId?: string }).userId ?? null);
+    // One raw read per object kind and person in a request, however many of their fields it showed.
+    const view = personalDataView(caller, { objectId: subject ?? via, subjectUserId: subject, via });
+    const result = resolve(root, args, context, info);
+    if (view === 'raw') return result;
+    const masked = (value: unknown): unknown => {
+      if (value === null || value === undefined || value === ERASED) return value;
+      if ('names' in rule) return subject === null ? PSEUDONYMISED : view.of(subject);
+      return leftOut(returnType, value);
+    };
+    return isPromiseLike(result) ? Promise.resolve(result).then(masked) : masked(result);
+  };
 };

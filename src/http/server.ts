@@ -355,6 +355,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
         return context;
       },
     });
+    // Answers name people and depend on the caller's token: never stored by a cache on the way.
     response.setHeader('cache-control', 'no-store');
     for (const [key, value] of result.headers) response.setHeader(key, value);
     response.statusCode = result.status ?? 200;

@@ -262,6 +262,16 @@ describe('HTTP', () => {
     expect(mutation.status).toBe(405);
   });
 
+  it('marks every GraphQL answer, data or error, as not to be stored by caches', async () => {
+    const answers = [
+      await t.graphql('{ whoAmI }', { token: admin }),
+      await t.graphql('{ whoAmI }'),
+      await t.graphql('{ healt { status } }', { token: admin }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 401, 400]);
+    for (const answer of answers) expect(answer.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('keeps a safe caller correlation id and replaces an unsafe one', async () => {
     const kept = await t.graphql('{ whoAmI }', { token: admin, headers: { 'x-correlation-id': 'checkout-42' } });
     expect(kept.headers.get('x-correlation-id')).toBe('checkout-42');

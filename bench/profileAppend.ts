@@ -317,7 +317,7 @@ const VARIANTS: readonly Variant[] = [
   { name: 'adapter', description: 'SqlEventStore.appendToStreams as it is', append: (_db, store) => storeAppend(store) },
   {
     name: 'adapter-group-commit-off',
-    description: 'SqlEventStore.appendToStreams with group commit off: every append its own es_append_stream call',
+    description: 'SqlEventStore.appendToStreams with group commit off: every append its own es_append_streams call (a batch of one)',
     append: (db) => {
       const alone = SqlEventStore.create(db, { groupCommit: false });
       return async () => storeAppend(await alone)();

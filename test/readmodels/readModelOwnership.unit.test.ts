@@ -3,13 +3,13 @@ import { join, relative, sep } from 'node:path';
 
 /**
  * One read model, one place: a read model's tables (and their indexes and constraints, named after
- * them) are named only in its own folder, projections/<name>/. Every other module, the queries that
+ * them) are named only in its own folder, projections/<name>/. Every other module (src/, bench/), the queries that
  * join several read models included, takes the table names, columns and row mappers from the
  * owner's `*.queries.ts`, so renaming a table or a column is a change in one folder.
  */
 
 const ROOT = join(__dirname, '..', '..');
-const SCANNED = ['src', 'projections'];
+const SCANNED = ['src', 'projections', 'bench'];
 
 const sourceFiles = (dir: string): string[] =>
   readdirSync(dir).flatMap((name) => {

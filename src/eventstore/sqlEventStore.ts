@@ -832,7 +832,40 @@ $$;
  * versions (an instance of the previous release during a rolling upgrade) with its signature, its
  * result and its ES409 error, as a call of es_append_streams.
  */
-const ONE_APPEND_BODY = /* sql */ `
+/** Replaces `from` in `sql`, which must hold it once (a derived migration must not silently differ). */
+const replacedOnce = (sql: string, from: string, to: string): string => {
+  if (sql.split(from).length !== 2) throw new Error(`event-store migration: expected one "${from}" to replace`);
+  return sql.replace(from, to);
+};
+
+/**
+ * es_append_streams as 0003 wrote it, but a batch of one (every lone append now) skips the query
+ * that sorts the appends by stream id: that query, run on every call, made a lone append cost more
+ * PostgreSQL CPU than es_append_stream's own body did (bench/profileAppend.ts --serial
+ * lone-0002-body lone-streams-of-one). Derived from 0003's text so the body stays written once.
+ */
+const APPEND_STREAMS_OF_ONE = replacedOnce(
+  replacedOnce(
+    GROUP_COMMIT,
+    `  chain bytea[];
+BEGIN
+  FOR k IN SELECT x.ordinal FROM unnest(p_stream_ids) WITH ORDINALITY AS x(stream_id, ordinal) ORDER BY x.stream_id, x.ordinal LOOP`,
+    `  chain bytea[];
+  ordering integer[];
+BEGIN
+  IF cardinality(p_stream_ids) = 1 THEN
+    ordering := '{1}';
+  ELSE
+    SELECT array_agg(x.ordinal::integer ORDER BY x.stream_id, x.ordinal) INTO ordering
+      FROM unnest(p_stream_ids) WITH ORDINALITY AS x(stream_id, ordinal);
+  END IF;
+  FOREACH k IN ARRAY ordering LOOP`,
+  ),
+  '-- Several appends, each to one stream without an idempotency key, in one transaction.',
+  '-- Several appends (or one: an append on its own), each to one stream without an idempotency key, in one transaction.',
+);
+
+const ONE_APPEND_BODY = /* sql */ `${APPEND_STREAMS_OF_ONE}
 CREATE OR REPLACE FUNCTION es_append_stream(p_stream_id text, p_expected text, p_ids uuid[], p_types text[],
                                             p_schema_versions integer[], p_data jsonb, p_metadata jsonb,
                                             p_personal jsonb DEFAULT NULL)

@@ -517,8 +517,8 @@ const DETAILS = `**Method.** Each timed run starts 16 async writers in one Node 
 is up. Store side: \`SqlEventStore.appendToStreams\` with one \`UserStatusChanged\` event (uuid id, a small
 \`data\` object, metadata with actor, occurredAt, reason, correlation and causation ids, command) and
 \`expectedRevision: 'no_stream'\` on a new stream \`user-<uuid>\` each time, **with the store's group commit
-on, as it ships**: an append goes out at once as its own \`es_append_stream\` call while fewer than 4 append
-calls are in flight; appends that arrive while 4 are in flight queue, and each call that ends sends the
+on, as it ships**: an append goes out at once as its own \`es_append_streams\` call (a batch of one) while
+fewer than 4 append calls are in flight; appends that arrive while 4 are in flight queue, and each call that ends sends the
 queue (up to 64) as one \`es_append_streams\` call, one transaction and one commit. The column "store
 appends per call" is acknowledged appends / append calls the store sent (counted around its database);
 1.0 means no batching. The rows "group commit off" are the same store with \`{ groupCommit: false }\`

@@ -28,6 +28,9 @@ import { ProjectionRunner } from '../src/projectionEngine/runner';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
 import { SqlLifecycleReadModel, serverProjections } from '../projections';
+import { MATCHES_TABLE } from '../projections/matches/matches.queries';
+import { USER_HISTORY_TABLE } from '../projections/userHistory/userHistory.queries';
+import { PERSONAS_TABLE, USERS_TABLE } from '../projections/users/users.queries';
 import type { Benchmark, BenchmarkReport } from './benchmark';
 import { fmt, processesCpuUs } from './appendThroughput';
 
@@ -801,11 +804,11 @@ export const eventLogScale: Benchmark = {
         await checkReadModels(db, seeded);
         const historySize = (
           await db.query<{ size: string; bytes: string }>(
-            `SELECT pg_size_pretty(pg_total_relation_size('rm_user_history')) AS size,
-                    (pg_relation_size('rm_user_history') / greatest(count(*), 1))::text AS bytes FROM rm_user_history`,
+            `SELECT pg_size_pretty(pg_total_relation_size('${USER_HISTORY_TABLE}')) AS size,
+                    (pg_relation_size('${USER_HISTORY_TABLE}') / greatest(count(*), 1))::text AS bytes FROM ${USER_HISTORY_TABLE}`,
           )
         ).rows[0]!;
-        log(`  rm_user_history after the replay: ${historySize.size} with its indexes, ${historySize.bytes} bytes a row (heap)`);
+        log(`  ${USER_HISTORY_TABLE} after the replay: ${historySize.size} with its indexes, ${historySize.bytes} bytes a row (heap)`);
   
         // (b') The same rebuild in place (`npm run projections -- rebuild --all`): the tables emptied, the
         // log applied to them with applyBatch (rows read back from the tables) in the runner's batches,
@@ -864,7 +867,7 @@ export const eventLogScale: Benchmark = {
             fmt(nodeSeconds, 1),
             fmt(seeded.events / nodeSeconds),
             fmt(seeded.events / nodeSeconds / plainRate, 2),
-            `readAll ${fmt(meter.readAllMs / 1000, 1)} s (overlapping: read ahead); per projection above; rm_user_history ${historySize.size} (${historySize.bytes} bytes a row)`,
+            `readAll ${fmt(meter.readAllMs / 1000, 1)} s (overlapping: read ahead); per projection above; ${USER_HISTORY_TABLE} ${historySize.size} (${historySize.bytes} bytes a row)`,
           ],
           [
             `${label}: rebuild of all ${serverProjections.length} projections in place (tables emptied, runner batches of ${fmt(batchSize)}, indexes kept)`,
@@ -1023,10 +1026,10 @@ a MATERIALIZED CTE feeding several tables, JIT, four loads at once, counting thr
 const checkReadModels = async (db: SqlDatabase, seeded: SeedResult, outbox = 0): Promise<void> => {
   const count = (type: string) => seeded.types.find((t) => t.type === type)?.count ?? 0;
   const { rows } = await db.query<{ users: string; personas: string; matches: string; history: string; outbox: string; closed: string }>(
-    `SELECT (SELECT count(*) FROM rm_users)::text AS users, (SELECT count(*) FROM rm_personas)::text AS personas,
-            (SELECT count(*) FROM rm_matches)::text AS matches, (SELECT count(*) FROM rm_user_history)::text AS history,
+    `SELECT (SELECT count(*) FROM ${USERS_TABLE})::text AS users, (SELECT count(*) FROM ${PERSONAS_TABLE})::text AS personas,
+            (SELECT count(*) FROM ${MATCHES_TABLE})::text AS matches, (SELECT count(*) FROM ${USER_HISTORY_TABLE})::text AS history,
             (SELECT count(*) FROM notification_outbox)::text AS outbox,
-            (SELECT count(*) FROM rm_matches WHERE status = 'CLOSED')::text AS closed`,
+            (SELECT count(*) FROM ${MATCHES_TABLE} WHERE status = 'CLOSED')::text AS closed`,
   );
   const found = rows[0]!;
   const matchEvents = MATCH_EVENT_TYPES.reduce((n, type) => n + count(type), 0);

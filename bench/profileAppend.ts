@@ -1,4 +1,4 @@
-import { SqlEventStore } from '../src/eventstore/sqlEventStore';
+import { EVENT_STORE_MIGRATIONS, SqlEventStore } from '../src/eventstore/sqlEventStore';
 import { openPostgres } from '../src/sql/postgres';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
 import { Pool } from 'pg';
@@ -307,6 +307,28 @@ const OLD_PERSONAL_CTE = `WITH a AS (SELECT es_append_stream($1, $2, $3::uuid[],
      WHERE (SELECT a.result FROM a) IS NOT NULL)
   SELECT result FROM a`;
 
+/**
+ * The lone append's own body as migration 0002 shipped it (es_append_stream before 0004 made it a call
+ * of es_append_streams), under another name: the two single-stream bodies head to head (`--serial
+ * lone-0002-body lone-streams-of-one`).
+ */
+const LONE_0002_FUNCTION = (() => {
+  const sql = EVENT_STORE_MIGRATIONS.migrations.find((m) => m.name === '0002_personal_data_columns')!.sql;
+  const start = sql.indexOf('CREATE OR REPLACE FUNCTION es_append_stream(');
+  const end = sql.indexOf('\n$$;', start) + '\n$$;'.length;
+  return sql.slice(start, end).replace('FUNCTION es_append_stream(', 'FUNCTION es_append_stream_0002(');
+})();
+
+/** es_append_streams as migration 0003 shipped it (before 0004 let a batch of one skip its sort), under another name. */
+const STREAMS_0003_FUNCTION = EVENT_STORE_MIGRATIONS.migrations
+  .find((m) => m.name === '0003_group_commit')!
+  .sql.replace('FUNCTION es_append_streams(', 'FUNCTION es_append_streams_0003(');
+
+const loneParams = (): unknown[] => {
+  const { streamId, event } = userStatusChanged();
+  return [streamId, 'no_stream', [event.id], [event.type], [event.schemaVersion], JSON.stringify([event.data]), JSON.stringify([event.metadata])];
+};
+
 const withoutReason = (): ReturnType<typeof userStatusChanged> => {
   const { streamId, event } = userStatusChanged();
   const { reason: _reason, ...metadata } = event.metadata;
@@ -317,10 +339,47 @@ const VARIANTS: readonly Variant[] = [
   { name: 'adapter', description: 'SqlEventStore.appendToStreams as it is', append: (_db, store) => storeAppend(store) },
   {
     name: 'adapter-group-commit-off',
-    description: 'SqlEventStore.appendToStreams with group commit off: every append its own es_append_stream call',
+    description: 'SqlEventStore.appendToStreams with group commit off: every append its own es_append_streams call (a batch of one)',
     append: (db) => {
       const alone = SqlEventStore.create(db, { groupCommit: false });
       return async () => storeAppend(await alone)();
+    },
+  },
+  {
+    name: 'lone-0002-body',
+    description: 'one event to a new stream by the lone-append body of migration 0002 (es_append_stream before 0004), prepared',
+    setup: LONE_0002_FUNCTION,
+    append: (db) => async () => {
+      await db.query(
+        `SELECT es_append_stream_0002($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::jsonb, $7::jsonb, NULL) AS result`,
+        loneParams(),
+        { name: 'lone-0002-body' },
+      );
+    },
+  },
+  {
+    name: 'lone-streams-of-one',
+    description: 'the same append as es_append_streams with a batch of one (what the adapter sends since 0004), prepared',
+    append: (db) => async () => {
+      const [streamId, expected, ids, types, versions, data, metadata] = loneParams();
+      await db.query(
+        `SELECT es_append_streams($1::text[], $2::text[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], $7::integer[], $8::jsonb, $9::jsonb, $10::jsonb) AS results`,
+        [[streamId], [expected], [1], [0], ids, types, versions, data, metadata, null],
+        { name: 'lone-streams-of-one' },
+      );
+    },
+  },
+  {
+    name: 'lone-0003-streams-of-one',
+    description: 'the same append as a batch of one of es_append_streams as migration 0003 shipped it, prepared',
+    setup: STREAMS_0003_FUNCTION,
+    append: (db) => async () => {
+      const [streamId, expected, ids, types, versions, data, metadata] = loneParams();
+      await db.query(
+        `SELECT es_append_streams_0003($1::text[], $2::text[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], $7::integer[], $8::jsonb, $9::jsonb, $10::jsonb) AS results`,
+        [[streamId], [expected], [1], [0], ids, types, versions, data, metadata, null],
+        { name: 'lone-0003-streams-of-one' },
+      );
     },
   },
   {

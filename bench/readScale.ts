@@ -10,6 +10,8 @@ import { createContextFactory } from '../src/graphql/context';
 import { createLogger } from '../src/log';
 import type { SqlDatabase, SqlExecutor } from '../src/sql/sqlDatabase';
 import { SqlLifecycleReadModel } from '../projections/lifecycle/lifecycle.queries';
+import { USER_HISTORY_TABLE } from '../projections/userHistory/userHistory.queries';
+import { USERS_TABLE } from '../projections/users/users.queries';
 import type { Benchmark, BenchmarkReport } from './benchmark';
 import { benchAppConfig, openBenchDatabase } from './readAudit';
 
@@ -36,7 +38,7 @@ const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US',
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /**
- * Users 1..n straight into rm_users, as the projection writes them: names of 30 first names and 64,000 three-syllable surnames, e-mails
+ * Users 1..n straight into the users table, as the projection writes them: names of 30 first names and 64,000 three-syllable surnames, e-mails
  * first.surname<n>@domain, statuses A 60 % / SI 20 % / AI 10 % / IW 5 % / IR 5 %, a third mentors,
  * ten programs, each attribute drawn from its own hash of n (independent of the others and of
  * the name order). Deterministic: size n holds the same users whichever sizes ran before.
@@ -58,7 +60,7 @@ WITH words AS (
          words.domains[1 + h_other % 4] AS domain, words.statuses[1 + h_status % 20] AS status
     FROM numbered, words
 )
-INSERT INTO rm_users (user_id, email, normalized_email, name, program_id, role, company, manager_name, manager_email, user_status,
+INSERT INTO ${USERS_TABLE} (user_id, email, normalized_email, name, program_id, role, company, manager_name, manager_email, user_status,
                       application_completed, registered_at, updated_at, profile, last_position_major, last_position_minor)
 SELECT 'bench-user-' || lpad(i::text, 7, '0'), email, lower(email), first_name || ' ' || surname, 'bench-program-' || (h_other / 4) % 10,
        CASE WHEN (h_other / 40) % 3 = 0 THEN 'MENTOR' ELSE 'MENTEE' END, NULL, NULL, NULL, status,
@@ -78,12 +80,12 @@ const secondaryIndexes = async (db: SqlDatabase, table: string): Promise<{ name:
   ).rows;
 
 export const fillUsers = async (db: SqlDatabase, from: number, to: number): Promise<void> => {
-  const indexes = await secondaryIndexes(db, 'rm_users');
+  const indexes = await secondaryIndexes(db, USERS_TABLE);
   for (const index of indexes) await db.query(`DROP INDEX ${index.name}`);
   const chunk = 200_000;
   for (let start = from; start <= to; start += chunk) await db.query(FILL_USERS, [start, Math.min(to, start + chunk - 1)]);
   for (const index of indexes) await db.query(index.definition);
-  await db.query(db.kind === 'postgres' ? 'VACUUM ANALYZE rm_users' : 'ANALYZE rm_users');
+  await db.query(db.kind === 'postgres' ? `VACUUM ANALYZE ${USERS_TABLE}` : `ANALYZE ${USERS_TABLE}`);
 };
 
 /**
@@ -252,7 +254,7 @@ export const readScale: Benchmark = {
         userTargets.push(target);
       }
       // User 500 is the same person at every size: their e-mail's local part finds them alone, their surname them and their namesakes.
-      const needle = (await userTargets[0]!.db.query<{ email: string; name: string }>(`SELECT email, name FROM rm_users WHERE user_id = 'bench-user-0000500'`)).rows[0]!;
+      const needle = (await userTargets[0]!.db.query<{ email: string; name: string }>(`SELECT email, name FROM ${USERS_TABLE} WHERE user_id = 'bench-user-0000500'`)).rows[0]!;
       const emailFragment = needle.email.split('@')[0]!;
       const surname = needle.name.split(' ')[1]!;
       const searchCondition = (text: string) => ({ where: `u.name ILIKE $1 OR u.email ILIKE $1`, params: [`%${text}%`] });
@@ -268,7 +270,7 @@ export const readScale: Benchmark = {
         plans.push(`- ${name}: ${await planOf(userTargets[userSizes.indexOf(plannedSize)]!.db, filter ?? {})}`);
         const matches: number[] = [];
         for (const target of userTargets) {
-          matches.push(Number((await target.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_users u WHERE ${where.where}`, where.params)).rows[0]!.n));
+          matches.push(Number((await target.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${USERS_TABLE} u WHERE ${where.where}`, where.params)).rows[0]!.n));
         }
         const once = userTargets.map((target, i) =>
           target.call(USERS_QUERY, filter ? { filter } : {}, (data: any) => {
@@ -302,7 +304,7 @@ export const readScale: Benchmark = {
         await app.services.commands.changeUserStatus(context(), userId, 'IW');
         const entriesOf = async () => {
           if (!(await app.services.catchUpProjections())) throw new Error('read-scale: the projections did not catch up');
-          return Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_user_history WHERE user_id = $1`, [userId])).rows[0]!.n);
+          return Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${USER_HISTORY_TABLE} WHERE user_id = $1`, [userId])).rows[0]!.n);
         };
         const stream = userStream(userId);
         const { events, currentRevision } = await app.store.readStream(stream);
@@ -336,7 +338,7 @@ export const readScale: Benchmark = {
         userIds.push(userId);
         entryCounts.push(entries);
       }
-      await db.query(db.kind === 'postgres' ? 'VACUUM ANALYZE rm_user_history' : 'ANALYZE rm_user_history');
+      await db.query(db.kind === 'postgres' ? `VACUUM ANALYZE ${USER_HISTORY_TABLE}` : `ANALYZE ${USER_HISTORY_TABLE}`);
       await measureAll(
         'userHistory(first: 20)',
         entryCounts,
@@ -401,7 +403,7 @@ read model, read audit), as an admin: \`users(first: 20)\` with the filter of th
 \`userHistory(first: 20)\` (id, sentence, time, actor). Every size has its own database (a fresh schema) and app,
 all open at once, and each query is measured on all sizes side by side: ${rounds} rounds, each a block of calls
 on every size in turn (the order rotating), so every size meets the same moments of the machine's load; the
-p99 ratio to the smallest size is the flatness figure. The users are written straight into \`rm_users\` by bulk
+p99 ratio to the smallest size is the flatness figure. The users are written straight into \`${USERS_TABLE}\` by bulk
 \`INSERT ... SELECT FROM generate_series\` (the table's secondary indexes dropped before and built after, as a
 replay builds them, then \`VACUUM ANALYZE\`); nothing goes through the event log for them: appending a million
 registrations through the API would take hours on this machine, and the \`users\` query reads only the read model.

@@ -1,6 +1,9 @@
 import { DateTime } from 'luxon';
 import type { SqlExecutor } from '../../src/sql/sqlDatabase';
 import { isoTimestamp } from '../shared/projectionSupport';
+import { MATCHES_TABLE } from '../matches/matches.queries';
+import { PROGRAMS_TABLE } from '../programs/programs.queries';
+import { PERSONAS_TABLE, USERS_TABLE } from '../users/users.queries';
 
 /**
  * The bi-weekly manager report (seed 004): for one manager, each of their employees "who are
@@ -126,7 +129,7 @@ export class SqlManagerReportQueries {
   async managers(): Promise<readonly string[]> {
     const { rows } = await this.db.query<{ manager_email: string }>(
       `SELECT DISTINCT lower(u.manager_email) AS manager_email
-         FROM rm_users u JOIN rm_personas p ON p.user_id = u.user_id
+         FROM ${USERS_TABLE} u JOIN ${PERSONAS_TABLE} p ON p.user_id = u.user_id
         WHERE u.manager_email IS NOT NULL ORDER BY 1`,
       [],
     );
@@ -138,9 +141,9 @@ export class SqlManagerReportQueries {
     const { rows: mentors } = await this.db.query<MentorRow>(
       `SELECT DISTINCT u.user_id, p.role, u.name, u.email, u.company, u.user_status, ${isoTimestamp('u.registered_at')} AS registered_at,
               p.program_id, pr.name AS program_name, pr.time_zone
-         FROM rm_users u
-         JOIN rm_personas p ON p.user_id = u.user_id
-         JOIN rm_programs pr ON pr.program_id = p.program_id
+         FROM ${USERS_TABLE} u
+         JOIN ${PERSONAS_TABLE} p ON p.user_id = u.user_id
+         JOIN ${PROGRAMS_TABLE} pr ON pr.program_id = p.program_id
         WHERE lower(u.manager_email) = lower($1)
         ORDER BY u.name, p.program_id, p.role DESC`,
       [managerEmail.trim()],
@@ -151,12 +154,12 @@ export class SqlManagerReportQueries {
       // Only the employee's side of each match: the partner's user id is not even read.
       `SELECT m.mentor_user_id AS participant_user_id, 'MENTOR' AS role, m.program_id, m.status, m.pending_approvals,
               ${isoTimestamp('m.activated_at')} AS activated_at, ${isoTimestamp('m.created_at')} AS created_at, m.created_at AS created_order, m.match_id
-         FROM rm_matches m
+         FROM ${MATCHES_TABLE} m
         WHERE m.mentor_user_id = ANY($1::text[])
        UNION ALL
        SELECT m.mentee_user_id AS participant_user_id, 'MENTEE' AS role, m.program_id, m.status, m.pending_approvals,
               ${isoTimestamp('m.activated_at')} AS activated_at, ${isoTimestamp('m.created_at')} AS created_at, m.created_at AS created_order, m.match_id
-         FROM rm_matches m
+         FROM ${MATCHES_TABLE} m
         WHERE m.mentee_user_id = ANY($1::text[])
         ORDER BY created_order DESC, match_id DESC`,
       [userIds],

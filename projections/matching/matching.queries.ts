@@ -15,7 +15,10 @@ import type {
   UnmatchedMenteeView,
 } from './matching.types';
 import type { SqlExecutor } from '../../src/sql/sqlDatabase';
-import { MATCH_COLUMNS, decodeCursor, encodeCursor, requireFirst, toMatch, toPage, whereClause, type MatchRow } from '../lifecycle/lifecycle.queries';
+import { decodeCursor, encodeCursor, requireFirst, toPage, whereClause } from '../shared/paging';
+import { MATCHES_TABLE, MATCH_COLUMNS, toMatch, type MatchRow } from '../matches/matches.queries';
+import { PROGRAMS_TABLE, SqlProgramQueries, programMentorCapacity } from '../programs/programs.queries';
+import { MENTOR_CAPACITIES_TABLE, PERSONAS_TABLE, USERS_TABLE } from '../users/users.queries';
 import { isoTimestamp } from '../shared/projectionSupport';
 
 // ---------------------------------------------------------------------------------------------
@@ -28,10 +31,10 @@ type AddParam = (value: unknown) => string;
 const UNMATCHED_MENTEES = /* sql */ `
   SELECT p.persona_id, p.user_id, u.name, u.email, p.program_id, p.partner_site_id,
          ${isoTimestamp('p.invited_at')} AS invited_at,
-         (SELECT count(*) FROM rm_matches m WHERE m.mentee_persona_id = p.persona_id AND m.status = 'REQUESTED')::integer AS open_requests,
-         (SELECT count(*) FROM rm_matches m WHERE m.mentee_persona_id = p.persona_id AND m.status = 'STAGED')::integer AS staged_matches
-    FROM rm_personas p
-    JOIN rm_users u ON u.user_id = p.user_id
+         (SELECT count(*) FROM ${MATCHES_TABLE} m WHERE m.mentee_persona_id = p.persona_id AND m.status = 'REQUESTED')::integer AS open_requests,
+         (SELECT count(*) FROM ${MATCHES_TABLE} m WHERE m.mentee_persona_id = p.persona_id AND m.status = 'STAGED')::integer AS staged_matches
+    FROM ${PERSONAS_TABLE} p
+    JOIN ${USERS_TABLE} u ON u.user_id = p.user_id
    WHERE p.program_id = $1 AND p.role = 'MENTEE' AND p.persona_status = 'ACTIVE' AND p.match_status = 'RTBM'
      AND u.user_status = 'A'`;
 
@@ -50,27 +53,27 @@ const availableMentorsSql = (add: AddParam) => {
            count(*) FILTER (WHERE p.match_status = 'RTBM')::integer AS ready,
            (array_agg(p.persona_id ORDER BY p.match_status = 'RTBM' DESC, p.number)
               FILTER (WHERE p.match_status = 'RTBM' OR (p.match_status = 'MATCHED' AND NOT p.match_completed)))[1] AS persona_id
-      FROM rm_personas p
+      FROM ${PERSONAS_TABLE} p
      WHERE p.program_id = $1 AND p.role = 'MENTOR' AND p.persona_status = 'ACTIVE'
      GROUP BY p.user_id
   ), open AS (
     SELECT m.mentor_user_id AS user_id,
            count(*) FILTER (WHERE m.status = 'STAGED')::integer AS staged,
            count(*) FILTER (WHERE m.status = 'REQUESTED')::integer AS requested
-      FROM rm_matches m
+      FROM ${MATCHES_TABLE} m
      WHERE m.program_id = $1 AND m.status IN ('STAGED', 'REQUESTED')
      GROUP BY m.mentor_user_id
   ), mentors AS (
     SELECT u.user_id, pe.persona_id, u.name, u.email, $1::text AS program_id,
            COALESCE(c.capacity,
-                    (SELECT (r.settings->>'mentorCapacity')::integer FROM rm_programs r WHERE r.program_id = $1),
+                    (SELECT ${programMentorCapacity('r')} FROM ${PROGRAMS_TABLE} r WHERE r.program_id = $1),
                     ${defaultCapacity}::integer) AS capacity,
            c.capacity IS NULL AS capacity_is_program_default,
            pe.live AS live_matches, COALESCE(o.staged, 0) AS staged_matches, COALESCE(o.requested, 0) AS open_requests
       FROM personas pe
-      JOIN rm_users u ON u.user_id = pe.user_id AND u.user_status = 'A'
+      JOIN ${USERS_TABLE} u ON u.user_id = pe.user_id AND u.user_status = 'A'
       LEFT JOIN open o ON o.user_id = pe.user_id
-      LEFT JOIN rm_mentor_capacities c ON c.user_id = pe.user_id AND c.program_id = $1
+      LEFT JOIN ${MENTOR_CAPACITIES_TABLE} c ON c.user_id = pe.user_id AND c.program_id = $1
      WHERE pe.ready > 0 OR pe.live > 0
   )
   SELECT mentors.*, capacity - live_matches - staged_matches AS capacity_left
@@ -81,9 +84,9 @@ const availableMentorsSql = (add: AddParam) => {
 /** `MatchRow` plus both participants' names; a match's users always registered before it. */
 const MATCH_DETAIL_FROM = /* sql */ `
   SELECT ${MATCH_COLUMNS}, mu.name AS mentor_name, mu.email AS mentor_email, tu.name AS mentee_name, tu.email AS mentee_email
-    FROM rm_matches m
-    JOIN rm_users mu ON mu.user_id = m.mentor_user_id
-    JOIN rm_users tu ON tu.user_id = m.mentee_user_id`;
+    FROM ${MATCHES_TABLE} m
+    JOIN ${USERS_TABLE} mu ON mu.user_id = m.mentor_user_id
+    JOIN ${USERS_TABLE} tu ON tu.user_id = m.mentee_user_id`;
 
 // ---------------------------------------------------------------------------------------------
 // Rows
@@ -215,12 +218,16 @@ const requireLimit = (limit: number): number => {
 const EXPORT_BATCH = 500;
 
 /**
- * The matching read model over the `rm_` tables of the lifecycle projections. Reads only; it sees
+ * The matching read model over the tables of the lifecycle read models (programs, users, matches), named by their folders. Reads only; it sees
  * whatever the runner has applied so far (the scheduler's moves are decided again on the streams,
  * so a row that is a little behind at worst makes a move that is then refused).
  */
 export class SqlMatchingReadModel implements MatchingReadModel {
-  constructor(private readonly db: SqlExecutor) {}
+  private readonly programs: SqlProgramQueries;
+
+  constructor(private readonly db: SqlExecutor) {
+    this.programs = new SqlProgramQueries(db);
+  }
 
   async funnel(programId: string): Promise<MatchingFunnel> {
     const mentors = this.params(programId);
@@ -232,7 +239,7 @@ export class SqlMatchingReadModel implements MatchingReadModel {
       ),
       this.db.query<{ available: number }>(`SELECT count(*)::integer AS available FROM (${availableMentorsSql(mentors.add)}) mentors`, mentors.values),
       this.db.query<{ status: string; total: number }>(
-        `SELECT status, count(*)::integer AS total FROM rm_matches
+        `SELECT status, count(*)::integer AS total FROM ${MATCHES_TABLE}
           WHERE program_id = $1 AND status IN ('STAGED', 'REQUESTED', 'ACTIVE', 'COMPLETED') GROUP BY status`,
         [programId],
       ),
@@ -303,7 +310,7 @@ export class SqlMatchingReadModel implements MatchingReadModel {
       conditions.push(`(m.created_at, m.match_id) < ($${pageValues.push(createdAt)}::timestamptz, $${pageValues.push(matchId)}::text)`);
     }
     const [total, { rows }] = await Promise.all([
-      this.db.query<{ total: number }>(`SELECT count(*)::integer AS total FROM rm_matches m ${whereClause(filters)}`, values),
+      this.db.query<{ total: number }>(`SELECT count(*)::integer AS total FROM ${MATCHES_TABLE} m ${whereClause(filters)}`, values),
       this.db.query<MatchDetailRow>(
         `${MATCH_DETAIL_FROM} ${whereClause(conditions)} ORDER BY m.created_at DESC, m.match_id DESC LIMIT $${pageValues.push(first + 1)}`,
         pageValues,
@@ -329,7 +336,7 @@ export class SqlMatchingReadModel implements MatchingReadModel {
 
   async stagedMatchIds(programId: string): Promise<readonly string[]> {
     const { rows } = await this.db.query<{ match_id: string }>(
-      `SELECT match_id FROM rm_matches WHERE program_id = $1 AND status = 'STAGED' ORDER BY created_at, match_id`,
+      `SELECT match_id FROM ${MATCHES_TABLE} WHERE program_id = $1 AND status = 'STAGED' ORDER BY created_at, match_id`,
       [programId],
     );
     return rows.map((row) => row.match_id);
@@ -363,11 +370,11 @@ export class SqlMatchingReadModel implements MatchingReadModel {
       other_match_id: string | null;
     }>(
       `SELECT m.match_id, m.program_id, m.mentor_user_id, m.mentee_user_id, m.status, tp.match_id AS other_match_id
-         FROM rm_matches m
-         JOIN rm_personas tp ON tp.persona_id = m.mentee_persona_id
-         LEFT JOIN rm_personas mp ON mp.persona_id = m.mentor_persona_id
-         LEFT JOIN rm_users tu ON tu.user_id = m.mentee_user_id
-         LEFT JOIN rm_users mu ON mu.user_id = m.mentor_user_id
+         FROM ${MATCHES_TABLE} m
+         JOIN ${PERSONAS_TABLE} tp ON tp.persona_id = m.mentee_persona_id
+         LEFT JOIN ${PERSONAS_TABLE} mp ON mp.persona_id = m.mentor_persona_id
+         LEFT JOIN ${USERS_TABLE} tu ON tu.user_id = m.mentee_user_id
+         LEFT JOIN ${USERS_TABLE} mu ON mu.user_id = m.mentor_user_id
         WHERE m.status IN ('REQUESTED', 'STAGED')
           AND tp.match_id IS DISTINCT FROM m.match_id
           -- A persona stays RTBM when its user leaves Active (seed 001's table has no move back), so
@@ -389,12 +396,8 @@ export class SqlMatchingReadModel implements MatchingReadModel {
     }));
   }
 
-  async programSummary(programId: string): Promise<MatchingProgramSummary | null> {
-    const { rows } = await this.db.query<{ program_id: string; name: string; time_zone: string }>(
-      `SELECT program_id, name, time_zone FROM rm_programs WHERE program_id = $1`,
-      [programId],
-    );
-    return rows[0] ? { programId: rows[0].program_id, name: rows[0].name, timeZone: rows[0].time_zone } : null;
+  programSummary(programId: string): Promise<MatchingProgramSummary | null> {
+    return this.programs.summary(programId);
   }
 
   async *matchesForExport(programId: string, statuses: readonly MatchLifecycleStatus[]): AsyncGenerator<MatchExportRow> {
@@ -410,10 +413,10 @@ export class SqlMatchingReadModel implements MatchingReadModel {
         `SELECT m.match_id, m.mentor_user_id, m.mentee_user_id, r.name AS program_name, r.time_zone, mu.name AS mentor_name, mu.email AS mentor_email,
                 tu.name AS mentee_name, tu.email AS mentee_email, m.status, m.source, m.score,
                 ${isoTimestamp(matchedAt)} AS matched_at
-           FROM rm_matches m
-           JOIN rm_programs r ON r.program_id = m.program_id
-           JOIN rm_users mu ON mu.user_id = m.mentor_user_id
-           JOIN rm_users tu ON tu.user_id = m.mentee_user_id
+           FROM ${MATCHES_TABLE} m
+           JOIN ${PROGRAMS_TABLE} r ON r.program_id = m.program_id
+           JOIN ${USERS_TABLE} mu ON mu.user_id = m.mentor_user_id
+           JOIN ${USERS_TABLE} tu ON tu.user_id = m.mentee_user_id
           WHERE m.program_id = $1 AND m.status = ANY($2::text[]) ${keyset}
           ORDER BY ${matchedAt}, m.match_id
           LIMIT $${values.push(EXPORT_BATCH)}`,
@@ -445,7 +448,7 @@ export class SqlMatchingReadModel implements MatchingReadModel {
   private async due(status: 'REQUESTED' | 'ACTIVE', column: 'expires_at' | 'ends_at', now: string, limit: number): Promise<readonly DueMatch[]> {
     const { rows } = await this.db.query<DueRow>(
       `SELECT match_id, program_id, mentor_user_id, mentee_user_id, ${isoTimestamp(column)} AS due_at
-         FROM rm_matches
+         FROM ${MATCHES_TABLE}
         WHERE status = '${status}' AND ${column} <= $1::timestamptz
         ORDER BY ${column}, match_id
         LIMIT $2`,

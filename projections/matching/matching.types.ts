@@ -4,7 +4,7 @@ import type { MatchView, Page, PageRequest } from '../lifecycle/lifecycle.types'
 /**
  * Read side of the matching workflows (seed 002): the funnel an admin works from, the lists behind
  * it, participants' requests, and what the scheduler and the CSV export read. Built from the
- * `rm_` tables of the lifecycle projections; see `matching.queries.ts`.
+ * tables of the lifecycle read models; see `matching.queries.ts`.
  */
 
 /** Where a program's matching stands. */

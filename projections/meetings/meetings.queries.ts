@@ -4,6 +4,9 @@ import type { MeetingLifecycleState } from '../../src/domain/meeting/meeting';
 import { DEFAULT_PROGRAM_SETTINGS, SETTING_LIMITS } from '../../src/domain/program/program';
 import type { SqlExecutor } from '../../src/sql/sqlDatabase';
 import { isoTimestamp } from '../shared/projectionSupport';
+import { MATCHES_TABLE } from '../matches/matches.queries';
+import { PROGRAMS_TABLE } from '../programs/programs.queries';
+import { USERS_TABLE } from '../users/users.queries';
 
 // ---------------------------------------------------------------------------------------------
 // Views
@@ -163,7 +166,7 @@ const toMeeting = (row: MeetingRow): MeetingView => ({
 const NEEDING_CHECK_IN = /* sql */ `
   WITH active AS (
     SELECT m.match_id, m.mentor_user_id, m.mentee_user_id, COALESCE(m.activated_at, m.created_at) AS live_since
-      FROM rm_matches m
+      FROM ${MATCHES_TABLE} m
      WHERE m.program_id = $1 AND m.status = 'ACTIVE'
   ), met AS (
     SELECT e.match_id,
@@ -189,8 +192,8 @@ const NEEDING_CHECK_IN = /* sql */ `
     FROM active a
     LEFT JOIN met ON met.match_id = a.match_id
     LEFT JOIN streak s ON s.match_id = a.match_id
-    LEFT JOIN rm_users mu ON mu.user_id = a.mentor_user_id
-    LEFT JOIN rm_users tu ON tu.user_id = a.mentee_user_id
+    LEFT JOIN ${USERS_TABLE} mu ON mu.user_id = a.mentor_user_id
+    LEFT JOIN ${USERS_TABLE} tu ON tu.user_id = a.mentee_user_id
    WHERE COALESCE(met.last_met_at, a.live_since) <= $3::timestamptz OR COALESCE(s.missed, 0) >= $4::integer
    ORDER BY COALESCE(met.last_met_at, a.live_since), a.match_id`;
 
@@ -247,7 +250,7 @@ const reasonsFor = (row: CheckInRow, now: string, thresholds: HealthThresholds, 
   return reasons;
 };
 
-/** Meetings and match health over `rm_meetings` (and the lifecycle tables `rm_matches`, `rm_users`, `rm_programs`). */
+/** Meetings and match health over `rm_meetings` (and the matches, users and programs read models, by their tables as their folders name them). */
 export class SqlMeetingReadModel {
   constructor(private readonly db: SqlExecutor) {}
 
@@ -302,7 +305,7 @@ export class SqlMeetingReadModel {
   async health(programId: string, now: string, thresholds: Partial<HealthThresholds> = {}): Promise<MatchHealth | null> {
     const asOf = requireNow(now);
     const program = await this.db.query<{ time_zone: string; settings: Partial<HealthThresholds> }>(
-      `SELECT time_zone, settings FROM rm_programs WHERE program_id = $1`,
+      `SELECT time_zone, settings FROM ${PROGRAMS_TABLE} WHERE program_id = $1`,
       [programId],
     );
     const timeZone = program.rows[0]?.time_zone;
@@ -324,7 +327,7 @@ export class SqlMeetingReadModel {
       ),
     };
     const totals = await this.db.query<{ active_matches: number; completed: number; upcoming: number; missed: number }>(
-      `SELECT (SELECT count(*) FROM rm_matches m WHERE m.program_id = $1 AND m.status = 'ACTIVE')::integer AS active_matches,
+      `SELECT (SELECT count(*) FROM ${MATCHES_TABLE} m WHERE m.program_id = $1 AND m.status = 'ACTIVE')::integer AS active_matches,
               count(*) FILTER (WHERE ${completedAt('$2')})::integer AS completed,
               count(*) FILTER (WHERE ${upcomingAt('$2')})::integer AS upcoming,
               count(*) FILTER (WHERE e.state = 'MISSED')::integer AS missed

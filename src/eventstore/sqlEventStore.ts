@@ -40,12 +40,13 @@ import {
  * An append is one call of a plpgsql function: one round trip and one implicit transaction, which
  * checks each stream's expected revision (row-level, so writers to different streams never wait on
  * each other), records the idempotency key, and inserts the events. The common append (one stream,
- * no idempotency key) calls `es_append_stream`, which takes plain typed parameters and returns one
- * text value; everything else calls the general `es_append`. Both check and fail alike; the lean
+ * no idempotency key) calls `es_append_streams`, which takes plain typed parameters and returns one
+ * text value per append; everything else calls the general `es_append`. Both check alike; the lean
  * one is much cheaper for PostgreSQL to parse, plan and run (see BENCHMARKS.md, append-throughput).
- * Common appends that arrive while others are in flight are sent together, as one call of
- * `es_append_streams` (one round trip, one transaction, one commit; see AppendBatcher), each with its
- * own outcome.
+ * An append on its own is a batch of one; common appends that arrive while others are in flight are
+ * sent together, as one call (one round trip, one transaction, one commit; see AppendBatcher), each
+ * with its own outcome. (`es_append_stream`, the lone append of earlier versions, is now a call of
+ * `es_append_streams`: migration 0004.)
  */
 /** The previous hash of a stream's first event: 32 zero bytes, as a bytea literal. */
 const GENESIS = `'\\x${'00'.repeat(32)}'::bytea`;
@@ -824,6 +825,69 @@ $$;
 `;
 
 /**
+ * 0004: one body for a single-stream append. Until 0003 there were two: es_append_stream (0002) for
+ * an append on its own and es_append_streams (0003) for a batch, the same checks, hashes and writes
+ * written twice. The adapter now sends every single-stream append without an idempotency key to
+ * es_append_streams, a lone one as a batch of one; es_append_stream stays for callers of earlier
+ * versions (an instance of the previous release during a rolling upgrade) with its signature, its
+ * result and its ES409 error, as a call of es_append_streams.
+ */
+/** Replaces `from` in `sql`, which must hold it once (a derived migration must not silently differ). */
+const replacedOnce = (sql: string, from: string, to: string): string => {
+  if (sql.split(from).length !== 2) throw new Error(`event-store migration: expected one "${from}" to replace`);
+  return sql.replace(from, to);
+};
+
+/**
+ * es_append_streams as 0003 wrote it, but a batch of one (every lone append now) skips the query
+ * that sorts the appends by stream id: that query, run on every call, made a lone append cost more
+ * PostgreSQL CPU than es_append_stream's own body did (bench/profileAppend.ts --serial
+ * lone-0002-body lone-streams-of-one). Derived from 0003's text so the body stays written once.
+ */
+const APPEND_STREAMS_OF_ONE = replacedOnce(
+  replacedOnce(
+    GROUP_COMMIT,
+    `  chain bytea[];
+BEGIN
+  FOR k IN SELECT x.ordinal FROM unnest(p_stream_ids) WITH ORDINALITY AS x(stream_id, ordinal) ORDER BY x.stream_id, x.ordinal LOOP`,
+    `  chain bytea[];
+  ordering integer[];
+BEGIN
+  IF cardinality(p_stream_ids) = 1 THEN
+    ordering := '{1}';
+  ELSE
+    SELECT array_agg(x.ordinal::integer ORDER BY x.stream_id, x.ordinal) INTO ordering
+      FROM unnest(p_stream_ids) WITH ORDINALITY AS x(stream_id, ordinal);
+  END IF;
+  FOREACH k IN ARRAY ordering LOOP`,
+  ),
+  '-- Several appends, each to one stream without an idempotency key, in one transaction.',
+  '-- Several appends (or one: an append on its own), each to one stream without an idempotency key, in one transaction.',
+);
+
+const ONE_APPEND_BODY = /* sql */ `${APPEND_STREAMS_OF_ONE}
+CREATE OR REPLACE FUNCTION es_append_stream(p_stream_id text, p_expected text, p_ids uuid[], p_types text[],
+                                            p_schema_versions integer[], p_data jsonb, p_metadata jsonb,
+                                            p_personal jsonb DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  result text := (es_append_streams(ARRAY[p_stream_id], ARRAY[p_expected], ARRAY[cardinality(p_ids)], ARRAY[0], p_ids, p_types,
+                                    p_schema_versions, p_data, p_metadata,
+                                    CASE WHEN p_personal IS NULL THEN NULL ELSE jsonb_build_array(p_personal) END))[1];
+BEGIN
+  IF left(result, 1) = '!' THEN
+    RAISE EXCEPTION 'wrong expected revision' USING ERRCODE = 'ES409',
+      DETAIL = json_build_array(p_stream_id,
+                                CASE WHEN p_expected = 'no_stream' THEN to_json(p_expected) ELSE to_json(p_expected::integer) END,
+                                CASE WHEN result = '!' THEN NULL ELSE substr(result, 2)::integer END)::text;
+  END IF;
+  RETURN result;
+END;
+$$;
+`;
+
+/**
  * The event store's schema, migration by migration (src/sql/migrations.ts): to change it, add the
  * next one at the end (\`{ name: '0002_...', sql: ... }\`); never edit one that shipped.
  */
@@ -831,6 +895,7 @@ export const EVENT_STORE_MIGRATIONS = migrationSet('event-store', [
   { name: '0001_baseline', sql: BASELINE_SCHEMA },
   { name: '0002_personal_data_columns', sql: PERSONAL_COLUMNS },
   { name: '0003_group_commit', sql: GROUP_COMMIT },
+  { name: '0004_one_append_body', sql: ONE_APPEND_BODY },
 ]);
 
 /** Streams chained per backfill transaction (`es_backfill_hashes`). */
@@ -890,7 +955,7 @@ const recorded = (
     : { id: event.id, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, streamId, revision, position, hash };
 
 /**
- * A single-stream append's result from `es_append_stream`'s (or an `es_append_streams` item's) text:
+ * A single-stream append's result from its `es_append_streams` item's text:
  * '<last revision> <transaction id> <position> <position> ... <hash> <hash> ...'.
  */
 const streamAppended = (result: string, { streamId, events: asGiven }: StreamWrite, personal: PersonalWork | null): AppendResult => {
@@ -1125,42 +1190,23 @@ export class SqlEventStore implements EventStore {
     return { events, streamRevisions, lastPosition: events.at(-1)?.position ?? START, duplicate };
   }
 
-  /** The common append: one stream, no idempotency key (see `es_append_stream`). */
+  /**
+   * The common append, one stream and no idempotency key, on its own: `es_append_streams` with a
+   * batch of one (the one SQL body of a single-stream append; see ONE_APPEND_BODY), its broken
+   * expectation thrown as the error. An erasure wraps the call in its statements (erasureStatements),
+   * which run only when the append went through.
+   */
   private async appendToOneStream(write: StreamWrite, personal: PersonalWork | null): Promise<AppendResult> {
-    const { streamId, expectedRevision, events: asGiven } = write;
-    const events = personal ? asGiven.map((event) => personal.stored.get(event.id) ?? event) : asGiven;
-    let result: string;
+    let outcome: BatchOutcome<AppendResult>;
     try {
-      const erasure = personal !== null && personal.erase.length > 0;
-      const params: unknown[] = [
-        streamId,
-        String(expectedRevision),
-        events.map((e) => e.id),
-        events.map((e) => e.type),
-        events.map((e) => e.schemaVersion),
-        JSON.stringify(events.map((e) => e.data)),
-        JSON.stringify(events.map((e) => e.metadata)),
-        // The personal parts are written by es_append_stream itself, into the events' rows.
-        personal && personal.rows.length > 0 ? JSON.stringify(personal.rows) : null,
+      [outcome] = (await this.appendStreams([{ write, personal }], personal !== null && personal.erase.length > 0 ? personal : null)) as [
+        BatchOutcome<AppendResult>,
       ];
-      const append = `SELECT es_append_stream($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::jsonb, $7::jsonb, $8::jsonb) AS result`;
-      const rows = erasure
-        ? await this.db.query<{ result: string }>(
-            `WITH a AS (${append}) ${erasureStatements(personal, params, `(SELECT a.result FROM a) IS NOT NULL`)} SELECT result FROM a`,
-            params,
-          )
-        : await this.db.query<{ result: string }>(
-            append,
-            params,
-            // Prepared once per connection: parsing and planning were a sixth of PostgreSQL's work per
-            // append (BENCHMARKS.md). Bump the version when es_append_stream's signature or result changes.
-            { name: 'es_append_stream_v3' },
-          );
-      result = rows.rows[0]!.result;
     } catch (error) {
       throw translateAppendError(error, undefined);
     }
-    return streamAppended(result, write, personal);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   /**
@@ -1168,7 +1214,12 @@ export class SqlEventStore implements EventStore {
    * outcome, a broken expectation failing that append alone. Any other error rejects the whole call
    * (AppendBatcher then sends the appends one by one).
    */
-  private async appendBatch(appends: readonly OneStreamAppend[]): Promise<readonly BatchOutcome<AppendResult>[]> {
+  private appendBatch(appends: readonly OneStreamAppend[]): Promise<readonly BatchOutcome<AppendResult>[]> {
+    return this.appendStreams(appends, null);
+  }
+
+  /** One call of `es_append_streams`; `erasure`: the erasure the (single) append carries, run with it. */
+  private async appendStreams(appends: readonly OneStreamAppend[], erasure: PersonalWork | null): Promise<readonly BatchOutcome<AppendResult>[]> {
     const streamIds: string[] = [];
     const expected: string[] = [];
     const counts: number[] = [];
@@ -1194,23 +1245,33 @@ export class SqlEventStore implements EventStore {
       }
       if (personal && personal.rows.length > 0) personalRows = true;
     }
-    const { rows } = await this.db.query<{ results: string[] }>(
-      `SELECT es_append_streams($1::text[], $2::text[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], $7::integer[], $8::jsonb, $9::jsonb, $10::jsonb) AS results`,
-      [
-        streamIds,
-        expected,
-        counts,
-        offsets,
-        ids,
-        types,
-        schemaVersions,
-        JSON.stringify(data),
-        JSON.stringify(metadata),
-        personalRows ? JSON.stringify(appends.map(({ personal }) => personal?.rows ?? [])) : null,
-      ],
-      // Bump the version when es_append_streams' signature or result changes (see es_append_stream_v3).
-      { name: 'es_append_streams_v1' },
-    );
+    const params: unknown[] = [
+      streamIds,
+      expected,
+      counts,
+      offsets,
+      ids,
+      types,
+      schemaVersions,
+      JSON.stringify(data),
+      JSON.stringify(metadata),
+      // The personal parts are written by es_append_streams itself, into the events' rows.
+      personalRows ? JSON.stringify(appends.map(({ personal }) => personal?.rows ?? [])) : null,
+    ];
+    const call = `SELECT es_append_streams($1::text[], $2::text[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], $7::integer[], $8::jsonb, $9::jsonb, $10::jsonb) AS results`;
+    const { rows } = erasure
+      ? await this.db.query<{ results: string[] }>(
+          // A broken expectation writes nothing and raises nothing: the erasure runs only when the append went through.
+          `WITH a AS (${call}) ${erasureStatements(erasure, params, `left((SELECT a.results[1] FROM a), 1) <> '!'`)} SELECT results FROM a`,
+          params,
+        )
+      : await this.db.query<{ results: string[] }>(
+          call,
+          params,
+          // Prepared once per connection: parsing and planning were a sixth of PostgreSQL's work per
+          // append (BENCHMARKS.md). Bump the version when es_append_streams' signature or result changes.
+          { name: 'es_append_streams_v1' },
+        );
     return rows[0]!.results.map((result, i): BatchOutcome<AppendResult> => {
       const { write, personal } = appends[i]!;
       if (!result.startsWith('!')) return { ok: true, value: streamAppended(result, write, personal) };

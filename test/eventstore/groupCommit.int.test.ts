@@ -74,9 +74,9 @@ describe.each(sqlBackends())('group commit: $name', ({ open }) => {
       store.appendToStreams([{ streamId: existing, expectedRevision: 0, events: [newEvent('Next', { n: 2 })] }]),
       store.appendToStreams([{ streamId: existing, expectedRevision: 7, events: [newEvent('Stale')] }]),
     ]);
-    // The first went out alone at once; the rest queued behind it and went together.
+    // The first went out alone at once (a batch of one); the rest queued behind it and went together.
     expect(calls).toEqual([
-      { fn: 'es_append_stream', appends: 1 },
+      { fn: 'es_append_streams', appends: 1 },
       { fn: 'es_append_streams', appends: 13 },
     ]);
 
@@ -123,7 +123,7 @@ describe.each(sqlBackends())('group commit: $name', ({ open }) => {
       store.appendToStreams([{ streamId: `thing-${randomUUID()}`, expectedRevision: 'no_stream', events: [taken] }]),
       store.appendToStreams([{ streamId: streams[1]!, expectedRevision: 'no_stream', events: [newEvent('Again')] }]),
     ]);
-    expect(calls.map((c) => c.fn)).toEqual(['es_append_stream', 'es_append_streams', ...Array(7).fill('es_append_stream')]);
+    expect(calls).toEqual([1, 7, 1, 1, 1, 1, 1, 1, 1].map((appends) => ({ fn: 'es_append_streams', appends })));
     expect(outcomes.slice(0, 6).map((o) => o.status)).toEqual(Array(6).fill('fulfilled'));
     expect(outcomes[6]!.status).toBe('rejected');
     expect(reason(outcomes[7]!)).toEqual(new WrongExpectedRevisionError(streams[1]!, 'no_stream', 0));
@@ -163,6 +163,37 @@ describe.each(sqlBackends())('group commit: $name', ({ open }) => {
     await Promise.all(
       Array.from({ length: 5 }, () => alone.appendToStreams([{ streamId: `thing-${randomUUID()}`, expectedRevision: 'no_stream', events: [newEvent()] }])),
     );
-    expect(recording.calls).toEqual(Array(5).fill({ fn: 'es_append_stream', appends: 1 }));
+    expect(recording.calls).toEqual(Array(5).fill({ fn: 'es_append_streams', appends: 1 }));
+  });
+
+  test('es_append_stream, the lone append of earlier versions, appends through es_append_streams and refuses with ES409 as it did', async () => {
+    const streamId = `thing-${randomUUID()}`;
+    const call = (stream: string, expected: string, events: readonly NewEvent[]) =>
+      db.query<{ result: string }>(`SELECT es_append_stream($1, $2, $3::uuid[], $4::text[], $5::integer[], $6::jsonb, $7::jsonb) AS result`, [
+        stream,
+        expected,
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => e.schemaVersion),
+        JSON.stringify(events.map((e) => e.data)),
+        JSON.stringify(events.map((e) => e.metadata)),
+      ]);
+    const refusal = (attempt: Promise<unknown>) =>
+      attempt.then(
+        () => 'appended',
+        (error: { code?: string; detail?: string }) => ({ code: error.code, detail: JSON.parse(error.detail ?? 'null') as unknown }),
+      );
+    const first = [newEvent('One'), newEvent('Two')];
+    const result = (await call(streamId, 'no_stream', first)).rows[0]!.result.split(' ');
+    const stored = (await store.readStream(streamId)).events;
+    expect(stored.map((e) => e.id)).toEqual(first.map((e) => e.id));
+    // '<last revision> <transaction id> <positions> <hashes>', as before.
+    expect(result).toEqual(['1', stored[0]!.position.major.toString(), ...stored.map((e) => e.position.minor.toString()), ...stored.map((e) => e.hash)]);
+    expect((await call(streamId, '1', [newEvent('Three')])).rows[0]!.result.split(' ')[0]).toBe('2');
+    expect(await refusal(call(streamId, '0', [newEvent('Stale')]))).toEqual({ code: 'ES409', detail: [streamId, 0, 2] });
+    expect(await refusal(call(streamId, 'no_stream', [newEvent('Again')]))).toEqual({ code: 'ES409', detail: [streamId, 'no_stream', 2] });
+    expect(await refusal(call(`thing-${randomUUID()}`, '3', [newEvent('Nowhere')]))).toMatchObject({ code: 'ES409', detail: [expect.any(String), 3, null] });
+    expect((await store.readStream(streamId)).events.map((e) => e.type)).toEqual(['One', 'Two', 'Three']);
+    expect(await verifyChains(db)).toMatchObject({ intact: true, problemCount: 0 });
   });
 });

@@ -1,3 +1,4 @@
+import { WrongExpectedRevisionError } from '../../src/eventstore/eventStore';
 import { EVENT_STORE_MIGRATIONS, SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { verifyChains } from '../../src/eventstore/tamperEvidence';
 import { ERASED, PERSONAL_DATA_ERASED } from '../../src/domain/personalData';
@@ -135,6 +136,18 @@ describe.each(sqlBackends())('personal data beside the log: $name', ({ open }) =
     expect(report.problems.map((problem) => [problem.kind, problem.eventId])).toEqual([['ALTERED', request.id]]);
     await db.query(`UPDATE es_events SET metadata = metadata - 'edited' WHERE event_id = $1`, [request.id]);
     expect((await verifyChains(db)).intact).toBe(true);
+  });
+
+  test('an erasure refused for a stale expected revision erases nothing', async () => {
+    const userId = 'u-stale-erasure';
+    await store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 'no_stream', events: [registered(userId, 'Stella Stale', 'stella.stale@example.org')] }]);
+    const erasure = newEvent(PERSONAL_DATA_ERASED, { userId, subjectIds: [userId] });
+    await expect(store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 5, events: [erasure] }])).rejects.toEqual(
+      new WrongExpectedRevisionError(`user-${userId}`, 5, 0),
+    );
+    expect((await store.readStream(`user-${userId}`)).events.map((e) => e.data)).toEqual([expect.objectContaining({ name: 'Stella Stale' })]);
+    expect((await db.query(`SELECT count(*)::int AS n FROM es_erased_subjects WHERE subject_id = $1`, [userId])).rows).toEqual([{ n: 0 }]);
+    expect(await everything(db, ['es_events'])).toContain('stella.stale@example.org');
   });
 
   test('an erasure appended with more events of its subject stores those erased', async () => {

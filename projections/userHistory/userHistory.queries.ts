@@ -1,0 +1,129 @@
+import type { LifecycleEvent } from '../../src/domain';
+import { STAFF_ONLY_HISTORY_EVENTS } from '../../src/domain/access/policy';
+import { formatPosition, type EventStore, type RecordedEvent } from '../../src/eventstore/eventStore';
+import type { SqlExecutor } from '../../src/sql/sqlDatabase';
+import type { HistoryEntryView, HistoryField, HistoryOptions, Page, PageRequest, PageWithoutTotal } from '../lifecycle/lifecycle.types';
+import { decodeCursor, encodeCursor, preparedName, requireFirst, toPageWithoutTotal, whereClause } from '../shared/paging';
+import { asDomainEvent, isoTimestamp } from '../shared/projectionSupport';
+import { historyEntriesOf } from './userHistory.entries';
+import type { HistoryRow } from './userHistory.projection';
+
+/**
+ * How the user history read model is read: a user's entries newest first, each told from the
+ * event it came of (read from the event store by position).
+ */
+
+/** One row an entry (an event's change to one user). */
+export const USER_HISTORY_TABLE = 'rm_user_history';
+
+const HISTORY_COLUMNS = `user_id, position_major::text AS position_major, position_minor::text AS position_minor,
+  event_type, field, persona_id, match_id, change_id, from_value, to_value, reverted_by_change_id,
+  ${isoTimestamp('reverted_at')} AS reverted_at`;
+
+const HISTORY_CURSOR = (values: readonly string[]) => values.length === 2 && values.every((value) => /^\d{1,20}$/.test(value));
+
+/**
+ * The condition that leaves the staff-only entries out of a participant's own history (adds its
+ * parameter). Staff-only entries: a staged match (and its discarding) is the admins' draft, not
+ * live, and nobody has been notified; a participant reading their own history sees a match from
+ * when it went live.
+ */
+const hiddenFromParticipants = (options: HistoryOptions, params: unknown[]): string =>
+  options.participantView ? ` AND event_type <> ALL ($${params.push([...STAFF_ONLY_HISTORY_EVENTS])}::text[])` : '';
+
+/** Where the history reads the events its rows came of (the event store). */
+export type HistoryEvents = Pick<EventStore, 'readAt'>;
+
+/**
+ * An entry as the history shows it: what changed from the row, who, when, why and the sentence from
+ * the event it came of (`historyEntriesOf` again, with the match context the row keeps: the entry's
+ * own participant and the status it changed from).
+ */
+const toHistoryEntry = (row: HistoryRow, recorded: RecordedEvent): HistoryEntryView => {
+  const participants = row.persona_id === null ? [] : [{ userId: row.user_id, personaId: row.persona_id }];
+  const entry = historyEntriesOf(asDomainEvent(recorded as RecordedEvent<LifecycleEvent>), { participants, status: row.from_value }).find(
+    (candidate) => candidate.userId === row.user_id && candidate.field === row.field && candidate.personaId === row.persona_id,
+  );
+  const { occurredAt, actor, reason, command, correlationId } = recorded.metadata;
+  return {
+    eventId: recorded.id,
+    userId: row.user_id,
+    position: recorded.position,
+    eventType: recorded.type,
+    occurredAt,
+    field: row.field as HistoryField,
+    personaId: row.persona_id,
+    matchId: row.match_id,
+    changeId: row.change_id,
+    from: row.from_value,
+    to: row.to_value,
+    // Only a change to how entries are made (a history not rebuilt since) leaves the row without its entry.
+    summary: entry?.summary ?? `${recorded.type} (rebuild the user_history read model to describe it)`,
+    actorId: actor.id,
+    actorRole: actor.role,
+    reason: reason ?? null,
+    command: command ?? null,
+    correlationId,
+    revertedByChangeId: row.reverted_by_change_id,
+    revertedAt: row.reverted_at,
+  };
+};
+
+/** The events the rows came of, in the rows' order; a row whose event the log does not have is an error an auditor must see. */
+const eventsOfRows = async (events: HistoryEvents, userId: string, rows: readonly HistoryRow[]): Promise<RecordedEvent[]> => {
+  const positions = rows.map((row) => ({ major: BigInt(row.position_major), minor: BigInt(row.position_minor) }));
+  const found = new Map((await events.readAt(positions)).map((event) => [formatPosition(event.position), event]));
+  return positions.map((position) => {
+    const event = found.get(formatPosition(position));
+    if (!event) {
+      throw new Error(
+        `The history of user ${userId} has an entry for the event at position ${formatPosition(position)}, which the event log does not have: ` +
+          'an event was removed or the read model belongs to another log. Run `npm run events -- verify` and rebuild the user_history read model.',
+      );
+    }
+    return event;
+  });
+};
+
+/** Queries on the user history. Reads only: it sees whatever the runner has applied so far. */
+export class SqlUserHistoryQueries {
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly events: HistoryEvents,
+  ) {}
+
+  async history(userId: string, page: PageRequest, options: HistoryOptions = {}): Promise<Page<HistoryEntryView>> {
+    const [entries, totalCount] = await Promise.all([this.historyPage(userId, page, options), this.countHistory(userId, options)]);
+    return { ...entries, totalCount };
+  }
+
+  async historyPage(userId: string, page: PageRequest, options: HistoryOptions = {}): Promise<PageWithoutTotal<HistoryEntryView>> {
+    const first = requireFirst(page.first);
+    const params: unknown[] = [userId];
+    const conditions = [`user_id = $1${hiddenFromParticipants(options, params)}`];
+    if (page.after !== undefined) {
+      const [major, minor] = decodeCursor('history', page.after, HISTORY_CURSOR);
+      // bigint: compared with the bigint columns of a current table, and widened for numeric ones of older tables.
+      conditions.push(`(position_major, position_minor) < ($${params.push(major)}::bigint, $${params.push(minor)}::bigint)`);
+    }
+    // Qualified: the bare names would sort by the ::text aliases of HISTORY_COLUMNS ("10" < "9").
+    const sql = `SELECT ${HISTORY_COLUMNS} FROM ${USER_HISTORY_TABLE} ${whereClause(conditions)}
+        ORDER BY ${USER_HISTORY_TABLE}.position_major DESC, ${USER_HISTORY_TABLE}.position_minor DESC LIMIT $${params.push(first + 1)}`;
+    const { rows } = await this.db.query<HistoryRow>(sql, params, { name: preparedName('rm_history_page', sql) });
+    const events = await eventsOfRows(this.events, userId, rows.slice(0, first));
+    const eventOf = new Map(rows.slice(0, first).map((row, i) => [row, events[i]!]));
+    const pseudonymise = options.pseudonymise ?? ((event: RecordedEvent): RecordedEvent => event);
+    return toPageWithoutTotal(rows, first, page.after, (row) => toHistoryEntry(row, pseudonymise(eventOf.get(row)!)), (row) =>
+      encodeCursor('history', [row.position_major, row.position_minor]),
+    );
+  }
+
+  async countHistory(userId: string, options: HistoryOptions = {}): Promise<number> {
+    const params: unknown[] = [userId];
+    const { rows } = await this.db.query<{ total: number }>(
+      `SELECT count(*)::integer AS total FROM ${USER_HISTORY_TABLE} WHERE user_id = $1${hiddenFromParticipants(options, params)}`,
+      params,
+    );
+    return rows[0]!.total;
+  }
+}

@@ -13,6 +13,7 @@ import { DomainError } from '../domain/shared/decider';
 import type { LifecycleReadModel } from '../../projections/lifecycle/lifecycle.types';
 import type { MatchingReadModel } from '../../projections/matching/matching.types';
 import type { GraphQLContext } from './context';
+import { isPromiseLike } from './fieldWrappers';
 
 /**
  * The GraphQL side of the access policy (`src/domain/access/policy.ts`): which API type is which
@@ -203,9 +204,6 @@ const filterValue = (context: AccessContext, viewer: Viewer, type: GraphQLOutput
   if (object === null || typeof object !== 'object') return visibility(viewer, governed.kind, governed.facts(object) as never).visible ? value : null;
   return visibilityOf(context, viewer, governed, object).visible ? value : null;
 };
-
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
-  value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 
 /**
  * The access policy on one field of the schema, applied where the schema is built

@@ -3,6 +3,7 @@ import { PSEUDONYMISED, readsRaw, type Pseudonyms } from '../audit/pseudonyms';
 import { ERASED } from '../domain/personalData';
 import { userIdForEmail } from '../domain/user/userId';
 import { requireActor, type GraphQLContext } from './context';
+import { isPromiseLike } from './fieldWrappers';
 import { recordRead, type ReadAuditServices } from './readAudit';
 
 /**
@@ -102,9 +103,6 @@ const leftOut = (type: GraphQLOutputType, value: unknown): unknown => {
   if (!isNonNullType(type)) return null;
   return typeof value === 'string' && value !== '' ? PSEUDONYMISED : value;
 };
-
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
-  value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 
 /**
  * Pseudonymisation on one field of the schema, applied where the schema is built (`governFields`

@@ -10,6 +10,29 @@ import { eventLogIndexProjection } from '../../projections/eventLogIndex/eventLo
 import { announcePostgresSkip, openTestPostgres, postgresUrl, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 import { caughtUp } from '../support/caughtUp';
+import type { SqlDatabase } from '../../src/sql/sqlDatabase';
+
+/**
+ * A store and its runner over `db`, with a program and `count` people registered in it through the
+ * commands, every event readable (a busy server's older transactions can hold the last ones back).
+ */
+const programWithPeople = async (
+  db: SqlDatabase,
+  programId: string,
+  count: number,
+  person: (n: number) => { email: string; name: string; role: 'MENTOR' | 'MENTEE' },
+): Promise<{ store: SqlEventStore; runner: ProjectionRunner }> => {
+  const store = await SqlEventStore.create(db);
+  const runner = await ProjectionRunner.create(store, db, serverProjections);
+  const pipeline = new CommandPipeline(store);
+  const admin = { id: 'admin', role: 'admin' as const };
+  let clock = Date.UTC(2026, 0, 5, 9);
+  const context = () => ({ actor: admin, now: new Date((clock += 60_000)).toISOString(), correlationId: randomUUID() });
+  await pipeline.execute(context(), define.programCommand({ type: 'CreateProgram', data: { programId, name: programId, timeZone: 'Europe/Paris' } }));
+  for (let n = 0; n < count; n++) await pipeline.execute(context(), registerWithLegacyId({ ...person(n), programId }));
+  await caughtUp(runner, store);
+  return { store, runner };
+};
 
 /**
  * A small log's replay rebuilds the live tables in place, in one transaction (replayInPlace): it
@@ -46,19 +69,8 @@ describe.each(sqlBackends())('replay in place on $name', ({ open }) => {
 
   test('gives the rows a replay beside the live tables gives, and moves the checkpoints to the head', async () => {
     const database = await open();
-    const store = await SqlEventStore.create(database.db);
-    const runner = await ProjectionRunner.create(store, database.db, serverProjections);
-    const pipeline = new CommandPipeline(store);
-    const admin = { id: 'admin', role: 'admin' as const };
-    let clock = Date.UTC(2026, 0, 5, 9);
-    const context = () => ({ actor: admin, now: new Date((clock += 60_000)).toISOString(), correlationId: randomUUID() });
     try {
-      await pipeline.execute(context(), define.programCommand({ type: 'CreateProgram', data: { programId: 'p-in-place', name: 'In place', timeZone: 'Europe/Paris' } }));
-      for (let n = 0; n < 12; n++) {
-        await pipeline.execute(context(), registerWithLegacyId({ email: `p${n}@example.org`, name: `P ${n}`, programId: 'p-in-place', role: n % 2 ? 'MENTOR' : 'MENTEE' }));
-      }
-      // Every event readable (a busy server's older transactions can hold the last ones back).
-      await caughtUp(runner, store);
+      const { store, runner } = await programWithPeople(database.db, 'p-in-place', 12, (n) => ({ email: `p${n}@example.org`, name: `P ${n}`, role: n % 2 ? 'MENTOR' : 'MENTEE' }));
       const live = await readModelRows(database.db, serverProjections);
       const outbox = async () => (await database.db.query(`SELECT event_id, recipient_user_id, state FROM notification_outbox ORDER BY 1, 2`)).rows;
       const queued = await outbox();
@@ -88,19 +100,8 @@ const url = postgresUrl();
 (url ? describe : describe.skip)('replay in place on PostgreSQL, seen from another transaction', () => {
   test('a reader sees the old rows, not an emptied table, until the replay commits, then the new ones', async () => {
     const database = await openTestPostgres(url!);
-    const store = await SqlEventStore.create(database.db);
-    const runner = await ProjectionRunner.create(store, database.db, serverProjections);
-    const pipeline = new CommandPipeline(store);
-    const admin = { id: 'admin', role: 'admin' as const };
-    let clock = Date.UTC(2026, 0, 5, 9);
-    const context = () => ({ actor: admin, now: new Date((clock += 60_000)).toISOString(), correlationId: randomUUID() });
     try {
-      await pipeline.execute(context(), define.programCommand({ type: 'CreateProgram', data: { programId: 'p-seen', name: 'Seen', timeZone: 'Europe/Paris' } }));
-      for (let n = 0; n < 6; n++) {
-        await pipeline.execute(context(), registerWithLegacyId({ email: `s${n}@example.org`, name: `S ${n}`, programId: 'p-seen', role: 'MENTEE' }));
-      }
-      // Every event readable (a busy server's older transactions can hold the last ones back).
-      await caughtUp(runner, store);
+      const { runner } = await programWithPeople(database.db, 'p-seen', 6, (n) => ({ email: `s${n}@example.org`, name: `S ${n}`, role: 'MENTEE' }));
       // A REPEATABLE READ reader whose snapshot is older than the replay: it keeps its rows throughout.
       const { rows: counted } = await database.db.transaction(async (reader) => {
         await reader.query(`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`);

@@ -153,7 +153,7 @@ describe.each(sqlBackends())('group commit: $name', ({ open }) => {
     recording.calls.splice(0);
     const alone = await gathering.appendToStreams([{ streamId: `thing-${randomUUID()}`, expectedRevision: 'no_stream', events: [newEvent('Alone')] }]);
     expect(alone.events).toHaveLength(1);
-    expect(recording.calls).toEqual([{ fn: 'es_append_stream', appends: 1 }]);
+    expect(recording.calls).toEqual([{ fn: 'es_append_streams', appends: 1 }]);
     expect((await verifyChains(db)).intact).toBe(true);
   });
 

@@ -84,6 +84,8 @@ export interface TestSmtpServer {
   readonly accepted: ReceivedMessage[];
   /** Accepted messages per X-Notification-Id. */
   acceptedCounts(): Map<string, number>;
+  /** Connection errors the server saw (a client killed mid-conversation resets its socket: ECONNRESET). */
+  readonly connectionErrors: Error[];
   close(): Promise<void>;
 }
 
@@ -122,12 +124,17 @@ export const startSmtpServer = async (
       });
     },
   });
+  // smtp-server re-emits a connection's socket error on the server; unheard, it would be an uncaught
+  // exception of whichever test runs (a client process killed with SIGKILL resets its connection).
+  const connectionErrors: Error[] = [];
+  server.on('error', (error: Error) => connectionErrors.push(error));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.server.address() as AddressInfo;
   return {
     url: `smtp://127.0.0.1:${port}`,
     seen,
     accepted,
+    connectionErrors,
     acceptedCounts() {
       const counts = new Map<string, number>();
       for (const message of accepted) counts.set(message.notificationId, (counts.get(message.notificationId) ?? 0) + 1);

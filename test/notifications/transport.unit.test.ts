@@ -1,5 +1,7 @@
+import { connect } from 'node:net';
 import { humanDateTime, renderNotification } from '../../src/notifications/rendering';
 import { classifySmtpError, domainOf, messageIdFor } from '../../src/notifications/transport';
+import { startSmtpServer } from './support';
 
 describe('SMTP failures', () => {
   test.each([
@@ -41,5 +43,33 @@ describe('rendering', () => {
   test('keeps a subject on one line whatever a value holds', () => {
     const { subject } = renderNotification('MATCH_REQUEST', {}, { requesterName: 'Eve\r\nBcc: everyone@example.org', programName: 'P' });
     expect(subject).toBe('Eve Bcc: everyone@example.org would like to be matched with you in P');
+  });
+});
+
+describe('the test SMTP server', () => {
+  test('records a client that resets its connection mid-transaction instead of throwing it', async () => {
+    const smtp = await startSmtpServer();
+    try {
+      const { port } = new URL(smtp.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      const lines: string[] = [];
+      socket.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\r\n').filter(Boolean)));
+      const reply = async (code: string) => {
+        for (let i = 0; i < 200 && !lines.some((line) => line.startsWith(code)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(lines.some((line) => line.startsWith(code))).toBe(true);
+        lines.length = 0;
+      };
+      await reply('220');
+      socket.write('EHLO killed.example\r\n');
+      await reply('250 ');
+      socket.write('MAIL FROM:<a@killed.example>\r\n');
+      await reply('250');
+      // What a process killed with SIGKILL mid-message does to the server: a reset inside the transaction.
+      socket.resetAndDestroy();
+      for (let i = 0; i < 200 && smtp.connectionErrors.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(smtp.connectionErrors.map((error) => (error as NodeJS.ErrnoException).code)).toEqual(['ECONNRESET']);
+    } finally {
+      await smtp.close();
+    }
   });
 });

@@ -100,6 +100,8 @@ interface Waiter {
 
 /** How often the shared poller reads the checkpoints while requests wait (progress here wakes it sooner). */
 const WAIT_POLL_MS = 50;
+/** How long `catchUp` pauses when an open transaction elsewhere holds an event back. */
+const CATCH_UP_PAUSE_MS = 25;
 
 export interface ProjectionStatus {
   readonly projection: string;
@@ -185,11 +187,27 @@ export class ProjectionRunner {
   }
 
   /**
-   * Processes everything visible now, for every projection (tests, CLI). Runs until a batch finds
-   * nothing new: a batch another runner (or this runner's own loop) took over does not end it early.
+   * Processes every event committed before the call, for every projection (tests, CLI, benches).
+   * Committed, not merely visible: on a shared PostgreSQL server a transaction still open elsewhere
+   * can hold back an earlier position, and a catch-up that stopped at the first empty batch would
+   * miss the events behind it. So it reads the committed head first and goes on (rounds, then a
+   * short pause) until every projection has passed it, failing after `timeoutMs`. A batch another
+   * runner (or this runner's own loop) took over does not end it early either.
    */
-  async catchUp(): Promise<void> {
-    while ((await this.processRound(this.projections, throwFirst)) > 0);
+  async catchUp(timeoutMs = 60_000): Promise<void> {
+    const head = await this.store.readCommittedHead();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while ((await this.processRound(this.projections, throwFirst)) > 0);
+      if (this.reached(head)) return;
+      // Another runner may have moved a checkpoint past what this one read.
+      await this.refreshPositions();
+      if (this.reached(head)) return;
+      if (Date.now() > deadline) {
+        throw new Error(`Projections did not reach the committed head ${formatPosition(head)} within ${timeoutMs} ms (an open transaction holds an earlier event back)`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, CATCH_UP_PAUSE_MS));
+    }
   }
 
   /**

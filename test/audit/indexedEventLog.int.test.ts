@@ -10,7 +10,6 @@ import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import { eventLogIndexProjection } from '../../projections/eventLogIndex/eventLogIndex.projection';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import { ADMIN, COORDINATOR, Scenario, matchPersonas, minute, onProgram, onUser, self, type MatchIds } from '../readmodels/lifecycleScenario';
-import { caughtUp } from '../support/caughtUp';
 
 /*
  * The event log as KurrentDB deployments read it (`IndexedEventLog`: filters and pages on the index
@@ -54,7 +53,7 @@ describe.each(sqlBackends())('indexed event log against the SQL log on $name', (
     await pipeline.execute(request, onProgram({ type: 'AddPartnerSite', data: { programId: P1, partnerSite: { id: 'site-2', name: 'South' } } }));
 
     runner = await ProjectionRunner.create(store, database.db, [eventLogIndexProjection]);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     // Applying a batch again changes nothing (the index is keyed by event id).
     await eventLogIndexProjection.applyBatch(database.db, (await store.readAll({ maxCount: 1000 })) as never);
     sql = new SqlEventLog(database.db);

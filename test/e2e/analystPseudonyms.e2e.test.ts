@@ -12,7 +12,6 @@ import { RAW_PERSONAL_DATA, mintToken } from '../../src/graphql/auth';
 import { buildApiSchema } from '../../src/graphql/schema';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * Issue 15: analysts read pseudonymised by default. An analyst without `personal-data:raw` sends,
@@ -142,7 +141,7 @@ describe.each(sqlBackends())('analysts read pseudonymised on $name', ({ open }) 
     await mutate('rejectEngagementDates', 'RejectEngagementDatesInput', { registrationId: registration.registrationId, message: `Not in October, ${people.harriet.name}` }, '', await t.token('manager', MANAGER_EMAIL));
     await mutate('setEngagementDates', 'SetEngagementDatesInput', { registrationId: registration.registrationId, periods: [{ start: '2026-11-02', end: '2026-12-18' }] }, '', harriet.token);
     // E-mails rendered and sent; five weeks later the live match with no meeting needs a check-in.
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     await t.app.jobs.notifications.runOnce();
     t.clock.set('2026-10-20T14:00:00.000Z');
   };

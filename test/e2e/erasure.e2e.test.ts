@@ -7,7 +7,6 @@ import { RAW_PERSONAL_DATA, mintToken } from '../../src/graphql/auth';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 import { startTestApp, type TestApp } from '../support/testApp';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * Erasing a person's personal data over real HTTP, as issue 15 asks: register, change e-mail (the old
@@ -190,9 +189,9 @@ describe.each(sqlBackends())('erasure of personal data on $name', ({ open }) => 
     await ok('setEngagementDates', 'SetEngagementDatesInput', { registrationId, periods: [{ start: '2026-11-02', end: '2026-12-18' }] }, '', zed.token);
     await ok('approveEngagementDates', 'RegistrationInput', { registrationId }, '', manager);
     // E-mails rendered (request, decline, assignment, the manager's report) and some sent.
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     expect((await t.app.jobs.managerReports.tick()).sent).toBeGreaterThan(0);
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     await t.app.jobs.notifications.runOnce();
     const reportBefore = await query(`query ($m: String) { managerReport(managerEmail: $m) { mentorName mentorEmail } }`, { m: MANAGER_EMAIL });
     expect(reportBefore.managerReport).toEqual([{ mentorName: `${NAME}-Smith`, mentorEmail: NEW_EMAIL }]);
@@ -221,7 +220,7 @@ describe.each(sqlBackends())('erasure of personal data on $name', ({ open }) => 
     // The erased user's lifecycle goes on: a status change works; new profile data arrives erased.
     await ok('changeUserStatus', 'ChangeUserStatusInput', { userId: zed.userId, status: 'IW' });
     await ok('setProfileAttributes', 'SetProfileAttributesInput', { userId: zed.userId, attributes: { nickname: `Quilly${tag} again` } });
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     await t.app.jobs.notifications.runOnce();
 
     // Statistics stay: the match, its dates and the meetings are all there.

@@ -3,7 +3,6 @@ import { formatPosition } from '../../src/eventstore/eventStore';
 import type { RegistrationReminderScheduler } from '../../src/scheduler/registrationReminders';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * Seed 003 over real HTTP: a volunteer walks through every registration status, with and without
@@ -136,7 +135,7 @@ describe.each(sqlBackends())('volunteer mentoring initiatives over GraphQL on $n
     await ok('setEngagementDates', 'SetEngagementDatesInput', { registrationId: ivyId, periods: [{ start: '2026-10-05', end: '2026-11-27' }] }, ivy.token);
 
     const tick = async () => {
-      await caughtUp(t.app.runner, t.app.store);
+      await t.app.runner.catchUp();
       // Typed here so the file compiles before the composition root exposes the job.
       const jobs = t.app.jobs as unknown as { registrationReminders: RegistrationReminderScheduler };
       const report = await jobs.registrationReminders.tick();
@@ -144,7 +143,7 @@ describe.each(sqlBackends())('volunteer mentoring initiatives over GraphQL on $n
       return report;
     };
     const mails = async () => {
-      await caughtUp(t.app.runner, t.app.store);
+      await t.app.runner.catchUp();
       await t.app.jobs.notifications.runOnce();
       return existsSync(mailbox) ? readFileSync(mailbox, 'utf8') : '';
     };

@@ -2,7 +2,6 @@ import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
 import { startSmtpServer, type TestSmtpServer } from '../notifications/support';
 import { formatPosition } from '../../src/eventstore/eventStore';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * Issue 18, item 4, over real HTTP with a real SMTP server: e-mail previews ("click on the email to
@@ -57,7 +56,7 @@ describe.each(sqlBackends())('e-mail previews, admin approval e-mails and one-cl
     });
   /** Runs the worker until the outbox is empty; what arrived since `from`. */
   const deliver = async (from = smtp.accepted.length) => {
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     await t.app.jobs.notifications.runOnce();
     return smtp.accepted.slice(from);
   };

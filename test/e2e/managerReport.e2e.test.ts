@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * The manager report (seed 004) over real HTTP: every matching-status category for a prepared
@@ -83,7 +82,7 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
     await run('closeMatch', 'CloseMatchInput', { matchId: concludedMatch, closureReason: 'Scheduling conflict', mentorRematchIntent: 'NO', menteeRematchIntent: 'NO' });
     // One month later the first match has run its duration; the active one is made after that.
     t.clock.set('2026-10-02T14:00:00.000Z');
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     expect((await t.app.jobs.scheduler.tick()).completed).toBe(1);
     void completedMatch;
     const activeMatch = await match(active, 'menteeA', adminLed);
@@ -182,11 +181,11 @@ describe.each(sqlBackends())('manager report on $name', ({ open }) => {
   });
 
   test('every two weeks each manager is e-mailed their report with the CSV attached, once per period', async () => {
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     const first = await t.app.jobs.managerReports.tick();
     expect(first).toEqual({ sent: 2, skipped: 0 }); // Morgan and Olive
     expect(await t.app.jobs.managerReports.tick()).toEqual({ sent: 0, skipped: 2 });
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     await t.app.jobs.notifications.runOnce();
     const outbox = await t.gql(`{ notifications(first: 100) { kind toAddress state subject } }`, {}, { token: admin });
     const reports = outbox.data!.notifications.filter((n: any) => n.kind === 'MANAGER_REPORT');

@@ -5,7 +5,6 @@ import { createLogger } from '../../src/log';
 import { formatPosition } from '../../src/eventstore/eventStore';
 import { announceKurrentSkip, announcePostgresSkip, storeBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * The matching workflows of seeds 002 and 004 over real HTTP, with the notification worker
@@ -101,13 +100,13 @@ describe.each(storeBackends())('matching workflows over GraphQL on $name', ({ op
   const match = async (id: string) => (await query(`query ($id: ID!) { match(id: $id) { ${MATCH_FIELDS} } }`, { id })).match;
   /** Runs the notification worker until the outbox is empty, and returns what arrived since `from`. */
   const deliver = async (from = mail.received.length) => {
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     await t.app.jobs.notifications.runOnce();
     return mail.received.slice(from);
   };
   /** Runs the scheduler once; later reads wait for what it wrote. */
   const tick = async () => {
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     const report = await t.app.jobs.scheduler.tick();
     lastPosition = formatPosition(await t.app.store.readCommittedHead());
     return report;
@@ -344,7 +343,7 @@ describe.each(storeBackends())('matching workflows over GraphQL on $name', ({ op
     const live = await ok('matchPersonas', 'MatchPersonasInput', { programId, mentorPersonaId: mentor.personaId, menteePersonaId: mentee.personaId }, 'match { id endsAt }');
     expect(live.match.endsAt).toBe('2027-04-01T14:00:00.000Z');
     t.clock.set('2027-04-01T14:00:00.000Z');
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     // A second server instance's scheduler, on the same database, at the same moment.
     const other = new MatchingScheduler({ commands: t.app.services.commands, queries: t.app.services.matching, clock: () => t.clock.now, logger: createLogger({ level: 'silent' }) });
     const [a, b] = await Promise.all([t.app.jobs.scheduler.tick(), other.tick()]);
@@ -364,7 +363,7 @@ describe.each(storeBackends())('matching workflows over GraphQL on $name', ({ op
     await ok('setMentorCapacity', 'SetMentorCapacityInput', { userId: mentor.userId, programId, capacity: 2 });
     await ok('matchPersonas', 'MatchPersonasInput', { programId, mentorPersonaId: mentor.personaId, menteePersonaId: m1.personaId });
     await ok('matchPersonas', 'MatchPersonasInput', { programId, mentorPersonaId: mentor.personaId, menteePersonaId: m2.personaId, stage: true });
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     const url = new URL(`exports/matches.csv?programId=${programId}`, t.http.url);
     const response = await fetch(url, { headers: { authorization: `Bearer ${admin}` } });
     expect(response.status).toBe(200);

@@ -1,7 +1,6 @@
 import { formatPosition } from '../../src/eventstore/eventStore';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * Issue 18, items 1 and 3, over real HTTP as a frontend would send them: `updateProgramSettings`
@@ -60,7 +59,7 @@ describe.each(sqlBackends())('program settings over GraphQL on $name', ({ open }
       )
     ).eventLog.edges.map((edge: { node: Record<string, any> }) => edge.node);
   const tick = async () => {
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     const report = await t.app.jobs.scheduler.tick();
     lastPosition = formatPosition(await t.app.store.readCommittedHead());
     return report;

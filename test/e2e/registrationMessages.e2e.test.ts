@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { startTestApp, type TestApp } from '../support/testApp';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * Seed 003: "The volunteer has signed up for the initiative and must initiate a conversation with the
@@ -104,7 +103,7 @@ describe.each(sqlBackends())('registration messages on $name', ({ open }) => {
     expect((await thread(otherVolunteer)).data?.registration ?? null).toBeNull();
 
     // Through the outbox: the volunteer's message to the initiative's coordinator mailbox, the reply to the volunteer.
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     await t.app.jobs.notifications.runOnce();
     const outbox = await t.gql(`{ notifications(first: 100) { kind toAddress state subject body } }`, {}, { token: admin });
     const messages = outbox.data!.notifications.filter((n: any) => n.kind === 'REGISTRATION_MESSAGE');
@@ -135,7 +134,7 @@ describe.each(sqlBackends())('registration messages on $name', ({ open }) => {
   }, 180_000);
 
   test('the text is personal data: after erasePersonalData it reads as erased everywhere', async () => {
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     await ok('erasePersonalData', 'ErasePersonalDataInput', { userId, reason: 'Request under GDPR art. 17', confirm: true }, admin);
     const response = await thread(coordinator);
     expect(response.data!.registration.messages).toEqual([
@@ -165,7 +164,7 @@ describe.each(sqlBackends())('registration messages on $name', ({ open }) => {
     await ok('validateRegistration', 'RegistrationInput', { registrationId: other.registrationId }, coordinator);
     await ok('setEngagementDates', 'SetEngagementDatesInput', { registrationId: other.registrationId, periods: [{ start: '2026-10-01', end: '2026-10-04' }] }, otherVolunteer);
     await ok('completeMission', 'RegistrationInput', { registrationId: other.registrationId }, otherVolunteer);
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     const csv = await fetch(new URL(`exports/registrations.csv?initiativeId=${initiativeId}`, t.http.url), { headers: { authorization: `Bearer ${coordinator}` } });
     expect(csv.status).toBe(200);
     expect(await csv.text()).toContain('Awaiting confirmation (mission completed!)');

@@ -2,7 +2,6 @@ import { serverProjections } from '../../projections';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
 import { startTestApp, type TestApp } from '../support/testApp';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * The lifecycle readings of seeds 000 and 001 that issue 18 revisits, over real HTTP, each test
@@ -195,7 +194,7 @@ describe.each(sqlBackends())('seed readings of the lifecycle on $name', ({ open 
     expect(reopen.errors[0].code).toBe('RULE_VIOLATED');
 
     // A replay from zero, in SQL and in Node.js, gives the same read models.
-    await caughtUp(t.app.runner, t.app.store);
+    await t.app.runner.catchUp();
     const live = await readModelRows(t.app.db, serverProjections);
     for (const inDatabase of [true, false]) {
       await t.app.runner.replay([], undefined, undefined, { inDatabase });

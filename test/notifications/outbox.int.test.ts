@@ -12,7 +12,6 @@ import { NotificationWorker, type NotificationWorkerOptions } from '../../src/no
 import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
-import { caughtUp } from '../support/caughtUp';
 import {
   MARIA,
   PROGRAM_ID,
@@ -133,7 +132,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
       },
     });
     await activate(store, 'm-4', MARIA, THEO, '2027-05-23T14:00:00.000Z');
-    await caughtUp(runner, store);
+    await runner.catchUp();
 
     const all = await outbox();
     // E-mails to the administrators: addressed when sent (ADMIN_NOTIFICATION_EMAIL), so no address here.
@@ -210,7 +209,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
     await invite(store, THEO);
     await setTemplate(store, 'MATCH_ACTIVATED', null);
     await activate(store, 'm-2', MARIA, THEO, '2027-01-15T17:00:00.000Z');
-    await caughtUp(runner, store);
+    await runner.catchUp();
 
     const [, custom, invitation, , reset] = await outbox();
     expect(custom!.subject).toBe('Welcome to your match, Maria Mentor');
@@ -234,14 +233,14 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
     await seedProgram();
     await invite(store, THEO);
     await activate(store, 'm-1', MARIA, THEO);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     smtp = await startSmtpServer();
     const sender = smtpWorker(smtp);
     expect((await sender.drain()).sent).toBe(3);
     const before = await outbox();
 
     await runner.rebuild('notifications');
-    await caughtUp(runner, store);
+    await runner.catchUp();
     // A replay beside the live tables (rows kept in memory, one event a batch) renders nothing into the live outbox.
     await runner.replay(['notifications'], undefined, 1);
     // Applying events a second time (as a retried batch would, whole or one by one) changes nothing either.
@@ -256,7 +255,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
     expect(smtp.accepted).toHaveLength(3);
     // The contacts and programs were rebuilt: a new event still renders with names.
     await invite(store, THEO);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     const latest = (await outbox()).at(-1)!;
     expect(latest.body).toContain('Hello Theo Mentee,');
     expect(latest.subject).toBe('Submit Your Mentor Preferences for Riverside 2026');
@@ -265,7 +264,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
   test('a transient refusal (451) is retried after the back-off and the message is delivered once', async () => {
     await seedProgram();
     await invite(store, THEO);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     smtp = await startSmtpServer((_message, seen) =>
       seen.length === 1 ? { code: 451, text: 'Greylisted, try again later' } : { accept: true },
     );
@@ -294,7 +293,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
     await seedProgram();
     await invite(store, THEO);
     await activate(store, 'm-1', MARIA, THEO);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     let theoFixed = false;
     smtp = await startSmtpServer((message) =>
       message.to.includes('theo@') && !theoFixed ? { code: 550, text: 'Mailbox unavailable' } : { accept: true },
@@ -324,7 +323,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
   test('an unreachable server is a transient failure', async () => {
     await seedProgram();
     await invite(store, THEO);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     const closed = await startSmtpServer();
     const unreachable = closed.url;
     await closed.close();
@@ -337,7 +336,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
   test('with a maximum age, e-mails of events older than that are not sent', async () => {
     await seedProgram();
     await invite(store, THEO);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     smtp = await startSmtpServer();
     const clock = testClock();
     clock.advance(3 * 24 * 60 * 60_000);
@@ -351,7 +350,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
   test('a transient failure that never clears ends FAILED after the last attempt', async () => {
     await seedProgram();
     await invite(store, THEO);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     smtp = await startSmtpServer(() => ({ code: 421, text: 'Service not available' }));
     const clock = testClock();
     const sender = smtpWorker(smtp, clock.now, { maxAttempts: 3 });
@@ -369,7 +368,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
     await createProgram(store);
     const stranger = person('Sam Stranger');
     await invite(store, stranger);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     const [row] = await outbox();
     expect(row).toMatchObject({ state: 'FAILED', toAddress: null, recipientUserId: stranger.userId });
     expect(row!.lastError).toContain('No e-mail address is known');
@@ -385,7 +384,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
       await invite(store, mentee);
       await activate(store, `m-${i}`, mentors[i]!, mentee);
     }
-    await caughtUp(runner, store);
+    await runner.catchUp();
     const expected = (await outbox()).map((r) => r.id);
     expect(expected).toHaveLength(36);
 
@@ -409,7 +408,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
   test('a row whose lease ran out while its batch waited is left to the worker that took it over', async () => {
     await seedProgram();
     await activate(store, 'm-1', MARIA, THEO);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     let firstArrived!: () => void;
     let releaseFirst!: () => void;
     const arrived = new Promise<void>((resolve) => (firstArrived = resolve));
@@ -441,7 +440,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
   test('started workers send as rows arrive, and stop() finishes the message in hand and hands back the rest', async () => {
     await seedProgram();
     for (let i = 0; i < 4; i++) await activate(store, `m-${i}`, MARIA, THEO);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     let firstArrived!: () => void;
     let releaseFirst!: () => void;
     const arrived = new Promise<void>((resolve) => (firstArrived = resolve));
@@ -468,7 +467,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
     // Started again, woken by notify() long before its next poll, it sends the rest.
     sender.start();
     await invite(store, THEO);
-    await caughtUp(runner, store);
+    await runner.catchUp();
     sender.notify();
     for (let waited = 0; (await listOutbox(db, { state: 'SENT' })).length < 9; waited++) {
       if (waited > 600) throw new Error('the restarted worker did not send the rest');
@@ -489,7 +488,7 @@ describe.each(sqlBackends())('notification outbox on $name', ({ open }) => {
       });
       await invite(store, THEO);
       await activate(store, 'm-1', MARIA, THEO);
-      await caughtUp(runner, store);
+      await runner.catchUp();
       const file = join(dir, 'nested', 'outbox.mbox');
       const round = await worker(mailboxFileTransport(file), testClock().now).drain();
       expect(round).toMatchObject({ sent: 3 });

@@ -7,7 +7,6 @@ import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import type { ReplayProgress } from '../../src/projectionEngine/replay';
 import { lifecycleProjections } from '../../projections';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * Replaying a projection while the server keeps writing and reading: the new read model is built
@@ -29,7 +28,7 @@ describe.each(sqlBackends())('replay beside the live read model on $name', ({ op
       runner.start();
       await pipeline.execute(context(), define.programCommand({ type: 'CreateProgram', data: { programId, name: 'Replay', timeZone: 'Europe/Paris' } }));
       for (let n = 0; n < 40; n++) await register(n);
-      await caughtUp(runner, store);
+      await runner.catchUp();
       const countUsers = async () => Number((await database.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM rm_users`)).rows[0]!.n);
       expect(await countUsers()).toBe(40);
 

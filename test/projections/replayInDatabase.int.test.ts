@@ -9,7 +9,6 @@ import { lifecycleProjections } from '../../projections';
 import { notificationsProjection } from '../../projections/notifications/notifications.projection';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
-import { caughtUp } from '../support/caughtUp';
 
 /**
  * The user history, users, matches and notification read models have a second implementation for
@@ -144,7 +143,7 @@ describe.each(sqlBackends())('replay in SQL on $name', ({ open }) => {
         event('UserStatusChangeReverted', { userId: MENTEE, changeId: 'd4', revertedChangeId: 'd3', from: 'A', to: 'IW' }),
         event('UserStatusChangeReverted', { userId: MENTEE, changeId: 'd5', revertedChangeId: 'd2', from: 'IW', to: 'A' }),
       );
-      await caughtUp(runner, store);
+      await runner.catchUp();
 
       // A staged match discarded, a request approved then declined, one that expires, one withdrawn.
       await append(matchStream('m-staged'), event('MatchCreated', {
@@ -213,7 +212,7 @@ describe.each(sqlBackends())('replay in SQL on $name', ({ open }) => {
         userStream(MENTEE),
         event('PersonaMatchStatusChanged', { userId: MENTEE, personaId: menteeP1, from: 'RTBM', to: 'MATCHED', matchId: 'm-live', cause: { kind: 'MATCH_ACTIVATED', matchId: 'm-live' } }),
       );
-      await caughtUp(runner, store);
+      await runner.catchUp();
       await append(matchStream('m-live'), event('MatchCompleted', { ...pair('m-live', mentorP1, menteeP1), endsAt: '2026-07-05T09:00:00.000Z' }));
       await append(userStream(MENTEE), event('PersonaMatchCompleted', { userId: MENTEE, personaId: menteeP1, matchId: 'm-live' }));
       await append(
@@ -250,10 +249,10 @@ describe.each(sqlBackends())('replay in SQL on $name', ({ open }) => {
       );
       await append(matchStream('m-two'), event('MatchCreated', { ...pair('m-two', mentorP1, otherP1), mentorUserId: MENTOR, menteeUserId: OTHER }));
       await append(matchStream('m-two'), event('MatchActivated', { ...pair('m-two', mentorP2, otherP1), endsAt: null }));
-      await caughtUp(runner, store);
+      await runner.catchUp();
       // The other mentee's personal data is erased: their registration, profile and request messages read erased.
       await append(userStream(OTHER), event('PersonalDataErased', { userId: OTHER, subjectIds: [OTHER, 'match:m-two', 'match:m-reo'] }));
-      await caughtUp(runner, store);
+      await runner.catchUp();
 
       const events = await store.readAll({ maxCount: 10_000 });
       const present = new Set(events.map((e) => e.type));

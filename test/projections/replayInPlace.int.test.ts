@@ -9,7 +9,6 @@ import { serverProjections } from '../../projections';
 import { eventLogIndexProjection } from '../../projections/eventLogIndex/eventLogIndex.projection';
 import { announcePostgresSkip, openTestPostgres, postgresUrl, sqlBackends } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
-import { caughtUp } from '../support/caughtUp';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 
 /**
@@ -30,7 +29,7 @@ const programWithPeople = async (
   const context = () => ({ actor: admin, now: new Date((clock += 60_000)).toISOString(), correlationId: randomUUID() });
   await pipeline.execute(context(), define.programCommand({ type: 'CreateProgram', data: { programId, name: programId, timeZone: 'Europe/Paris' } }));
   for (let n = 0; n < count; n++) await pipeline.execute(context(), registerWithLegacyId({ ...person(n), programId }));
-  await caughtUp(runner, store);
+  await runner.catchUp();
   return { store, runner };
 };
 

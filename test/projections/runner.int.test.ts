@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
-import { appendToStream, comparePositions, formatPosition } from '../../src/eventstore/eventStore';
+import { START, appendToStream, comparePositions, formatPosition } from '../../src/eventstore/eventStore';
+import { openPostgres } from '../../src/sql/postgres';
 import { eventByEvent, projection } from '../../src/projectionEngine/projection';
 import { ProjectionRunner, type ProjectionFailure } from '../../src/projectionEngine/runner';
 import { announcePostgresSkip, openTestPostgres, postgresUrl, sqlBackends } from '../support/databases';
 import { newEvent } from '../eventstore/eventStore.contract';
 import { countingProjection, readCounts } from './countingProjection';
-import { caughtUp } from '../support/caughtUp';
 
 const tick = (n: number) => newEvent('Tick', { n });
 
@@ -17,7 +17,7 @@ describe.each(sqlBackends())('projection runner on $name', ({ open }) => {
       const store = await SqlEventStore.create(db);
       for (let i = 0; i < 30; i++) await appendToStream(store, `s-${i % 4}`, 'any', [tick(i), newEvent('Other')]);
       const runner = await ProjectionRunner.create(store, db, [countingProjection()], { batchSize: 7 });
-      await caughtUp(runner, store);
+      await runner.catchUp();
       const first = await readCounts(db);
       expect(first).toEqual([
         { stream_id: 's-0', events: 8, total: String([0, 4, 8, 12, 16, 20, 24, 28].reduce((a, b) => a + b)) },
@@ -44,7 +44,7 @@ describe.each(sqlBackends())('projection runner on $name', ({ open }) => {
       const partial = await readCounts(db);
       expect(partial.reduce((sum, row) => sum + row.events, 0)).toBe(20);
       const restarted = await ProjectionRunner.create(store, db, [countingProjection()], { batchSize: 10 });
-      await caughtUp(restarted, store);
+      await restarted.catchUp();
       const resumed = await readCounts(db);
       await restarted.rebuild('stream_counts');
       expect(await readCounts(db)).toEqual(resumed);
@@ -193,6 +193,8 @@ describe.each(sqlBackends())('projection runner on $name', ({ open }) => {
 });
 
 const url = postgresUrl();
+/** One plain connection to the cluster, outside the test's schema. */
+const openTestPostgresSession = (url: string) => openPostgres(url, { max: 1 });
 if (url) {
   test('PostgreSQL: two runners on one database with concurrent writers apply each event exactly once', async () => {
     const { db, close } = await openTestPostgres(url);
@@ -213,6 +215,28 @@ if (url) {
       const counts = await readCounts(db);
       expect(counts).toEqual(Array.from({ length: 8 }, (_, w) => ({ stream_id: `w-${w}`, events: 25, total: '25' })));
     } finally {
+      await close();
+    }
+  });
+
+  test('PostgreSQL: catchUp takes every event committed before it, even one an open transaction elsewhere still hides', async () => {
+    const { db, close } = await openTestPostgres(url);
+    // Another session of the cluster with a transaction id: until it ends, events appended after it
+    // began are committed but not yet visible to readers of the log (they read below its xmin).
+    const other = openTestPostgresSession(url);
+    try {
+      const store = await SqlEventStore.create(db);
+      const runner = await ProjectionRunner.create(store, db, [countingProjection()], {});
+      await other.query('BEGIN');
+      await other.query('SELECT pg_current_xact_id()');
+      await appendToStream(store, 's-held', 'no_stream', [tick(5)]);
+      expect(await store.readHead()).toEqual(START);
+      const ended = new Promise((resolve) => setTimeout(resolve, 300)).then(() => other.query('COMMIT'));
+      await runner.catchUp();
+      await ended;
+      expect(await readCounts(db)).toEqual([{ stream_id: 's-held', events: 1, total: '5' }]);
+    } finally {
+      await other.close();
       await close();
     }
   });

@@ -23,7 +23,6 @@ import {
   type Executed,
   type MatchIds,
 } from './lifecycleScenario';
-import { caughtUp } from '../support/caughtUp';
 
 announcePostgresSkip('lifecycle read model');
 
@@ -192,7 +191,7 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
       onUser({ type: 'RevertUserStatusChange', data: { userId: ID.ulla, changeId: 'r-ulla-2', revertedChangeId: 'r-ulla-1' } }),
     );
 
-    await caughtUp(runner, store);
+    await runner.catchUp();
     afterClose = {
       match: await readModel.matchesByIds(['m-1']),
       personas: await readModel.personasOfUsers([ID.maria, ID.theo]),
@@ -200,7 +199,7 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
     };
 
     step.reopen = await scenario.run(ADMIN, reopenMatch(M1), 'Closed by mistake');
-    await caughtUp(runner, store);
+    await runner.catchUp();
   }, 180_000);
 
   afterAll(async () => {

@@ -29,7 +29,6 @@ import { lifecycleProjections, SqlLifecycleReadModel } from '../../projections';
 import { SqlMatchingReadModel } from '../../projections/matching/matching.queries';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
 import { readModelRows } from '../support/readModelRows';
-import { caughtUp } from '../support/caughtUp';
 
 announcePostgresSkip('matching read model');
 
@@ -212,13 +211,13 @@ describe.each(sqlBackends())('matching read model on $name', ({ open }) => {
     await run('stage s7', ADMIN, stage('s7', 'mila', 'tyra'));
     await run('stage s5', ADMIN, stage('s5', 'mark', 'tyra'));
     await run('approve s5', ADMIN, (now) => define.approveStagedMatch(ids('s5', 'mark', 'tyra'), { matchId: 's5', now }));
-    await caughtUp(runner, store);
+    await runner.catchUp();
     seen.blockedWhenTyraMatched = await matching.openMatchesBlockedFor(10);
     await run('withdraw r4', SYSTEM, () => define.withdrawMatchRequest({ matchId: 'r4', reason: 'MENTEE_MATCHED', otherMatchId: 's5' }));
     await run('discard s7', SYSTEM, () => define.discardStagedMatch({ matchId: 's7', reason: 'MENTEE_MATCHED', otherMatchId: 's5' }));
 
     clock.jumpTo('2025-01-10T15:00:00.000Z');
-    await caughtUp(runner, store);
+    await runner.catchUp();
     seen.expiriesBeforeExpiring = await matching.dueRequestExpiries('2025-01-10T15:00:00.000Z', 10);
     await run('expire r3', SYSTEM, (now) => define.expireMatchRequest({ matchId: 'r3', now }));
     await run('request r6', { id: ID.uma, role: 'mentee' }, request('r6', 'mila', 'uma'));
@@ -277,7 +276,7 @@ describe.each(sqlBackends())('matching read model on $name', ({ open }) => {
       { type: 'MatchCreated', data: { ...pair, mentorUserId: ID.milo, menteeUserId: ID.ugo } },
       { type: 'MatchActivated', data: pair },
     ]);
-    await caughtUp(runner, store);
+    await runner.catchUp();
   }, 240_000);
 
   afterAll(async () => {

@@ -13,7 +13,6 @@ import { lifecycleProjections } from '../../projections';
 import { meetingsProjection } from '../../projections/meetings/meetings.projection';
 import { SqlMeetingReadModel, type MeetingView } from '../../projections/meetings/meetings.queries';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
-import { caughtUp } from '../support/caughtUp';
 
 announcePostgresSkip('meetings read model');
 
@@ -119,7 +118,7 @@ describe.each(sqlBackends())('meetings read model on $name', ({ open }) => {
     await run('2026-10-30T12:00:00.000Z', (now) =>
       meetings.rescheduleMeeting('m4', { meetingId: 'd2', startsAt: '2026-11-06T09:30:00-05:00', durationMinutes: 45, now }),
     );
-    await caughtUp(runner, store);
+    await runner.catchUp();
   });
 
   afterAll(async () => {
@@ -253,7 +252,7 @@ describe.each(sqlBackends())('meetings read model on $name', ({ open }) => {
     expect((await store.readStream('meeting-e2')).events).toEqual([]);
 
     // The closed match leaves the health view; its meetings stay in the counts.
-    await caughtUp(runner, store);
+    await runner.catchUp();
     const health = await readModel.health(P1, NOW);
     expect(health).toMatchObject({ activeMatches: 3, sessionsCompleted: 4 });
   });

@@ -14,7 +14,6 @@ import { lifecycleProjections } from '../../projections';
 import { registrationsProjection } from '../../projections/registrations/registrations.projection';
 import { SqlInitiativeReadModel } from '../../projections/registrations/registrations.queries';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
-import { caughtUp } from '../support/caughtUp';
 
 announcePostgresSkip('registrations read model');
 
@@ -106,7 +105,7 @@ describe.each(sqlBackends())('registrations read model on $name', ({ open }) => 
       { start: '2026-10-05', end: '2026-11-27' },
       { start: '2027-01-11', end: null },
     ]);
-    await caughtUp(runner, store);
+    await runner.catchUp();
   });
   afterAll(async () => {
     await runner?.stop();
@@ -184,14 +183,14 @@ describe.each(sqlBackends())('registrations read model on $name', ({ open }) => 
       { registrationId: ids.noah, kind: 'QUARTERLY_PROGRESS', period: '2026-Q4' },
     ]);
     expect(await scheduler.tick()).toEqual({ sent: 3, skipped: 0 });
-    await caughtUp(runner, store);
+    await runner.catchUp();
     expect(await readModel.dueReminders(clock.toISOString())).toEqual([]);
     expect(await scheduler.tick()).toEqual({ sent: 0, skipped: 0 });
 
     // A month later: searching volunteers again, not the quarterly one (same quarter).
     clock = new Date('2026-12-01T10:00:00.000Z');
     expect(await scheduler.tick()).toEqual({ sent: 2, skipped: 0 });
-    await caughtUp(runner, store);
+    await runner.catchUp();
     // A new quarter in New York.
     clock = new Date('2027-01-01T05:00:00.000Z');
     expect((await readModel.dueReminders(clock.toISOString())).map((d) => [d.kind, d.period])).toEqual([
@@ -221,7 +220,7 @@ describe.each(sqlBackends())('registrations read model on $name', ({ open }) => 
     const outboxBefore = (await listOutbox(database.db, { limit: 500 })).length;
     await runner.rebuild('registrations');
     await runner.rebuild('notifications');
-    await caughtUp(runner, store);
+    await runner.catchUp();
     expect(await readModel.registrations({})).toEqual(before);
     expect((await listOutbox(database.db, { limit: 500 })).length).toBe(outboxBefore);
   });

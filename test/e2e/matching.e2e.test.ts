@@ -292,6 +292,29 @@ describe.each(storeBackends())('matching workflows over GraphQL on $name', ({ op
     expect(assignment.map((m) => m.to).sort()).toEqual([mentorB.email, mentee.email].sort());
   });
 
+  test('a mentee registered a moment ago can request a match at once, before the read models have caught up', async () => {
+    const programId = await program({ matchingProcess: 'USER_LED_WITH_APPROVAL', requiredApprovals: ['MENTOR'] });
+    const mentor = await participant(programId, 'MENTOR', 'Ned Mentor');
+    // The read models fall behind: what follows is committed but not projected until the runner restarts.
+    await t.app.runner.stop();
+    let restarted: NodeJS.Timeout | undefined;
+    try {
+      const email = `quick.mentee.${++userCounter}@example.org`;
+      // No `user { ... }` selection and no X-Consistent-With: nothing here waits for the read models.
+      const registered = await ok('registerUser', 'RegisterUserInput', { email, name: 'Quinn Mentee', programId, role: 'MENTEE' }, 'userId');
+      const userId = registered.userId as string;
+      await ok('completeApplication', 'UserInput', { userId });
+      await ok('changeUserStatus', 'ChangeUserStatusInput', { userId, status: 'A' });
+      const token = await t.token('mentee', email, userId);
+      restarted = setTimeout(() => t.app.runner.start(), 300);
+      const requested = await ok('requestMatch', 'RequestMatchInput', { mentorPersonaId: mentor.personaId, menteePersonaId: `${userId}:p1` }, 'match { id status }', token);
+      expect(requested.match).toMatchObject({ status: 'REQUESTED' });
+    } finally {
+      clearTimeout(restarted);
+      t.app.runner.start();
+    }
+  });
+
   test('seed 004 waiting states: mentor and admin approval, then admin alone', async () => {
     const programId = await program({ matchingProcess: 'USER_LED_WITH_APPROVAL', requiredApprovals: ['MENTOR', 'ADMIN'] });
     const mentor = await participant(programId, 'MENTOR', 'Jo Mentor');

@@ -205,8 +205,15 @@ export class MatchingResolver {
       }
       // The program is the mentee persona's (the decision checks that the mentor's is the same).
       const menteeUserId = userIdOfPersona(input.menteePersonaId);
-      const personas = menteeUserId ? await context.services.readModel.personasOfUsers([menteeUserId]) : [];
-      const programId = personas.find((persona) => persona.personaId === input.menteePersonaId)?.programId;
+      const programOfMentee = async () =>
+        menteeUserId ? (await context.services.readModel.personasOfUsers([menteeUserId])).find((persona) => persona.personaId === input.menteePersonaId)?.programId : undefined;
+      // A persona created a moment ago (the client sent no X-Consistent-With) may not be projected yet:
+      // on a miss, look again once the read models hold everything committed before this request.
+      let programId = await programOfMentee();
+      if (!programId && menteeUserId) {
+        await caughtUp(context);
+        programId = await programOfMentee();
+      }
       if (!programId) throw new DomainError('NOT_FOUND', `Persona ${input.menteePersonaId} does not exist.`, { personaId: input.menteePersonaId });
       return context.services.commands.requestMatch(commandContextFor(context, input), {
         programId,

@@ -3,7 +3,7 @@ import { EVENT_STORE_MIGRATIONS, SqlEventStore } from '../../src/eventstore/sqlE
 import { verifyChains } from '../../src/eventstore/tamperEvidence';
 import { ERASED, PERSONAL_DATA_ERASED } from '../../src/domain/personalData';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
-import { announcePostgresSkip, sqlBackends } from '../support/databases';
+import { announcePostgresSkip, logVisible, sqlBackends } from '../support/databases';
 import { newEvent } from './eventStore.contract';
 
 announcePostgresSkip('personal data in the SQL event store');
@@ -48,6 +48,7 @@ describe.each(sqlBackends())('personal data beside the log: $name', ({ open }) =
 
     expect((await store.readStream('user-u-split')).events[0]!.data).toEqual(event.data);
     expect((await store.readAt([appended.lastPosition]))[0]!.data).toEqual(event.data);
+    await logVisible(store);
     const all = await store.readAll();
     expect(all.find((e) => e.id === event.id)!.data).toEqual(event.data);
     expect((await verifyChains(db)).intact).toBe(true);
@@ -111,6 +112,7 @@ describe.each(sqlBackends())('personal data beside the log: $name', ({ open }) =
     expect((await store.readStream('match-m-e')).events[0]!.data).toMatchObject({ message: null, personalDataErased: true });
     expect((await store.readStream('user-u-keep')).events[0]!.data).toMatchObject({ name: 'Kept Person' });
 
+    await logVisible(store);
     const merged = JSON.stringify((await store.readAll({ maxCount: 10_000 })).map((e) => [e.data, e.metadata]));
     for (const value of [name, email, 'Zee', 'PS 321']) expect(merged).not.toContain(value);
     // Nothing of theirs is left in the personal columns or beside the log; only the old event's raw
@@ -171,6 +173,7 @@ describe.each(sqlBackends())('personal data beside the log: $name', ({ open }) =
     const reasoned = newEvent('MatchRequested', { matchId: 'm-earlier', mentorUserId: 'u-m', menteeUserId: userId, message: 'Olga here' });
     await store.appendToStreams([{ streamId: `user-${userId}`, expectedRevision: 'no_stream', events: [event] }]);
     await store.appendToStreams([{ streamId: 'match-m-earlier', expectedRevision: 'no_stream', events: [reasoned] }]);
+    await logVisible(store);
     const before = (await store.readAll({ maxCount: 10_000 })).filter((e) => e.id === event.id || e.id === reasoned.id);
     expect(before).toHaveLength(2);
     // As an earlier version (migration 0001_baseline only) stored them: its script run again gives back

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { comparePositions, type EventStore } from '../../src/eventstore/eventStore';
 import { openPglite } from '../../src/sql/pglite';
 import { openPostgres } from '../../src/sql/postgres';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
@@ -78,5 +79,20 @@ export const announceKurrentSkip = (suite: string): void => {
   if (!kurrentConnectionString()) {
     console.warn(`\n*** ${suite}: KurrentDB part SKIPPED because EVENTSTORE_CONNECTION_STRING is unset (e.g. kurrentdb://127.0.0.1:2113?tls=false). ***\n`);
     test.skip(`${suite} on KurrentDB (skipped: EVENTSTORE_CONNECTION_STRING is unset)`, () => undefined);
+  }
+};
+
+/**
+ * Waits until every event committed so far can be read with `readAll`. On PostgreSQL an event is
+ * readable once every older transaction on the server has ended (the store's visibility rule), so
+ * on a busy shared server (other test files, other databases) a read right after an append can
+ * come back short.
+ */
+export const logVisible = async (store: EventStore, timeoutMs = 60_000): Promise<void> => {
+  const committed = await store.readCommittedHead();
+  const deadline = Date.now() + timeoutMs;
+  while (comparePositions(await store.readHead(), committed) < 0) {
+    if (Date.now() > deadline) throw new Error(`The log's committed events did not become readable within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 };

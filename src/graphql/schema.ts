@@ -4,7 +4,7 @@ import { LiveEventsResolver } from './live/live.resolver';
 import { TokenRevocationResolver } from './tokens/tokens.resolver';
 import { initiativeResolvers } from './initiatives/initiatives.resolver';
 import type { ValidationError, ValidatorOptions } from 'class-validator';
-import { Validator } from './validators';
+import { Validator, rememberValidationRules } from './validators';
 import { assertValidSchema, defaultFieldResolver, isIntrospectionType, isObjectType, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { ArgumentValidationError, buildSchema } from 'type-graphql';
 import { withAccessPolicy } from './access';
@@ -18,6 +18,7 @@ import { NotificationPreviewResolver } from './notifications/preview.resolver';
 /** type-graphql's defaults for class-validator, with unknown values (plain objects) let through. */
 const VALIDATOR_OPTIONS: ValidatorOptions = { skipMissingProperties: true, forbidUnknownValues: false };
 
+rememberValidationRules();
 const validator = new Validator();
 
 const isObject = (value: unknown): value is object => value !== null && typeof value === 'object';

@@ -1,3 +1,6 @@
+import { getMetadataStorage } from 'class-validator/cjs/metadata/MetadataStorage';
+import type { ValidationMetadata } from 'class-validator/cjs/metadata/ValidationMetadata';
+
 /**
  * The class-validator decorators and checks this service uses, each loaded from its own file.
  * class-validator's index loads every validator it has (all of validator.js and libphonenumber-js's
@@ -21,3 +24,35 @@ export { IsBoolean } from 'class-validator/cjs/decorator/typechecker/IsBoolean';
 export { IsInt } from 'class-validator/cjs/decorator/typechecker/IsInt';
 export { IsNumber } from 'class-validator/cjs/decorator/typechecker/IsNumber';
 export { Validator } from 'class-validator/cjs/validation/Validator';
+
+
+const REMEMBERING = Symbol.for('mentoring.classValidatorRulesRemembered');
+
+/**
+ * Makes class-validator work out each input class's rules once instead of on every validation.
+ * Unaided, it finds a class's rules anew for every object it validates, its ancestors' included by
+ * testing every class that has rules with `instanceof` (0.8 % of a `changeUserStatus`'s busy CPU,
+ * half of class-validator's share). The rules are recorded by the decorators when the classes are
+ * defined; a rule recorded later (a class defined afterwards) forgets everything remembered. Safe to
+ * call more than once.
+ */
+export const rememberValidationRules = (): void => {
+  const storage = getMetadataStorage() as ReturnType<typeof getMetadataStorage> & { [REMEMBERING]?: true };
+  if (storage[REMEMBERING]) return;
+  storage[REMEMBERING] = true;
+  const find = storage.getTargetValidationMetadatas.bind(storage);
+  const add = storage.addValidationMetadata.bind(storage);
+  let known = new Map<unknown, Map<string, ValidationMetadata[]>>();
+  storage.addValidationMetadata = (metadata) => {
+    known = new Map();
+    add(metadata);
+  };
+  storage.getTargetValidationMetadatas = (target, schema, always, strictGroups, groups) => {
+    const key = `${schema}\u0000${always}\u0000${strictGroups}\u0000${groups?.join('\u0000') ?? ''}`;
+    let byOptions = known.get(target);
+    if (!byOptions) known.set(target, (byOptions = new Map()));
+    let rules = byOptions.get(key);
+    if (!rules) byOptions.set(key, (rules = find(target, schema, always, strictGroups, groups)));
+    return rules;
+  };
+};

@@ -288,6 +288,31 @@ describe('ChangeUserStatus: every pair of the six statuses, against the direct m
 
   it('refuses a change id already used', () =>
     given(userIn(ID, 'MENTOR', 'SI')).when(change('c-setup', 'A')).thenThrows('ALREADY_EXISTS', 'c-setup'));
+
+  it('knows the change ids of each state folded from a shared one, whichever was folded first', () => {
+    // The command pipeline decides on a kept state and, after a conflict, on one read again: two
+    // states grown from the same one, each with changes the other lacks (the same id at other places).
+    const shared = fold(userDecider, [...userIn(ID, 'MENTOR', 'SI'), statusChanged(ID, 'c1', 'SI', 'A')]);
+    const one = [statusChanged(ID, 'c2', 'A', 'IW'), statusChanged(ID, 'c3', 'IW', 'A')].reduce(userDecider.evolve, shared);
+    const other = [statusChanged(ID, 'c3', 'A', 'SI'), statusChanged(ID, 'c4', 'SI', 'A'), statusChanged(ID, 'c2', 'A', 'IW')].reduce(userDecider.evolve, shared);
+    const refusal = (state: typeof shared, changeId: string): string | undefined => {
+      try {
+        userDecider.decide(change(changeId, state.status === 'REGISTERED' && state.userStatus === 'A' ? 'IW' : 'A'), state);
+        return undefined;
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+    };
+    for (const id of ['c-setup', 'c1', 'c2', 'c3']) expect([id, refusal(one, id)]).toEqual([id, 'ALREADY_EXISTS']);
+    for (const id of ['c-setup', 'c1', 'c2', 'c3', 'c4']) expect([id, refusal(other, id)]).toEqual([id, 'ALREADY_EXISTS']);
+    expect(refusal(one, 'c4')).toBeUndefined();
+    expect(refusal(shared, 'c2')).toBeUndefined();
+    // A revert finds its target in its own state, not where the other state has that id.
+    given([...userIn(ID, 'MENTOR', 'SI'), statusChanged(ID, 'c1', 'SI', 'A'), statusChanged(ID, 'c3', 'A', 'SI'), statusChanged(ID, 'c4', 'SI', 'A'), statusChanged(ID, 'c2', 'A', 'IW')])
+      .when(revert('r1', 'c2'))
+      .then([reverted(ID, 'r1', 'c2', 'IW', 'A')]);
+    expect(userDecider.decide(revert('r1', 'c2'), other)).toEqual([reverted(ID, 'r1', 'c2', 'IW', 'A')]);
+  });
 });
 
 describe('activation: N/A → RTBM for every N/A persona, and only those', () => {

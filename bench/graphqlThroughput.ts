@@ -99,6 +99,7 @@ class StatementTally {
     });
     return {
       kind: db.kind,
+      onStatement: (listener) => db.onStatement(listener),
       ...executor(db),
       transaction: (work) => (count('BEGIN'), count('COMMIT'), db.transaction((tx) => work({ ...executor(tx), exec: (sql: string) => (count(sql), tx.exec(sql)) }))),
       exec: (sql) => (count(sql), db.exec(sql)),

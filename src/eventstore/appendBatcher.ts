@@ -15,9 +15,21 @@ export interface GroupCommitOptions {
    * Let an item that could go out at once wait for the rest of the event loop's turn first, so that
    * the items other requests submit in the same turn share its call. For a database that runs each
    * statement to its end before anything else runs (PGlite, in this thread): nothing can queue behind
-   * a call in flight there, so without this every item goes alone. Costs one turn of latency.
+   * a call in flight there, so without this every item goes alone. Costs up to one turn of latency.
+   *
+   * The wait also ends as soon as anything else asks the database for a statement (StatementSignal),
+   * and the gathered items go before it. Waiting for the turn's end alone starved them: code that
+   * awaits PGlite in a loop (until it sees such an item's effect, say) resumes in microtasks, so the
+   * turn never ends and `setImmediate` never fires. On the mutation path the items gather as well
+   * either way (BENCHMARKS.md, graphql-throughput: ~8 appends a call with 16 clients): a request's
+   * reads before its append come from memory, so few statements cut a gathering short.
    */
   readonly gather?: boolean;
+}
+
+/** Says when something asks the database for a statement (SqlDatabase is one); ends a gathering. */
+export interface StatementSignal {
+  onStatement(listener: () => void): void;
 }
 
 interface Queued<Item, Result> {
@@ -38,20 +50,29 @@ interface Queued<Item, Result> {
 export class AppendBatcher<Item, Result> {
   private inFlight = 0;
   private readonly queue: Queued<Item, Result>[] = [];
+  /** Items wait in the queue for the turn's end, or for the database to be asked for something else. */
   private gathering = false;
+  private turnEndPending = false;
 
   constructor(
     private readonly one: (item: Item) => Promise<Result>,
     private readonly many: (items: readonly Item[]) => Promise<readonly BatchOutcome<Result>[]>,
     private readonly options: GroupCommitOptions,
-  ) {}
+    signal: StatementSignal,
+  ) {
+    if (options.gather) signal.onStatement(this.statementAsked);
+  }
 
   submit(item: Item): Promise<Result> {
     if (this.options.gather) {
       const queued = new Promise<Result>((resolve, reject) => this.queue.push({ item, scope: new AsyncResource('AppendBatcher'), resolve, reject }));
       if (!this.gathering && this.inFlight < this.options.maxInFlight) {
         this.gathering = true;
-        setImmediate(this.gathered);
+        // One is enough: while it is pending, the turn in which this gathering began has not ended.
+        if (!this.turnEndPending) {
+          this.turnEndPending = true;
+          setImmediate(this.turnEnded);
+        }
       }
       return queued;
     }
@@ -64,10 +85,21 @@ export class AppendBatcher<Item, Result> {
     return new Promise<Result>((resolve, reject) => this.queue.push({ item, scope: new AsyncResource('AppendBatcher'), resolve, reject }));
   }
 
-  private readonly gathered = (): void => {
+  private readonly turnEnded = (): void => {
+    this.turnEndPending = false;
+    if (this.gathering) this.endGathering();
+  };
+
+  // Synchronous, in the asker's call: the gathered items' call is asked of the database first (its own
+  // statement signals too, by then with `gathering` false).
+  private readonly statementAsked = (): void => {
+    if (this.gathering) this.endGathering();
+  };
+
+  private endGathering(): void {
     this.gathering = false;
     this.sendQueued();
-  };
+  }
 
   private readonly callEnded = (): void => {
     this.inFlight--;

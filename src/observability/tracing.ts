@@ -232,6 +232,7 @@ export const tracedDatabase = (db: SqlDatabase, tracing: Tracing): SqlDatabase =
   });
   return {
     kind: db.kind,
+    onStatement: (listener) => db.onStatement(listener),
     ...executor(db),
     transaction: (work) =>
       child('transaction', { 'db.system.name': system }, () => db.transaction((tx) => work({ ...executor(tx), exec: (sql: string) => statement(sql, () => tx.exec(sql)) }))),

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { copyStatement, type SqlDatabase, type SqlResult, type SqlTransaction } from './sqlDatabase';
+import { copyStatement, statementListeners, type SqlDatabase, type SqlResult, type SqlTransaction } from './sqlDatabase';
 import { acquireStoreLock } from './storeLock';
 
 // Same shapes as the pg adapter: timestamps as text, int8 as text (callers parse what they need).
@@ -67,34 +67,43 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
     release();
     throw error;
   }
+  // Asked before each statement is queued: a listener may send its own first (AppendBatcher's gather).
+  const statements = statementListeners();
   const run = async <Row>(
     executor: Pick<PGlite, 'query'>,
     sql: string,
     params?: readonly unknown[],
   ): Promise<SqlResult<Row>> => {
+    statements.asked();
     const result = await executor.query<Row>(sql, params as unknown[] | undefined);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };
   // PGlite reads COPY FROM's data from a Blob named /dev/blob.
   const copy = async (executor: Pick<PGlite, 'query'>, table: string, columns: readonly string[], text: string): Promise<void> => {
+    statements.asked();
     await executor.query(copyStatement(table, columns, `'/dev/blob'`), [], { blob: new Blob([text]) });
   };
   return {
     kind: 'embedded',
+    onStatement: statements.onStatement,
     query: (sql, params) => run(db, sql, params),
     copyFrom: (table, columns, text) => copy(db, table, columns, text),
-    transaction: (work) =>
-      db.transaction(async (tx) => {
+    transaction: (work) => {
+      statements.asked();
+      return db.transaction(async (tx) => {
         const executor: SqlTransaction = {
           query: (sql, params) => run(tx, sql, params),
           copyFrom: (table, columns, text) => copy(tx, table, columns, text),
           exec: async (sql) => {
+            statements.asked();
             await tx.exec(sql);
           },
         };
         return work(executor);
-      }),
+      });
+    },
     async exec(sql) {
+      statements.asked();
       await db.exec(sql);
     },
     async close() {

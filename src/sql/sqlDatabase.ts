@@ -58,7 +58,28 @@ export interface SqlTransaction extends SqlExecutor {
   exec(sql: string): Promise<void>;
 }
 
-export interface SqlDatabase extends SqlExecutor {
+/** Says when something asks a database to run a statement (see AppendBatcher's `gather`). */
+export interface StatementSignal {
+  /**
+   * Calls `listener` each time a statement is asked of the database (a query, a COPY, a script, the
+   * start of a transaction, or a statement inside one), synchronously in the asker's call, before the
+   * statement is queued: what the listener sends then goes first.
+   */
+  onStatement(listener: () => void): void;
+}
+
+/** The listeners of a StatementSignal, for the adapters: `asked()` before each statement is queued. */
+export const statementListeners = (): StatementSignal & { asked(): void } => {
+  const listeners: (() => void)[] = [];
+  return {
+    onStatement: (listener) => void listeners.push(listener),
+    asked: () => {
+      for (const listener of listeners) listener();
+    },
+  };
+};
+
+export interface SqlDatabase extends SqlExecutor, StatementSignal {
   /** `embedded` (PGlite: one connection, queries run one at a time) or `postgres`. */
   readonly kind: 'embedded' | 'postgres';
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */

@@ -14,6 +14,7 @@ const countingInserts = (db: SqlDatabase): { db: SqlDatabase; inserts: () => num
   let inserts = 0;
   const counted: SqlDatabase = {
     kind: db.kind,
+    onStatement: (listener) => db.onStatement(listener),
     query: (sql, params, options) => {
       if (sql.startsWith('INSERT INTO audit_reads')) inserts += 1;
       return db.query(sql, params, options);

@@ -157,6 +157,28 @@ describe.each(sqlBackends())('group commit: $name', ({ open }) => {
     expect((await verifyChains(db)).intact).toBe(true);
   });
 
+  test('gathering cannot starve: a gathered append goes before the next statement anyone asks of the database', async () => {
+    const gathering = await SqlEventStore.create(db, { groupCommit: { maxInFlight: 1, maxBatch: 4, gather: true } });
+    const streamId = `thing-${randomUUID()}`;
+    const appended = gathering.appendToStreams([{ streamId, expectedRevision: 'no_stream', events: [newEvent('Awaited')] }]);
+    // Another task awaits the database in a loop until it sees the append. On PGlite each await resolves
+    // in microtasks, so the event loop's turn lasts as long as the loop: an append waiting for the turn's
+    // end alone never went. Bounded, so that such a wait fails the test instead of hanging it.
+    let reads = 0;
+    let seen = false;
+    while (!seen && reads < 1_000) {
+      seen = (await db.query(`SELECT 1 FROM es_streams WHERE stream_id = $1`, [streamId])).rows.length > 0;
+      reads += 1;
+    }
+    const result = await appended;
+    expect(seen).toBe(true);
+    // PGlite runs statements in the order asked. The append reaches the batcher a few microtasks after
+    // the call (the store first looks at its personal data), so the loop's first read may go before it;
+    // the second goes after it. (PostgreSQL runs them on separate connections at once.)
+    if (db.kind === 'embedded') expect(reads).toBeLessThanOrEqual(2);
+    expect(result.events.map((e) => e.type)).toEqual(['Awaited']);
+  });
+
   test('with group commit off, every append is its own call', async () => {
     const recording = recordingAppends(db);
     const alone = await SqlEventStore.create(recording.db, { groupCommit: false });

@@ -51,6 +51,7 @@ export const countingDatabase = (db: SqlDatabase): CountingDatabase => {
   });
   return {
     kind: db.kind,
+    onStatement: (listener) => db.onStatement(listener),
     get sent() {
       return sent;
     },

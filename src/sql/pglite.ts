@@ -76,7 +76,8 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
   ): Promise<SqlResult<Row>> => {
     statements.asked();
     const result = await executor.query<Row>(sql, params as unknown[] | undefined);
-    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    // PGlite counts only the rows a statement changed (0 for a SELECT); pg counts the rows returned too.
+    return { rows: result.rows, rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };
   };
   // PGlite reads COPY FROM's data from a Blob named /dev/blob.
   const copy = async (executor: Pick<PGlite, 'query'>, table: string, columns: readonly string[], text: string): Promise<void> => {

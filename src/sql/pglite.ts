@@ -177,7 +177,15 @@ export const openPglite = async (dataDir?: string): Promise<SqlDatabase> => {
     options?: QueryOptions,
     inTransaction = false,
   ): Promise<SqlResult<Row>> => {
-    const execute = options?.name ? await prepared.execute(executor, options.name, sql, params ?? [], inTransaction) : null;
+    const asJson = options?.rowsAsJson === true;
+    // Each row as one JSON text (see QueryOptions.rowsAsJson): the same statement under its own name.
+    const execute = options?.name
+      ? await prepared.execute(executor, asJson ? `${options.name}_json` : options.name, asJson ? `SELECT to_json(q)::text AS row FROM (${sql}) q` : sql, params ?? [], inTransaction)
+      : null;
+    if (execute && asJson) {
+      const rows = ((await executor.exec(execute))[0] as Results<{ row: string }>).rows.map((row) => JSON.parse(row.row) as Row);
+      return { rows, rowCount: rows.length };
+    }
     const result = execute ? ((await executor.exec(execute))[0] as Results<Row>) : await executor.query<Row>(sql, params as unknown[] | undefined);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };

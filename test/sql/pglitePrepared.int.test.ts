@@ -52,6 +52,23 @@ describe('named statements on the embedded store', () => {
     expect(read.rows).toEqual([{ id: 'a', n: null }]);
   });
 
+  it('rowsAsJson: the rows of a SELECT carried as one JSON text each read back the same, in order', async () => {
+    for (const [id, n, flag, doc] of [
+      ['j2', 2, true, { a: [1, 'x'], s: `it's` }],
+      ['j1', null, false, null],
+      ['j3', 3, null, {}],
+    ] as const) {
+      await db.query(`INSERT INTO t (id, n, flag, tags, doc) VALUES ($1, $2, $3, $4, $5::jsonb)`, [id, n, flag, [id, null], doc === null ? null : JSON.stringify(doc)]);
+    }
+    const select = `SELECT id, n, flag, tags, doc, 'fixed' AS label FROM t WHERE id = ANY($1::text[]) ORDER BY id DESC LIMIT $2`;
+    const plain = await db.query(select, [['j1', 'j2', 'j3'], 3]);
+    const asJson = await db.query(select, [['j1', 'j2', 'j3'], 3], { name: 'rows_v1', rowsAsJson: true });
+    expect(asJson.rows).toEqual(plain.rows);
+    expect(asJson.rows.map((row) => row.id)).toEqual(['j3', 'j2', 'j1']);
+    expect(await prepared(db)).toContain('rows_v1_json');
+    await db.exec(`DELETE FROM t WHERE id LIKE 'j%'`);
+  });
+
   it('sends a value with no literal form (an object for jsonb) unprepared, and still answers', async () => {
     const doc = { text: `it's "quoted"`, list: [1, 2] };
     const result = await db.query(`SELECT $1::jsonb AS doc`, [doc], { name: 'json_v1' });

@@ -38,8 +38,13 @@ export const pageSize = (first: number): number => {
 export const lazyCountConnection = <View, Node>(page: PageWithoutTotal<View>, toNode: (view: View) => Node, count: () => Promise<number>) => {
   let total: Promise<number> | null = null;
   return {
-    edges: page.edges.map((edge) => edgeOf(edge, toNode)),
-    pageInfo: pageInfoOf(page),
+    edges: page.edges.map((edge) => ({ node: toNode(edge.node), cursor: edge.cursor })),
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: page.edges[0]?.cursor ?? null,
+      endCursor: page.edges.at(-1)?.cursor ?? null,
+    },
     get totalCount(): Promise<number> {
       total ??= count();
       return total;
@@ -49,28 +54,12 @@ export const lazyCountConnection = <View, Node>(page: PageWithoutTotal<View>, to
 
 /** A read-model page as a Relay connection, each node made an instance of its GraphQL class. */
 export const connection = <View, Node>(page: Page<View>, toNode: (view: View) => Node) => ({
-  edges: page.edges.map((edge) => edgeOf(edge, toNode)),
-  pageInfo: pageInfoOf(page),
+  edges: page.edges.map((edge) => ({ node: toNode(edge.node), cursor: edge.cursor })),
+  pageInfo: {
+    hasNextPage: page.hasNextPage,
+    hasPreviousPage: page.hasPreviousPage,
+    startCursor: page.edges[0]?.cursor ?? null,
+    endCursor: page.edges.at(-1)?.cursor ?? null,
+  },
   totalCount: page.totalCount,
-});
-
-type Edge<T> = PageWithoutTotal<T>['edges'][number];
-
-/** The edge with its node made a GraphQL object; its cursor read only if the query selects it (the read model encodes it then). */
-const edgeOf = <View, Node>(edge: Edge<View>, toNode: (view: View) => Node) => ({
-  node: toNode(edge.node),
-  get cursor(): string {
-    return edge.cursor;
-  },
-});
-
-const pageInfoOf = (page: PageWithoutTotal<unknown>) => ({
-  hasNextPage: page.hasNextPage,
-  hasPreviousPage: page.hasPreviousPage,
-  get startCursor(): string | null {
-    return page.edges[0]?.cursor ?? null;
-  },
-  get endCursor(): string | null {
-    return page.edges.at(-1)?.cursor ?? null;
-  },
 });

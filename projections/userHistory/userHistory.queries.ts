@@ -109,7 +109,8 @@ export class SqlUserHistoryQueries {
     // Qualified: the bare names would sort by the ::text aliases of HISTORY_COLUMNS ("10" < "9").
     const sql = `SELECT ${HISTORY_COLUMNS} FROM ${USER_HISTORY_TABLE} ${whereClause(conditions)}
         ORDER BY ${USER_HISTORY_TABLE}.position_major DESC, ${USER_HISTORY_TABLE}.position_minor DESC LIMIT $${params.push(first + 1)}`;
-    const { rows } = await this.db.query<HistoryRow>(sql, params, { name: preparedName('history_page', sql) });
+    // rowsAsJson: every column is text (positions and times included).
+    const { rows } = await this.db.query<HistoryRow>(sql, params, { name: preparedName('history_page', sql), rowsAsJson: true });
     const events = await eventsOfRows(this.events, userId, rows.slice(0, first));
     const eventOf = new Map(rows.slice(0, first).map((row, i) => [row, events[i]!]));
     const pseudonymise = options.pseudonymise ?? ((event: RecordedEvent): RecordedEvent => event);

@@ -133,7 +133,8 @@ export class SqlUserQueries {
     }
     // A search, a list of ids or a site is planned for its values each time (how many rows they match decides the plan).
     const planEachTime = Boolean(filter.search?.trim()) || given(filter.userIds) || given(filter.partnerSiteId);
-    const { rows } = await this.db.query<UserRow>(sql, params, planEachTime ? {} : { name: preparedName('users_page', sql) });
+    // rowsAsJson: every column is text, boolean or JSON (the times leave as ISO text).
+    const { rows } = await this.db.query<UserRow>(sql, params, planEachTime ? {} : { name: preparedName('users_page', sql), rowsAsJson: true });
     return toPageWithoutTotal(rows, first, page.after, toUser, (row) => encodeCursor('users', [row.name, row.user_id]));
   }
 

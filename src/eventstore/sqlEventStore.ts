@@ -1450,8 +1450,10 @@ export class SqlEventStore implements EventStore {
          JOIN unnest($1::text[], $2::text[]) AS p(major, minor)
            ON e.transaction_id = p.major::xid8 AND e.global_position = p.minor::bigint`,
       [positions.map((p) => p.major.toString()), positions.map((p) => p.minor.toString())],
-      // Every history page reads its events here: prepared once per connection.
-      { name: 'es_read_at_v1' },
+      // Every history page reads its events here: prepared once per connection. rowsAsJson: the
+      // columns are text, integers and JSON (on the embedded store a 20-event read went from
+      // 444-468 to 260-270 µs of CPU as one JSON text a row).
+      { name: 'es_read_at_v1', rowsAsJson: true },
     );
     const byPosition = new Map(rows.map((row) => [`${row.transaction_id}/${row.global_position}`, row]));
     return positions.flatMap((p) => {

@@ -28,29 +28,61 @@ export interface ReadAuditServices {
 // history fetched through two paths of one query, is one read of each thing.
 const recordedInRequest = new WeakMap<object, Set<string>>();
 
-/**
- * Records that the caller read `read`, when the caller is staff. Call it where the data is handed
- * out, after the access check passed; it returns at once and never throws.
- */
-export const recordRead = (context: GraphQLContext<ReadAuditServices>, read: ReadOf): void => {
+const recordedRole = (context: GraphQLContext<ReadAuditServices>): boolean => {
   const actor = context.actor;
-  if (!actor || !RECORDED_ROLES.includes(actor.role)) return;
+  return actor !== null && RECORDED_ROLES.includes(actor.role);
+};
+
+const seenIn = (context: GraphQLContext<ReadAuditServices>): Set<string> => {
   let seen = recordedInRequest.get(context);
   if (!seen) {
     seen = new Set();
     recordedInRequest.set(context, seen);
   }
-  const key = `${read.kind}\u0000${read.objectId}\u0000${read.subjectUserId ?? ''}\u0000${read.via}`;
+  return seen;
+};
+
+/**
+ * Records that the caller read `read`, when the caller is staff. Call it where the data is handed
+ * out, after the access check passed; it returns at once and never throws.
+ */
+export const recordRead = (context: GraphQLContext<ReadAuditServices>, read: ReadOf): void => {
+  if (!recordedRole(context)) return;
+  recordIn(context, seenIn(context), context.now().toISOString(), read.kind, read.objectId, read.subjectUserId, read.via);
+};
+
+/**
+ * `recordRead` of each of a page's users (`kind` of the user, each their own subject), one entry
+ * each: the caller, the clock and the request's record are looked up once for the page.
+ */
+export const recordReadsOfUsers = (context: GraphQLContext<ReadAuditServices>, kind: ReadKind, userIds: readonly string[], via: string): void => {
+  if (userIds.length === 0 || !recordedRole(context)) return;
+  const seen = seenIn(context);
+  const readAt = context.now().toISOString();
+  for (const userId of userIds) recordIn(context, seen, readAt, kind, userId, userId, via);
+};
+
+const recordIn = (
+  context: GraphQLContext<ReadAuditServices>,
+  seen: Set<string>,
+  readAt: string,
+  kind: ReadKind,
+  objectId: string,
+  subjectUserId: string | null,
+  via: string,
+): void => {
+  const key = `${kind}\u0000${objectId}\u0000${subjectUserId ?? ''}\u0000${via}`;
   if (seen.has(key)) return;
   seen.add(key);
+  const actor = context.actor!;
   context.services.readAudit.record({
-    readAt: context.now().toISOString(),
+    readAt,
     actorId: actor.id,
     actorRole: actor.role,
-    kind: read.kind,
-    objectId: read.objectId,
-    subjectUserId: read.subjectUserId,
-    via: read.via,
+    kind,
+    objectId,
+    subjectUserId,
+    via,
     requestId: context.requestId,
     correlationId: context.correlationId,
   });

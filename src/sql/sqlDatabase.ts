@@ -9,11 +9,17 @@ export interface SqlResult<Row> {
 
 export interface QueryOptions {
   /**
-   * Prepare the statement under this name, once per connection, and reuse the plan (PostgreSQL;
-   * the embedded store ignores it). Only for hot statements; version the name when the SQL or the
-   * result type of what it calls changes, or PostgreSQL refuses the cached plan.
+   * Prepare the statement under this name, once per connection, and reuse the plan (both stores).
+   * Only for hot statements; version the name when the SQL or the result type of what it calls
+   * changes, or PostgreSQL refuses the cached plan.
    */
   readonly name?: string;
+  /**
+   * With `name`, on a SELECT whose columns are all text, integer, boolean or JSON (whose JSON form
+   * reads back as the same values): the embedded store may carry each row as one JSON text, as
+   * PGlite decodes every field on its own at a cost above the statement's. PostgreSQL ignores it.
+   */
+  readonly rowsAsJson?: boolean;
 }
 
 export interface SqlExecutor {

@@ -20,7 +20,7 @@ import { personasOfUser, programById } from './loaders';
 import { ChangeUserStatusesPayload, refused, succeeded, UserPayload, UserStatusChangeResult } from './payloads';
 import { ProgramType } from './program.type';
 import { assertCanReadUser, readableUsers, type Context } from './services';
-import { recordRead } from '../readAudit';
+import { recordRead, recordReadsOfUsers } from '../readAudit';
 import { assertCanSee, viewerOf } from '../access';
 import { seesStaffOnlyHistory } from '../../domain/access/policy';
 import { personalDataView } from '../personalDataAccess';
@@ -96,7 +96,7 @@ export class UserResolver {
     await consistentRead(context);
     const users = { ...filter, ...(readable === 'all' ? {} : { userIds: readable }) };
     const page = await context.services.readModel.usersPage(users, { first: pageSize(first), ...(after ? { after } : {}) });
-    for (const { node } of page.edges) recordRead(context, { kind: 'USER_RECORD', objectId: node.userId, subjectUserId: node.userId, via: 'Query.users' });
+    recordReadsOfUsers(context, 'USER_RECORD', page.edges.map(({ node }) => node.userId), 'Query.users');
     return lazyCountConnection(page, asUser, () => context.services.readModel.countUsers(users));
   }
 

@@ -172,10 +172,11 @@ describe.each(sqlBackends())('group commit: $name', ({ open }) => {
     }
     const result = await appended;
     expect(seen).toBe(true);
-    // PGlite runs statements in the order asked. The append reaches the batcher a few microtasks after
-    // the call (the store first looks at its personal data), so the loop's first read may go before it;
-    // the second goes after it. (PostgreSQL runs them on separate connections at once.)
-    if (db.kind === 'embedded') expect(reads).toBeLessThanOrEqual(2);
+    // PGlite runs statements in the order asked. The append reaches the batcher some microtasks after
+    // the call (the store first looks at its personal data; a statement's first use is prepared), so
+    // the loop's first reads may go before it; within a few it has gone (the wait that could starve
+    // took all 1,000). PostgreSQL runs them on separate connections at once.
+    if (db.kind === 'embedded') expect(reads).toBeLessThanOrEqual(5);
     expect(result.events.map((e) => e.type)).toEqual(['Awaited']);
   });
 

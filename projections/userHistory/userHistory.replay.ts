@@ -102,8 +102,12 @@ const userEntryColumn = (column: keyof UserEntrySql): string =>
 const WITH_ENTRIES = Object.entries(USER_ENTRIES).flatMap(([type, entry]) => (entry ? [type] : []));
 if ([...USER_EVENT_TYPES].some((type) => !(type in USER_ENTRIES))) throw new Error('userHistory.replay: a user event type has no entry');
 
-/** The user id a persona id carries (`userIdOfPersona`). */
-const ownerOf = (personaId: string) => `substring(${personaId} FROM '^(.+):p[1-9][0-9]*$')`;
+/**
+ * The user id a persona id carries (\`userIdOfPersona\`): all before its last ':p' (the number after it
+ * cut off with split_part; a regular expression here was a quarter of the match entries' load).
+ */
+const ownerOf = (personaId: string) =>
+  `CASE WHEN strpos(${personaId}, ':p') > 0 THEN left(${personaId}, -(length(split_part(reverse(${personaId}), 'p:', 1)) + 2)) END`;
 
 const MATCH_TYPES = inList(MATCH_EVENT_TYPES);
 const USER_TYPES_WITH_ENTRIES = inList(WITH_ENTRIES);
@@ -122,7 +126,9 @@ const creationOf = (column: string) =>
  * discards), as \`MatchContext\` does. A closure right after a completion closes a COMPLETED match.
  */
 const matchEntriesSelect = (upTo: GlobalPosition) => /* sql */ `
-SELECT p.user_id, m.major, m.minor, m.type, 'MATCH', p.persona_id, m.match_id, NULL, ${fromStatusOf('m.type')}, ${toStatusOf('m.type')}, NULL, NULL
+SELECT unnest(ARRAY[COALESCE(m.mentor_user, ${ownerOf('m.mentor_persona')}), COALESCE(m.mentee_user, ${ownerOf('m.mentee_persona')})]),
+       m.major, m.minor, m.type, 'MATCH', unnest(ARRAY[m.mentor_persona, m.mentee_persona]), m.match_id, NULL,
+       ${fromStatusOf('m.type')}, ${toStatusOf('m.type')}, NULL, NULL
   FROM (
     SELECT n.major, n.minor, n.type, n.match_id, n.previous_type,
            n.named->>'mentorUserId' AS mentor_user, n.named->>'mentorPersonaId' AS mentor_persona,
@@ -139,11 +145,7 @@ SELECT p.user_id, m.major, m.minor, m.type, 'MATCH', p.persona_id, m.match_id, N
         OFFSET 0
       ) n
      WHERE n.named IS NOT NULL
-  ) m
-  CROSS JOIN LATERAL (
-    VALUES (COALESCE(m.mentor_user, ${ownerOf('m.mentor_persona')}), m.mentor_persona),
-           (COALESCE(m.mentee_user, ${ownerOf('m.mentee_persona')}), m.mentee_persona)
-  ) p(user_id, persona_id)`;
+  ) m`;
 
 /** One row per user-stream event that makes an entry, marked with the latest revert that names its change. */
 const userEntriesSelect = (upTo: GlobalPosition) => /* sql */ `

@@ -138,7 +138,7 @@ SELECT unnest(ARRAY[COALESCE(m.mentor_user, ${ownerOf('m.mentor_persona')}), COA
                CASE WHEN e.data ? 'mentorPersonaId' THEN e.data ELSE ${creationOf('data')} END AS named,
                CASE WHEN e.event_type = 'MatchClosed'
                     THEN (SELECT b.event_type FROM es_events b WHERE b.stream_id = e.stream_id AND b.revision = e.revision - 1) END AS previous_type
-          FROM ${LOG} e
+          FROM ${FEW_EVENTS} e
          WHERE e.event_type IN ${MATCH_TYPES} AND ${upToCondition(upTo)}
         -- Keeps the planner from inlining these columns into every place the rows below use them:
         -- each event's participants and previous event are looked up once, not once per use.
@@ -195,7 +195,7 @@ SELECT g.match_id,
            ${latestOf('e.event_type', `e.event_type <> 'MatchCreated'`)} AS latest_type,
            ${latestOf('e.event_type', `e.event_type <> 'MatchCreated' AND e.data ? 'mentorPersonaId'`)} AS latest_naming_type,
            ${latestOf(`${MAJOR}::text || ' ' || ${MINOR}::text`, 'true')} AS latest
-      FROM ${LOG} e
+      FROM ${FEW_EVENTS} e
      WHERE e.event_type IN ${MATCH_TYPES} AND ${upToCondition(upTo)}
      GROUP BY e.data->>'matchId'
   ) g`;
@@ -209,9 +209,10 @@ const MATCH_CONTEXT_COLUMNS = ['match_id', 'participants', 'status', 'last_posit
 export const userHistoryInDatabase = (upTo: GlobalPosition): InDatabaseReplay => ({
   loads: [
     { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: userEntriesSelect(upTo), weight: 22, readsFewEvents: true },
-    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: matchEntriesSelect(upTo), weight: 15 },
-    { table: 'rm_user_history_matches', columns: MATCH_CONTEXT_COLUMNS, select: matchContextsSelect(upTo), weight: 12 },
+    { table: 'rm_user_history', columns: HISTORY_COLUMNS, select: matchEntriesSelect(upTo), weight: 15, readsFewEvents: true },
+    { table: 'rm_user_history_matches', columns: MATCH_CONTEXT_COLUMNS, select: matchContextsSelect(upTo), weight: 12, readsFewEvents: true },
   ],
-  // The reverts the user entries are marked with.
-  fewTypes: ['UserStatusChangeReverted'],
+  // The reverts the user entries are marked with, and the match events (a tenth of a log, which two
+  // loads here and the matches' read: one pass over the log copies them, instead of one pass each).
+  fewTypes: ['UserStatusChangeReverted', ...MATCH_EVENT_TYPES],
 });

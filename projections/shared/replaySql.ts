@@ -47,6 +47,35 @@ export const latestOf = (value: string, filter: string): string => `substr(max($
 export const earliestOf = (value: string, filter: string): string => `substr(min(${REVISION} || (${value})) FILTER (WHERE ${filter}), ${VALUE_AT})`;
 
 /**
+ * A value as `latestWritten` compares them, for one event (\`es_events e\`): its stream revision, then
+ * 'v' and the value, or 'n' when the event writes null. The greatest of such texts is the latest
+ * event's, and `writtenValue` reads its value back.
+ */
+export const written = (value: string): string => `${REVISION} || COALESCE('v' || (${value}), 'n')`;
+
+/** The value a `written` text (or the greatest of several) holds: null when it says null, or is null. */
+export const writtenValue = (encoded: string): string =>
+  `(CASE WHEN substr(${encoded}, ${VALUE_AT}, 1) = 'v' THEN substr(${encoded}, ${VALUE_AT + 1}) END)`;
+
+/**
+ * As `latestWritten`, the value still encoded (`written`): null when no such event. Several of
+ * these (over different events, or a `written` value of an event read once) combine with GREATEST
+ * before `writtenValue` reads the value.
+ */
+export const latestWrittenEncoded = (
+  writers: Readonly<Record<string, string>>,
+  when: Readonly<Record<string, string>> = {},
+): string => {
+  const types = Object.keys(writers);
+  const value = `CASE e.event_type ${types.map((type) => `WHEN '${type}' THEN COALESCE('v' || (${writers[type]}), 'n')`).join(' ')} END`;
+  const filter =
+    Object.keys(when).length === 0
+      ? `e.event_type IN ${inList(types)}`
+      : types.map((type) => `(e.event_type IN ${inList([type])}${when[type] ? ` AND ${when[type]}` : ''})`).join(' OR ');
+  return `max(${REVISION} || ${value}) FILTER (WHERE ${filter})`;
+};
+
+/**
  * An aggregate over one stream's events (`es_events e`, grouped by the row's key) that gives the
  * value the latest of the events that write it left, as text: `writers` maps each event type that
  * writes the column to the SQL of the value it writes (which may be null: a later event can clear
@@ -56,16 +85,7 @@ export const latestWritten = (
   writers: Readonly<Record<string, string>>,
   /** Per event type, a condition for the event to write the column at all (an optional field present). */
   when: Readonly<Record<string, string>> = {},
-): string => {
-  const types = Object.keys(writers);
-  const value = `CASE e.event_type ${types.map((type) => `WHEN '${type}' THEN COALESCE('v' || (${writers[type]}), 'n')`).join(' ')} END`;
-  const filter =
-    Object.keys(when).length === 0
-      ? `e.event_type IN ${inList(types)}`
-      : types.map((type) => `(e.event_type IN ${inList([type])}${when[type] ? ` AND ${when[type]}` : ''})`).join(' OR ');
-  const latest = `max(${REVISION} || ${value}) FILTER (WHERE ${filter})`;
-  return `(CASE WHEN substr(${latest}, ${VALUE_AT}, 1) = 'v' THEN substr(${latest}, ${VALUE_AT + 1}) END)`;
-};
+): string => writtenValue(latestWrittenEncoded(writers, when));
 
 /**
  * The time and position of a row's latest event, as one text aggregate (`... AS stamp`) for read

@@ -84,10 +84,11 @@ export interface Projection<E extends DomainEvent = DomainEvent> {
 export interface InDatabaseReplay {
   readonly loads: readonly InDatabaseLoad[];
   /**
-   * Event types the loads read of which a log has few (capacities set, programs created): the
-   * replay copies every event of these types once into a table of its own, `FEW_EVENTS`, which the
-   * loads that say so read instead of es_events, so that each of them is not a pass over the whole
-   * log for a few rows.
+   * Event types the loads read of which a log has few (capacities set, programs created), or a small
+   * part that several loads read (a match's events): the replay copies every event of these types
+   * once into a table of its own, `FEW_EVENTS`, which the loads that say so read instead of
+   * es_events, so that each of them is not a pass over the whole log (on a log larger than the
+   * server's buffers, each pass reads every page again) for a part of it.
    */
   readonly fewTypes?: readonly string[];
 }

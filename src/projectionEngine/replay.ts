@@ -24,7 +24,8 @@ const LOG_COLUMNS = `e.global_position, e.transaction_id, e.stream_id, e.revisio
  *    straight from es_events: each table's query is loaded into it with INSERT ... SELECT
  *    (`loadQuery`), a few at once, the heaviest first, and a table's keys (dropped for the load) and
  *    indexes are built as soon as its last load is in, while other loads still run. The events of
- *    types a log has few of (`InDatabaseReplay.fewTypes`, and the types the Node.js part handles) are
+ *    types a log has few of, or a small part several loads read (`InDatabaseReplay.fewTypes`: the
+ *    match events are a tenth of a log), and the types the Node.js part handles, are
  *    first copied, in one pass, into a table of the replay's own (`FEW_EVENTS`), which the loads that
  *    need them and the Node.js part read instead of the whole log.
  * 3. The rest read their events once (from that copy when there is one), in batches, and each batch is applied to every projection in one
@@ -411,7 +412,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     const started = performance.now();
     const nodeTypes = [...new Set(inNode.flatMap((projection) => projection.handles))];
     const replays = inSql.map((projection) => projection.replayInDatabase!(upTo));
-    // The events of types a log has few of, which SQL loads read and the Node.js part applies, copied
+    // The events of types a log has few of (or a small part several loads read), which SQL loads read and the Node.js part applies, copied
     // in one pass (beside the first loads) into a table of the replay's own: each reader of them then
     // reads that table, not the whole log. With no load to read it, the Node.js part reads the log
     // itself (a copy would be one pass more, not one fewer).

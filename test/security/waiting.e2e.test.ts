@@ -1,4 +1,5 @@
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
+import { countingDatabase, type CountingDatabase } from '../support/countingDatabase';
 import { startTestApp, type TestApp } from '../support/testApp';
 
 /*
@@ -15,10 +16,13 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 
 describe.each(sqlBackends())('waiting for the read models on $name', ({ open }) => {
   let t: TestApp;
+  let db: CountingDatabase;
   let admin: string;
 
   beforeAll(async () => {
-    t = await startTestApp(await open());
+    const database = await open();
+    db = countingDatabase(database.db);
+    t = await startTestApp({ ...database, db });
     admin = await t.token('admin', 'alice.admin');
     const created = await t.gql(`mutation { createProgram(input: { name: "Waiting 2026", timeZone: "UTC" }) { errors { code } position } }`, {}, { token: admin });
     expect(created.data!.createProgram.errors).toEqual([]);
@@ -43,7 +47,7 @@ describe.each(sqlBackends())('waiting for the read models on $name', ({ open }) 
     expect(ms).toBeLessThan(2500);
   });
 
-  test('30 parked requests end together at their deadline, and a victim request stays within 2x of its unloaded latency', async () => {
+  test('30 parked requests end together at their deadline, ask the database what one shared poller does, and leave a victim request near its unloaded latency', async () => {
     const victim = async () => (await timed(() => t.gql(USERS, {}, { token: admin }))).ms;
     // Warm up, then the unloaded latency.
     for (let i = 0; i < 5; i += 1) await victim();
@@ -60,6 +64,12 @@ describe.each(sqlBackends())('waiting for the read models on $name', ({ open }) 
         t.gql(USERS, {}, { token: admin, headers: { 'x-consistent-with': position } }).then((response) => ({ response, at: performance.now() - began })),
       );
       await new Promise((resolve) => setTimeout(resolve, 300));
+      // What 30 parked requests ask of the database in a second: one shared poller reads the
+      // checkpoints about every 50 ms, whatever the number of requests (one poller each: ~600).
+      db.reset();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const whileParked = db.sent.length;
+      expect(whileParked).toBeLessThanOrEqual(40);
       const loaded: number[] = [];
       for (let i = 0; i < 15; i += 1) loaded.push(await victim());
       const answers = await Promise.all(parked);
@@ -73,7 +83,9 @@ describe.each(sqlBackends())('waiting for the read models on $name', ({ open }) 
       // median is compared with the slower of the two unloaded ones around it.
       const unloadedAfter: number[] = [];
       for (let i = 0; i < 15; i += 1) unloadedAfter.push(await victim());
-      expect(median(loaded)).toBeLessThanOrEqual(2 * Math.max(median(unloaded), median(unloadedAfter)));
+      // Loose on purpose (the statement count above is the exact check): a fresh-clone CI beside other
+      // work on this 2-core machine saw 10.8 ms against a 2x bound of 8.8 with nothing wrong.
+      expect(median(loaded)).toBeLessThanOrEqual(3 * Math.max(median(unloaded), median(unloadedAfter)));
     } finally {
       t.app.runner.start();
     }

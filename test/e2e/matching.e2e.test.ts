@@ -309,6 +309,8 @@ describe.each(storeBackends())('matching workflows over GraphQL on $name', ({ op
       restarted = setTimeout(() => t.app.runner.start(), 300);
       const requested = await ok('requestMatch', 'RequestMatchInput', { mentorPersonaId: mentor.personaId, menteePersonaId: `${userId}:p1` }, 'match { id status }', token);
       expect(requested.match).toMatchObject({ status: 'REQUESTED' });
+      // Answered, so that no open request is left for the later tests' scheduler to expire.
+      await ok('respondToMatchRequest', 'RespondToMatchRequestInput', { matchId: requested.match.id, decision: 'DECLINE', message: 'Not this term.' }, '', mentor.token);
     } finally {
       clearTimeout(restarted);
       t.app.runner.start();

@@ -49,7 +49,7 @@ describe.each(sqlBackends())('replay beside the live read model on $name', ({ op
       writing = false;
       await writer;
       // The running runner carries on from the swap: wait until it has everything.
-      expect(await runner.waitFor(await store.readHead(), 30_000)).toBe(true);
+      expect(await runner.waitFor(await store.readCommittedHead(), 30_000)).toBe(true);
 
       expect(result.applied).toBeGreaterThanOrEqual(41);
       expect(progress.at(-1)).toMatchObject({ projection: 'users', applied: result.applied });

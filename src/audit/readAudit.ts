@@ -131,23 +131,17 @@ export const ensureReadAuditSchema = async (db: SqlDatabase): Promise<void> => {
 const INSERT = `INSERT INTO audit_reads (${COLUMNS.join(', ')})
   SELECT * FROM unnest(${ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ')})`;
 
-/** The entries as the INSERT's nine column arrays, in one pass. */
-const columnsOf = (entries: readonly ReadEntry[]): unknown[][] => {
-  const columns: unknown[][] = COLUMNS.map(() => new Array(entries.length));
-  const [readAt, actorId, actorRole, kind, objectId, subjectUserId, via, requestId, correlationId] = columns as [unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[]];
-  entries.forEach((e, i) => {
-    readAt[i] = e.readAt;
-    actorId[i] = e.actorId;
-    actorRole[i] = e.actorRole;
-    kind[i] = e.kind;
-    objectId[i] = e.objectId;
-    subjectUserId[i] = e.subjectUserId;
-    via[i] = e.via;
-    requestId[i] = e.requestId;
-    correlationId[i] = e.correlationId;
-  });
-  return columns;
-};
+const columnsOf = (entries: readonly ReadEntry[]): unknown[][] => [
+  entries.map((e) => e.readAt),
+  entries.map((e) => e.actorId),
+  entries.map((e) => e.actorRole),
+  entries.map((e) => e.kind),
+  entries.map((e) => e.objectId),
+  entries.map((e) => e.subjectUserId),
+  entries.map((e) => e.via),
+  entries.map((e) => e.requestId),
+  entries.map((e) => e.correlationId),
+];
 
 interface ReadRow {
   id: string;

@@ -1,4 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
+import type { StatementSignal } from '../sql/sqlDatabase';
 
 /** What one item of a batch came to: its result, or an error that is its own (the others still stand). */
 export type BatchOutcome<Result> = { readonly ok: true; readonly value: Result } | { readonly ok: false; readonly error: unknown };
@@ -25,11 +26,6 @@ export interface GroupCommitOptions {
    * reads before its append come from memory, so few statements cut a gathering short.
    */
   readonly gather?: boolean;
-}
-
-/** Says when something asks the database for a statement (SqlDatabase is one); ends a gathering. */
-export interface StatementSignal {
-  onStatement(listener: () => void): void;
 }
 
 interface Queued<Item, Result> {

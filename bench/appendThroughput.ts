@@ -324,10 +324,10 @@ export const countingAppendCalls = (db: SqlDatabase): { readonly db: SqlDatabase
   };
 };
 
-/** BENCH_GROUP_COMMIT=<max in flight>:<max batch> tries other caps than the store's defaults (tuning). */
+/** BENCH_GROUP_COMMIT=<max in flight>:<max batch>[:gather] tries other settings than the store's defaults (tuning). */
 const groupCommitFromEnv = (): GroupCommitOptions | undefined => {
-  const match = /^(\d+):(\d+)$/.exec(process.env.BENCH_GROUP_COMMIT ?? '');
-  return match ? { maxInFlight: Number(match[1]), maxBatch: Number(match[2]) } : undefined;
+  const match = /^(\d+):(\d+)(:gather)?$/.exec(process.env.BENCH_GROUP_COMMIT ?? '');
+  return match ? { maxInFlight: Number(match[1]), maxBatch: Number(match[2]), gather: match[3] !== undefined } : undefined;
 };
 
 /** Pool options for one side: the run's schema, and a name so its backends can be found. */
@@ -485,9 +485,10 @@ export const appendThroughput: Benchmark = {
               SETTINGS.filter((s) => s !== 'server_version')
                 .map((s) => `${s}=${settings[s]}`)
                 .join(', '),
-            `the store's group commit: ${groupCommit ? `BENCH_GROUP_COMMIT ${groupCommit.maxInFlight}:${groupCommit.maxBatch}` : 'its defaults'} ` +
+            `the store's group commit: ${groupCommit ? `BENCH_GROUP_COMMIT ${process.env.BENCH_GROUP_COMMIT}` : 'its defaults'} ` +
               `(at most ${(groupCommit ?? DEFAULT_GROUP_COMMIT.postgres).maxInFlight} append calls in flight, ` +
-              `${(groupCommit ?? DEFAULT_GROUP_COMMIT.postgres).maxBatch} appends per call)`,
+              `${(groupCommit ?? DEFAULT_GROUP_COMMIT.postgres).maxBatch} appends per call, ` +
+              `${(groupCommit ?? DEFAULT_GROUP_COMMIT.postgres).gather ? 'gathered per turn of the event loop' : 'not gathered'})`,
             `${writers} writers in one Node process, a pool of ${writers} connections per side, ${rounds} rounds × ${seconds} s per side ` +
               `(alternating which side goes first), ${warmupSeconds} s warm-up per side, ` +
               (comparison.checkpoints ? 'CHECKPOINT before every timed run' : 'no CHECKPOINT between runs (not permitted)'),
@@ -517,9 +518,10 @@ const DETAILS = `**Method.** Each timed run starts 16 async writers in one Node 
 is up. Store side: \`SqlEventStore.appendToStreams\` with one \`UserStatusChanged\` event (uuid id, a small
 \`data\` object, metadata with actor, occurredAt, reason, correlation and causation ids, command) and
 \`expectedRevision: 'no_stream'\` on a new stream \`user-<uuid>\` each time, **with the store's group commit
-on, as it ships**: an append goes out at once as its own \`es_append_streams\` call (a batch of one) while
-fewer than 4 append calls are in flight; appends that arrive while 4 are in flight queue, and each call that ends sends the
-queue (up to 64) as one \`es_append_streams\` call, one transaction and one commit. The column "store
+on, as it ships**: appends wait for the end of the event loop's turn in which they arrive (or in which a
+call ends, for those that queued while 4 append calls were in flight), then go out spread evenly over the calls
+free (at most 4 in flight, up to 64 appends each), each \`es_append_streams\` call one transaction and one
+commit. The column "store
 appends per call" is acknowledged appends / append calls the store sent (counted around its database);
 1.0 means no batching. The rows "group commit off" are the same store with \`{ groupCommit: false }\`
 (every append its own call, transaction and commit, as before group commit), against the same INSERT.

@@ -639,4 +639,18 @@ against the acknowledged appends. On this shared 2-CPU machine a single run's ra
   89–150). Fewer in flight makes bigger batches but leaves the CPUs idle while each call waits for its
   commit; more makes batches too small to matter. The embedded store (PGlite, one connection) batches
   behind its one call in flight: 16 writers on an on-disk PGlite, same process, 3 rounds: 1,927 appends/s
-  against 662/s with group commit off (about 8 appends per call; 2 in flight: 1,639/s).`;
+  against 662/s with group commit off (about 8 appends per call; 2 in flight: 1,639/s).
+- *Kept (gathering on PostgreSQL, issue 19):* on a machine where a commit costs little, the INSERT went
+  to 10,651/s and the store to 0.675× (2.9 appends a call; p50 2.0 against 1.4 ms): an append went out
+  alone while one of the 4 calls was free, the others queued behind four calls, and the writers a call
+  answered queued again behind the calls still in flight. Now PostgreSQL gathers as the embedded store
+  does: an append, and what queued when a call ends, waits for the end of the event loop's turn, and what
+  gathered goes out spread evenly over the calls free (16 writers: four calls of four). Head to head in one
+  run (\`profileAppend.js --group-commit 4:64,4:64:gather\`, 8 rounds × 3 s, load average 9-11 from
+  other sessions): **0.93×** the INSERT against 0.77×, 4.0 appends a call against 2.9, CPU µs/event Node
+  96 against 111, PostgreSQL 267 against 288 (the INSERT's 88 and 381 in the same run). Gathered, 2, 4
+  and 8 calls in flight (\`4:64,2:64:gather,4:64:gather,8:64:gather\`, 6 rounds, load 17-18): 0.75×,
+  **0.92×**, 0.62× (8.0, 4.0 and 2.0 appends a call; not gathered: 0.57×). Full runs of this benchmark,
+  the tree before and after alternated (load 9-20, so the rates are a tenth of a quiet machine's):
+  before 0.988× and 0.854× (personal event 0.760× and 0.885×), after 1.099× and 0.930× (0.924× and
+  0.972×).`;

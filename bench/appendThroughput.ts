@@ -651,6 +651,6 @@ against the acknowledged appends. On this shared 2-CPU machine a single run's ra
   96 against 111, PostgreSQL 267 against 288 (the INSERT's 88 and 381 in the same run). Gathered, 2, 4
   and 8 calls in flight (\`4:64,2:64:gather,4:64:gather,8:64:gather\`, 6 rounds, load 17-18): 0.75×,
   **0.92×**, 0.62× (8.0, 4.0 and 2.0 appends a call; not gathered: 0.57×). Full runs of this benchmark,
-  the tree before and after alternated (load 9-20, so the rates are a tenth of a quiet machine's):
-  before 0.988× and 0.854× (personal event 0.760× and 0.885×), after 1.099× and 0.930× (0.924× and
-  0.972×).`;
+  the tree before and after alternated (load 9-20, so the rates are a tenth to a fifth of a quiet
+  machine's): before 0.988×, 0.854× and 0.704× (personal event 0.760×, 0.885× and 0.653×), after
+  1.099×, 0.930× and 0.876× (0.924×, 0.972× and 0.829×), 4.0 appends a call against 2.9-3.0.`;

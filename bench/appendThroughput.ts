@@ -324,10 +324,10 @@ export const countingAppendCalls = (db: SqlDatabase): { readonly db: SqlDatabase
   };
 };
 
-/** BENCH_GROUP_COMMIT=<max in flight>:<max batch> tries other caps than the store's defaults (tuning). */
+/** BENCH_GROUP_COMMIT=<max in flight>:<max batch>[:gather] tries other settings than the store's defaults (tuning). */
 const groupCommitFromEnv = (): GroupCommitOptions | undefined => {
-  const match = /^(\d+):(\d+)$/.exec(process.env.BENCH_GROUP_COMMIT ?? '');
-  return match ? { maxInFlight: Number(match[1]), maxBatch: Number(match[2]) } : undefined;
+  const match = /^(\d+):(\d+)(:gather)?$/.exec(process.env.BENCH_GROUP_COMMIT ?? '');
+  return match ? { maxInFlight: Number(match[1]), maxBatch: Number(match[2]), gather: match[3] !== undefined } : undefined;
 };
 
 /** Pool options for one side: the run's schema, and a name so its backends can be found. */
@@ -485,9 +485,10 @@ export const appendThroughput: Benchmark = {
               SETTINGS.filter((s) => s !== 'server_version')
                 .map((s) => `${s}=${settings[s]}`)
                 .join(', '),
-            `the store's group commit: ${groupCommit ? `BENCH_GROUP_COMMIT ${groupCommit.maxInFlight}:${groupCommit.maxBatch}` : 'its defaults'} ` +
+            `the store's group commit: ${groupCommit ? `BENCH_GROUP_COMMIT ${process.env.BENCH_GROUP_COMMIT}` : 'its defaults'} ` +
               `(at most ${(groupCommit ?? DEFAULT_GROUP_COMMIT.postgres).maxInFlight} append calls in flight, ` +
-              `${(groupCommit ?? DEFAULT_GROUP_COMMIT.postgres).maxBatch} appends per call)`,
+              `${(groupCommit ?? DEFAULT_GROUP_COMMIT.postgres).maxBatch} appends per call, ` +
+              `${(groupCommit ?? DEFAULT_GROUP_COMMIT.postgres).gather ? 'gathered per turn of the event loop' : 'not gathered'})`,
             `${writers} writers in one Node process, a pool of ${writers} connections per side, ${rounds} rounds × ${seconds} s per side ` +
               `(alternating which side goes first), ${warmupSeconds} s warm-up per side, ` +
               (comparison.checkpoints ? 'CHECKPOINT before every timed run' : 'no CHECKPOINT between runs (not permitted)'),
@@ -517,9 +518,10 @@ const DETAILS = `**Method.** Each timed run starts 16 async writers in one Node 
 is up. Store side: \`SqlEventStore.appendToStreams\` with one \`UserStatusChanged\` event (uuid id, a small
 \`data\` object, metadata with actor, occurredAt, reason, correlation and causation ids, command) and
 \`expectedRevision: 'no_stream'\` on a new stream \`user-<uuid>\` each time, **with the store's group commit
-on, as it ships**: an append goes out at once as its own \`es_append_streams\` call (a batch of one) while
-fewer than 4 append calls are in flight; appends that arrive while 4 are in flight queue, and each call that ends sends the
-queue (up to 64) as one \`es_append_streams\` call, one transaction and one commit. The column "store
+on, as it ships**: appends wait for the end of the event loop's turn in which they arrive (or in which a
+call ends, for those that queued while 4 append calls were in flight), then go out spread evenly over the calls
+free (at most 4 in flight, up to 64 appends each), each \`es_append_streams\` call one transaction and one
+commit. The column "store
 appends per call" is acknowledged appends / append calls the store sent (counted around its database);
 1.0 means no batching. The rows "group commit off" are the same store with \`{ groupCommit: false }\`
 (every append its own call, transaction and commit, as before group commit), against the same INSERT.
@@ -637,4 +639,18 @@ against the acknowledged appends. On this shared 2-CPU machine a single run's ra
   89–150). Fewer in flight makes bigger batches but leaves the CPUs idle while each call waits for its
   commit; more makes batches too small to matter. The embedded store (PGlite, one connection) batches
   behind its one call in flight: 16 writers on an on-disk PGlite, same process, 3 rounds: 1,927 appends/s
-  against 662/s with group commit off (about 8 appends per call; 2 in flight: 1,639/s).`;
+  against 662/s with group commit off (about 8 appends per call; 2 in flight: 1,639/s).
+- *Kept (gathering on PostgreSQL, issue 19):* on a machine where a commit costs little, the INSERT went
+  to 10,651/s and the store to 0.675× (2.9 appends a call; p50 2.0 against 1.4 ms): an append went out
+  alone while one of the 4 calls was free, the others queued behind four calls, and the writers a call
+  answered queued again behind the calls still in flight. Now PostgreSQL gathers as the embedded store
+  does: an append, and what queued when a call ends, waits for the end of the event loop's turn, and what
+  gathered goes out spread evenly over the calls free (16 writers: four calls of four). Head to head in one
+  run (\`profileAppend.js --group-commit 4:64,4:64:gather\`, 8 rounds × 3 s, load average 9-11 from
+  other sessions): **0.93×** the INSERT against 0.77×, 4.0 appends a call against 2.9, CPU µs/event Node
+  96 against 111, PostgreSQL 267 against 288 (the INSERT's 88 and 381 in the same run). Gathered, 2, 4
+  and 8 calls in flight (\`4:64,2:64:gather,4:64:gather,8:64:gather\`, 6 rounds, load 17-18): 0.75×,
+  **0.92×**, 0.62× (8.0, 4.0 and 2.0 appends a call; not gathered: 0.57×). Full runs of this benchmark,
+  the tree before and after alternated (load 9-20, so the rates are a tenth to a fifth of a quiet
+  machine's): before 0.988×, 0.854× and 0.704× (personal event 0.760×, 0.885× and 0.653×), after
+  1.099×, 0.930× and 0.876× (0.924×, 0.972× and 0.829×), 4.0 appends a call against 2.9-3.0.`;

@@ -15,8 +15,8 @@ import { APPLICATION_NAME, PEER_INSERT, PEER_SCHEMA, compare, countingAppendCall
  *     connections per side, BENCH_PG_OPTIONS adds server options such as -c synchronous_commit=off).
  *   node dist/bench/profileAppend.js [variant ...] --against <variant>
  *     The same, with another variant in place of the plain INSERT (a head-to-head).
- *   node dist/bench/profileAppend.js --group-commit off,1:64,4:64,...
- *     The store with each group-commit setting (\`<max in flight>:<max batch>\`, or off) and the plain
+ *   node dist/bench/profileAppend.js --group-commit off,1:64,4:64,4:64:gather,...
+ *     The store with each group-commit setting (\`<max in flight>:<max batch>[:gather]\`, or off) and the plain
  *     INSERT, all interleaved in one run (16 writers, BENCH_ROUNDS × BENCH_SECONDS each): rate, ratio to
  *     the INSERT, appends per call, Node and PostgreSQL CPU per event.
  *   node dist/bench/profileAppend.js --serial [variant ...]
@@ -664,9 +664,9 @@ const groupCommitCaps = async (url: string, settings: readonly string[]): Promis
         { name: 'INSERT', side: 'peer', append: peerAppend(peerDb), runs: [], perCall: [] },
       ];
       for (const setting of settings) {
-        const caps = /^(\d+):(\d+)$/.exec(setting);
-        if (!caps && setting !== 'off') throw new Error(`--group-commit: '${setting}' is neither off nor <max in flight>:<max batch>`);
-        const groupCommit = caps ? { maxInFlight: Number(caps[1]), maxBatch: Number(caps[2]) } : false;
+        const caps = /^(\d+):(\d+)(:gather)?$/.exec(setting);
+        if (!caps && setting !== 'off') throw new Error(`--group-commit: '${setting}' is neither off nor <max in flight>:<max batch>[:gather]`);
+        const groupCommit = caps ? { maxInFlight: Number(caps[1]), maxBatch: Number(caps[2]), gather: caps[3] !== undefined } : false;
         sides.push({ name: setting, side: 'store', append: storeAppend(await SqlEventStore.create(counted.db, { groupCommit })), runs: [], perCall: [] });
       }
       for (const side of sides) await runFor(side.append, 16, 1);

@@ -157,6 +157,20 @@ describe.each(sqlBackends())('group commit: $name', ({ open }) => {
     expect((await verifyChains(db)).intact).toBe(true);
   });
 
+  test("by default a turn's appends are gathered: over up to four calls on PostgreSQL, spread evenly; into one on the embedded store", async () => {
+    const recording = recordingAppends(db);
+    const defaults = await SqlEventStore.create(recording.db);
+    const streams = Array.from({ length: 8 }, () => `thing-${randomUUID()}`);
+    const results = await Promise.all(
+      streams.map((streamId) => defaults.appendToStreams([{ streamId, expectedRevision: 'no_stream', events: [newEvent('Gathered')] }])),
+    );
+    // Without gathering on PostgreSQL, the first four went out alone, one call each, and the rest queued.
+    const expected = db.kind === 'postgres' ? [2, 2, 2, 2] : [8];
+    expect(recording.calls).toEqual(expected.map((appends) => ({ fn: 'es_append_streams', appends })));
+    for (const [i, streamId] of streams.entries()) expect((await defaults.readStream(streamId)).events).toEqual(results[i]!.events);
+    expect((await verifyChains(db)).intact).toBe(true);
+  });
+
   test('gathering cannot starve: a gathered append goes before the next statement anyone asks of the database', async () => {
     const gathering = await SqlEventStore.create(db, { groupCommit: { maxInFlight: 1, maxBatch: 4, gather: true } });
     const streamId = `thing-${randomUUID()}`;

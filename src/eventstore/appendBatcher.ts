@@ -56,6 +56,7 @@ export class AppendBatcher<Item, Result> {
   /** Items wait in the queue for the turn's end, or for the database to be asked for something else. */
   private gathering = false;
   private turnEndPending = false;
+  private readonly stopListening: () => void;
 
   constructor(
     private readonly one: (item: Item) => Promise<Result>,
@@ -63,7 +64,12 @@ export class AppendBatcher<Item, Result> {
     private readonly options: GroupCommitOptions,
     signal: StatementSignal,
   ) {
-    if (options.gather) signal.onStatement(this.statementAsked);
+    this.stopListening = options.gather ? signal.onStatement(this.statementAsked) : () => {};
+  }
+
+  /** Stops listening to the database's statements (the store is closed; the database may live on). */
+  close(): void {
+    this.stopListening();
   }
 
   submit(item: Item): Promise<Result> {

@@ -2,12 +2,12 @@ import { AppendBatcher, type BatchOutcome, type GroupCommitOptions } from './app
 import { statementListeners } from '../sql/sqlDatabase';
 
 /** A batcher over calls that stay in flight until the test ends them; each call's items are recorded. */
-const heldCalls = (options: GroupCommitOptions) => {
+const heldCalls = (options: GroupCommitOptions, signal = statementListeners()) => {
   const calls: { items: number[]; end: () => void }[] = [];
   const many = (items: readonly number[]): Promise<readonly BatchOutcome<number>[]> =>
     new Promise((resolve) => calls.push({ items: [...items], end: () => resolve(items.map((value) => ({ ok: true, value }))) }));
   const one = (item: number): Promise<number> => new Promise((resolve) => calls.push({ items: [item], end: () => resolve(item) }));
-  return { calls, batcher: new AppendBatcher(one, many, options, statementListeners()) };
+  return { calls, batcher: new AppendBatcher(one, many, options, signal) };
 };
 
 /** The end of this turn of the event loop (after the batcher's own turn-end callback, scheduled earlier). */
@@ -62,6 +62,22 @@ describe('AppendBatcher, gathering', () => {
     expect(calls.map((call) => call.items)).toEqual([[1], [2, 3, 4]]);
     calls[1]!.end();
     expect(await Promise.all([...queued, sameTurn])).toEqual([2, 3, 4]);
+  });
+
+  test('a statement asked of the database ends the gathering at once, until the batcher is closed', async () => {
+    const signal = statementListeners();
+    const { calls, batcher } = heldCalls({ maxInFlight: 2, maxBatch: 64, gather: true }, signal);
+    const first = batcher.submit(1);
+    signal.asked();
+    expect(calls.map((call) => call.items)).toEqual([[1]]);
+    batcher.close();
+    const second = batcher.submit(2);
+    signal.asked();
+    expect(calls.map((call) => call.items)).toEqual([[1]]);
+    await turnEnd();
+    expect(calls.map((call) => call.items)).toEqual([[1], [2]]);
+    for (const call of calls) call.end();
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
   });
 
   test('without gathering, an item goes out alone at once while a call is free, and what queued goes when a call ends', async () => {

@@ -1483,8 +1483,10 @@ export class SqlEventStore implements EventStore {
     return row ? { major: BigInt(row.transaction_id), minor: BigInt(row.global_position) } : START;
   }
 
-  /** The database is owned by the composition root, which closes it. */
-  async close(): Promise<void> {}
+  /** The database is owned by the composition root, which closes it; the store only stops listening to it. */
+  async close(): Promise<void> {
+    this.batcher?.close();
+  }
 }
 
 const migrate = async (db: SqlDatabase): Promise<void> => {

@@ -69,16 +69,21 @@ export interface StatementSignal {
   /**
    * Calls `listener` each time a statement is asked of the database (a query, a COPY, a script, the
    * start of a transaction, or a statement inside one), synchronously in the asker's call, before the
-   * statement is queued: what the listener sends then goes first.
+   * statement is queued: what the listener sends then goes first. Returns what stops the calls.
    */
-  onStatement(listener: () => void): void;
+  onStatement(listener: () => void): () => void;
 }
 
 /** The listeners of a StatementSignal, for the adapters: `asked()` before each statement is queued. */
 export const statementListeners = (): StatementSignal & { asked(): void } => {
-  const listeners: (() => void)[] = [];
+  const listeners = new Set<() => void>();
   return {
-    onStatement: (listener) => void listeners.push(listener),
+    onStatement: (listener) => {
+      // Each its own entry, so that one listener given twice is also stopped once per call.
+      const entry = (): void => listener();
+      listeners.add(entry);
+      return () => void listeners.delete(entry);
+    },
     asked: () => {
       for (const listener of listeners) listener();
     },

@@ -52,6 +52,16 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
+/**
+ * The server runs in the bench's process, so it has the bench's V8 flags: a young generation sized
+ * for the replay benches (`npm run bench` passes --max-semi-space-size) makes each scavenge pause the
+ * server longer than V8's default, which is what the image runs.
+ */
+const youngGeneration = (): string => {
+  const flag = process.execArgv.find((arg) => arg.startsWith('--max-semi-space-size'));
+  return flag ? `${flag} (the image runs V8's default young generation)` : "V8's default young generation, as the image runs";
+};
+
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
 
@@ -615,6 +625,7 @@ export const graphqlThroughput: Benchmark = {
         `${fmt(intFromEnv('BENCH_GRAPHQL_USERS', 3_000))} registered users, ${intFromEnv('BENCH_GRAPHQL_CLIENTS', 16)} concurrent clients in a child process, ` +
           `${intFromEnv('BENCH_GRAPHQL_ROUNDS', 3)} rounds × ${intFromEnv('BENCH_GRAPHQL_SECONDS', 5)} s per phase (order rotated each round), projections running`,
         `Load average before ${loadBefore}; after each store ${reports.map((r) => `${r.side.name} ${r.loadAfter}`).join(', ')}`,
+        `Server process (the bench's own): ${youngGeneration()}`,
       ],
       result: verdicts.join('; '),
       targetMet: met,

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createApp, type App } from '../src/app';
 import type { CommandContext } from '../src/commands/pipeline';
 import { userStream } from '../src/domain/streams';
@@ -49,6 +50,16 @@ const median = (values: readonly number[]): number => {
   if (sorted.length === 0) return NaN;
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/**
+ * The server runs in the bench's process, so it has the bench's V8 flags: a young generation sized
+ * for the replay benches (`npm run bench` passes --max-semi-space-size) makes each scavenge pause the
+ * server longer than V8's default, which is what the image runs.
+ */
+const youngGeneration = (): string => {
+  const flag = process.execArgv.find((arg) => arg.startsWith('--max-semi-space-size'));
+  return flag ? `${flag} (the image runs V8's default young generation)` : "V8's default young generation, as the image runs";
 };
 
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -131,7 +142,45 @@ interface PhaseResult {
   readonly requests: number;
   /** Statements the app sent to its database per request, the projections' included. */
   readonly statements: number;
+  /** What held the server's event loop during the phase: its delay (p99, max) and the GC pauses in it. */
+  readonly stalls: PhaseStalls;
 }
+
+interface PhaseStalls {
+  readonly loopP99Ms: number;
+  readonly loopMaxMs: number;
+  readonly gcPauses: number;
+  readonly gcTotalMs: number;
+  readonly gcMaxMs: number;
+}
+
+/**
+ * Watches the event loop of this process (the server's) for a phase: how late its timers ran, and
+ * every GC pause. A tail in the clients' latencies that the loop shows too is the server's (GC, a
+ * long task); one the loop does not show is the machine's (the clients, PostgreSQL, other work).
+ */
+const watchStalls = (): { stop(): PhaseStalls } => {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  const pauses: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  delay.enable();
+  return {
+    stop() {
+      delay.disable();
+      gc.disconnect();
+      return {
+        loopP99Ms: delay.percentile(99) / 1e6,
+        loopMaxMs: delay.max / 1e6,
+        gcPauses: pauses.length,
+        gcTotalMs: pauses.reduce((sum, ms) => sum + ms, 0),
+        gcMaxMs: Math.max(0, ...pauses),
+      };
+    },
+  };
+};
 
 /** The child process that sends the HTTP requests. */
 class LoadClient {
@@ -374,6 +423,7 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
       const cpuSide = phase === 'append' ? side.peerCpu : side.appCpu;
       const pg0 = await cpuSide.snapshot();
       tally.reset();
+      const stalls = watchStalls();
       const cpu0 = process.cpuUsage();
       let requests: number;
       let elapsed: number;
@@ -406,6 +456,7 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
         latencies = result.latencies;
       }
       const cpu = process.cpuUsage(cpu0);
+      const stalled = stalls.stop();
       const pg1 = await cpuSide.snapshot();
       if (process.env.BENCH_GRAPHQL_SHOW_STATEMENTS) log(`    ${phase}: statements per request\n      ${tally.top(25, requests)}`);
       return {
@@ -416,6 +467,7 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
         nodeCpuUs: (cpu.user + cpu.system) / requests,
         pgCpuUs: BackendCpu.between(pg0, pg1) / requests,
         requests,
+        stalls: stalled,
       };
     };
 
@@ -431,7 +483,11 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
         await app.services.catchUpProjections();
         const result = await runPhase(phase, seconds);
         phases.get(phase)!.push(result);
-        log(`  round ${round + 1} ${phase}: ${fmt(result.perSecond)}/s p50 ${fmt(result.p50, 1)} p99 ${fmt(result.p99, 1)} ms, CPU µs Node ${fmt(result.nodeCpuUs)} PG ${fmt(result.pgCpuUs)}, ${fmt(result.statements, 1)} statements`);
+        log(
+          `  round ${round + 1} ${phase}: ${fmt(result.perSecond)}/s p50 ${fmt(result.p50, 1)} p99 ${fmt(result.p99, 1)} ms, CPU µs Node ${fmt(result.nodeCpuUs)} PG ${fmt(result.pgCpuUs)}, ${fmt(result.statements, 1)} statements; ` +
+            `event loop delay p99 ${fmt(result.stalls.loopP99Ms, 1)} max ${fmt(result.stalls.loopMaxMs, 1)} ms, ` +
+            `GC ${result.stalls.gcPauses} pauses ${fmt(result.stalls.gcTotalMs, 1)} ms (max ${fmt(result.stalls.gcMaxMs, 1)})`,
+        );
       }
     }
 
@@ -515,7 +571,7 @@ export const graphqlThroughput: Benchmark = {
     const verdicts: string[] = [];
     let met = true;
     for (const { side, phases, longStreams } of reports) {
-      const med = (phase: PhaseName, key: keyof PhaseResult) => median(phases.get(phase)!.map((r) => r[key]));
+      const med = (phase: PhaseName, key: Exclude<keyof PhaseResult, 'stalls'>) => median(phases.get(phase)!.map((r) => r[key]));
       const appendRate = med('append', 'perSecond');
       const constantRate = med('constant', 'perSecond');
       for (const phase of PHASES) {
@@ -569,6 +625,7 @@ export const graphqlThroughput: Benchmark = {
         `${fmt(intFromEnv('BENCH_GRAPHQL_USERS', 3_000))} registered users, ${intFromEnv('BENCH_GRAPHQL_CLIENTS', 16)} concurrent clients in a child process, ` +
           `${intFromEnv('BENCH_GRAPHQL_ROUNDS', 3)} rounds × ${intFromEnv('BENCH_GRAPHQL_SECONDS', 5)} s per phase (order rotated each round), projections running`,
         `Load average before ${loadBefore}; after each store ${reports.map((r) => `${r.side.name} ${r.loadAfter}`).join(', ')}`,
+        `Server process (the bench's own): ${youngGeneration()}`,
       ],
       result: verdicts.join('; '),
       targetMet: met,

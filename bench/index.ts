@@ -1,3 +1,5 @@
+// First: the mode the server is deployed in, before anything loads graphql.
+import './productionMode';
 import 'reflect-metadata';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem, type as osType } from 'node:os';
@@ -61,7 +63,7 @@ const redact = (value: string): string => value.replace(/\/\/([^:@/]+):[^@/]*@/,
 
 const machine = (): string => {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-  return `${availableParallelism()} CPUs (nproc; ${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${osType()} ${release()}, Node ${process.version}`;
+  return `${availableParallelism()} CPUs (nproc; ${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${osType()} ${release()}, Node ${process.version}, NODE_ENV=${process.env.NODE_ENV ?? ''}`;
 };
 
 const consoleTable = (table: BenchmarkTable): string => {

@@ -12,7 +12,7 @@ import type { SqlDatabase } from '../sql/sqlDatabase';
  * log that projections, exports and tamper evidence walk.
  *
  * Reads are recorded off the request's path: `record` only appends to a buffer, and the buffer is
- * written in batches, one multi-row INSERT a flush, every `flushIntervalMs` or as soon as
+ * written in batches, one statement a flush, every `flushIntervalMs` or as soon as
  * `maxBatch` entries wait. A failed write keeps its entries at the front of the buffer for the
  * next flush and is logged; it never reaches the request that did the reading. The buffer is
  * bounded: past `maxBuffered` entries new ones are counted, not kept, and the count is written as a
@@ -98,9 +98,6 @@ export interface ReadAuditOptions {
   readonly maxBuffered?: number;
 }
 
-const COLUMNS = ['read_at', 'actor_id', 'actor_role', 'object_kind', 'object_id', 'subject_user_id', 'via', 'request_id', 'correlation_id'] as const;
-const ARRAY_TYPES = ['timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'] as const;
-
 /** The table and its indexes: newest first, overall, by subject and by actor. */
 const READ_AUDIT_SCHEMA = /* sql */ `
     CREATE TABLE IF NOT EXISTS audit_reads (
@@ -120,31 +117,135 @@ const READ_AUDIT_SCHEMA = /* sql */ `
     CREATE INDEX IF NOT EXISTS audit_reads_actor ON audit_reads (actor_id, read_at DESC, id DESC);
   `;
 
+/**
+ * One row a read of many things at once (a page of users is one row naming its 20 users, not 20
+ * rows): the reads one call records together share who, when, what kind, through what and in which
+ * request, and only the objects and their subjects differ, so they are kept as two arrays of one
+ * row, in the order read. Whose data was read is looked up in `audit_read_subjects`: one row per
+ * person a read named, in (subject, newest first) order, pointing at the read. A page costs one
+ * row with its three indexes and one small row a person with one index, where it cost 20 rows with
+ * four indexes each (the largest single item of a page's database CPU, issue 19).
+ */
+const ONE_ROW_A_READ = /* sql */ `
+    -- Like every migration, safe to run again (a database whose record of migrations was lost runs
+    -- them all again, the baseline first): object_id and subject_user_id stay, nullable and NULL in
+    -- every row since this migration, so that the baseline's statements still find them; its
+    -- audit_reads_subject index, which would cost every row for nothing, goes.
+    DROP INDEX IF EXISTS audit_reads_subject;
+    ALTER TABLE audit_reads
+      ADD COLUMN IF NOT EXISTS object_ids text[],
+      ADD COLUMN IF NOT EXISTS subject_user_ids text[],
+      ALTER COLUMN object_id DROP NOT NULL;
+    CREATE TABLE IF NOT EXISTS audit_read_subjects (
+      subject_user_id text NOT NULL,
+      read_at timestamptz NOT NULL,
+      read_id bigint NOT NULL
+    );
+    INSERT INTO audit_read_subjects (subject_user_id, read_at, read_id)
+      SELECT subject_user_id, read_at, id FROM audit_reads WHERE object_ids IS NULL AND subject_user_id IS NOT NULL;
+    UPDATE audit_reads SET object_ids = ARRAY[object_id], subject_user_ids = ARRAY[subject_user_id], object_id = NULL, subject_user_id = NULL
+     WHERE object_ids IS NULL;
+    ALTER TABLE audit_reads ALTER COLUMN object_ids SET NOT NULL, ALTER COLUMN subject_user_ids SET NOT NULL;
+    CREATE INDEX IF NOT EXISTS audit_read_subjects_newest ON audit_read_subjects (subject_user_id, read_at DESC, read_id DESC);
+  `;
+
 /** The read audit's schema (src/sql/migrations.ts): a change is a new migration at the end. */
-export const READ_AUDIT_MIGRATIONS = migrationSet('read-audit', [{ name: '0001_baseline', sql: READ_AUDIT_SCHEMA }]);
+export const READ_AUDIT_MIGRATIONS = migrationSet('read-audit', [
+  { name: '0001_baseline', sql: READ_AUDIT_SCHEMA },
+  { name: '0002_one_row_a_read', sql: ONE_ROW_A_READ },
+]);
 
 export const ensureReadAuditSchema = async (db: SqlDatabase): Promise<void> => {
   await migrate(db, READ_AUDIT_MIGRATIONS);
 };
 
-// One statement whatever the batch size: each column travels as one array parameter.
-const INSERT = `INSERT INTO audit_reads (${COLUMNS.join(', ')})
-  SELECT * FROM unnest(${ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ')})`;
+/** One row of `audit_reads` as the recorder sends it (JSON): reads recorded together, one object and subject each. */
+interface ReadGroup {
+  readonly read_at: string;
+  readonly actor_id: string;
+  readonly actor_role: string;
+  readonly object_kind: ReadKind;
+  readonly object_ids: string[];
+  readonly subject_user_ids: (string | null)[];
+  readonly via: string;
+  readonly request_id: string | null;
+  readonly correlation_id: string | null;
+  /** Whom the row's reads are about, each once (its `audit_read_subjects` rows). */
+  readonly subjects: string[];
+}
 
-const columnsOf = (entries: readonly ReadEntry[]): unknown[][] => [
-  entries.map((e) => e.readAt),
-  entries.map((e) => e.actorId),
-  entries.map((e) => e.actorRole),
-  entries.map((e) => e.kind),
-  entries.map((e) => e.objectId),
-  entries.map((e) => e.subjectUserId),
-  entries.map((e) => e.via),
-  entries.map((e) => e.requestId),
-  entries.map((e) => e.correlationId),
-];
+/** Reads that go in one row: everything but the object and its subject is the same. */
+const sameRead = (a: ReadEntry, b: ReadEntry): boolean =>
+  a.readAt === b.readAt &&
+  a.actorId === b.actorId &&
+  a.actorRole === b.actorRole &&
+  a.kind === b.kind &&
+  a.via === b.via &&
+  a.requestId === b.requestId &&
+  a.correlationId === b.correlationId;
+
+/** Consecutive entries of one read (a page's, recorded by one call) as one group, in order. */
+const groupsOf = (entries: readonly ReadEntry[]): ReadGroup[] => {
+  const groups: ReadGroup[] = [];
+  let last: ReadEntry | undefined;
+  for (const entry of entries) {
+    if (last && sameRead(last, entry)) {
+      const group = groups[groups.length - 1]!;
+      group.object_ids.push(entry.objectId);
+      group.subject_user_ids.push(entry.subjectUserId);
+      if (entry.subjectUserId !== null && !group.subjects.includes(entry.subjectUserId)) group.subjects.push(entry.subjectUserId);
+    } else {
+      groups.push({
+        read_at: entry.readAt,
+        actor_id: entry.actorId,
+        actor_role: entry.actorRole,
+        object_kind: entry.kind,
+        object_ids: [entry.objectId],
+        subject_user_ids: [entry.subjectUserId],
+        via: entry.via,
+        request_id: entry.requestId,
+        correlation_id: entry.correlationId,
+        subjects: entry.subjectUserId === null ? [] : [entry.subjectUserId],
+      });
+    }
+    last = entry;
+  }
+  return groups;
+};
+
+/** A PostgreSQL array literal of texts (`{"a","b",NULL}`): the database reads it far faster than a JSON array. */
+const textArray = (values: readonly (string | null)[]): string =>
+  `{${values.map((value) => (value === null ? 'NULL' : `"${value.replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
+
+/** The groups as the INSERT's one parameter: JSON of rows, their arrays as array literals. */
+const insertParameter = (groups: readonly ReadGroup[]): string =>
+  JSON.stringify(
+    groups.map((group) => ({
+      ...group,
+      object_ids: textArray(group.object_ids),
+      subject_user_ids: textArray(group.subject_user_ids),
+      subjects: textArray(group.subjects),
+    })),
+  );
+
+// One statement whatever the batch size: the groups travel as one JSON array; each gets its id
+// first, so that its row and its subjects' rows name the same read.
+const INSERT = /* sql */ `
+  WITH reads AS MATERIALIZED (
+    SELECT nextval('audit_reads_id_seq') AS id, r.read_at, r.actor_id, r.actor_role, r.object_kind, r.object_ids::text[] AS object_ids,
+           r.subject_user_ids::text[] AS subject_user_ids, r.via, r.request_id, r.correlation_id, r.subjects::text[] AS subjects
+      FROM json_to_recordset($1::json) AS r(read_at timestamptz, actor_id text, actor_role text, object_kind text,
+           object_ids text, subject_user_ids text, via text, request_id text, correlation_id text, subjects text)
+  ), subjects AS (
+    INSERT INTO audit_read_subjects (subject_user_id, read_at, read_id)
+    SELECT s.subject_user_id, reads.read_at, reads.id FROM reads CROSS JOIN LATERAL unnest(reads.subjects) AS s(subject_user_id)
+  )
+  INSERT INTO audit_reads (id, read_at, actor_id, actor_role, object_kind, object_ids, subject_user_ids, via, request_id, correlation_id)
+  SELECT id, read_at, actor_id, actor_role, object_kind, object_ids, subject_user_ids, via, request_id, correlation_id FROM reads`;
 
 interface ReadRow {
   id: string;
+  n: string;
   read_at: string;
   actor_id: string;
   actor_role: string;
@@ -156,24 +257,25 @@ interface ReadRow {
   correlation_id: string | null;
 }
 
-const READ_AT_ISO = `to_char(read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const READ_AT_ISO = `to_char(r.read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-const encodeCursor = (row: Pick<ReadRow, 'read_at' | 'id'>): string => Buffer.from(`${row.read_at}|${row.id}`, 'utf8').toString('base64url');
+const encodeCursor = (row: Pick<ReadRow, 'read_at' | 'id' | 'n'>): string => Buffer.from(`${row.read_at}|${row.id}|${row.n}`, 'utf8').toString('base64url');
 
-const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|(\d{1,19})$/;
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|(\d{1,19})\|(\d{1,9})$/;
 
-const decodeCursor = (cursor: string): { readAt: string; id: string } => {
+const decodeCursor = (cursor: string): { readAt: string; id: string; n: string } => {
   const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match || encodeCursor({ read_at: match[1]!, id: match[2]! }) !== cursor) {
+  if (!match || encodeCursor({ read_at: match[1]!, id: match[2]!, n: match[3]! }) !== cursor) {
     throw new DomainError('VALIDATION_FAILED', 'after is not a cursor of the read log; pass a cursor from a previous page unchanged.', {
       field: 'after',
     });
   }
-  return { readAt: match[1]!, id: match[2]! };
+  return { readAt: match[1]!, id: match[2]!, n: match[3]! };
 };
 
+// A read's id: its row's, and its place among the row's objects.
 const toRecord = (row: ReadRow): ReadRecord => ({
-  id: row.id,
+  id: `${row.id}.${row.n}`,
   readAt: row.read_at,
   actorId: row.actor_id,
   actorRole: row.actor_role,
@@ -307,7 +409,7 @@ export class ReadAuditLog implements ReadRecorder {
       try {
         const rows = [...batch, ...lostMarker];
         const started = performance.now();
-        await this.db.query(INSERT, columnsOf(rows));
+        await this.db.query(INSERT, [insertParameter(groupsOf(rows))]);
         const elapsed = performance.now() - started;
         this.counters.statements += 1;
         this.counters.written += rows.length;
@@ -325,26 +427,41 @@ export class ReadAuditLog implements ReadRecorder {
     }
   }
 
-  /** Recorded reads, newest first, keyset-paged. Entries still buffered are not included: `flush` first. */
+  /**
+   * Recorded reads, newest first, keyset-paged. Entries still buffered are not included: `flush`
+   * first. A read of many things (a row) is listed as one read of each, the last read first; with a
+   * subject, the reads are found through `audit_read_subjects` and only that subject's are listed.
+   */
   async list(filter: ReadFilter, page: { readonly first: number; readonly after?: string }): Promise<ReadPage> {
     const params: unknown[] = [];
     const p = (value: unknown): string => {
       params.push(value);
       return `$${params.length}`;
     };
+    const bySubject = filter.subjectUserId !== undefined;
+    // The keys the order and the bounds use: the subjects' index with a subject, else the reads'.
+    const [readAt, readId] = bySubject ? ['s.read_at', 's.read_id'] : ['r.read_at', 'r.id'];
     const clauses: string[] = [];
-    if (filter.subjectUserId !== undefined) clauses.push(`subject_user_id = ${p(filter.subjectUserId)}`);
-    if (filter.actorId !== undefined) clauses.push(`actor_id = ${p(filter.actorId)}`);
-    if (filter.from !== undefined) clauses.push(`read_at >= ${p(filter.from)}::timestamptz`);
-    if (filter.to !== undefined) clauses.push(`read_at < ${p(filter.to)}::timestamptz`);
+    if (bySubject) {
+      const subject = p(filter.subjectUserId);
+      clauses.push(`s.subject_user_id = ${subject}`, `e.subject_user_id = ${subject}`);
+    }
+    if (filter.actorId !== undefined) clauses.push(`r.actor_id = ${p(filter.actorId)}`);
+    if (filter.from !== undefined) clauses.push(`${readAt} >= ${p(filter.from)}::timestamptz`);
+    if (filter.to !== undefined) clauses.push(`${readAt} < ${p(filter.to)}::timestamptz`);
     if (page.after !== undefined) {
       const after = decodeCursor(page.after);
-      clauses.push(`(read_at, id) < (${p(after.readAt)}::timestamptz, ${p(after.id)}::bigint)`);
+      const [at, id, n] = [p(after.readAt), p(after.id), p(after.n)];
+      // The first bound starts the index scan at the cursor's read; the second leaves out what of it was listed.
+      clauses.push(`(${readAt}, ${readId}) <= (${at}::timestamptz, ${id}::bigint)`, `(${readAt}, ${readId}, e.n) < (${at}::timestamptz, ${id}::bigint, ${n}::bigint)`);
     }
+    const from = bySubject ? 'audit_read_subjects s JOIN audit_reads r ON r.id = s.read_id' : 'audit_reads r';
     const { rows } = await this.db.query<ReadRow>(
-      `SELECT id::text AS id, ${READ_AT_ISO} AS read_at, actor_id, actor_role, object_kind, object_id, subject_user_id, via, request_id, correlation_id
-         FROM audit_reads ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
-        ORDER BY read_at DESC, id DESC LIMIT ${p(page.first + 1)}`,
+      `SELECT r.id::text AS id, e.n::text AS n, ${READ_AT_ISO} AS read_at, r.actor_id, r.actor_role, r.object_kind, e.object_id, e.subject_user_id,
+              r.via, r.request_id, r.correlation_id
+         FROM ${from} CROSS JOIN LATERAL unnest(r.object_ids, r.subject_user_ids) WITH ORDINALITY AS e(object_id, subject_user_id, n)
+         ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
+        ORDER BY ${readAt} DESC, ${readId} DESC, e.n DESC LIMIT ${p(page.first + 1)}`,
       params,
     );
     const nodes = rows.slice(0, page.first);

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { ReadAuditLog, subjectOfStream, type ReadEntry } from '../../src/audit/readAudit';
+import { READ_AUDIT_MIGRATIONS, ReadAuditLog, subjectOfStream, type ReadEntry } from '../../src/audit/readAudit';
+import { migrate, migrationSet } from '../../src/sql/migrations';
 import { runEventsCli } from '../../src/cli/events';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { DomainError } from '../../src/domain/shared/decider';
@@ -16,7 +17,7 @@ const countingInserts = (db: SqlDatabase): { db: SqlDatabase; inserts: () => num
     kind: db.kind,
     onStatement: (listener) => db.onStatement(listener),
     query: (sql, params, options) => {
-      if (sql.startsWith('INSERT INTO audit_reads')) inserts += 1;
+      if (/INSERT INTO audit_reads\b/.test(sql)) inserts += 1;
       return db.query(sql, params, options);
     },
     copyFrom: (table, columns, text) => db.copyFrom(table, columns, text),
@@ -51,9 +52,12 @@ const entry = (n: number, overrides: Partial<ReadEntry> = {}): ReadEntry => ({
   ...overrides,
 });
 
+/** Each read of a row (a row holds the reads one call recorded together), in the order written. */
+const ENTRIES = 'audit_reads r CROSS JOIN LATERAL unnest(r.object_ids, r.subject_user_ids) WITH ORDINALITY AS e(object_id, subject_user_id, n)';
+
 const stored = async (db: SqlDatabase): Promise<{ object_id: string; object_kind: string; subject_user_id: string | null }[]> =>
   (await db.query<{ object_id: string; object_kind: string; subject_user_id: string | null }>(
-    'SELECT object_id, object_kind, subject_user_id FROM audit_reads ORDER BY id',
+    `SELECT e.object_id, r.object_kind, e.subject_user_id FROM ${ENTRIES} ORDER BY r.id, e.n`,
   )).rows;
 
 const eventually = async (check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> => {
@@ -79,7 +83,7 @@ describe.each(sqlBackends())('the read audit recorder on $name', ({ open }) => {
 
   beforeEach(async () => {
     await ReadAuditLog.create(db, { logger });
-    await db.query('TRUNCATE audit_reads');
+    await db.query('TRUNCATE audit_reads, audit_read_subjects');
     logged.length = 0;
   });
 
@@ -93,7 +97,7 @@ describe.each(sqlBackends())('the read audit recorder on $name', ({ open }) => {
     expect(counting.inserts()).toBe(1);
     expect((await stored(db)).map((row) => row.object_id)).toEqual(['u0', 'u1', 'u2']);
 
-    await db.query('TRUNCATE audit_reads');
+    await db.query('TRUNCATE audit_reads, audit_read_subjects');
     // 1,200 reads: three statements of 500, 500 and 200 (recorded synchronously, so the size trigger's
     // flush runs after this explicit one and finds nothing left).
     for (let n = 0; n < 1200; n++) log.record(entry(n));
@@ -213,6 +217,88 @@ describe.each(sqlBackends())('the read audit recorder on $name', ({ open }) => {
     await log.stop();
   });
 
+  test('reads recorded together (a page of users) are one row, each still listed as its own read and found by its subject', async () => {
+    const log = await ReadAuditLog.create(db, { logger, flushIntervalMs: 60_000 });
+    const page = (n: number, users: readonly string[]) =>
+      users.forEach((user) => log.record(entry(n, { via: 'Query.users', objectId: user, subjectUserId: user })));
+    page(1, ['ann', 'bob', 'cy']);
+    log.record(entry(2, { objectId: 'persona-bob:p1', subjectUserId: 'bob' }));
+    page(3, ['bob', 'dee']);
+    await log.flush();
+
+    const { rows } = await db.query<{ n: number }>('SELECT cardinality(object_ids) AS n FROM audit_reads ORDER BY id');
+    expect(rows.map((row) => Number(row.n))).toEqual([3, 1, 2]);
+    const subjects = await db.query<{ subject_user_id: string }>('SELECT subject_user_id FROM audit_read_subjects ORDER BY read_id, subject_user_id');
+    expect(subjects.rows.map((row) => row.subject_user_id)).toEqual(['ann', 'bob', 'cy', 'bob', 'bob', 'dee']);
+
+    // Newest first, the last read of a row first, paged through the middle of a row.
+    const seen: string[] = [];
+    const ids = new Set<string>();
+    let after: string | undefined;
+    do {
+      const next = await log.list({}, { first: 2, ...(after ? { after } : {}) });
+      next.edges.forEach((edge) => (seen.push(`${edge.node.readAt.slice(17, 19)} ${edge.node.objectId}`), ids.add(edge.node.id)));
+      after = next.hasNextPage ? next.edges.at(-1)!.cursor : undefined;
+    } while (after);
+    expect(seen).toEqual(['03 dee', '03 bob', '02 persona-bob:p1', '01 cy', '01 bob', '01 ann']);
+    expect(ids.size).toBe(6);
+
+    const bob = await log.list({ subjectUserId: 'bob' }, { first: 2 });
+    expect(bob.edges.map((edge) => [edge.node.objectId, edge.node.subjectUserId, edge.node.via])).toEqual([
+      ['bob', 'bob', 'Query.users'],
+      ['persona-bob:p1', 'bob', 'Query.user'],
+    ]);
+    const bobRest = await log.list({ subjectUserId: 'bob' }, { first: 2, after: bob.edges.at(-1)!.cursor });
+    expect(bobRest.edges.map((edge) => [edge.node.objectId, edge.node.readAt])).toEqual([['bob', '2026-01-05T09:00:01.000Z']]);
+    expect(bobRest.hasNextPage).toBe(false);
+    expect((await log.list({ subjectUserId: 'ann', actorId: 'alice.admin' }, { first: 5 })).edges.map((edge) => edge.node.objectId)).toEqual(['ann']);
+    expect((await log.list({ subjectUserId: 'nobody' }, { first: 5 })).edges).toEqual([]);
+    await log.stop();
+  });
+
+  test('what was read is kept exactly, whatever characters it holds', async () => {
+    const log = await ReadAuditLog.create(db, { logger, flushIntervalMs: 60_000 });
+    const odd = ['say "hi"', 'back\\slash\\', '{a,b}', 'NULL', '', 'GET /exports/x.csv?q={"a":[1,2]}&n=NULL', 'é ✓'];
+    odd.forEach((objectId, i) => log.record(entry(1, { via: 'Query.users', objectId, subjectUserId: i === 3 ? null : objectId })));
+    await log.flush();
+    const listed = (await log.list({}, { first: 10 })).edges.map(({ node }) => [node.objectId, node.subjectUserId]).reverse();
+    expect(listed).toEqual(odd.map((objectId, i) => [objectId, i === 3 ? null : objectId]));
+    expect((await log.list({ subjectUserId: 'back\\slash\\' }, { first: 10 })).edges.map(({ node }) => node.objectId)).toEqual(['back\\slash\\']);
+    await log.stop();
+  });
+
+  test('reads written one row each before 0002_one_row_a_read are kept by it: same reads, same order, found by subject', async () => {
+    const older = await open();
+    try {
+      await migrate(older.db, migrationSet('read-audit', READ_AUDIT_MIGRATIONS.migrations.slice(0, 1)));
+      await older.db.query(
+        `INSERT INTO audit_reads (read_at, actor_id, actor_role, object_kind, object_id, subject_user_id, via, request_id, correlation_id) VALUES
+           ('2026-01-05T09:00:01Z', 'alice.admin', 'admin', 'USER_RECORD', 'ann', 'ann', 'Query.users', 'req-1', 'corr-1'),
+           ('2026-01-05T09:00:01Z', 'alice.admin', 'admin', 'USER_RECORD', 'bob', 'bob', 'Query.users', 'req-1', 'corr-1'),
+           ('2026-01-05T09:00:02Z', 'ops.olga', 'operator', 'EXPORT', 'all matches', NULL, 'GET /exports/matches.csv', NULL, NULL)`,
+      );
+      const log = await ReadAuditLog.create(older.db, { logger, flushIntervalMs: 60_000 });
+      const all = await log.list({}, { first: 10 });
+      expect(all.edges.map(({ node }) => [node.objectId, node.subjectUserId, node.actorId, node.readAt])).toEqual([
+        ['all matches', null, 'ops.olga', '2026-01-05T09:00:02.000Z'],
+        ['bob', 'bob', 'alice.admin', '2026-01-05T09:00:01.000Z'],
+        ['ann', 'ann', 'alice.admin', '2026-01-05T09:00:01.000Z'],
+      ]);
+      expect((await log.list({ subjectUserId: 'ann' }, { first: 10 })).edges.map(({ node }) => [node.objectId, node.requestId])).toEqual([['ann', 'req-1']]);
+      // New reads go after the old ones.
+      log.record(entry(3, { objectId: 'cy', subjectUserId: 'cy' }));
+      await log.stop();
+      expect((await log.list({}, { first: 1 })).edges[0]!.node.objectId).toBe('cy');
+      // Run again (a database whose record of migrations was lost runs them all again): nothing changes.
+      const before = await log.list({}, { first: 10 });
+      for (const migration of READ_AUDIT_MIGRATIONS.migrations) await older.db.exec(migration.sql);
+      expect(await log.list({}, { first: 10 })).toEqual(before);
+      expect((await log.list({ subjectUserId: 'ann' }, { first: 10 })).edges).toHaveLength(1);
+    } finally {
+      await older.close();
+    }
+  });
+
   test('an NDJSON export by the events CLI is one EXPORT read by the operator, saying what it covered', async () => {
     await SqlEventStore.create(db);
     const sink = () => new Writable({ write: (_chunk, _encoding, done) => done() });
@@ -220,7 +306,7 @@ describe.each(sqlBackends())('the read audit recorder on $name', ({ open }) => {
     expect(await runEventsCli(['export', '--stream', 'user-abc'], io)).toBe(0);
     expect(await runEventsCli(['export', '--aggregate', 'match'], io)).toBe(0);
     const { rows } = await db.query<Record<string, string | null>>(
-      'SELECT actor_id, actor_role, object_kind, object_id, subject_user_id, via FROM audit_reads ORDER BY id',
+      `SELECT r.actor_id, r.actor_role, r.object_kind, e.object_id, e.subject_user_id, r.via FROM ${ENTRIES} ORDER BY r.id, e.n`,
     );
     expect(rows).toEqual([
       {

@@ -293,7 +293,7 @@ describe.each(sqlBackends())('who read what at shutdown on $name', ({ open }) =>
       expect(t.app.services.readLog.pending).toBe(1);
       await t.app.stop();
       const { rows } = await database.db.query<{ actor_id: string; object_kind: string; subject_user_id: string; via: string }>(
-        'SELECT actor_id, object_kind, subject_user_id, via FROM audit_reads',
+        'SELECT r.actor_id, r.object_kind, s.subject_user_id, r.via FROM audit_reads r CROSS JOIN LATERAL unnest(r.subject_user_ids) AS s(subject_user_id)',
       );
       expect(rows).toEqual([{ actor_id: 'alice.admin', object_kind: 'USER_RECORD', subject_user_id: userId, via: 'UserPayload.user' }]);
     } finally {

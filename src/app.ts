@@ -249,6 +249,7 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
     ...(eventLog ? ['es_events', 'es_streams', 'es_idempotency', 'es_erased_subjects'] : []),
     'projection_checkpoints',
     'audit_reads',
+    'audit_read_subjects',
     ...runner.projections.flatMap((projection) => projection.tables),
   ];
   const readiness = async (): Promise<ReadinessReport> => {

@@ -4,7 +4,8 @@ import { CommandPipeline } from '../../src/commands/pipeline';
 import * as define from '../../src/application/lifecycleDefinitions';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import { ProjectionRunner } from '../../src/projectionEngine/runner';
-import type { ReplayProgress } from '../../src/projectionEngine/replay';
+import type { Projection } from '../../src/projectionEngine/projection';
+import { replayProjections, type ReplayProgress } from '../../src/projectionEngine/replay';
 import { lifecycleProjections } from '../../projections';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 
@@ -74,6 +75,42 @@ describe.each(sqlBackends())('replay beside the live read model on $name', ({ op
       expect(leftovers.rows).toEqual([]);
     } finally {
       await runner.stop();
+      await database.close();
+    }
+  });
+
+  test('a replay whose DDL fails, while the copy of the few events runs in its schema, leaves no schema and the live tables as they were', async () => {
+    const database = await open();
+    const store = await SqlEventStore.create(database.db);
+    const runner = await ProjectionRunner.create(store, database.db, lifecycleProjections, { idleMs: 20 });
+    const pipeline = new CommandPipeline(store);
+    const admin = { id: 'admin', role: 'admin' as const };
+    let clock = Date.UTC(2026, 0, 5, 9);
+    const context = () => ({ actor: admin, now: new Date((clock += 60_000)).toISOString(), correlationId: randomUUID() });
+    const programId = 'program-broken-replay';
+    try {
+      await pipeline.execute(context(), define.programCommand({ type: 'CreateProgram', data: { programId, name: 'Broken', timeZone: 'Europe/Paris' } }));
+      for (let n = 0; n < 10; n++) {
+        await pipeline.execute(context(), registerWithLegacyId({ email: `broken${n}@example.org`, name: `Broken ${n}`, programId, role: n % 2 ? 'MENTOR' : 'MENTEE' }));
+      }
+      await runner.catchUp();
+      const users = async () => (await database.db.query(`SELECT user_id, email FROM rm_users ORDER BY user_id`)).rows;
+      const before = await users();
+      expect(before).toHaveLength(10);
+      // Its DDL fails after creating a table: the replay's schema exists, and the copy of the few
+      // events (the SQL replays read it) has started in it.
+      const broken: Projection = {
+        name: 'broken',
+        handles: ['ProgramCreated'],
+        schema: 'CREATE TABLE rm_broken (x integer); SELECT 1 / 0',
+        tables: ['rm_broken'],
+        applyBatch: async () => undefined,
+      };
+      await expect(replayProjections({ db: database.db, store, projections: [...lifecycleProjections, broken], inPlace: false })).rejects.toThrow(/division by zero/);
+      const leftovers = await database.db.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'replay\\_%'`);
+      expect(leftovers.rows).toEqual([]);
+      expect(await users()).toEqual(before);
+    } finally {
       await database.close();
     }
   });

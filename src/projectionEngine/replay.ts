@@ -27,9 +27,7 @@ const LOG_COLUMNS = `e.global_position, e.transaction_id, e.stream_id, e.revisio
  *    types a log has few of, or a small part several loads read (`InDatabaseReplay.fewTypes`: the
  *    match events are a tenth of a log), and the types the Node.js part handles, are
  *    first copied, in one pass, into a table of the replay's own (`FEW_EVENTS`), which the loads that
- *    need them and the Node.js part read instead of the whole log. That copy (and the count of events
- *    for progress) starts as soon as the replay schema exists, beside the DDL of step 1; its index in
- *    log order, which only the Node.js part's batched reads use, is built after it, while the loads run.
+ *    need them and the Node.js part read instead of the whole log.
  * 3. The rest read their events once (from that copy when there is one), in batches, and each batch is applied to every projection in one
  *    transaction with `SET LOCAL search_path`. It is a pipeline: while the database writes batch n,
  *    batch n + 1 is computed (projections with a `replayApplier` keep their rows in memory, so that
@@ -397,10 +395,20 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     // the live schema's record already says they are applied, and the swap keeps it true).
     const ddl = projections.flatMap((p) => projectionMigrations(p).migrations.map((migration) => migration.sql));
     const sqlTables = new Set(inSql.flatMap((p) => p.tables));
-    // The schema alone first (its commit does not wait for the disk): the copy of the few events and
-    // the count, each a pass over the log, start in it at once, beside the DDL of the tables (about 90
-    // statements, 50-70 ms of a 100,000-event replay that nothing else could use), not after it.
-    await db.exec(`${db.kind === 'postgres' ? 'BEGIN; SET LOCAL synchronous_commit TO off; ' : 'BEGIN; '}CREATE SCHEMA ${quoted(shadow)}; COMMIT`);
+    // The schema, its tables, and the keys and indexes dropped for the load, in one transaction: one
+    // commit, which does not wait for the disk (a crash loses only the replay schema), where there
+    // were three that did (on this kind of machine 20-100 ms each).
+    const deferred = await db.transaction(async (tx) => {
+      await tx.exec(
+        `${db.kind === 'postgres' ? 'SET LOCAL synchronous_commit TO off; ' : ''}CREATE SCHEMA ${quoted(shadow)}; SET LOCAL search_path TO ${path}; ` +
+          `${ddl.join('\n;\n')}; SET LOCAL search_path TO ${quoted(live)};`,
+      );
+      return [
+        ...(await deferKeys(tx, shadow, new Set([...sqlTables, ...inNode.flatMap((p) => (p.replayApplier ? (p.replayKeysAfter ?? []) : []))]))),
+        ...(await deferIndexes(tx, shadow, new Set(inNode.flatMap((p) => p.readsWhileApplying ?? [])), new Set(projections.flatMap((p) => p.tables)))),
+      ];
+    });
+    step('tables');
     const started = performance.now();
     const nodeTypes = [...new Set(inNode.flatMap((projection) => projection.handles))];
     const replays = inSql.map((projection) => projection.replayInDatabase!(upTo));
@@ -421,33 +429,13 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
                 WHERE e.event_type = ANY($1::text[]) AND (e.transaction_id, e.global_position) <= ($2::text::xid8, $3::bigint)`,
               [fewTypes, upTo.major.toString(), upTo.minor.toString()],
             );
+            await tx.query(`CREATE INDEX ON ${fewEvents} (transaction_id, global_position)`);
           });
     few.catch(() => undefined);
-    // Its index in log order is for the Node.js part's reads, in batches (a load reads the whole copy):
-    // built after the copy commits, so that the loads waiting for the copy need not wait for it too.
-    const fewInLogOrder: Promise<void> =
-      fewTypes.length === 0 || nodeTypes.length === 0
-        ? few
-        : few.then(() => inTransaction(async (tx) => void (await tx.query(`CREATE INDEX ON ${fewEvents} (transaction_id, global_position)`))));
-    fewInLogOrder.catch(() => undefined);
-    // The tables, and the keys and indexes dropped for the load, in one transaction: one commit,
-    // which does not wait for the disk (a crash loses only the replay schema), where there were three
-    // that did (on this kind of machine 20-100 ms each).
-    const tables = db.transaction(async (tx) => {
-      await tx.exec(
-        `${db.kind === 'postgres' ? 'SET LOCAL synchronous_commit TO off; ' : ''}SET LOCAL search_path TO ${path}; ` +
-          `${ddl.join('\n;\n')}; SET LOCAL search_path TO ${quoted(live)};`,
-      );
-      return [
-        ...(await deferKeys(tx, shadow, new Set([...sqlTables, ...inNode.flatMap((p) => (p.replayApplier ? (p.replayKeysAfter ?? []) : []))]))),
-        ...(await deferIndexes(tx, shadow, new Set(inNode.flatMap((p) => p.readsWhileApplying ?? [])), new Set(projections.flatMap((p) => p.tables)))),
-      ];
-    });
-    tables.catch(() => undefined);
     const read = async (after: GlobalPosition) => {
       if (!sqlStore) return store.readAll({ after, maxCount: batchSize });
       if (fewTypes.length === 0) return sqlStore.readAllOfTypes(nodeTypes, upTo, { after, maxCount: batchSize });
-      await fewInLogOrder;
+      await few;
       return sqlStore.readAllOfTypes(nodeTypes, upTo, { after, maxCount: batchSize }, fewEvents);
     };
     // Progress counts events: the Node.js part's as it applies them, the SQL part's share of the rest
@@ -481,9 +469,6 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
         etaSeconds: eventsPerSecond > 0 && total > 0 ? Math.max(0, (total - shown) / eventsPerSecond) : null,
       });
     };
-
-    const deferred = await tables;
-    step('tables');
 
     // The projections replayed in SQL, beside the Node.js part.
     const loads = replays.flatMap((replay) => replay.loads);
@@ -570,7 +555,7 @@ export const replayProjections = async (options: ReplayOptions): Promise<{ reado
     step('Node.js indexes');
     await inDatabase;
     // Whoever read the copy has seen it fail already; this is for a copy no one ended up reading.
-    await fewInLogOrder;
+    await few;
     step('SQL part');
     await db.transaction(async (tx) => {
       const names = projections.map((p) => p.name).sort();

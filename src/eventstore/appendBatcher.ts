@@ -74,7 +74,7 @@ export class AppendBatcher<Item, Result> {
 
   submit(item: Item): Promise<Result> {
     if (this.options.gather) {
-      const queued = new Promise<Result>((resolve, reject) => this.queue.push({ item, scope: new AsyncResource('AppendBatcher'), resolve, reject }));
+      const queued = this.enqueue(item);
       this.gatherUntilTurnEnds();
       return queued;
     }
@@ -84,6 +84,10 @@ export class AppendBatcher<Item, Result> {
       void result.then(this.callEnded, this.callEnded);
       return result;
     }
+    return this.enqueue(item);
+  }
+
+  private enqueue(item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => this.queue.push({ item, scope: new AsyncResource('AppendBatcher'), resolve, reject }));
   }
 
@@ -128,7 +132,7 @@ export class AppendBatcher<Item, Result> {
   private sendQueued(): void {
     const free = this.options.maxInFlight - this.inFlight;
     if (free <= 0 || this.queue.length === 0) return;
-    const size = Math.min(this.options.maxBatch, Math.ceil(this.queue.length / Math.min(free, this.queue.length)));
+    const size = Math.min(this.options.maxBatch, Math.ceil(this.queue.length / free));
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       this.inFlight++;
       void this.send(this.queue.splice(0, size)).finally(this.callEnded);

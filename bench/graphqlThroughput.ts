@@ -6,7 +6,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createApp, type App } from '../src/app';
 import type { CommandContext } from '../src/commands/pipeline';
 import { userStream } from '../src/domain/streams';
-import type { NewEvent } from '../src/eventstore/eventStore';
+import { formatPosition, type NewEvent } from '../src/eventstore/eventStore';
 import { SqlEventStore } from '../src/eventstore/sqlEventStore';
 import { mintToken } from '../src/graphql/auth';
 import type { RunningHttpServer } from '../src/http/server';
@@ -17,6 +17,7 @@ import type { SqlDatabase, SqlExecutor } from '../src/sql/sqlDatabase';
 import { processesCpuUs, userStatusChanged } from './appendThroughput';
 import type { Benchmark, BenchmarkReport } from './benchmark';
 import type { LoadRequest, LoadResult } from './httpLoad';
+import { startBareApollo, type BareServer } from './bareApollo';
 import { benchAppConfig } from './readAudit';
 
 /**
@@ -367,8 +368,11 @@ const longStreamUser = async (app: App, programId: string, length: number, index
   return { userId, status };
 };
 
-type PhaseName = 'append' | 'mutation' | 'mutation+user' | 'constant' | 'history' | 'users';
-const PHASES: readonly PhaseName[] = ['append', 'mutation', 'mutation+user', 'constant', 'history', 'users'];
+type PhaseName = 'append' | 'mutation' | 'mutation+user' | 'constant' | 'history' | 'users' | BarePhase;
+/** The same requests answered by the bare peer (`bench/bareApollo.ts`): HTTP and GraphQL, one statement, nothing else. */
+type BarePhase = 'bare mutation' | 'bare constant' | 'bare users';
+const PHASES: readonly PhaseName[] = ['append', 'mutation', 'mutation+user', 'constant', 'history', 'users', 'bare mutation', 'bare constant', 'bare users'];
+const isBare = (phase: PhaseName): phase is BarePhase => phase.startsWith('bare ');
 const PHASE_LABEL: Record<PhaseName, string> = {
   append: "store's own append (16 writers, appendToStreams)",
   mutation: 'changeUserStatus { errors position }',
@@ -376,6 +380,9 @@ const PHASE_LABEL: Record<PhaseName, string> = {
   constant: '{ __typename } (the ceiling)',
   history: 'userHistory(first: 20)',
   users: 'users(first: 20)',
+  'bare mutation': "bare Apollo 5: changeUserStatus as the store's own append",
+  'bare constant': 'bare Apollo 5: { __typename }',
+  'bare users': 'bare Apollo 5: users(first: 20) as one SELECT',
 };
 
 interface SideReport {
@@ -399,9 +406,15 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
   const app = await createApp(config, { logger, db: tally.wrap(side.db) });
   const peerStore = await SqlEventStore.create(side.peerDb);
   let server: RunningHttpServer | null = null;
+  let bare: BareServer | null = null;
   try {
     server = await app.start();
     const url = new URL('graphql', server.url).toString();
+    bare = await startBareApollo(tally.wrap(side.db), async () => {
+      const { streamId, event } = userStatusChanged();
+      const { lastPosition } = await peerStore.appendToStreams([{ streamId, expectedRevision: 'no_stream', events: [event] }]);
+      return formatPosition(lastPosition);
+    });
     log(`graphql-throughput: ${side.label}`);
     const seeded = await seed(app, users, clients, log);
     if (!(await app.services.catchUpProjections())) throw new Error('graphql-throughput: the projections did not catch up after seeding');
@@ -413,6 +426,9 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
       constant: seeded.clients.map(() => [body(CONSTANT)]),
       history: seeded.clients.map((userId) => [body(HISTORY, { userId })]),
       users: seeded.clients.map(() => [body(USERS)]),
+      'bare mutation': seeded.clients.map((userId) => cycle(MUTATION, userId)),
+      'bare constant': seeded.clients.map(() => [body(CONSTANT)]),
+      'bare users': seeded.clients.map(() => [body(USERS)]),
     };
     const parity = seeded.clients.map(() => 0);
     const appendOnce = async () => {
@@ -420,7 +436,8 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
       await peerStore.appendToStreams([{ streamId, expectedRevision: 'no_stream', events: [event] }]);
     };
     const runPhase = async (phase: PhaseName, time: number): Promise<PhaseResult> => {
-      const cpuSide = phase === 'append' ? side.peerCpu : side.appCpu;
+      // The bare mutation appends to the peer's store: its database work is on the peer's backends.
+      const cpuSide = phase === 'append' || phase === 'bare mutation' ? side.peerCpu : side.appCpu;
       const pg0 = await cpuSide.snapshot();
       tally.reset();
       const stalls = watchStalls();
@@ -448,7 +465,7 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
         const mutating = phase === 'mutation' || phase === 'mutation+user';
         // A client's user is where its last phase left it: start its cycle from there.
         const list = mutating ? bodies[phase].map((cycleBodies, i) => (parity[i]! % 2 ? [...cycleBodies].reverse() : cycleBodies)) : bodies[phase];
-        const result = await client.run({ url, token, bodies: list, seconds: time });
+        const result = await client.run({ url: isBare(phase) ? bare!.url : url, token, bodies: list, seconds: time });
         if (mutating) result.advanced.forEach((n, i) => (parity[i] = (parity[i]! + n) % 2));
         if (result.failures > 0) throw new Error(`graphql-throughput: ${phase}: ${result.failures} of ${result.requests} failed; first: ${result.firstFailure}`);
         elapsed = result.seconds;
@@ -536,6 +553,7 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
     }
     return { side, phases, longStreams, loadAfter: load() };
   } finally {
+    if (bare) await bare.stop();
     if (server) await server.stop();
     else await app.stop();
     await peerStore.close();
@@ -574,9 +592,15 @@ export const graphqlThroughput: Benchmark = {
       const med = (phase: PhaseName, key: Exclude<keyof PhaseResult, 'stalls'>) => median(phases.get(phase)!.map((r) => r[key]));
       const appendRate = med('append', 'perSecond');
       const constantRate = med('constant', 'perSecond');
+      const bareConstantRate = med('bare constant', 'perSecond');
       for (const phase of PHASES) {
         const rate = med(phase, 'perSecond');
-        const ratio = phase === 'append' ? '1.00 (peer)' : phase.startsWith('mutation') ? `${fmt(rate / appendRate, 2)} of append` : `${fmt(rate / constantRate, 2)} of constant`;
+        const ratio =
+          phase === 'append'
+            ? '1.00 (peer)'
+            : phase.endsWith('mutation') || phase.startsWith('mutation')
+              ? `${fmt(rate / appendRate, 2)} of append`
+              : `${fmt(rate / (isBare(phase) ? bareConstantRate : constantRate), 2)} of ${isBare(phase) ? 'bare constant' : 'constant'}`;
         rows.push([
           side.name,
           PHASE_LABEL[phase],
@@ -612,7 +636,9 @@ export const graphqlThroughput: Benchmark = {
       verdicts.push(
         `${side.name}: changeUserStatus ${fmt(ratio, 2)}× the append rate (with the user in the payload ${fmt(ratioWithUser, 2)}×; target ${target}×), ` +
           `p99 ${fmt(p99, 1)} ms (with the user ${fmt(med('mutation+user', 'p99'), 1)} ms), history ${fmt(med('history', 'perSecond') / constantRate, 2)}× and users ${fmt(med('users', 'perSecond') / constantRate, 2)}× the constant query; ` +
-          `10,000-event stream ${fmt(flat, 2)}× the 10-event one`,
+          `10,000-event stream ${fmt(flat, 2)}× the 10-event one; ` +
+          `bare Apollo 5 on the same database: one append a mutation ${fmt(med('bare mutation', 'perSecond') / appendRate, 2)}× the append rate, ` +
+          `one SELECT a users page ${fmt(med('bare users', 'perSecond') / bareConstantRate, 2)}× its constant query`,
       );
     }
     return {
@@ -651,4 +677,10 @@ PGlite), PostgreSQL is \`/proc/<pid>/schedstat\` of the backends with the side's
 projection runner's and the read audit's work included); statements per request likewise count everything the
 app sent to its database during the phase (BEGIN and COMMIT included). Long streams: users whose streams hold 10, 1,000 and
 10,000 events (the rest appended directly as IW/A moves), then one client sends \`changeUserStatus\` to each in turn;
-each user's first call is left out.`;
+each user's first call is left out. The bare peer (\`bench/bareApollo.ts\`, the "bare Apollo 5" rows): Apollo Server
+5's own standalone HTTP server in the same process, a schema written as SDL and resolvers of one statement each,
+with no token check, access policy, validation, read audit, logging, metrics or projections, answering the same
+bodies from the same clients: its mutation is one \`appendToStreams\` on the append peer's store (group commit
+and all), its users page one \`SELECT\` of the same 20 rows from the app's \`rm_users\`. Its mutation against the
+append rate and its page against its own constant query are what HTTP and GraphQL alone leave on this machine:
+the most a full service could reach.`;

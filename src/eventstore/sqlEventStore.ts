@@ -1475,7 +1475,8 @@ export class SqlEventStore implements EventStore {
    * graphql-throughput). `join` LEFT JOINs the event as `readAt` reads it (es_events_merged: personal
    * data merged back, or its erased form) under the alias `e`, for SQL expressions of the row's
    * position; `columns` are its columns to select (named as readAt's, event_type among them). Decode a
-   * row with `eventOfRow`. A join, not a JSON value per row: 10-15 % less PostgreSQL CPU a page.
+   * row with `eventOfRow`. A join rather than a subquery giving each row's event as one JSON value:
+   * 277-295 against 322-362 µs of PostgreSQL CPU for a page of 20, the same in Node.js.
    */
   eventAt(major: string, minor: string): { readonly join: string; readonly columns: string } {
     return {

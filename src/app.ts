@@ -328,7 +328,9 @@ export const createApp = async (config: Config, dependencies: AppDependencies): 
       if (outcome.events.some((event) => event.type === 'MatchActivated')) scheduler?.sweepSoon();
     },
   });
-  const readModel = new SqlLifecycleReadModel(db, store);
+  // The SQL store itself, not its tracing wrapper: with the log in this database a history page reads its
+  // events in its own statement (which is a span when tracing), not through readAt.
+  const readModel = new SqlLifecycleReadModel(db, logInDatabase ? untracedStore : store);
   const matching = new SqlMatchingReadModel(db);
   const meetingReadModel = new SqlMeetingReadModel(db);
   const managerReports = new SqlManagerReportQueries(db, (userIds, now, role) =>

@@ -1,6 +1,7 @@
 import type { LifecycleEvent } from '../../src/domain';
 import { STAFF_ONLY_HISTORY_EVENTS } from '../../src/domain/access/policy';
-import { formatPosition, type EventStore, type RecordedEvent } from '../../src/eventstore/eventStore';
+import { formatPosition, type EventStore, type GlobalPosition, type RecordedEvent } from '../../src/eventstore/eventStore';
+import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
 import type { SqlExecutor } from '../../src/sql/sqlDatabase';
 import type { HistoryEntryView, HistoryField, HistoryOptions, Page, PageRequest, PageWithoutTotal } from '../lifecycle/lifecycle.types';
 import { decodeCursor, encodeCursor, preparedName, requireFirst, toPageWithoutTotal, whereClause } from '../shared/paging';
@@ -10,15 +11,17 @@ import type { HistoryRow } from './userHistory.projection';
 
 /**
  * How the user history read model is read: a user's entries newest first, each told from the
- * event it came of (read from the event store by position).
+ * event it came of (read from the event store by position, or with the rows when the log is in the
+ * same database).
  */
 
 /** One row an entry (an event's change to one user). */
 export const USER_HISTORY_TABLE = 'rm_user_history';
 
-const HISTORY_COLUMNS = `user_id, position_major::text AS position_major, position_minor::text AS position_minor,
-  event_type, field, persona_id, match_id, change_id, from_value, to_value, reverted_by_change_id,
-  ${isoTimestamp('reverted_at')} AS reverted_at`;
+/** A row's columns but its event type, of the table or subquery `from` (every one text). */
+const rowColumns = (from: string): string => `${from}.user_id, ${from}.position_major::text AS position_major,
+  ${from}.position_minor::text AS position_minor, ${from}.field, ${from}.persona_id, ${from}.match_id, ${from}.change_id,
+  ${from}.from_value, ${from}.to_value, ${from}.reverted_by_change_id, ${isoTimestamp(`${from}.reverted_at`)} AS reverted_at`;
 
 const HISTORY_CURSOR = (values: readonly string[]) => values.length === 2 && values.every((value) => /^\d{1,20}$/.test(value));
 
@@ -31,7 +34,10 @@ const HISTORY_CURSOR = (values: readonly string[]) => values.length === 2 && val
 const hiddenFromParticipants = (options: HistoryOptions, params: unknown[]): string =>
   options.participantView ? ` AND event_type <> ALL ($${params.push([...STAFF_ONLY_HISTORY_EVENTS])}::text[])` : '';
 
-/** Where the history reads the events its rows came of (the event store). */
+/**
+ * Where the history reads the events its rows came of: the event store, by position; or, when it is
+ * the SQL store keeping its log in the read model's database, its tables, joined to the page.
+ */
 export type HistoryEvents = Pick<EventStore, 'readAt'>;
 
 /**
@@ -69,28 +75,40 @@ const toHistoryEntry = (row: HistoryRow, recorded: RecordedEvent): HistoryEntryV
   };
 };
 
-/** The events the rows came of, in the rows' order; a row whose event the log does not have is an error an auditor must see. */
-const eventsOfRows = async (events: HistoryEvents, userId: string, rows: readonly HistoryRow[]): Promise<RecordedEvent[]> => {
-  const positions = rows.map((row) => ({ major: BigInt(row.position_major), minor: BigInt(row.position_minor) }));
-  const found = new Map((await events.readAt(positions)).map((event) => [formatPosition(event.position), event]));
-  return positions.map((position) => {
-    const event = found.get(formatPosition(position));
-    if (!event) {
-      throw new Error(
-        `The history of user ${userId} has an entry for the event at position ${formatPosition(position)}, which the event log does not have: ` +
-          'an event was removed or the read model belongs to another log. Run `npm run events -- verify` and rebuild the user_history read model.',
-      );
-    }
-    return event;
-  });
+/** Where a row's event is in the log. */
+const positionOf = (row: HistoryRow): GlobalPosition => ({ major: BigInt(row.position_major), minor: BigInt(row.position_minor) });
+
+/** The events the rows came of, read by position, in the rows' order (undefined where the log has none). */
+const readEventsOf = async (events: HistoryEvents, rows: readonly HistoryRow[]): Promise<(RecordedEvent | undefined)[]> => {
+  const found = new Map((await events.readAt(rows.map(positionOf))).map((event) => [formatPosition(event.position), event]));
+  return rows.map((row) => found.get(formatPosition(positionOf(row))));
+};
+
+/** A row's event; a row whose event the log does not have is an error an auditor must see. */
+const requireEvent = (userId: string, row: HistoryRow, event: RecordedEvent | null | undefined): RecordedEvent => {
+  if (!event) {
+    throw new Error(
+      `The history of user ${userId} has an entry for the event at position ${formatPosition(positionOf(row))}, which the event log does not have: ` +
+        'an event was removed or the read model belongs to another log. Run `npm run events -- verify` and rebuild the user_history read model.',
+    );
+  }
+  return event;
 };
 
 /** Queries on the user history. Reads only: it sees whatever the runner has applied so far. */
 export class SqlUserHistoryQueries {
+  /**
+   * The SQL store when the log is in this same database: a page then reads its rows and their events
+   * in one statement instead of two (the rows, then `readAt`).
+   */
+  private readonly logHere: SqlEventStore | null;
+
   constructor(
     private readonly db: SqlExecutor,
     private readonly events: HistoryEvents,
-  ) {}
+  ) {
+    this.logHere = events instanceof SqlEventStore && events.keepsLogIn(db) ? events : null;
+  }
 
   async history(userId: string, page: PageRequest, options: HistoryOptions = {}): Promise<Page<HistoryEntryView>> {
     const [entries, totalCount] = await Promise.all([this.historyPage(userId, page, options), this.countHistory(userId, options)]);
@@ -106,13 +124,23 @@ export class SqlUserHistoryQueries {
       // bigint: compared with the bigint columns of a current table, and widened for numeric ones of older tables.
       conditions.push(`(position_major, position_minor) < ($${params.push(major)}::bigint, $${params.push(minor)}::bigint)`);
     }
-    // Qualified: the bare names would sort by the ::text aliases of HISTORY_COLUMNS ("10" < "9").
-    const sql = `SELECT ${HISTORY_COLUMNS} FROM ${USER_HISTORY_TABLE} ${whereClause(conditions)}
-        ORDER BY ${USER_HISTORY_TABLE}.position_major DESC, ${USER_HISTORY_TABLE}.position_minor DESC LIMIT $${params.push(first + 1)}`;
-    // rowsAsJson: every column is text (positions and times included).
+    // Qualified: the bare names would sort by the ::text aliases of the columns ("10" < "9").
+    const order = (from: string) => `ORDER BY ${from}.position_major DESC, ${from}.position_minor DESC`;
+    // The limit written in (a whole number: requireFirst), so a statement per page size: as a parameter the
+    // planner guessed a tenth of the user's rows, found the generic plan dearer than one for the values, and
+    // planned the statement again on every call (a log of 100,000 events: every call, for the joined page).
+    const pageOf = (columns: string) => `SELECT ${columns} FROM ${USER_HISTORY_TABLE} ${whereClause(conditions)} ${order(USER_HISTORY_TABLE)} LIMIT ${first + 1}`;
+    const logHere = this.logHere;
+    // The log here: the page, then each row's event joined to it (its event_type is the event's, the same).
+    const joined = logHere?.eventAt('h.position_major', 'h.position_minor');
+    const sql = joined
+      ? `SELECT ${rowColumns('h')}, ${joined.columns} FROM (${pageOf('*')}) h ${joined.join} ${order('h')}`
+      : pageOf(`${rowColumns(USER_HISTORY_TABLE)}, event_type`);
+    // rowsAsJson: every column is text (positions and times included), integers or JSON.
     const { rows } = await this.db.query<HistoryRow>(sql, params, { name: preparedName('history_page', sql), rowsAsJson: true });
-    const events = await eventsOfRows(this.events, userId, rows.slice(0, first));
-    const eventOf = new Map(rows.slice(0, first).map((row, i) => [row, events[i]!]));
+    const shown = rows.slice(0, first);
+    const events = logHere ? shown.map((row) => logHere.eventOfRow(row)) : await readEventsOf(this.events, shown);
+    const eventOf = new Map(shown.map((row, i) => [row, requireEvent(userId, row, events[i])]));
     const pseudonymise = options.pseudonymise ?? ((event: RecordedEvent): RecordedEvent => event);
     return toPageWithoutTotal(rows, first, page.after, (row) => toHistoryEntry(row, pseudonymise(eventOf.get(row)!)), (row) =>
       encodeCursor('history', [row.position_major, row.position_minor]),

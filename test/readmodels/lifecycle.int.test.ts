@@ -8,6 +8,7 @@ import type { HistoryEntryView, MatchView, Page, PersonaView, UserFilter, UserVi
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 import { lifecycleProjections, SqlLifecycleReadModel, userHistoryProjection } from '../../projections';
 import { announcePostgresSkip, sqlBackends, type TestDatabase } from '../support/databases';
+import { countingDatabase } from '../support/countingDatabase';
 import { readModelRows } from '../support/readModelRows';
 import {
   ADMIN,
@@ -656,6 +657,42 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
     }
   });
 
+  test('the log in this database: a history page and its events in one statement; a log elsewhere (KurrentDB): the rows, then readAt, and the same pages', async () => {
+    const counted = countingDatabase(database.db);
+    const countedStore = await SqlEventStore.create(counted);
+    try {
+      const here = new SqlLifecycleReadModel(counted, countedStore);
+      // Any store that is not the SQL one in this database reads by position, as KurrentDB's adapter does.
+      const elsewhere = new SqlLifecycleReadModel(counted, { readAt: (positions) => countedStore.readAt(positions) });
+      // Pseudonymised after the read either way: the sentence is made from what it returns.
+      const pseudonymise = (event: RecordedEvent): RecordedEvent => ({ ...event, metadata: { ...event.metadata, actor: { ...event.metadata.actor, id: 'someone' } } });
+      let pages = 0;
+      for (const key of KEYS) {
+        for (const options of [{}, { participantView: true }, { pseudonymise }]) {
+          for (const first of [100, 3]) {
+            let after: string | undefined;
+            do {
+              const request = { first, ...(after ? { after } : {}) };
+              counted.reset();
+              const shown = await here.historyPage(ID[key], request, options);
+              expect(counted.sent).toHaveLength(1);
+              counted.reset();
+              expect(await elsewhere.historyPage(ID[key], request, options)).toEqual(shown);
+              expect(counted.sent).toHaveLength(shown.edges.length > 0 ? 2 : 1);
+              after = shown.hasNextPage ? shown.edges.at(-1)!.cursor : undefined;
+              pages += 1;
+            } while (after);
+          }
+        }
+      }
+      expect(pages).toBeGreaterThan(3 * KEYS.length * 2);
+      const pseudonymised = await here.historyPage(ID.theo, { first: 100 }, { pseudonymise });
+      expect(pseudonymised.edges.map((edge) => edge.node.actorId)).toEqual(pseudonymised.edges.map(() => 'someone'));
+    } finally {
+      await countedStore.close();
+    }
+  });
+
   test('an entry whose event the log does not have is reported, naming the position and what to run', async () => {
     const [newest] = (await readModel.history(ID.theo, { first: 1 })).edges;
     const { major, minor } = newest!.node.position;
@@ -666,10 +703,13 @@ describe.each(sqlBackends())('lifecycle read model on $name', ({ open }) => {
       [ID.theo, (major + 1000n).toString(), minor.toString()],
     );
     try {
-      await expect(readModel.history(ID.theo, { first: 5 })).rejects.toThrow(
-        `has an entry for the event at position ${major + 1000n}.${minor}, which the event log does not have`,
-      );
-      await expect(readModel.history(ID.theo, { first: 5 })).rejects.toThrow('npm run events -- verify');
+      // Whether the page reads its events in its own statement (the log here) or by position (a log elsewhere).
+      for (const read of [readModel, new SqlLifecycleReadModel(database.db, { readAt: (positions) => store.readAt(positions) })]) {
+        await expect(read.history(ID.theo, { first: 5 })).rejects.toThrow(
+          `has an entry for the event at position ${major + 1000n}.${minor}, which the event log does not have`,
+        );
+        await expect(read.history(ID.theo, { first: 5 })).rejects.toThrow('npm run events -- verify');
+      }
     } finally {
       await database.db.query(`DELETE FROM rm_user_history WHERE position_major = $1`, [(major + 1000n).toString()]);
     }

@@ -1435,6 +1435,9 @@ export class SqlEventStore implements EventStore {
         WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2::bigint) ${filter} AND ${VISIBLE}
         ORDER BY ${LOG_ORDER} LIMIT $3`,
       params,
+      // The projection runner reads every batch here: prepared once per connection, and on the
+      // embedded store one JSON text a row (the columns are text, integers and JSON), as readAt.
+      only === undefined && from === 'es_events_merged' ? { name: 'es_read_log_v1', rowsAsJson: true } : undefined,
     );
     return result.rows.map(toRecorded);
   }

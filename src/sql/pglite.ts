@@ -136,6 +136,12 @@ class PreparedStatements {
 
 /** Parameters whose text form here could differ from PGlite's own (JSON, bytes): such statements are sent as they are. */
 const UNINLINED_TYPES = new Set(['json', 'jsonb', 'bytea', 'json[]', 'jsonb[]', 'bytea[]']);
+/**
+ * Except a JSON parameter given as a string, JSON text already (the append's events): PGlite sends a
+ * string as it is, so its literal is the same text. The append is the one statement every command
+ * sends, and unprepared it was parsed, described and planned again on every call.
+ */
+const JSON_TYPES = new Set(['json', 'jsonb']);
 
 /** `EXECUTE name(literals)`, or null when a value does not go as a literal to its parameter's type. */
 const executeText = (name: string, types: readonly string[], params: readonly unknown[]): string | null => {
@@ -144,7 +150,8 @@ const executeText = (name: string, types: readonly string[], params: readonly un
   for (let i = 0; i < params.length; i++) {
     const type = types[i]!;
     const param = params[i];
-    if (UNINLINED_TYPES.has(type) || (Array.isArray(param) !== type.endsWith('[]') && param !== null && param !== undefined)) return null;
+    if (UNINLINED_TYPES.has(type) && !(JSON_TYPES.has(type) && (typeof param === 'string' || param === null || param === undefined))) return null;
+    if (Array.isArray(param) !== type.endsWith('[]') && param !== null && param !== undefined) return null;
     const text = literal(param);
     if (text === undefined) return null;
     literals.push(text);

@@ -69,6 +69,21 @@ describe('named statements on the embedded store', () => {
     await db.exec(`DELETE FROM t WHERE id LIKE 'j%'`);
   });
 
+  it('runs a statement whose JSON parameters are given as JSON text prepared (the append), reading back the same', async () => {
+    const runs = async (name: string): Promise<number> =>
+      (await db.query<{ runs: number }>(`SELECT (generic_plans + custom_plans)::integer AS runs FROM pg_prepared_statements WHERE name = $1`, [name])).rows[0]?.runs ?? 0;
+    const select = `SELECT $1::jsonb AS doc, $2::json AS raw, $3::jsonb -> 0 ->> 'text' AS first, $4::jsonb AS none`;
+    for (const text of awkward) {
+      const docs = [{ text, list: [1, 2.5, null, true], nested: { [text]: text } }];
+      const params = [JSON.stringify(docs), JSON.stringify({ text }), JSON.stringify(docs), null];
+      const plain = await db.query(select, params);
+      const named = await db.query(select, params, { name: 'json_text_v1' });
+      expect(named.rows).toEqual(plain.rows);
+      expect(named.rows[0]).toMatchObject({ doc: docs, raw: { text }, first: text, none: null });
+    }
+    expect(await runs('json_text_v1')).toBe(awkward.length);
+  });
+
   it('sends a value with no literal form (an object for jsonb) unprepared, and still answers', async () => {
     const doc = { text: `it's "quoted"`, list: [1, 2] };
     const result = await db.query(`SELECT $1::jsonb AS doc`, [doc], { name: 'json_v1' });

@@ -123,14 +123,18 @@ export class SqlUserQueries {
     if (byStatus) {
       // No statuses with a program: every status, so that the program's ranges are read in name order too.
       const statuses = [...new Set(filter.statuses ?? USER_STATUSES)];
-      const limit = `$${params.push(first + 1)}`;
+      const limit = first + 1;
       sql = `SELECT page.* FROM unnest($${params.push(statuses)}::text[]) AS s(user_status)
         CROSS JOIN LATERAL (SELECT ${USER_COLUMNS} FROM ${USERS_TABLE} u ${whereClause(['u.user_status = s.user_status', ...conditions])}
                              ORDER BY u.name, u.user_id LIMIT ${limit}) page
         ORDER BY page.name, page.user_id LIMIT ${limit}`;
     } else {
-      sql = `SELECT ${USER_COLUMNS} FROM ${USERS_TABLE} u ${whereClause(conditions)} ORDER BY u.name, u.user_id LIMIT $${params.push(first + 1)}`;
+      sql = `SELECT ${USER_COLUMNS} FROM ${USERS_TABLE} u ${whereClause(conditions)} ORDER BY u.name, u.user_id LIMIT ${first + 1}`;
     }
+    // The limit is written in (a whole number: requireFirst; at most 101 from the API), a statement a page
+    // size: as a parameter the planner guesses a tenth of the table for it, finds the generic plan dearer
+    // than one for the values, and plans the statement again on every call (pg_prepared_statements: 0
+    // generic plans in 10 calls), as the history page did.
     // A search, a list of ids or a site is planned for its values each time (how many rows they match decides the plan).
     const planEachTime = Boolean(filter.search?.trim()) || given(filter.userIds) || given(filter.partnerSiteId);
     // rowsAsJson: every column is text, boolean or JSON (the times leave as ISO text).

@@ -73,7 +73,9 @@ export const startBareApollo = async (db: SqlDatabase, append: () => Promise<str
     resolvers: {
       Query: {
         users: async (_: unknown, { first }: { first: number }) => {
-          const { rows } = await db.query<UserRow>(`SELECT user_id, name, user_status FROM rm_users ORDER BY name, user_id LIMIT $1`, [first + 1]);
+          // As lean as the service's own page: prepared, the limit written in (GraphQL has made it an Int), rows as JSON on PGlite.
+          const sql = `SELECT user_id, name, user_status FROM rm_users ORDER BY name, user_id LIMIT ${first + 1}`;
+          const { rows } = await db.query<UserRow>(sql, [], { name: `bare_users_${first + 1}`, rowsAsJson: true });
           return {
             edges: rows.slice(0, first).map((row) => ({ node: { id: row.user_id, name: row.name, status: row.user_status } })),
             pageInfo: { hasNextPage: rows.length > first },

@@ -1,5 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
+import { USERS_TABLE } from '../projections/users/users.queries';
 import type { SqlDatabase } from '../src/sql/sqlDatabase';
 
 /**
@@ -10,7 +11,7 @@ import type { SqlDatabase } from '../src/sql/sqlDatabase';
  * answers the bodies the app's clients send, so the same load runs against both:
  * - `{ __typename }`;
  * - `users(first: 20) { edges { node { id name status } } pageInfo { hasNextPage } }`: one SELECT of the
- *   page from the app's own `rm_users` (same rows, same order, same index);
+ *   page from the app's own users table (same rows, same order, same index);
  * - `changeUserStatus(input) { errors { code message } position }`: one append of one event, by the
  *   peer's own `appendToStreams` (the store the append rate is measured on, group commit and all).
  * So its mutation against the append rate, and its page against its constant query, are the most a
@@ -65,7 +66,7 @@ export interface BareServer {
   stop(): Promise<void>;
 }
 
-/** Starts the bare server: pages from `db` (whose `rm_users` the app has filled), a mutation as one `append`. */
+/** Starts the bare server: pages from `db` (whose users table the app has filled), a mutation as one `append`. */
 export const startBareApollo = async (db: SqlDatabase, append: () => Promise<string>): Promise<BareServer> => {
   const server = new ApolloServer({
     typeDefs: TYPE_DEFS,
@@ -74,7 +75,7 @@ export const startBareApollo = async (db: SqlDatabase, append: () => Promise<str
       Query: {
         users: async (_: unknown, { first }: { first: number }) => {
           // As lean as the service's own page: prepared, the limit written in (GraphQL has made it an Int), rows as JSON on PGlite.
-          const sql = `SELECT user_id, name, user_status FROM rm_users ORDER BY name, user_id LIMIT ${first + 1}`;
+          const sql = `SELECT user_id, name, user_status FROM ${USERS_TABLE} ORDER BY name, user_id LIMIT ${first + 1}`;
           const { rows } = await db.query<UserRow>(sql, [], { name: `bare_users_${first + 1}`, rowsAsJson: true });
           return {
             edges: rows.slice(0, first).map((row) => ({ node: { id: row.user_id, name: row.name, status: row.user_status } })),

@@ -17,6 +17,7 @@ import type { SqlDatabase, SqlExecutor } from '../src/sql/sqlDatabase';
 import { processesCpuUs, userStatusChanged } from './appendThroughput';
 import type { Benchmark, BenchmarkReport } from './benchmark';
 import type { LoadRequest, LoadResult } from './httpLoad';
+import { USERS_TABLE } from '../projections/users/users.queries';
 import { startBareApollo, type BareServer } from './bareApollo';
 import { benchAppConfig } from './readAudit';
 
@@ -679,6 +680,6 @@ each user's first call is left out. The bare peer (\`bench/bareApollo.ts\`, the 
 5's own standalone HTTP server in the same process, a schema written as SDL and resolvers of one statement each,
 with no token check, access policy, validation, read audit, logging, metrics or projections, answering the same
 bodies from the same clients: its mutation is one \`appendToStreams\` on the append peer's store (group commit
-and all), its users page one \`SELECT\` of the same 20 rows from the app's \`rm_users\`. Its mutation against the
+and all), its users page one \`SELECT\` of the same 20 rows from the app's \`${USERS_TABLE}\`. Its mutation against the
 append rate and its page against its own constant query are what HTTP and GraphQL alone leave on this machine:
 the most a full service could reach.`;

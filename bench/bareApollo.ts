@@ -12,8 +12,10 @@ import type { SqlDatabase } from '../src/sql/sqlDatabase';
  * - `{ __typename }`;
  * - `users(first: 20) { edges { node { id name status } } pageInfo { hasNextPage } }`: one SELECT of the
  *   page from the app's own users table (same rows, same order, same index);
- * - `changeUserStatus(input) { errors { code message } position }`: one append of one event, by the
- *   peer's own `appendToStreams` (the store the append rate is measured on, group commit and all).
+ * - `changeUserStatus(input) { errors { code message } position }`: one append by the peer's own
+ *   `appendToStreams` (the store the append rate is measured on, group commit and all): of one event,
+ *   or of the two events the service's own status change appends (the user's status and their
+ *   persona's), to the user's stream at its revision.
  * So its mutation against the append rate, and its page against its constant query, are the most a
  * full service could reach on this machine.
  */
@@ -67,7 +69,7 @@ export interface BareServer {
 }
 
 /** Starts the bare server: pages from `db` (whose users table the app has filled), a mutation as one `append`. */
-export const startBareApollo = async (db: SqlDatabase, append: () => Promise<string>): Promise<BareServer> => {
+export const startBareApollo = async (db: SqlDatabase, append: (userId: string) => Promise<string>): Promise<BareServer> => {
   const server = new ApolloServer({
     typeDefs: TYPE_DEFS,
     introspection: false,
@@ -84,7 +86,7 @@ export const startBareApollo = async (db: SqlDatabase, append: () => Promise<str
         },
       },
       Mutation: {
-        changeUserStatus: async () => ({ errors: [], position: await append() }),
+        changeUserStatus: async (_: unknown, { input }: { input: { userId: string } }) => ({ errors: [], position: await append(input.userId) }),
       },
     },
   });

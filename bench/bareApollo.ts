@@ -13,9 +13,8 @@ import type { SqlDatabase } from '../src/sql/sqlDatabase';
  * - `users(first: 20) { edges { node { id name status } } pageInfo { hasNextPage } }`: one SELECT of the
  *   page from the app's own users table (same rows, same order, same index);
  * - `changeUserStatus(input) { errors { code message } position }`: one append by the peer's own
- *   `appendToStreams` (the store the append rate is measured on, group commit and all): of one event,
- *   or of the two events the service's own status change appends (the user's status and their
- *   persona's), to the user's stream at its revision.
+ *   `appendToStreams` (the store the append rate is measured on, group commit and all) of one event,
+ *   to a new stream or to the user's stream at its revision (as the service's status change does).
  * So its mutation against the append rate, and its page against its constant query, are the most a
  * full service could reach on this machine.
  */

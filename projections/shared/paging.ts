@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { DomainError } from '../../src/domain/shared/decider';
 import type { Page, PageWithoutTotal } from '../lifecycle/lifecycle.types';
 
@@ -70,20 +69,3 @@ export const whereClause = (conditions: readonly string[]) => (conditions.length
 /** A filter field that was given: GraphQL lets a client send null for any optional field, which is no filter. */
 export const given = <T>(value: T | null | undefined): value is T => value !== undefined && value !== null;
 
-const statementNames = new Map<string, string>();
-
-/**
- * A name to prepare a page query under (PostgreSQL parses and plans it once per connection, then
- * only binds): the pages are the hot reads, and planning their SQL cost more database CPU than
- * running it. Named after its text, so each shape of the query (which filters it has) is its own
- * statement and a changed text is a new one. Only for shapes whose best plan does not depend on
- * the values (see `usersPage`). The embedded store ignores the names.
- */
-export const preparedName = (prefix: string, sql: string): string => {
-  let name = statementNames.get(sql);
-  if (name === undefined) {
-    name = `${prefix}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
-    statementNames.set(sql, name);
-  }
-  return name;
-};

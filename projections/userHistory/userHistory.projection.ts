@@ -149,6 +149,11 @@ const HISTORY_EVENT_TYPES = [...USER_EVENT_TYPES, ...MATCH_EVENT_TYPES] as const
 const MATCH_TYPES = new Set<string>(MATCH_EVENT_TYPES);
 const isMatchEvent = (event: HistoryEvent): event is MatchEvent => MATCH_TYPES.has(event.type);
 
+const LAST_ENTRIES = `SELECT u.user_id, h.position_major::text AS major, h.position_minor::text AS minor
+   FROM unnest($1::text[]) AS u(user_id)
+   JOIN LATERAL (SELECT position_major, position_minor FROM rm_user_history h WHERE h.user_id = u.user_id
+                  ORDER BY position_major DESC, position_minor DESC LIMIT 1) h ON true`;
+
 /**
  * Whether none of these rows (in log order) can be in the history yet: each user's first one comes
  * after the last entry that user has there (one look per user down the key's index, user first).
@@ -157,13 +162,7 @@ const noneWritten = async (tx: SqlExecutor, rows: readonly HistoryRow[]): Promis
   const firsts = new Map<string, HistoryRow>();
   for (const row of rows) if (!firsts.has(row.user_id)) firsts.set(row.user_id, row);
   if (firsts.size === 0) return true;
-  const { rows: lasts } = await tx.query<{ user_id: string; major: string; minor: string }>(
-    `SELECT u.user_id, h.position_major::text AS major, h.position_minor::text AS minor
-       FROM unnest($1::text[]) AS u(user_id)
-       JOIN LATERAL (SELECT position_major, position_minor FROM rm_user_history h WHERE h.user_id = u.user_id
-                      ORDER BY position_major DESC, position_minor DESC LIMIT 1) h ON true`,
-    [[...firsts.keys()]],
-  );
+  const { rows: lasts } = await tx.query<{ user_id: string; major: string; minor: string }>(LAST_ENTRIES, [[...firsts.keys()]], { name: 'rm_user_history_lasts_v1' });
   return lasts.every((last) => {
     const first = firsts.get(last.user_id)!;
     const major = BigInt(first.position_major);

@@ -1,8 +1,8 @@
 import { USER_STATUSES, type MatchStatus, type ParticipantRole, type PersonaOrigin, type PersonaStatus, type UserStatus } from '../../src/domain';
 import type { PositionedRow } from '../../src/projectionEngine/rows';
-import type { SqlExecutor } from '../../src/sql/sqlDatabase';
+import { preparedName, type SqlExecutor } from '../../src/sql/sqlDatabase';
 import type { PageRequest, PageWithoutTotal, PersonaView, UserFilter, UserView } from '../lifecycle/lifecycle.types';
-import { containsPattern, decodeCursor, encodeCursor, given, preparedName, requireFirst, toPageWithoutTotal, whereClause } from '../shared/paging';
+import { containsPattern, decodeCursor, encodeCursor, given, requireFirst, toPageWithoutTotal, whereClause } from '../shared/paging';
 import { isoTimestamp } from '../shared/projectionSupport';
 import type { PersonaRow as StoredPersonaRow, UserRow as StoredUserRow } from './users.projection';
 

@@ -1,5 +1,5 @@
 import type { GlobalPosition, RecordedEvent } from '../eventstore/eventStore';
-import { copyValue, type SqlExecutor } from '../sql/sqlDatabase';
+import { copyValue, preparedName, type SqlExecutor } from '../sql/sqlDatabase';
 
 /**
  * Set-at-a-time writing for projections that apply a batch of events at once: the rows a batch
@@ -74,24 +74,20 @@ export const copyRows = <Row>(tx: SqlExecutor, spec: TableSpec<Row>, rows: reado
 /** Inserts rows, leaving alone any whose key is already there. */
 export const insertRowsIgnoringExisting = async <Row>(tx: SqlExecutor, spec: TableSpec<Row>, rows: readonly Row[]): Promise<void> => {
   if (rows.length === 0) return;
-  await tx.query(
-    `INSERT INTO ${spec.table} (${columnList(spec)})
+  const sql = `INSERT INTO ${spec.table} (${columnList(spec)})
      SELECT ${columnList(spec)} FROM json_to_recordset($1::json) AS x(${recordsetOf(spec)})
-     ON CONFLICT (${spec.key.join(', ')}) DO NOTHING`,
-    [jsonRows(rows)],
-  );
+     ON CONFLICT (${spec.key.join(', ')}) DO NOTHING`;
+  await tx.query(sql, [jsonRows(rows)], { name: preparedName('rows_insert', sql) });
 };
 
 const upsertJson = async <Row>(tx: SqlExecutor, spec: TableSpec<Row>, json: string): Promise<void> => {
   const updated = spec.columns.filter((c) => !spec.key.includes(c.name));
-  await tx.query(
-    `INSERT INTO ${spec.table} (${columnList(spec)})
+  const sql = `INSERT INTO ${spec.table} (${columnList(spec)})
      SELECT ${columnList(spec)} FROM json_to_recordset($1::json) AS x(${recordsetOf(spec)})
      ON CONFLICT (${spec.key.join(', ')}) DO ${
        updated.length === 0 ? 'NOTHING' : `UPDATE SET ${updated.map((c) => `${c.name} = EXCLUDED.${c.name}`).join(', ')}`
-     }`,
-    [json],
-  );
+     }`;
+  await tx.query(sql, [json], { name: preparedName('rows_upsert', sql) });
 };
 
 /** The rows whose keys are given, by their joined key (`keyOf`). Keys are text columns. */
@@ -105,16 +101,22 @@ const loadRows = async <Row>(
   if (keys.length === 0) return found;
   const select = spec.columns.map((c) => (c.type === 'timestamptz' ? `${ISO(c.name)} AS ${c.name}` : c.type.startsWith('numeric') || c.type === 'bigint' ? `${c.name}::text AS ${c.name}` : c.name));
   const wanted = spec.key.map((_, i) => keys.map((key) => key[i]!));
-  const { rows } = await tx.query<Row>(
+  const sql =
     spec.key.length === 1
       ? `SELECT ${select.join(', ')} FROM ${spec.table} WHERE ${spec.key[0]} = ANY($1::text[])`
       : `SELECT ${select.join(', ')} FROM ${spec.table}
-          WHERE (${spec.key.join(', ')}) IN (SELECT * FROM unnest(${spec.key.map((_, i) => `$${i + 1}::text[]`).join(', ')}))`,
-    wanted,
-  );
+          WHERE (${spec.key.join(', ')}) IN (SELECT * FROM unnest(${spec.key.map((_, i) => `$${i + 1}::text[]`).join(', ')}))`;
+  const { rows } = await tx.query<Row>(sql, wanted, { name: preparedName('rows_load', sql), rowsAsJson: spec.columns.every((c) => AS_JSON.test(c.type)) });
   for (const row of rows) found.set(keyOf(row), row);
   return found;
 };
+
+/**
+ * Column types whose values, as \`loadRows\` selects them, read back the same carried as JSON
+ * (QueryOptions.rowsAsJson; numbers and times are selected as text): on the embedded store a batch's
+ * rows then cost less than half as much to read (one field a row to decode instead of every column).
+ */
+const AS_JSON = /^(text|integer|boolean|jsonb?|numeric(\(.*\))?|bigint|timestamptz)$/;
 
 // Timestamps read back as ISO-8601 in UTC with milliseconds: the shape events carry and COPY reads.
 const ISO = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;

@@ -17,6 +17,11 @@ CREATE TABLE IF NOT EXISTS projection_checkpoints (
 /** The checkpoints' table (src/sql/migrations.ts): a change is a new migration at the end. */
 export const CHECKPOINT_MIGRATIONS = migrationSet('projection-checkpoints', [{ name: '0001_baseline', sql: CHECKPOINT_SCHEMA }]);
 
+/** The two statements of every batch the runner applies, prepared (named) on both stores. */
+const LOCK_CHECKPOINTS = `SELECT projection, position_major::text AS major, position_minor::text AS minor FROM projection_checkpoints
+  WHERE projection = ANY($1::text[]) ORDER BY projection FOR UPDATE`;
+const ADVANCE_CHECKPOINTS = `UPDATE projection_checkpoints SET position_major = $2, position_minor = $3, updated_at = now() WHERE projection = ANY($1::text[])`;
+
 export interface RunnerOptions {
   readonly batchSize?: number;
   /** A span per batch (OpenTelemetry; off by default). */
@@ -563,10 +568,7 @@ export class ProjectionRunner {
         done.push(projection.name);
       }
       if (done.length > 0) {
-        await tx.query(
-          `UPDATE projection_checkpoints SET position_major = $2, position_minor = $3, updated_at = now() WHERE projection = ANY($1::text[])`,
-          [done, last.major.toString(), last.minor.toString()],
-        );
+        await tx.query(ADVANCE_CHECKPOINTS, [done, last.major.toString(), last.minor.toString()], { name: 'projection_checkpoints_advance_v1' });
       }
       return done;
     });
@@ -602,11 +604,7 @@ export class ProjectionRunner {
   private async lockCheckpoints(tx: SqlExecutor, names: readonly string[]): Promise<Map<string, GlobalPosition>> {
     const sorted = [...names].sort();
     const lock = async () => {
-      const result = await tx.query<{ projection: string; major: string; minor: string }>(
-        `SELECT projection, position_major::text AS major, position_minor::text AS minor FROM projection_checkpoints
-          WHERE projection = ANY($1::text[]) ORDER BY projection FOR UPDATE`,
-        [sorted],
-      );
+      const result = await tx.query<{ projection: string; major: string; minor: string }>(LOCK_CHECKPOINTS, [sorted], { name: 'projection_checkpoints_lock_v1' });
       return new Map(result.rows.map((row) => [row.projection, { major: BigInt(row.major), minor: BigInt(row.minor) }]));
     };
     const locked = await lock();

@@ -92,8 +92,10 @@ const arrayText = (values: readonly unknown[]): string | undefined => {
  * prepared). A name is prepared once (SQL `PREPARE`, outside any transaction: it outlives one) and
  * then run as `EXECUTE name(literals)`, one simple-protocol call; its parameters are inlined as
  * literals PostgreSQL reads with the types the statement was prepared with, exactly as it reads
- * parameters sent as text. A call whose values have no plain text form, or inside a transaction
- * before its name was prepared, is sent as before.
+ * parameters sent as text. A call whose values have no plain text form is sent as before.
+ * Prepared statements outlive the transaction they were prepared in (PREPARE is not undone by a
+ * rollback), so a name first met inside one (the projection runner's writes) is prepared there, under
+ * a savepoint: a PREPARE that fails is rolled back to it and leaves the transaction as it was.
  */
 class PreparedStatements {
   /** Each name's text and, once prepared, its parameters' types (calls outside a transaction that come meanwhile wait for it). */
@@ -105,11 +107,11 @@ class PreparedStatements {
     let statement = this.statements.get(name);
     if (statement !== undefined && statement.sql !== sql) return null;
     let types = this.prepared.get(name) ?? null;
-    // Inside a transaction (which holds the connection) only what is prepared already.
-    if (types === null && inTransaction) return null;
     if (types === null) {
+      // A transaction holds the connection: one being prepared outside it would be waited for for ever.
+      if (statement !== undefined && inTransaction) return null;
       if (statement === undefined) {
-        statement = { sql, types: this.prepare(executor, name, sql) };
+        statement = { sql, types: this.prepare(executor, name, sql, inTransaction) };
         this.statements.set(name, statement);
       }
       types = await statement.types;
@@ -118,16 +120,21 @@ class PreparedStatements {
     return executeText(name, types, params);
   }
 
-  private async prepare(executor: Pick<PGlite, 'exec'>, name: string, sql: string): Promise<readonly string[] | null> {
+  private async prepare(executor: Pick<PGlite, 'exec'>, name: string, sql: string, inTransaction: boolean): Promise<readonly string[] | null> {
+    const prepare = `PREPARE ${name} AS ${sql}; SELECT parameter_types::text[] AS types FROM pg_prepared_statements WHERE name = '${name}'`;
     try {
-      const [, described] = await executor.exec(
-        `PREPARE ${name} AS ${sql}; SELECT parameter_types::text[] AS types FROM pg_prepared_statements WHERE name = '${name}'`,
-      );
+      // A script is parsed whole before any of it runs: the savepoint goes first, on its own.
+      if (inTransaction) await executor.exec('SAVEPOINT pglite_prepare');
+      const results = await executor.exec(prepare);
+      if (inTransaction) await executor.exec('RELEASE SAVEPOINT pglite_prepare');
+      const described = results.find((result) => result.fields.some((field) => field.name === 'types'));
       const types = (described?.rows[0] as { types?: string[] } | undefined)?.types ?? null;
       if (types) this.prepared.set(name, types);
       return types;
     } catch {
       // Not prepared (say, a table not made yet): sent as it is, and prepared again next time.
+      // (In a transaction that had failed already there is no savepoint: its statement reports that.)
+      if (inTransaction) await executor.exec('ROLLBACK TO SAVEPOINT pglite_prepare; RELEASE SAVEPOINT pglite_prepare').catch(() => undefined);
       this.statements.delete(name);
       return null;
     }

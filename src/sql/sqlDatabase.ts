@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The little SQL surface both PostgreSQL (`pg`) and the embedded PGlite provide, so event store,
  * projections and read-model queries are written once.
@@ -31,6 +32,23 @@ export interface SqlExecutor {
    */
   copyFrom(table: string, columns: readonly string[], copyText: string): Promise<void>;
 }
+
+const statementNames = new Map<string, string>();
+
+/**
+ * A name to prepare a statement under (QueryOptions.name): PostgreSQL parses it once per connection
+ * and then only binds, the embedded store runs it as \`EXECUTE\`. Named after its text, so each shape
+ * of a statement is its own and a changed text is a new one. For statements that repeat (pages, the
+ * projection runner's writes) and whose best plan does not depend on the values (see \`usersPage\`).
+ */
+export const preparedName = (prefix: string, sql: string): string => {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `${prefix}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+};
 
 /** One value in COPY's text format: `\N` for null, backslash, tab and line breaks escaped. */
 export const copyValue = (value: unknown): string => {

@@ -1,5 +1,5 @@
 import { openPglite } from '../../src/sql/pglite';
-import type { SqlDatabase } from '../../src/sql/sqlDatabase';
+import type { SqlDatabase, SqlExecutor } from '../../src/sql/sqlDatabase';
 
 /*
  * Named statements on the embedded store (src/sql/pglite.ts): prepared once, then run as
@@ -8,7 +8,7 @@ import type { SqlDatabase } from '../../src/sql/sqlDatabase';
  * would end a literal or an array element early, and that a value with no literal form is still sent.
  */
 
-const prepared = async (db: SqlDatabase): Promise<string[]> =>
+const prepared = async (db: SqlExecutor): Promise<string[]> =>
   (await db.query<{ name: string }>(`SELECT name FROM pg_prepared_statements ORDER BY name`)).rows.map((row) => row.name);
 
 describe('named statements on the embedded store', () => {
@@ -98,5 +98,33 @@ describe('named statements on the embedded store', () => {
     await expect(db.query(`SELECT * FROM missing WHERE id = $1`, ['x'], { name: 'missing_v1' })).rejects.toThrow(/missing/);
     await db.exec(`CREATE TABLE missing (id text)`);
     await expect(db.query(`SELECT * FROM missing WHERE id = $1`, ['x'], { name: 'missing_v1' })).resolves.toMatchObject({ rows: [] });
+  });
+
+  it('prepares a name first met inside a transaction there, and it outlives a rollback', async () => {
+    const count = `SELECT count(*)::integer AS count FROM t WHERE id = ANY($1::text[])`;
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO t (id, n) VALUES ('rolled back', 1)`);
+        const inside = await tx.query<{ count: number }>(count, [['rolled back', 'a']], { name: 'count_in_tx_v1' });
+        expect(inside.rows).toEqual([{ count: 2 }]);
+        expect(await prepared(tx)).toContain('count_in_tx_v1');
+        throw new Error('roll it back');
+      }),
+    ).rejects.toThrow('roll it back');
+    // The row went with the rollback; the statement did not.
+    expect(await prepared(db)).toContain('count_in_tx_v1');
+    expect((await db.query<{ count: number }>(count, [['rolled back', 'a']], { name: 'count_in_tx_v1' })).rows).toEqual([{ count: 1 }]);
+  });
+
+  it('a name that cannot be prepared inside a transaction leaves the transaction as it was', async () => {
+    await db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO t (id, n) VALUES ('kept', 5)`);
+      // SHOW cannot be prepared: its PREPARE fails under a savepoint, and the statement is sent as it is.
+      await expect(tx.query(`SHOW search_path`, [], { name: 'show_v1' })).resolves.toMatchObject({ rows: [{ search_path: expect.any(String) }] });
+      // Without the savepoint the failed PREPARE would have aborted the transaction here.
+      await tx.query(`UPDATE t SET n = n + 1 WHERE id = 'kept'`);
+    });
+    expect((await db.query(`SELECT n FROM t WHERE id = 'kept'`)).rows).toEqual([{ n: 6 }]);
+    expect(await prepared(db)).not.toContain('show_v1');
   });
 });

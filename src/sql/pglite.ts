@@ -89,10 +89,9 @@ const arrayText = (values: readonly unknown[]): string | undefined => {
  * Named statements on the embedded store, as the pg adapter prepares them on PostgreSQL: PGlite's
  * `query()` parses, describes and plans its text again on every call (six calls into WASM), which
  * cost more than running a page's statement (a history page's rows: ~330 µs a call against ~115 µs
- * prepared). A name is prepared once (SQL `PREPARE`, outside any transaction: it outlives one) and
- * then run as `EXECUTE name(literals)`, one simple-protocol call; its parameters are inlined as
- * literals PostgreSQL reads with the types the statement was prepared with, exactly as it reads
- * parameters sent as text. A call whose values have no plain text form is sent as before.
+ * prepared). A name is prepared once (SQL `PREPARE`) and then run as `EXECUTE name(literals)`, one
+ * simple-protocol call; its parameters are inlined as literals PostgreSQL reads with the types the
+ * statement was prepared with, exactly as it reads parameters sent as text. A call whose values have no plain text form is sent as before.
  * Prepared statements outlive the transaction they were prepared in (PREPARE is not undone by a
  * rollback), so a name first met inside one (the projection runner's writes) is prepared there, under
  * a savepoint: a PREPARE that fails is rolled back to it and leaves the transaction as it was.

@@ -423,7 +423,7 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
     // client has a user of its own).
     const revisions = new Map<string, number>();
     const appendToUserStream = async (userId: string): Promise<string> => {
-      const streamId = `user-${userId}`;
+      const streamId = userStream(userId);
       const revision = revisions.get(streamId);
       const { event } = userStatusChanged();
       const { lastPosition, streamRevisions } = await peerStore.appendToStreams([

@@ -86,8 +86,33 @@ describe.each(sqlBackends())('kept stream states on $name', ({ open }) => {
     for (let i = 1; i <= 3; i++) await pipeline.execute(context(), count(streamId, i, seen));
     expect(seen.map((state) => state.total)).toEqual([0, 1, 3]);
     // The first read is whole (nothing kept); the next commands decide on the kept state, unread.
-    expect(reads).toEqual([undefined]);
+    expect(reads).toStrictEqual([undefined]);
     expect((await store.readStream(streamId)).currentRevision).toBe(2);
+  });
+
+  test('past maxStreams the least recently used state goes first: its stream is read whole again, the others not', async () => {
+    const reads: (ReadStreamOptions | undefined)[] = [];
+    const pipeline = new CommandPipeline(recording(store, reads), { stateCache: { ...cache, maxStreams: 2 } });
+    const [a, b, c] = [1, 2, 3].map(() => `counter-${randomUUID()}`) as [string, string, string];
+    // The stream read whole or from a revision by each command (nothing: decided on the kept state).
+    const readsOf = async <S extends Record<string, StreamSpec<Counter, Counted>>>(definition: CommandDefinition<S>) => {
+      const before = reads.length;
+      await pipeline.execute(context(), definition);
+      return reads.slice(before);
+    };
+    // Adds a's total to c, deciding on a without writing it.
+    const copyAToC: CommandDefinition<{ source: StreamSpec<Counter, Counted>; target: StreamSpec<Counter, Counted> }> = {
+      name: 'Copy',
+      streams: { source: { streamId: a, decider: counterDecider }, target: { streamId: c, decider: counterDecider } },
+      decide: ({ source }) => ({ target: [{ type: 'Counted' as const, data: { by: source.state.total } }] }),
+    };
+    expect(await readsOf(count(a, 1, []))).toStrictEqual([undefined]);
+    expect(await readsOf(count(b, 1, []))).toStrictEqual([undefined]);
+    // a is used (decided on, not written) after b was last: b is the least recently used, and c's state pushes it out.
+    expect(await readsOf(copyAToC)).toStrictEqual([undefined]);
+    expect(await readsOf(count(a, 1, []))).toStrictEqual([]);
+    expect(await readsOf(count(c, 1, []))).toStrictEqual([]);
+    expect(await readsOf(count(b, 1, []))).toStrictEqual([undefined]);
   });
 
   test('events another writer appended meanwhile are read and folded in', async () => {
@@ -143,7 +168,7 @@ describe.each(sqlBackends())('kept stream states on $name', ({ open }) => {
     });
     reads.length = 0;
     await pipeline.execute(context(), count(other, 1, []));
-    expect(reads).toEqual([undefined]);
+    expect(reads).toStrictEqual([undefined]);
   });
 
   test('a refusal, or nothing to do, on the kept state is decided again on a read state', async () => {
@@ -214,7 +239,7 @@ describe.each(sqlBackends())('kept stream states on $name', ({ open }) => {
     reads.length = 0;
     const seen: Counter[] = [];
     await pipeline.execute(context(), count(streamId, 1, seen));
-    expect(reads).toEqual([undefined]);
+    expect(reads).toStrictEqual([undefined]);
     expect(seen[0]!.total).toBe(2);
   });
 });

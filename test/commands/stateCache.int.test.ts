@@ -157,7 +157,7 @@ describe.each(sqlBackends())('kept stream states on $name', ({ open }) => {
     await store.appendToStreams([{ streamId, expectedRevision: 0, events: [direct('PersonalDataErased', { userId: 'u', subjectIds: ['u'] })] }]);
     reads.length = 0;
     await pipeline.execute(context(), count(streamId, 1, []));
-    expect(reads).toEqual([{ fromRevision: 1 }, undefined]);
+    expect(reads).toStrictEqual([{ fromRevision: 1 }, undefined]);
     // This instance erases (through the pipeline): everything kept is dropped.
     const other = `counter-${randomUUID()}`;
     await pipeline.execute(context(), count(other, 1, []));

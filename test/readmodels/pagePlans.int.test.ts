@@ -1,0 +1,88 @@
+import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
+import { ProjectionRunner } from '../../src/projectionEngine/runner';
+import { lifecycleProjections } from '../../projections';
+import { SqlUserHistoryQueries } from '../../projections/userHistory/userHistory.queries';
+import { encodeCursor } from '../../projections/shared/paging';
+import type { SqlDatabase } from '../../src/sql/sqlDatabase';
+import { announcePostgresSkip, sqlBackends } from '../support/databases';
+
+interface PlanNode {
+  readonly 'Node Type': string;
+  readonly 'Relation Name'?: string;
+  readonly 'Index Name'?: string;
+  readonly 'Scan Direction'?: string;
+  readonly Plans?: readonly PlanNode[];
+}
+
+const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
+
+/** A parameter written into EXECUTE's arguments (texts and lists of texts). */
+const literal = (value: unknown): string =>
+  Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]::text[]` : `'${String(value).replace(/'/g, "''")}'`;
+
+/** The statement a read sends and its parameters (its rows are not needed, only what it sends). */
+const sent = async (db: SqlDatabase, read: () => Promise<unknown>): Promise<{ sql: string; params: readonly unknown[] }> => {
+  const send = jest.spyOn(db, 'query').mockResolvedValueOnce({ rows: [] } as never);
+  try {
+    await read();
+    const [sql, params] = send.mock.calls[0]!;
+    return { sql, params: params ?? [] };
+  } finally {
+    send.mockRestore();
+  }
+};
+
+const PAGES = [
+  { page: 'a page of 20', first: 20 },
+  { page: 'a page of 100', first: 100 },
+  { page: 'the page after a cursor', first: 20, after: encodeCursor('history', ['2', '2500']) },
+  { page: "a participant's page", first: 20, participantView: true },
+];
+
+/**
+ * A history page is read down the key's index, newest first, however many entries its user has:
+ * in the plan a prepared page settles on (generic: planned for no user in particular), not only in
+ * one planned for the user at hand. Planned for the average user (a few entries), the page read all
+ * of a long-lived user's entries and sorted them: its cost grew with the user's history
+ * (graphql-throughput's history phase, issue 19, eighth pass).
+ */
+describe.each(sqlBackends())('history page plan on $name', ({ open }) => {
+  test.each(PAGES)("a user with thousands of entries among users with a few: the generic plan of $page reads the index backwards, it sorts none of the user's entries", async ({ first, after, participantView }) => {
+    const database = await open();
+    try {
+      const store = await SqlEventStore.create(database.db);
+      await ProjectionRunner.create(store, database.db, lifecycleProjections);
+      // 3,000 users with 16 entries each, and one with 5,000; the statistics as autovacuum would leave them.
+      await database.db.query(
+        `INSERT INTO rm_user_history (user_id, position_major, position_minor, event_type, field, to_value)
+         SELECT 'user-' || u, 1, u * 100 + i, 'UserStatusChanged', 'USER_STATUS', 'IW' FROM generate_series(1, 3000) u, generate_series(1, 16) i
+         UNION ALL
+         SELECT 'user-long', 2, n, 'UserStatusChanged', 'USER_STATUS', 'IW' FROM generate_series(1, 5000) n`,
+      );
+      await database.db.query('ANALYZE rm_user_history');
+
+      const queries = new SqlUserHistoryQueries(database.db, store);
+      const { sql, params } = await sent(database.db, () =>
+        queries.historyPage('user-long', { first, ...(after ? { after } : {}) }, { ...(participantView ? { participantView } : {}) }),
+      );
+      expect(sql).toContain('rm_user_history');
+
+      const plan = await database.db.transaction(async (tx) => {
+        await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+        await tx.query(`PREPARE history_page_plan AS ${sql}`);
+        const { rows } = await tx.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] | string }>(`EXPLAIN (FORMAT JSON) EXECUTE history_page_plan(${params.map(literal).join(', ')})`);
+        await tx.query('DEALLOCATE history_page_plan');
+        const explained = rows[0]!['QUERY PLAN'];
+        return (typeof explained === 'string' ? (JSON.parse(explained) as [{ Plan: PlanNode }]) : explained)[0].Plan;
+      });
+      const all = nodes(plan);
+      const scans = all.filter((node) => node['Relation Name'] === 'rm_user_history');
+      expect(scans.map((node) => [node['Node Type'], node['Index Name'], node['Scan Direction']])).toEqual([['Index Scan', 'rm_user_history_pkey', 'Backward']]);
+      expect(all.map((node) => node['Node Type'])).not.toContain('Bitmap Heap Scan');
+    } finally {
+      await database.close();
+    }
+  });
+});
+
+announcePostgresSkip('history page plans');

@@ -123,8 +123,14 @@ export class SqlUserQueries {
     if (byStatus) {
       // No statuses with a program: every status, so that the program's ranges are read in name order too.
       const statuses = [...new Set(filter.statuses ?? USER_STATUSES)];
+      // An empty list is a filter nothing passes.
+      if (statuses.length === 0) return toPageWithoutTotal([], first, page.after, toUser, () => '');
       const limit = first + 1;
-      sql = `SELECT page.* FROM unnest($${params.push(statuses)}::text[]) AS s(user_status)
+      // One parameter a status, as a VALUES list (a statement per number of statuses): given as one
+      // array to unnest, the planner guessed ten statuses, found the generic plan dearer than one for
+      // the array at hand, and planned the statement again on every call.
+      const ranges = statuses.map((status) => `($${params.push(status)}::text)`).join(', ');
+      sql = `SELECT page.* FROM (VALUES ${ranges}) AS s(user_status)
         CROSS JOIN LATERAL (SELECT ${USER_COLUMNS} FROM ${USERS_TABLE} u ${whereClause(['u.user_status = s.user_status', ...conditions])}
                              ORDER BY u.name, u.user_id LIMIT ${limit}) page
         ORDER BY page.name, page.user_id LIMIT ${limit}`;

@@ -3,6 +3,9 @@ import { ProjectionRunner } from '../../src/projectionEngine/runner';
 import { lifecycleProjections } from '../../projections';
 import { SqlUserHistoryQueries } from '../../projections/userHistory/userHistory.queries';
 import { encodeCursor } from '../../projections/shared/paging';
+import { SqlUserQueries } from '../../projections/users/users.queries';
+import type { UserFilter } from '../../projections/lifecycle/lifecycle.types';
+import { USER_STATUSES } from '../../src/domain';
 import type { SqlDatabase } from '../../src/sql/sqlDatabase';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 
@@ -85,4 +88,49 @@ describe.each(sqlBackends())('history page plan on $name', ({ open }) => {
   });
 });
 
-announcePostgresSkip('history page plans');
+/**
+ * A users page filtered by status is planned once, then run from its generic plan like the unfiltered
+ * page: planned again on every call, it spent the planning on each page (each status's range is
+ * read in name order and the ranges merged, so its best plan does not depend on which statuses).
+ */
+describe.each(sqlBackends())('users page plan on $name', ({ open }) => {
+  const FILTERS: { filter: string; given: UserFilter }[] = [
+    { filter: 'one status', given: { statuses: ['IW'] } },
+    { filter: 'three statuses', given: { statuses: ['IW', 'A', 'SI'] } },
+    { filter: 'a program', given: { programId: 'program-2' } },
+  ];
+  test.each(FILTERS)('a page filtered by $filter runs its generic plan after the first calls, not a plan made for each call', async ({ given }) => {
+    const database = await open();
+    try {
+      const store = await SqlEventStore.create(database.db);
+      await ProjectionRunner.create(store, database.db, lifecycleProjections);
+      await database.db.query(
+        `INSERT INTO rm_users (user_id, email, normalized_email, name, program_id, role, user_status, application_completed, registered_at, updated_at,
+                               last_position_major, last_position_minor)
+         SELECT 'user-' || n, 'p' || n || '@example.org', 'p' || n || '@example.org', 'Person ' || n, 'program-' || (n % 5), 'MENTEE',
+                ($1::text[])[1 + n % ${USER_STATUSES.length}], true, now(), now(), 1, n
+           FROM generate_series(1, 3000) n`,
+        [[...USER_STATUSES]],
+      );
+      await database.db.query('ANALYZE rm_users');
+      const { sql, params } = await sent(database.db, () => new SqlUserQueries(database.db).usersPage(given, { first: 20 }));
+      expect(sql).toContain('rm_users');
+
+      const plans = await database.db.transaction(async (tx) => {
+        await tx.query(`PREPARE users_page_plan AS ${sql}`);
+        for (let call = 0; call < 10; call++) await tx.query(`EXECUTE users_page_plan(${params.map(literal).join(', ')})`);
+        const { rows } = await tx.query<{ generic: number; custom: number }>(
+          `SELECT generic_plans::integer AS generic, custom_plans::integer AS custom FROM pg_prepared_statements WHERE name = 'users_page_plan'`,
+        );
+        await tx.query('DEALLOCATE users_page_plan');
+        return rows[0]!;
+      });
+      // PostgreSQL plans the first five calls for their values, then keeps the generic plan unless it looks dearer.
+      expect(plans).toEqual({ generic: 5, custom: 5 });
+    } finally {
+      await database.close();
+    }
+  });
+});
+
+announcePostgresSkip('history and users page plans');

@@ -101,18 +101,6 @@ DROP INDEX IF EXISTS rm_user_history_by_match;
 type HistoryEvent = UserEvent | MatchEvent;
 
 /**
- * How many entries the planner expects a user to have: a thousand, whatever the sample says (taken
- * by the next ANALYZE). A prepared page settles on a plan for no user in particular, made from the
- * average user's count: with a few entries each on average, reading all of the user's entries and
- * sorting them looks cheaper than reading the key's index backwards and stopping after the page,
- * and a user with 10,000 entries then paid for all of them on every page (graphql-throughput's
- * history phase: its PostgreSQL CPU a page grew from round to round as its users' histories grew).
- * With a thousand, the index is read backwards for every page size (at most 101 rows); a user with
- * a few entries costs the same either way.
- */
-const HISTORY_PAGES_BY_INDEX = /* sql */ `ALTER TABLE rm_user_history ALTER COLUMN user_id SET (n_distinct = -0.001)`;
-
-/**
  * A row of rm_user_history: which user an event's entry is for and what the entry says changed.
  * What the event itself says (who, when, why, the sentence) the history reads from the event.
  */
@@ -186,7 +174,6 @@ export const userHistoryProjection = projection<HistoryEvent>({
   name: 'user_history',
   handles: HISTORY_EVENT_TYPES,
   schema: USER_HISTORY_SCHEMA,
-  migrations: [{ name: '0002_history_pages_by_index', sql: HISTORY_PAGES_BY_INDEX }],
   tables: ['rm_user_history', 'rm_user_history_matches'],
   // A revert of a change made in an earlier batch finds its entry by change id.
   readsWhileApplying: ['rm_user_history_by_change'],

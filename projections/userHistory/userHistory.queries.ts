@@ -25,6 +25,9 @@ const rowColumns = (from: string): string => `${from}.user_id, ${from}.position_
 
 const HISTORY_CURSOR = (values: readonly string[]) => values.length === 2 && values.every((value) => /^\d{1,20}$/.test(value));
 
+/** Above every position (bigint's largest): the first page reads from the end of the user's entries. */
+const MAX_POSITION = '9223372036854775807';
+
 /**
  * The staff-only event types as a list written into the statement: a fixed list, so the planner
  * weighs it against the statistics' share of each type. As a parameter, it guessed the share, and on
@@ -124,18 +127,29 @@ export class SqlUserHistoryQueries {
   async historyPage(userId: string, page: PageRequest, options: HistoryOptions = {}): Promise<PageWithoutTotal<HistoryEntryView>> {
     const first = requireFirst(page.first);
     const params: unknown[] = [userId];
-    const conditions = [`user_id = $1${hiddenFromParticipants(options)}`];
-    if (page.after !== undefined) {
-      const [major, minor] = decodeCursor('history', page.after, HISTORY_CURSOR);
-      // bigint: compared with the bigint columns of a current table, and widened for numeric ones of older tables.
-      conditions.push(`(position_major, position_minor) < ($${params.push(major)}::bigint, $${params.push(minor)}::bigint)`);
-    }
+    // The user's entries as a range of the key (user, position), read backwards from the cursor or the
+    // end: written as an equality on the user, the planner weighed reading all of the user's entries
+    // and sorting them against reading the index backwards, by a guess of how many entries a user has
+    // (a few, from the statistics or without them), and on a user with thousands of entries the
+    // prepared page read and sorted all of them on every call (graphql-throughput's history phase:
+    // its PostgreSQL CPU a page grew from round to round as its users' histories did). As a range it
+    // expects many rows, and only the index gives them in order: the page reads the index backwards
+    // and stops after `first + 1`, whoever the user. The range holds the user's entries and no one
+    // else's: from (user) up to (user, cursor), which any other user's key falls outside.
+    const [major, minor] = page.after === undefined ? [MAX_POSITION, MAX_POSITION] : decodeCursor('history', page.after, HISTORY_CURSOR);
+    // bigint: compared with the bigint columns of a current table, and widened for numeric ones of older tables.
+    const conditions = [
+      `user_id >= $1`,
+      `(user_id, position_major, position_minor) < ($1, $${params.push(major)}::bigint, $${params.push(minor)}::bigint)${hiddenFromParticipants(options)}`,
+    ];
     // Qualified: the bare names would sort by the ::text aliases of the columns ("10" < "9").
     const order = (from: string) => `ORDER BY ${from}.position_major DESC, ${from}.position_minor DESC`;
     // The limit written in (a whole number: requireFirst), so a statement per page size: as a parameter the
     // planner guessed a tenth of the user's rows, found the generic plan dearer than one for the values, and
     // planned the statement again on every call (a log of 100,000 events: every call, for the joined page).
-    const pageOf = (columns: string) => `SELECT ${columns} FROM ${USER_HISTORY_TABLE} ${whereClause(conditions)} ${order(USER_HISTORY_TABLE)} LIMIT ${first + 1}`;
+    const pageOf = (columns: string) =>
+      `SELECT ${columns} FROM ${USER_HISTORY_TABLE} ${whereClause(conditions)}
+        ORDER BY ${USER_HISTORY_TABLE}.user_id DESC, ${USER_HISTORY_TABLE}.position_major DESC, ${USER_HISTORY_TABLE}.position_minor DESC LIMIT ${first + 1}`;
     const logHere = this.logHere;
     // The log here: the page, then each row's event joined to it (its event_type is the event's, the same).
     const joined = logHere?.eventAt('h.position_major', 'h.position_minor');

@@ -2,7 +2,7 @@ import type { LifecycleEvent } from '../../src/domain';
 import { STAFF_ONLY_HISTORY_EVENTS } from '../../src/domain/access/policy';
 import { formatPosition, type EventStore, type GlobalPosition, type RecordedEvent } from '../../src/eventstore/eventStore';
 import { SqlEventStore } from '../../src/eventstore/sqlEventStore';
-import { preparedName, type SqlExecutor } from '../../src/sql/sqlDatabase';
+import { preparedName, sqlText, type SqlExecutor } from '../../src/sql/sqlDatabase';
 import type { HistoryEntryView, HistoryField, HistoryOptions, Page, PageRequest, PageWithoutTotal } from '../lifecycle/lifecycle.types';
 import { decodeCursor, encodeCursor, requireFirst, toPageWithoutTotal, whereClause } from '../shared/paging';
 import { asDomainEvent, isoTimestamp } from '../shared/projectionSupport';
@@ -34,7 +34,7 @@ const MAX_POSITION = '9223372036854775807';
  * a history of mostly one type guessed that almost nothing passes: it then read all of the user's
  * entries and sorted them, where the page reads the key's index backwards and stops.
  */
-const STAFF_ONLY_TYPES = `ARRAY[${STAFF_ONLY_HISTORY_EVENTS.map((type) => `'${type.replace(/'/g, "''")}'`).join(', ')}]::text[]`;
+const STAFF_ONLY_TYPES = `ARRAY[${STAFF_ONLY_HISTORY_EVENTS.map(sqlText).join(', ')}]::text[]`;
 
 /**
  * The condition that leaves the staff-only entries out of a participant's own history. Staff-only
@@ -143,18 +143,18 @@ export class SqlUserHistoryQueries {
       `(user_id, position_major, position_minor) < ($1, $${params.push(major)}::bigint, $${params.push(minor)}::bigint)${hiddenFromParticipants(options)}`,
     ];
     // Qualified: the bare names would sort by the ::text aliases of the columns ("10" < "9").
-    const order = (from: string) => `ORDER BY ${from}.position_major DESC, ${from}.position_minor DESC`;
+    const newestFirst = (from: string) => `${from}.position_major DESC, ${from}.position_minor DESC`;
     // The limit written in (a whole number: requireFirst), so a statement per page size: as a parameter the
     // planner guessed a tenth of the user's rows, found the generic plan dearer than one for the values, and
     // planned the statement again on every call (a log of 100,000 events: every call, for the joined page).
     const pageOf = (columns: string) =>
       `SELECT ${columns} FROM ${USER_HISTORY_TABLE} ${whereClause(conditions)}
-        ORDER BY ${USER_HISTORY_TABLE}.user_id DESC, ${USER_HISTORY_TABLE}.position_major DESC, ${USER_HISTORY_TABLE}.position_minor DESC LIMIT ${first + 1}`;
+        ORDER BY ${USER_HISTORY_TABLE}.user_id DESC, ${newestFirst(USER_HISTORY_TABLE)} LIMIT ${first + 1}`;
     const logHere = this.logHere;
     // The log here: the page, then each row's event joined to it (its event_type is the event's, the same).
     const joined = logHere?.eventAt('h.position_major', 'h.position_minor');
     const sql = joined
-      ? `SELECT ${rowColumns('h')}, ${joined.columns} FROM (${pageOf('*')}) h ${joined.join} ${order('h')}`
+      ? `SELECT ${rowColumns('h')}, ${joined.columns} FROM (${pageOf('*')}) h ${joined.join} ORDER BY ${newestFirst('h')}`
       : pageOf(`${rowColumns(USER_HISTORY_TABLE)}, event_type`);
     // rowsAsJson: every column is text (positions and times included), integers or JSON.
     const { rows } = await this.db.query<HistoryRow>(sql, params, { name: preparedName('history_page', sql), rowsAsJson: true });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { START, comparePositions, type EventStore, type GlobalPosition, type RecordedEvent } from '../eventstore/eventStore';
 import { SqlEventStore } from '../eventstore/sqlEventStore';
-import { insertSelectStatement, loadQuery, type SqlDatabase, type SqlExecutor, type SqlTransaction } from '../sql/sqlDatabase';
+import { insertSelectStatement, loadQuery, sqlText, type SqlDatabase, type SqlExecutor, type SqlTransaction } from '../sql/sqlDatabase';
 import { ALL_EVENTS, FEW_EVENTS, handlesType, projectionMigrations, type InDatabaseLoad, type Projection, type ReplayApplier } from './projection';
 import { writeAll, type BatchWrite } from './rows';
 
@@ -111,7 +111,6 @@ const quoted = (name: string): string => {
   if (!IDENTIFIER.test(name)) throw new Error(`Unsafe SQL identifier: ${name}`);
   return `"${name}"`;
 };
-const literal = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
 interface DeferredIndex {
   readonly table: string;
@@ -266,11 +265,11 @@ const replayInPlace = async (context: InPlaceReplay): Promise<{ readonly applied
   if (db.kind !== 'postgres') await reading;
   const names = projections.map((p) => p.name).sort();
   const checkpoints = `${quoted(live)}.projection_checkpoints`;
-  const named = `projection IN (${names.map(literal).join(', ')})`;
-  const upToRow = `(${literal(upTo.major.toString())}::xid8, ${upTo.minor.toString()}::bigint)`;
+  const named = `projection IN (${names.map(sqlText).join(', ')})`;
+  const upToRow = `(${sqlText(upTo.major.toString())}::xid8, ${upTo.minor.toString()}::bigint)`;
   const script = [
     ...settings,
-    `INSERT INTO ${checkpoints} (projection, position_major, position_minor) VALUES ${names.map((name) => `(${literal(name)}, 0, 0)`).join(', ')} ON CONFLICT DO NOTHING`,
+    `INSERT INTO ${checkpoints} (projection, position_major, position_minor) VALUES ${names.map((name) => `(${sqlText(name)}, 0, 0)`).join(', ')} ON CONFLICT DO NOTHING`,
     // The runner in service waits here; when it goes on, it starts after `upTo`.
     `SELECT 1 FROM ${checkpoints} WHERE ${named} ORDER BY projection FOR UPDATE`,
     ...projections.flatMap((p) => p.tables).map((table) => `DELETE FROM ${quoted(live)}.${quoted(table)}`),
@@ -278,7 +277,7 @@ const replayInPlace = async (context: InPlaceReplay): Promise<{ readonly applied
     ...(fewTypes.length > 0
       ? [
           `CREATE TEMPORARY TABLE ${quoted(FEW_EVENTS)} ON COMMIT DROP AS SELECT ${LOG_COLUMNS} FROM es_events_merged e
-            WHERE e.event_type IN (${fewTypes.map(literal).join(', ')}) AND (e.transaction_id, e.global_position) <= ${upToRow}`,
+            WHERE e.event_type IN (${fewTypes.map(sqlText).join(', ')}) AND (e.transaction_id, e.global_position) <= ${upToRow}`,
         ]
       : []),
     ...loads.map((load) => insertSelectStatement(load.table, load.columns, load.select)),

@@ -50,6 +50,9 @@ export const preparedName = (prefix: string, sql: string): string => {
   return name;
 };
 
+/** A text as an SQL string literal (quotes doubled), for values written into a statement rather than bound. */
+export const sqlText = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+
 /** One value in COPY's text format: `\N` for null, backslash, tab and line breaks escaped. */
 export const copyValue = (value: unknown): string => {
   if (value === null || value === undefined) return '\\N';

@@ -68,9 +68,8 @@ describe.each(sqlBackends())('history page plan on $name', ({ open }) => {
       if (analyzed) await database.db.query('ANALYZE rm_user_history');
 
       const queries = new SqlUserHistoryQueries(database.db, store);
-      const { sql, params } = await sent(database.db, () =>
-        queries.historyPage('user-long', { first, ...(after ? { after } : {}) }, { ...(participantView ? { participantView } : {}) }),
-      );
+      const pageOf = (userId: string) => sent(database.db, () => queries.historyPage(userId, { first, ...(after ? { after } : {}) }, { ...(participantView ? { participantView } : {}) }));
+      const { sql, params } = await pageOf('user-long');
       expect(sql).toContain('rm_user_history');
 
       const plan = await database.db.transaction(async (tx) => {
@@ -89,9 +88,7 @@ describe.each(sqlBackends())('history page plan on $name', ({ open }) => {
       // What the statement returns, run as sent: the user's own entries only, newest first, and no more than
       // the page (and one to tell there is a next); for a user with a few, beside the long history's key, all of theirs.
       const rowsOf = async (userId: string) => {
-        const { sql: sqlOf, params: paramsOf } = await sent(database.db, () =>
-          queries.historyPage(userId, { first, ...(after ? { after } : {}) }, { ...(participantView ? { participantView } : {}) }),
-        );
+        const { sql: sqlOf, params: paramsOf } = await pageOf(userId);
         return (await database.db.query<{ user_id: string; position_minor: string }>(sqlOf, paramsOf)).rows;
       };
       const long = await rowsOf('user-long');

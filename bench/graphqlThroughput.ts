@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -370,31 +369,10 @@ const longStreamUser = async (app: App, programId: string, length: number, index
   return { userId, status };
 };
 
-type PhaseName = 'append' | 'mutation' | 'mutation+user' | 'constant' | 'history' | 'users' | HookedPhase | BarePhase;
-/**
- * Ours with an AsyncLocalStorage enabled in the process, as the server ran before the ninth pass (it carried
- * the request's id to every log line that way): on Node.js 20 every promise then runs a hook.
- */
-type HookedPhase = 'mutation (promise hooks)' | 'users (promise hooks)';
+type PhaseName = 'append' | 'mutation' | 'mutation+user' | 'constant' | 'history' | 'users' | BarePhase;
 /** The same requests answered by the bare peer (`bench/bareApollo.ts`): HTTP and GraphQL, one statement, nothing else. */
 type BarePhase = 'bare mutation' | 'bare mutation (user stream)' | 'bare constant' | 'bare users';
-const PHASES: readonly PhaseName[] = [
-  'append',
-  'mutation',
-  'mutation+user',
-  'constant',
-  'history',
-  'users',
-  'mutation (promise hooks)',
-  'users (promise hooks)',
-  'bare mutation',
-  'bare mutation (user stream)',
-  'bare constant',
-  'bare users',
-];
-const isHooked = (phase: PhaseName): phase is HookedPhase => phase.endsWith('(promise hooks)');
-/** Entered for a hooked phase, disabled after it: while it is enabled, every promise of the process is hooked. */
-const promiseHooks = new AsyncLocalStorage<PhaseName>();
+const PHASES: readonly PhaseName[] = ['append', 'mutation', 'mutation+user', 'constant', 'history', 'users', 'bare mutation', 'bare mutation (user stream)', 'bare constant', 'bare users'];
 const isBare = (phase: PhaseName): phase is BarePhase => phase.startsWith('bare ');
 const PHASE_LABEL: Record<PhaseName, string> = {
   append: "store's own append (16 writers, appendToStreams)",
@@ -403,8 +381,6 @@ const PHASE_LABEL: Record<PhaseName, string> = {
   constant: '{ __typename } (the ceiling)',
   history: 'userHistory(first: 20)',
   users: 'users(first: 20)',
-  'mutation (promise hooks)': 'changeUserStatus { errors position }, an AsyncLocalStorage on',
-  'users (promise hooks)': 'users(first: 20), an AsyncLocalStorage on',
   'bare mutation': "bare Apollo 5: changeUserStatus as the store's own append",
   'bare mutation (user stream)': "bare Apollo 5: changeUserStatus as the append to the user's stream",
   'bare constant': 'bare Apollo 5: { __typename }',
@@ -465,8 +441,6 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
 
     const bodies: Record<Exclude<PhaseName, 'append'>, string[][]> = {
       mutation: seeded.clients.map((userId) => cycle(MUTATION, userId)),
-      'mutation (promise hooks)': seeded.clients.map((userId) => cycle(MUTATION, userId)),
-      'users (promise hooks)': seeded.clients.map(() => [body(USERS)]),
       'mutation+user': seeded.clients.map((userId) => cycle(MUTATION_WITH_USER, userId)),
       constant: seeded.clients.map(() => [body(CONSTANT)]),
       history: seeded.clients.map((userId) => [body(HISTORY, { userId })]),
@@ -482,7 +456,6 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
       const cpuSide = phase === 'append' || phase.startsWith('bare mutation') ? side.peerCpu : side.appCpu;
       bareAppendsToUser = phase === 'bare mutation (user stream)';
       const pg0 = await cpuSide.snapshot();
-      if (isHooked(phase)) promiseHooks.enterWith(phase);
       tally.reset();
       const stalls = watchStalls();
       const cpu0 = process.cpuUsage();
@@ -506,7 +479,7 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
         requests = times.length;
         latencies = times.sort((a, b) => a - b);
       } else {
-        const mutating = phase === 'mutation' || phase === 'mutation+user' || phase === 'mutation (promise hooks)';
+        const mutating = phase === 'mutation' || phase === 'mutation+user';
         // A client's user is where its last phase left it: start its cycle from there.
         const list = mutating ? bodies[phase].map((cycleBodies, i) => (parity[i]! % 2 ? [...cycleBodies].reverse() : cycleBodies)) : bodies[phase];
         const result = await client.run({ url: isBare(phase) ? bare!.url : url, token, bodies: list, seconds: time });
@@ -517,7 +490,6 @@ const runSide = async (side: Side, client: LoadClient, log: (line: string) => vo
         latencies = result.latencies;
       }
       const cpu = process.cpuUsage(cpu0);
-      promiseHooks.disable();
       const stalled = stalls.stop();
       const pg1 = await cpuSide.snapshot();
       if (process.env.BENCH_GRAPHQL_SHOW_STATEMENTS) log(`    ${phase}: statements per request\n      ${tally.top(25, requests)}`);
@@ -684,9 +656,7 @@ export const graphqlThroughput: Benchmark = {
           `10,000-event stream ${fmt(flat, 2)}× the 10-event one; ` +
           `bare Apollo 5 on the same database: one append a mutation ${fmt(med('bare mutation', 'perSecond') / appendRate, 2)}× the append rate ` +
           `(to the user's stream at its revision, as ours: ${fmt(med('bare mutation (user stream)', 'perSecond') / appendRate, 2)}×), ` +
-          `one SELECT a users page ${fmt(med('bare users', 'perSecond') / bareConstantRate, 2)}× its constant query; ` +
-          `an AsyncLocalStorage on (every promise hooked) costs ${fmt(med('mutation (promise hooks)', 'nodeCpuUs') / med('mutation', 'nodeCpuUs'), 2)}× the mutation's Node CPU ` +
-          `and ${fmt(med('users (promise hooks)', 'nodeCpuUs') / med('users', 'nodeCpuUs'), 2)}× the users page's`,
+          `one SELECT a users page ${fmt(med('bare users', 'perSecond') / bareConstantRate, 2)}× its constant query`,
       );
     }
     return {
@@ -733,6 +703,4 @@ and all) of the append peer's event (its reason kept as personal data, as the se
 (the row "user's stream") to the user's own stream at the revision it is at, as the service's status change
 appends, its users page one \`SELECT\` of the same 20 rows from the app's \`${USERS_TABLE}\`. Its mutation against the
 append rate and its page against its own constant query are what HTTP and GraphQL alone leave on this machine:
-the most a full service could reach. The "AsyncLocalStorage on" rows are ours again with an \`AsyncLocalStorage\` of the
-bench's entered for the phase and disabled after it: on Node.js 20 every promise of the process then runs a hook, as
-it did while the server carried each request's id in one (before the ninth pass); no other phase has it on.`;
+the most a full service could reach.`;

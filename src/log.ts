@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
+import { currentRequest } from './observability/requestScope';
 
 export type { Logger } from 'pino';
 
@@ -25,6 +26,16 @@ export const createLogger = (options: LoggerOptions): Logger => {
       censor: '[redacted]',
     },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Every line written while a request is served names it, whichever logger wrote it.
+    mixin: (mergeObject: object, _level: number, logger: Logger) => {
+      const scope = currentRequest();
+      if (!scope || 'requestId' in mergeObject || 'requestId' in logger.bindings()) return {};
+      return {
+        requestId: scope.requestId,
+        ...(scope.traceId !== undefined ? { traceId: scope.traceId } : {}),
+        ...(scope.spanId !== undefined ? { spanId: scope.spanId } : {}),
+      };
+    },
   };
   return options.destination ? pino(settings, options.destination) : pino(settings);
 };

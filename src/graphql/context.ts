@@ -22,7 +22,7 @@ export interface GraphQLContext<Services = unknown> {
   readonly requestId: string;
   /** Per-request DataLoaders (see `defineLoader`), so batching and caching never cross requests. */
   readonly loaders: RequestLoaders;
-  /** A logger whose lines carry the request id (and trace and span ids when known), correlation id and actor. */
+  /** A logger whose lines carry the request id, correlation id and actor. */
   readonly logger: Logger;
   readonly services: Services;
   /**
@@ -37,10 +37,6 @@ export interface ContextRequest {
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
   /** The HTTP layer's id for the request, so its access log and the context agree. */
   readonly requestId?: string;
-  /** The trace the request belongs to (a valid `traceparent`, or its span when tracing is on): on the request's log lines. */
-  readonly traceId?: string;
-  /** The request's span when tracing is on: on the request's log lines. */
-  readonly spanId?: string;
 }
 
 export type ContextFactory<Services> = (request: ContextRequest) => Promise<GraphQLContext<Services>>;
@@ -109,12 +105,6 @@ export const createContextFactory = <Services>(options: ContextFactoryOptions<Se
     });
   return async (request) => {
     const requestId = request.requestId ?? newId();
-    /** What names the request on every line logged while it is served. */
-    const traced = {
-      requestId,
-      ...(request.traceId !== undefined ? { traceId: request.traceId } : {}),
-      ...(request.spanId !== undefined ? { spanId: request.spanId } : {}),
-    };
     const offered = singleHeader(request.headers['x-correlation-id'])?.trim();
     // A caller-chosen id ends up in events and logs, so only a plain token-like string is kept.
     const correlationId = offered && SAFE_CORRELATION_ID.test(offered) ? offered : newId();
@@ -126,7 +116,7 @@ export const createContextFactory = <Services>(options: ContextFactoryOptions<Se
       if (error instanceof DomainError && error.code === 'UNAUTHENTICATED') {
         throw clientError('UNAUTHENTICATED', error.message, { status: 401 });
       }
-      options.logger.error({ err: error, ...traced }, 'Could not authenticate the request');
+      options.logger.error({ err: error, requestId }, 'Could not authenticate the request');
       throw internalError(requestId);
     }
     const consistentWithHeader = singleHeader(request.headers['x-consistent-with'])?.trim();
@@ -144,7 +134,7 @@ export const createContextFactory = <Services>(options: ContextFactoryOptions<Se
       correlationId,
       requestId,
       loaders: new RequestLoaders(),
-      logger: options.logger.child({ ...traced, correlationId, actorId: actor?.id ?? null }),
+      logger: options.logger.child({ requestId, correlationId, actorId: actor?.id ?? null }),
       services: options.services,
     };
   };

@@ -24,7 +24,7 @@ import { admitOperation, parseOptions, queryLimitsPlugin, type QueryLimits } fro
 import { RateLimiter, UNLIMITED, clientAddress, type RateDecision, type RateLimitSettings } from './rateLimit';
 import type { Logger } from '../log';
 import { EXPLORER_CONTENT_SECURITY_POLICY, explorerPageAsset, loadExplorerAssets, type ExplorerAsset } from './explorer';
-import { incomingRequestIds, incomingTraceParent, type RequestScope } from '../observability/requestScope';
+import { currentRequest, incomingRequestIds, incomingTraceParent, runInRequestScope, type RequestScope } from '../observability/requestScope';
 import { NO_TRACING, type RequestSpan, type Tracing } from '../observability/tracing';
 import type { Metrics } from '../observability/metrics';
 
@@ -141,18 +141,6 @@ export interface RunningHttpServer {
 
 type RequestRecord = RequestScope;
 
-/**
- * Where the GraphQL context keeps its request's record, for the plugins (Apollo hands them a shallow
- * copy of the context, which keeps the reference). Not a field of GraphQLContext: resolvers have no use for it.
- */
-const RECORD = Symbol('the HTTP request record');
-type WithRecord<Context> = Context & { readonly [RECORD]?: RequestRecord };
-const recordOf = <Context>(context: Context): RequestRecord | undefined => (context as WithRecord<Context>)[RECORD];
-
-/** Each error of a GraphQL answer names the request, unless it already does (an internal error's own). */
-const withRequestId = <Error extends { readonly extensions?: Readonly<Record<string, unknown>> }>(errors: readonly Error[], requestId: string): Error[] =>
-  errors.map((error) => (error.extensions?.requestId !== undefined ? error : { ...error, extensions: { ...error.extensions, requestId } }));
-
 class PayloadTooLargeError extends Error {
   constructor(readonly limit: number) {
     super(`The request body is larger than ${limit} bytes.`);
@@ -197,10 +185,11 @@ const sendJson = (response: ServerResponse, status: number, body: unknown, heade
   response.end(text);
 };
 
-/** An error answer outside GraphQL execution, naming the request like every error. */
-const graphqlError = (requestId: string, message: string, code: string, extra: Record<string, unknown> = {}) => ({
-  errors: [{ message, extensions: { code, ...extra, requestId } }],
-});
+/** An error answer outside GraphQL execution, naming the request (when there is one) like every error. */
+const graphqlError = (message: string, code: string, extra: Record<string, unknown> = {}) => {
+  const requestId = currentRequest()?.requestId;
+  return { errors: [{ message, extensions: { code, ...extra, ...(requestId !== undefined ? { requestId } : {}) } }] };
+};
 
 /** The route a request is counted under in metrics: a fixed set, never the raw path. */
 const routeLabel = (path: string, routes: readonly HttpRoute[]): string =>
@@ -252,7 +241,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     async requestDidStart({ contextValue }) {
       return {
         async didResolveOperation({ operation }) {
-          const address = recordOf(contextValue)?.address ?? 'unknown';
+          const address = currentRequest()?.address ?? 'unknown';
           const decision = limiter.take(operation?.operation === 'mutation' ? 'write' : 'read', address, contextValue.actor?.id ?? null);
           if (!decision.ok) throw rateLimited(decision);
         },
@@ -261,14 +250,18 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
   };
 
   const errorReporting = createErrorReporting({ logger });
-  /** Requests whose answer went through the plugins below (their errors named there). */
-  const answeredByPlugins = new WeakSet<RequestRecord>();
-  // Apollo hands plugins a shallow copy of the context; the request record is the one object we made.
+  /** Every error names the request it came from, as the logs do. */
+  const formatError = (formatted: Parameters<typeof errorReporting.formatError>[0], error: unknown) => {
+    const result = errorReporting.formatError(formatted, error);
+    const requestId = currentRequest()?.requestId;
+    return requestId === undefined || result.extensions?.requestId !== undefined ? result : { ...result, extensions: { ...result.extensions, requestId } };
+  };
+  // Apollo hands plugins a shallow copy of the context; the request scope is the one object we made.
   const requestRecordPlugin: ApolloServerPlugin<GraphQLContext<Services>> = {
-    async requestDidStart({ contextValue }) {
-      const record = recordOf(contextValue);
+    async requestDidStart() {
       return {
         async didResolveOperation({ operationName, operation }) {
+          const record = currentRequest();
           if (record) {
             record.operationName = operationName;
             if (operation) record.operationType = operation.operation;
@@ -278,14 +271,11 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
           }
         },
         async willSendResponse({ response }) {
-          const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
-          if (record) answeredByPlugins.add(record);
-          if (!record || !result?.errors || result.errors.length === 0) return;
-          record.failed = true;
-          // Every error names the request it came from, as the logs do.
-          result.errors = withRequestId(result.errors, record.requestId);
+          const record = currentRequest();
+          if (record && response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0) record.failed = true;
         },
         async didEncounterErrors() {
+          const record = currentRequest();
           if (record) record.failed = true;
         },
       };
@@ -295,7 +285,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
   const apollo = new ApolloServer<GraphQLContext<Services>>({
     schema: options.schema,
     logger: apolloLogger(logger.child({ component: 'apollo' })),
-    formatError: errorReporting.formatError,
+    formatError,
     includeStacktraceInErrorResponses: false,
     introspection: options.introspection ?? true,
     // Without a token nobody may learn field names, not even from "Did you mean …?" hints.
@@ -322,7 +312,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
   const handleGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL, requestId: string, record: RequestRecord) => {
     const method = (request.method ?? 'GET').toUpperCase();
     if (method !== 'GET' && method !== 'POST') {
-      sendJson(response, 405, graphqlError(requestId, 'Send GraphQL requests with POST (or GET for queries).', 'BAD_REQUEST'), { allow: 'GET, POST' });
+      sendJson(response, 405, graphqlError('Send GraphQL requests with POST (or GET for queries).', 'BAD_REQUEST'), { allow: 'GET, POST' });
       return;
     }
     let body: unknown;
@@ -332,7 +322,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
         text = await readBody(request, maxBodyBytes);
       } catch (error) {
         if (error instanceof PayloadTooLargeError) {
-          sendJson(response, 413, graphqlError(requestId, `${error.message} Send a smaller request.`, 'PAYLOAD_TOO_LARGE', { maxBytes: error.limit }), {
+          sendJson(response, 413, graphqlError(`${error.message} Send a smaller request.`, 'PAYLOAD_TOO_LARGE', { maxBytes: error.limit }), {
             connection: 'close',
           });
           return;
@@ -343,7 +333,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
         try {
           body = JSON.parse(text);
         } catch {
-          sendJson(response, 400, graphqlError(requestId, 'The request body is not valid JSON.', 'BAD_REQUEST'));
+          sendJson(response, 400, graphqlError('The request body is not valid JSON.', 'BAD_REQUEST'));
           return;
         }
       } else {
@@ -358,27 +348,13 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
       context: async () => {
-        const context = await options.contextFactory({
-          headers: request.headers,
-          requestId,
-          ...(record.traceId !== undefined ? { traceId: record.traceId } : {}),
-          ...(record.spanId !== undefined ? { spanId: record.spanId } : {}),
-        });
+        const context = await options.contextFactory({ headers: request.headers, requestId });
         record.actorId = context.actor?.id ?? null;
         record.correlationId = context.correlationId;
         response.setHeader('x-correlation-id', context.correlationId);
-        return Object.assign(context, { [RECORD]: record });
+        return context;
       },
     });
-    // Apollo answered without the plugins (a context that failed, a request it could not take): its
-    // errors are named here. Rare, so the answer is parsed again only then.
-    if (!answeredByPlugins.has(record) && result.body.kind === 'complete') {
-      const answer = JSON.parse(result.body.string) as { errors?: { extensions?: Record<string, unknown> }[] };
-      if (answer.errors) {
-        record.failed = true;
-        result.body.string = JSON.stringify({ ...answer, errors: withRequestId(answer.errors, requestId) });
-      }
-    }
     // Answers name people and depend on the caller's token: never stored by a cache on the way.
     response.setHeader('cache-control', 'no-store');
     for (const [key, value] of result.headers) response.setHeader(key, value);
@@ -440,7 +416,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
   };
 
   /** `OPTIONS`: a CORS preflight is answered for allowed origins only; a plain OPTIONS says what the path takes. */
-  const handleOptions = (request: IncomingMessage, response: ServerResponse, cors: { readonly origin?: string; readonly allowed: boolean }, requestId: string) => {
+  const handleOptions = (request: IncomingMessage, response: ServerResponse, cors: { readonly origin?: string; readonly allowed: boolean }) => {
     const requested = request.headers['access-control-request-method'];
     if (cors.origin === undefined || requested === undefined) {
       response.writeHead(204, { allow: 'GET, POST, OPTIONS' });
@@ -451,14 +427,14 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
       sendJson(
         response,
         403,
-        graphqlError(requestId, `Origin ${cors.origin} may not call this API from a browser; an operator can allow it with CORS_ORIGINS.`, 'CORS_ORIGIN_NOT_ALLOWED', {
+        graphqlError(`Origin ${cors.origin} may not call this API from a browser; an operator can allow it with CORS_ORIGINS.`, 'CORS_ORIGIN_NOT_ALLOWED', {
           origin: cors.origin,
         }),
       );
       return;
     }
     if (!['GET', 'POST'].includes(String(requested).toUpperCase())) {
-      sendJson(response, 405, graphqlError(requestId, `Method ${String(requested)} is not served here; use GET or POST.`, 'BAD_REQUEST'), { allow: 'GET, POST, OPTIONS' });
+      sendJson(response, 405, graphqlError(`Method ${String(requested)} is not served here; use GET or POST.`, 'BAD_REQUEST'), { allow: 'GET, POST, OPTIONS' });
       return;
     }
     response.writeHead(204, {
@@ -491,12 +467,15 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
       'client.address': address,
       'http.route': routeLabel(path, routes),
     });
-    if (!span) return serve(request, response, { ...ids, address });
-    // The trace the span belongs to (the caller's, or a new one) is the one the request's log lines name.
+    if (!span) {
+      const record: RequestRecord = { ...ids, address };
+      return runInRequestScope(record, () => serve(request, response, record));
+    }
+    // The trace the span belongs to (the caller's, or a new one) is the one every log line names.
     const record: RequestRecord = { ...ids, traceId: span.traceId, spanId: span.spanId, address };
     requestSpans.set(record, span);
     response.once('close', () => span.end(response.statusCode));
-    return span.run(() => serve(request, response, record));
+    return span.run(() => runInRequestScope(record, () => serve(request, response, record)));
   };
 
   const serve = async (request: IncomingMessage, response: ServerResponse, record: RequestRecord): Promise<void> => {
@@ -531,7 +510,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     try {
       const cors = applyCors(request, response);
       if (method === 'OPTIONS') {
-        handleOptions(request, response, cors, requestId);
+        handleOptions(request, response, cors);
         return;
       }
       const readOnly = method === 'GET' || method === 'HEAD';
@@ -545,7 +524,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
         // An upload writes: it counts against the address like a mutation; the route takes the subject's write bucket once it knows them.
         const decision = limiter.take(route.method === 'POST' ? 'write' : 'read', record.address ?? 'unknown', null);
         if (!decision.ok) {
-          sendJson(response, 429, graphqlError(requestId, `Too many requests: the limit is ${decision.limit}. Try again in ${decision.retryAfterSeconds} s.`, 'RATE_LIMITED', { retryAfterSeconds: decision.retryAfterSeconds }), {
+          sendJson(response, 429, graphqlError(`Too many requests: the limit is ${decision.limit}. Try again in ${decision.retryAfterSeconds} s.`, 'RATE_LIMITED', { retryAfterSeconds: decision.retryAfterSeconds }), {
             'retry-after': String(decision.retryAfterSeconds),
           });
           return;
@@ -574,7 +553,7 @@ export const startHttpServer = async <Services>(options: HttpServerOptions<Servi
     } catch (error) {
       logger.error({ err: error, requestId, method, path: url.pathname }, 'Unexpected error while serving an HTTP request');
       if (!response.headersSent) {
-        sendJson(response, 500, graphqlError(requestId, internalErrorMessage(requestId), 'INTERNAL_SERVER_ERROR'));
+        sendJson(response, 500, graphqlError(internalErrorMessage(requestId), 'INTERNAL_SERVER_ERROR', { requestId }));
       } else {
         response.destroy();
       }

@@ -1,13 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
- * What is known about the HTTP request being served: its id, the W3C trace it belongs to, and what
- * the server learns about it on the way. The HTTP server makes one per request and hands it, by
- * reference, to what serves the request (the GraphQL context, its plugins, the access log line).
- *
- * Passed, not carried in an AsyncLocalStorage: on Node.js 20 an enabled AsyncLocalStorage runs a
- * promise hook on every promise the process makes, which cost 12-15 % of a request's server CPU
- * (BENCHMARKS.md, ninth pass), and every other request and job in the process paid it too.
+ * What is known about the HTTP request being served, wherever its work runs (resolvers, commands,
+ * the logger): its id, the W3C trace it belongs to, and what the server learns about it on the way.
  */
 export interface RequestScope {
   /** From `x-request-id` when the caller sent a plain one, else the trace id of `traceparent`, else made here. */
@@ -25,6 +21,15 @@ export interface RequestScope {
   /** The GraphQL response carried errors. */
   failed?: boolean;
 }
+
+// Async context, not a client: one per process by nature (Node.js carries it across awaits).
+const storage = new AsyncLocalStorage<RequestScope>();
+
+/** Runs `work` with `scope` as the current request for everything it calls and awaits. */
+export const runInRequestScope = <T>(scope: RequestScope, work: () => T): T => storage.run(scope, work);
+
+/** The request being served, or undefined outside one (background jobs, start-up). */
+export const currentRequest = (): RequestScope | undefined => storage.getStore();
 
 /** A caller-chosen id ends up in logs and error messages, so only a plain token-like string is kept. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -43,27 +43,6 @@ describe('context factory', () => {
     await expect(failure).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
   });
 
-  it("names the request, its trace and its span on every line the request's logger writes", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    });
-    const logging = createContextFactory({ secret: TEST_TOKEN_SECRET, clock: () => now, services: {}, logger: createLogger({ level: 'info', destination }) });
-    const traced = await logging({ headers: { 'x-correlation-id': 'flow-2' }, requestId: 'r-1', traceId: 't-1', spanId: 's-1' });
-    traced.logger.info('traced');
-    traced.logger.child({ component: 'x' }).warn('child of it');
-    const plain = await logging({ headers: {}, requestId: 'r-2' });
-    plain.logger.info('untraced');
-    expect(lines.map(({ msg, requestId, traceId, spanId, correlationId }) => ({ msg, requestId, traceId, spanId, correlationId }))).toEqual([
-      { msg: 'traced', requestId: 'r-1', traceId: 't-1', spanId: 's-1', correlationId: 'flow-2' },
-      { msg: 'child of it', requestId: 'r-1', traceId: 't-1', spanId: 's-1', correlationId: 'flow-2' },
-      { msg: 'untraced', requestId: 'r-2', traceId: undefined, spanId: undefined, correlationId: expect.any(String) },
-    ]);
-  });
-
   it('gives each request its own DataLoaders', async () => {
     const batches: string[][] = [];
     const upper = defineLoader(async (keys: readonly string[]) => {

@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import { ConfigError, loadConfig } from '../../src/config';
-import { incomingRequestIds } from '../../src/observability/requestScope';
+import { createLogger } from '../../src/log';
+import { incomingRequestIds, runInRequestScope } from '../../src/observability/requestScope';
 
 describe('settings validated at start', () => {
   const problems = (env: NodeJS.ProcessEnv): readonly string[] => {
@@ -109,5 +111,28 @@ describe('request ids', () => {
     expect(incomingRequestIds({ 'x-request-id': 'abc-1', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }, newId).requestId).toBe('abc-1');
     expect(incomingRequestIds({ traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }, newId)).toEqual({ requestId: 'generated' });
     expect(incomingRequestIds({ 'x-request-id': 'has space' }, newId)).toEqual({ requestId: 'generated' });
+  });
+
+  it('is on every log line written while the request is served, by any logger', () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', destination });
+    runInRequestScope({ requestId: 'r-1', traceId: 't-1' }, () => {
+      logger.info('inside');
+      logger.child({ component: 'x' }).warn('child inside');
+      logger.child({ requestId: 'own' }).info('own id');
+    });
+    logger.info('outside');
+    expect(lines.map((line) => [line.msg, line.requestId, line.traceId])).toEqual([
+      ['inside', 'r-1', 't-1'],
+      ['child inside', 'r-1', 't-1'],
+      ['own id', 'own', undefined],
+      ['outside', undefined, undefined],
+    ]);
   });
 });

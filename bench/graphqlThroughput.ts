@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { loadavg } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createApp, type App } from '../src/app';
@@ -255,11 +256,15 @@ const openSides = async (url: string | undefined, which: readonly string[]): Pro
     });
   }
   if (which.includes('embedded')) {
-    const db = await openPglite();
-    const peerDb = await openPglite();
+    // BENCH_GRAPHQL_EMBEDDED=disk: the app's and the peer's stores in files (temporary directories), as
+    // `npm start` keeps the embedded store; by default both in memory.
+    const onDisk = process.env.BENCH_GRAPHQL_EMBEDDED === 'disk';
+    const dirs = onDisk ? [await mkdtemp(join(tmpdir(), 'bench-gql-app-')), await mkdtemp(join(tmpdir(), 'bench-gql-peer-'))] : [];
+    const db = await openPglite(dirs[0]);
+    const peerDb = await openPglite(dirs[1]);
     sides.push({
       name: 'embedded',
-      label: 'embedded (PGlite, in memory, in the server process)',
+      label: `embedded (PGlite, ${onDisk ? `in files under ${tmpdir()}` : 'in memory'}, in the server process)`,
       db,
       peerDb,
       appCpu: new BackendCpu(null, ''),
@@ -267,6 +272,7 @@ const openSides = async (url: string | undefined, which: readonly string[]): Pro
       close: async () => {
         await db.close();
         await peerDb.close();
+        for (const dir of dirs) await rm(dir, { recursive: true, force: true });
       },
     });
   }
@@ -680,7 +686,8 @@ export const graphqlThroughput: Benchmark = {
 
 const DETAILS = `**Method.** \`bench/graphqlThroughput.ts\`, one run, both stores one after the other. Each store gets the composed
 app (\`createApp\`, projections running, background jobs off, rate limits off) on a fresh database (PostgreSQL: a
-schema of its own and a pool of 20; embedded: PGlite in memory in the server's process), 3,000 users registered
+schema of its own and a pool of 20; embedded: PGlite in memory in the server's process, or with
+\`BENCH_GRAPHQL_EMBEDDED=disk\` in files in a temporary directory, as \`npm start\` keeps it, the append peer's likewise), 3,000 users registered
 through the commands, and 16 of them made Active. The peer is the store's own append rate measured the way
 \`append-throughput\` does (16 writers in the server process, \`appendToStreams\` of one \`UserStatusChanged\` to a new
 stream) on a store of its own (another schema, or another in-memory PGlite), so the app's projections do not

@@ -6,7 +6,7 @@ import { encodeCursor } from '../../projections/shared/paging';
 import { SqlUserQueries } from '../../projections/users/users.queries';
 import type { UserFilter } from '../../projections/lifecycle/lifecycle.types';
 import { USER_STATUSES } from '../../src/domain';
-import type { SqlDatabase } from '../../src/sql/sqlDatabase';
+import { sqlText, type SqlDatabase } from '../../src/sql/sqlDatabase';
 import { announcePostgresSkip, sqlBackends } from '../support/databases';
 
 interface PlanNode {
@@ -21,7 +21,7 @@ const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatM
 
 /** A parameter written into EXECUTE's arguments (texts and lists of texts). */
 const literal = (value: unknown): string =>
-  Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]::text[]` : `'${String(value).replace(/'/g, "''")}'`;
+  Array.isArray(value) ? `ARRAY[${value.map(literal).join(', ')}]::text[]` : sqlText(String(value));
 
 /** The statement a read sends and its parameters (its rows are not needed, only what it sends). */
 const sent = async (db: SqlDatabase, read: () => Promise<unknown>): Promise<{ sql: string; params: readonly unknown[] }> => {
@@ -87,15 +87,13 @@ describe.each(sqlBackends())('history page plan on $name', ({ open }) => {
 
       // What the statement returns, run as sent: the user's own entries only, newest first, and no more than
       // the page (and one to tell there is a next); for a user with a few, beside the long history's key, all of theirs.
-      const rowsOf = async (userId: string) => {
-        const { sql: sqlOf, params: paramsOf } = await pageOf(userId);
-        return (await database.db.query<{ user_id: string; position_minor: string }>(sqlOf, paramsOf)).rows;
-      };
-      const long = await rowsOf('user-long');
+      const rowsOf = async (statement: { sql: string; params: readonly unknown[] }) =>
+        (await database.db.query<{ user_id: string; position_minor: string }>(statement.sql, statement.params)).rows;
+      const long = await rowsOf({ sql, params });
       expect(long.map((row) => row.user_id)).toEqual(Array(first + 1).fill('user-long'));
       const newest = after ? 2499 : 5000;
       expect(long.map((row) => Number(row.position_minor))).toEqual(Array.from({ length: first + 1 }, (_, i) => newest - i));
-      const few = await rowsOf('user-999');
+      const few = await rowsOf(await pageOf('user-999'));
       expect(few.map((row) => row.user_id)).toEqual(Array(16).fill('user-999'));
     } finally {
       await database.close();
